@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+# numapin: build, test, demo, bench and install. Build output goes to build/ only.
+# `make demo` and `make test` install the Debian packages they need first.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD := build
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+NP_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+NP_LDFLAGS := -pie -Wl,-z,relro,-z,now
+LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# Debian packages: to build, to test (real runtimes), and for the demo.
+DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev
+DEB_TEST := runc podman busybox-static jq util-linux
+DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC))
+LIB := $(BUILD)/libnumapin.a
+BINS := $(BUILD)/numapin-hook $(BUILD)/numapinctl
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/trivial-hook
+
+.PHONY: all deps test test-unit test-integration test-e2e demo bench install uninstall format clean
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/numapin-hook: $(BUILD)/obj/hook/numapin-hook.o $(LIB)
+	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/numapinctl: $(BUILD)/obj/hook/numapinctl.o $(LIB)
+	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/bench_place: $(BUILD)/obj/tests/bench/bench_place.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/trivial-hook: $(BUILD)/obj/tests/bench/trivial-hook.o
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^
+
+# Installs what is missing: one apt-get update, then one install.
+deps:
+	@missing=""; for p in $(DEB_ALL); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "error: installing packages needs root" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+test: deps
+	$(MAKE) --no-print-directory all $(UNIT_BINS)
+	bash tests/run.sh all
+
+test-unit: deps
+	$(MAKE) --no-print-directory all $(UNIT_BINS)
+	bash tests/run.sh unit
+
+test-integration: deps
+	$(MAKE) --no-print-directory all
+	bash tests/run.sh integration
+
+test-e2e: deps
+	$(MAKE) --no-print-directory all
+	bash tests/run.sh e2e
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	bash examples/demo.sh
+
+bench: deps
+	$(MAKE) --no-print-directory all $(BENCH_BINS)
+	bash tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/numapin/schema \
+		$(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 schema/*.json $(DESTDIR)$(PREFIX)/share/numapin/schema/
+	install -m 0644 examples/hooks.d/*.json $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/numapin-hook $(DESTDIR)$(PREFIX)/bin/numapinctl
+	rm -rf $(DESTDIR)$(PREFIX)/share/numapin
+
+format:
+	clang-format -i core/*.[ch] hook/*.c tests/unit/*.[ch] tests/bench/*.c
+
+clean:
+	rm -rf $(BUILD)

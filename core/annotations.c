@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/* Annotation keys and values: which keys apply to a container, the precedence of
+ * the container scope over the pod scope, and strict validation of every value
+ * with a message that names the key and the allowed form. */
+#include <errno.h>
+#include <string.h>
+
+#include "annotations.h"
+#include "parse.h"
+
+#define NUMAPIN_DOMAIN "numapin.io"
+
+/* CRI annotations that name the container and mark pod sandboxes. */
+static const char *const container_name_keys[] = {
+        "io.kubernetes.cri.container-name", /* containerd */
+        "io.kubernetes.container.name",     /* CRI-O */
+};
+static const char *const sandbox_type_keys[] = {
+        "io.kubernetes.cri.container-type", /* containerd */
+        "io.kubernetes.cri-o.ContainerType", /* CRI-O */
+};
+
+enum field {
+        FIELD_POLICY,
+        FIELD_NODES,
+        FIELD_NODE_COUNT,
+        FIELD_CPUS,
+        FIELD_MONITOR,
+        N_FIELDS,
+};
+
+static const char *const field_prefixes[N_FIELDS] = {
+        [FIELD_POLICY] = "policy." NUMAPIN_DOMAIN,
+        [FIELD_NODES] = "nodes." NUMAPIN_DOMAIN,
+        [FIELD_NODE_COUNT] = "node-count." NUMAPIN_DOMAIN,
+        [FIELD_CPUS] = "cpus." NUMAPIN_DOMAIN,
+        [FIELD_MONITOR] = "monitor." NUMAPIN_DOMAIN,
+};
+
+static const char *const policy_names[] = {
+        [NP_POLICY_NONE] = "none",
+        [NP_POLICY_BIND] = "bind",
+        [NP_POLICY_CPUS_ONLY] = "cpus-only",
+        [NP_POLICY_PREFERRED] = "preferred",
+        [NP_POLICY_INTERLEAVE] = "interleave",
+};
+
+const char *np_policy_to_string(enum np_policy policy)
+{
+        return (size_t)policy < ARRAY_SIZE(policy_names) ? policy_names[policy] : "invalid";
+}
+
+int np_policy_from_string(const char *s, enum np_policy *ret_policy)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(policy_names); i++)
+                if (strcmp(s, policy_names[i]) == 0) {
+                        *ret_policy = (enum np_policy)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+void np_annotations_clear(struct np_annotation_set *set)
+{
+        for (size_t i = 0; i < set->n; i++) {
+                free(set->items[i].key);
+                free(set->items[i].value);
+        }
+        free(set->items);
+        set->items = NULL;
+        set->n = 0;
+}
+
+int np_annotations_add(struct np_annotation_set *set, const char *key, const char *value)
+{
+        struct np_annotation *grown;
+        _cleanup_free_ char *k = NULL, *v = NULL;
+
+        k = strdup(key);
+        v = strdup(value);
+        if (!k || !v)
+                return -ENOMEM;
+        grown = realloc(set->items, (set->n + 1) * sizeof(*set->items));
+        if (!grown)
+                return -ENOMEM;
+        set->items = grown;
+        set->items[set->n++] = (struct np_annotation){ .key = TAKE_PTR(k), .value = TAKE_PTR(v) };
+        return 0;
+}
+
+const char *np_annotations_get(const struct np_annotation_set *set, const char *key)
+{
+        /* the last one wins, as with a JSON object holding a key twice */
+        for (size_t i = set->n; i > 0; i--)
+                if (strcmp(set->items[i - 1].key, key) == 0)
+                        return set->items[i - 1].value;
+        return NULL;
+}
+
+int np_annotations_from_json(struct json_object *object, const char *what, struct np_diag *diag,
+                             struct np_annotation_set *ret_set)
+{
+        struct np_annotation_set set = {};
+        char quoted[128];
+        int r = 0;
+
+        json_object_object_foreach(object, key, value)
+        {
+                const char *s;
+
+                if (!value || !json_object_is_type(value, json_type_string)) {
+                        r = np_diag_fail(diag, -EINVAL, "%s: annotation '%s' is not a string; expected string values",
+                                         what, np_log_quote(quoted, sizeof(quoted), key));
+                        break;
+                }
+                s = json_object_get_string(value);
+                if (strlen(s) != (size_t)json_object_get_string_len(value)) {
+                        r = np_diag_fail(diag, -EINVAL, "%s: annotation '%s' holds a NUL character", what,
+                                         np_log_quote(quoted, sizeof(quoted), key));
+                        break;
+                }
+                r = np_annotations_add(&set, key, s);
+                if (r < 0)
+                        break;
+        }
+        if (r < 0) {
+                np_annotations_clear(&set);
+                return r;
+        }
+        *ret_set = set;
+        return 0;
+}
+
+static bool valid_container_name(const char *name, size_t len)
+{
+        if (len == 0 || len > NP_CONTAINER_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = name[i];
+                bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+                if (!alnum && (i == 0 || !strchr("_.-", c)))
+                        return false;
+        }
+        return true;
+}
+
+enum scope {
+        SCOPE_NONE, /* not a numapin key */
+        SCOPE_POD,
+        SCOPE_CONTAINER, /* container.<name>, the name in *ret_name */
+};
+
+/* Classifies one key. Returns -EINVAL (with diag) for a numapin-looking key that
+ * has an unknown field or scope. */
+static int classify_key(const char *key, enum field *ret_field, enum scope *ret_scope, const char **ret_name,
+                        struct np_diag *diag)
+{
+        const char *slash = strchr(key, '/');
+        size_t domain_len = slash ? (size_t)(slash - key) : strlen(key);
+        size_t suffix_len = strlen(NUMAPIN_DOMAIN);
+        char quoted[128];
+
+        if (domain_len < suffix_len || strncmp(key + domain_len - suffix_len, NUMAPIN_DOMAIN, suffix_len) != 0 ||
+            (domain_len > suffix_len && key[domain_len - suffix_len - 1] != '.')) {
+                *ret_scope = SCOPE_NONE;
+                return 0;
+        }
+        for (size_t f = 0; f < N_FIELDS; f++) {
+                const char *scope;
+
+                if (strlen(field_prefixes[f]) != domain_len || strncmp(key, field_prefixes[f], domain_len) != 0)
+                        continue;
+                scope = slash ? slash + 1 : "";
+                *ret_field = (enum field)f;
+                if (strcmp(scope, "pod") == 0) {
+                        *ret_scope = SCOPE_POD;
+                        return 0;
+                }
+                if (strncmp(scope, "container.", 10) == 0 && valid_container_name(scope + 10, strlen(scope + 10))) {
+                        *ret_scope = SCOPE_CONTAINER;
+                        *ret_name = scope + 10;
+                        return 0;
+                }
+                return np_diag_fail(diag, -EINVAL,
+                                    "annotation '%s': unknown scope; expected %s/pod or %s/container.<name> (name: 1-63 of A-Z a-z 0-9 _ . -)",
+                                    np_log_quote(quoted, sizeof(quoted), key), field_prefixes[f], field_prefixes[f]);
+        }
+        return np_diag_fail(diag, -EINVAL,
+                            "annotation '%s': unknown numapin key; expected policy, nodes, node-count, cpus or monitor .numapin.io/{pod,container.<name>}",
+                            np_log_quote(quoted, sizeof(quoted), key));
+}
+
+static int parse_value(enum field field, const char *key, const char *value, struct np_diag *diag,
+                       struct np_request *request)
+{
+        char quoted_key[128], quoted[128];
+        uint32_t n;
+        int r;
+
+        np_log_quote(quoted_key, sizeof(quoted_key), key);
+        np_log_quote(quoted, sizeof(quoted), value);
+        if (strlen(value) > NP_ANNOTATION_VALUE_MAX)
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': value is longer than %d bytes", quoted_key,
+                                    NP_ANNOTATION_VALUE_MAX);
+        switch (field) {
+        case FIELD_POLICY:
+                r = np_policy_from_string(value, &request->policy);
+                if (r < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "annotation '%s': '%s' is not a policy; expected bind, cpus-only, preferred, interleave or none",
+                                            quoted_key, quoted);
+                return 0;
+        case FIELD_NODES:
+                if (strcmp(value, "auto") == 0) {
+                        request->nodes_auto = true;
+                        return 0;
+                }
+                if (value[0] == '\0' || strchr(value, '\n'))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "annotation '%s': empty value; expected auto or a node list such as '1' or '0,2-3'",
+                                            quoted_key);
+                r = np_cpulist_parse(value, 1024, "annotation", NULL, &request->nodes);
+                if (r < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "annotation '%s': '%s' is not a node list; expected auto or node ids 0-1023 such as '1' or '0,2-3'",
+                                            quoted_key, quoted);
+                request->nodes_auto = false;
+                return 0;
+        case FIELD_NODE_COUNT:
+                r = np_parse_u32(value, 1, 1024, &n);
+                if (r < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "annotation '%s': '%s' is not a node count; expected an integer from 1 to 1024",
+                                            quoted_key, quoted);
+                request->node_count = n;
+                return 0;
+        case FIELD_CPUS:
+                r = np_parse_u32(value, 0, NP_MAX_EXCLUSIVE_CPUS, &n);
+                if (r < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "annotation '%s': '%s' is not a CPU count; expected an integer from 0 to %d",
+                                            quoted_key, quoted, NP_MAX_EXCLUSIVE_CPUS);
+                request->exclusive_cpus = n;
+                return 0;
+        case FIELD_MONITOR:
+                if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+                        request->monitor = value[0] == 't';
+                        return 0;
+                }
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a boolean; expected true or false",
+                                    quoted_key, quoted);
+        default:
+                return -EINVAL;
+        }
+}
+
+static const char *first_of(const struct np_annotation_set *set, const char *const *keys, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                const char *value = np_annotations_get(set, keys[i]);
+                if (value)
+                        return value;
+        }
+        return NULL;
+}
+
+int np_annotations_parse(const struct np_annotation_set *set, const char *container_name,
+                         enum np_policy default_policy, struct np_diag *diag, struct np_request *ret_request)
+{
+        struct np_request request = { .nodes_auto = true, .monitor = true };
+        const char *pod_values[N_FIELDS] = {}, *container_values[N_FIELDS] = {};
+        const char *pod_keys[N_FIELDS] = {}, *container_keys[N_FIELDS] = {};
+        const char *sandbox;
+        bool policy_given = false;
+        char quoted[128];
+        int r;
+
+        for (size_t i = 0; i < set->n; i++) {
+                const char *key = set->items[i].key, *value = set->items[i].value;
+
+                if (!np_utf8_valid(key, strlen(key)) || !np_utf8_valid(value, strlen(value)))
+                        return np_diag_fail(diag, -EILSEQ, "annotation '%s': not valid UTF-8; expected UTF-8 text",
+                                            np_log_quote(quoted, sizeof(quoted), key));
+        }
+
+        if (!container_name)
+                container_name = first_of(set, container_name_keys, ARRAY_SIZE(container_name_keys));
+        if (container_name && container_name[0]) {
+                if (!valid_container_name(container_name, strlen(container_name)))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "container name '%s': expected 1-63 characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
+                                            np_log_quote(quoted, sizeof(quoted), container_name));
+                strcpy(request.container_name, container_name);
+        }
+        sandbox = first_of(set, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys));
+        request.sandbox = sandbox && strcmp(sandbox, "sandbox") == 0;
+
+        for (size_t i = 0; i < set->n; i++) {
+                enum field field = FIELD_POLICY;
+                enum scope scope = SCOPE_NONE;
+                const char *name = NULL;
+
+                r = classify_key(set->items[i].key, &field, &scope, &name, diag);
+                if (r < 0)
+                        return r;
+                if (scope == SCOPE_POD) {
+                        pod_values[field] = set->items[i].value;
+                        pod_keys[field] = set->items[i].key;
+                } else if (scope == SCOPE_CONTAINER && strcmp(name, request.container_name) == 0) {
+                        container_values[field] = set->items[i].value;
+                        container_keys[field] = set->items[i].key;
+                }
+        }
+
+        for (size_t f = 0; f < N_FIELDS; f++) {
+                const char *value = container_values[f] ? container_values[f] : pod_values[f];
+                const char *key = container_values[f] ? container_keys[f] : pod_keys[f];
+
+                if (!value)
+                        continue;
+                request.annotated = true;
+                if (f == FIELD_POLICY)
+                        policy_given = true;
+                r = parse_value((enum field)f, key, value, diag, &request);
+                if (r < 0)
+                        return r;
+        }
+        if (request.node_count > 0 && !request.nodes_auto)
+                return np_diag_fail(diag, -EINVAL,
+                                    "annotation node-count.numapin.io: only applies with nodes.numapin.io 'auto'; remove it or the node list");
+
+        if (request.sandbox)
+                request.policy = NP_POLICY_NONE;
+        else if (!request.annotated)
+                request.policy = default_policy;
+        else if (!policy_given)
+                request.policy = NP_POLICY_BIND;
+        *ret_request = request;
+        return 0;
+}

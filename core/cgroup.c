@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/* Finds the container's cpuset cgroup (from its init's /proc/<pid>/cgroup, or
+ * from the spec's cgroupsPath) and writes cpuset.cpus/cpuset.mems there. Paths
+ * are validated before use: no "..", no "." and no empty components, so a
+ * hostile cgroupsPath cannot reach outside the hierarchy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cgroup.h"
+#include "fileio.h"
+
+#define PROC_CGROUP_LIMIT (64 * 1024)
+
+const char *np_cgroup_default_root(void)
+{
+        const char *root = getenv("NUMAPIN_CGROUP_ROOT");
+        return root && *root ? root : "/sys/fs/cgroup";
+}
+
+const char *np_proc_default_root(void)
+{
+        const char *root = getenv("NUMAPIN_PROC_ROOT");
+        return root && *root ? root : "/proc";
+}
+
+void np_cgroup_saved_clear(struct np_cgroup_saved *saved)
+{
+        free(saved->cpus);
+        free(saved->mems);
+        saved->cpus = saved->mems = NULL;
+}
+
+int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layout *ret_layout)
+{
+        _cleanup_close_ int root_fd = -1;
+        _cleanup_free_ char *controllers = NULL;
+        struct stat st;
+        int r;
+
+        root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return np_diag_fail(diag, -errno, "cgroup root %s: %s", root, strerror(errno));
+        r = np_read_file_at(root_fd, "cgroup.controllers", 4096, &controllers, NULL);
+        if (r == 0) {
+                /* pure v2: cpuset must be among the root's controllers */
+                for (char *word = strtok(controllers, " \n"); word; word = strtok(NULL, " \n"))
+                        if (strcmp(word, "cpuset") == 0) {
+                                *ret_layout = NP_CGROUP_UNIFIED;
+                                return 0;
+                        }
+                return np_diag_fail(diag, -ENODEV, "cgroup root %s: the cpuset controller is not available on cgroup v2",
+                                    root);
+        }
+        if (fstatat(root_fd, "cpuset/cpuset.cpus", &st, 0) == 0) {
+                *ret_layout = NP_CGROUP_LEGACY;
+                return 0;
+        }
+        return np_diag_fail(diag, -ENODEV,
+                            "cgroup root %s: no cpuset controller (neither cgroup v2 nor a v1 cpuset hierarchy)", root);
+}
+
+/* Checks a cgroup path: '/'-separated, no empty, "." or ".." components, no
+ * control characters. */
+static int validate_path(const char *path, const char *what, struct np_diag *diag)
+{
+        char quoted[128];
+        const char *p = path;
+
+        for (const char *c = path; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        return np_diag_fail(diag, -EINVAL, "%s '%s': control character in the path", what,
+                                            np_log_quote(quoted, sizeof(quoted), path));
+        while (*p) {
+                size_t len;
+
+                while (*p == '/')
+                        p++;
+                len = strcspn(p, "/");
+                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s '%s': '.' and '..' are not allowed; expected a path inside the cgroup hierarchy",
+                                            what, np_log_quote(quoted, sizeof(quoted), path));
+                p += len;
+        }
+        return 0;
+}
+
+int np_cgroup_path_from_pid(const char *proc_root, int pid, enum np_cgroup_layout layout, struct np_diag *diag,
+                            char *ret_path, size_t size)
+{
+        _cleanup_free_ char *text = NULL;
+        char file[PATH_MAX];
+        int r;
+
+        snprintf(file, sizeof(file), "%s/%d/cgroup", proc_root, pid);
+        r = np_read_file_at(AT_FDCWD, file, PROC_CGROUP_LIMIT, &text, NULL);
+        if (r < 0)
+                return np_diag_fail(diag, r, "%s: %s", file, strerror(-r));
+        for (char *line = text, *next; line && *line; line = next) {
+                char *first, *second;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                first = strchr(line, ':');
+                second = first ? strchr(first + 1, ':') : NULL;
+                if (!second)
+                        continue;
+                *first = *second = '\0';
+                if (layout == NP_CGROUP_UNIFIED) {
+                        if (strcmp(line, "0") != 0 || first[1] != '\0')
+                                continue;
+                } else {
+                        bool has_cpuset = false;
+                        for (char *c = strtok(first + 1, ","); c; c = strtok(NULL, ","))
+                                has_cpuset = has_cpuset || strcmp(c, "cpuset") == 0;
+                        if (!has_cpuset)
+                                continue;
+                }
+                if (second[1] != '/' || strlen(second + 1) >= size)
+                        return np_diag_fail(diag, -EINVAL, "%s: the cgroup path is not an absolute path", file);
+                r = validate_path(second + 1, file, diag);
+                if (r < 0)
+                        return r;
+                strcpy(ret_path, second + 1);
+                return 0;
+        }
+        return np_diag_fail(diag, -ENOENT, "%s: no %s line", file,
+                            layout == NP_CGROUP_UNIFIED ? "cgroup v2 (0::)" : "cpuset");
+}
+
+/* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice" (systemd's slice nesting). */
+static int expand_slice(const char *slice, char *out, size_t size)
+{
+        size_t len = strlen(slice), used = 0;
+
+        if (strcmp(slice, "-.slice") == 0) {
+                out[0] = '\0';
+                return 0;
+        }
+        if (len <= 6 || strcmp(slice + len - 6, ".slice") != 0 || slice[0] == '-' || strchr(slice, '/'))
+                return -EINVAL;
+        out[0] = '\0';
+        for (size_t i = 0; i < len - 6; i++) {
+                if (slice[i] != '-')
+                        continue;
+                if (slice[i + 1] == '-' || slice[i + 1] == '.')
+                        return -EINVAL;
+                if (used + i + 8 >= size)
+                        return -ENAMETOOLONG;
+                used += (size_t)snprintf(out + used, size - used, "/%.*s.slice", (int)i, slice);
+        }
+        if (used + len + 2 >= size)
+                return -ENAMETOOLONG;
+        snprintf(out + used, size - used, "/%s", slice);
+        return 0;
+}
+
+int np_cgroup_path_from_spec(const char *cgroups_path, const char *id, struct np_diag *diag, char *ret_path,
+                             size_t size)
+{
+        char quoted[128], slice_path[PATH_MAX];
+        const char *colon1, *colon2;
+        int r;
+
+        if (cgroups_path[0] == '\0') {
+                if ((size_t)snprintf(ret_path, size, "/%s", id) >= size)
+                        return -ENAMETOOLONG;
+                return 0;
+        }
+        colon1 = strchr(cgroups_path, ':');
+        if (cgroups_path[0] != '/' && colon1) {
+                char slice[PATH_MAX], prefix[PATH_MAX], name[PATH_MAX];
+
+                colon2 = strchr(colon1 + 1, ':');
+                if (!colon2 || strchr(colon2 + 1, ':'))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "linux.cgroupsPath '%s': expected a path or systemd's slice:prefix:name",
+                                            np_log_quote(quoted, sizeof(quoted), cgroups_path));
+                snprintf(slice, sizeof(slice), "%.*s", (int)(colon1 - cgroups_path), cgroups_path);
+                snprintf(prefix, sizeof(prefix), "%.*s", (int)(colon2 - colon1 - 1), colon1 + 1);
+                snprintf(name, sizeof(name), "%s", colon2 + 1);
+                if (slice[0] == '\0')
+                        strcpy(slice, "system.slice");
+                if (strchr(prefix, '/') || strchr(name, '/') || name[0] == '\0' || strstr(name, "..") ||
+                    strstr(prefix, ".."))
+                        return np_diag_fail(diag, -EINVAL, "linux.cgroupsPath '%s': bad systemd prefix or name",
+                                            np_log_quote(quoted, sizeof(quoted), cgroups_path));
+                r = expand_slice(slice, slice_path, sizeof(slice_path));
+                if (r < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "linux.cgroupsPath '%s': '%s' is not a systemd slice name (like machine-pods.slice)",
+                                            np_log_quote(quoted, sizeof(quoted), cgroups_path), slice);
+                size_t n = strlen(name);
+                if (n > 6 && strcmp(name + n - 6, ".slice") == 0)
+                        r = snprintf(ret_path, size, "%s/%s", slice_path, name);
+                else if (prefix[0])
+                        r = snprintf(ret_path, size, "%s/%s-%s.scope", slice_path, prefix, name);
+                else
+                        r = snprintf(ret_path, size, "%s/%s.scope", slice_path, name);
+                return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+        }
+        r = validate_path(cgroups_path, "linux.cgroupsPath", diag);
+        if (r < 0)
+                return r;
+        r = snprintf(ret_path, size, "%s%s", cgroups_path[0] == '/' ? "" : "/", cgroups_path);
+        return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+}
+
+static int read_value(int dirfd, const char *name, char **ret_value)
+{
+        size_t size;
+        int r = np_read_file_at(dirfd, name, 65536, ret_value, &size);
+
+        if (r == 0 && size > 0 && (*ret_value)[size - 1] == '\n')
+                (*ret_value)[size - 1] = '\0';
+        return r;
+}
+
+/* On v2, turns on cpuset in the cgroup.subtree_control of every ancestor. */
+static int enable_cpuset_in_parents(int root_fd, const char *path, const char *root, struct np_diag *diag)
+{
+        char parent[PATH_MAX] = ".";
+        const char *p = path;
+
+        for (;;) {
+                _cleanup_free_ char *control = NULL;
+                _cleanup_close_ int fd = -1;
+                bool enabled = false;
+                size_t len;
+                int r;
+
+                while (*p == '/')
+                        p++;
+                len = strcspn(p, "/");
+                if (p[len] == '\0')
+                        return 0; /* `parent` is the container's own parent: done */
+                fd = openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return np_diag_fail(diag, -errno, "cgroup %s/%s: %s", root, parent, strerror(errno));
+                if (read_value(fd, "cgroup.subtree_control", &control) == 0)
+                        for (char *w = strtok(control, " "); w; w = strtok(NULL, " "))
+                                enabled = enabled || strcmp(w, "cpuset") == 0;
+                if (!enabled) {
+                        r = np_write_attribute_at(fd, "cgroup.subtree_control", "+cpuset");
+                        if (r < 0)
+                                return np_diag_fail(diag, r, "cgroup %s/%s: cannot enable cpuset in cgroup.subtree_control: %s",
+                                                    root, parent, strerror(-r));
+                }
+                if (strlen(parent) + len + 2 >= sizeof(parent))
+                        return -ENAMETOOLONG;
+                strcat(parent, "/");
+                strncat(parent, p, len);
+                p += len;
+        }
+}
+
+int np_cgroup_revert(const char *root, enum np_cgroup_layout layout, const char *path,
+                     const struct np_cgroup_saved *saved)
+{
+        _cleanup_close_ int dir_fd = -1;
+        char dir[PATH_MAX];
+        int r = 0;
+
+        snprintf(dir, sizeof(dir), "%s%s%s", root, layout == NP_CGROUP_LEGACY ? "/cpuset" : "", path);
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        if (saved->cpus && saved->cpus[0])
+                r = np_write_attribute_at(dir_fd, "cpuset.cpus", saved->cpus);
+        else if (saved->cpus && layout == NP_CGROUP_UNIFIED)
+                r = np_write_attribute_at(dir_fd, "cpuset.cpus", "\n");
+        if (saved->mems && saved->mems[0])
+                r = np_write_attribute_at(dir_fd, "cpuset.mems", saved->mems) ?: r;
+        else if (saved->mems && layout == NP_CGROUP_UNIFIED)
+                r = np_write_attribute_at(dir_fd, "cpuset.mems", "\n") ?: r;
+        return r;
+}
+
+int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *path, const struct np_cpulist *cpus,
+                    const struct np_cpulist *mems, struct np_diag *diag, struct np_cgroup_saved *ret_saved,
+                    char *ret_dir, size_t dir_size)
+{
+        _cleanup_close_ int root_fd = -1, dir_fd = -1;
+        struct np_cgroup_saved saved = {};
+        char hierarchy[PATH_MAX], dir[PATH_MAX], cpus_text[NP_CPULIST_BUFSIZE], mems_text[NP_CPULIST_BUFSIZE];
+        int r;
+
+        r = validate_path(path, "cgroup path", diag);
+        if (r < 0)
+                return r;
+        snprintf(hierarchy, sizeof(hierarchy), "%s%s", root, layout == NP_CGROUP_LEGACY ? "/cpuset" : "");
+        if ((size_t)snprintf(dir, sizeof(dir), "%s%s", hierarchy, path) >= sizeof(dir))
+                return -ENAMETOOLONG;
+        root_fd = open(hierarchy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return np_diag_fail(diag, -errno, "cgroup hierarchy %s: %s", hierarchy, strerror(errno));
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dir_fd < 0)
+                return np_diag_fail(diag, -errno, "cgroup %s of the container: %s", dir, strerror(errno));
+        if (layout == NP_CGROUP_UNIFIED) {
+                r = enable_cpuset_in_parents(root_fd, path, hierarchy, diag);
+                if (r < 0)
+                        return r;
+        }
+        if (np_cpulist_format(cpus, cpus_text, sizeof(cpus_text)) < 0 ||
+            (mems && np_cpulist_format(mems, mems_text, sizeof(mems_text)) < 0))
+                return -ENOBUFS;
+
+        r = read_value(dir_fd, "cpuset.cpus", &saved.cpus);
+        if (r == 0 && mems)
+                r = read_value(dir_fd, "cpuset.mems", &saved.mems);
+        if (r < 0) {
+                np_cgroup_saved_clear(&saved);
+                return np_diag_fail(diag, r, "cgroup %s: cannot read its cpuset: %s", dir, strerror(-r));
+        }
+
+        if (mems && layout == NP_CGROUP_LEGACY) {
+                r = np_write_attribute_at(dir_fd, "cpuset.memory_migrate", "1");
+                if (r < 0 && r != -ENOENT) {
+                        np_cgroup_saved_clear(&saved);
+                        return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.memory_migrate: %s", dir,
+                                            strerror(-r));
+                }
+        }
+        if (mems) {
+                r = np_write_attribute_at(dir_fd, "cpuset.mems", mems_text);
+                if (r < 0) {
+                        np_cgroup_saved_clear(&saved);
+                        return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.mems '%s': %s", dir, mems_text,
+                                            strerror(-r));
+                }
+        }
+        r = np_write_attribute_at(dir_fd, "cpuset.cpus", cpus_text);
+        if (r < 0) {
+                np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.cpus '%s': %s", dir, cpus_text, strerror(-r));
+                np_cgroup_revert(root, layout, path, &saved);
+                np_cgroup_saved_clear(&saved);
+                return r;
+        }
+        if (ret_dir)
+                snprintf(ret_dir, dir_size, "%s", dir);
+        *ret_saved = saved;
+        return 0;
+}

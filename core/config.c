@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/* Reads /etc/numapin/config.json into struct np_config: every field optional,
+ * unknown fields refused (a typo must not silently mean the default). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "json.h"
+
+#define CONFIG_LIMIT (64 * 1024)
+
+void np_config_init(struct np_config *config)
+{
+        *config = (struct np_config){
+                .default_policy = NP_POLICY_NONE,
+                .on_error = NP_ON_ERROR_FAIL,
+                .log_level = NP_LOG_WARNING,
+                .monitor = true,
+        };
+        strcpy(config->state_dir, NP_STATE_DIR_DEFAULT);
+}
+
+static const char *const known_fields[] = {
+        "reserved_cpus", "state_dir", "default_policy", "on_error", "log_level", "monitor",
+};
+
+int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config)
+{
+        _cleanup_json_ struct json_object *root = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct np_config config;
+        struct json_object *value;
+        const char *s;
+        char what[PATH_MAX + 16];
+        size_t size;
+        int r;
+
+        np_config_init(&config);
+        r = np_read_file_at(AT_FDCWD, path, CONFIG_LIMIT, &text, &size);
+        if (r == -ENOENT && !required) {
+                *ret_config = config;
+                return 0;
+        }
+        if (r == -EFBIG)
+                return np_diag_fail(diag, r, "config %s: larger than %d bytes", path, CONFIG_LIMIT);
+        if (r < 0)
+                return np_diag_fail(diag, r, "config %s: %s", path, strerror(-r));
+        snprintf(what, sizeof(what), "config %s", path);
+        r = np_json_parse(text, size, CONFIG_LIMIT, what, diag, &root);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
+                return np_diag_fail(diag, -EINVAL, "%s: expected a JSON object", what);
+
+        json_object_object_foreach(root, key, unused)
+        {
+                bool known = false;
+                (void)unused;
+                for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
+                        known = known || strcmp(key, known_fields[i]) == 0;
+                if (!known) {
+                        char quoted[128];
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level or monitor",
+                                            what, np_log_quote(quoted, sizeof(quoted), key));
+                }
+        }
+
+        r = np_json_get_string(root, "reserved_cpus", NP_CPULIST_BUFSIZE, what, diag, &s);
+        if (r == 0) {
+                r = np_cpulist_parse(s, NP_CPULIST_MAX, "config field 'reserved_cpus'", diag, &config.reserved_cpus);
+                if (r < 0)
+                        return r;
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "state_dir", PATH_MAX - 1, what, diag, &s);
+        if (r == 0) {
+                if (s[0] != '/')
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'state_dir' must be an absolute path", what);
+                strcpy(config.state_dir, s);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "default_policy", 32, what, diag, &s);
+        if (r == 0) {
+                if (np_policy_from_string(s, &config.default_policy) < 0 ||
+                    (config.default_policy != NP_POLICY_BIND && config.default_policy != NP_POLICY_CPUS_ONLY &&
+                     config.default_policy != NP_POLICY_NONE))
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'default_policy' must be bind, cpus-only or none",
+                                            what);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "on_error", 32, what, diag, &s);
+        if (r == 0) {
+                if (strcmp(s, "fail") == 0)
+                        config.on_error = NP_ON_ERROR_FAIL;
+                else if (strcmp(s, "ignore") == 0)
+                        config.on_error = NP_ON_ERROR_IGNORE;
+                else
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'on_error' must be fail or ignore", what);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "log_level", 32, what, diag, &s);
+        if (r == 0) {
+                if (np_log_level_from_string(s, &config.log_level) < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: field 'log_level' must be error, warning, info or debug", what);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get(root, "monitor", json_type_boolean, what, diag, &value);
+        if (r == 0)
+                config.monitor = json_object_get_boolean(value);
+        else if (r != -ENOENT)
+                return r;
+
+        *ret_config = config;
+        return 0;
+}

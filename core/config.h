@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The node-wide configuration, /etc/numapin/config.json (optional). */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "annotations.h"
+#include "cpulist.h"
+#include "log.h"
+
+#define NP_CONFIG_DEFAULT_PATH "/etc/numapin/config.json"
+#define NP_STATE_DIR_DEFAULT "/run/numapin"
+
+enum np_on_error {
+        NP_ON_ERROR_FAIL,   /* the runtime refuses the container */
+        NP_ON_ERROR_IGNORE, /* the container starts unbound, with a warning */
+};
+
+struct np_config {
+        struct np_cpulist reserved_cpus; /* never given to containers */
+        char state_dir[PATH_MAX];
+        enum np_policy default_policy; /* for containers without numapin annotations */
+        enum np_on_error on_error;
+        enum np_log_level log_level;
+        bool monitor;
+};
+
+void np_config_init(struct np_config *config);
+
+/* Loads `path`. When `required` is false a missing file gives the defaults. */
+int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config);

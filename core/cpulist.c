@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/* The id set used for CPUs and NUMA nodes, and its kernel list syntax. Parsing
+ * is strict: decimal ids, ascending ranges, no empty elements, no duplicates
+ * hidden by overlapping ranges going unnoticed (they are simply merged). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpulist.h"
+#include "parse.h"
+
+void np_cpulist_zero(struct np_cpulist *list)
+{
+        memset(list, 0, sizeof(*list));
+}
+
+void np_cpulist_set(struct np_cpulist *list, unsigned int id)
+{
+        if (id < NP_CPULIST_MAX)
+                list->bits[id / 64] |= UINT64_C(1) << (id % 64);
+}
+
+void np_cpulist_clear(struct np_cpulist *list, unsigned int id)
+{
+        if (id < NP_CPULIST_MAX)
+                list->bits[id / 64] &= ~(UINT64_C(1) << (id % 64));
+}
+
+bool np_cpulist_test(const struct np_cpulist *list, unsigned int id)
+{
+        return id < NP_CPULIST_MAX && (list->bits[id / 64] >> (id % 64)) & 1;
+}
+
+unsigned int np_cpulist_count(const struct np_cpulist *list)
+{
+        unsigned int n = 0;
+
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                n += (unsigned int)__builtin_popcountll(list->bits[i]);
+        return n;
+}
+
+bool np_cpulist_empty(const struct np_cpulist *list)
+{
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                if (list->bits[i])
+                        return false;
+        return true;
+}
+
+bool np_cpulist_equal(const struct np_cpulist *a, const struct np_cpulist *b)
+{
+        return memcmp(a->bits, b->bits, sizeof(a->bits)) == 0;
+}
+
+bool np_cpulist_is_subset(const struct np_cpulist *sub, const struct np_cpulist *super)
+{
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                if (sub->bits[i] & ~super->bits[i])
+                        return false;
+        return true;
+}
+
+bool np_cpulist_intersects(const struct np_cpulist *a, const struct np_cpulist *b)
+{
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                if (a->bits[i] & b->bits[i])
+                        return true;
+        return false;
+}
+
+void np_cpulist_and(struct np_cpulist *dst, const struct np_cpulist *src)
+{
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                dst->bits[i] &= src->bits[i];
+}
+
+void np_cpulist_or(struct np_cpulist *dst, const struct np_cpulist *src)
+{
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                dst->bits[i] |= src->bits[i];
+}
+
+void np_cpulist_andnot(struct np_cpulist *dst, const struct np_cpulist *src)
+{
+        for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
+                dst->bits[i] &= ~src->bits[i];
+}
+
+int np_cpulist_next(const struct np_cpulist *list, unsigned int from)
+{
+        for (size_t w = from / 64; w < NP_CPULIST_WORDS; w++) {
+                uint64_t word = list->bits[w];
+
+                if (w == from / 64)
+                        word &= ~UINT64_C(0) << (from % 64);
+                if (word)
+                        return (int)(w * 64 + (size_t)__builtin_ctzll(word));
+        }
+        return -1;
+}
+
+/* Parses one id of an element; `end` is where the digits stop. */
+static int parse_id(const char *start, const char *end, unsigned int limit, unsigned int *ret_id)
+{
+        char digits[8];
+        uint32_t id;
+        size_t len = (size_t)(end - start);
+        int r;
+
+        if (len == 0 || len >= sizeof(digits))
+                return len == 0 ? -EINVAL : -ERANGE;
+        memcpy(digits, start, len);
+        digits[len] = '\0';
+        r = np_parse_u32(digits, 0, limit - 1, &id);
+        if (r < 0)
+                return r;
+        *ret_id = id;
+        return 0;
+}
+
+int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct np_diag *diag,
+                     struct np_cpulist *ret_list)
+{
+        struct np_cpulist list;
+        char quoted[128];
+        const char *p = s;
+        size_t len = strlen(s);
+
+        if (limit == 0 || limit > NP_CPULIST_MAX)
+                limit = NP_CPULIST_MAX;
+        if (len > 0 && s[len - 1] == '\n')
+                len--;
+        np_cpulist_zero(&list);
+        if (len == 0) {
+                *ret_list = list;
+                return 0;
+        }
+        while (p < s + len) {
+                const char *comma = memchr(p, ',', (size_t)(s + len - p));
+                const char *elem_end = comma ? comma : s + len;
+                const char *dash = memchr(p, '-', (size_t)(elem_end - p));
+                unsigned int first, last;
+                int r;
+
+                r = parse_id(p, dash ? dash : elem_end, limit, &first);
+                if (r == 0)
+                        last = first;
+                if (r == 0 && dash)
+                        r = parse_id(dash + 1, elem_end, limit, &last);
+                if (r == -ERANGE)
+                        return np_diag_fail(diag, -ERANGE, "%s: '%s' has an id beyond %u; expected ids 0-%u",
+                                            what, np_log_quote(quoted, sizeof(quoted), s), limit - 1, limit - 1);
+                if (r < 0)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: '%s' is not a list; expected decimal ids and ranges such as '0,2-3'",
+                                            what, np_log_quote(quoted, sizeof(quoted), s));
+                if (last < first)
+                        return np_diag_fail(diag, -EINVAL, "%s: '%s' has a descending range %u-%u; expected low-high",
+                                            what, np_log_quote(quoted, sizeof(quoted), s), first, last);
+                for (unsigned int id = first; id <= last; id++)
+                        np_cpulist_set(&list, id);
+                if (!comma)
+                        break;
+                p = comma + 1;
+                if (p == s + len)
+                        return np_diag_fail(diag, -EINVAL, "%s: '%s' ends with a comma; expected ids and ranges such as '0,2-3'",
+                                            what, np_log_quote(quoted, sizeof(quoted), s));
+        }
+        *ret_list = list;
+        return 0;
+}
+
+int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size)
+{
+        size_t used = 0;
+        int id;
+
+        if (size == 0)
+                return -ENOBUFS;
+        buf[0] = '\0';
+        id = np_cpulist_next(list, 0);
+        while (id >= 0) {
+                int last = id, n;
+
+                while (last + 1 < NP_CPULIST_MAX && np_cpulist_test(list, (unsigned int)last + 1))
+                        last++;
+                if (last == id)
+                        n = snprintf(buf + used, size - used, "%s%d", used ? "," : "", id);
+                else
+                        n = snprintf(buf + used, size - used, "%s%d-%d", used ? "," : "", id, last);
+                if (n < 0 || (size_t)n >= size - used) {
+                        buf[0] = '\0';
+                        return -ENOBUFS;
+                }
+                used += (size_t)n;
+                id = last + 1 < NP_CPULIST_MAX ? np_cpulist_next(list, (unsigned int)last + 1) : -1;
+        }
+        return 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* A set of CPU or NUMA node ids and its kernel list form ("0-3,8,10-11"), as
+ * found in sysfs and written to cpuset.cpus / cpuset.mems. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+/* The kernel's largest NR_CPUS on distribution kernels; node ids stay below
+ * MAX_NUMNODES (1024), so one type serves both. */
+#define NP_CPULIST_MAX 8192
+#define NP_CPULIST_WORDS (NP_CPULIST_MAX / 64)
+/* Enough for the longest list form of any set ("0,2,4,...,8190"). */
+#define NP_CPULIST_BUFSIZE 40960
+
+struct np_cpulist {
+        uint64_t bits[NP_CPULIST_WORDS];
+};
+
+/* Parses a list such as "0-3,8". An empty string (or only a newline, as sysfs
+ * writes an empty list) is the empty set. Ids must be below `limit` (at most
+ * NP_CPULIST_MAX) and ranges ascending. `what` names the field in diag. */
+int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct np_diag *diag,
+                     struct np_cpulist *ret_list);
+
+/* Writes the shortest list form into buf; -ENOBUFS if it does not fit. */
+int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size);
+
+void np_cpulist_zero(struct np_cpulist *list);
+void np_cpulist_set(struct np_cpulist *list, unsigned int id);
+void np_cpulist_clear(struct np_cpulist *list, unsigned int id);
+bool np_cpulist_test(const struct np_cpulist *list, unsigned int id);
+unsigned int np_cpulist_count(const struct np_cpulist *list);
+bool np_cpulist_empty(const struct np_cpulist *list);
+bool np_cpulist_equal(const struct np_cpulist *a, const struct np_cpulist *b);
+bool np_cpulist_is_subset(const struct np_cpulist *sub, const struct np_cpulist *super);
+bool np_cpulist_intersects(const struct np_cpulist *a, const struct np_cpulist *b);
+void np_cpulist_and(struct np_cpulist *dst, const struct np_cpulist *src);
+void np_cpulist_or(struct np_cpulist *dst, const struct np_cpulist *src);
+void np_cpulist_andnot(struct np_cpulist *dst, const struct np_cpulist *src);
+
+/* The lowest id >= `from` in the list, or -1. Iterate with
+ * for (int i = np_cpulist_next(l, 0); i >= 0; i = np_cpulist_next(l, i + 1)). */
+int np_cpulist_next(const struct np_cpulist *list, unsigned int from);
+
+#define NP_CPULIST_FOREACH(id, list) \
+        for (int id = np_cpulist_next((list), 0); id >= 0; id = np_cpulist_next((list), (unsigned int)id + 1))

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/* File helpers: every read is bounded, every replacement atomic (temporary file
+ * beside the target, fsync, rename), every open O_CLOEXEC and relative to a
+ * directory fd so tests can point them at fixture trees. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0, capacity = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (size == capacity) {
+                        size_t next = capacity ? capacity * 2 : 4096;
+                        char *grown;
+
+                        if (capacity > limit)
+                                return -EFBIG;
+                        if (next > limit + 1)
+                                next = limit + 1;
+                        if (next <= capacity)
+                                return -EFBIG;
+                        grown = realloc(data, next + 1);
+                        if (!grown)
+                                return -ENOMEM;
+                        data = grown;
+                        capacity = next;
+                }
+                n = read(fd, data + size, capacity - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t)n;
+                if (size > limit)
+                        return -EFBIG;
+        }
+        if (!data) {
+                data = malloc(1);
+                if (!data)
+                        return -ENOMEM;
+        }
+        data[size] = '\0';
+        *ret_data = TAKE_PTR(data);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
+{
+        _cleanup_close_ int fd = -1;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return np_read_fd(fd, limit, ret_data, ret_size);
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t)n;
+        }
+        return 0;
+}
+
+int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode)
+{
+        _cleanup_close_ int fd = -1;
+        char tmp[4096];
+        struct stat st;
+        int r;
+
+        if (strchr(name, '/'))
+                return -EINVAL;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (!S_ISREG(st.st_mode))
+                        return -EINVAL;
+                mode = (int)(st.st_mode & 07777);
+        }
+        r = snprintf(tmp, sizeof(tmp), ".%s.numapin-%d.tmp", name, (int)getpid());
+        if (r < 0 || (size_t)r >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
+        if (r == 0)
+                r = write_all(fd, data, size);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int np_write_attribute_at(int dirfd, const char *path, const char *value)
+{
+        _cleanup_close_ int fd = -1;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        do
+                n = write(fd, value, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n != len)
+                return -EIO;
+        return 0;
+}
+
+int np_open_dir_at(int dirfd, const char *path)
+{
+        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}

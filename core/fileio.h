@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Bounded reads and atomic replacement of files, through directory fds. */
+#pragma once
+
+#include <stddef.h>
+
+/* Reads all of `path` (relative to dirfd) into a NUL-terminated buffer. Fails
+ * with -EFBIG when the file holds more than `limit` bytes. */
+int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);
+
+/* Reads a whole fd (a pipe such as stdin) with the same limit. */
+int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size);
+
+/* Replaces `name` in the directory `dirfd` by writing a temporary file beside it,
+ * fsync()ing it and rename()ing it over the old one: readers see the old or the
+ * new contents, never a mix. `mode` is used for a new file; an existing file
+ * keeps its mode. */
+int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode);
+
+/* Writes `value` to an existing kernel attribute (cgroup or sysfs file) in one
+ * write(2), as the kernel expects. */
+int np_write_attribute_at(int dirfd, const char *path, const char *value);
+
+/* Opens a directory (O_DIRECTORY|O_CLOEXEC|O_PATH not used: readable fd). */
+int np_open_dir_at(int dirfd, const char *path);

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/* The one JSON parse helper and the typed field getters every numapin input
+ * goes through; after them, code works on typed structs, never json objects. */
+#include <errno.h>
+#include <string.h>
+
+#include "json.h"
+
+#define JSON_MAX_DEPTH 64
+
+int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
+                  struct json_object **ret_object)
+{
+        _cleanup_json_ struct json_object *obj = NULL;
+        struct json_tokener *tok;
+        enum json_tokener_error jerr;
+        size_t end, bad;
+
+        if (size > limit)
+                return np_diag_fail(diag, -EFBIG, "%s: %zu bytes is larger than the limit of %zu bytes", what, size,
+                                    limit);
+        if (size == 0)
+                return np_diag_fail(diag, -EINVAL, "%s: empty input; expected a JSON object", what);
+        bad = np_utf8_find_invalid(buf, size);
+        if (bad < size)
+                return np_diag_fail(diag, -EILSEQ, "%s: %s at byte offset %zu; expected UTF-8 JSON text", what,
+                                    buf[bad] == '\0' ? "NUL byte" : "invalid UTF-8", bad);
+
+        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        obj = json_tokener_parse_ex(tok, buf, (int)size);
+        jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (jerr == json_tokener_continue)
+                return np_diag_fail(diag, -EINVAL, "%s: truncated JSON: input ends at byte %zu inside a value", what,
+                                    size);
+        if (jerr != json_tokener_success || !obj)
+                return np_diag_fail(diag, -EINVAL, "%s: invalid JSON at byte offset %zu: %s", what, end,
+                                    json_tokener_error_desc(jerr));
+        for (size_t i = end; i < size; i++)
+                if (!strchr(" \t\r\n", buf[i]))
+                        return np_diag_fail(diag, -EINVAL, "%s: trailing data at byte offset %zu after the JSON value",
+                                            what, i);
+        *ret_object = TAKE_PTR(obj);
+        return 0;
+}
+
+static const char *type_name(enum json_type type)
+{
+        switch (type) {
+        case json_type_object:
+                return "an object";
+        case json_type_array:
+                return "an array";
+        case json_type_string:
+                return "a string";
+        case json_type_int:
+                return "an integer";
+        case json_type_double:
+                return "a number";
+        case json_type_boolean:
+                return "a boolean";
+        default:
+                return "null";
+        }
+}
+
+int np_json_get(struct json_object *obj, const char *key, enum json_type type, const char *what,
+                struct np_diag *diag, struct json_object **ret_value)
+{
+        struct json_object *value;
+
+        if (!obj || !json_object_object_get_ex(obj, key, &value) || !value)
+                return -ENOENT;
+        if (!json_object_is_type(value, type))
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' is %s; expected %s", what, key,
+                                    type_name(json_object_get_type(value)), type_name(type));
+        *ret_value = value;
+        return 0;
+}
+
+int np_json_get_string(struct json_object *obj, const char *key, size_t max_len, const char *what,
+                       struct np_diag *diag, const char **ret_value)
+{
+        struct json_object *value;
+        const char *s;
+        int r;
+
+        r = np_json_get(obj, key, json_type_string, what, diag, &value);
+        if (r < 0)
+                return r;
+        s = json_object_get_string(value);
+        if (strlen(s) != (size_t)json_object_get_string_len(value))
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' holds a NUL character; expected text", what, key);
+        if (strlen(s) > max_len)
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' is longer than %zu bytes", what, key, max_len);
+        *ret_value = s;
+        return 0;
+}
+
+int np_json_get_int64(struct json_object *obj, const char *key, int64_t min, int64_t max, const char *what,
+                      struct np_diag *diag, int64_t *ret_value)
+{
+        struct json_object *value;
+        int64_t n;
+        int r;
+
+        r = np_json_get(obj, key, json_type_int, what, diag, &value);
+        if (r < 0)
+                return r;
+        errno = 0;
+        n = json_object_get_int64(value);
+        /* json-c clamps out-of-range numbers to INT64_MIN/MAX and sets errno */
+        if (errno == ERANGE || n < min || n > max)
+                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is out of range; expected an integer from %lld to %lld",
+                                    what, key, (long long)min, (long long)max);
+        *ret_value = n;
+        return 0;
+}
+
+int np_json_get_uint64(struct json_object *obj, const char *key, const char *what, struct np_diag *diag,
+                       uint64_t *ret_value)
+{
+        struct json_object *value;
+        uint64_t n;
+        int r;
+
+        r = np_json_get(obj, key, json_type_int, what, diag, &value);
+        if (r < 0)
+                return r;
+        if (json_object_get_int64(value) < 0)
+                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is negative; expected an unsigned integer", what,
+                                    key);
+        errno = 0;
+        n = json_object_get_uint64(value);
+        if (errno == ERANGE)
+                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is beyond 2^64-1", what, key);
+        *ret_value = n;
+        return 0;
+}
+
+int np_json_to_string(struct json_object *obj, char **ret_text, size_t *ret_size)
+{
+        const char *text;
+        size_t len;
+        char *copy;
+
+        text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                 &len);
+        if (!text)
+                return -ENOMEM;
+        copy = malloc(len + 2);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, text, len);
+        copy[len] = '\n';
+        copy[len + 1] = '\0';
+        *ret_text = copy;
+        if (ret_size)
+                *ret_size = len + 1;
+        return 0;
+}

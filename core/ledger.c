@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+/* The allocation state: records are JSON files written through a temporary
+ * file and rename(), loaded and changed only under the state dir's lock, so
+ * concurrent hooks never hand out an exclusive CPU twice. A record that cannot
+ * be read stops placement (fail closed) with a message naming the file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "ledger.h"
+
+#define RECORD_LIMIT (256 * 1024)
+
+bool np_ledger_id_valid(const char *id)
+{
+        size_t len = strlen(id);
+
+        if (len == 0 || len > NP_ID_MAX || id[0] == '.')
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = id[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_+.-", c)))
+                        return false;
+        }
+        return true;
+}
+
+const char *np_ledger_default_dir(const char *config_state_dir)
+{
+        const char *dir = getenv("NUMAPIN_STATE_DIR");
+        return dir && *dir ? dir : config_state_dir;
+}
+
+void np_ledger_close(struct np_ledger *ledger)
+{
+        if (!ledger)
+                return;
+        if (ledger->lock_fd >= 0)
+                close(ledger->lock_fd); /* releases the flock */
+        if (ledger->records_fd >= 0)
+                close(ledger->records_fd);
+        free(ledger->records);
+        free(ledger);
+}
+
+static int get_list(struct json_object *obj, const char *key, const char *what, struct np_diag *diag,
+                    struct np_cpulist *ret_list)
+{
+        const char *s;
+        char field[512];
+        int r;
+
+        r = np_json_get_string(obj, key, NP_CPULIST_BUFSIZE, what, diag, &s);
+        if (r == -ENOENT)
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' is missing", what, key);
+        if (r < 0)
+                return r;
+        snprintf(field, sizeof(field), "%s field '%s'", what, key);
+        return np_cpulist_parse(s, NP_CPULIST_MAX, field, diag, ret_list);
+}
+
+static int record_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
+                            struct np_record *ret_record)
+{
+        struct np_record rec = {};
+        struct json_object *value;
+        const char *s;
+        int64_t n;
+        int r;
+
+        if (!json_object_is_type(obj, json_type_object))
+                return np_diag_fail(diag, -EINVAL, "%s: expected a JSON object", what);
+        r = np_json_get_string(obj, "id", NP_ID_MAX, what, diag, &s);
+        if (r < 0 || !np_ledger_id_valid(s))
+                return np_diag_fail(diag, -EINVAL, "%s: field 'id' is missing or not a container id", what);
+        strcpy(rec.id, s);
+        r = np_json_get_string(obj, "policy", 32, what, diag, &s);
+        if (r < 0 || np_policy_from_string(s, &rec.policy) < 0)
+                return np_diag_fail(diag, -EINVAL, "%s: field 'policy' is missing or unknown", what);
+        if ((r = get_list(obj, "nodes", what, diag, &rec.nodes)) < 0 ||
+            (r = get_list(obj, "cpus", what, diag, &rec.cpus)) < 0 ||
+            (r = get_list(obj, "mems", what, diag, &rec.mems)) < 0 ||
+            (r = get_list(obj, "exclusive_cpus", what, diag, &rec.exclusive_cpus)) < 0)
+                return r;
+        if (np_json_get(obj, "write_mems", json_type_boolean, what, diag, &value) == 0)
+                rec.write_mems = json_object_get_boolean(value);
+        r = np_json_get_int64(obj, "cpu_millis", 0, INT64_MAX, what, diag, &n);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        rec.demand.cpu_millis = r == 0 ? (uint64_t)n : 0;
+        r = np_json_get_int64(obj, "memory_bytes", 0, INT64_MAX, what, diag, &n);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        rec.demand.memory_bytes = r == 0 ? (uint64_t)n : 0;
+        r = np_json_get_string(obj, "cgroup", PATH_MAX - 1, what, diag, &s);
+        if (r == 0)
+                strcpy(rec.cgroup, s);
+        else if (r != -ENOENT)
+                return r;
+        r = np_json_get_int64(obj, "pid", 0, INT32_MAX, what, diag, &n);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        rec.pid = r == 0 ? (int)n : 0;
+        r = np_json_get_int64(obj, "created", 0, INT64_MAX, what, diag, &n);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        rec.created = r == 0 ? n : 0;
+        r = np_json_get_string(obj, "source", sizeof(rec.source) - 1, what, diag, &s);
+        snprintf(rec.source, sizeof(rec.source), "%s", r == 0 ? s : "unknown");
+        *ret_record = rec;
+        return 0;
+}
+
+static int compare_records(const void *a, const void *b)
+{
+        return strcmp(((const struct np_record *)a)->id, ((const struct np_record *)b)->id);
+}
+
+static int load_records(struct np_ledger *ledger, const char *state_dir, struct np_diag *diag)
+{
+        DIR *dir;
+        struct dirent *entry;
+        int fd, r = 0;
+
+        fd = dup(ledger->records_fd);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                close(fd);
+                return -errno;
+        }
+        rewinddir(dir);
+        while ((entry = readdir(dir))) {
+                _cleanup_json_ struct json_object *obj = NULL;
+                _cleanup_free_ char *text = NULL;
+                char what[PATH_MAX + 64], id[NP_ID_MAX + 8];
+                size_t len = strlen(entry->d_name), size;
+                struct np_record *grown;
+
+                if (entry->d_name[0] == '.' || len <= 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
+                        continue;
+                snprintf(what, sizeof(what), "ledger record %s/containers/%s", state_dir, entry->d_name);
+                r = np_read_file_at(ledger->records_fd, entry->d_name, RECORD_LIMIT, &text, &size);
+                if (r < 0) {
+                        r = np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
+                        break;
+                }
+                r = np_json_parse(text, size, RECORD_LIMIT, what, diag, &obj);
+                if (r < 0)
+                        break;
+                grown = realloc(ledger->records, (ledger->n_records + 1) * sizeof(*grown));
+                if (!grown) {
+                        r = -ENOMEM;
+                        break;
+                }
+                ledger->records = grown;
+                r = record_from_json(obj, what, diag, &ledger->records[ledger->n_records]);
+                if (r < 0)
+                        break;
+                snprintf(id, sizeof(id), "%s.json", ledger->records[ledger->n_records].id);
+                if (strcmp(id, entry->d_name) != 0) {
+                        r = np_diag_fail(diag, -EINVAL, "%s: its id does not match its file name", what);
+                        break;
+                }
+                ledger->n_records++;
+        }
+        closedir(dir);
+        if (r < 0 && diag && diag->error == r)
+                snprintf(diag->message + strlen(diag->message), sizeof(diag->message) - strlen(diag->message),
+                         " (remove the record with 'numapinctl release ID')");
+        if (r == 0)
+                qsort(ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+        return r;
+}
+
+int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger)
+{
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        _cleanup_close_ int dir_fd = -1;
+        int r;
+
+        if (state_dir[0] != '/')
+                return np_diag_fail(diag, -EINVAL, "state dir '%s': expected an absolute path", state_dir);
+        if (exclusive && mkdir(state_dir, 0755) < 0 && errno != EEXIST)
+                return np_diag_fail(diag, -errno, "state dir %s: cannot create it: %s", state_dir, strerror(errno));
+        dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
+        if (exclusive && mkdirat(dir_fd, "containers", 0755) < 0 && errno != EEXIST)
+                return np_diag_fail(diag, -errno, "state dir %s/containers: cannot create it: %s", state_dir,
+                                    strerror(errno));
+
+        ledger = calloc(1, sizeof(*ledger));
+        if (!ledger)
+                return -ENOMEM;
+        ledger->lock_fd = ledger->records_fd = -1;
+        ledger->exclusive = exclusive;
+        ledger->lock_fd = openat(dir_fd, "lock", (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW,
+                                 0644);
+        if (ledger->lock_fd < 0)
+                return np_diag_fail(diag, -errno, "state dir %s/lock: %s", state_dir, strerror(errno));
+        while (flock(ledger->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+                if (errno != EINTR)
+                        return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", state_dir,
+                                            strerror(errno));
+        ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (ledger->records_fd < 0)
+                return np_diag_fail(diag, -errno, "state dir %s/containers: %s", state_dir, strerror(errno));
+        r = load_records(ledger, state_dir, diag);
+        if (r < 0)
+                return r;
+        *ret_ledger = TAKE_PTR(ledger);
+        return 0;
+}
+
+const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id)
+{
+        struct np_record key;
+
+        if (strlen(id) > NP_ID_MAX)
+                return NULL;
+        strcpy(key.id, id);
+        return bsearch(&key, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+}
+
+static void drop_at(struct np_ledger *ledger, size_t index)
+{
+        memmove(&ledger->records[index], &ledger->records[index + 1],
+                (ledger->n_records - index - 1) * sizeof(*ledger->records));
+        ledger->n_records--;
+}
+
+int np_ledger_remove(struct np_ledger *ledger, const char *id)
+{
+        const struct np_record *rec;
+        char name[NP_ID_MAX + 8];
+
+        if (!ledger->exclusive)
+                return -EPERM;
+        rec = np_ledger_find(ledger, id);
+        if (!rec)
+                return -ENOENT;
+        snprintf(name, sizeof(name), "%s.json", id);
+        if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        drop_at(ledger, (size_t)(rec - ledger->records));
+        return 0;
+}
+
+int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
+{
+        _cleanup_json_ struct json_object *obj = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct np_record *grown, *existing;
+        char name[NP_ID_MAX + 8];
+        size_t size;
+        int r;
+
+        if (!ledger->exclusive)
+                return -EPERM;
+        if (!np_ledger_id_valid(record->id))
+                return -EINVAL;
+        r = np_record_to_json(record, &obj);
+        if (r < 0)
+                return r;
+        r = np_json_to_string(obj, &text, &size);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof(name), "%s.json", record->id);
+        r = np_write_file_atomic_at(ledger->records_fd, name, text, size, 0644);
+        if (r < 0)
+                return r;
+
+        existing = (struct np_record *)np_ledger_find(ledger, record->id);
+        if (existing) {
+                *existing = *record;
+                return 0;
+        }
+        grown = realloc(ledger->records, (ledger->n_records + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        ledger->records = grown;
+        ledger->records[ledger->n_records++] = *record;
+        qsort(ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+        return 0;
+}
+
+static bool container_gone(const struct np_record *rec)
+{
+        struct stat st;
+        bool pid_alive, cgroup_exists;
+
+        if (rec->pid <= 0 && rec->cgroup[0] == '\0')
+                return false; /* a plan record: kept until released */
+        pid_alive = rec->pid > 0 && (kill(rec->pid, 0) == 0 || errno == EPERM);
+        cgroup_exists = rec->cgroup[0] != '\0' && stat(rec->cgroup, &st) == 0;
+        return !pid_alive && !cgroup_exists;
+}
+
+int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed)
+{
+        unsigned int reclaimed = 0;
+
+        if (!ledger->exclusive)
+                return -EPERM;
+        for (size_t i = 0; i < ledger->n_records;) {
+                char name[NP_ID_MAX + 8];
+
+                if (!container_gone(&ledger->records[i])) {
+                        i++;
+                        continue;
+                }
+                snprintf(name, sizeof(name), "%s.json", ledger->records[i].id);
+                if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
+                        return -errno;
+                np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
+                             ledger->records[i].id);
+                drop_at(ledger, i);
+                reclaimed++;
+        }
+        if (ret_reclaimed)
+                *ret_reclaimed = reclaimed;
+        return 0;
+}
+
+void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
+{
+        np_usage_init(ret_usage);
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                const struct np_record *rec = &ledger->records[i];
+                np_usage_add(ret_usage, rec->policy, &rec->nodes, &rec->exclusive_cpus, &rec->demand);
+        }
+}
+
+void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
+                              const char *source)
+{
+        memset(record, 0, sizeof(*record));
+        snprintf(record->id, sizeof(record->id), "%s", id);
+        record->policy = placement->policy;
+        record->nodes = placement->nodes;
+        record->cpus = placement->cpus;
+        record->mems = placement->mems;
+        record->exclusive_cpus = placement->exclusive_cpus;
+        record->write_mems = placement->write_mems;
+        record->demand = placement->demand;
+        record->created = (int64_t)time(NULL);
+        snprintf(record->source, sizeof(record->source), "%s", source);
+}
+
+static int add_list(struct json_object *obj, const char *key, const struct np_cpulist *list)
+{
+        char text[NP_CPULIST_BUFSIZE];
+        int r = np_cpulist_format(list, text, sizeof(text));
+
+        if (r < 0)
+                return r;
+        return json_object_object_add(obj, key, json_object_new_string(text)) < 0 ? -ENOMEM : 0;
+}
+
+int np_record_to_json(const struct np_record *rec, struct json_object **ret_object)
+{
+        _cleanup_json_ struct json_object *obj = json_object_new_object();
+        int r = 0;
+
+        if (!obj)
+                return -ENOMEM;
+        json_object_object_add(obj, "id", json_object_new_string(rec->id));
+        json_object_object_add(obj, "policy", json_object_new_string(np_policy_to_string(rec->policy)));
+        if ((r = add_list(obj, "nodes", &rec->nodes)) < 0 || (r = add_list(obj, "cpus", &rec->cpus)) < 0 ||
+            (r = add_list(obj, "mems", &rec->mems)) < 0 ||
+            (r = add_list(obj, "exclusive_cpus", &rec->exclusive_cpus)) < 0)
+                return r;
+        json_object_object_add(obj, "write_mems", json_object_new_boolean(rec->write_mems));
+        json_object_object_add(obj, "cpu_millis", json_object_new_int64((int64_t)rec->demand.cpu_millis));
+        json_object_object_add(obj, "memory_bytes", json_object_new_int64((int64_t)rec->demand.memory_bytes));
+        json_object_object_add(obj, "cgroup", json_object_new_string(rec->cgroup));
+        json_object_object_add(obj, "pid", json_object_new_int(rec->pid));
+        json_object_object_add(obj, "created", json_object_new_int64(rec->created));
+        json_object_object_add(obj, "source", json_object_new_string(rec->source));
+        *ret_object = TAKE_PTR(obj);
+        return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* The node-local allocation ledger: one record per placed container in
+ * <state_dir>/containers/<id>.json, each replaced atomically, all changes
+ * serialised by an flock on <state_dir>/lock. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "policy.h"
+
+#define NP_ID_MAX 200
+
+struct np_record {
+        char id[NP_ID_MAX + 1];
+        enum np_policy policy;
+        struct np_cpulist nodes;
+        struct np_cpulist cpus;
+        struct np_cpulist mems;
+        struct np_cpulist exclusive_cpus;
+        bool write_mems;
+        struct np_demand demand;
+        char cgroup[PATH_MAX]; /* the cpuset cgroup directory applied to, "" for a plan record */
+        int pid;               /* the container's init at creation, 0 if unknown */
+        int64_t created;       /* seconds since the epoch */
+        char source[16];       /* "hook", "plan" or "nri" */
+};
+
+struct np_ledger {
+        int lock_fd;
+        int records_fd;
+        bool exclusive;
+        size_t n_records;
+        struct np_record *records;
+};
+
+/* Container ids: 1-200 of A-Z a-z 0-9 _ + . - , not starting with a dot. */
+bool np_ledger_id_valid(const char *id);
+/* $NUMAPIN_STATE_DIR if set, else the config's state_dir. */
+const char *np_ledger_default_dir(const char *config_state_dir);
+
+/* Opens (creating it when `exclusive`) the state dir, takes its lock (exclusive
+ * for changes, shared for reading) and loads every record. */
+int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
+void np_ledger_close(struct np_ledger *ledger);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_ledger *, np_ledger_close)
+#define _cleanup_ledger_ _cleanup_(np_ledger_closep)
+
+/* Drops records whose container is gone: its pid is dead and its cgroup
+ * directory no longer exists. Plan records (no pid, no cgroup) stay. */
+int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed);
+const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id);
+/* Adds or replaces the record with the same id. */
+int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
+/* -ENOENT when there is no such record. */
+int np_ledger_remove(struct np_ledger *ledger, const char *id);
+void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage);
+
+/* Fills a record from a placement. */
+void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
+                              const char *source);
+int np_record_to_json(const struct np_record *record, struct json_object **ret_object);

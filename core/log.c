@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/* Front-end logging to stderr and the np_diag refusal messages of core. Every
+ * message is kept on one line: hostile bytes from annotations or JSON never reach
+ * the terminal raw. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+static enum np_log_level current_level = NP_LOG_WARNING;
+static const char *log_prefix = "numapin";
+
+void np_log_set_level(enum np_log_level level)
+{
+        current_level = level;
+}
+
+enum np_log_level np_log_get_level(void)
+{
+        return current_level;
+}
+
+void np_log_set_prefix(const char *prefix)
+{
+        log_prefix = prefix;
+}
+
+int np_log_level_from_string(const char *s, enum np_log_level *ret_level)
+{
+        static const char *const names[] = {
+                [NP_LOG_ERROR] = "error",
+                [NP_LOG_WARNING] = "warning",
+                [NP_LOG_INFO] = "info",
+                [NP_LOG_DEBUG] = "debug",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *ret_level = (enum np_log_level)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Length of the UTF-8 sequence starting at s (at most len bytes), 0 if invalid. */
+static size_t utf8_sequence_length(const unsigned char *s, size_t len)
+{
+        size_t need;
+        unsigned int cp;
+
+        if (s[0] < 0x80)
+                return s[0] ? 1 : 0;
+        if ((s[0] & 0xe0) == 0xc0) {
+                need = 2;
+                cp = s[0] & 0x1f;
+        } else if ((s[0] & 0xf0) == 0xe0) {
+                need = 3;
+                cp = s[0] & 0x0f;
+        } else if ((s[0] & 0xf8) == 0xf0) {
+                need = 4;
+                cp = s[0] & 0x07;
+        } else
+                return 0;
+        if (need > len)
+                return 0;
+        for (size_t i = 1; i < need; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        /* overlong forms, surrogates and values beyond Unicode */
+        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return 0;
+        return need;
+}
+
+size_t np_utf8_find_invalid(const char *s, size_t len)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        for (size_t i = 0; i < len;) {
+                size_t n = utf8_sequence_length(p + i, len - i);
+                if (n == 0)
+                        return i;
+                i += n;
+        }
+        return len;
+}
+
+/* Escapes `in` into out (size > 0): printable UTF-8 is kept, anything else is \xNN. */
+static void escape_into(char *out, size_t size, const char *in, size_t max_input)
+{
+        const unsigned char *p = (const unsigned char *)in;
+        size_t len = strlen(in), o = 0, i = 0;
+        bool cut = false;
+
+        if (len > max_input) {
+                len = max_input;
+                cut = true;
+        }
+        while (i < len) {
+                size_t n = utf8_sequence_length(p + i, len - i);
+                bool control = n == 1 && (p[i] < 0x20 || p[i] == 0x7f);
+
+                if (n == 0 || control) {
+                        if (o + 4 >= size)
+                                break;
+                        snprintf(out + o, size - o, "\\x%02x", p[i]);
+                        o += 4;
+                        i++;
+                        continue;
+                }
+                if (o + n >= size)
+                        break;
+                memcpy(out + o, p + i, n);
+                o += n;
+                i += n;
+        }
+        if ((i < len || cut) && size > 4) {
+                if (o + 3 >= size)
+                        o = size - 4;
+                memcpy(out + o, "...", 3);
+                o += 3;
+        }
+        out[o] = '\0';
+}
+
+const char *np_log_quote(char *buf, size_t size, const char *value)
+{
+        if (!value)
+                value = "(null)";
+        escape_into(buf, size, value, 96);
+        return buf;
+}
+
+static void vlog_line(enum np_log_level level, const char *fmt, va_list ap)
+{
+        static const char *const tags[] = {
+                [NP_LOG_ERROR] = "error",
+                [NP_LOG_WARNING] = "warning",
+                [NP_LOG_INFO] = "info",
+                [NP_LOG_DEBUG] = "debug",
+        };
+        char raw[4096], line[4096];
+
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        escape_into(line, sizeof(line), raw, sizeof(raw));
+        fprintf(stderr, "%s: %s: %s\n", log_prefix, tags[level], line);
+}
+
+void np_log(enum np_log_level level, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (level > current_level)
+                return;
+        va_start(ap, fmt);
+        vlog_line(level, fmt, ap);
+        va_end(ap);
+}
+
+int np_diag_fail(struct np_diag *diag, int error, const char *fmt, ...)
+{
+        char raw[4096];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
+        np_log_debug("%s", raw);
+        if (diag) {
+                diag->error = error;
+                escape_into(diag->message, sizeof(diag->message), raw, sizeof(raw));
+        }
+        return error;
+}

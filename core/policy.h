@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Placement: from a container's request and demand, the topology, what other
+ * containers hold and the config, choose its NUMA node(s) and CPUs, and say why.
+ * The hook, numapinctl and the NRI plugin all decide through np_policy_place(). */
+#pragma once
+
+#include <stdint.h>
+
+#include "annotations.h"
+#include "config.h"
+#include "cpulist.h"
+#include "topology.h"
+
+struct np_demand {
+        uint64_t cpu_millis;   /* from the CPU quota/period, 0 when unlimited */
+        uint64_t memory_bytes; /* from the memory limit, 0 when unlimited */
+};
+
+/* What the containers already placed hold, summed per node id. */
+struct np_usage {
+        struct np_cpulist exclusive_cpus;
+        uint64_t shared_cpu_millis[NP_MAX_NODES]; /* CPU demand of shared containers */
+        uint64_t memory_bytes[NP_MAX_NODES];      /* memory limits of bound containers */
+        unsigned int containers;
+};
+
+struct np_placement {
+        enum np_policy policy;
+        struct np_cpulist nodes;          /* the chosen nodes */
+        struct np_cpulist cpus;           /* cpuset.cpus */
+        struct np_cpulist mems;           /* cpuset.mems (for cpus-only: every memory node) */
+        struct np_cpulist exclusive_cpus; /* the part of cpus held by this container alone */
+        bool write_mems;                  /* false when memory is left alone */
+        struct np_demand demand;
+        char reason[1024];
+};
+
+/* The caller can give the container a memory policy (linux.memoryPolicy): the
+ * NRI plugin can, the OCI hook cannot. */
+#define NP_PLACE_MEMORY_POLICY (1u << 0)
+
+void np_usage_init(struct np_usage *usage);
+/* Adds one placed container to the usage. */
+void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
+                  const struct np_cpulist *exclusive_cpus, const struct np_demand *demand);
+
+int np_policy_place(const struct np_topology *topology, const struct np_config *config,
+                    const struct np_usage *usage, const struct np_request *request, const struct np_demand *demand,
+                    unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement);

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/* Reads and rewrites the OCI config.json of a bundle. The file is validated
+ * before anything is taken from it and replaced through a temporary file and
+ * rename(), so a runtime never sees a half-written spec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "spec.h"
+
+void np_spec_free(struct np_spec *spec)
+{
+        if (!spec)
+                return;
+        json_object_put(spec->root);
+        if (spec->bundle_fd >= 0)
+                close(spec->bundle_fd);
+        np_annotations_clear(&spec->annotations);
+        free(spec);
+}
+
+int np_spec_demand(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
+                   struct np_demand *ret_demand)
+{
+        struct np_demand demand = {};
+
+        if (cpu_period == 0 || cpu_period > 1000000)
+                return np_diag_fail(diag, -EINVAL,
+                                    "linux.resources.cpu.period: %llu is out of range; expected 1 to 1000000 microseconds",
+                                    (unsigned long long)cpu_period);
+        if (cpu_quota > 0) {
+                unsigned __int128 millis = ((unsigned __int128)cpu_quota * 1000 + cpu_period - 1) / cpu_period;
+                if (millis > (unsigned __int128)NP_CPULIST_MAX * 1000)
+                        return np_diag_fail(diag, -ERANGE,
+                                            "linux.resources.cpu.quota: %lld us per %llu us asks for more than %d CPUs",
+                                            (long long)cpu_quota, (unsigned long long)cpu_period, NP_CPULIST_MAX);
+                demand.cpu_millis = (uint64_t)millis;
+        }
+        if (memory_limit > 0)
+                demand.memory_bytes = (uint64_t)memory_limit;
+        *ret_demand = demand;
+        return 0;
+}
+
+static int read_resources(struct np_spec *spec, struct json_object *linux_obj, struct np_diag *diag)
+{
+        struct json_object *resources, *cpu, *memory;
+        int64_t quota = -1, limit = -1;
+        uint64_t period = 100000;
+        const char *s;
+        int r;
+
+        r = np_json_get_string(linux_obj, "cgroupsPath", PATH_MAX - 1, "config.json linux", diag, &s);
+        if (r == 0)
+                strcpy(spec->cgroups_path, s);
+        else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get(linux_obj, "resources", json_type_object, "config.json linux", diag, &resources);
+        if (r == -ENOENT)
+                return np_spec_demand(-1, period, -1, diag, &spec->demand);
+        if (r < 0)
+                return r;
+        r = np_json_get(resources, "cpu", json_type_object, "config.json linux.resources", diag, &cpu);
+        if (r == 0) {
+                r = np_json_get_int64(cpu, "quota", INT64_MIN, INT64_MAX, "config.json linux.resources.cpu", diag,
+                                      &quota);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                r = np_json_get_uint64(cpu, "period", "config.json linux.resources.cpu", diag, &period);
+                if (r == -ENOENT)
+                        period = 100000;
+                else if (r < 0)
+                        return r;
+        } else if (r != -ENOENT)
+                return r;
+        r = np_json_get(resources, "memory", json_type_object, "config.json linux.resources", diag, &memory);
+        if (r == 0) {
+                r = np_json_get_int64(memory, "limit", INT64_MIN, INT64_MAX, "config.json linux.resources.memory",
+                                      diag, &limit);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        } else if (r != -ENOENT)
+                return r;
+        return np_spec_demand(quota, period, limit, diag, &spec->demand);
+}
+
+int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec)
+{
+        _cleanup_spec_ struct np_spec *spec = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct json_object *linux_obj, *annotations;
+        const char *version;
+        size_t size;
+        int r;
+
+        if (bundle[0] != '/' || strlen(bundle) >= PATH_MAX)
+                return np_diag_fail(diag, -EINVAL, "bundle '%s': expected an absolute path", bundle);
+        spec = calloc(1, sizeof(*spec));
+        if (!spec)
+                return -ENOMEM;
+        spec->bundle_fd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (spec->bundle_fd < 0)
+                return np_diag_fail(diag, -errno, "bundle %s: %s", bundle, strerror(errno));
+        strcpy(spec->bundle, bundle);
+        r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &text, &size);
+        if (r == -EFBIG)
+                return np_diag_fail(diag, r, "bundle %s: config.json is larger than %d bytes", bundle, NP_SPEC_LIMIT);
+        if (r < 0)
+                return np_diag_fail(diag, r, "bundle %s: cannot read config.json: %s", bundle, strerror(-r));
+        r = np_json_parse(text, size, NP_SPEC_LIMIT, "config.json", diag, &spec->root);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(spec->root, json_type_object))
+                return np_diag_fail(diag, -EINVAL, "config.json: expected a JSON object");
+        r = np_json_get_string(spec->root, "ociVersion", 64, "config.json", diag, &version);
+        if (r == -ENOENT)
+                return np_diag_fail(diag, -EINVAL, "config.json: field 'ociVersion' is missing");
+        if (r < 0)
+                return r;
+
+        r = np_json_get(spec->root, "annotations", json_type_object, "config.json", diag, &annotations);
+        if (r == 0)
+                r = np_annotations_from_json(annotations, "config.json annotations", diag, &spec->annotations);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        r = np_json_get(spec->root, "linux", json_type_object, "config.json", diag, &linux_obj);
+        if (r == -ENOENT)
+                r = np_spec_demand(-1, 100000, -1, diag, &spec->demand);
+        else if (r == 0)
+                r = read_resources(spec, linux_obj, diag);
+        if (r < 0)
+                return r;
+        *ret_spec = TAKE_PTR(spec);
+        return 0;
+}
+
+/* obj[key] as an object, created when absent. */
+static struct json_object *child_object(struct json_object *obj, const char *key)
+{
+        struct json_object *child;
+
+        if (json_object_object_get_ex(obj, key, &child) && json_object_is_type(child, json_type_object))
+                return child;
+        child = json_object_new_object();
+        if (!child || json_object_object_add(obj, key, child) < 0)
+                return NULL;
+        return child;
+}
+
+int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag)
+{
+        _cleanup_free_ char *text = NULL;
+        char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
+        struct json_object *linux_obj, *resources, *cpu;
+        size_t size;
+        int r;
+
+        if (np_cpulist_format(&placement->cpus, cpus, sizeof(cpus)) < 0 ||
+            np_cpulist_format(&placement->mems, mems, sizeof(mems)) < 0)
+                return -ENOBUFS;
+        linux_obj = child_object(spec->root, "linux");
+        resources = linux_obj ? child_object(linux_obj, "resources") : NULL;
+        cpu = resources ? child_object(resources, "cpu") : NULL;
+        if (!cpu)
+                return -ENOMEM;
+        json_object_object_add(cpu, "cpus", json_object_new_string(cpus));
+        if (placement->write_mems)
+                json_object_object_add(cpu, "mems", json_object_new_string(mems));
+        r = np_json_to_string(spec->root, &text, &size);
+        if (r < 0)
+                return r;
+        r = np_write_file_atomic_at(spec->bundle_fd, "config.json", text, size, 0644);
+        if (r < 0)
+                return np_diag_fail(diag, r, "bundle %s: cannot replace config.json: %s", spec->bundle, strerror(-r));
+        return 0;
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: MIT
+/* Reads the NUMA topology from sysfs through a root directory fd, so tests read
+ * fixture trees the same way as the hook reads /sys. Every attribute is
+ * validated: a malformed file is an error naming the file, never a guess. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "parse.h"
+#include "topology.h"
+
+#define ATTR_LIMIT 65536
+#define MEMINFO_LIMIT (64 * 1024)
+
+const char *np_topology_default_root(void)
+{
+        const char *root = getenv("NUMAPIN_SYSFS_ROOT");
+        return root && *root ? root : "/sys";
+}
+
+void np_topology_free(struct np_topology *topology)
+{
+        if (!topology)
+                return;
+        for (size_t i = 0; i < topology->n_nodes; i++)
+                free(topology->nodes[i].distances);
+        free(topology->nodes);
+        free(topology->cpus);
+        free(topology);
+}
+
+static int read_attr(int dirfd, const char *path, const char *root, struct np_diag *diag, char **ret_text)
+{
+        int r = np_read_file_at(dirfd, path, ATTR_LIMIT, ret_text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", root, path, strerror(-r));
+        return r;
+}
+
+static int read_list(int dirfd, const char *path, unsigned int limit, const char *root, struct np_diag *diag,
+                     struct np_cpulist *ret_list)
+{
+        _cleanup_free_ char *text = NULL;
+        char what[512];
+        int r;
+
+        r = read_attr(dirfd, path, root, diag, &text);
+        if (r < 0)
+                return r;
+        snprintf(what, sizeof(what), "sysfs %s/%s", root, path);
+        return np_cpulist_parse(text, limit, what, diag, ret_list);
+}
+
+/* Reads a small unsigned attribute; -ENOENT when absent. "-1" (no such level on
+ * this machine) reads as 0. */
+static int read_u32(int dirfd, const char *path, const char *root, struct np_diag *diag, unsigned int *ret_value)
+{
+        _cleanup_free_ char *text = NULL;
+        uint64_t value;
+        int r;
+
+        r = read_attr(dirfd, path, root, diag, &text);
+        if (r < 0)
+                return r;
+        if (strcmp(text, "-1\n") == 0 || strcmp(text, "-1") == 0) {
+                *ret_value = 0;
+                return 0;
+        }
+        r = np_parse_sysfs_u64(text, UINT32_MAX, &value);
+        if (r < 0)
+                return np_diag_fail(diag, r, "sysfs: %s/%s is not a number", root, path);
+        *ret_value = (unsigned int)value;
+        return 0;
+}
+
+/* Finds "Node N <key>: <value> kB" in a node's meminfo. */
+static int meminfo_field(const char *meminfo, const char *key, uint64_t *ret_kb)
+{
+        for (const char *line = meminfo; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                const char *p = line, *colon;
+                char digits[24];
+                size_t n = 0;
+
+                if (strncmp(p, "Node ", 5) != 0)
+                        continue;
+                p += 5;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+                while (*p == ' ')
+                        p++;
+                colon = strchr(p, ':');
+                if (!colon || (size_t)(colon - p) != strlen(key) || strncmp(p, key, strlen(key)) != 0)
+                        continue;
+                p = colon + 1;
+                while (*p == ' ')
+                        p++;
+                while (p[n] >= '0' && p[n] <= '9' && n < sizeof(digits) - 1) {
+                        digits[n] = p[n];
+                        n++;
+                }
+                digits[n] = '\0';
+                if (strncmp(p + n, " kB", 3) != 0)
+                        return -EINVAL;
+                return np_parse_u64(digits, 0, UINT64_MAX / 1024, ret_kb);
+        }
+        return -ENOENT;
+}
+
+static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *root, struct np_diag *diag,
+                     struct np_node *node)
+{
+        _cleanup_free_ char *meminfo = NULL, *distance = NULL;
+        char path[64];
+        const char *p;
+        size_t count = 0;
+        int r;
+
+        node->id = id;
+        snprintf(path, sizeof(path), "node%u/cpulist", id);
+        r = read_list(node_dir, path, NP_CPULIST_MAX, root, diag, &node->cpus);
+        if (r == -ENOENT)
+                return np_diag_fail(diag, r, "sysfs: node %u is online but %s/devices/system/node/%s is missing", id,
+                                    root, path);
+        if (r < 0)
+                return r;
+
+        snprintf(path, sizeof(path), "node%u/meminfo", id);
+        r = np_read_file_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
+        if (r < 0)
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/devices/system/node/%s: %s", root, path,
+                                    strerror(-r));
+        if (meminfo_field(meminfo, "MemTotal", &node->memory_total_kb) < 0 ||
+            meminfo_field(meminfo, "MemFree", &node->memory_free_kb) < 0 ||
+            node->memory_free_kb > node->memory_total_kb)
+                return np_diag_fail(diag, -EINVAL,
+                                    "sysfs: %s/devices/system/node/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines",
+                                    root, path, id);
+
+        snprintf(path, sizeof(path), "node%u/distance", id);
+        r = np_read_file_at(node_dir, path, ATTR_LIMIT, &distance, NULL);
+        if (r < 0)
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/devices/system/node/%s: %s", root, path,
+                                    strerror(-r));
+        node->distances = calloc(n_nodes, sizeof(*node->distances));
+        if (!node->distances)
+                return -ENOMEM;
+        p = distance;
+        for (;;) {
+                char digits[8];
+                size_t n = 0;
+                uint32_t value;
+
+                while (*p == ' ')
+                        p++;
+                if (*p == '\n' || *p == '\0')
+                        break;
+                while (p[n] >= '0' && p[n] <= '9' && n < sizeof(digits) - 1) {
+                        digits[n] = p[n];
+                        n++;
+                }
+                digits[n] = '\0';
+                if (count >= n_nodes || (p[n] != ' ' && p[n] != '\n' && p[n] != '\0') ||
+                    np_parse_u32(digits, 1, 255, &value) < 0)
+                        count = SIZE_MAX;
+                if (count == SIZE_MAX)
+                        break;
+                node->distances[count++] = value;
+                p += n;
+        }
+        if (count != n_nodes)
+                return np_diag_fail(diag, -EINVAL,
+                                    "sysfs: %s/devices/system/node/%s must hold %zu distances from 1 to 255, one per online node",
+                                    root, path, n_nodes);
+        return 0;
+}
+
+/* The L3 cache id of a CPU: the cache/indexN whose level is 3. */
+static int cpu_l3(int cpu_dir, const char *root, struct np_diag *diag)
+{
+        for (unsigned int index = 0; index < 16; index++) {
+                char path[64];
+                unsigned int level, id;
+
+                snprintf(path, sizeof(path), "cache/index%u/level", index);
+                if (read_u32(cpu_dir, path, root, diag, &level) < 0)
+                        break;
+                if (level != 3)
+                        continue;
+                snprintf(path, sizeof(path), "cache/index%u/id", index);
+                if (read_u32(cpu_dir, path, root, diag, &id) == 0 && id <= INT32_MAX)
+                        return (int)id;
+                return -1;
+        }
+        return -1;
+}
+
+static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char *root, struct np_diag *diag,
+                    struct np_cpu *cpu)
+{
+        _cleanup_close_ int cpu_dir = -1;
+        char path[32];
+        int r;
+
+        *cpu = (struct np_cpu){ .id = id, .node = node, .core = id, .l3 = -1 };
+        snprintf(path, sizeof(path), "cpu%u", id);
+        cpu_dir = np_open_dir_at(cpu_root, path);
+        if (cpu_dir < 0)
+                return 0; /* no per-CPU folder: a flat machine as far as we can tell */
+        r = read_u32(cpu_dir, "topology/physical_package_id", root, diag, &cpu->package);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = read_u32(cpu_dir, "topology/die_id", root, diag, &cpu->die);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = read_u32(cpu_dir, "topology/core_id", root, diag, &cpu->core);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        cpu->l3 = cpu_l3(cpu_dir, root, diag);
+        return 0;
+}
+
+static int compare_core_key(const void *a, const void *b)
+{
+        const struct np_cpu *x = *(const struct np_cpu *const *)a, *y = *(const struct np_cpu *const *)b;
+
+        if (x->package != y->package)
+                return x->package < y->package ? -1 : 1;
+        if (x->die != y->die)
+                return x->die < y->die ? -1 : 1;
+        if (x->core != y->core)
+                return x->core < y->core ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Numbers the distinct (package, die, core) triples densely: SMT siblings share
+ * a core_index. */
+static int index_cores(struct np_topology *t)
+{
+        _cleanup_free_ struct np_cpu **sorted = NULL;
+        size_t n_cores = 0;
+
+        if (t->n_cpus == 0)
+                return 0;
+        sorted = calloc(t->n_cpus, sizeof(*sorted));
+        if (!sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_cpus; i++)
+                sorted[i] = &t->cpus[i];
+        qsort(sorted, t->n_cpus, sizeof(*sorted), compare_core_key);
+        for (size_t i = 0; i < t->n_cpus; i++) {
+                if (i > 0 && (sorted[i]->package != sorted[i - 1]->package || sorted[i]->die != sorted[i - 1]->die ||
+                              sorted[i]->core != sorted[i - 1]->core))
+                        n_cores++;
+                sorted[i]->core_index = (unsigned int)n_cores;
+        }
+        t->n_cores = n_cores + 1;
+        return 0;
+}
+
+int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_topology **ret_topology)
+{
+        _cleanup_topology_ struct np_topology *t = NULL;
+        _cleanup_close_ int root_fd = -1, node_dir = -1, cpu_dir = -1;
+        struct np_cpulist all_cpus;
+        int r;
+
+        if (!sysfs_root)
+                sysfs_root = np_topology_default_root();
+        root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
+        node_dir = np_open_dir_at(root_fd, "devices/system/node");
+        if (node_dir < 0)
+                return np_diag_fail(diag, node_dir, "sysfs: %s/devices/system/node: %s (a kernel without NUMA?)",
+                                    sysfs_root, strerror(-node_dir));
+        cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
+        if (cpu_dir < 0)
+                return np_diag_fail(diag, cpu_dir, "sysfs: %s/devices/system/cpu: %s", sysfs_root,
+                                    strerror(-cpu_dir));
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        memset(t->node_index, 0xff, sizeof(t->node_index));
+        memset(t->cpu_index, 0xff, sizeof(t->cpu_index));
+
+        r = read_list(node_dir, "online", NP_MAX_NODES, sysfs_root, diag, &t->node_ids);
+        if (r < 0)
+                return r == -ENOENT ? np_diag_fail(diag, r, "sysfs: %s/devices/system/node/online is missing",
+                                                   sysfs_root)
+                                    : r;
+        t->n_nodes = np_cpulist_count(&t->node_ids);
+        if (t->n_nodes == 0)
+                return np_diag_fail(diag, -EINVAL, "sysfs: %s/devices/system/node/online lists no node", sysfs_root);
+        r = read_list(cpu_dir, "online", NP_CPULIST_MAX, sysfs_root, diag, &t->online_cpus);
+        if (r < 0)
+                return r == -ENOENT ? np_diag_fail(diag, r, "sysfs: %s/devices/system/cpu/online is missing",
+                                                   sysfs_root)
+                                    : r;
+        r = read_list(cpu_dir, "isolated", NP_CPULIST_MAX, sysfs_root, diag, &t->isolated_cpus);
+        if (r == -ENOENT)
+                np_cpulist_zero(&t->isolated_cpus);
+        else if (r < 0)
+                return r;
+
+        t->nodes = calloc(t->n_nodes, sizeof(*t->nodes));
+        if (!t->nodes)
+                return -ENOMEM;
+        np_cpulist_zero(&all_cpus);
+        {
+                size_t i = 0;
+                NP_CPULIST_FOREACH(id, &t->node_ids)
+                {
+                        struct np_node *node = &t->nodes[i];
+
+                        r = load_node(node_dir, (unsigned int)id, t->n_nodes, sysfs_root, diag, node);
+                        if (r < 0) {
+                                t->n_nodes = i + 1; /* free what was allocated */
+                                return r;
+                        }
+                        np_cpulist_and(&node->cpus, &t->online_cpus);
+                        if (np_cpulist_intersects(&all_cpus, &node->cpus))
+                                return np_diag_fail(diag, -EINVAL, "sysfs: node %d lists a CPU that another node lists too", id);
+                        np_cpulist_or(&all_cpus, &node->cpus);
+                        if (node->memory_total_kb > 0)
+                                np_cpulist_set(&t->memory_nodes, (unsigned int)id);
+                        t->node_index[id] = (int16_t)i;
+                        i++;
+                }
+        }
+
+        t->n_cpus = np_cpulist_count(&all_cpus);
+        t->cpus = calloc(t->n_cpus ? t->n_cpus : 1, sizeof(*t->cpus));
+        if (!t->cpus)
+                return -ENOMEM;
+        {
+                size_t i = 0;
+                NP_CPULIST_FOREACH(id, &all_cpus)
+                {
+                        unsigned int node = 0;
+
+                        for (size_t n = 0; n < t->n_nodes; n++)
+                                if (np_cpulist_test(&t->nodes[n].cpus, (unsigned int)id))
+                                        node = t->nodes[n].id;
+                        r = load_cpu(cpu_dir, (unsigned int)id, node, sysfs_root, diag, &t->cpus[i]);
+                        if (r < 0)
+                                return r;
+                        t->cpu_index[id] = (int16_t)i;
+                        i++;
+                }
+        }
+        r = index_cores(t);
+        if (r < 0)
+                return r;
+        *ret_topology = TAKE_PTR(t);
+        return 0;
+}
+
+const struct np_node *np_topology_node(const struct np_topology *topology, unsigned int node_id)
+{
+        if (node_id >= NP_MAX_NODES || topology->node_index[node_id] < 0)
+                return NULL;
+        return &topology->nodes[topology->node_index[node_id]];
+}
+
+const struct np_cpu *np_topology_cpu(const struct np_topology *topology, unsigned int cpu_id)
+{
+        if (cpu_id >= NP_CPULIST_MAX || topology->cpu_index[cpu_id] < 0)
+                return NULL;
+        return &topology->cpus[topology->cpu_index[cpu_id]];
+}
+
+unsigned int np_topology_distance(const struct np_topology *topology, unsigned int from, unsigned int to)
+{
+        const struct np_node *node = np_topology_node(topology, from);
+
+        if (!node || to >= NP_MAX_NODES || topology->node_index[to] < 0)
+                return 0;
+        return node->distances[topology->node_index[to]];
+}
+
+void np_topology_node_cpus(const struct np_topology *topology, const struct np_cpulist *nodes,
+                           struct np_cpulist *ret_cpus)
+{
+        np_cpulist_zero(ret_cpus);
+        NP_CPULIST_FOREACH(id, nodes)
+        {
+                const struct np_node *node = np_topology_node(topology, (unsigned int)id);
+                if (node)
+                        np_cpulist_or(ret_cpus, &node->cpus);
+        }
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The node's NUMA topology as sysfs describes it: online nodes (ids may be
+ * sparse), their CPUs, memory and distances; per CPU its package, die, core, SMT
+ * siblings and L3; memory-only nodes; the kernel's isolated CPUs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpulist.h"
+#include "log.h"
+
+#define NP_MAX_NODES 1024
+
+struct np_node {
+        unsigned int id;
+        struct np_cpulist cpus;   /* online CPUs of the node; empty for memory-only nodes */
+        uint64_t memory_total_kb; /* MemTotal of the node's meminfo */
+        uint64_t memory_free_kb;  /* MemFree of the node's meminfo */
+        uint32_t *distances;      /* one per node of the topology, in node order */
+};
+
+struct np_cpu {
+        unsigned int id;
+        unsigned int node;       /* id of the node the CPU belongs to */
+        unsigned int package;    /* physical_package_id */
+        unsigned int die;        /* die_id, 0 where the kernel has none */
+        unsigned int core;       /* core_id, unique within a package and die */
+        unsigned int core_index; /* dense index of the (package, die, core) triple */
+        int l3;                  /* L3 cache instance id, -1 when unknown */
+};
+
+struct np_topology {
+        size_t n_nodes;
+        struct np_node *nodes; /* ascending id */
+        size_t n_cpus;
+        struct np_cpu *cpus; /* online CPUs of some node, ascending id */
+        size_t n_cores;
+        struct np_cpulist online_cpus;
+        struct np_cpulist isolated_cpus;
+        struct np_cpulist node_ids;     /* online nodes */
+        struct np_cpulist memory_nodes; /* nodes with memory */
+        int16_t node_index[NP_MAX_NODES]; /* node id -> index in nodes, -1 if absent */
+        int16_t cpu_index[NP_CPULIST_MAX]; /* CPU id -> index in cpus, -1 if absent */
+};
+
+/* The sysfs root to use: $NUMAPIN_SYSFS_ROOT if set, else "/sys". */
+const char *np_topology_default_root(void);
+
+/* Reads the topology below `sysfs_root` (standing for /sys). */
+int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_topology **ret_topology);
+void np_topology_free(struct np_topology *topology);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_topology *, np_topology_free)
+#define _cleanup_topology_ _cleanup_(np_topology_freep)
+
+/* The node with this id, or NULL. */
+const struct np_node *np_topology_node(const struct np_topology *topology, unsigned int node_id);
+/* The CPU with this id, or NULL when it is offline or absent. */
+const struct np_cpu *np_topology_cpu(const struct np_topology *topology, unsigned int cpu_id);
+/* The distance between two nodes of the topology (ids), 0 if either is absent. */
+unsigned int np_topology_distance(const struct np_topology *topology, unsigned int from, unsigned int to);
+/* The CPUs of a set of nodes. */
+void np_topology_node_cpus(const struct np_topology *topology, const struct np_cpulist *nodes,
+                           struct np_cpulist *ret_cpus);

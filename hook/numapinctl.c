@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MIT
+/* numapinctl: look at what numapin sees and decides. `topology` prints the
+ * machine, `plan` makes the hook's decision for a described container without
+ * changing anything (or records it with --commit), `list` shows the ledger and
+ * `release` drops a record. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/cgroup.h"
+#include "../core/config.h"
+#include "../core/json.h"
+#include "../core/ledger.h"
+#include "../core/parse.h"
+#include "../core/policy.h"
+#include "../core/spec.h"
+#include "../core/topology.h"
+
+struct options {
+        const char *command;
+        const char *config_path;
+        bool config_required;
+        const char *state_dir;
+        const char *sysfs_root;
+        bool json;
+        bool commit;
+        const char *id;
+        const char *container_name;
+        struct np_annotation_set annotations;
+        int64_t cpu_quota;
+        uint64_t cpu_period;
+        int64_t memory_limit;
+        const char *release_id;
+};
+
+static void usage(FILE *out)
+{
+        fprintf(out,
+                "usage: numapinctl [--config FILE] [--state-dir DIR] [--sysfs-root DIR] COMMAND\n"
+                "  topology [--json]                 the NUMA topology numapin reads\n"
+                "  plan [--json] --annotation KEY=VALUE... [--cpu-quota US] [--cpu-period US]\n"
+                "       [--memory-limit BYTES] [--container-name NAME] [--commit --id ID]\n"
+                "                                    the decision the hook would make, and why\n"
+                "  list [--json]                     the containers in the allocation ledger\n"
+                "  release ID                        drop a ledger record\n");
+}
+
+static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
+{
+        if (np_cpulist_format(list, buf, size) < 0)
+                snprintf(buf, size, "?");
+        return buf;
+}
+
+static int fail(struct np_diag *diag, int r)
+{
+        if (diag->message[0])
+                np_log_error("%s", diag->message);
+        else
+                np_log_error("%s", strerror(-r));
+        return 1;
+}
+
+static int print_json(struct json_object *obj)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+
+        if (np_json_to_string(obj, &text, &size) < 0)
+                return 1;
+        fwrite(text, 1, size, stdout);
+        return 0;
+}
+
+static int cmd_topology(const struct options *opts)
+{
+        _cleanup_topology_ struct np_topology *t = NULL;
+        struct np_diag diag = {};
+        char list[NP_CPULIST_BUFSIZE];
+        int r;
+
+        r = np_topology_load(opts->sysfs_root, &diag, &t);
+        if (r < 0)
+                return fail(&diag, r);
+        if (opts->json) {
+                _cleanup_json_ struct json_object *root = json_object_new_object();
+                struct json_object *nodes = json_object_new_array();
+
+                json_object_object_add(root, "nodes", nodes);
+                for (size_t i = 0; i < t->n_nodes; i++) {
+                        const struct np_node *n = &t->nodes[i];
+                        struct json_object *node = json_object_new_object(), *distances = json_object_new_array();
+
+                        json_object_object_add(node, "id", json_object_new_int((int)n->id));
+                        json_object_object_add(node, "cpus", json_object_new_string(format_list(&n->cpus, list, sizeof(list))));
+                        json_object_object_add(node, "memory_total_kb", json_object_new_int64((int64_t)n->memory_total_kb));
+                        json_object_object_add(node, "memory_free_kb", json_object_new_int64((int64_t)n->memory_free_kb));
+                        json_object_object_add(node, "memory_only", json_object_new_boolean(np_cpulist_empty(&n->cpus)));
+                        for (size_t d = 0; d < t->n_nodes; d++)
+                                json_object_array_add(distances, json_object_new_int((int)n->distances[d]));
+                        json_object_object_add(node, "distances", distances);
+                        json_object_array_add(nodes, node);
+                }
+                json_object_object_add(root, "online_cpus", json_object_new_string(format_list(&t->online_cpus, list, sizeof(list))));
+                json_object_object_add(root, "isolated_cpus", json_object_new_string(format_list(&t->isolated_cpus, list, sizeof(list))));
+                json_object_object_add(root, "cores", json_object_new_int64((int64_t)t->n_cores));
+                struct json_object *cpus = json_object_new_array();
+                for (size_t c = 0; c < t->n_cpus; c++) {
+                        const struct np_cpu *cpu = &t->cpus[c];
+                        struct json_object *o = json_object_new_object();
+                        json_object_object_add(o, "id", json_object_new_int((int)cpu->id));
+                        json_object_object_add(o, "node", json_object_new_int((int)cpu->node));
+                        json_object_object_add(o, "package", json_object_new_int((int)cpu->package));
+                        json_object_object_add(o, "die", json_object_new_int((int)cpu->die));
+                        json_object_object_add(o, "core", json_object_new_int((int)cpu->core));
+                        json_object_object_add(o, "l3", json_object_new_int(cpu->l3));
+                        json_object_array_add(cpus, o);
+                }
+                json_object_object_add(root, "cpus", cpus);
+                return print_json(root);
+        }
+
+        printf("%zu NUMA node%s, %zu online CPUs in %zu cores, isolated CPUs: %s\n", t->n_nodes,
+               t->n_nodes == 1 ? "" : "s", t->n_cpus, t->n_cores,
+               np_cpulist_empty(&t->isolated_cpus) ? "none" : format_list(&t->isolated_cpus, list, sizeof(list)));
+        printf("%-6s %-24s %12s %12s  %s\n", "node", "cpus", "memory", "free", "distances");
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                const struct np_node *n = &t->nodes[i];
+                char distances[4096] = "";
+                size_t used = 0;
+
+                for (size_t d = 0; d < t->n_nodes && used < sizeof(distances) - 8; d++)
+                        used += (size_t)snprintf(distances + used, sizeof(distances) - used, "%s%u", d ? " " : "",
+                                                 n->distances[d]);
+                printf("%-6u %-24s %9.1f GiB %8.1f GiB  %s\n", n->id,
+                       np_cpulist_empty(&n->cpus) ? "(memory only)" : format_list(&n->cpus, list, sizeof(list)),
+                       (double)n->memory_total_kb / (1024.0 * 1024.0), (double)n->memory_free_kb / (1024.0 * 1024.0),
+                       distances);
+        }
+        return 0;
+}
+
+static void placement_to_json(const struct np_placement *p, const char *id, struct json_object *root)
+{
+        char list[NP_CPULIST_BUFSIZE];
+
+        if (id)
+                json_object_object_add(root, "id", json_object_new_string(id));
+        json_object_object_add(root, "policy", json_object_new_string(np_policy_to_string(p->policy)));
+        json_object_object_add(root, "nodes", json_object_new_string(format_list(&p->nodes, list, sizeof(list))));
+        json_object_object_add(root, "cpus", json_object_new_string(format_list(&p->cpus, list, sizeof(list))));
+        json_object_object_add(root, "mems", json_object_new_string(format_list(&p->mems, list, sizeof(list))));
+        json_object_object_add(root, "exclusive_cpus",
+                               json_object_new_string(format_list(&p->exclusive_cpus, list, sizeof(list))));
+        json_object_object_add(root, "writes_mems", json_object_new_boolean(p->write_mems));
+        json_object_object_add(root, "reason", json_object_new_string(p->reason));
+}
+
+static int cmd_plan(const struct options *opts, const struct np_config *config)
+{
+        _cleanup_topology_ struct np_topology *t = NULL;
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        struct np_diag diag = {};
+        struct np_request request;
+        struct np_demand demand;
+        struct np_placement placement;
+        struct np_usage usage;
+        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        char list[NP_CPULIST_BUFSIZE];
+        int r;
+
+        if (opts->commit && !opts->id) {
+                np_log_error("plan --commit needs --id ID: the ledger records the allocation under it");
+                return 2;
+        }
+        if (opts->id && !np_ledger_id_valid(opts->id)) {
+                np_log_error("--id: expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot", NP_ID_MAX);
+                return 2;
+        }
+        r = np_annotations_parse(&opts->annotations, opts->container_name, config->default_policy, &diag, &request);
+        if (r == 0)
+                r = np_spec_demand(opts->cpu_quota, opts->cpu_period, opts->memory_limit, &diag, &demand);
+        if (r == 0)
+                r = np_topology_load(opts->sysfs_root, &diag, &t);
+        if (r < 0)
+                return fail(&diag, r);
+
+        if (opts->commit || access(state_dir, F_OK) == 0) {
+                r = np_ledger_open(state_dir, opts->commit, &diag, &ledger);
+                if (r < 0)
+                        return fail(&diag, r);
+                if (opts->commit)
+                        np_ledger_reclaim(ledger, NULL);
+                if (opts->commit && np_ledger_find(ledger, opts->id)) {
+                        np_log_error("--id '%s': the ledger already holds a record with this id; release it first",
+                                     opts->id);
+                        return 1;
+                }
+                np_ledger_usage(ledger, &usage);
+        } else
+                np_usage_init(&usage);
+
+        r = np_policy_place(t, config, &usage, &request, &demand, 0, &diag, &placement);
+        if (r < 0)
+                return fail(&diag, r);
+        if (opts->commit && placement.policy != NP_POLICY_NONE) {
+                struct np_record record;
+
+                np_record_from_placement(&record, opts->id, &placement, "plan");
+                r = np_ledger_put(ledger, &record);
+                if (r < 0) {
+                        np_log_error("cannot write the ledger record '%s': %s", opts->id, strerror(-r));
+                        return 1;
+                }
+        }
+
+        if (opts->json) {
+                _cleanup_json_ struct json_object *root = json_object_new_object();
+                placement_to_json(&placement, opts->id, root);
+                json_object_object_add(root, "committed",
+                                       json_object_new_boolean(opts->commit && placement.policy != NP_POLICY_NONE));
+                return print_json(root);
+        }
+        printf("policy:    %s\n", np_policy_to_string(placement.policy));
+        if (placement.policy != NP_POLICY_NONE) {
+                printf("nodes:     %s\n", format_list(&placement.nodes, list, sizeof(list)));
+                printf("cpus:      %s%s\n", format_list(&placement.cpus, list, sizeof(list)),
+                       np_cpulist_empty(&placement.exclusive_cpus) ? " (shared)" : " (exclusive)");
+                printf("mems:      %s%s\n", format_list(&placement.mems, list, sizeof(list)),
+                       placement.write_mems ? "" : " (left alone)");
+        }
+        printf("reason:    %s\n", placement.reason);
+        if (opts->commit && placement.policy != NP_POLICY_NONE)
+                printf("recorded:  as '%s' in %s (numapinctl release %s frees it)\n", opts->id, state_dir, opts->id);
+        return 0;
+}
+
+static int cmd_list(const struct options *opts, const struct np_config *config)
+{
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        struct np_diag diag = {};
+        char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE], nodes[NP_CPULIST_BUFSIZE];
+        int r;
+
+        if (access(state_dir, F_OK) == 0) {
+                r = np_ledger_open(state_dir, false, &diag, &ledger);
+                if (r < 0)
+                        return fail(&diag, r);
+        }
+        if (opts->json) {
+                _cleanup_json_ struct json_object *root = json_object_new_object();
+                struct json_object *containers = json_object_new_array();
+
+                json_object_object_add(root, "containers", containers);
+                for (size_t i = 0; ledger && i < ledger->n_records; i++) {
+                        struct json_object *obj = NULL;
+                        if (np_record_to_json(&ledger->records[i], &obj) == 0)
+                                json_object_array_add(containers, obj);
+                }
+                return print_json(root);
+        }
+        if (!ledger || ledger->n_records == 0) {
+                printf("no containers placed (state dir %s)\n", state_dir);
+                return 0;
+        }
+        printf("%-20s %-10s %-8s %-16s %-8s %-10s %s\n", "id", "policy", "nodes", "cpus", "mems", "source", "since");
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                const struct np_record *rec = &ledger->records[i];
+                time_t created = (time_t)rec->created;
+                char since[32];
+
+                strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime(&created));
+                printf("%-20.20s %-10s %-8s %-16s %-8s %-10s %s\n", rec->id, np_policy_to_string(rec->policy),
+                       format_list(&rec->nodes, nodes, sizeof(nodes)), format_list(&rec->cpus, cpus, sizeof(cpus)),
+                       format_list(&rec->mems, mems, sizeof(mems)), rec->source, since);
+        }
+        return 0;
+}
+
+static int cmd_release(const struct options *opts, const struct np_config *config)
+{
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        struct np_diag diag = {};
+        int r;
+
+        if (!np_ledger_id_valid(opts->release_id)) {
+                np_log_error("release: expected a container id (1-%d of A-Z a-z 0-9 _ + . -)", NP_ID_MAX);
+                return 2;
+        }
+        r = np_ledger_open(state_dir, true, &diag, &ledger);
+        if (r < 0)
+                return fail(&diag, r);
+        r = np_ledger_remove(ledger, opts->release_id);
+        if (r == -ENOENT) {
+                np_log_error("release: no record '%s' in %s", opts->release_id, state_dir);
+                return 1;
+        }
+        if (r < 0) {
+                np_log_error("release: cannot remove '%s': %s", opts->release_id, strerror(-r));
+                return 1;
+        }
+        printf("released %s\n", opts->release_id);
+        return 0;
+}
+
+static int parse_int_option(const char *name, const char *value, int64_t min, uint64_t max, uint64_t *ret)
+{
+        uint64_t n;
+
+        if (min < 0 && strcmp(value, "-1") == 0) {
+                *ret = UINT64_MAX; /* "unlimited" */
+                return 0;
+        }
+        if (np_parse_u64(value, 0, max, &n) < 0) {
+                np_log_error("%s: '%s' is not a number; expected an integer from 0 to %llu%s", name, value,
+                             (unsigned long long)max, min < 0 ? " or -1 for unlimited" : "");
+                return -EINVAL;
+        }
+        *ret = n;
+        return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *opts)
+{
+        static const struct option long_options[] = {
+                { "config", required_argument, NULL, 'c' },       { "state-dir", required_argument, NULL, 's' },
+                { "sysfs-root", required_argument, NULL, 'S' },   { "json", no_argument, NULL, 'j' },
+                { "annotation", required_argument, NULL, 'a' },   { "cpu-quota", required_argument, NULL, 'q' },
+                { "cpu-period", required_argument, NULL, 'p' },   { "memory-limit", required_argument, NULL, 'm' },
+                { "container-name", required_argument, NULL, 'n' }, { "commit", no_argument, NULL, 'x' },
+                { "id", required_argument, NULL, 'i' },           { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        uint64_t n;
+        int c;
+
+        opts->config_path = NP_CONFIG_DEFAULT_PATH;
+        opts->cpu_quota = -1;
+        opts->cpu_period = 100000;
+        opts->memory_limit = -1;
+        while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        opts->config_path = optarg;
+                        opts->config_required = true;
+                        break;
+                case 's':
+                        opts->state_dir = optarg;
+                        break;
+                case 'S':
+                        opts->sysfs_root = optarg;
+                        break;
+                case 'j':
+                        opts->json = true;
+                        break;
+                case 'a': {
+                        char *eq = strchr(optarg, '=');
+                        if (!eq || eq == optarg) {
+                                np_log_error("--annotation '%s': expected KEY=VALUE", optarg);
+                                return -EINVAL;
+                        }
+                        *eq = '\0';
+                        if (np_annotations_add(&opts->annotations, optarg, eq + 1) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+                case 'q':
+                        if (parse_int_option("--cpu-quota", optarg, -1, INT64_MAX, &n) < 0)
+                                return -EINVAL;
+                        opts->cpu_quota = n == UINT64_MAX ? -1 : (int64_t)n;
+                        break;
+                case 'p':
+                        if (parse_int_option("--cpu-period", optarg, 1, 1000000, &n) < 0)
+                                return -EINVAL;
+                        opts->cpu_period = n;
+                        break;
+                case 'm':
+                        if (parse_int_option("--memory-limit", optarg, -1, INT64_MAX, &n) < 0)
+                                return -EINVAL;
+                        opts->memory_limit = n == UINT64_MAX ? -1 : (int64_t)n;
+                        break;
+                case 'n':
+                        opts->container_name = optarg;
+                        break;
+                case 'x':
+                        opts->commit = true;
+                        break;
+                case 'i':
+                        opts->id = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(0);
+                default:
+                        usage(stderr);
+                        return -EINVAL;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return -EINVAL;
+        }
+        opts->command = argv[optind++];
+        if (strcmp(opts->command, "release") == 0) {
+                if (optind != argc - 1) {
+                        np_log_error("release: expected one container id");
+                        return -EINVAL;
+                }
+                opts->release_id = argv[optind++];
+        }
+        if (optind != argc) {
+                np_log_error("unexpected argument '%s'", argv[optind]);
+                return -EINVAL;
+        }
+        if (!opts->sysfs_root)
+                opts->sysfs_root = np_topology_default_root();
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct options opts = {};
+        struct np_config config;
+        struct np_diag diag = {};
+        int r;
+
+        np_log_set_prefix("numapinctl");
+        if (parse_options(argc, argv, &opts) < 0) {
+                np_annotations_clear(&opts.annotations);
+                return 2;
+        }
+        r = np_config_load(opts.config_path, opts.config_required, &diag, &config);
+        if (r < 0) {
+                np_annotations_clear(&opts.annotations);
+                return fail(&diag, r);
+        }
+        np_log_set_level(config.log_level);
+
+        if (strcmp(opts.command, "topology") == 0)
+                r = cmd_topology(&opts);
+        else if (strcmp(opts.command, "plan") == 0)
+                r = cmd_plan(&opts, &config);
+        else if (strcmp(opts.command, "list") == 0)
+                r = cmd_list(&opts, &config);
+        else if (strcmp(opts.command, "release") == 0)
+                r = cmd_release(&opts, &config);
+        else {
+                np_log_error("unknown command '%s'; expected topology, plan, list or release", opts.command);
+                r = 2;
+        }
+        np_annotations_clear(&opts.annotations);
+        return r;
+}
