@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* File helpers: every read is bounded, every replacement atomic (temporary file
- * beside the target, fsync, rename), every open O_CLOEXEC and relative to a
+ * beside the target, then rename), every open O_CLOEXEC and relative to a
  * directory fd so tests can point them at fixture trees. */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,8 +110,6 @@ int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
         r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
         if (r == 0)
                 r = write_all(fd, data, size);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
         if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0)

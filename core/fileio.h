@@ -11,10 +11,12 @@ int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, 
 /* Reads a whole fd (a pipe such as stdin) with the same limit. */
 int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size);
 
-/* Replaces `name` in the directory `dirfd` by writing a temporary file beside it,
- * fsync()ing it and rename()ing it over the old one: readers see the old or the
- * new contents, never a mix. `mode` is used for a new file; an existing file
- * keeps its mode. */
+/* Replaces `name` in the directory `dirfd` by writing a temporary file beside it
+ * and rename()ing it over the old one: readers see the old or the new contents,
+ * never a mix. There is no fsync: what numapin writes (the ledger in /run, a
+ * bundle's config.json) describes containers that do not outlive a reboot, and
+ * an fsync would double the hook's time. `mode` is used for a new file; an
+ * existing file keeps its mode. */
 int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode);
 
 /* Writes `value` to an existing kernel attribute (cgroup or sysfs file) in one

@@ -189,12 +189,17 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
 
         if (state_dir[0] != '/')
                 return np_diag_fail(diag, -EINVAL, "state dir '%s': expected an absolute path", state_dir);
-        if (exclusive && mkdir(state_dir, 0755) < 0 && errno != EEXIST)
-                return np_diag_fail(diag, -errno, "state dir %s: cannot create it: %s", state_dir, strerror(errno));
         dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 && errno == ENOENT && exclusive) {
+                if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
+                        return np_diag_fail(diag, -errno, "state dir %s: cannot create it: %s", state_dir,
+                                            strerror(errno));
+                dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
         if (dir_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
-        if (exclusive && mkdirat(dir_fd, "containers", 0755) < 0 && errno != EEXIST)
+        if (exclusive && faccessat(dir_fd, "containers", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+            mkdirat(dir_fd, "containers", 0755) < 0 && errno != EEXIST)
                 return np_diag_fail(diag, -errno, "state dir %s/containers: cannot create it: %s", state_dir,
                                     strerror(errno));
 

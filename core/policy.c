@@ -507,7 +507,8 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                                     list);
         np_cpulist_format(&placement.cpus, list, sizeof(list));
         if (request->exclusive_cpus > 0)
-                append_reason(&placement, "; %u exclusive CPUs %s, whole cores first", request->exclusive_cpus, list);
+                append_reason(&placement, "; exclusive CPU%s %s, whole cores first",
+                              request->exclusive_cpus == 1 ? "" : "s", list);
         else
                 append_reason(&placement, "; shared CPUs %s (not reserved, not held exclusively)", list);
 

@@ -176,16 +176,20 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
         return 0;
 }
 
-/* The L3 cache id of a CPU: the cache/indexN whose level is 3. */
+/* The L3 cache id of a CPU: the cache/indexN whose level is 3. x86 puts it at
+ * index3, so that one is tried first. */
 static int cpu_l3(int cpu_dir, const char *root, struct np_diag *diag)
 {
-        for (unsigned int index = 0; index < 16; index++) {
+        for (unsigned int i = 0; i < 16; i++) {
+                unsigned int index = i == 0 ? 3 : i - (i <= 3), level, id;
                 char path[64];
-                unsigned int level, id;
 
                 snprintf(path, sizeof(path), "cache/index%u/level", index);
-                if (read_u32(cpu_dir, path, root, diag, &level) < 0)
+                if (read_u32(cpu_dir, path, root, diag, &level) < 0) {
+                        if (index == 3)
+                                continue;
                         break;
+                }
                 if (level != 3)
                         continue;
                 snprintf(path, sizeof(path), "cache/index%u/id", index);

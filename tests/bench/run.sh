@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make bench: each figure beside a baseline measured in the same run, and the
+# ratio against the goal. Needs root (runc) for the container start figure.
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+B=$ROOT/build/bench
+TMP=$(mktemp -d /tmp/numapin-bench.XXXXXX)
+trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
+HOOK_RUNS=${HOOK_RUNS:-400}
+RUNC_RUNS=${RUNC_RUNS:-15}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo "numapin bench ($(nproc) CPUs, $(uname -r))"
+echo
+
+# 1. The hook's wall time per container against a hook that only reads stdin.
+#    createRuntime is timed; poststop runs untimed after each so every run
+#    places a fresh container. Real sysfs, a fake v1 cgroup tree.
+mkdir -p "$TMP/cg/cpuset/ctr" "$TMP/bundle" "$TMP/state"
+cpus=$(cat /sys/devices/system/cpu/online)
+echo "$cpus" > "$TMP/cg/cpuset/cpuset.cpus"
+for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$TMP/cg/cpuset/ctr/$f"; done
+cat > "$TMP/bundle/config.json" <<JSON
+{"ociVersion":"1.0.2-dev","process":{"args":["sh"]},"root":{"path":"rootfs"},
+ "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"},
+ "linux":{"cgroupsPath":"/ctr","resources":{"memory":{"limit":268435456}}}}
+JSON
+cat > "$TMP/state.json" <<JSON
+{"ociVersion":"1.0.2-dev","id":"bench","status":"creating","pid":999999,"bundle":"$TMP/bundle",
+ "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"}}
+JSON
+hookargs=(--state-dir "$TMP/state" --cgroup-root "$TMP/cg")
+# warm up both, then measure
+"$B/bench_exec" 20 "$TMP/state.json" -- "$B/trivial-hook" >/dev/null
+"$B/bench_exec" 20 "$TMP/state.json" -- "$ROOT/build/numapin-hook" "${hookargs[@]}" createRuntime \
+        --then "$ROOT/build/numapin-hook" "${hookargs[@]}" poststop >/dev/null
+read -r trivial_med trivial_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$TMP/state.json" -- "$B/trivial-hook")
+read -r hook_med hook_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$TMP/state.json" -- "$ROOT/build/numapin-hook" \
+        "${hookargs[@]}" createRuntime --then "$ROOT/build/numapin-hook" "${hookargs[@]}" poststop)
+echo "hook createRuntime, $HOOK_RUNS runs (exclusive CPU, fake cgroup, real sysfs):"
+printf '  %-28s median %8.0f us   p99 %8.0f us\n' "numapin-hook" "$hook_med" "$hook_p99"
+printf '  %-28s median %8.0f us   p99 %8.0f us\n' "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
+echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x (goal: within 1.5x)"
+echo
+
+# 2. runc run of a busybox container with the hook against without any hook.
+if [ "$(id -u)" -eq 0 ] && command -v runc >/dev/null; then
+        mkdir -p "$TMP/runc/rootfs/bin"
+        cp /bin/busybox "$TMP/runc/rootfs/bin/"
+        ln -s busybox "$TMP/runc/rootfs/bin/true"
+        (cd "$TMP/runc" && runc spec)
+        jq --arg root "$TMP/runc/rootfs" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$root' \
+                "$TMP/runc/config.json" > "$TMP/plain.json"
+        jq --arg hook "$ROOT/build/numapin-hook" --arg state "$TMP/runc-state" '
+                .annotations={"policy.numapin.io/pod":"bind"} |
+                .hooks={"createRuntime":[{"path":$hook,"args":["numapin-hook","--state-dir",$state,"createRuntime"]}],
+                        "poststop":[{"path":$hook,"args":["numapin-hook","--state-dir",$state,"poststop"]}]}' \
+                "$TMP/plain.json" > "$TMP/hooked.json"
+        plain=() hooked=()
+        for i in $(seq 1 "$RUNC_RUNS"); do
+                for kind in plain hooked; do
+                        cp "$TMP/$kind.json" "$TMP/runc/config.json"
+                        start=$(date +%s%N)
+                        runc run --bundle "$TMP/runc" "np-bench-$$" >/dev/null
+                        end=$(date +%s%N)
+                        if [ "$kind" = plain ]; then plain+=($(((end - start) / 1000))); else hooked+=($(((end - start) / 1000))); fi
+                done
+        done
+        median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+        plain_med=$(median "${plain[@]}")
+        hooked_med=$(median "${hooked[@]}")
+        echo "runc run of a busybox container, $RUNC_RUNS runs each, interleaved:"
+        printf '  %-28s median %8d us\n' "with numapin-hook" "$hooked_med"
+        printf '  %-28s median %8d us\n' "baseline: no hook" "$plain_med"
+        echo "  overhead: $(awk -v a="$hooked_med" -v b="$plain_med" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }') (goal: under 3%)"
+else
+        echo "runc run: skipped (needs root and runc)"
+fi
+echo
+
+# 3. One placement decision on the large fixture, with and without hundreds of allocations.
+read -r empty_ns loaded_ns < <("$B/bench_place" tests/fixtures/sysfs/large-32node 400)
+echo "placement on large-32node (32 nodes, 1024 CPUs), 4 exclusive CPUs + 1 GiB:"
+printf '  %-28s %8.2f us\n' "with 400 allocations" "$(awk -v n="$loaded_ns" 'BEGIN { print n / 1000 }')"
+printf '  %-28s %8.2f us\n' "baseline: empty ledger" "$(awk -v n="$empty_ns" 'BEGIN { print n / 1000 }')"
+echo "  ratio: $(ratio "$loaded_ns" "$empty_ns")x the empty ledger (goal: under 20 us)"
