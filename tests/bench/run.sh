@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/build/bench
 TMP=$(mktemp -d /tmp/numapin-bench.XXXXXX)
-trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
+trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 HOOK_RUNS=${HOOK_RUNS:-400}
 RUNC_RUNS=${RUNC_RUNS:-15}
 
@@ -18,32 +18,43 @@ echo
 
 # 1. The hook's wall time per container against a hook that only reads stdin.
 #    createRuntime is timed; poststop runs untimed after each so every run
-#    places a fresh container. Real sysfs, a fake v1 cgroup tree.
-mkdir -p "$TMP/cg/cpuset/ctr" "$TMP/bundle" "$TMP/state"
-cpus=$(cat /sys/devices/system/cpu/online)
-echo "$cpus" > "$TMP/cg/cpuset/cpuset.cpus"
-for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$TMP/cg/cpuset/ctr/$f"; done
-cat > "$TMP/bundle/config.json" <<JSON
+#    places a fresh container. Real sysfs, a fake v1 cgroup tree. Measured with
+#    the state dir and bundle on tmpfs (where /run/numapin and containerd's
+#    bundles live in production) and on this disk's ext4 (podman's bundles).
+hook_bench() { # DIR LABEL
+        local dir=$1 label=$2 cpus
+        mkdir -p "$dir/cg/cpuset/ctr" "$dir/bundle" "$dir/state"
+        cpus=$(cat /sys/devices/system/cpu/online)
+        echo "$cpus" > "$dir/cg/cpuset/cpuset.cpus"
+        for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$dir/cg/cpuset/ctr/$f"; done
+        cat > "$dir/bundle/config.json" <<JSON
 {"ociVersion":"1.0.2-dev","process":{"args":["sh"]},"root":{"path":"rootfs"},
  "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"},
  "linux":{"cgroupsPath":"/ctr","resources":{"memory":{"limit":268435456}}}}
 JSON
-cat > "$TMP/state.json" <<JSON
-{"ociVersion":"1.0.2-dev","id":"bench","status":"creating","pid":999999,"bundle":"$TMP/bundle",
+        cat > "$dir/state.json" <<JSON
+{"ociVersion":"1.0.2-dev","id":"bench","status":"creating","pid":999999,"bundle":"$dir/bundle",
  "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"}}
 JSON
-hookargs=(--state-dir "$TMP/state" --cgroup-root "$TMP/cg")
-# warm up both, then measure
-"$B/bench_exec" 20 "$TMP/state.json" -- "$B/trivial-hook" >/dev/null
-"$B/bench_exec" 20 "$TMP/state.json" -- "$ROOT/build/numapin-hook" "${hookargs[@]}" createRuntime \
-        --then "$ROOT/build/numapin-hook" "${hookargs[@]}" poststop >/dev/null
-read -r trivial_med trivial_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$TMP/state.json" -- "$B/trivial-hook")
-read -r hook_med hook_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$TMP/state.json" -- "$ROOT/build/numapin-hook" \
-        "${hookargs[@]}" createRuntime --then "$ROOT/build/numapin-hook" "${hookargs[@]}" poststop)
-echo "hook createRuntime, $HOOK_RUNS runs (exclusive CPU, fake cgroup, real sysfs):"
-printf '  %-28s median %8.0f us   p99 %8.0f us\n' "numapin-hook" "$hook_med" "$hook_p99"
-printf '  %-28s median %8.0f us   p99 %8.0f us\n' "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
-echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x (goal: within 1.5x)"
+        local args=(--state-dir "$dir/state" --cgroup-root "$dir/cg")
+        "$B/bench_exec" 20 "$dir/state.json" -- "$B/trivial-hook" >/dev/null
+        "$B/bench_exec" 20 "$dir/state.json" -- "$ROOT/build/numapin-hook" "${args[@]}" createRuntime \
+                --then "$ROOT/build/numapin-hook" "${args[@]}" poststop >/dev/null
+        read -r trivial_med trivial_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$B/trivial-hook")
+        read -r hook_med hook_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$ROOT/build/numapin-hook" \
+                "${args[@]}" createRuntime --then "$ROOT/build/numapin-hook" "${args[@]}" poststop)
+        echo "hook createRuntime, $HOOK_RUNS runs, state and bundle on $label:"
+        printf '  %-28s median %8.0f us   p99 %8.0f us\n' "numapin-hook" "$hook_med" "$hook_p99"
+        printf '  %-28s median %8.0f us   p99 %8.0f us\n' "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
+        echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x (goal: within 1.5x)"
+}
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=64m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
+        hook_bench "$TMP/tmpfs" "tmpfs (as /run in production)"
+        umount "$TMP/tmpfs"
+else
+        echo "hook on tmpfs: skipped (mounting a tmpfs needs root)"
+fi
+hook_bench "$TMP/disk" "$(df --output=fstype "$TMP" | tail -1) (this disk)"
 echo
 
 # 2. runc run of a busybox container with the hook against without any hook.
