@@ -30,7 +30,8 @@ void np_cgroup_saved_clear(struct np_cgroup_saved *saved)
 {
         free(saved->cpus);
         free(saved->mems);
-        saved->cpus = saved->mems = NULL;
+        free(saved->memory_migrate);
+        saved->cpus = saved->mems = saved->memory_migrate = NULL;
 }
 
 int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layout *ret_layout)
@@ -220,7 +221,8 @@ static int read_value(int dirfd, const char *name, char **ret_value)
         return r;
 }
 
-/* On v2, turns on cpuset in the cgroup.subtree_control of every ancestor. */
+/* On v2, turns on cpuset in the cgroup.subtree_control of every ancestor of
+ * `path`, from the root down to the container's own parent. */
 static int enable_cpuset_in_parents(int root_fd, const char *path, const char *root, struct np_diag *diag)
 {
         char parent[PATH_MAX] = ".";
@@ -236,8 +238,8 @@ static int enable_cpuset_in_parents(int root_fd, const char *path, const char *r
                 while (*p == '/')
                         p++;
                 len = strcspn(p, "/");
-                if (p[len] == '\0')
-                        return 0; /* `parent` is the container's own parent: done */
+                if (len == 0)
+                        return 0; /* `parent` is the container itself: done */
                 fd = openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         return np_diag_fail(diag, -errno, "cgroup %s/%s: %s", root, parent, strerror(errno));
@@ -277,6 +279,8 @@ int np_cgroup_revert(const char *root, enum np_cgroup_layout layout, const char 
                 r = np_write_attribute_at(dir_fd, "cpuset.mems", saved->mems) ?: r;
         else if (saved->mems && layout == NP_CGROUP_UNIFIED)
                 r = np_write_attribute_at(dir_fd, "cpuset.mems", "\n") ?: r;
+        if (saved->memory_migrate && saved->memory_migrate[0])
+                r = np_write_attribute_at(dir_fd, "cpuset.memory_migrate", saved->memory_migrate) ?: r;
         return r;
 }
 
@@ -318,7 +322,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 return np_diag_fail(diag, r, "cgroup %s: cannot read its cpuset: %s", dir, strerror(-r));
         }
 
-        if (mems && layout == NP_CGROUP_LEGACY) {
+        if (mems && layout == NP_CGROUP_LEGACY && read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
                 r = np_write_attribute_at(dir_fd, "cpuset.memory_migrate", "1");
                 if (r < 0 && r != -ENOENT) {
                         np_cgroup_saved_clear(&saved);
@@ -329,6 +333,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         if (mems) {
                 r = np_write_attribute_at(dir_fd, "cpuset.mems", mems_text);
                 if (r < 0) {
+                        np_cgroup_revert(root, layout, path, &saved);
                         np_cgroup_saved_clear(&saved);
                         return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.mems '%s': %s", dir, mems_text,
                                             strerror(-r));

@@ -34,6 +34,7 @@ int np_cgroup_path_from_spec(const char *cgroups_path, const char *id, struct np
 struct np_cgroup_saved {
         char *cpus;
         char *mems;
+        char *memory_migrate; /* v1 only */
 };
 void np_cgroup_saved_clear(struct np_cgroup_saved *saved);
 

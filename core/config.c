@@ -71,7 +71,10 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
 
         r = np_json_get_string(root, "reserved_cpus", NP_CPULIST_BUFSIZE, what, diag, &s);
         if (r == 0) {
-                r = np_cpulist_parse(s, NP_CPULIST_MAX, "config field 'reserved_cpus'", diag, &config.reserved_cpus);
+                char field[sizeof(what) + 32];
+
+                snprintf(field, sizeof(field), "%s: field 'reserved_cpus'", what);
+                r = np_cpulist_parse(s, NP_CPULIST_MAX, field, diag, &config.reserved_cpus);
                 if (r < 0)
                         return r;
         } else if (r != -ENOENT)

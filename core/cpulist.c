@@ -108,8 +108,10 @@ static int parse_id(const char *start, const char *end, unsigned int limit, unsi
         size_t len = (size_t)(end - start);
         int r;
 
-        if (len == 0 || len >= sizeof(digits))
-                return len == 0 ? -EINVAL : -ERANGE;
+        if (len == 0 || (len > 1 && start[0] == '0') || strspn(start, "0123456789") < len)
+                return -EINVAL; /* only a long number is -ERANGE, not a long word */
+        if (len >= sizeof(digits))
+                return -ERANGE;
         memcpy(digits, start, len);
         digits[len] = '\0';
         r = np_parse_u32(digits, 0, limit - 1, &id);

@@ -112,10 +112,9 @@ int np_json_get_int64(struct json_object *obj, const char *key, int64_t min, int
         r = np_json_get(obj, key, json_type_int, what, diag, &value);
         if (r < 0)
                 return r;
-        errno = 0;
         n = json_object_get_int64(value);
-        /* json-c clamps out-of-range numbers to INT64_MIN/MAX and sets errno */
-        if (errno == ERANGE || n < min || n > max)
+        /* json-c keeps integers above INT64_MAX as uint64 and returns INT64_MAX for them */
+        if ((n == INT64_MAX && json_object_get_uint64(value) > (uint64_t)INT64_MAX) || n < min || n > max)
                 return np_diag_fail(diag, -ERANGE, "%s: field '%s' is out of range; expected an integer from %lld to %lld",
                                     what, key, (long long)min, (long long)max);
         *ret_value = n;

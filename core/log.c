@@ -95,6 +95,7 @@ static void escape_into(char *out, size_t size, const char *in, size_t max_input
 {
         const unsigned char *p = (const unsigned char *)in;
         size_t len = strlen(in), o = 0, i = 0;
+        size_t whole = 0; /* the last end of a whole piece that leaves room for "..." */
         bool cut = false;
 
         if (len > max_input) {
@@ -105,6 +106,8 @@ static void escape_into(char *out, size_t size, const char *in, size_t max_input
                 size_t n = utf8_sequence_length(p + i, len - i);
                 bool control = n == 1 && (p[i] < 0x20 || p[i] == 0x7f);
 
+                if (o + 4 <= size)
+                        whole = o;
                 if (n == 0 || control) {
                         if (o + 4 >= size)
                                 break;
@@ -121,7 +124,7 @@ static void escape_into(char *out, size_t size, const char *in, size_t max_input
         }
         if ((i < len || cut) && size > 4) {
                 if (o + 3 >= size)
-                        o = size - 4;
+                        o = whole; /* never inside an escape or a character */
                 memcpy(out + o, "...", 3);
                 o += 3;
         }

@@ -12,13 +12,15 @@ static int parse_digits(const char *s, size_t len, uint64_t *ret_value)
 
         if (len == 0 || (len > 1 && s[0] == '0'))
                 return -EINVAL; /* empty, or a leading zero */
+        /* all digits first: a long non-number is -EINVAL, not -ERANGE */
+        for (size_t i = 0; i < len; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
         if (len > 20)
                 return -ERANGE;
         for (size_t i = 0; i < len; i++) {
                 unsigned int digit;
 
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
                 digit = (unsigned int)(s[i] - '0');
                 if (value > (UINT64_MAX - digit) / 10)
                         return -ERANGE;

@@ -257,7 +257,7 @@ static void describe_demand(const struct np_request *request, const struct np_de
         if (needs_memory && demand->memory_bytes > 0)
                 format_bytes(demand->memory_bytes, memory, sizeof(memory));
         if (request->exclusive_cpus > 0)
-                snprintf(buf, size, "%u exclusive CPUs and %s", request->exclusive_cpus, memory);
+                snprintf(buf, size, "%u exclusive CPUs (cpus.numapin.io) and %s", request->exclusive_cpus, memory);
         else
                 snprintf(buf, size, "%.1f shared CPUs and %s", (double)demand->cpu_millis / 1000.0, memory);
 }
@@ -481,7 +481,8 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         describe_free(nf, candidates, n_candidates, free_text, sizeof(free_text));
                         describe_demand(request, demand, needs_memory, demand_text, sizeof(demand_text));
                         return np_diag_fail(diag, -ENOSPC, "no %s fits %s: %s",
-                                            request->node_count > 1 ? "set of nodes" : "node", demand_text, free_text);
+                                            request->node_count > 1 ? "set of nodes" : "node or set of nodes",
+                                            demand_text, free_text);
                 }
                 for (unsigned int i = 0; i < chosen.n; i++)
                         np_cpulist_set(&placement.nodes, nf[chosen.members[i]].id);
@@ -517,7 +518,15 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 placement.write_mems = false;
                 append_reason(&placement, "; memory left alone (cpus-only)");
         } else {
+                /* a node with CPUs but no memory cannot be in cpuset.mems */
                 placement.mems = placement.nodes;
+                np_cpulist_and(&placement.mems, &t->memory_nodes);
+                if (np_cpulist_empty(&placement.mems)) {
+                        np_cpulist_format(&placement.nodes, list, sizeof(list));
+                        return np_diag_fail(diag, -ENOSPC,
+                                            "nodes %s have no memory; choose nodes with memory, or policy cpus-only",
+                                            list);
+                }
                 placement.write_mems = request->policy == NP_POLICY_BIND;
         }
         *ret_placement = placement;

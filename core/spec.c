@@ -103,13 +103,15 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                 return -ENOMEM;
         spec->bundle_fd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (spec->bundle_fd < 0)
-                return np_diag_fail(diag, -errno, "bundle %s: %s", bundle, strerror(errno));
+                return np_diag_fail(diag, -errno, "bundle %s: %s; expected the container's bundle directory",
+                                    bundle, strerror(errno));
         strcpy(spec->bundle, bundle);
         r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &text, &size);
         if (r == -EFBIG)
                 return np_diag_fail(diag, r, "bundle %s: config.json is larger than %d bytes", bundle, NP_SPEC_LIMIT);
         if (r < 0)
-                return np_diag_fail(diag, r, "bundle %s: cannot read config.json: %s", bundle, strerror(-r));
+                return np_diag_fail(diag, r, "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",
+                                    bundle, strerror(-r));
         r = np_json_parse(text, size, NP_SPEC_LIMIT, "config.json", diag, &spec->root);
         if (r < 0)
                 return r;

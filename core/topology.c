@@ -4,6 +4,7 @@
  * validated: a malformed file is an error naming the file, never a guess. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,44 +25,45 @@ void np_topology_free(struct np_topology *topology)
 {
         if (!topology)
                 return;
-        for (size_t i = 0; i < topology->n_nodes; i++)
+        for (size_t i = 0; topology->nodes && i < topology->n_nodes; i++)
                 free(topology->nodes[i].distances);
         free(topology->nodes);
         free(topology->cpus);
         free(topology);
 }
 
-static int read_attr(int dirfd, const char *path, const char *root, struct np_diag *diag, char **ret_text)
+/* `where` is the path of dirfd, for messages. */
+static int read_attr(int dirfd, const char *path, const char *where, struct np_diag *diag, char **ret_text)
 {
         int r = np_read_file_at(dirfd, path, ATTR_LIMIT, ret_text, NULL);
         if (r < 0 && r != -ENOENT)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", root, path, strerror(-r));
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", where, path, strerror(-r));
         return r;
 }
 
-static int read_list(int dirfd, const char *path, unsigned int limit, const char *root, struct np_diag *diag,
+static int read_list(int dirfd, const char *path, unsigned int limit, const char *where, struct np_diag *diag,
                      struct np_cpulist *ret_list)
 {
         _cleanup_free_ char *text = NULL;
         char what[512];
         int r;
 
-        r = read_attr(dirfd, path, root, diag, &text);
+        r = read_attr(dirfd, path, where, diag, &text);
         if (r < 0)
                 return r;
-        snprintf(what, sizeof(what), "sysfs %s/%s", root, path);
+        snprintf(what, sizeof(what), "sysfs %s/%s", where, path);
         return np_cpulist_parse(text, limit, what, diag, ret_list);
 }
 
 /* Reads a small unsigned attribute; -ENOENT when absent. "-1" (no such level on
  * this machine) reads as 0. */
-static int read_u32(int dirfd, const char *path, const char *root, struct np_diag *diag, unsigned int *ret_value)
+static int read_u32(int dirfd, const char *path, const char *where, struct np_diag *diag, unsigned int *ret_value)
 {
         _cleanup_free_ char *text = NULL;
         uint64_t value;
         int r;
 
-        r = read_attr(dirfd, path, root, diag, &text);
+        r = read_attr(dirfd, path, where, diag, &text);
         if (r < 0)
                 return r;
         if (strcmp(text, "-1\n") == 0 || strcmp(text, "-1") == 0) {
@@ -70,7 +72,7 @@ static int read_u32(int dirfd, const char *path, const char *root, struct np_dia
         }
         r = np_parse_sysfs_u64(text, UINT32_MAX, &value);
         if (r < 0)
-                return np_diag_fail(diag, r, "sysfs: %s/%s is not a number", root, path);
+                return np_diag_fail(diag, r, "sysfs: %s/%s is not a number", where, path);
         *ret_value = (unsigned int)value;
         return 0;
 }
@@ -108,7 +110,7 @@ static int meminfo_field(const char *meminfo, const char *key, uint64_t *ret_kb)
         return -ENOENT;
 }
 
-static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *root, struct np_diag *diag,
+static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *node_path, struct np_diag *diag,
                      struct np_node *node)
 {
         _cleanup_free_ char *meminfo = NULL, *distance = NULL;
@@ -119,30 +121,27 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
 
         node->id = id;
         snprintf(path, sizeof(path), "node%u/cpulist", id);
-        r = read_list(node_dir, path, NP_CPULIST_MAX, root, diag, &node->cpus);
+        r = read_list(node_dir, path, NP_CPULIST_MAX, node_path, diag, &node->cpus);
         if (r == -ENOENT)
-                return np_diag_fail(diag, r, "sysfs: node %u is online but %s/devices/system/node/%s is missing", id,
-                                    root, path);
+                return np_diag_fail(diag, r, "sysfs: node %u is online but %s/%s is missing", id, node_path, path);
         if (r < 0)
                 return r;
 
         snprintf(path, sizeof(path), "node%u/meminfo", id);
         r = np_read_file_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
         if (r < 0)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/devices/system/node/%s: %s", root, path,
-                                    strerror(-r));
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path, strerror(-r));
         if (meminfo_field(meminfo, "MemTotal", &node->memory_total_kb) < 0 ||
             meminfo_field(meminfo, "MemFree", &node->memory_free_kb) < 0 ||
             node->memory_free_kb > node->memory_total_kb)
                 return np_diag_fail(diag, -EINVAL,
-                                    "sysfs: %s/devices/system/node/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines",
-                                    root, path, id);
+                                    "sysfs: %s/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines", node_path,
+                                    path, id);
 
         snprintf(path, sizeof(path), "node%u/distance", id);
         r = np_read_file_at(node_dir, path, ATTR_LIMIT, &distance, NULL);
         if (r < 0)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/devices/system/node/%s: %s", root, path,
-                                    strerror(-r));
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path, strerror(-r));
         node->distances = calloc(n_nodes, sizeof(*node->distances));
         if (!node->distances)
                 return -ENOMEM;
@@ -171,21 +170,23 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
         }
         if (count != n_nodes)
                 return np_diag_fail(diag, -EINVAL,
-                                    "sysfs: %s/devices/system/node/%s must hold %zu distances from 1 to 255, one per online node",
-                                    root, path, n_nodes);
+                                    "sysfs: %s/%s must hold %zu distances from 1 to 255, one per online node",
+                                    node_path, path, n_nodes);
         return 0;
 }
 
 /* The L3 cache id of a CPU: the cache/indexN whose level is 3. x86 puts it at
- * index3, so that one is tried first. */
-static int cpu_l3(int cpu_dir, const char *root, struct np_diag *diag)
+ * index3, so that one is tried first. Cache data only refines the choice of
+ * exclusive CPUs, so an unreadable or malformed cache file means "L3 unknown"
+ * (-1), not an error, and leaves no diagnostic behind. */
+static int cpu_l3(int cpu_dir, const char *where)
 {
         for (unsigned int i = 0; i < 16; i++) {
                 unsigned int index = i == 0 ? 3 : i - (i <= 3), level, id;
                 char path[64];
 
                 snprintf(path, sizeof(path), "cache/index%u/level", index);
-                if (read_u32(cpu_dir, path, root, diag, &level) < 0) {
+                if (read_u32(cpu_dir, path, where, NULL, &level) < 0) {
                         if (index == 3)
                                 continue;
                         break;
@@ -193,18 +194,18 @@ static int cpu_l3(int cpu_dir, const char *root, struct np_diag *diag)
                 if (level != 3)
                         continue;
                 snprintf(path, sizeof(path), "cache/index%u/id", index);
-                if (read_u32(cpu_dir, path, root, diag, &id) == 0 && id <= INT32_MAX)
+                if (read_u32(cpu_dir, path, where, NULL, &id) == 0 && id <= INT32_MAX)
                         return (int)id;
                 return -1;
         }
         return -1;
 }
 
-static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char *root, struct np_diag *diag,
+static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char *cpu_path, struct np_diag *diag,
                     struct np_cpu *cpu)
 {
         _cleanup_close_ int cpu_dir = -1;
-        char path[32];
+        char path[32], where[PATH_MAX + 64];
         int r;
 
         *cpu = (struct np_cpu){ .id = id, .node = node, .core = id, .l3 = -1 };
@@ -212,16 +213,17 @@ static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char
         cpu_dir = np_open_dir_at(cpu_root, path);
         if (cpu_dir < 0)
                 return 0; /* no per-CPU folder: a flat machine as far as we can tell */
-        r = read_u32(cpu_dir, "topology/physical_package_id", root, diag, &cpu->package);
+        snprintf(where, sizeof(where), "%s/%s", cpu_path, path);
+        r = read_u32(cpu_dir, "topology/physical_package_id", where, diag, &cpu->package);
         if (r < 0 && r != -ENOENT)
                 return r;
-        r = read_u32(cpu_dir, "topology/die_id", root, diag, &cpu->die);
+        r = read_u32(cpu_dir, "topology/die_id", where, diag, &cpu->die);
         if (r < 0 && r != -ENOENT)
                 return r;
-        r = read_u32(cpu_dir, "topology/core_id", root, diag, &cpu->core);
+        r = read_u32(cpu_dir, "topology/core_id", where, diag, &cpu->core);
         if (r < 0 && r != -ENOENT)
                 return r;
-        cpu->l3 = cpu_l3(cpu_dir, root, diag);
+        cpu->l3 = cpu_l3(cpu_dir, where);
         return 0;
 }
 
@@ -268,10 +270,13 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
         _cleanup_topology_ struct np_topology *t = NULL;
         _cleanup_close_ int root_fd = -1, node_dir = -1, cpu_dir = -1;
         struct np_cpulist all_cpus;
+        char node_path[PATH_MAX + 32], cpu_path[PATH_MAX + 32];
         int r;
 
         if (!sysfs_root)
                 sysfs_root = np_topology_default_root();
+        snprintf(node_path, sizeof(node_path), "%s/devices/system/node", sysfs_root);
+        snprintf(cpu_path, sizeof(cpu_path), "%s/devices/system/cpu", sysfs_root);
         root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
@@ -290,7 +295,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
         memset(t->node_index, 0xff, sizeof(t->node_index));
         memset(t->cpu_index, 0xff, sizeof(t->cpu_index));
 
-        r = read_list(node_dir, "online", NP_MAX_NODES, sysfs_root, diag, &t->node_ids);
+        r = read_list(node_dir, "online", NP_MAX_NODES, node_path, diag, &t->node_ids);
         if (r < 0)
                 return r == -ENOENT ? np_diag_fail(diag, r, "sysfs: %s/devices/system/node/online is missing",
                                                    sysfs_root)
@@ -298,12 +303,12 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
         t->n_nodes = np_cpulist_count(&t->node_ids);
         if (t->n_nodes == 0)
                 return np_diag_fail(diag, -EINVAL, "sysfs: %s/devices/system/node/online lists no node", sysfs_root);
-        r = read_list(cpu_dir, "online", NP_CPULIST_MAX, sysfs_root, diag, &t->online_cpus);
+        r = read_list(cpu_dir, "online", NP_CPULIST_MAX, cpu_path, diag, &t->online_cpus);
         if (r < 0)
                 return r == -ENOENT ? np_diag_fail(diag, r, "sysfs: %s/devices/system/cpu/online is missing",
                                                    sysfs_root)
                                     : r;
-        r = read_list(cpu_dir, "isolated", NP_CPULIST_MAX, sysfs_root, diag, &t->isolated_cpus);
+        r = read_list(cpu_dir, "isolated", NP_CPULIST_MAX, cpu_path, diag, &t->isolated_cpus);
         if (r == -ENOENT)
                 np_cpulist_zero(&t->isolated_cpus);
         else if (r < 0)
@@ -319,14 +324,20 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                 {
                         struct np_node *node = &t->nodes[i];
 
-                        r = load_node(node_dir, (unsigned int)id, t->n_nodes, sysfs_root, diag, node);
+                        r = load_node(node_dir, (unsigned int)id, t->n_nodes, node_path, diag, node);
                         if (r < 0) {
                                 t->n_nodes = i + 1; /* free what was allocated */
                                 return r;
                         }
                         np_cpulist_and(&node->cpus, &t->online_cpus);
-                        if (np_cpulist_intersects(&all_cpus, &node->cpus))
-                                return np_diag_fail(diag, -EINVAL, "sysfs: node %d lists a CPU that another node lists too", id);
+                        if (np_cpulist_intersects(&all_cpus, &node->cpus)) {
+                                struct np_cpulist twice = node->cpus;
+
+                                np_cpulist_and(&twice, &all_cpus);
+                                return np_diag_fail(diag, -EINVAL,
+                                                    "sysfs: %s/node%d/cpulist lists CPU %d, which a lower node lists too; a CPU belongs to one node",
+                                                    node_path, id, np_cpulist_next(&twice, 0));
+                        }
                         np_cpulist_or(&all_cpus, &node->cpus);
                         if (node->memory_total_kb > 0)
                                 np_cpulist_set(&t->memory_nodes, (unsigned int)id);
@@ -348,7 +359,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                         for (size_t n = 0; n < t->n_nodes; n++)
                                 if (np_cpulist_test(&t->nodes[n].cpus, (unsigned int)id))
                                         node = t->nodes[n].id;
-                        r = load_cpu(cpu_dir, (unsigned int)id, node, sysfs_root, diag, &t->cpus[i]);
+                        r = load_cpu(cpu_dir, (unsigned int)id, node, cpu_path, diag, &t->cpus[i]);
                         if (r < 0)
                                 return r;
                         t->cpu_index[id] = (int16_t)i;

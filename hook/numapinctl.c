@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/cgroup.h"
 #include "../core/config.h"
@@ -154,7 +155,7 @@ static void placement_to_json(const struct np_placement *p, const char *id, stru
         json_object_object_add(root, "mems", json_object_new_string(format_list(&p->mems, list, sizeof(list))));
         json_object_object_add(root, "exclusive_cpus",
                                json_object_new_string(format_list(&p->exclusive_cpus, list, sizeof(list))));
-        json_object_object_add(root, "writes_mems", json_object_new_boolean(p->write_mems));
+        json_object_object_add(root, "write_mems", json_object_new_boolean(p->write_mems));
         json_object_object_add(root, "reason", json_object_new_string(p->reason));
 }
 
@@ -291,6 +292,10 @@ static int cmd_release(const struct options *opts, const struct np_config *confi
                 np_log_error("release: expected a container id (1-%d of A-Z a-z 0-9 _ + . -)", NP_ID_MAX);
                 return 2;
         }
+        if (access(state_dir, F_OK) < 0) {
+                np_log_error("release: no record '%s': state dir %s does not exist", opts->release_id, state_dir);
+                return 1;
+        }
         r = np_ledger_open(state_dir, true, &diag, &ledger);
         if (r < 0)
                 return fail(&diag, r);
@@ -315,9 +320,10 @@ static int parse_int_option(const char *name, const char *value, int64_t min, ui
                 *ret = UINT64_MAX; /* "unlimited" */
                 return 0;
         }
-        if (np_parse_u64(value, 0, max, &n) < 0) {
-                np_log_error("%s: '%s' is not a number; expected an integer from 0 to %llu%s", name, value,
-                             (unsigned long long)max, min < 0 ? " or -1 for unlimited" : "");
+        if (np_parse_u64(value, min > 0 ? (uint64_t)min : 0, max, &n) < 0) {
+                np_log_error("%s: '%s' is not valid; expected an integer from %llu to %llu%s", name, value,
+                             (unsigned long long)(min > 0 ? min : 0), (unsigned long long)max,
+                             min < 0 ? " or -1 for unlimited" : "");
                 return -EINVAL;
         }
         *ret = n;

@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: MIT
+# Real `podman run` (runc, cgroupfs) with numapin's hooks.d drop-ins from examples/hooks.d:
+# the hook fires only for annotated containers, places them, and podman's poststop frees
+# the record. Needs root, podman, runc and a static busybox; storage stays in the temp folder.
+source "$(dirname "$0")/../lib.sh"
+
+unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
+TESTS=(
+        "podman bind cpus=1: container runs through the hooks.d drop-in"
+        "podman bind cpus=1: one CPU, the one numapinctl plan chose"
+        "podman bind cpus=1: Mems_allowed_list is 0"
+        "podman bind cpus=1: poststop run by podman freed the record"
+        "podman unannotated: runs with the full CPU list"
+        "podman unannotated: the hook did not run (no record of its own)"
+        "podman nodes=7: podman run fails with numapin's message"
+        "podman nodes=7: no record"
+)
+skip_all() {
+        local t
+        for t in "${TESTS[@]}"; do skip "$t" "$1"; done
+        exit 0
+}
+is_root || skip_all "needs root"
+command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman)"
+command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
+command -v jq >/dev/null || skip_all "jq is not installed"
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+fi
+if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_all "build numapin first: make all"; fi
+
+CONF=$NP_TMP/numapin.json
+SD=$NP_TMP/state
+HOOKS=$NP_TMP/hooks.d
+ROOTFS=$NP_TMP/rootfs
+EMPTY_HOOKS=$NP_TMP/no-hooks.d
+HOST_CPUS=$(cat /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset.cpus.effective)
+# default_policy bind: were the hook to run for an unannotated container, it would place it
+echo '{"default_policy": "bind"}' >"$CONF"
+mkdir -p "$ROOTFS/bin" "$HOOKS" "$EMPTY_HOOKS"
+cp /bin/busybox "$ROOTFS/bin/"
+for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$ROOTFS/bin/$applet"; done
+
+# the drop-ins as shipped, pointed at this build and this test's config and state dir
+for dropin in "$NP_ROOT"/examples/hooks.d/*.json; do
+        jq --arg path "$NP_HOOK" --arg conf "$CONF" --arg sd "$SD" \
+                '.hook.path = $path | .hook.args = .hook.args[:1] + ["--config", $conf, "--state-dir", $sd] + .hook.args[1:]' \
+                "$dropin" >"$HOOKS/${dropin##*/}"
+done
+
+# podman's storage and run state inside the temp folder
+cat >"$NP_TMP/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$NP_TMP/podman/graph"
+runroot = "$NP_TMP/podman/run"
+EOF
+export CONTAINERS_STORAGE_CONF=$NP_TMP/storage.conf
+# anything podman left mounted below the temp folder must go before it is removed
+at_exit "findmnt -rno TARGET | grep '^$NP_TMP/' | sort -r | xargs -r -n1 umount -l"
+
+# pod HOOKS-DIR ARGS...: podman run as the notes say works here; output in $out, status in $status
+pod() {
+        local hooks=$1
+        shift
+        out=$(podman --tmpdir "$NP_TMP/podman/tmp" --hooks-dir "$hooks" --cgroup-manager cgroupfs --runtime runc \
+                run --rm --network none --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
+                "$@" --rootfs "$ROOTFS" sh -c 'grep _allowed_list /proc/self/status' </dev/null 2>&1)
+        status=$?
+}
+allowed() { sed -n "s/^$1_allowed_list:[[:space:]]*//p" <<<"$out"; }
+ctl() { "$NP_CTL" --config "$CONF" --state-dir "$SD" "$@"; }
+records() { ctl list --json | jq -r '[.containers[] | "\(.id)=\(.cpus)"] | join(" ")'; }
+
+# podman itself must work here before numapin is judged
+pod "$EMPTY_HOOKS" --annotation example.com/probe=1
+if [ "$status" -ne 0 ] || [ -z "$(allowed Cpus)" ]; then
+        skip_all "podman cannot run a container here without numapin (exit $status): $(head -1 <<<"$out")"
+fi
+
+# --- an annotated container ----------------------------------------------------------
+plan=$(ctl plan --json --annotation policy.numapin.io/pod=bind --annotation cpus.numapin.io/pod=1)
+pod "$HOOKS" --annotation policy.numapin.io/pod=bind --annotation cpus.numapin.io/pod=1
+if [ "$status" -eq 0 ] && [ -n "$(allowed Cpus)" ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "exit $status: $(head -c 400 <<<"$out")"; fi
+cpus=$(allowed Cpus)
+if [ -n "$cpus" ] && [[ $cpus != *[,-]* ]] && [ "$cpus" = "$(jq -r .cpus <<<"$plan")" ]; then
+        pass "${TESTS[1]}"
+else
+        fail "${TESTS[1]}" "container sees '$cpus', plan '$(jq -r .cpus <<<"$plan")'"
+fi
+expect_eq "${TESTS[2]}" "0" "$(allowed Mems)"
+if [ -d "$SD/containers" ] && [ -z "$(records)" ]; then
+        pass "${TESTS[3]}"
+else
+        fail "${TESTS[3]}" "state dir $( [ -d "$SD/containers" ] && echo exists || echo 'was never created') records '$(records)'"
+fi
+
+# --- an unannotated container, while a planned record holds a CPU ----------------------------
+# with default_policy bind, a hook run would give the container the CPUs left
+# beside the holder; the drop-in's "when" must keep it from running at all
+ctl plan --commit --id holder --annotation cpus.numapin.io/pod=1 >/dev/null
+held=$(ctl list --json | jq -r '.containers[] | select(.id == "holder") | .cpus')
+pod "$HOOKS"
+expect_eq "${TESTS[4]}" "0 $HOST_CPUS" "$status $(allowed Cpus)"
+expect_eq "${TESTS[5]}" "holder=$held" "$(records)"
+ctl release holder >/dev/null
+
+# --- an invalid annotation -----------------------------------------------------------------
+pod "$HOOKS" --annotation nodes.numapin.io/pod=7
+if [ "$status" -ne 0 ] && [[ $out == *"numapin-hook: error: annotation nodes.numapin.io: node 7 does not exist"* ]] &&
+        [[ $out != *_allowed_list* ]]; then
+        pass "${TESTS[6]}"
+else
+        fail "${TESTS[6]}" "exit $status: $(head -c 400 <<<"$out")"
+fi
+expect_eq "${TESTS[7]}" "" "$(records)"

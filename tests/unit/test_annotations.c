@@ -1,0 +1,1141 @@
+// SPDX-License-Identifier: MIT
+/* The annotation request parser (core/annotations.c): pod and container scope,
+ * container names from containerd and CRI-O, sandboxes, defaults, refusal of bad
+ * values and unknown keys; and agreement with schema/annotations.schema.json. */
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../core/annotations.h"
+
+#define _cleanup_set_ _cleanup_(np_annotations_clear)
+
+/* Adds key, value pairs ended by NULL. */
+static void add_pairs(struct np_annotation_set *set, ...)
+{
+        const char *key;
+        va_list ap;
+
+        va_start(ap, set);
+        while ((key = va_arg(ap, const char *))) {
+                const char *value = va_arg(ap, const char *);
+
+                assert_int_equal(np_annotations_add(set, key, value), 0);
+        }
+        va_end(ap);
+}
+
+static struct np_request parse_ok(const struct np_annotation_set *set, const char *container_name,
+                                  enum np_policy default_policy)
+{
+        struct np_request request;
+        struct np_diag diag = {};
+        int r = np_annotations_parse(set, container_name, default_policy, &diag, &request);
+
+        if (r != 0)
+                fail_msg("np_annotations_parse returned %d: %s", r, diag.message);
+        return request;
+}
+
+/* Runs the parser and returns its result; on failure checks that the request
+ * is untouched and the message is one line, and copies it to ret_message. */
+static int parse_result(const struct np_annotation_set *set, const char *container_name, char *ret_message,
+                        size_t size)
+{
+        struct np_request request = { .policy = NP_POLICY_INTERLEAVE, .exclusive_cpus = 4242 };
+        struct np_diag diag = {};
+        int r = np_annotations_parse(set, container_name, NP_POLICY_NONE, &diag, &request);
+
+        if (ret_message)
+                snprintf(ret_message, size, "%s", diag.message);
+        if (r < 0) {
+                assert_int_equal(diag.error, r);
+                assert_int_equal(request.policy, NP_POLICY_INTERLEAVE);
+                assert_int_equal(request.exclusive_cpus, 4242);
+                assert_null(strchr(diag.message, '\n'));
+        }
+        return r;
+}
+
+/* Asserts that the set is refused with `error` and a message containing each
+ * of the NULL-ended strings that follow. */
+static void assert_refused(const struct np_annotation_set *set, const char *container_name, int error, ...)
+{
+        char message[sizeof(((struct np_diag *)0)->message)];
+        const char *expected;
+        va_list ap;
+        int r = parse_result(set, container_name, message, sizeof(message));
+
+        if (r != error)
+                fail_msg("np_annotations_parse returned %d; expected %d (%s)", r, error, message);
+        va_start(ap, error);
+        while ((expected = va_arg(ap, const char *)))
+                if (!strstr(message, expected))
+                        fail_msg("message '%s' lacks '%s'", message, expected);
+        va_end(ap);
+}
+
+/* One annotation that must be refused with -EINVAL naming the key and `form`,
+ * for the container "app". */
+static void assert_value_refused(const char *key, const char *value, const char *form)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        add_pairs(&set, key, value, NULL);
+        assert_refused(&set, "app", -EINVAL, key, form, NULL);
+}
+
+static void assert_nodes(const struct np_request *request, const char *expected)
+{
+        char buf[64];
+
+        assert_false(request->nodes_auto);
+        assert_int_equal(np_cpulist_format(&request->nodes, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, expected);
+}
+
+static void test_annotations_parse_applies_pod_scope(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "policy.numapin.io/pod", "cpus-only", "nodes.numapin.io/pod", "0,2-3", "cpus.numapin.io/pod",
+                  "4", "monitor.numapin.io/pod", "false", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_int_equal(request.policy, NP_POLICY_CPUS_ONLY);
+        assert_true(request.annotated);
+        assert_false(request.sandbox);
+        assert_string_equal(request.container_name, "");
+        assert_nodes(&request, "0,2-3");
+        assert_int_equal(request.node_count, 0);
+        assert_int_equal(request.exclusive_cpus, 4);
+        assert_false(request.monitor);
+}
+
+static void test_annotations_parse_applies_pod_node_count_with_auto_nodes(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "nodes.numapin.io/pod", "auto", "node-count.numapin.io/pod", "2", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_true(request.nodes_auto);
+        assert_int_equal(request.node_count, 2);
+        assert_int_equal(request.policy, NP_POLICY_BIND);
+}
+
+static void test_annotations_parse_container_scope_wins_for_containerd_name(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "policy.numapin.io/pod", "bind", "policy.numapin.io/container.app", "cpus-only",
+                  "cpus.numapin.io/pod", "2", "cpus.numapin.io/container.app", "6", "nodes.numapin.io/pod", "1",
+                  "io.kubernetes.cri.container-name", "app", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_string_equal(request.container_name, "app");
+        assert_int_equal(request.policy, NP_POLICY_CPUS_ONLY);
+        assert_int_equal(request.exclusive_cpus, 6);
+        assert_nodes(&request, "1"); /* a field without a container key keeps the pod value */
+}
+
+static void test_annotations_parse_container_scope_wins_for_crio_name(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "monitor.numapin.io/container.db", "false", "monitor.numapin.io/pod", "true",
+                  "io.kubernetes.container.name", "db", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_string_equal(request.container_name, "db");
+        assert_false(request.monitor);
+        assert_int_equal(request.policy, NP_POLICY_BIND);
+}
+
+static void test_annotations_parse_container_scope_wins_whatever_the_key_order(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.cri.container-name", "app", "policy.numapin.io/container.app", "none",
+                  "policy.numapin.io/pod", "bind", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_BIND);
+        assert_int_equal(request.policy, NP_POLICY_NONE);
+        assert_true(request.annotated);
+}
+
+static void test_annotations_parse_prefers_containerd_name_over_crio_name(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.container.name", "crio-name", "io.kubernetes.cri.container-name", "ctrd-name",
+                  "cpus.numapin.io/container.crio-name", "1", "cpus.numapin.io/container.ctrd-name", "3", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_string_equal(request.container_name, "ctrd-name");
+        assert_int_equal(request.exclusive_cpus, 3);
+}
+
+static void test_annotations_parse_name_argument_overrides_cri_names(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.cri.container-name", "app", "io.kubernetes.container.name", "app",
+                  "policy.numapin.io/container.app", "none", "policy.numapin.io/container.sidecar", "cpus-only", NULL);
+        request = parse_ok(&set, "sidecar", NP_POLICY_NONE);
+        assert_string_equal(request.container_name, "sidecar");
+        assert_int_equal(request.policy, NP_POLICY_CPUS_ONLY);
+}
+
+static void test_annotations_parse_ignores_keys_for_another_container(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "policy.numapin.io/pod", "bind", "policy.numapin.io/container.other", "none",
+                  "nodes.numapin.io/container.other", "3", "io.kubernetes.cri.container-name", "app", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_int_equal(request.policy, NP_POLICY_BIND);
+        assert_true(request.nodes_auto);
+}
+
+static void test_annotations_parse_container_keys_alone_for_another_container_leave_it_unannotated(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "policy.numapin.io/container.other", "bind", "io.kubernetes.cri.container-name", "app", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_CPUS_ONLY);
+        assert_false(request.annotated);
+        assert_int_equal(request.policy, NP_POLICY_CPUS_ONLY);
+}
+
+static void test_annotations_parse_applies_only_pod_keys_outside_kubernetes(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "policy.numapin.io/container.app", "none", "policy.numapin.io/pod", "cpus-only",
+                  "cpus.numapin.io/container.app", "8", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_string_equal(request.container_name, "");
+        assert_int_equal(request.policy, NP_POLICY_CPUS_ONLY);
+        assert_int_equal(request.exclusive_cpus, 0);
+}
+
+static void test_annotations_parse_treats_empty_cri_name_as_outside_kubernetes(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.cri.container-name", "", "policy.numapin.io/pod", "bind", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_string_equal(request.container_name, "");
+        assert_int_equal(request.policy, NP_POLICY_BIND);
+}
+
+static void test_annotations_parse_gives_containerd_sandbox_policy_none(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.cri.container-type", "sandbox", "policy.numapin.io/pod", "bind",
+                  "cpus.numapin.io/pod", "2", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_BIND);
+        assert_true(request.sandbox);
+        assert_int_equal(request.policy, NP_POLICY_NONE);
+}
+
+static void test_annotations_parse_gives_crio_sandbox_policy_none(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.cri-o.ContainerType", "sandbox", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_CPUS_ONLY);
+        assert_true(request.sandbox);
+        assert_int_equal(request.policy, NP_POLICY_NONE);
+}
+
+static void test_annotations_parse_places_containers_that_are_not_sandboxes(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "io.kubernetes.cri.container-type", "container", "io.kubernetes.cri-o.ContainerType",
+                  "container", "policy.numapin.io/pod", "bind", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_false(request.sandbox);
+        assert_int_equal(request.policy, NP_POLICY_BIND);
+}
+
+static void test_annotations_parse_gives_default_policy_when_unannotated(void **state)
+{
+        static const enum np_policy defaults[] = { NP_POLICY_NONE, NP_POLICY_BIND, NP_POLICY_CPUS_ONLY };
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        add_pairs(&set, "io.kubernetes.pod.name", "web-0", "example.com/policy", "bind", NULL);
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+                struct np_request request = parse_ok(&set, NULL, defaults[i]);
+
+                assert_int_equal(request.policy, defaults[i]);
+                assert_false(request.annotated);
+                assert_false(request.sandbox);
+                assert_true(request.nodes_auto);
+                assert_int_equal(request.node_count, 0);
+                assert_int_equal(request.exclusive_cpus, 0);
+                assert_true(request.monitor);
+        }
+}
+
+static void test_annotations_parse_gives_default_policy_for_empty_set(void **state)
+{
+        struct np_annotation_set set = {};
+        struct np_request request = parse_ok(&set, NULL, NP_POLICY_CPUS_ONLY);
+
+        assert_int_equal(request.policy, NP_POLICY_CPUS_ONLY);
+        assert_false(request.annotated);
+}
+
+static void test_annotations_parse_gives_bind_when_any_key_without_policy_applies(void **state)
+{
+        static const char *const keys[][2] = {
+                { "nodes.numapin.io/pod", "auto" },
+                { "node-count.numapin.io/pod", "1" },
+                { "cpus.numapin.io/pod", "0" },
+                { "monitor.numapin.io/pod", "false" },
+                { "nodes.numapin.io/container.app", "0" },
+        };
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                _cleanup_set_ struct np_annotation_set set = {};
+                struct np_request request;
+
+                add_pairs(&set, keys[i][0], keys[i][1], NULL);
+                request = parse_ok(&set, "app", NP_POLICY_CPUS_ONLY);
+                assert_true(request.annotated);
+                assert_int_equal(request.policy, NP_POLICY_BIND);
+        }
+}
+
+static void test_annotations_parse_keeps_explicit_policy_none(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "policy.numapin.io/pod", "none", "cpus.numapin.io/pod", "2", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_BIND);
+        assert_true(request.annotated);
+        assert_int_equal(request.policy, NP_POLICY_NONE);
+}
+
+static void test_annotations_parse_uses_last_of_duplicate_keys(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "cpus.numapin.io/pod", "1", "cpus.numapin.io/pod", "5", NULL);
+        assert_string_equal(np_annotations_get(&set, "cpus.numapin.io/pod"), "5");
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_int_equal(request.exclusive_cpus, 5);
+}
+
+static void test_annotations_parse_refuses_bad_policy_naming_key_and_values(void **state)
+{
+        assert_value_refused("policy.numapin.io/pod", "fast", "expected bind, cpus-only, preferred, interleave or none");
+        assert_value_refused("policy.numapin.io/pod", "Bind", "expected bind, cpus-only");
+        assert_value_refused("policy.numapin.io/pod", "bind ", "expected bind, cpus-only");
+        assert_value_refused("policy.numapin.io/pod", "", "expected bind, cpus-only");
+}
+
+static void test_annotations_parse_refuses_bad_nodes_naming_key_and_form(void **state)
+{
+        static const char *const values[] = { "x", "1024", "3-1", "0,", "0, 1", "01", "-1", "1-", "Auto", "all" };
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                assert_value_refused("nodes.numapin.io/pod", values[i], "expected auto or node ids 0-1023");
+        assert_value_refused("nodes.numapin.io/pod", "", "expected auto or a node list");
+        assert_value_refused("nodes.numapin.io/pod", "1\n", "expected auto or a node list");
+}
+
+static void test_annotations_parse_refuses_bad_node_count_naming_key_and_range(void **state)
+{
+        static const char *const values[] = { "0", "1025", "abc", "", "-1", "+2", "02", "1.0", " 1", "99999999999999999999" };
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                assert_value_refused("node-count.numapin.io/pod", values[i], "expected an integer from 1 to 1024");
+}
+
+static void test_annotations_parse_refuses_bad_cpus_naming_key_and_range(void **state)
+{
+        static const char *const values[] = { "8193", "-1", "4.0", "abc", "", "04", "0x4", "4 " };
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                assert_value_refused("cpus.numapin.io/container.app", values[i], "expected an integer from 0 to 8192");
+}
+
+static void test_annotations_parse_refuses_bad_monitor_naming_key_and_values(void **state)
+{
+        static const char *const values[] = { "yes", "True", "1", "", "false " };
+
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                assert_value_refused("monitor.numapin.io/pod", values[i], "expected true or false");
+}
+
+static void test_annotations_parse_refuses_unknown_numapin_key(void **state)
+{
+        static const char *const keys[] = { "foo.numapin.io/pod", "numapin.io/pod", "a.b.numapin.io/pod",
+                                            "memory.numapin.io/container.app", "POLICY.numapin.io/pod" };
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                _cleanup_set_ struct np_annotation_set set = {};
+
+                add_pairs(&set, keys[i], "bind", NULL);
+                assert_refused(&set, NULL, -EINVAL, keys[i], "unknown numapin key",
+                               "expected policy, nodes, node-count, cpus or monitor", NULL);
+        }
+}
+
+static void test_annotations_parse_refuses_unknown_scope(void **state)
+{
+        char long_name[128];
+        static const char *const keys[] = {
+                "policy.numapin.io/foo",         "policy.numapin.io",          "policy.numapin.io/",
+                "policy.numapin.io/container.",  "policy.numapin.io/container", "policy.numapin.io/container._app",
+                "policy.numapin.io/pod/x",       "policy.numapin.io/Pod",      "policy.numapin.io/container.a/b",
+                "policy.numapin.io/containers.a",
+        };
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                _cleanup_set_ struct np_annotation_set set = {};
+
+                add_pairs(&set, keys[i], "bind", NULL);
+                assert_refused(&set, NULL, -EINVAL, keys[i], "unknown scope",
+                               "expected policy.numapin.io/pod or policy.numapin.io/container.<name>", NULL);
+        }
+
+        /* a container name of 64 characters is one too many */
+        snprintf(long_name, sizeof(long_name), "cpus.numapin.io/container.%064d", 0);
+        {
+                _cleanup_set_ struct np_annotation_set set = {};
+
+                add_pairs(&set, long_name, "1", NULL);
+                assert_refused(&set, NULL, -EINVAL, "unknown scope", NULL);
+        }
+}
+
+static void test_annotations_parse_accepts_container_name_of_63_chars(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        char key[128], name[64];
+        struct np_request request;
+
+        memset(name, 'a', 63);
+        name[63] = '\0';
+        name[10] = '.';
+        name[20] = '_';
+        name[30] = '-';
+        snprintf(key, sizeof(key), "cpus.numapin.io/container.%s", name);
+        add_pairs(&set, key, "3", NULL);
+        request = parse_ok(&set, name, NP_POLICY_NONE);
+        assert_string_equal(request.container_name, name);
+        assert_int_equal(request.exclusive_cpus, 3);
+}
+
+static void test_annotations_parse_leaves_keys_of_other_domains_alone(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request;
+
+        add_pairs(&set, "xnumapin.io/pod", "junk", "numapin.io.example.com/pod", "junk", "example.com/policy.numapin.io",
+                  "junk", "policy.numapin.iox/pod", "junk", "policy", "junk", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        assert_false(request.annotated);
+        assert_int_equal(request.policy, NP_POLICY_NONE);
+}
+
+static void test_annotations_parse_refuses_node_count_with_node_list(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        add_pairs(&set, "nodes.numapin.io/pod", "0-1", "node-count.numapin.io/pod", "2", NULL);
+        assert_refused(&set, NULL, -EINVAL, "node-count.numapin.io", "only applies with nodes.numapin.io 'auto'", NULL);
+}
+
+static void test_annotations_parse_refuses_pod_node_count_with_container_node_list(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        add_pairs(&set, "nodes.numapin.io/pod", "auto", "node-count.numapin.io/pod", "1",
+                  "nodes.numapin.io/container.app", "1", NULL);
+        assert_refused(&set, "app", -EINVAL, "node-count.numapin.io", NULL);
+}
+
+static void test_annotations_parse_refuses_invalid_utf8_in_value(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        add_pairs(&set, "policy.numapin.io/pod", "bind\xff", NULL);
+        assert_refused(&set, NULL, -EILSEQ, "policy.numapin.io/pod", "not valid UTF-8", NULL);
+}
+
+static void test_annotations_parse_refuses_invalid_utf8_in_numapin_key(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        add_pairs(&set, "policy.numapin.io/container.\xc0\xaf", "bind", NULL);
+        assert_refused(&set, NULL, -EILSEQ, "policy.numapin.io/container.\\xc0\\xaf", NULL);
+}
+
+static void test_annotations_parse_refuses_value_over_4096_bytes(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        char value[5001];
+
+        memset(value, 'a', 5000);
+        value[5000] = '\0';
+        add_pairs(&set, "policy.numapin.io/pod", value, NULL);
+        assert_refused(&set, NULL, -EINVAL, "policy.numapin.io/pod", "longer than 4096 bytes", NULL);
+}
+
+static void test_annotations_parse_takes_node_list_of_4096_bytes_but_not_more(void **state)
+{
+        char value[4100];
+        size_t n = 0;
+
+        /* "10" then ",0" repeated: 4096 bytes */
+        n += (size_t)snprintf(value, sizeof(value), "10");
+        while (n < 4096)
+                n += (size_t)snprintf(value + n, sizeof(value) - n, ",0");
+        assert_int_equal(strlen(value), 4096);
+        {
+                _cleanup_set_ struct np_annotation_set set = {};
+                struct np_request request;
+
+                add_pairs(&set, "nodes.numapin.io/pod", value, NULL);
+                request = parse_ok(&set, NULL, NP_POLICY_NONE);
+                assert_nodes(&request, "0,10");
+        }
+        strcat(value, ",0");
+        assert_value_refused("nodes.numapin.io/pod", value, "longer than 4096 bytes");
+}
+
+static void test_annotations_parse_refuses_invalid_container_names(void **state)
+{
+        char long_name[80];
+
+        memset(long_name, 'a', 64);
+        long_name[64] = '\0';
+        {
+                _cleanup_set_ struct np_annotation_set set = {};
+
+                add_pairs(&set, "io.kubernetes.cri.container-name", long_name, NULL);
+                assert_refused(&set, NULL, -EINVAL, "container name", "expected 1-63 characters", NULL);
+        }
+        {
+                _cleanup_set_ struct np_annotation_set set = {};
+
+                add_pairs(&set, "io.kubernetes.container.name", "-app", NULL);
+                assert_refused(&set, NULL, -EINVAL, "container name '-app'", NULL);
+        }
+        {
+                _cleanup_set_ struct np_annotation_set set = {};
+
+                assert_refused(&set, "a/b", -EINVAL, "container name 'a/b'", NULL);
+                assert_refused(&set, "a b", -EINVAL, "container name", NULL);
+        }
+}
+
+static void test_annotations_add_and_get_keep_copies(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        char key[] = "k", value[] = "v";
+
+        assert_int_equal(np_annotations_add(&set, key, value), 0);
+        key[0] = 'x';
+        value[0] = 'y';
+        assert_int_equal(set.n, 1);
+        assert_string_equal(np_annotations_get(&set, "k"), "v");
+        assert_null(np_annotations_get(&set, "x"));
+        np_annotations_clear(&set);
+        assert_int_equal(set.n, 0);
+        assert_null(set.items);
+        np_annotations_clear(&set); /* twice is harmless */
+}
+
+static void test_annotations_from_json_copies_string_values(void **state)
+{
+        _cleanup_json_ struct json_object *obj =
+                json_tokener_parse("{\"policy.numapin.io/pod\": \"bind\", \"other\": \"\"}");
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        assert_non_null(obj);
+        assert_int_equal(np_annotations_from_json(obj, "annotations", NULL, &set), 0);
+        assert_int_equal(set.n, 2);
+        assert_string_equal(np_annotations_get(&set, "policy.numapin.io/pod"), "bind");
+        assert_string_equal(np_annotations_get(&set, "other"), "");
+}
+
+static void test_annotations_from_json_refuses_values_that_are_not_strings(void **state)
+{
+        _cleanup_json_ struct json_object *obj = json_tokener_parse("{\"a\": \"1\", \"cpus.numapin.io/pod\": 4}");
+        struct np_annotation_set set = { .n = 77 };
+        struct np_diag diag = {};
+
+        assert_non_null(obj);
+        assert_int_equal(np_annotations_from_json(obj, "config.json annotations", &diag, &set), -EINVAL);
+        assert_string_equal(diag.message,
+                            "config.json annotations: annotation 'cpus.numapin.io/pod' is not a string; expected string values");
+        assert_int_equal(set.n, 77);
+}
+
+static void test_policy_names_round_trip(void **state)
+{
+        static const enum np_policy policies[] = { NP_POLICY_NONE, NP_POLICY_BIND, NP_POLICY_CPUS_ONLY,
+                                                   NP_POLICY_PREFERRED, NP_POLICY_INTERLEAVE };
+        static const char *const names[] = { "none", "bind", "cpus-only", "preferred", "interleave" };
+        enum np_policy policy;
+
+        for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+                assert_string_equal(np_policy_to_string(policies[i]), names[i]);
+                assert_int_equal(np_policy_from_string(names[i], &policy), 0);
+                assert_int_equal(policy, policies[i]);
+        }
+        policy = NP_POLICY_BIND;
+        assert_int_equal(np_policy_from_string("cpus_only", &policy), -EINVAL);
+        assert_int_equal(policy, NP_POLICY_BIND);
+        assert_string_equal(np_policy_to_string((enum np_policy)99), "invalid");
+}
+
+/* --- agreement with schema/annotations.schema.json --- */
+
+/* Loads the schema from $NUMAPIN_SRCDIR, the current directory, or two levels
+ * above the test binary (build/tests/). */
+static struct json_object *load_schema(void)
+{
+        const char *srcdir = getenv("NUMAPIN_SRCDIR");
+        char exe[PATH_MAX], path[PATH_MAX + 64];
+        const char *roots[3] = { srcdir && *srcdir ? srcdir : ".", ".", NULL };
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+        if (n > 0) {
+                exe[n] = '\0';
+                for (int up = 0; up < 3; up++) {
+                        char *slash = strrchr(exe, '/');
+                        if (slash)
+                                *slash = '\0';
+                }
+                roots[2] = exe;
+        }
+        for (size_t i = 0; i < 3; i++) {
+                struct json_object *schema;
+
+                if (!roots[i])
+                        continue;
+                snprintf(path, sizeof(path), "%s/schema/annotations.schema.json", roots[i]);
+                if (access(path, R_OK) != 0)
+                        continue;
+                schema = json_object_from_file(path);
+                if (!schema)
+                        fail_msg("%s: not valid JSON: %s", path, json_util_get_last_err());
+                return schema;
+        }
+        fail_msg("schema/annotations.schema.json not found; set NUMAPIN_SRCDIR to the source tree");
+        return NULL;
+}
+
+static struct json_object *schema_member(struct json_object *obj, const char *key, enum json_type type)
+{
+        struct json_object *value;
+
+        if (!json_object_object_get_ex(obj, key, &value) || !json_object_is_type(value, type))
+                fail_msg("schema: '%s' is missing or has the wrong type", key);
+        return value;
+}
+
+/* Parses one annotation: 0 or the error. *ret_request is valid on 0. */
+static int parse_one(const char *key, const char *value, struct np_request *ret_request, char *ret_message,
+                     size_t size)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_diag diag = {};
+        int r;
+
+        add_pairs(&set, key, value, NULL);
+        r = np_annotations_parse(&set, "app", NP_POLICY_NONE, &diag, ret_request);
+        if (ret_message)
+                snprintf(ret_message, size, "%s", diag.message);
+        return r;
+}
+
+static void expect_accepted(const char *base, const char *value)
+{
+        struct np_request request;
+        char key[128], message[4096];
+
+        snprintf(key, sizeof(key), "%s/pod", base);
+        if (parse_one(key, value, &request, message, sizeof(message)) != 0)
+                fail_msg("schema lists '%s' for %s but the parser refuses it: %s", value, key, message);
+        assert_true(request.annotated);
+}
+
+static void expect_refused(const char *base, const char *value)
+{
+        struct np_request request;
+        char key[128], message[4096];
+        int r;
+
+        snprintf(key, sizeof(key), "%s/container.app", base);
+        r = parse_one(key, value, &request, message, sizeof(message));
+        if (r != -EINVAL)
+                fail_msg("%s='%s' is outside the schema but the parser returned %d", key, value, r);
+        if (!strstr(message, key) || !strstr(message, "expected"))
+                fail_msg("message for %s='%s' lacks the key or the allowed form: %s", key, value, message);
+}
+
+/* A value the parser accepts for a schema entry, to probe keys with. */
+static const char *valid_value(struct json_object *entry)
+{
+        struct json_object *values, *form;
+
+        if (json_object_object_get_ex(entry, "values", &values))
+                return json_object_get_string(json_object_array_get_idx(values, 0));
+        if (json_object_object_get_ex(entry, "form", &form) && strcmp(json_object_get_string(form), "integer") == 0)
+                return "1";
+        return "auto";
+}
+
+static void check_values_entry(const char *base, struct json_object *values)
+{
+        char key[128], not_listed[128];
+
+        snprintf(key, sizeof(key), "%s/pod", base);
+        for (size_t i = 0; i < json_object_array_length(values); i++) {
+                const char *value = json_object_get_string(json_object_array_get_idx(values, i));
+                struct np_request request;
+
+                expect_accepted(base, value);
+                assert_int_equal(parse_one(key, value, &request, NULL, 0), 0);
+                /* the value reaches the request */
+                if (strcmp(base, "policy.numapin.io") == 0)
+                        assert_string_equal(np_policy_to_string(request.policy), value);
+                else if (strcmp(base, "monitor.numapin.io") == 0)
+                        assert_int_equal(request.monitor, strcmp(value, "true") == 0);
+                else
+                        fail_msg("schema key %s has values the test does not know how to check", base);
+
+                snprintf(not_listed, sizeof(not_listed), "%s-x", value);
+                expect_refused(base, not_listed);
+                snprintf(not_listed, sizeof(not_listed), "%c%s", value[0] - 32, value + 1); /* capitalised */
+                expect_refused(base, not_listed);
+        }
+        expect_refused(base, "abc");
+        expect_refused(base, "");
+}
+
+static void check_integer_entry(const char *base, struct json_object *entry)
+{
+        int64_t min = json_object_get_int64(schema_member(entry, "min", json_type_int));
+        int64_t max = json_object_get_int64(schema_member(entry, "max", json_type_int));
+        int64_t probes[] = { min, max, min + (max - min) / 2 };
+        char key[128], text[32];
+
+        snprintf(key, sizeof(key), "%s/pod", base);
+        for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+                struct np_request request;
+
+                snprintf(text, sizeof(text), "%lld", (long long)probes[i]);
+                expect_accepted(base, text);
+                assert_int_equal(parse_one(key, text, &request, NULL, 0), 0);
+                if (strcmp(base, "node-count.numapin.io") == 0)
+                        assert_int_equal(request.node_count, probes[i]);
+                else if (strcmp(base, "cpus.numapin.io") == 0)
+                        assert_int_equal(request.exclusive_cpus, probes[i]);
+                else
+                        fail_msg("schema key %s is an integer the test does not know how to check", base);
+        }
+        snprintf(text, sizeof(text), "%lld", (long long)(min - 1));
+        expect_refused(base, text);
+        snprintf(text, sizeof(text), "%lld", (long long)(max + 1));
+        expect_refused(base, text);
+        snprintf(text, sizeof(text), "0%lld", (long long)max);
+        expect_refused(base, text);
+        expect_refused(base, "abc");
+        expect_refused(base, "");
+}
+
+static void check_cpulist_entry(const char *base)
+{
+        struct np_request request;
+        char key[128];
+
+        snprintf(key, sizeof(key), "%s/pod", base);
+        expect_accepted(base, "auto");
+        assert_int_equal(parse_one(key, "auto", &request, NULL, 0), 0);
+        assert_true(request.nodes_auto);
+        expect_accepted(base, "0,2-3");
+        assert_int_equal(parse_one(key, "0,2-3", &request, NULL, 0), 0);
+        assert_nodes(&request, "0,2-3");
+        expect_accepted(base, "1023");
+        expect_accepted(base, "0-1023");
+        expect_refused(base, "1024");
+        expect_refused(base, "3-1");
+        expect_refused(base, "abc");
+        expect_refused(base, "");
+}
+
+/* The default the schema states is what the parser gives when the key is absent
+ * but another numapin key applies. */
+static void check_default(const char *base, struct json_object *entry)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct json_object *def;
+        struct np_request request;
+
+        if (!json_object_object_get_ex(entry, "default", &def))
+                return;
+        /* any other key makes the container annotated */
+        add_pairs(&set, strcmp(base, "monitor.numapin.io") == 0 ? "cpus.numapin.io/pod" : "monitor.numapin.io/pod",
+                  strcmp(base, "monitor.numapin.io") == 0 ? "1" : "true", NULL);
+        request = parse_ok(&set, NULL, NP_POLICY_NONE);
+        if (strcmp(base, "policy.numapin.io") == 0)
+                assert_string_equal(np_policy_to_string(request.policy), json_object_get_string(def));
+        else if (strcmp(base, "nodes.numapin.io") == 0)
+                assert_true(strcmp(json_object_get_string(def), "auto") == 0 && request.nodes_auto);
+        else if (strcmp(base, "cpus.numapin.io") == 0)
+                assert_int_equal(request.exclusive_cpus, json_object_get_int64(def));
+        else if (strcmp(base, "monitor.numapin.io") == 0)
+                assert_int_equal(request.monitor, strcmp(json_object_get_string(def), "true") == 0);
+        else
+                fail_msg("schema key %s has a default the test does not know how to check", base);
+}
+
+static void test_annotations_schema_keys_accept_listed_values_and_refuse_others(void **state)
+{
+        _cleanup_json_ struct json_object *schema = load_schema();
+        struct json_object *keys = schema_member(schema, "x-numapin-keys", json_type_array);
+
+        assert_true(json_object_array_length(keys) > 0);
+        for (size_t i = 0; i < json_object_array_length(keys); i++) {
+                struct json_object *entry = json_object_array_get_idx(keys, i), *values, *form;
+                const char *base = json_object_get_string(schema_member(entry, "key", json_type_string));
+
+                if (json_object_object_get_ex(entry, "values", &values))
+                        check_values_entry(base, values);
+                else if (json_object_object_get_ex(entry, "form", &form) &&
+                         strcmp(json_object_get_string(form), "integer") == 0)
+                        check_integer_entry(base, entry);
+                else if (json_object_object_get_ex(entry, "form", &form) &&
+                         strcmp(json_object_get_string(form), "auto|cpulist") == 0)
+                        check_cpulist_entry(base);
+                else
+                        fail_msg("schema key %s has neither values nor a known form", base);
+                check_default(base, entry);
+        }
+}
+
+/* The base key of a patternProperties regex: "^policy\\.numapin\\.io/(...)$"
+ * gives "policy.numapin.io". */
+static void pattern_base(const char *pattern, char *buf, size_t size)
+{
+        size_t o = 0;
+
+        assert_int_equal(pattern[0], '^');
+        for (const char *p = pattern + 1; *p && *p != '/' && o + 1 < size; p++) {
+                if (*p == '\\')
+                        p++;
+                buf[o++] = *p;
+        }
+        buf[o] = '\0';
+}
+
+static bool schema_has_family(struct json_object *keys, const char *base)
+{
+        for (size_t i = 0; i < json_object_array_length(keys); i++) {
+                struct json_object *entry = json_object_array_get_idx(keys, i);
+
+                if (strcmp(json_object_get_string(schema_member(entry, "key", json_type_string)), base) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static struct json_object *schema_entry(struct json_object *keys, const char *base)
+{
+        for (size_t i = 0; i < json_object_array_length(keys); i++) {
+                struct json_object *entry = json_object_array_get_idx(keys, i);
+
+                if (strcmp(json_object_get_string(schema_member(entry, "key", json_type_string)), base) == 0)
+                        return entry;
+        }
+        fail_msg("x-numapin-keys has no entry for %s", base);
+        return NULL;
+}
+
+static bool regex_matches(const char *pattern, const char *text)
+{
+        regex_t re;
+        bool match;
+
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+                fail_msg("schema pattern does not compile as POSIX ERE: %s", pattern);
+        match = regexec(&re, text, 0, NULL, 0) == 0;
+        regfree(&re);
+        return match;
+}
+
+/* Refused by the parser as an unknown key or scope (not for its value). */
+static bool parser_refuses_key(const char *key, const char *value)
+{
+        struct np_request request;
+        char message[4096];
+
+        return parse_one(key, value, &request, message, sizeof(message)) == -EINVAL &&
+               (strstr(message, "unknown numapin key") || strstr(message, "unknown scope"));
+}
+
+static void test_annotations_schema_pattern_families_are_known_to_parser(void **state)
+{
+        _cleanup_json_ struct json_object *schema = load_schema();
+        struct json_object *keys = schema_member(schema, "x-numapin-keys", json_type_array);
+        struct json_object *patterns = schema_member(schema, "patternProperties", json_type_object);
+        size_t families = 0;
+        char name63[64], scope64[96];
+
+        memset(name63, 'z', 63);
+        name63[63] = '\0';
+        snprintf(scope64, sizeof(scope64), "/container.%sz", name63);
+        const char *const bad_scopes[] = { "", "/", "/foo", "/container.", "/container._a", "/pod/x", scope64 };
+        json_object_object_foreach(patterns, pattern, unused)
+        {
+                char base[64], key[160];
+                const char *value;
+
+                (void)unused;
+                pattern_base(pattern, base, sizeof(base));
+                if (!schema_has_family(keys, base))
+                        fail_msg("patternProperties has %s but x-numapin-keys does not", base);
+                value = valid_value(schema_entry(keys, base));
+                families++;
+
+                /* keys the schema allows, the parser takes */
+                snprintf(key, sizeof(key), "%s/pod", base);
+                assert_true(regex_matches(pattern, key));
+                expect_accepted(base, value);
+                snprintf(key, sizeof(key), "%s/container.%s", base, name63);
+                assert_true(regex_matches(pattern, key));
+                assert_false(parser_refuses_key(key, value));
+                snprintf(key, sizeof(key), "%s/container.A1_.-", base);
+                assert_true(regex_matches(pattern, key));
+                assert_false(parser_refuses_key(key, value));
+
+                /* keys the schema forbids, the parser refuses */
+                for (size_t i = 0; i < sizeof(bad_scopes) / sizeof(bad_scopes[0]); i++) {
+                        snprintf(key, sizeof(key), "%s%s", base, bad_scopes[i]);
+                        if (regex_matches(pattern, key))
+                                fail_msg("schema pattern takes %s", key);
+                        if (!parser_refuses_key(key, value))
+                                fail_msg("parser takes %s, which the schema forbids", key);
+                }
+        }
+        assert_int_equal(families, json_object_array_length(keys));
+}
+
+static void test_annotations_schema_lists_every_family_the_parser_accepts(void **state)
+{
+        /* likely names for a numapin key; any the parser takes must be in the schema */
+        static const char *const candidates[] = {
+                "policy",  "nodes",    "node-count",     "cpus",     "monitor",  "node",   "cpu",      "mems",
+                "memory",  "numa",     "mode",           "exclusive-cpus", "cpuset", "interleave", "preferred",
+                "reserved", "count",   "nodes-count",    "node_count", "pin",    "bind",   "affinity", "weight",
+                "Policy",  "policies", "cpus-only",      "none",     "auto",     "nodecount",
+        };
+        _cleanup_json_ struct json_object *schema = load_schema();
+        struct json_object *keys = schema_member(schema, "x-numapin-keys", json_type_array);
+        struct np_request request;
+        char message[4096], listed[256], *p, *end;
+        size_t named = 0;
+
+        for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+                char base[64], key[96];
+                bool known;
+
+                snprintf(base, sizeof(base), "%s.numapin.io", candidates[i]);
+                snprintf(key, sizeof(key), "%s/pod", base);
+                known = schema_has_family(keys, base);
+                if (parser_refuses_key(key, "1") == known)
+                        fail_msg("%s: the parser %s it, the schema %s it", key, known ? "refuses" : "takes",
+                                 known ? "lists" : "lacks");
+        }
+
+        /* and the families the parser names in its own refusal are the schema's */
+        assert_int_equal(parse_one("unknown.numapin.io/pod", "x", &request, message, sizeof(message)), -EINVAL);
+        p = strstr(message, "expected ");
+        end = p ? strstr(p, " .numapin.io") : NULL;
+        assert_non_null(end);
+        p += strlen("expected ");
+        snprintf(listed, sizeof(listed), "%.*s", (int)(end - p), p);
+        for (char *save = NULL, *word = strtok_r(listed, ", ", &save); word; word = strtok_r(NULL, ", ", &save)) {
+                char base[64];
+
+                if (strcmp(word, "or") == 0)
+                        continue;
+                snprintf(base, sizeof(base), "%s.numapin.io", word);
+                if (!schema_has_family(keys, base))
+                        fail_msg("the parser names %s, the schema lacks it", base);
+                named++;
+        }
+        assert_int_equal(named, json_object_array_length(keys));
+}
+
+static void test_annotations_schema_property_names_agree_with_parser(void **state)
+{
+        static const char *const keys[] = {
+                "policy.numapin.io/pod",
+                "nodes.numapin.io/container.app",
+                "numapin.io/pod",
+                "foo.numapin.io/pod",
+                "a.b.numapin.io/pod",
+                "numapin.io",
+                "policy.numapin.io",
+                "policy.numapin.io/foo",
+                "policy.numapin.io/container.",
+                "POLICY.numapin.io/pod",
+                "xnumapin.io/pod",
+                "numapin.io.example.com/pod",
+                "example.com/policy.numapin.io",
+                "policy.numapin.iox/pod",
+                "io.kubernetes.cri.container-name",
+        };
+        _cleanup_json_ struct json_object *schema = load_schema();
+        struct json_object *names = schema_member(schema, "propertyNames", json_type_object);
+        const char *if_pattern =
+                json_object_get_string(schema_member(schema_member(names, "if", json_type_object), "pattern", json_type_string));
+        const char *then_pattern = json_object_get_string(
+                schema_member(schema_member(names, "then", json_type_object), "pattern", json_type_string));
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                bool schema_forbids = regex_matches(if_pattern, keys[i]) && !regex_matches(then_pattern, keys[i]);
+                const char *value = strncmp(keys[i], "nodes.", 6) == 0 ? "auto" : "bind";
+
+                if (parser_refuses_key(keys[i], value) != schema_forbids)
+                        fail_msg("%s: the schema %s it, the parser does not agree", keys[i],
+                                 schema_forbids ? "forbids" : "allows");
+        }
+}
+
+/* Values the schema's pattern or enum allows are exactly those the parser
+ * takes, except descending node ranges, which no pattern can see. */
+static void test_annotations_schema_value_patterns_agree_with_parser(void **state)
+{
+        static const char *const samples[] = {
+                "auto", "0", "1", "2", "9", "10", "99", "100", "999", "1000", "1019", "1023", "1024", "1025",
+                "8191", "8192", "8193", "0,2-3", "0-1023", "0-1024", "1-1", "01", "00", "-1", "+1", " 1", "1 ",
+                "", "abc", "0x1", "1,", ",1", "1,,2", "1-", "-", "1.0", "1e3", "true", "false", "bind",
+                "cpus-only", "none", "preferred", "interleave", "BIND", "yes", "Auto", "4\n",
+        };
+        _cleanup_json_ struct json_object *schema = load_schema();
+        struct json_object *patterns = schema_member(schema, "patternProperties", json_type_object);
+
+        json_object_object_foreach(patterns, key_pattern, property)
+        {
+                struct json_object *pattern, *values;
+                char base[64], key[96];
+
+                pattern_base(key_pattern, base, sizeof(base));
+                snprintf(key, sizeof(key), "%s/pod", base);
+                for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+                        const char *value = samples[i];
+                        struct np_request request;
+                        bool schema_ok = false, parser_ok;
+
+                        if (json_object_object_get_ex(property, "pattern", &pattern))
+                                schema_ok = regex_matches(json_object_get_string(pattern), value) &&
+                                            !strchr(value, '\n'); /* ERE's $ is not JSON Schema's */
+                        else if (json_object_object_get_ex(property, "enum", &values))
+                                for (size_t j = 0; j < json_object_array_length(values); j++)
+                                        schema_ok = schema_ok ||
+                                                    strcmp(json_object_get_string(json_object_array_get_idx(values, j)),
+                                                           value) == 0;
+                        else
+                                fail_msg("schema property %s has neither pattern nor enum", base);
+                        parser_ok = parse_one(key, value, &request, NULL, 0) == 0;
+                        if (schema_ok != parser_ok)
+                                fail_msg("%s='%s': the schema %s it, the parser %s it", key, value,
+                                         schema_ok ? "allows" : "forbids", parser_ok ? "takes" : "refuses");
+                }
+        }
+        /* the one documented difference */
+        {
+                struct np_request request;
+
+                assert_true(regex_matches(json_object_get_string(schema_member(
+                                                  schema_member(patterns,
+                                                                "^nodes\\.numapin\\.io/(pod|container\\.[A-Za-z0-9][A-Za-z0-9_.-]{0,62})$",
+                                                                json_type_object),
+                                                  "pattern", json_type_string)),
+                                          "3-1"));
+                assert_int_equal(parse_one("nodes.numapin.io/pod", "3-1", &request, NULL, 0), -EINVAL);
+        }
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_annotations_parse_applies_pod_scope),
+                cmocka_unit_test(test_annotations_parse_applies_pod_node_count_with_auto_nodes),
+                cmocka_unit_test(test_annotations_parse_container_scope_wins_for_containerd_name),
+                cmocka_unit_test(test_annotations_parse_container_scope_wins_for_crio_name),
+                cmocka_unit_test(test_annotations_parse_container_scope_wins_whatever_the_key_order),
+                cmocka_unit_test(test_annotations_parse_prefers_containerd_name_over_crio_name),
+                cmocka_unit_test(test_annotations_parse_name_argument_overrides_cri_names),
+                cmocka_unit_test(test_annotations_parse_ignores_keys_for_another_container),
+                cmocka_unit_test(test_annotations_parse_container_keys_alone_for_another_container_leave_it_unannotated),
+                cmocka_unit_test(test_annotations_parse_applies_only_pod_keys_outside_kubernetes),
+                cmocka_unit_test(test_annotations_parse_treats_empty_cri_name_as_outside_kubernetes),
+                cmocka_unit_test(test_annotations_parse_gives_containerd_sandbox_policy_none),
+                cmocka_unit_test(test_annotations_parse_gives_crio_sandbox_policy_none),
+                cmocka_unit_test(test_annotations_parse_places_containers_that_are_not_sandboxes),
+                cmocka_unit_test(test_annotations_parse_gives_default_policy_when_unannotated),
+                cmocka_unit_test(test_annotations_parse_gives_default_policy_for_empty_set),
+                cmocka_unit_test(test_annotations_parse_gives_bind_when_any_key_without_policy_applies),
+                cmocka_unit_test(test_annotations_parse_keeps_explicit_policy_none),
+                cmocka_unit_test(test_annotations_parse_uses_last_of_duplicate_keys),
+                cmocka_unit_test(test_annotations_parse_refuses_bad_policy_naming_key_and_values),
+                cmocka_unit_test(test_annotations_parse_refuses_bad_nodes_naming_key_and_form),
+                cmocka_unit_test(test_annotations_parse_refuses_bad_node_count_naming_key_and_range),
+                cmocka_unit_test(test_annotations_parse_refuses_bad_cpus_naming_key_and_range),
+                cmocka_unit_test(test_annotations_parse_refuses_bad_monitor_naming_key_and_values),
+                cmocka_unit_test(test_annotations_parse_refuses_unknown_numapin_key),
+                cmocka_unit_test(test_annotations_parse_refuses_unknown_scope),
+                cmocka_unit_test(test_annotations_parse_accepts_container_name_of_63_chars),
+                cmocka_unit_test(test_annotations_parse_leaves_keys_of_other_domains_alone),
+                cmocka_unit_test(test_annotations_parse_refuses_node_count_with_node_list),
+                cmocka_unit_test(test_annotations_parse_refuses_pod_node_count_with_container_node_list),
+                cmocka_unit_test(test_annotations_parse_refuses_invalid_utf8_in_value),
+                cmocka_unit_test(test_annotations_parse_refuses_invalid_utf8_in_numapin_key),
+                cmocka_unit_test(test_annotations_parse_refuses_value_over_4096_bytes),
+                cmocka_unit_test(test_annotations_parse_takes_node_list_of_4096_bytes_but_not_more),
+                cmocka_unit_test(test_annotations_parse_refuses_invalid_container_names),
+                cmocka_unit_test(test_annotations_add_and_get_keep_copies),
+                cmocka_unit_test(test_annotations_from_json_copies_string_values),
+                cmocka_unit_test(test_annotations_from_json_refuses_values_that_are_not_strings),
+                cmocka_unit_test(test_policy_names_round_trip),
+                cmocka_unit_test(test_annotations_schema_keys_accept_listed_values_and_refuse_others),
+                cmocka_unit_test(test_annotations_schema_pattern_families_are_known_to_parser),
+                cmocka_unit_test(test_annotations_schema_lists_every_family_the_parser_accepts),
+                cmocka_unit_test(test_annotations_schema_property_names_agree_with_parser),
+                cmocka_unit_test(test_annotations_schema_value_patterns_agree_with_parser),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

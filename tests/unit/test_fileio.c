@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/* Bounded reads from files and pipes, atomic replacement (mode kept, no
+ * temporary file left, symlinks and folders refused) and single-write kernel
+ * attributes, in a private temporary folder. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../core/fileio.h"
+#include "../../core/macro.h"
+#include "helpers.h"
+
+struct folder {
+        char path[4096];
+        int fd;
+};
+
+static int folder_setup(void **state)
+{
+        struct folder *folder = calloc(1, sizeof(*folder));
+
+        assert_non_null(folder);
+        np_test_mkdtemp(folder->path, sizeof(folder->path));
+        folder->fd = open(folder->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(folder->fd >= 0);
+        *state = folder;
+        return 0;
+}
+
+static int folder_teardown(void **state)
+{
+        struct folder *folder = *state;
+
+        close(folder->fd);
+        np_test_rmtree(folder->path);
+        free(folder);
+        return 0;
+}
+
+/* A file of `size` bytes, byte i being 'a' + i % 26. */
+static void put_sized(const struct folder *folder, const char *name, size_t size)
+{
+        char *text = malloc(size + 1), path[4096];
+
+        assert_non_null(text);
+        for (size_t i = 0; i < size; i++)
+                text[i] = (char)('a' + i % 26);
+        text[size] = '\0';
+        np_test_write_file(np_test_path(path, sizeof(path), folder->path, name), text);
+        free(text);
+}
+
+static void put(const struct folder *folder, const char *name, const char *text)
+{
+        char path[4096];
+
+        np_test_write_file(np_test_path(path, sizeof(path), folder->path, name), text);
+}
+
+static void assert_file(const struct folder *folder, const char *name, const char *expected)
+{
+        char path[4096];
+        char *text = np_test_read_file(np_test_path(path, sizeof(path), folder->path, name));
+
+        assert_non_null(text);
+        assert_string_equal(text, expected);
+        free(text);
+}
+
+static mode_t mode_of(const struct folder *folder, const char *name)
+{
+        struct stat st;
+
+        assert_int_equal(fstatat(folder->fd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+        return st.st_mode & 07777;
+}
+
+static void test_fileio_read_file_at_returns_the_whole_file_up_to_the_limit(void **state)
+{
+        struct folder *folder = *state;
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+
+        put_sized(folder, "exact", 10000);
+        assert_int_equal(np_read_file_at(folder->fd, "exact", 10000, &data, &size), 0);
+        assert_int_equal(size, 10000);
+        assert_int_equal(strlen(data), 10000);
+        assert_int_equal(data[9999], 'a' + 9999 % 26);
+        free(TAKE_PTR(data));
+
+        /* exactly at the first buffer size and one above */
+        put_sized(folder, "page", 4096);
+        assert_int_equal(np_read_file_at(folder->fd, "page", 4096, &data, &size), 0);
+        assert_int_equal(size, 4096);
+        free(TAKE_PTR(data));
+        assert_int_equal(np_read_file_at(folder->fd, "page", 4095, &data, &size), -EFBIG);
+        assert_null(data);
+
+        put(folder, "empty", "");
+        assert_int_equal(np_read_file_at(folder->fd, "empty", 0, &data, &size), 0);
+        assert_int_equal(size, 0);
+        assert_string_equal(data, "");
+}
+
+static void test_fileio_read_file_at_refuses_one_byte_beyond_the_limit(void **state)
+{
+        struct folder *folder = *state;
+        char *data = NULL;
+        size_t size = 77;
+
+        put_sized(folder, "big", 10001);
+        assert_int_equal(np_read_file_at(folder->fd, "big", 10000, &data, &size), -EFBIG);
+        assert_null(data);
+        assert_int_equal(size, 77);
+        put(folder, "one", "x");
+        assert_int_equal(np_read_file_at(folder->fd, "one", 0, &data, &size), -EFBIG);
+}
+
+static void test_fileio_read_file_at_reports_a_missing_file(void **state)
+{
+        struct folder *folder = *state;
+        char *data = NULL;
+
+        assert_int_equal(np_read_file_at(folder->fd, "missing", 100, &data, NULL), -ENOENT);
+        assert_int_equal(np_read_file_at(folder->fd, ".", 100, &data, NULL), -EISDIR);
+        assert_null(data);
+}
+
+static void test_fileio_read_fd_reads_a_pipe_to_its_end(void **state)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int fds[2];
+
+        assert_int_equal(pipe(fds), 0);
+        assert_int_equal(write(fds[1], "{\"pid\": 42}\n", 12), 12);
+        close(fds[1]);
+        assert_int_equal(np_read_fd(fds[0], 4096, &data, &size), 0);
+        close(fds[0]);
+        assert_int_equal(size, 12);
+        assert_string_equal(data, "{\"pid\": 42}\n");
+}
+
+/* Forks a writer that sends `size` bytes in small pieces into a pipe; returns the read end. */
+static int pipe_from_writer(size_t size, pid_t *ret_pid)
+{
+        int fds[2];
+        pid_t pid;
+
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char chunk[1000];
+
+                close(fds[0]);
+                memset(chunk, 'z', sizeof(chunk));
+                for (size_t sent = 0; sent < size;) {
+                        size_t n = MIN(sizeof(chunk), size - sent);
+                        ssize_t w = write(fds[1], chunk, n);
+
+                        if (w <= 0)
+                                _exit(0); /* the reader stopped early */
+                        sent += (size_t)w;
+                }
+                _exit(0);
+        }
+        close(fds[1]);
+        *ret_pid = pid;
+        return fds[0];
+}
+
+static void test_fileio_read_fd_reads_a_pipe_larger_than_its_buffer(void **state)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        pid_t pid;
+        int fd = pipe_from_writer(300000, &pid);
+
+        assert_int_equal(np_read_fd(fd, 300000, &data, &size), 0);
+        close(fd);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(size, 300000);
+        assert_int_equal(strspn(data, "z"), 300000);
+}
+
+static void test_fileio_read_fd_refuses_a_pipe_beyond_the_limit(void **state)
+{
+        char *data = NULL;
+        size_t size;
+        pid_t pid;
+        int fd = pipe_from_writer(300000, &pid);
+
+        assert_int_equal(np_read_fd(fd, 299999, &data, &size), -EFBIG);
+        close(fd);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_null(data);
+}
+
+static void test_fileio_write_atomic_creates_a_file_with_the_given_mode(void **state)
+{
+        struct folder *folder = *state;
+        mode_t old_umask = umask(077);
+
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "new.json", "{}\n", 3, 0644), 0);
+        umask(old_umask);
+        assert_file(folder, "new.json", "{}\n");
+        assert_int_equal(mode_of(folder, "new.json"), 0644);
+        assert_int_equal(np_test_count_entries(folder->path), 1);
+}
+
+static void test_fileio_write_atomic_keeps_the_mode_of_an_existing_file(void **state)
+{
+        struct folder *folder = *state;
+        const char text[] = "new contents, longer than the old ones\n";
+
+        put(folder, "config.json", "old\n");
+        assert_int_equal(fchmodat(folder->fd, "config.json", 0600, 0), 0);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "config.json", text, strlen(text), 0644), 0);
+        assert_file(folder, "config.json", text);
+        assert_int_equal(mode_of(folder, "config.json"), 0600);
+
+        /* a shorter write leaves nothing of the old contents */
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "config.json", "x", 1, 0644), 0);
+        assert_file(folder, "config.json", "x");
+}
+
+static void test_fileio_write_atomic_leaves_no_temporary_file(void **state)
+{
+        struct folder *folder = *state;
+
+        for (int i = 0; i < 5; i++) {
+                char text[32];
+
+                snprintf(text, sizeof(text), "version %d\n", i);
+                assert_int_equal(np_write_file_atomic_at(folder->fd, "record.json", text, strlen(text), 0644), 0);
+        }
+        assert_int_equal(np_test_count_entries(folder->path), 1);
+        assert_file(folder, "record.json", "version 4\n");
+}
+
+static void test_fileio_write_atomic_refuses_names_with_a_slash(void **state)
+{
+        struct folder *folder = *state;
+
+        assert_int_equal(mkdirat(folder->fd, "sub", 0755), 0);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "sub/file", "x", 1, 0644), -EINVAL);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "../escape", "x", 1, 0644), -EINVAL);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "/tmp/abs", "x", 1, 0644), -EINVAL);
+        assert_int_equal(np_test_count_entries(folder->path), 1);
+}
+
+static void test_fileio_write_atomic_refuses_to_replace_a_symlink_or_a_folder(void **state)
+{
+        struct folder *folder = *state;
+        char target[4096];
+        struct stat st;
+
+        put(folder, "target", "precious\n");
+        assert_int_equal(symlinkat("target", folder->fd, "link"), 0);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "link", "evil", 4, 0644), -EINVAL);
+        assert_file(folder, "target", "precious\n");
+        assert_int_equal(fstatat(folder->fd, "link", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_true(S_ISLNK(st.st_mode));
+
+        /* a dangling symlink is not followed either */
+        np_test_path(target, sizeof(target), folder->path, "created-through-link");
+        assert_int_equal(symlinkat(target, folder->fd, "dangling"), 0);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "dangling", "evil", 4, 0644), -EINVAL);
+        assert_int_equal(access(target, F_OK), -1);
+
+        assert_int_equal(mkdirat(folder->fd, "dir", 0755), 0);
+        assert_int_equal(np_write_file_atomic_at(folder->fd, "dir", "x", 1, 0644), -EINVAL);
+        assert_int_equal(fstatat(folder->fd, "dir", &st, 0), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        /* target, link, dangling, dir: nothing else */
+        assert_int_equal(np_test_count_entries(folder->path), 4);
+}
+
+static void test_fileio_write_attribute_writes_an_existing_file_only(void **state)
+{
+        struct folder *folder = *state;
+
+        put(folder, "cpuset.cpus", "0-31\n");
+        assert_int_equal(np_write_attribute_at(folder->fd, "cpuset.cpus", "4-7"), 0);
+        assert_file(folder, "cpuset.cpus", "4-7");
+        /* kernel attributes are never created */
+        assert_int_equal(np_write_attribute_at(folder->fd, "cpuset.mems", "0"), -ENOENT);
+        assert_int_equal(np_test_count_entries(folder->path), 1);
+        /* nor written through a symlink */
+        assert_int_equal(symlinkat("cpuset.cpus", folder->fd, "link"), 0);
+        assert_int_equal(np_write_attribute_at(folder->fd, "link", "0"), -ELOOP);
+        assert_file(folder, "cpuset.cpus", "4-7");
+}
+
+static void test_fileio_open_dir_at_opens_folders_only(void **state)
+{
+        struct folder *folder = *state;
+        int fd;
+
+        put(folder, "file", "x");
+        assert_int_equal(mkdirat(folder->fd, "dir", 0755), 0);
+        fd = np_open_dir_at(folder->fd, "dir");
+        assert_true(fd >= 0);
+        assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        close(fd);
+        assert_int_equal(np_open_dir_at(folder->fd, "file"), -ENOTDIR);
+        assert_int_equal(np_open_dir_at(folder->fd, "missing"), -ENOENT);
+}
+
+int main(void)
+{
+#define WITH_FOLDER(test) cmocka_unit_test_setup_teardown(test, folder_setup, folder_teardown)
+        const struct CMUnitTest tests[] = {
+                WITH_FOLDER(test_fileio_read_file_at_returns_the_whole_file_up_to_the_limit),
+                WITH_FOLDER(test_fileio_read_file_at_refuses_one_byte_beyond_the_limit),
+                WITH_FOLDER(test_fileio_read_file_at_reports_a_missing_file),
+                cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_to_its_end),
+                cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_larger_than_its_buffer),
+                cmocka_unit_test(test_fileio_read_fd_refuses_a_pipe_beyond_the_limit),
+                WITH_FOLDER(test_fileio_write_atomic_creates_a_file_with_the_given_mode),
+                WITH_FOLDER(test_fileio_write_atomic_keeps_the_mode_of_an_existing_file),
+                WITH_FOLDER(test_fileio_write_atomic_leaves_no_temporary_file),
+                WITH_FOLDER(test_fileio_write_atomic_refuses_names_with_a_slash),
+                WITH_FOLDER(test_fileio_write_atomic_refuses_to_replace_a_symlink_or_a_folder),
+                WITH_FOLDER(test_fileio_write_attribute_writes_an_existing_file_only),
+                WITH_FOLDER(test_fileio_open_dir_at_opens_folders_only),
+        };
+#undef WITH_FOLDER
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

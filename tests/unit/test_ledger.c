@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: MIT
+/* The allocation ledger in a private state dir: records put, found, removed,
+ * persisted and summed; reclaim of dead containers; refusals of corrupt records
+ * and bad ids; and 16 concurrent processes that must never share a CPU. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/config.h"
+#include "../../core/ledger.h"
+#include "../../core/policy.h"
+#include "helpers.h"
+
+#define GIB (UINT64_C(1) << 30)
+
+struct state_dir {
+        char tmp[4096];
+        char path[4096];    /* <tmp>/state, not created yet */
+        char records[4096]; /* <tmp>/state/containers */
+};
+
+static int state_dir_setup(void **state)
+{
+        struct state_dir *dir = calloc(1, sizeof(*dir));
+
+        assert_non_null(dir);
+        np_test_mkdtemp(dir->tmp, sizeof(dir->tmp));
+        np_test_path(dir->path, sizeof(dir->path), dir->tmp, "state");
+        np_test_path(dir->records, sizeof(dir->records), dir->path, "containers");
+        *state = dir;
+        return 0;
+}
+
+static int state_dir_teardown(void **state)
+{
+        struct state_dir *dir = *state;
+
+        np_test_rmtree(dir->tmp);
+        free(dir);
+        return 0;
+}
+
+static struct np_ledger *open_ledger(const struct state_dir *dir, bool exclusive)
+{
+        struct np_ledger *ledger = NULL;
+        struct np_diag diag = {};
+
+        if (np_ledger_open(dir->path, exclusive, &diag, &ledger) < 0)
+                fail_msg("np_ledger_open(%s): %s", dir->path, diag.message);
+        return ledger;
+}
+
+/* A record with every field set to something other than its zero value. */
+static struct np_record full_record(const char *id)
+{
+        struct np_record record = {
+                .policy = NP_POLICY_BIND,
+                .nodes = np_test_cpulist("1"),
+                .cpus = np_test_cpulist("8-9,24-25"),
+                .mems = np_test_cpulist("1"),
+                .exclusive_cpus = np_test_cpulist("8-9,24-25"),
+                .write_mems = true,
+                .demand = { .cpu_millis = 4000, .memory_bytes = 3 * GIB },
+                .pid = 4242,
+                .created = 1732450000,
+        };
+
+        snprintf(record.id, sizeof(record.id), "%s", id);
+        snprintf(record.cgroup, sizeof(record.cgroup), "/sys/fs/cgroup/kubepods.slice/cri-containerd-%s.scope", id);
+        snprintf(record.source, sizeof(record.source), "hook");
+        return record;
+}
+
+/* A shared record (no exclusive CPUs) of `policy` on `nodes`. */
+static struct np_record shared_record(const char *id, enum np_policy policy, const char *nodes, uint64_t cpu_millis,
+                                      uint64_t memory_bytes)
+{
+        struct np_record record = {
+                .policy = policy,
+                .nodes = np_test_cpulist(nodes),
+                .demand = { .cpu_millis = cpu_millis, .memory_bytes = memory_bytes },
+        };
+
+        snprintf(record.id, sizeof(record.id), "%s", id);
+        snprintf(record.source, sizeof(record.source), "plan");
+        return record;
+}
+
+static void assert_records_equal(const struct np_record *a, const struct np_record *b)
+{
+        assert_string_equal(a->id, b->id);
+        assert_int_equal(a->policy, b->policy);
+        assert_true(np_cpulist_equal(&a->nodes, &b->nodes));
+        assert_true(np_cpulist_equal(&a->cpus, &b->cpus));
+        assert_true(np_cpulist_equal(&a->mems, &b->mems));
+        assert_true(np_cpulist_equal(&a->exclusive_cpus, &b->exclusive_cpus));
+        assert_int_equal(a->write_mems, b->write_mems);
+        assert_int_equal(a->demand.cpu_millis, b->demand.cpu_millis);
+        assert_int_equal(a->demand.memory_bytes, b->demand.memory_bytes);
+        assert_string_equal(a->cgroup, b->cgroup);
+        assert_int_equal(a->pid, b->pid);
+        assert_int_equal(a->created, b->created);
+        assert_string_equal(a->source, b->source);
+}
+
+static void put_ok(struct np_ledger *ledger, const struct np_record *record)
+{
+        int r = np_ledger_put(ledger, record);
+
+        if (r < 0)
+                fail_msg("np_ledger_put(%s): %s", record->id, strerror(-r));
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+        char path[4096];
+        struct stat st;
+
+        return lstat(np_test_path(path, sizeof(path), dir, name), &st) == 0;
+}
+
+/* A pid that certainly belongs to no process any more: a child, reaped. */
+static int dead_pid(void)
+{
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        return pid;
+}
+
+static void test_ledger_open_creates_the_state_dir(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct stat st;
+
+        assert_int_equal(stat(dir->path, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(stat(dir->records, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_true(file_exists(dir->path, "lock"));
+        assert_int_equal(ledger->n_records, 0);
+}
+
+static void test_ledger_shared_open_does_not_create_the_state_dir(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_ledger *ledger = NULL;
+        struct np_diag diag = {};
+        struct stat st;
+
+        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), -ENOENT);
+        assert_null(ledger);
+        assert_non_null(strstr(diag.message, dir->path));
+        assert_int_equal(stat(dir->path, &st), -1);
+}
+
+static void test_ledger_refuses_a_relative_state_dir(void **state)
+{
+        struct np_ledger *ledger = NULL;
+        struct np_diag diag = {};
+
+        assert_int_equal(np_ledger_open("run/numapin", true, &diag, &ledger), -EINVAL);
+        assert_non_null(strstr(diag.message, "'run/numapin': expected an absolute path"));
+        assert_null(ledger);
+}
+
+static void test_ledger_put_find_and_remove_a_record(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record record = full_record("abc123");
+
+        assert_null(np_ledger_find(ledger, "abc123"));
+        put_ok(ledger, &record);
+        assert_int_equal(ledger->n_records, 1);
+        assert_non_null(np_ledger_find(ledger, "abc123"));
+        assert_records_equal(np_ledger_find(ledger, "abc123"), &record);
+        assert_true(file_exists(dir->records, "abc123.json"));
+
+        assert_int_equal(np_ledger_remove(ledger, "abc123"), 0);
+        assert_null(np_ledger_find(ledger, "abc123"));
+        assert_int_equal(ledger->n_records, 0);
+        assert_false(file_exists(dir->records, "abc123.json"));
+        assert_int_equal(np_ledger_remove(ledger, "abc123"), -ENOENT);
+}
+
+static void test_ledger_put_replaces_the_record_with_the_same_id(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record first = full_record("ctr"), second = full_record("ctr");
+
+        second.cpus = second.exclusive_cpus = np_test_cpulist("3");
+        second.pid = 7;
+        put_ok(ledger, &first);
+        put_ok(ledger, &second);
+        assert_int_equal(ledger->n_records, 1);
+        assert_records_equal(np_ledger_find(ledger, "ctr"), &second);
+        np_ledger_close(TAKE_PTR(ledger));
+
+        ledger = open_ledger(dir, false);
+        assert_int_equal(ledger->n_records, 1);
+        assert_records_equal(np_ledger_find(ledger, "ctr"), &second);
+}
+
+static void test_ledger_records_persist_across_close_and_open(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record hook = full_record("zeta-1"), many = full_record("mid.3+x");
+        struct np_record plan = shared_record("alpha_2", NP_POLICY_CPUS_ONLY, "0-1", 0, 0);
+
+        plan.cpus = np_test_cpulist("0-31");
+        plan.mems = np_test_cpulist("0-1");
+        many.policy = NP_POLICY_INTERLEAVE;
+        many.nodes = np_test_cpulist("0,2,4-7");
+        many.cpus = np_test_cpulist("0-1023");
+        many.exclusive_cpus = np_test_cpulist("");
+        many.write_mems = false;
+        many.demand.memory_bytes = UINT64_C(1) << 50;
+        snprintf(many.source, sizeof(many.source), "nri");
+        put_ok(ledger, &hook);
+        put_ok(ledger, &plan);
+        put_ok(ledger, &many);
+        np_ledger_close(ledger);
+
+        ledger = open_ledger(dir, false);
+        assert_int_equal(ledger->n_records, 3);
+        /* records come back sorted by id */
+        assert_string_equal(ledger->records[0].id, "alpha_2");
+        assert_string_equal(ledger->records[1].id, "mid.3+x");
+        assert_string_equal(ledger->records[2].id, "zeta-1");
+        assert_records_equal(np_ledger_find(ledger, "zeta-1"), &hook);
+        assert_records_equal(np_ledger_find(ledger, "alpha_2"), &plan);
+        assert_records_equal(np_ledger_find(ledger, "mid.3+x"), &many);
+        np_ledger_close(ledger);
+}
+
+static void test_ledger_usage_sums_every_record(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record exclusive = full_record("exclusive");
+        struct np_record shared1 = shared_record("shared-1", NP_POLICY_BIND, "1", 1500, 2 * GIB);
+        struct np_record shared01 = shared_record("shared-01", NP_POLICY_BIND, "0-1", 2000, 4 * GIB);
+        struct np_record cpus_only = shared_record("cpus-only", NP_POLICY_CPUS_ONLY, "0", 500, 8 * GIB);
+        struct np_usage usage;
+
+        exclusive.nodes = np_test_cpulist("0");
+        exclusive.cpus = exclusive.exclusive_cpus = np_test_cpulist("0-1,16-17");
+        exclusive.demand = (struct np_demand){ .cpu_millis = 4000, .memory_bytes = 1 * GIB };
+        put_ok(ledger, &exclusive);
+        put_ok(ledger, &shared1);
+        put_ok(ledger, &shared01);
+        put_ok(ledger, &cpus_only);
+
+        np_ledger_usage(ledger, &usage);
+        assert_int_equal(usage.containers, 4);
+        assert_cpulist_equal(&usage.exclusive_cpus, "0-1,16-17");
+        /* exclusive CPUs are not shared demand; a demand on two nodes is split */
+        assert_int_equal(usage.shared_cpu_millis[0], 1000 + 500);
+        assert_int_equal(usage.shared_cpu_millis[1], 1500 + 1000);
+        /* cpus-only containers hold no memory */
+        assert_int_equal(usage.memory_bytes[0], 1 * GIB + 2 * GIB);
+        assert_int_equal(usage.memory_bytes[1], 2 * GIB + 2 * GIB);
+        assert_int_equal(usage.memory_bytes[2], 0);
+}
+
+static void test_ledger_reclaim_drops_only_records_of_gone_containers(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record gone = full_record("gone"), cgroup_left = full_record("cgroup-left");
+        struct np_record alive = full_record("alive"), plan = shared_record("plan", NP_POLICY_BIND, "0", 0, 0);
+        unsigned int reclaimed = 99;
+        char live_cgroup[4096];
+
+        /* dead pid, cgroup folder gone */
+        gone.pid = dead_pid();
+        np_test_path(gone.cgroup, sizeof(gone.cgroup), dir->tmp, "cgroup-of-gone");
+        /* dead pid, but its cgroup folder is still there */
+        cgroup_left.pid = dead_pid();
+        np_test_path(live_cgroup, sizeof(live_cgroup), dir->tmp, "cgroup-left");
+        assert_int_equal(mkdir(live_cgroup, 0755), 0);
+        snprintf(cgroup_left.cgroup, sizeof(cgroup_left.cgroup), "%s", live_cgroup);
+        /* a live pid (this test), cgroup folder gone */
+        alive.pid = getpid();
+        np_test_path(alive.cgroup, sizeof(alive.cgroup), dir->tmp, "cgroup-of-alive");
+        /* a plan record: no pid, no cgroup */
+        put_ok(ledger, &gone);
+        put_ok(ledger, &cgroup_left);
+        put_ok(ledger, &alive);
+        put_ok(ledger, &plan);
+
+        assert_int_equal(np_ledger_reclaim(ledger, &reclaimed), 0);
+        assert_int_equal(reclaimed, 1);
+        assert_null(np_ledger_find(ledger, "gone"));
+        assert_false(file_exists(dir->records, "gone.json"));
+        assert_non_null(np_ledger_find(ledger, "cgroup-left"));
+        assert_non_null(np_ledger_find(ledger, "alive"));
+        assert_non_null(np_ledger_find(ledger, "plan"));
+        assert_int_equal(ledger->n_records, 3);
+
+        /* once the cgroup folder goes too, so does the record */
+        assert_int_equal(rmdir(live_cgroup), 0);
+        assert_int_equal(np_ledger_reclaim(ledger, &reclaimed), 0);
+        assert_int_equal(reclaimed, 1);
+        assert_null(np_ledger_find(ledger, "cgroup-left"));
+        assert_int_equal(ledger->n_records, 2);
+}
+
+static void test_ledger_corrupt_record_fails_open_naming_the_file(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record record = full_record("good");
+        struct np_diag diag = {};
+        char path[4096];
+
+        put_ok(ledger, &record);
+        np_ledger_close(ledger);
+        ledger = NULL;
+        np_test_write_file(np_test_path(path, sizeof(path), dir->records, "broken.json"), "{\"id\": \"broken\", ");
+
+        assert_int_equal(np_ledger_open(dir->path, true, &diag, &ledger), -EINVAL);
+        assert_null(ledger);
+        assert_non_null(strstr(diag.message, path));
+        assert_non_null(strstr(diag.message, "numapinctl release"));
+
+        /* a record of valid JSON whose cpus are not a list */
+        np_test_write_file(path, "{\"id\": \"broken\", \"policy\": \"bind\", \"nodes\": \"0\", \"cpus\": \"3-1\", "
+                                 "\"mems\": \"0\", \"exclusive_cpus\": \"\"}");
+        memset(&diag, 0, sizeof(diag));
+        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), -EINVAL);
+        assert_non_null(strstr(diag.message, path));
+        assert_non_null(strstr(diag.message, "'cpus'"));
+}
+
+static void test_ledger_record_under_another_file_name_is_refused(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record record = full_record("real-id");
+        struct np_diag diag = {};
+        char from[4096], to[4096];
+
+        put_ok(ledger, &record);
+        np_ledger_close(ledger);
+        ledger = NULL;
+        assert_int_equal(rename(np_test_path(from, sizeof(from), dir->records, "real-id.json"),
+                                np_test_path(to, sizeof(to), dir->records, "other-id.json")),
+                         0);
+        assert_int_equal(np_ledger_open(dir->path, true, &diag, &ledger), -EINVAL);
+        assert_non_null(strstr(diag.message, to));
+        assert_non_null(strstr(diag.message, "does not match its file name"));
+}
+
+static void test_ledger_ignores_leftover_temporary_files(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_ledger *ledger = open_ledger(dir, true);
+        char path[4096];
+
+        np_ledger_close(ledger);
+        np_test_write_file(np_test_path(path, sizeof(path), dir->records, ".x.json.numapin-1.tmp"), "{\"id\": ");
+        np_test_write_file(np_test_path(path, sizeof(path), dir->records, "README"), "not a record");
+
+        ledger = open_ledger(dir, true);
+        assert_int_equal(ledger->n_records, 0);
+        np_ledger_close(ledger);
+}
+
+static void test_ledger_refuses_invalid_container_ids(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        static const char *const invalid[] = { "", ".hidden", "a/b", "../x", "a b", "a\nb", "ctr:1", "é" };
+        char longest[NP_ID_MAX + 2];
+
+        assert_true(np_ledger_id_valid("abc-DEF_1.2+3"));
+        assert_true(np_ledger_id_valid("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+        memset(longest, 'a', NP_ID_MAX);
+        longest[NP_ID_MAX] = '\0';
+        assert_true(np_ledger_id_valid(longest));
+        longest[NP_ID_MAX] = 'a';
+        longest[NP_ID_MAX + 1] = '\0';
+        assert_false(np_ledger_id_valid(longest));
+        assert_null(np_ledger_find(ledger, longest));
+
+        for (size_t i = 0; i < ARRAY_SIZE(invalid); i++) {
+                struct np_record record = full_record("placeholder");
+
+                assert_false(np_ledger_id_valid(invalid[i]));
+                snprintf(record.id, sizeof(record.id), "%s", invalid[i]);
+                assert_int_equal(np_ledger_put(ledger, &record), -EINVAL);
+        }
+        assert_int_equal(ledger->n_records, 0);
+        assert_int_equal(np_test_count_entries(dir->records), 0);
+}
+
+static void test_ledger_shared_open_refuses_changes(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record record = full_record("ctr");
+        unsigned int reclaimed;
+
+        put_ok(ledger, &record);
+        np_ledger_close(ledger);
+
+        ledger = open_ledger(dir, false);
+        assert_false(ledger->exclusive);
+        record.pid = 1;
+        assert_int_equal(np_ledger_put(ledger, &record), -EPERM);
+        assert_int_equal(np_ledger_remove(ledger, "ctr"), -EPERM);
+        assert_int_equal(np_ledger_reclaim(ledger, &reclaimed), -EPERM);
+        assert_int_equal(ledger->n_records, 1);
+        assert_int_equal(np_ledger_find(ledger, "ctr")->pid, 4242);
+        assert_true(file_exists(dir->records, "ctr.json"));
+        np_ledger_close(ledger);
+}
+
+static void test_ledger_record_from_placement_copies_the_placement(void **state)
+{
+        struct np_placement placement = {
+                .policy = NP_POLICY_BIND,
+                .nodes = np_test_cpulist("1"),
+                .cpus = np_test_cpulist("8,24"),
+                .mems = np_test_cpulist("1"),
+                .exclusive_cpus = np_test_cpulist("8,24"),
+                .write_mems = true,
+                .demand = { .cpu_millis = 2000, .memory_bytes = GIB },
+        };
+        struct np_record record;
+        time_t before = time(NULL);
+
+        np_record_from_placement(&record, "ctr-9", &placement, "nri");
+        assert_string_equal(record.id, "ctr-9");
+        assert_int_equal(record.policy, NP_POLICY_BIND);
+        assert_cpulist_equal(&record.nodes, "1");
+        assert_cpulist_equal(&record.cpus, "8,24");
+        assert_cpulist_equal(&record.mems, "1");
+        assert_cpulist_equal(&record.exclusive_cpus, "8,24");
+        assert_true(record.write_mems);
+        assert_int_equal(record.demand.cpu_millis, 2000);
+        assert_int_equal(record.demand.memory_bytes, GIB);
+        assert_string_equal(record.source, "nri");
+        assert_string_equal(record.cgroup, "");
+        assert_int_equal(record.pid, 0);
+        assert_true(record.created >= before && record.created <= time(NULL));
+}
+
+static void test_ledger_default_dir_follows_the_environment(void **state)
+{
+        assert_int_equal(setenv("NUMAPIN_STATE_DIR", "/tmp/elsewhere", 1), 0);
+        assert_string_equal(np_ledger_default_dir("/run/numapin"), "/tmp/elsewhere");
+        assert_int_equal(unsetenv("NUMAPIN_STATE_DIR"), 0);
+        assert_string_equal(np_ledger_default_dir("/run/numapin"), "/run/numapin");
+}
+
+#define CONCURRENT_HOOKS 16
+
+/* One hook: lock the ledger, place one exclusive CPU against what is held, record it. */
+static int concurrent_hook(const struct state_dir *dir, const struct np_topology *topology, unsigned int index)
+{
+        struct np_request request = {
+                .policy = NP_POLICY_BIND,
+                .annotated = true,
+                .nodes_auto = true,
+                .exclusive_cpus = 1,
+        };
+        struct np_ledger *ledger = NULL;
+        struct np_config config;
+        struct np_usage usage;
+        struct np_demand demand = {};
+        struct np_placement placement;
+        struct np_record record;
+        char id[32];
+        int r;
+
+        np_config_init(&config);
+        r = np_ledger_open(dir->path, true, NULL, &ledger);
+        if (r < 0)
+                return 1;
+        np_ledger_usage(ledger, &usage);
+        r = np_policy_place(topology, &config, &usage, &request, &demand, 0, NULL, &placement);
+        if (r == 0) {
+                /* widen the window between reading the usage and writing the record */
+                usleep(2000);
+                snprintf(id, sizeof(id), "ctr-%02u", index);
+                np_record_from_placement(&record, id, &placement, "hook");
+                r = np_ledger_put(ledger, &record);
+        }
+        np_ledger_close(ledger);
+        return r == 0 ? 0 : 2;
+}
+
+static void test_ledger_concurrent_hooks_never_share_an_exclusive_cpu(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_topology_ struct np_topology *topology = np_test_load_topology("2socket-smt");
+        struct np_ledger *ledger;
+        struct np_cpulist held = {};
+        pid_t children[CONCURRENT_HOOKS];
+        int start[2];
+
+        /* the state dir exists before the race, as on a running node */
+        np_ledger_close(open_ledger(dir, true));
+        assert_int_equal(pipe(start), 0);
+        for (unsigned int i = 0; i < CONCURRENT_HOOKS; i++) {
+                children[i] = fork();
+                assert_true(children[i] >= 0);
+                if (children[i] == 0) {
+                        char go;
+
+                        close(start[1]);
+                        /* all children start together when the parent closes the pipe */
+                        if (read(start[0], &go, 1) != 0)
+                                _exit(3);
+                        _exit(concurrent_hook(dir, topology, i));
+                }
+        }
+        close(start[0]);
+        close(start[1]);
+        for (unsigned int i = 0; i < CONCURRENT_HOOKS; i++) {
+                int status;
+
+                assert_int_equal(waitpid(children[i], &status, 0), children[i]);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+        }
+
+        ledger = open_ledger(dir, false);
+        assert_int_equal(ledger->n_records, CONCURRENT_HOOKS);
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                const struct np_record *record = &ledger->records[i];
+
+                assert_int_equal(np_cpulist_count(&record->exclusive_cpus), 1);
+                if (np_cpulist_intersects(&held, &record->exclusive_cpus))
+                        fail_msg("record %s holds CPU %d, which another record holds too", record->id,
+                                 np_cpulist_next(&record->exclusive_cpus, 0));
+                np_cpulist_or(&held, &record->exclusive_cpus);
+        }
+        assert_int_equal(np_cpulist_count(&held), CONCURRENT_HOOKS);
+        np_ledger_close(ledger);
+}
+
+int main(void)
+{
+#define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
+        const struct CMUnitTest tests[] = {
+                WITH_DIR(test_ledger_open_creates_the_state_dir),
+                WITH_DIR(test_ledger_shared_open_does_not_create_the_state_dir),
+                cmocka_unit_test(test_ledger_refuses_a_relative_state_dir),
+                WITH_DIR(test_ledger_put_find_and_remove_a_record),
+                WITH_DIR(test_ledger_put_replaces_the_record_with_the_same_id),
+                WITH_DIR(test_ledger_records_persist_across_close_and_open),
+                WITH_DIR(test_ledger_usage_sums_every_record),
+                WITH_DIR(test_ledger_reclaim_drops_only_records_of_gone_containers),
+                WITH_DIR(test_ledger_corrupt_record_fails_open_naming_the_file),
+                WITH_DIR(test_ledger_record_under_another_file_name_is_refused),
+                WITH_DIR(test_ledger_ignores_leftover_temporary_files),
+                WITH_DIR(test_ledger_refuses_invalid_container_ids),
+                WITH_DIR(test_ledger_shared_open_refuses_changes),
+                cmocka_unit_test(test_ledger_record_from_placement_copies_the_placement),
+                cmocka_unit_test(test_ledger_default_dir_follows_the_environment),
+                WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
+        };
+#undef WITH_DIR
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
