@@ -15,11 +15,6 @@ TESTS=(
         "podman nodes=7: podman run fails with numapin's message"
         "podman nodes=7: no record"
 )
-skip_all() {
-        local t
-        for t in "${TESTS[@]}"; do skip "$t" "$1"; done
-        exit 0
-}
 is_root || skip_all "needs root"
 command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman)"
 command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"

@@ -24,11 +24,6 @@ TESTS=(
         "runc nodes=7: runc run fails with numapin's message"
         "runc nodes=7: no record, no container left"
 )
-skip_all() {
-        local t
-        for t in "${TESTS[@]}"; do skip "$t" "$1"; done
-        exit 0
-}
 is_root || skip_all "needs root"
 command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
 command -v jq >/dev/null || skip_all "jq is not installed"
