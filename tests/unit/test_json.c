@@ -62,7 +62,8 @@ static void assert_diag_preset(const struct np_diag *diag)
 static void test_json_parse_accepts_valid_object(void **state)
 {
         _cleanup_json_ struct json_object *obj = parse_ok(
-                "{\"ociVersion\": \"1.0.2\", \"pid\": 42, \"list\": [1, 2], \"nested\": {\"ok\": true}, \"nothing\": null}\n");
+                "{\"ociVersion\": \"1.0.2\", \"pid\": 42, \"list\": [1, 2], "
+                "\"nested\": {\"ok\": true}, \"nothing\": null}\n");
         struct json_object *value;
 
         assert_true(json_object_is_type(obj, json_type_object));

@@ -123,7 +123,8 @@ static void test_state_parse_accepts_id_of_200_chars_and_pid_int32_max(void **st
         memset(id, 'a', NP_ID_MAX);
         id[NP_ID_MAX] = '\0';
         snprintf(text, sizeof(text),
-                 "{\"ociVersion\":\"1.0.2\",\"id\":\"%s\",\"status\":\"creating\",\"pid\":2147483647,\"bundle\":\"/b\"}",
+                 "{\"ociVersion\":\"1.0.2\",\"id\":\"%s\","
+                 "\"status\":\"creating\",\"pid\":2147483647,\"bundle\":\"/b\"}",
                  id);
         parse_ok(text, &st);
         assert_string_equal(st.id, id);
@@ -190,7 +191,9 @@ static void test_state_parse_rejects_fields_of_wrong_type(void **state)
 
 static void test_state_parse_rejects_ids_that_are_not_container_ids(void **state)
 {
-        static const char *const ids[] = { "a/b", "../etc", "..", ".hidden", "", "a b", "a\\u0000b", "a\\nb", "caf\xc3\xa9" };
+        static const char *const ids[] = {
+                "a/b", "../etc", "..", ".hidden", "", "a b", "a\\u0000b", "a\\nb", "caf\xc3\xa9",
+        };
 
         for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
                 char text[256];
@@ -219,7 +222,8 @@ static void test_state_parse_rejects_id_of_300_chars(void **state)
 
 static void test_state_parse_rejects_unknown_status(void **state)
 {
-        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"exited\",\"pid\":1,\"bundle\":\"/b\"}", -EINVAL,
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
+                       "\"status\":\"exited\",\"pid\":1,\"bundle\":\"/b\"}", -EINVAL,
                        "field 'status' 'exited' is unknown; expected creating, created, running, stopped or paused");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"Created\",\"pid\":1,\"bundle\":\"/b\"}",
                        -EINVAL, "'Created' is unknown");
@@ -229,11 +233,13 @@ static void test_state_parse_rejects_unknown_status(void **state)
 
 static void test_state_parse_rejects_relative_bundle(void **state)
 {
-        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"b\"}", -EINVAL,
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
+                       "\"status\":\"creating\",\"pid\":1,\"bundle\":\"b\"}", -EINVAL,
                        "field 'bundle' 'b' is not an absolute path");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"./b\"}",
                        -EINVAL, "not an absolute path");
-        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"\"}", -EINVAL,
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
+                       "\"status\":\"creating\",\"pid\":1,\"bundle\":\"\"}", -EINVAL,
                        "not an absolute path");
 }
 
@@ -241,12 +247,14 @@ static void test_state_parse_rejects_pid_out_of_range_or_not_an_integer(void **s
 {
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":-1,\"bundle\":\"/b\"}",
                        -ERANGE, "field 'pid' is out of range; expected an integer from 0 to 2147483647");
-        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":2147483648,\"bundle\":\"/b\"}",
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
+                       "\"status\":\"creating\",\"pid\":2147483648,\"bundle\":\"/b\"}",
                        -ERANGE, "'pid'");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":18446744073709551615,"
                        "\"bundle\":\"/b\"}",
                        -ERANGE, "'pid'");
-        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":\"1234\",\"bundle\":\"/b\"}",
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
+                       "\"status\":\"creating\",\"pid\":\"1234\",\"bundle\":\"/b\"}",
                        -EINVAL, "field 'pid' is a string; expected an integer");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":12.5,\"bundle\":\"/b\"}",
                        -EINVAL, "field 'pid' is a number; expected an integer");
