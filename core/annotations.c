@@ -16,7 +16,7 @@ static const char *const container_name_keys[] = {
         "io.kubernetes.container.name",     /* CRI-O */
 };
 static const char *const sandbox_type_keys[] = {
-        "io.kubernetes.cri.container-type", /* containerd */
+        "io.kubernetes.cri.container-type",  /* containerd */
         "io.kubernetes.cri-o.ContainerType", /* CRI-O */
 };
 
@@ -30,10 +30,8 @@ enum field {
 };
 
 static const char *const field_prefixes[N_FIELDS] = {
-        [FIELD_POLICY] = "policy." NUMAPIN_DOMAIN,
-        [FIELD_NODES] = "nodes." NUMAPIN_DOMAIN,
-        [FIELD_NODE_COUNT] = "node-count." NUMAPIN_DOMAIN,
-        [FIELD_CPUS] = "cpus." NUMAPIN_DOMAIN,
+        [FIELD_POLICY] = "policy." NUMAPIN_DOMAIN,         [FIELD_NODES] = "nodes." NUMAPIN_DOMAIN,
+        [FIELD_NODE_COUNT] = "node-count." NUMAPIN_DOMAIN, [FIELD_CPUS] = "cpus." NUMAPIN_DOMAIN,
         [FIELD_MONITOR] = "monitor." NUMAPIN_DOMAIN,
 };
 
@@ -104,8 +102,7 @@ int np_annotations_from_json(struct json_object *object, const char *what, struc
         char quoted[128];
         int r = 0;
 
-        json_object_object_foreach(object, key, value)
-        {
+        json_object_object_foreach(object, key, value) {
                 const char *s;
 
                 if (!value || !json_object_is_type(value, json_type_string)) {
@@ -182,13 +179,15 @@ static int classify_key(const char *key, enum field *ret_field, enum scope *ret_
                         *ret_name = scope + 10;
                         return 0;
                 }
-                return np_diag_fail(diag, -EINVAL,
-                                    "annotation '%s': unknown scope; expected %s/pod or %s/container.<name> (name: 1-63 of A-Z a-z 0-9 _ . -)",
-                                    np_log_quote(quoted, sizeof(quoted), key), field_prefixes[f], field_prefixes[f]);
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "annotation '%s': unknown scope; expected %s/pod or %s/container.<name> (name: 1-63 of A-Z a-z 0-9 _ . -)",
+                        np_log_quote(quoted, sizeof(quoted), key), field_prefixes[f], field_prefixes[f]);
         }
-        return np_diag_fail(diag, -EINVAL,
-                            "annotation '%s': unknown numapin key; expected policy, nodes, node-count, cpus or monitor .numapin.io/{pod,container.<name>}",
-                            np_log_quote(quoted, sizeof(quoted), key));
+        return np_diag_fail(
+                diag, -EINVAL,
+                "annotation '%s': unknown numapin key; expected policy, nodes, node-count, cpus or monitor .numapin.io/{pod,container.<name>}",
+                np_log_quote(quoted, sizeof(quoted), key));
 }
 
 static int parse_value(enum field field, const char *key, const char *value, struct np_diag *diag,
@@ -207,9 +206,10 @@ static int parse_value(enum field field, const char *key, const char *value, str
         case FIELD_POLICY:
                 r = np_policy_from_string(value, &request->policy);
                 if (r < 0)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "annotation '%s': '%s' is not a policy; expected bind, cpus-only, preferred, interleave or none",
-                                            quoted_key, quoted);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation '%s': '%s' is not a policy; expected bind, cpus-only, preferred, interleave or none",
+                                quoted_key, quoted);
                 return 0;
         case FIELD_NODES:
                 if (strcmp(value, "auto") == 0) {
@@ -217,30 +217,34 @@ static int parse_value(enum field field, const char *key, const char *value, str
                         return 0;
                 }
                 if (value[0] == '\0' || strchr(value, '\n'))
-                        return np_diag_fail(diag, -EINVAL,
-                                            "annotation '%s': empty value; expected auto or a node list such as '1' or '0,2-3'",
-                                            quoted_key);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation '%s': empty value; expected auto or a node list such as '1' or '0,2-3'",
+                                quoted_key);
                 r = np_cpulist_parse(value, 1024, "annotation", NULL, &request->nodes);
                 if (r < 0)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "annotation '%s': '%s' is not a node list; expected auto or node ids 0-1023 such as '1' or '0,2-3'",
-                                            quoted_key, quoted);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation '%s': '%s' is not a node list; expected auto or node ids 0-1023 such as '1' or '0,2-3'",
+                                quoted_key, quoted);
                 request->nodes_auto = false;
                 return 0;
         case FIELD_NODE_COUNT:
                 r = np_parse_u32(value, 1, 1024, &n);
                 if (r < 0)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "annotation '%s': '%s' is not a node count; expected an integer from 1 to 1024",
-                                            quoted_key, quoted);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation '%s': '%s' is not a node count; expected an integer from 1 to 1024",
+                                quoted_key, quoted);
                 request->node_count = n;
                 return 0;
         case FIELD_CPUS:
                 r = np_parse_u32(value, 0, NP_MAX_EXCLUSIVE_CPUS, &n);
                 if (r < 0)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "annotation '%s': '%s' is not a CPU count; expected an integer from 0 to %d",
-                                            quoted_key, quoted, NP_MAX_EXCLUSIVE_CPUS);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation '%s': '%s' is not a CPU count; expected an integer from 0 to %d",
+                                quoted_key, quoted, NP_MAX_EXCLUSIVE_CPUS);
                 request->exclusive_cpus = n;
                 return 0;
         case FIELD_MONITOR:
@@ -265,8 +269,8 @@ static const char *first_of(const struct np_annotation_set *set, const char *con
         return NULL;
 }
 
-int np_annotations_parse(const struct np_annotation_set *set, const char *container_name,
-                         enum np_policy default_policy, struct np_diag *diag, struct np_request *ret_request)
+int np_annotations_parse(const struct np_annotation_set *set, const char *container_name, enum np_policy default_policy,
+                         struct np_diag *diag, struct np_request *ret_request)
 {
         struct np_request request = { .nodes_auto = true, .monitor = true };
         const char *pod_values[N_FIELDS] = {}, *container_values[N_FIELDS] = {};
@@ -288,9 +292,10 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
                 container_name = first_of(set, container_name_keys, ARRAY_SIZE(container_name_keys));
         if (container_name && container_name[0]) {
                 if (!valid_container_name(container_name, strlen(container_name)))
-                        return np_diag_fail(diag, -EINVAL,
-                                            "container name '%s': expected 1-63 characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
-                                            np_log_quote(quoted, sizeof(quoted), container_name));
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "container name '%s': expected 1-63 characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
+                                np_log_quote(quoted, sizeof(quoted), container_name));
                 strcpy(request.container_name, container_name);
         }
         sandbox = first_of(set, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys));
@@ -327,8 +332,9 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
                         return r;
         }
         if (request.node_count > 0 && !request.nodes_auto)
-                return np_diag_fail(diag, -EINVAL,
-                                    "annotation node-count.numapin.io: only applies with nodes.numapin.io 'auto'; remove it or the node list");
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "annotation node-count.numapin.io: only applies with nodes.numapin.io 'auto'; remove it or the node list");
 
         if (request.sandbox)
                 request.policy = NP_POLICY_NONE;

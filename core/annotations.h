@@ -11,8 +11,8 @@
 #include "json.h"
 #include "log.h"
 
-#define NP_CONTAINER_NAME_MAX 63
-#define NP_MAX_EXCLUSIVE_CPUS 8192
+#define NP_CONTAINER_NAME_MAX   63
+#define NP_MAX_EXCLUSIVE_CPUS   8192
 #define NP_ANNOTATION_VALUE_MAX 4096
 
 enum np_policy {
@@ -45,19 +45,19 @@ int np_annotations_from_json(struct json_object *object, const char *what, struc
                              struct np_annotation_set *ret_set);
 
 struct np_request {
-        enum np_policy policy;      /* NP_POLICY_NONE: leave the container alone */
-        bool annotated;             /* some numapin key applies to this container */
-        bool sandbox;               /* a pod sandbox (pause) container */
+        enum np_policy policy;                          /* NP_POLICY_NONE: leave the container alone */
+        bool annotated;                                 /* some numapin key applies to this container */
+        bool sandbox;                                   /* a pod sandbox (pause) container */
         char container_name[NP_CONTAINER_NAME_MAX + 1]; /* "" outside Kubernetes */
-        bool nodes_auto;            /* numapin chooses the nodes */
-        struct np_cpulist nodes;    /* the explicit node list when !nodes_auto */
-        unsigned int node_count;    /* nodes `auto` may choose; 0: the fewest that fit */
-        unsigned int exclusive_cpus; /* CPUs held by this container alone */
-        bool monitor;               /* attach the BPF locality monitor */
+        bool nodes_auto;                                /* numapin chooses the nodes */
+        struct np_cpulist nodes;                        /* the explicit node list when !nodes_auto */
+        unsigned int node_count;                        /* nodes `auto` may choose; 0: the fewest that fit */
+        unsigned int exclusive_cpus;                    /* CPUs held by this container alone */
+        bool monitor;                                   /* attach the BPF locality monitor */
 };
 
 /* Builds the request of one container. `container_name` overrides the name found
  * in the CRI annotations (NULL: use them). Unannotated containers get
  * `default_policy` (from the config); sandboxes always get NP_POLICY_NONE. */
-int np_annotations_parse(const struct np_annotation_set *set, const char *container_name,
-                         enum np_policy default_policy, struct np_diag *diag, struct np_request *ret_request);
+int np_annotations_parse(const struct np_annotation_set *set, const char *container_name, enum np_policy default_policy,
+                         struct np_diag *diag, struct np_request *ret_request);

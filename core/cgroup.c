@@ -52,8 +52,8 @@ int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layo
                                 *ret_layout = NP_CGROUP_UNIFIED;
                                 return 0;
                         }
-                return np_diag_fail(diag, -ENODEV, "cgroup root %s: the cpuset controller is not available on cgroup v2",
-                                    root);
+                return np_diag_fail(diag, -ENODEV,
+                                    "cgroup root %s: the cpuset controller is not available on cgroup v2", root);
         }
         if (fstatat(root_fd, "cpuset/cpuset.cpus", &st, 0) == 0) {
                 *ret_layout = NP_CGROUP_LEGACY;
@@ -81,9 +81,10 @@ static int validate_path(const char *path, const char *what, struct np_diag *dia
                         p++;
                 len = strcspn(p, "/");
                 if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-                        return np_diag_fail(diag, -EINVAL,
-                                            "%s '%s': '.' and '..' are not allowed; expected a path inside the cgroup hierarchy",
-                                            what, np_log_quote(quoted, sizeof(quoted), path));
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "%s '%s': '.' and '..' are not allowed; expected a path inside the cgroup hierarchy",
+                                what, np_log_quote(quoted, sizeof(quoted), path));
                 p += len;
         }
         return 0;
@@ -192,9 +193,10 @@ int np_cgroup_path_from_spec(const char *cgroups_path, const char *id, struct np
                                             np_log_quote(quoted, sizeof(quoted), cgroups_path));
                 r = expand_slice(slice, slice_path, sizeof(slice_path));
                 if (r < 0)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "linux.cgroupsPath '%s': '%s' is not a systemd slice name (like machine-pods.slice)",
-                                            np_log_quote(quoted, sizeof(quoted), cgroups_path), slice);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "linux.cgroupsPath '%s': '%s' is not a systemd slice name (like machine-pods.slice)",
+                                np_log_quote(quoted, sizeof(quoted), cgroups_path), slice);
                 size_t n = strlen(name);
                 if (n > 6 && strcmp(name + n - 6, ".slice") == 0)
                         r = snprintf(ret_path, size, "%s/%s", slice_path, name);
@@ -249,7 +251,8 @@ static int enable_cpuset_in_parents(int root_fd, const char *path, const char *r
                 if (!enabled) {
                         r = np_write_attribute_at(fd, "cgroup.subtree_control", "+cpuset");
                         if (r < 0)
-                                return np_diag_fail(diag, r, "cgroup %s/%s: cannot enable cpuset in cgroup.subtree_control: %s",
+                                return np_diag_fail(diag, r,
+                                                    "cgroup %s/%s: cannot enable cpuset in cgroup.subtree_control: %s",
                                                     root, parent, strerror(-r));
                 }
                 if (strlen(parent) + len + 2 >= sizeof(parent))
@@ -322,7 +325,8 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 return np_diag_fail(diag, r, "cgroup %s: cannot read its cpuset: %s", dir, strerror(-r));
         }
 
-        if (mems && layout == NP_CGROUP_LEGACY && read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
+        if (mems && layout == NP_CGROUP_LEGACY &&
+            read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
                 r = np_write_attribute_at(dir_fd, "cpuset.memory_migrate", "1");
                 if (r < 0 && r != -ENOENT) {
                         np_cgroup_saved_clear(&saved);

@@ -55,17 +55,17 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
         if (!json_object_is_type(root, json_type_object))
                 return np_diag_fail(diag, -EINVAL, "%s: expected a JSON object", what);
 
-        json_object_object_foreach(root, key, unused)
-        {
+        json_object_object_foreach(root, key, unused) {
                 bool known = false;
                 (void)unused;
                 for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
                         known = known || strcmp(key, known_fields[i]) == 0;
                 if (!known) {
                         char quoted[128];
-                        return np_diag_fail(diag, -EINVAL,
-                                            "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level or monitor",
-                                            what, np_log_quote(quoted, sizeof(quoted), key));
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level or monitor",
+                                what, np_log_quote(quoted, sizeof(quoted), key));
                 }
         }
 

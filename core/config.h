@@ -10,7 +10,7 @@
 #include "log.h"
 
 #define NP_CONFIG_DEFAULT_PATH "/etc/numapin/config.json"
-#define NP_STATE_DIR_DEFAULT "/run/numapin"
+#define NP_STATE_DIR_DEFAULT   "/run/numapin"
 
 enum np_on_error {
         NP_ON_ERROR_FAIL,   /* the runtime refuses the container */

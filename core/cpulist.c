@@ -151,8 +151,8 @@ int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct
                 if (r == 0 && dash)
                         r = parse_id(dash + 1, elem_end, limit, &last);
                 if (r == -ERANGE)
-                        return np_diag_fail(diag, -ERANGE, "%s: '%s' has an id beyond %u; expected ids 0-%u",
-                                            what, np_log_quote(quoted, sizeof(quoted), s), limit - 1, limit - 1);
+                        return np_diag_fail(diag, -ERANGE, "%s: '%s' has an id beyond %u; expected ids 0-%u", what,
+                                            np_log_quote(quoted, sizeof(quoted), s), limit - 1, limit - 1);
                 if (r < 0)
                         return np_diag_fail(diag, -EINVAL,
                                             "%s: '%s' is not a list; expected decimal ids and ranges such as '0,2-3'",
@@ -166,8 +166,9 @@ int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct
                         break;
                 p = comma + 1;
                 if (p == s + len)
-                        return np_diag_fail(diag, -EINVAL, "%s: '%s' ends with a comma; expected ids and ranges such as '0,2-3'",
-                                            what, np_log_quote(quoted, sizeof(quoted), s));
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: '%s' ends with a comma; expected ids and ranges such as '0,2-3'", what,
+                                            np_log_quote(quoted, sizeof(quoted), s));
         }
         *ret_list = list;
         return 0;

@@ -11,7 +11,7 @@
 
 /* The kernel's largest NR_CPUS on distribution kernels; node ids stay below
  * MAX_NUMNODES (1024), so one type serves both. */
-#define NP_CPULIST_MAX 8192
+#define NP_CPULIST_MAX   8192
 #define NP_CPULIST_WORDS (NP_CPULIST_MAX / 64)
 /* Enough for the longest list form of any set ("0,2,4,...,8190"). */
 #define NP_CPULIST_BUFSIZE 40960
@@ -46,5 +46,5 @@ void np_cpulist_andnot(struct np_cpulist *dst, const struct np_cpulist *src);
  * for (int i = np_cpulist_next(l, 0); i >= 0; i = np_cpulist_next(l, i + 1)). */
 int np_cpulist_next(const struct np_cpulist *list, unsigned int from);
 
-#define NP_CPULIST_FOREACH(id, list) \
+#define NP_CPULIST_FOREACH(id, list)                                                                                   \
         for (int id = np_cpulist_next((list), 0); id >= 0; id = np_cpulist_next((list), (unsigned int)id + 1))

@@ -69,8 +69,8 @@ static const char *type_name(enum json_type type)
         }
 }
 
-int np_json_get(struct json_object *obj, const char *key, enum json_type type, const char *what,
-                struct np_diag *diag, struct json_object **ret_value)
+int np_json_get(struct json_object *obj, const char *key, enum json_type type, const char *what, struct np_diag *diag,
+                struct json_object **ret_value)
 {
         struct json_object *value;
 
@@ -83,8 +83,8 @@ int np_json_get(struct json_object *obj, const char *key, enum json_type type, c
         return 0;
 }
 
-int np_json_get_string(struct json_object *obj, const char *key, size_t max_len, const char *what,
-                       struct np_diag *diag, const char **ret_value)
+int np_json_get_string(struct json_object *obj, const char *key, size_t max_len, const char *what, struct np_diag *diag,
+                       const char **ret_value)
 {
         struct json_object *value;
         const char *s;
@@ -115,8 +115,9 @@ int np_json_get_int64(struct json_object *obj, const char *key, int64_t min, int
         n = json_object_get_int64(value);
         /* json-c keeps integers above INT64_MAX as uint64 and returns INT64_MAX for them */
         if ((n == INT64_MAX && json_object_get_uint64(value) > (uint64_t)INT64_MAX) || n < min || n > max)
-                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is out of range; expected an integer from %lld to %lld",
-                                    what, key, (long long)min, (long long)max);
+                return np_diag_fail(diag, -ERANGE,
+                                    "%s: field '%s' is out of range; expected an integer from %lld to %lld", what, key,
+                                    (long long)min, (long long)max);
         *ret_value = n;
         return 0;
 }
@@ -148,9 +149,8 @@ int np_json_to_string(struct json_object *obj, char **ret_text, size_t *ret_size
         size_t len;
         char *copy;
 
-        text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                 &len);
+        text = json_object_to_json_string_length(
+                obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         if (!text)
                 return -ENOMEM;
         copy = malloc(len + 2);

@@ -25,12 +25,12 @@ int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, 
 /* Looks up obj[key] and checks its type. -ENOENT when absent (or JSON null),
  * -EINVAL when present with another type; only the latter fills diag. `what`
  * prefixes the field name in messages ("state", "config.json"). */
-int np_json_get(struct json_object *obj, const char *key, enum json_type type, const char *what,
-                struct np_diag *diag, struct json_object **ret_value);
+int np_json_get(struct json_object *obj, const char *key, enum json_type type, const char *what, struct np_diag *diag,
+                struct json_object **ret_value);
 
 /* A string field: present, a string, without NUL bytes, at most max_len bytes. */
-int np_json_get_string(struct json_object *obj, const char *key, size_t max_len, const char *what,
-                       struct np_diag *diag, const char **ret_value);
+int np_json_get_string(struct json_object *obj, const char *key, size_t max_len, const char *what, struct np_diag *diag,
+                       const char **ret_value);
 
 /* An integer field in [min, max]; rejects doubles and strings. */
 int np_json_get_int64(struct json_object *obj, const char *key, int64_t min, int64_t max, const char *what,

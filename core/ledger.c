@@ -208,8 +208,8 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                 return -ENOMEM;
         ledger->lock_fd = ledger->records_fd = -1;
         ledger->exclusive = exclusive;
-        ledger->lock_fd = openat(dir_fd, "lock", (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW,
-                                 0644);
+        ledger->lock_fd =
+                openat(dir_fd, "lock", (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (ledger->lock_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s/lock: %s", state_dir, strerror(errno));
         while (flock(ledger->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)

@@ -28,10 +28,10 @@ int np_log_level_from_string(const char *s, enum np_log_level *ret_level);
 void np_log_set_prefix(const char *prefix);
 
 void np_log(enum np_log_level level, const char *fmt, ...) _printf_(2, 3);
-#define np_log_error(...) np_log(NP_LOG_ERROR, __VA_ARGS__)
+#define np_log_error(...)   np_log(NP_LOG_ERROR, __VA_ARGS__)
 #define np_log_warning(...) np_log(NP_LOG_WARNING, __VA_ARGS__)
-#define np_log_info(...) np_log(NP_LOG_INFO, __VA_ARGS__)
-#define np_log_debug(...) np_log(NP_LOG_DEBUG, __VA_ARGS__)
+#define np_log_info(...)    np_log(NP_LOG_INFO, __VA_ARGS__)
+#define np_log_debug(...)   np_log(NP_LOG_DEBUG, __VA_ARGS__)
 
 /* Records `error` (a -errno) and the formatted message in diag (if not NULL) and
  * returns `error`, so validation reads `return np_diag_fail(diag, -EINVAL, ...)`. */

@@ -40,8 +40,7 @@ void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np
         np_cpulist_or(&usage->exclusive_cpus, exclusive_cpus);
         if (n_nodes == 0)
                 return;
-        NP_CPULIST_FOREACH(id, nodes)
-        {
+        NP_CPULIST_FOREACH(id, nodes) {
                 if (id >= NP_MAX_NODES)
                         break;
                 if (!exclusive)
@@ -89,8 +88,8 @@ static int compute_free(const struct np_topology *t, const struct np_config *con
                         nf->shared_count++;
         }
         for (size_t i = 0; i < t->n_nodes; i++)
-                free_nodes[i].cpu_free_millis =
-                        (int64_t)free_nodes[i].shared_count * 1000 - (int64_t)usage->shared_cpu_millis[free_nodes[i].id];
+                free_nodes[i].cpu_free_millis = (int64_t)free_nodes[i].shared_count * 1000 -
+                                                (int64_t)usage->shared_cpu_millis[free_nodes[i].id];
         *ret_free = free_nodes;
         return 0;
 }
@@ -207,7 +206,8 @@ static bool best_set(const struct np_topology *t, const struct node_free *nf, co
                                         if (used[c])
                                                 continue;
                                         for (unsigned int m = 0; m < set.n; m++)
-                                                d += t->nodes[nf[set.members[m]].index].distances[nf[candidates[c]].index];
+                                                d += t->nodes[nf[set.members[m]].index]
+                                                             .distances[nf[candidates[c]].index];
                                         if (d < pick_distance) {
                                                 pick = c;
                                                 pick_distance = d;
@@ -270,8 +270,9 @@ struct core_state {
 /* Takes `want` exclusive CPUs from one node: whole free cores first, from the
  * L3 group that fits them most tightly, then single threads of cores that are
  * already split, then threads of whole cores. */
-static unsigned int pick_exclusive(const struct np_topology *t, unsigned int node_id, const struct np_cpulist *available,
-                                   struct core_state *cores, unsigned int want, struct np_cpulist *picked)
+static unsigned int pick_exclusive(const struct np_topology *t, unsigned int node_id,
+                                   const struct np_cpulist *available, struct core_state *cores, unsigned int want,
+                                   struct np_cpulist *picked)
 {
         unsigned int taken = 0;
         int best_l3 = -1;
@@ -425,9 +426,10 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         }
         if ((request->policy == NP_POLICY_PREFERRED || request->policy == NP_POLICY_INTERLEAVE) &&
             !(flags & NP_PLACE_MEMORY_POLICY))
-                return np_diag_fail(diag, -EOPNOTSUPP,
-                                    "policy '%s' needs a memory policy (linux.memoryPolicy), which an OCI hook cannot set: the runtime has read config.json before the hook runs and set_mempolicy() acts only on the calling process; use policy 'bind', or the numapin NRI plugin",
-                                    np_policy_to_string(request->policy));
+                return np_diag_fail(
+                        diag, -EOPNOTSUPP,
+                        "policy '%s' needs a memory policy (linux.memoryPolicy), which an OCI hook cannot set: the runtime has read config.json before the hook runs and set_mempolicy() acts only on the calling process; use policy 'bind', or the numapin NRI plugin",
+                        np_policy_to_string(request->policy));
 
         r = compute_free(t, config, usage, &nf);
         if (r < 0)
@@ -437,13 +439,13 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 return -ENOMEM;
 
         if (!request->nodes_auto) {
-                NP_CPULIST_FOREACH(id, &request->nodes)
-                {
+                NP_CPULIST_FOREACH(id, &request->nodes) {
                         if (!np_topology_node(t, (unsigned int)id)) {
                                 np_cpulist_format(&t->node_ids, list, sizeof(list));
-                                return np_diag_fail(diag, -ENOENT,
-                                                    "annotation nodes.numapin.io: node %d does not exist on this machine; expected auto or a list of its nodes (%s)",
-                                                    id, list);
+                                return np_diag_fail(
+                                        diag, -ENOENT,
+                                        "annotation nodes.numapin.io: node %d does not exist on this machine; expected auto or a list of its nodes (%s)",
+                                        id, list);
                         }
                         candidates[n_candidates++] = (unsigned int)t->node_index[id];
                 }
@@ -457,8 +459,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         describe_free(nf, candidates, n_candidates, free_text, sizeof(free_text));
                         describe_demand(request, demand, needs_memory, demand_text, sizeof(demand_text));
                         np_cpulist_format(&request->nodes, list, sizeof(list));
-                        return np_diag_fail(diag, -ENOSPC, "nodes %s cannot hold %s: %s", list, demand_text,
-                                            free_text);
+                        return np_diag_fail(diag, -ENOSPC, "nodes %s cannot hold %s: %s", list, demand_text, free_text);
                 }
                 np_cpulist_format(&request->nodes, list, sizeof(list));
                 append_reason(&placement, "nodes %s as annotated", list);
@@ -472,9 +473,10 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                                 candidates[n_candidates++] = (unsigned int)i;
                 last_k = request->node_count ? request->node_count : n_candidates;
                 if (request->node_count > n_candidates)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "annotation node-count.numapin.io: %u nodes asked, this machine has %u nodes with CPUs",
-                                            request->node_count, n_candidates);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation node-count.numapin.io: %u nodes asked, this machine has %u nodes with CPUs",
+                                request->node_count, n_candidates);
                 for (unsigned int k = first_k; k <= last_k && !found; k++)
                         found = best_set(t, nf, candidates, n_candidates, k, request, demand, needs_memory, &chosen);
                 if (!found) {
@@ -490,11 +492,13 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 if (chosen.n == 1) {
                         char memory[32];
                         format_bytes(chosen.memory_free_bytes, memory, sizeof(memory));
-                        append_reason(&placement, "auto: node %s has the most free capacity that fits (%u free CPUs, %s free)",
+                        append_reason(&placement,
+                                      "auto: node %s has the most free capacity that fits (%u free CPUs, %s free)",
                                       list, chosen.exclusive_count, memory);
                 } else
-                        append_reason(&placement, "auto: nodes %s are the closest set of %u that fits (total distance %u)",
-                                      list, chosen.n, chosen.distance);
+                        append_reason(&placement,
+                                      "auto: nodes %s are the closest set of %u that fits (total distance %u)", list,
+                                      chosen.n, chosen.distance);
         }
         if (!request->nodes_auto)
                 placement.nodes = request->nodes;
@@ -503,9 +507,10 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         if (r < 0)
                 return np_diag_fail(diag, r, "cannot choose CPUs on nodes %s: %s", list, strerror(-r));
         if (np_cpulist_empty(&placement.cpus))
-                return np_diag_fail(diag, -ENOSPC,
-                                    "nodes %s have no CPU left for this container (memory-only, reserved or held exclusively); add a node with free CPUs",
-                                    list);
+                return np_diag_fail(
+                        diag, -ENOSPC,
+                        "nodes %s have no CPU left for this container (memory-only, reserved or held exclusively); add a node with free CPUs",
+                        list);
         np_cpulist_format(&placement.cpus, list, sizeof(list));
         if (request->exclusive_cpus > 0)
                 append_reason(&placement, "; exclusive CPU%s %s, whole cores first",

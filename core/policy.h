@@ -44,6 +44,6 @@ void np_usage_init(struct np_usage *usage);
 void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
                   const struct np_cpulist *exclusive_cpus, const struct np_demand *demand);
 
-int np_policy_place(const struct np_topology *topology, const struct np_config *config,
-                    const struct np_usage *usage, const struct np_request *request, const struct np_demand *demand,
-                    unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement);
+int np_policy_place(const struct np_topology *topology, const struct np_config *config, const struct np_usage *usage,
+                    const struct np_request *request, const struct np_demand *demand, unsigned int flags,
+                    struct np_diag *diag, struct np_placement *ret_placement);

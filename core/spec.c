@@ -27,9 +27,10 @@ int np_spec_demand(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit,
         struct np_demand demand = {};
 
         if (cpu_period == 0 || cpu_period > 1000000)
-                return np_diag_fail(diag, -EINVAL,
-                                    "linux.resources.cpu.period: %llu is out of range; expected 1 to 1000000 microseconds",
-                                    (unsigned long long)cpu_period);
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "linux.resources.cpu.period: %llu is out of range; expected 1 to 1000000 microseconds",
+                        (unsigned long long)cpu_period);
         if (cpu_quota > 0) {
                 unsigned __int128 millis = ((unsigned __int128)cpu_quota * 1000 + cpu_period - 1) / cpu_period;
                 if (millis > (unsigned __int128)NP_CPULIST_MAX * 1000)
@@ -78,8 +79,8 @@ static int read_resources(struct np_spec *spec, struct json_object *linux_obj, s
                 return r;
         r = np_json_get(resources, "memory", json_type_object, "config.json linux.resources", diag, &memory);
         if (r == 0) {
-                r = np_json_get_int64(memory, "limit", INT64_MIN, INT64_MAX, "config.json linux.resources.memory",
-                                      diag, &limit);
+                r = np_json_get_int64(memory, "limit", INT64_MIN, INT64_MAX, "config.json linux.resources.memory", diag,
+                                      &limit);
                 if (r < 0 && r != -ENOENT)
                         return r;
         } else if (r != -ENOENT)
@@ -103,14 +104,15 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                 return -ENOMEM;
         spec->bundle_fd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (spec->bundle_fd < 0)
-                return np_diag_fail(diag, -errno, "bundle %s: %s; expected the container's bundle directory",
-                                    bundle, strerror(errno));
+                return np_diag_fail(diag, -errno, "bundle %s: %s; expected the container's bundle directory", bundle,
+                                    strerror(errno));
         strcpy(spec->bundle, bundle);
         r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &text, &size);
         if (r == -EFBIG)
                 return np_diag_fail(diag, r, "bundle %s: config.json is larger than %d bytes", bundle, NP_SPEC_LIMIT);
         if (r < 0)
-                return np_diag_fail(diag, r, "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",
+                return np_diag_fail(diag, r,
+                                    "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",
                                     bundle, strerror(-r));
         r = np_json_parse(text, size, NP_SPEC_LIMIT, "config.json", diag, &spec->root);
         if (r < 0)

@@ -44,9 +44,10 @@ int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np
         if (r < 0)
                 return r;
         if (!np_ledger_id_valid(s))
-                return np_diag_fail(diag, -EINVAL,
-                                    "state: field 'id' '%s' is not a container id; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",
-                                    np_log_quote(quoted, sizeof(quoted), s), NP_ID_MAX);
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "state: field 'id' '%s' is not a container id; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",
+                        np_log_quote(quoted, sizeof(quoted), s), NP_ID_MAX);
         strcpy(state.id, s);
 
         r = np_json_get_string(root, "status", 32, "state", diag, &s);
@@ -57,9 +58,10 @@ int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np
         for (size_t i = 0; i < ARRAY_SIZE(known_statuses); i++)
                 known = known || strcmp(s, known_statuses[i]) == 0;
         if (!known)
-                return np_diag_fail(diag, -EINVAL,
-                                    "state: field 'status' '%s' is unknown; expected creating, created, running, stopped or paused",
-                                    np_log_quote(quoted, sizeof(quoted), s));
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "state: field 'status' '%s' is unknown; expected creating, created, running, stopped or paused",
+                        np_log_quote(quoted, sizeof(quoted), s));
         strcpy(state.status, s);
 
         r = np_json_get_int64(root, "pid", 0, INT32_MAX, "state", diag, &pid);
@@ -69,7 +71,8 @@ int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np
 
         r = np_json_get_string(root, "bundle", PATH_MAX - 1, "state", diag, &s);
         if (r == -ENOENT)
-                return np_diag_fail(diag, -EINVAL, "state: field 'bundle' is missing; expected the bundle's absolute path");
+                return np_diag_fail(diag, -EINVAL,
+                                    "state: field 'bundle' is missing; expected the bundle's absolute path");
         if (r < 0)
                 return r;
         if (s[0] != '/')

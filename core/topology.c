@@ -12,7 +12,7 @@
 #include "parse.h"
 #include "topology.h"
 
-#define ATTR_LIMIT 65536
+#define ATTR_LIMIT    65536
 #define MEMINFO_LIMIT (64 * 1024)
 
 const char *np_topology_default_root(void)
@@ -134,9 +134,8 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
         if (meminfo_field(meminfo, "MemTotal", &node->memory_total_kb) < 0 ||
             meminfo_field(meminfo, "MemFree", &node->memory_free_kb) < 0 ||
             node->memory_free_kb > node->memory_total_kb)
-                return np_diag_fail(diag, -EINVAL,
-                                    "sysfs: %s/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines", node_path,
-                                    path, id);
+                return np_diag_fail(diag, -EINVAL, "sysfs: %s/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines",
+                                    node_path, path, id);
 
         snprintf(path, sizeof(path), "node%u/distance", id);
         r = np_read_file_at(node_dir, path, ATTR_LIMIT, &distance, NULL);
@@ -286,8 +285,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                                     sysfs_root, strerror(-node_dir));
         cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
         if (cpu_dir < 0)
-                return np_diag_fail(diag, cpu_dir, "sysfs: %s/devices/system/cpu: %s", sysfs_root,
-                                    strerror(-cpu_dir));
+                return np_diag_fail(diag, cpu_dir, "sysfs: %s/devices/system/cpu: %s", sysfs_root, strerror(-cpu_dir));
 
         t = calloc(1, sizeof(*t));
         if (!t)
@@ -297,17 +295,17 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
 
         r = read_list(node_dir, "online", NP_MAX_NODES, node_path, diag, &t->node_ids);
         if (r < 0)
-                return r == -ENOENT ? np_diag_fail(diag, r, "sysfs: %s/devices/system/node/online is missing",
-                                                   sysfs_root)
-                                    : r;
+                return r == -ENOENT
+                               ? np_diag_fail(diag, r, "sysfs: %s/devices/system/node/online is missing", sysfs_root)
+                               : r;
         t->n_nodes = np_cpulist_count(&t->node_ids);
         if (t->n_nodes == 0)
                 return np_diag_fail(diag, -EINVAL, "sysfs: %s/devices/system/node/online lists no node", sysfs_root);
         r = read_list(cpu_dir, "online", NP_CPULIST_MAX, cpu_path, diag, &t->online_cpus);
         if (r < 0)
-                return r == -ENOENT ? np_diag_fail(diag, r, "sysfs: %s/devices/system/cpu/online is missing",
-                                                   sysfs_root)
-                                    : r;
+                return r == -ENOENT
+                               ? np_diag_fail(diag, r, "sysfs: %s/devices/system/cpu/online is missing", sysfs_root)
+                               : r;
         r = read_list(cpu_dir, "isolated", NP_CPULIST_MAX, cpu_path, diag, &t->isolated_cpus);
         if (r == -ENOENT)
                 np_cpulist_zero(&t->isolated_cpus);
@@ -320,8 +318,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
         np_cpulist_zero(&all_cpus);
         {
                 size_t i = 0;
-                NP_CPULIST_FOREACH(id, &t->node_ids)
-                {
+                NP_CPULIST_FOREACH(id, &t->node_ids) {
                         struct np_node *node = &t->nodes[i];
 
                         r = load_node(node_dir, (unsigned int)id, t->n_nodes, node_path, diag, node);
@@ -334,9 +331,10 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                                 struct np_cpulist twice = node->cpus;
 
                                 np_cpulist_and(&twice, &all_cpus);
-                                return np_diag_fail(diag, -EINVAL,
-                                                    "sysfs: %s/node%d/cpulist lists CPU %d, which a lower node lists too; a CPU belongs to one node",
-                                                    node_path, id, np_cpulist_next(&twice, 0));
+                                return np_diag_fail(
+                                        diag, -EINVAL,
+                                        "sysfs: %s/node%d/cpulist lists CPU %d, which a lower node lists too; a CPU belongs to one node",
+                                        node_path, id, np_cpulist_next(&twice, 0));
                         }
                         np_cpulist_or(&all_cpus, &node->cpus);
                         if (node->memory_total_kb > 0)
@@ -352,8 +350,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                 return -ENOMEM;
         {
                 size_t i = 0;
-                NP_CPULIST_FOREACH(id, &all_cpus)
-                {
+                NP_CPULIST_FOREACH(id, &all_cpus) {
                         unsigned int node = 0;
 
                         for (size_t n = 0; n < t->n_nodes; n++)
@@ -400,8 +397,7 @@ void np_topology_node_cpus(const struct np_topology *topology, const struct np_c
                            struct np_cpulist *ret_cpus)
 {
         np_cpulist_zero(ret_cpus);
-        NP_CPULIST_FOREACH(id, nodes)
-        {
+        NP_CPULIST_FOREACH(id, nodes) {
                 const struct np_node *node = np_topology_node(topology, (unsigned int)id);
                 if (node)
                         np_cpulist_or(ret_cpus, &node->cpus);

@@ -39,9 +39,9 @@ struct np_topology {
         size_t n_cores;
         struct np_cpulist online_cpus;
         struct np_cpulist isolated_cpus;
-        struct np_cpulist node_ids;     /* online nodes */
-        struct np_cpulist memory_nodes; /* nodes with memory */
-        int16_t node_index[NP_MAX_NODES]; /* node id -> index in nodes, -1 if absent */
+        struct np_cpulist node_ids;        /* online nodes */
+        struct np_cpulist memory_nodes;    /* nodes with memory */
+        int16_t node_index[NP_MAX_NODES];  /* node id -> index in nodes, -1 if absent */
         int16_t cpu_index[NP_CPULIST_MAX]; /* CPU id -> index in cpus, -1 if absent */
 };
 

@@ -35,9 +35,12 @@ static void usage(FILE *out)
 static int parse_options(int argc, char **argv, struct options *opts)
 {
         static const struct option long_options[] = {
-                { "config", required_argument, NULL, 'c' },      { "state-dir", required_argument, NULL, 's' },
-                { "sysfs-root", required_argument, NULL, 'S' },  { "cgroup-root", required_argument, NULL, 'C' },
-                { "help", no_argument, NULL, 'h' },              {},
+                { "config", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 's' },
+                { "sysfs-root", required_argument, NULL, 'S' },
+                { "cgroup-root", required_argument, NULL, 'C' },
+                { "help", no_argument, NULL, 'h' },
+                {},
         };
         int c;
 
@@ -158,10 +161,13 @@ static int place(const struct options *opts, const struct np_config *config, con
         existing = np_ledger_find(ledger, state->id);
         if (existing) {
                 /* a second stage (prestart after createRuntime): apply the same */
-                placement = (struct np_placement){ .policy = existing->policy, .nodes = existing->nodes,
-                                                   .cpus = existing->cpus, .mems = existing->mems,
+                placement = (struct np_placement){ .policy = existing->policy,
+                                                   .nodes = existing->nodes,
+                                                   .cpus = existing->cpus,
+                                                   .mems = existing->mems,
                                                    .exclusive_cpus = existing->exclusive_cpus,
-                                                   .write_mems = existing->write_mems, .demand = existing->demand };
+                                                   .write_mems = existing->write_mems,
+                                                   .demand = existing->demand };
                 snprintf(placement.reason, sizeof(placement.reason), "already placed by an earlier stage");
         } else {
                 np_ledger_usage(ledger, &usage);

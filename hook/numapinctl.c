@@ -38,14 +38,13 @@ struct options {
 
 static void usage(FILE *out)
 {
-        fprintf(out,
-                "usage: numapinctl [--config FILE] [--state-dir DIR] [--sysfs-root DIR] COMMAND\n"
-                "  topology [--json]                 the NUMA topology numapin reads\n"
-                "  plan [--json] --annotation KEY=VALUE... [--cpu-quota US] [--cpu-period US]\n"
-                "       [--memory-limit BYTES] [--container-name NAME] [--commit --id ID]\n"
-                "                                    the decision the hook would make, and why\n"
-                "  list [--json]                     the containers in the allocation ledger\n"
-                "  release ID                        drop a ledger record\n");
+        fprintf(out, "usage: numapinctl [--config FILE] [--state-dir DIR] [--sysfs-root DIR] COMMAND\n"
+                     "  topology [--json]                 the NUMA topology numapin reads\n"
+                     "  plan [--json] --annotation KEY=VALUE... [--cpu-quota US] [--cpu-period US]\n"
+                     "       [--memory-limit BYTES] [--container-name NAME] [--commit --id ID]\n"
+                     "                                    the decision the hook would make, and why\n"
+                     "  list [--json]                     the containers in the allocation ledger\n"
+                     "  release ID                        drop a ledger record\n");
 }
 
 static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
@@ -95,17 +94,23 @@ static int cmd_topology(const struct options *opts)
                         struct json_object *node = json_object_new_object(), *distances = json_object_new_array();
 
                         json_object_object_add(node, "id", json_object_new_int((int)n->id));
-                        json_object_object_add(node, "cpus", json_object_new_string(format_list(&n->cpus, list, sizeof(list))));
-                        json_object_object_add(node, "memory_total_kb", json_object_new_int64((int64_t)n->memory_total_kb));
-                        json_object_object_add(node, "memory_free_kb", json_object_new_int64((int64_t)n->memory_free_kb));
-                        json_object_object_add(node, "memory_only", json_object_new_boolean(np_cpulist_empty(&n->cpus)));
+                        json_object_object_add(node, "cpus",
+                                               json_object_new_string(format_list(&n->cpus, list, sizeof(list))));
+                        json_object_object_add(node, "memory_total_kb",
+                                               json_object_new_int64((int64_t)n->memory_total_kb));
+                        json_object_object_add(node, "memory_free_kb",
+                                               json_object_new_int64((int64_t)n->memory_free_kb));
+                        json_object_object_add(node, "memory_only",
+                                               json_object_new_boolean(np_cpulist_empty(&n->cpus)));
                         for (size_t d = 0; d < t->n_nodes; d++)
                                 json_object_array_add(distances, json_object_new_int((int)n->distances[d]));
                         json_object_object_add(node, "distances", distances);
                         json_object_array_add(nodes, node);
                 }
-                json_object_object_add(root, "online_cpus", json_object_new_string(format_list(&t->online_cpus, list, sizeof(list))));
-                json_object_object_add(root, "isolated_cpus", json_object_new_string(format_list(&t->isolated_cpus, list, sizeof(list))));
+                json_object_object_add(root, "online_cpus",
+                                       json_object_new_string(format_list(&t->online_cpus, list, sizeof(list))));
+                json_object_object_add(root, "isolated_cpus",
+                                       json_object_new_string(format_list(&t->isolated_cpus, list, sizeof(list))));
                 json_object_object_add(root, "cores", json_object_new_int64((int64_t)t->n_cores));
                 struct json_object *cpus = json_object_new_array();
                 for (size_t c = 0; c < t->n_cpus; c++) {
@@ -333,12 +338,18 @@ static int parse_int_option(const char *name, const char *value, int64_t min, ui
 static int parse_options(int argc, char **argv, struct options *opts)
 {
         static const struct option long_options[] = {
-                { "config", required_argument, NULL, 'c' },       { "state-dir", required_argument, NULL, 's' },
-                { "sysfs-root", required_argument, NULL, 'S' },   { "json", no_argument, NULL, 'j' },
-                { "annotation", required_argument, NULL, 'a' },   { "cpu-quota", required_argument, NULL, 'q' },
-                { "cpu-period", required_argument, NULL, 'p' },   { "memory-limit", required_argument, NULL, 'm' },
-                { "container-name", required_argument, NULL, 'n' }, { "commit", no_argument, NULL, 'x' },
-                { "id", required_argument, NULL, 'i' },           { "help", no_argument, NULL, 'h' },
+                { "config", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 's' },
+                { "sysfs-root", required_argument, NULL, 'S' },
+                { "json", no_argument, NULL, 'j' },
+                { "annotation", required_argument, NULL, 'a' },
+                { "cpu-quota", required_argument, NULL, 'q' },
+                { "cpu-period", required_argument, NULL, 'p' },
+                { "memory-limit", required_argument, NULL, 'm' },
+                { "container-name", required_argument, NULL, 'n' },
+                { "commit", no_argument, NULL, 'x' },
+                { "id", required_argument, NULL, 'i' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         uint64_t n;

@@ -11,7 +11,7 @@
 #include "../../core/policy.h"
 #include "../../core/topology.h"
 
-#define BATCHES 31
+#define BATCHES   31
 #define PER_BATCH 2000
 
 static double now_ns(void)
@@ -31,8 +31,9 @@ static int compare_double(const void *a, const void *b)
 /* Median time of one decision for a 4-exclusive-CPU request. */
 static double time_decisions(const struct np_topology *t, const struct np_config *config, const struct np_usage *usage)
 {
-        struct np_request request = { .policy = NP_POLICY_BIND, .annotated = true, .nodes_auto = true,
-                                      .exclusive_cpus = 4 };
+        struct np_request request = {
+                .policy = NP_POLICY_BIND, .annotated = true, .nodes_auto = true, .exclusive_cpus = 4
+        };
         struct np_demand demand = { .memory_bytes = UINT64_C(1) << 30 };
         double batches[BATCHES];
 

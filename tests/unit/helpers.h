@@ -196,11 +196,11 @@ static inline struct np_cpulist np_test_cpulist(const char *text)
 }
 
 /* Compares a cpulist with its expected kernel list form, so a failure prints both. */
-#define assert_cpulist_equal(list, expected)                                                       \
-        do {                                                                                       \
-                char _text[NP_CPULIST_BUFSIZE];                                                    \
-                assert_int_equal(np_cpulist_format((list), _text, sizeof(_text)), 0);              \
-                assert_string_equal(_text, (expected));                                            \
+#define assert_cpulist_equal(list, expected)                                                                           \
+        do {                                                                                                           \
+                char _text[NP_CPULIST_BUFSIZE];                                                                        \
+                assert_int_equal(np_cpulist_format((list), _text, sizeof(_text)), 0);                                  \
+                assert_string_equal(_text, (expected));                                                                \
         } while (0)
 
 /* Loads the sysfs fixture `name`; the test fails with the loader's message if it cannot. */

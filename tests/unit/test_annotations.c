@@ -47,8 +47,7 @@ static struct np_request parse_ok(const struct np_annotation_set *set, const cha
 
 /* Runs the parser and returns its result; on failure checks that the request
  * is untouched and the message is one line, and copies it to ret_message. */
-static int parse_result(const struct np_annotation_set *set, const char *container_name, char *ret_message,
-                        size_t size)
+static int parse_result(const struct np_annotation_set *set, const char *container_name, char *ret_message, size_t size)
 {
         struct np_request request = { .policy = NP_POLICY_INTERLEAVE, .exclusive_cpus = 4242 };
         struct np_diag diag = {};
@@ -351,7 +350,8 @@ static void test_annotations_parse_uses_last_of_duplicate_keys(void **state)
 
 static void test_annotations_parse_refuses_bad_policy_naming_key_and_values(void **state)
 {
-        assert_value_refused("policy.numapin.io/pod", "fast", "expected bind, cpus-only, preferred, interleave or none");
+        assert_value_refused("policy.numapin.io/pod", "fast",
+                             "expected bind, cpus-only, preferred, interleave or none");
         assert_value_refused("policy.numapin.io/pod", "Bind", "expected bind, cpus-only");
         assert_value_refused("policy.numapin.io/pod", "bind ", "expected bind, cpus-only");
         assert_value_refused("policy.numapin.io/pod", "", "expected bind, cpus-only");
@@ -410,9 +410,9 @@ static void test_annotations_parse_refuses_unknown_scope(void **state)
 {
         char long_name[128];
         static const char *const keys[] = {
-                "policy.numapin.io/foo",         "policy.numapin.io",          "policy.numapin.io/",
-                "policy.numapin.io/container.",  "policy.numapin.io/container", "policy.numapin.io/container._app",
-                "policy.numapin.io/pod/x",       "policy.numapin.io/Pod",      "policy.numapin.io/container.a/b",
+                "policy.numapin.io/foo",          "policy.numapin.io",           "policy.numapin.io/",
+                "policy.numapin.io/container.",   "policy.numapin.io/container", "policy.numapin.io/container._app",
+                "policy.numapin.io/pod/x",        "policy.numapin.io/Pod",       "policy.numapin.io/container.a/b",
                 "policy.numapin.io/containers.a",
         };
 
@@ -594,8 +594,9 @@ static void test_annotations_from_json_refuses_values_that_are_not_strings(void 
 
         assert_non_null(obj);
         assert_int_equal(np_annotations_from_json(obj, "config.json annotations", &diag, &set), -EINVAL);
-        assert_string_equal(diag.message,
-                            "config.json annotations: annotation 'cpus.numapin.io/pod' is not a string; expected string values");
+        assert_string_equal(
+                diag.message,
+                "config.json annotations: annotation 'cpus.numapin.io/pod' is not a string; expected string values");
         assert_int_equal(set.n, 77);
 }
 
@@ -664,8 +665,7 @@ static struct json_object *schema_member(struct json_object *obj, const char *ke
 }
 
 /* Parses one annotation: 0 or the error. *ret_request is valid on 0. */
-static int parse_one(const char *key, const char *value, struct np_request *ret_request, char *ret_message,
-                     size_t size)
+static int parse_one(const char *key, const char *value, struct np_request *ret_request, char *ret_message, size_t size)
 {
         _cleanup_set_ struct np_annotation_set set = {};
         struct np_diag diag = {};
@@ -917,8 +917,7 @@ static void test_annotations_schema_pattern_families_are_known_to_parser(void **
         memset(name63, 'z', 63);
         name63[63] = '\0';
         snprintf(scope64, sizeof(scope64), "/container.%sz", name63);
-        json_object_object_foreach(patterns, pattern, unused)
-        {
+        json_object_object_foreach(patterns, pattern, unused) {
                 char base[64], key[160];
                 const char *value;
 
@@ -956,11 +955,11 @@ static void test_annotations_schema_lists_every_family_the_parser_accepts(void *
 {
         /* likely names for a numapin key; any the parser takes must be in the schema */
         static const char *const candidates[] = {
-                "policy",    "nodes",    "node-count", "cpus",        "monitor",        "node",   "cpu",
-                "mems",      "memory",   "numa",       "mode",        "exclusive-cpus", "cpuset", "interleave",
-                "preferred", "reserved", "count",      "nodes-count", "node_count",     "pin",    "bind",
-                "affinity",  "weight",   "Policy",     "policies",    "cpus-only",      "none",   "auto",
-                "nodecount",
+                "policy",     "nodes",      "node-count", "cpus",     "monitor",   "node",
+                "cpu",        "mems",       "memory",     "numa",     "mode",      "exclusive-cpus",
+                "cpuset",     "interleave", "preferred",  "reserved", "count",     "nodes-count",
+                "node_count", "pin",        "bind",       "affinity", "weight",    "Policy",
+                "policies",   "cpus-only",  "none",       "auto",     "nodecount",
         };
         _cleanup_json_ struct json_object *schema = load_schema();
         struct json_object *keys = schema_member(schema, "x-numapin-keys", json_type_array);
@@ -1049,16 +1048,16 @@ static bool enum_has(struct json_object *values, const char *value)
 static void test_annotations_schema_value_patterns_agree_with_parser(void **state)
 {
         static const char *const samples[] = {
-                "auto", "0", "1", "2", "9", "10", "99", "100", "999", "1000", "1019", "1023", "1024", "1025",
-                "8191", "8192", "8193", "0,2-3", "0-1023", "0-1024", "1-1", "3-1", "01", "00", "-1", "+1", " 1",
-                "1 ", "", "abc", "0x1", "1,", ",1", "1,,2", "1-", "-", "1.0", "1e3", "true", "false", "bind",
-                "cpus-only", "none", "preferred", "interleave", "BIND", "yes", "Auto", "4\n",
+                "auto", "0",         "1",    "2",         "9",          "10",   "99",   "100",   "999",    "1000",
+                "1019", "1023",      "1024", "1025",      "8191",       "8192", "8193", "0,2-3", "0-1023", "0-1024",
+                "1-1",  "3-1",       "01",   "00",        "-1",         "+1",   " 1",   "1 ",    "",       "abc",
+                "0x1",  "1,",        ",1",   "1,,2",      "1-",         "-",    "1.0",  "1e3",   "true",   "false",
+                "bind", "cpus-only", "none", "preferred", "interleave", "BIND", "yes",  "Auto",  "4\n",
         };
         _cleanup_json_ struct json_object *schema = load_schema();
         struct json_object *patterns = schema_member(schema, "patternProperties", json_type_object);
 
-        json_object_object_foreach(patterns, key_pattern, property)
-        {
+        json_object_object_foreach(patterns, key_pattern, property) {
                 struct json_object *pattern = NULL, *values = NULL;
                 char base[64], key[96];
 

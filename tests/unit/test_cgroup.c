@@ -114,8 +114,8 @@ static int apply(const struct tree *tree, enum np_cgroup_layout layout, const ch
 
         if (mems)
                 mem_list = np_test_cpulist(mems);
-        return np_cgroup_apply(tree->root, layout, path, &cpu_list, mems ? &mem_list : NULL, diag, ret_saved,
-                               ret_dir, ret_dir ? PATH_MAX : 0);
+        return np_cgroup_apply(tree->root, layout, path, &cpu_list, mems ? &mem_list : NULL, diag, ret_saved, ret_dir,
+                               ret_dir ? PATH_MAX : 0);
 }
 
 static void test_cgroup_detect_finds_v2_with_cpuset(void **state)
@@ -318,8 +318,7 @@ static void test_cgroup_path_from_spec_accepts_plain_paths(void **state)
         assert_string_equal(path, "/a/b");
         assert_int_equal(np_cgroup_path_from_spec("", "ctr-1", NULL, path, sizeof(path)), 0);
         assert_string_equal(path, "/ctr-1");
-        assert_int_equal(np_cgroup_path_from_spec("/kubepods/burstable/pod1/abc", "abc", NULL, path, sizeof(path)),
-                         0);
+        assert_int_equal(np_cgroup_path_from_spec("/kubepods/burstable/pod1/abc", "abc", NULL, path, sizeof(path)), 0);
         assert_string_equal(path, "/kubepods/burstable/pod1/abc");
 }
 
@@ -327,13 +326,12 @@ static void test_cgroup_path_from_spec_expands_systemd_slices(void **state)
 {
         char path[PATH_MAX];
 
-        assert_int_equal(np_cgroup_path_from_spec("machine-pods.slice:libpod:abc", "abc", NULL, path, sizeof(path)),
-                         0);
+        assert_int_equal(np_cgroup_path_from_spec("machine-pods.slice:libpod:abc", "abc", NULL, path, sizeof(path)), 0);
         assert_string_equal(path, "/machine.slice/machine-pods.slice/libpod-abc.scope");
         assert_int_equal(np_cgroup_path_from_spec(":cri:x", "x", NULL, path, sizeof(path)), 0);
         assert_string_equal(path, "/system.slice/cri-x.scope");
-        assert_int_equal(np_cgroup_path_from_spec("kubepods-burstable-pod1.slice:cri-containerd:abc", "abc", NULL,
-                                                  path, sizeof(path)),
+        assert_int_equal(np_cgroup_path_from_spec("kubepods-burstable-pod1.slice:cri-containerd:abc", "abc", NULL, path,
+                                                  sizeof(path)),
                          0);
         assert_string_equal(path, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/"
                                   "cri-containerd-abc.scope");
@@ -349,9 +347,22 @@ static void test_cgroup_path_from_spec_expands_systemd_slices(void **state)
 static void test_cgroup_path_from_spec_refuses_escapes_and_bad_forms(void **state)
 {
         static const char *const refused[] = {
-                "/a/../b", "../x", "a/./b", "/a//..", "a/b/..", "sl:pre:../x", "system.slice:pre:a/b",
-                "system.slice:../p:x", "system.slice:pre:", "notaslice:pre:x", "-bad.slice:pre:x",
-                "a--b.slice:pre:x", "a-.slice:pre:x", "a/b.slice:pre:x", "a:b:c:d", "only:one",
+                "/a/../b",
+                "../x",
+                "a/./b",
+                "/a//..",
+                "a/b/..",
+                "sl:pre:../x",
+                "system.slice:pre:a/b",
+                "system.slice:../p:x",
+                "system.slice:pre:",
+                "notaslice:pre:x",
+                "-bad.slice:pre:x",
+                "a--b.slice:pre:x",
+                "a-.slice:pre:x",
+                "a/b.slice:pre:x",
+                "a:b:c:d",
+                "only:one",
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
@@ -370,8 +381,7 @@ static void test_cgroup_path_from_spec_reports_a_too_small_buffer(void **state)
         char path[8];
 
         assert_int_equal(np_cgroup_path_from_spec("/a/b/c/d/e/f", "ctr", NULL, path, sizeof(path)), -ENAMETOOLONG);
-        assert_int_equal(np_cgroup_path_from_spec("", "a-long-container-id", NULL, path, sizeof(path)),
-                         -ENAMETOOLONG);
+        assert_int_equal(np_cgroup_path_from_spec("", "a-long-container-id", NULL, path, sizeof(path)), -ENAMETOOLONG);
 }
 
 /* Writes <proc root>/<pid>/cgroup. */
@@ -420,14 +430,12 @@ static void test_cgroup_path_from_pid_refuses_bad_lines(void **state)
         assert_string_equal(path, "untouched");
 
         put_proc_cgroup(tree, 11, "4:cpuset:relative\n");
-        assert_int_equal(np_cgroup_path_from_pid(tree->root, 11, NP_CGROUP_LEGACY, &diag, path, sizeof(path)),
-                         -EINVAL);
+        assert_int_equal(np_cgroup_path_from_pid(tree->root, 11, NP_CGROUP_LEGACY, &diag, path, sizeof(path)), -EINVAL);
         assert_non_null(strstr(diag.message, "not an absolute path"));
 
         /* no line for the layout asked */
         put_proc_cgroup(tree, 12, "0::/y\n");
-        assert_int_equal(np_cgroup_path_from_pid(tree->root, 12, NP_CGROUP_LEGACY, &diag, path, sizeof(path)),
-                         -ENOENT);
+        assert_int_equal(np_cgroup_path_from_pid(tree->root, 12, NP_CGROUP_LEGACY, &diag, path, sizeof(path)), -ENOENT);
         assert_non_null(strstr(diag.message, "no cpuset line"));
         put_proc_cgroup(tree, 13, "4:cpuset:/x\n");
         assert_int_equal(np_cgroup_path_from_pid(tree->root, 13, NP_CGROUP_UNIFIED, &diag, path, sizeof(path)),

@@ -212,7 +212,8 @@ static void test_config_load_refuses_bad_reserved_cpus(void **state)
 
 static void test_config_load_refuses_relative_state_dir(void **state)
 {
-        assert_refused(*state, "{\"state_dir\": \"run/numapin\"}", -EINVAL, "field 'state_dir' must be an absolute path");
+        assert_refused(*state, "{\"state_dir\": \"run/numapin\"}", -EINVAL,
+                       "field 'state_dir' must be an absolute path");
         assert_refused(*state, "{\"state_dir\": \"\"}", -EINVAL, "'state_dir'");
 }
 

@@ -438,8 +438,7 @@ static void test_cpulist_foreach_visits_ids_in_ascending_order(void **state)
         np_cpulist_zero(&list);
         for (size_t i = sizeof(expected) / sizeof(expected[0]); i > 0; i--)
                 np_cpulist_set(&list, (unsigned int)expected[i - 1]);
-        NP_CPULIST_FOREACH(id, &list)
-        {
+        NP_CPULIST_FOREACH(id, &list) {
                 assert_true(n < sizeof(expected) / sizeof(expected[0]));
                 assert_int_equal(id, expected[n]);
                 n++;
@@ -453,8 +452,7 @@ static void test_cpulist_foreach_over_empty_set_visits_nothing(void **state)
         int visits = 0;
 
         np_cpulist_zero(&list);
-        NP_CPULIST_FOREACH(id, &list)
-        {
+        NP_CPULIST_FOREACH(id, &list) {
                 (void)id;
                 visits++;
         }

@@ -61,9 +61,8 @@ static void assert_diag_preset(const struct np_diag *diag)
 
 static void test_json_parse_accepts_valid_object(void **state)
 {
-        _cleanup_json_ struct json_object *obj = parse_ok(
-                "{\"ociVersion\": \"1.0.2\", \"pid\": 42, \"list\": [1, 2], "
-                "\"nested\": {\"ok\": true}, \"nothing\": null}\n");
+        _cleanup_json_ struct json_object *obj = parse_ok("{\"ociVersion\": \"1.0.2\", \"pid\": 42, \"list\": [1, 2], "
+                                                          "\"nested\": {\"ok\": true}, \"nothing\": null}\n");
         struct json_object *value;
 
         assert_true(json_object_is_type(obj, json_type_object));
@@ -324,7 +323,8 @@ static void test_json_get_int64_rejects_values_outside_range(void **state)
 
         assert_int_equal(np_json_get_int64(obj, "neg", 0, INT32_MAX, "state", &diag, &n), -ERANGE);
         assert_int_equal(diag.error, -ERANGE);
-        assert_string_equal(diag.message, "state: field 'neg' is out of range; expected an integer from 0 to 2147483647");
+        assert_string_equal(diag.message,
+                            "state: field 'neg' is out of range; expected an integer from 0 to 2147483647");
         assert_int_equal(np_json_get_int64(obj, "big", 0, INT32_MAX, "state", &diag, &n), -ERANGE);
         assert_non_null(strstr(diag.message, "'big'"));
         assert_int_equal(n, 77);
@@ -333,8 +333,7 @@ static void test_json_get_int64_rejects_values_outside_range(void **state)
 static void test_json_get_int64_rejects_integers_above_int64_max(void **state)
 {
         /* json-c holds these as uint64; they must not pass as INT64_MAX */
-        _cleanup_json_ struct json_object *obj =
-                parse_ok("{\"a\": 9223372036854775808, \"b\": 18446744073709551615}");
+        _cleanup_json_ struct json_object *obj = parse_ok("{\"a\": 9223372036854775808, \"b\": 18446744073709551615}");
         int64_t n = 77;
 
         assert_int_equal(np_json_get_int64(obj, "a", INT64_MIN, INT64_MAX, "x", NULL, &n), -ERANGE);
@@ -379,8 +378,9 @@ static void test_json_get_uint64_rejects_negative(void **state)
         uint64_t n = 77;
 
         assert_int_equal(np_json_get_uint64(obj, "period", "config.json linux.resources.cpu", &diag, &n), -ERANGE);
-        assert_string_equal(diag.message,
-                            "config.json linux.resources.cpu: field 'period' is negative; expected an unsigned integer");
+        assert_string_equal(
+                diag.message,
+                "config.json linux.resources.cpu: field 'period' is negative; expected an unsigned integer");
         assert_int_equal(np_json_get_uint64(obj, "min", "x", &diag, &n), -ERANGE);
         assert_true(n == 77);
 }

@@ -51,11 +51,11 @@ static void test_log_quote_escapes_invalid_utf8_as_hex(void **state)
 
         np_log_quote(buf, sizeof(buf), "x\xff\xfey");
         assert_string_equal(buf, "x\\xff\\xfey");
-        np_log_quote(buf, sizeof(buf), "\xc0\xaf");      /* overlong '/' */
+        np_log_quote(buf, sizeof(buf), "\xc0\xaf"); /* overlong '/' */
         assert_string_equal(buf, "\\xc0\\xaf");
-        np_log_quote(buf, sizeof(buf), "\xed\xa0\x80");  /* surrogate U+D800 */
+        np_log_quote(buf, sizeof(buf), "\xed\xa0\x80"); /* surrogate U+D800 */
         assert_string_equal(buf, "\\xed\\xa0\\x80");
-        np_log_quote(buf, sizeof(buf), "ab\xe2\x82");    /* truncated euro sign */
+        np_log_quote(buf, sizeof(buf), "ab\xe2\x82"); /* truncated euro sign */
         assert_string_equal(buf, "ab\\xe2\\x82");
 }
 

@@ -72,8 +72,7 @@ static int place(struct scenario *s, const struct np_request *request, unsigned 
 {
         memset(&s->diag, 0, sizeof(s->diag));
         memset(&s->placement, 0, sizeof(s->placement));
-        return np_policy_place(s->topology, &s->config, &s->usage, request, &s->demand, flags, &s->diag,
-                               &s->placement);
+        return np_policy_place(s->topology, &s->config, &s->usage, request, &s->demand, flags, &s->diag, &s->placement);
 }
 
 /* Places and fails the test with the refusal's message if it is refused. */
@@ -107,8 +106,7 @@ static unsigned int package_of_nodes(const struct np_topology *t, const struct n
         np_topology_node_cpus(t, nodes, &cpus);
         first = np_cpulist_next(&cpus, 0);
         assert_true(first >= 0);
-        NP_CPULIST_FOREACH(cpu, &cpus)
-        {
+        NP_CPULIST_FOREACH(cpu, &cpus) {
                 assert_int_equal(np_topology_cpu(t, (unsigned int)cpu)->package,
                                  np_topology_cpu(t, (unsigned int)first)->package);
         }
@@ -526,8 +524,7 @@ static void test_policy_exclusive_eight_on_nps4_stays_in_one_l3(void **state)
 
         place_ok(s, &request);
         assert_int_equal(np_cpulist_count(&s->placement.cpus), 8);
-        NP_CPULIST_FOREACH(cpu, &s->placement.cpus)
-        {
+        NP_CPULIST_FOREACH(cpu, &s->placement.cpus) {
                 int cpu_l3 = np_topology_cpu(s->topology, (unsigned int)cpu)->l3;
 
                 assert_true(cpu_l3 >= 0);

@@ -223,7 +223,8 @@ static void test_state_parse_rejects_id_of_300_chars(void **state)
 static void test_state_parse_rejects_unknown_status(void **state)
 {
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
-                       "\"status\":\"exited\",\"pid\":1,\"bundle\":\"/b\"}", -EINVAL,
+                       "\"status\":\"exited\",\"pid\":1,\"bundle\":\"/b\"}",
+                       -EINVAL,
                        "field 'status' 'exited' is unknown; expected creating, created, running, stopped or paused");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"Created\",\"pid\":1,\"bundle\":\"/b\"}",
                        -EINVAL, "'Created' is unknown");
@@ -234,13 +235,13 @@ static void test_state_parse_rejects_unknown_status(void **state)
 static void test_state_parse_rejects_relative_bundle(void **state)
 {
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
-                       "\"status\":\"creating\",\"pid\":1,\"bundle\":\"b\"}", -EINVAL,
-                       "field 'bundle' 'b' is not an absolute path");
+                       "\"status\":\"creating\",\"pid\":1,\"bundle\":\"b\"}",
+                       -EINVAL, "field 'bundle' 'b' is not an absolute path");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"./b\"}",
                        -EINVAL, "not an absolute path");
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\","
-                       "\"status\":\"creating\",\"pid\":1,\"bundle\":\"\"}", -EINVAL,
-                       "not an absolute path");
+                       "\"status\":\"creating\",\"pid\":1,\"bundle\":\"\"}",
+                       -EINVAL, "not an absolute path");
 }
 
 static void test_state_parse_rejects_pid_out_of_range_or_not_an_integer(void **state)

@@ -47,8 +47,7 @@ static unsigned int count_l3_groups(const struct np_topology *t, unsigned int no
         int seen[64];
         unsigned int n = 0;
 
-        NP_CPULIST_FOREACH(id, &np_topology_node(t, node_id)->cpus)
-        {
+        NP_CPULIST_FOREACH(id, &np_topology_node(t, node_id)->cpus) {
                 int l3 = np_topology_cpu(t, (unsigned int)id)->l3;
                 unsigned int i = 0;
 
