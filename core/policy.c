@@ -353,6 +353,15 @@ static int compare_exclusive_desc(const void *a, const void *b, void *arg)
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
+void np_policy_shared_cpus(const struct np_topology *t, const struct np_config *config, const struct np_usage *usage,
+                           const struct np_cpulist *nodes, struct np_cpulist *ret_cpus)
+{
+        np_topology_node_cpus(t, nodes, ret_cpus);
+        np_cpulist_andnot(ret_cpus, &config->reserved_cpus);
+        np_cpulist_andnot(ret_cpus, &usage->exclusive_cpus);
+        np_cpulist_andnot(ret_cpus, &t->isolated_cpus);
+}
+
 static int choose_cpus(const struct np_topology *t, const struct np_config *config, const struct np_usage *usage,
                        const struct np_request *request, const struct node_free *nf, const struct candidate_set *set,
                        struct np_placement *placement)
@@ -365,8 +374,7 @@ static int choose_cpus(const struct np_topology *t, const struct np_config *conf
         np_cpulist_andnot(&available, &usage->exclusive_cpus);
 
         if (request->exclusive_cpus == 0) {
-                placement->cpus = available;
-                np_cpulist_andnot(&placement->cpus, &t->isolated_cpus);
+                np_policy_shared_cpus(t, config, usage, &placement->nodes, &placement->cpus);
                 return 0;
         }
 

@@ -44,6 +44,11 @@ void np_usage_init(struct np_usage *usage);
 void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
                   const struct np_cpulist *exclusive_cpus, const struct np_demand *demand);
 
+/* The CPUs a shared (non-exclusive) container on `nodes` may use: the nodes'
+ * CPUs minus reserved, exclusively held and isolated CPUs. */
+void np_policy_shared_cpus(const struct np_topology *topology, const struct np_config *config,
+                           const struct np_usage *usage, const struct np_cpulist *nodes, struct np_cpulist *ret_cpus);
+
 int np_policy_place(const struct np_topology *topology, const struct np_config *config, const struct np_usage *usage,
                     const struct np_request *request, const struct np_demand *demand, unsigned int flags,
                     struct np_diag *diag, struct np_placement *ret_placement);

@@ -40,25 +40,35 @@ with_annotations() {
         jq --argjson a "$1" '.annotations = $a' "$DEMO/base.json" > "$DEMO/bundle/config.json"
 }
 
-say "2. Container A asks for 1 exclusive CPU: policy bind, cpus.numapin.io/pod=1"
-annotations='{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"}'
+# status_of CONTAINER: the Cpus/Mems_allowed_list lines of its init
+status_of() {
+        local pid
+        pid=$(runc state "$1" | jq .pid)
+        grep -E '^(Cpus|Mems)_allowed_list' "/proc/$pid/status" | sed 's/^/  /'
+}
+detached() { jq '.process.args = ["sleep", "60"]' "$DEMO/bundle/config.json" > "$DEMO/d.json" && cp "$DEMO/d.json" "$DEMO/bundle/config.json"; }
+
+say "2. Container B shares its node's CPUs: policy.numapin.io/pod=bind, no exclusive CPUs"
+with_annotations '{"policy.numapin.io/pod":"bind"}'
+detached
+runc run -d --bundle "$DEMO/bundle" "np-demo-b-$$" >/dev/null 2>&1 </dev/null
+echo "what container B sees:"
+status_of "np-demo-b-$$"
+
+say "3. Container A asks for 1 exclusive CPU: policy bind, cpus.numapin.io/pod=1"
 echo "numapinctl plan, before it starts (the same decision the hook makes):"
 "$CTL" --state-dir "$STATE" plan --annotation policy.numapin.io/pod=bind --annotation cpus.numapin.io/pod=1 | sed 's/^/  /'
-with_annotations "$annotations"
-jq '.process.args = ["sleep", "30"]' "$DEMO/bundle/config.json" > "$DEMO/a.json" && cp "$DEMO/a.json" "$DEMO/bundle/config.json"
+with_annotations '{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"}'
+detached
 runc run -d --bundle "$DEMO/bundle" "np-demo-a-$$" >/dev/null 2>&1 </dev/null
-echo "spec fields the hook wrote into config.json:"
+echo "spec fields the hook wrote into A's config.json:"
 jq -c '{cpus: .linux.resources.cpu.cpus, mems: .linux.resources.cpu.mems}' "$DEMO/bundle/config.json" | sed 's/^/  /'
-pid=$(runc state "np-demo-a-$$" | jq .pid)
-echo "what container A sees (/proc/$pid/status):"
-grep -E '^(Cpus|Mems)_allowed_list' "/proc/$pid/status" | sed 's/^/  /'
+echo "what container A sees:"
+status_of "np-demo-a-$$"
+echo "what container B sees now (moved off A's exclusive CPU while it runs):"
+status_of "np-demo-b-$$"
 
-say "3. Container B shares the node's CPUs (bind, no exclusive CPUs) while A runs"
-with_annotations '{"policy.numapin.io/pod":"bind"}'
-echo "what container B sees (A's exclusive CPU is not offered to it):"
-runc run --bundle "$DEMO/bundle" "np-demo-b-$$" </dev/null | sed 's/^/  /'
-
-say "4. The allocation ledger while A runs"
+say "4. The allocation ledger"
 "$CTL" --state-dir "$STATE" list | sed 's/^/  /'
 
 say "5. An unannotated container is left alone"
@@ -74,10 +84,15 @@ else
 fi
 runc delete -f "np-demo-c-$$" >/dev/null 2>&1 || true
 
-say "7. A exits; poststop releases its CPU"
+say "7. A exits; poststop releases its CPU and B gets it back"
 runc kill "np-demo-a-$$" KILL >/dev/null 2>&1 || true
 sleep 0.5
 runc delete -f "np-demo-a-$$" >/dev/null 2>&1 || true
+echo "what container B sees:"
+status_of "np-demo-b-$$"
 "$CTL" --state-dir "$STATE" list | sed 's/^/  /'
+runc kill "np-demo-b-$$" KILL >/dev/null 2>&1 || true
+sleep 0.5
+runc delete -f "np-demo-b-$$" >/dev/null 2>&1 || true
 echo
-echo "demo done: numapin placed, explained, refused and released real runc containers."
+echo "demo done: numapin placed, explained, re-pinned, refused and released real runc containers."

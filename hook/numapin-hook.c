@@ -13,6 +13,7 @@
 #include "../core/fileio.h"
 #include "../core/ledger.h"
 #include "../core/policy.h"
+#include "../core/repin.h"
 #include "../core/spec.h"
 #include "../core/state.h"
 #include "../core/topology.h"
@@ -202,6 +203,13 @@ static int place(const struct options *opts, const struct np_config *config, con
         np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id,
                     np_policy_to_string(placement.policy), cpus, mems, placement.write_mems ? "" : " (not written)",
                     placement.reason);
+
+        /* shared containers already running must leave the new exclusive CPUs */
+        if (!existing && !np_cpulist_empty(&placement.exclusive_cpus)) {
+                struct np_diag repin_diag = {};
+                if (np_repin_shared(ledger, topology, config, &repin_diag) < 0)
+                        np_log_warning("%s", repin_diag.message);
+        }
         return 0;
 }
 
@@ -209,7 +217,12 @@ static int release(const struct options *opts, const struct np_config *config, c
                    struct np_diag *diag)
 {
         _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        _cleanup_topology_ struct np_topology *topology = NULL;
         const char *dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        struct np_diag repin_diag = {};
+        const struct np_record *record;
+        bool held_exclusive;
+        unsigned int reclaimed = 0;
         int r;
 
         if (access(dir, F_OK) < 0)
@@ -217,14 +230,26 @@ static int release(const struct options *opts, const struct np_config *config, c
         r = np_ledger_open(dir, true, diag, &ledger);
         if (r < 0)
                 return r;
-        r = np_ledger_remove(ledger, state->id);
-        if (r == -ENOENT)
+        record = np_ledger_find(ledger, state->id);
+        if (!record)
                 return 0;
+        held_exclusive = !np_cpulist_empty(&record->exclusive_cpus);
+        r = np_ledger_remove(ledger, state->id);
         if (r < 0)
                 return np_diag_fail(diag, r, "cannot remove the ledger record of container '%s': %s", state->id,
                                     strerror(-r));
         np_log_info("container '%s': allocation released", state->id);
-        return np_ledger_reclaim(ledger, NULL);
+        r = np_ledger_reclaim(ledger, &reclaimed);
+        if (r < 0)
+                return np_diag_fail(diag, r, "cannot reclaim stale ledger records: %s", strerror(-r));
+
+        /* CPUs that were held exclusively go back to the shared containers */
+        if (!held_exclusive && reclaimed == 0)
+                return 0;
+        if (np_topology_load(opts->sysfs_root, &repin_diag, &topology) < 0 ||
+            np_repin_shared(ledger, topology, config, &repin_diag) < 0)
+                np_log_warning("%s", repin_diag.message);
+        return 0;
 }
 
 int main(int argc, char **argv)

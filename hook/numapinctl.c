@@ -16,6 +16,7 @@
 #include "../core/ledger.h"
 #include "../core/parse.h"
 #include "../core/policy.h"
+#include "../core/repin.h"
 #include "../core/spec.h"
 #include "../core/topology.h"
 
@@ -220,6 +221,8 @@ static int cmd_plan(const struct options *opts, const struct np_config *config)
                         np_log_error("cannot write the ledger record '%s': %s", opts->id, strerror(-r));
                         return 1;
                 }
+                if (!np_cpulist_empty(&placement.exclusive_cpus) && np_repin_shared(ledger, t, config, &diag) < 0)
+                        np_log_warning("%s", diag.message);
         }
 
         if (opts->json) {
@@ -289,6 +292,7 @@ static int cmd_list(const struct options *opts, const struct np_config *config)
 static int cmd_release(const struct options *opts, const struct np_config *config)
 {
         _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        _cleanup_topology_ struct np_topology *t = NULL;
         const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
         struct np_diag diag = {};
         int r;
@@ -314,6 +318,9 @@ static int cmd_release(const struct options *opts, const struct np_config *confi
                 return 1;
         }
         printf("released %s\n", opts->release_id);
+        /* CPUs it held exclusively go back to the shared containers */
+        if (np_topology_load(opts->sysfs_root, &diag, &t) < 0 || np_repin_shared(ledger, t, config, &diag) < 0)
+                np_log_warning("%s", diag.message);
         return 0;
 }
 

@@ -23,6 +23,8 @@ TESTS=(
         "runc two at once: records freed after kill and delete"
         "runc nodes=7: runc run fails with numapin's message"
         "runc nodes=7: no record, no container left"
+        "runc re-pin: a running shared container is moved off a new exclusive CPU"
+        "runc re-pin: it gets the CPU back when the exclusive container is deleted"
 )
 is_root || skip_all "needs root"
 command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
@@ -199,3 +201,22 @@ else
         fail "${TESTS[15]}" "status $status: $(head -c 400 "$out")"
 fi
 expect_eq "${TESTS[16]}" " " "$(records) $(runc_ list -q 2>/dev/null | grep -x "$(cid badnode)")"
+
+# --- a shared container already running is moved off a new exclusive CPU -----------------
+if [ "$(expand "$HOST_CPUS" | wc -w)" -ge 2 ]; then
+        status_of() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$(runc_ state "$1" | jq .pid)/status"; }
+        b=$(bundle sharedbg '{"policy.numapin.io/pod": "bind"}' "sleep 30")
+        run_bg "$(cid sharedbg)" "$b"
+        before=$(status_of "$(cid sharedbg)")
+        b=$(bundle exclbg '{"cpus.numapin.io/pod": "1"}' "sleep 30")
+        run_bg "$(cid exclbg)" "$b"
+        excl=$(status_of "$(cid exclbg)")
+        during=$(status_of "$(cid sharedbg)")
+        expect_eq "${TESTS[17]}" "$(minus "$before" "$excl")" "$during"
+        stop "$(cid exclbg)"
+        expect_eq "${TESTS[18]}" "$before" "$(status_of "$(cid sharedbg)")"
+        stop "$(cid sharedbg)"
+else
+        skip "${TESTS[17]}" "the host has one CPU"
+        skip "${TESTS[18]}" "the host has one CPU"
+fi
