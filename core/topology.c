@@ -110,10 +110,60 @@ static int meminfo_field(const char *meminfo, const char *key, uint64_t *ret_kb)
         return -ENOENT;
 }
 
+/* Reads MemTotal and MemFree of node->id from its meminfo. */
+static int read_meminfo(int node_dir, const char *node_path, struct np_diag *diag, struct np_node *node)
+{
+        _cleanup_free_ char *meminfo = NULL;
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "node%u/meminfo", node->id);
+        r = np_read_file_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
+        if (r < 0)
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path, strerror(-r));
+        if (meminfo_field(meminfo, "MemTotal", &node->memory_total_kb) < 0 ||
+            meminfo_field(meminfo, "MemFree", &node->memory_free_kb) < 0 ||
+            node->memory_free_kb > node->memory_total_kb)
+                return np_diag_fail(diag, -EINVAL, "sysfs: %s/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines",
+                                    node_path, path, node->id);
+        return 0;
+}
+
+int np_topology_refresh(struct np_topology *t, const char *sysfs_root, struct np_diag *diag)
+{
+        _cleanup_close_ int root_fd = -1, node_dir = -1, cpu_dir = -1;
+        char node_path[PATH_MAX + 32], cpu_path[PATH_MAX + 32];
+        int r;
+
+        snprintf(node_path, sizeof(node_path), "%s/devices/system/node", sysfs_root);
+        snprintf(cpu_path, sizeof(cpu_path), "%s/devices/system/cpu", sysfs_root);
+        root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
+        node_dir = np_open_dir_at(root_fd, "devices/system/node");
+        cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
+        if (node_dir < 0 || cpu_dir < 0)
+                return np_diag_fail(diag, -ENOENT, "sysfs: %s/devices/system/{node,cpu}: missing", sysfs_root);
+        np_cpulist_zero(&t->memory_nodes);
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                r = read_meminfo(node_dir, node_path, diag, &t->nodes[i]);
+                if (r < 0)
+                        return r;
+                if (t->nodes[i].memory_total_kb > 0)
+                        np_cpulist_set(&t->memory_nodes, t->nodes[i].id);
+        }
+        r = read_list(cpu_dir, "isolated", NP_CPULIST_MAX, cpu_path, diag, &t->isolated_cpus);
+        if (r == -ENOENT)
+                np_cpulist_zero(&t->isolated_cpus);
+        else if (r < 0)
+                return r;
+        return 0;
+}
+
 static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *node_path, struct np_diag *diag,
                      struct np_node *node)
 {
-        _cleanup_free_ char *meminfo = NULL, *distance = NULL;
+        _cleanup_free_ char *distance = NULL;
         char path[64];
         const char *p;
         size_t count = 0;
@@ -127,15 +177,9 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
         if (r < 0)
                 return r;
 
-        snprintf(path, sizeof(path), "node%u/meminfo", id);
-        r = np_read_file_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
+        r = read_meminfo(node_dir, node_path, diag, node);
         if (r < 0)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path, strerror(-r));
-        if (meminfo_field(meminfo, "MemTotal", &node->memory_total_kb) < 0 ||
-            meminfo_field(meminfo, "MemFree", &node->memory_free_kb) < 0 ||
-            node->memory_free_kb > node->memory_total_kb)
-                return np_diag_fail(diag, -EINVAL, "sysfs: %s/%s lacks valid 'Node %u MemTotal/MemFree: N kB' lines",
-                                    node_path, path, id);
+                return r;
 
         snprintf(path, sizeof(path), "node%u/distance", id);
         r = np_read_file_at(node_dir, path, ATTR_LIMIT, &distance, NULL);

@@ -51,6 +51,10 @@ const char *np_topology_default_root(void);
 /* Reads the topology below `sysfs_root` (standing for /sys). */
 int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_topology **ret_topology);
 void np_topology_free(struct np_topology *topology);
+
+/* Reads again what changes while the machine runs: each node's MemTotal and
+ * MemFree (and so memory_nodes) and the isolated CPUs. */
+int np_topology_refresh(struct np_topology *topology, const char *sysfs_root, struct np_diag *diag);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_topology *, np_topology_free)
 #define _cleanup_topology_ _cleanup_(np_topology_freep)
 

@@ -16,6 +16,7 @@
 #include "../core/repin.h"
 #include "../core/spec.h"
 #include "../core/state.h"
+#include "../core/topocache.h"
 #include "../core/topology.h"
 
 struct options {
@@ -125,7 +126,8 @@ static int place(const struct options *opts, const struct np_config *config, con
         struct np_record record;
         struct np_usage usage;
         enum np_cgroup_layout layout;
-        char cgroup_path[PATH_MAX], cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
+        char cgroup_path[PATH_MAX], cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE], cache_path[PATH_MAX];
+        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
         const struct np_record *existing;
         int r;
 
@@ -140,8 +142,9 @@ static int place(const struct options *opts, const struct np_config *config, con
                 np_log_debug("container '%s': nothing to do", state->id);
                 return 0;
         }
+        snprintf(cache_path, sizeof(cache_path), "%s/%s", state_dir, NP_TOPOLOGY_CACHE);
 
-        r = np_topology_load(opts->sysfs_root, diag, &topology);
+        r = np_topology_load_cached(opts->sysfs_root, cache_path, diag, &topology);
         if (r < 0)
                 return r;
         r = np_cgroup_detect(opts->cgroup_root, diag, &layout);
@@ -151,8 +154,7 @@ static int place(const struct options *opts, const struct np_config *config, con
         if (r < 0)
                 return r;
 
-        r = np_ledger_open(np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir), true, diag,
-                           &ledger);
+        r = np_ledger_open(state_dir, true, diag, &ledger);
         if (r < 0)
                 return r;
         r = np_ledger_reclaim(ledger, NULL);
@@ -220,6 +222,7 @@ static int release(const struct options *opts, const struct np_config *config, c
         _cleanup_topology_ struct np_topology *topology = NULL;
         const char *dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
         struct np_diag repin_diag = {};
+        char cache_path[PATH_MAX];
         const struct np_record *record;
         bool held_exclusive;
         unsigned int reclaimed = 0;
@@ -246,7 +249,8 @@ static int release(const struct options *opts, const struct np_config *config, c
         /* CPUs that were held exclusively go back to the shared containers */
         if (!held_exclusive && reclaimed == 0)
                 return 0;
-        if (np_topology_load(opts->sysfs_root, &repin_diag, &topology) < 0 ||
+        snprintf(cache_path, sizeof(cache_path), "%s/%s", dir, NP_TOPOLOGY_CACHE);
+        if (np_topology_load_cached(opts->sysfs_root, cache_path, &repin_diag, &topology) < 0 ||
             np_repin_shared(ledger, topology, config, &repin_diag) < 0)
                 np_log_warning("%s", repin_diag.message);
         return 0;
