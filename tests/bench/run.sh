@@ -9,7 +9,7 @@ B=$ROOT/build/bench
 TMP=$(mktemp -d /tmp/numapin-bench.XXXXXX)
 trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 HOOK_RUNS=${HOOK_RUNS:-400}
-RUNC_RUNS=${RUNC_RUNS:-15}
+RUNC_RUNS=${RUNC_RUNS:-30}
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
@@ -57,36 +57,46 @@ fi
 hook_bench "$TMP/disk" "$(df --output=fstype "$TMP" | tail -1) (this disk)"
 echo
 
-# 2. runc run of a busybox container with the hook against without any hook.
-if [ "$(id -u)" -eq 0 ] && command -v runc >/dev/null; then
-        mkdir -p "$TMP/runc/rootfs/bin"
-        cp /bin/busybox "$TMP/runc/rootfs/bin/"
-        ln -s busybox "$TMP/runc/rootfs/bin/true"
-        (cd "$TMP/runc" && runc spec)
-        jq --arg root "$TMP/runc/rootfs" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$root' \
-                "$TMP/runc/config.json" > "$TMP/plain.json"
-        jq --arg hook "$ROOT/build/numapin-hook" --arg state "$TMP/runc-state" '
+# 2. runc run of a busybox container with the hook against without any hook,
+#    with bundle and state on tmpfs (containerd's bundles and /run/numapin in
+#    production) and on this disk.
+runc_bench() { # DIR LABEL
+        local dir=$1 label=$2 plain=() hooked=() i kind start end
+        mkdir -p "$dir/runc/rootfs/bin"
+        cp /bin/busybox "$dir/runc/rootfs/bin/"
+        ln -sf busybox "$dir/runc/rootfs/bin/true"
+        (cd "$dir/runc" && runc spec)
+        jq --arg root "$dir/runc/rootfs" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$root' \
+                "$dir/runc/config.json" > "$dir/plain.json"
+        jq --arg hook "$ROOT/build/numapin-hook" --arg state "$dir/runc-state" '
                 .annotations={"policy.numapin.io/pod":"bind"} |
                 .hooks={"createRuntime":[{"path":$hook,"args":["numapin-hook","--state-dir",$state,"createRuntime"]}],
                         "poststop":[{"path":$hook,"args":["numapin-hook","--state-dir",$state,"poststop"]}]}' \
-                "$TMP/plain.json" > "$TMP/hooked.json"
-        plain=() hooked=()
+                "$dir/plain.json" > "$dir/hooked.json"
         for i in $(seq 1 "$RUNC_RUNS"); do
                 for kind in plain hooked; do
-                        cp "$TMP/$kind.json" "$TMP/runc/config.json"
+                        cp "$dir/$kind.json" "$dir/runc/config.json"
                         start=$(date +%s%N)
-                        runc run --bundle "$TMP/runc" "np-bench-$$" >/dev/null
+                        runc run --bundle "$dir/runc" "np-bench-$$" >/dev/null
                         end=$(date +%s%N)
                         if [ "$kind" = plain ]; then plain+=($(((end - start) / 1000))); else hooked+=($(((end - start) / 1000))); fi
                 done
         done
-        median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+        local plain_med hooked_med
         plain_med=$(median "${plain[@]}")
         hooked_med=$(median "${hooked[@]}")
-        echo "runc run of a busybox container, $RUNC_RUNS runs each, interleaved:"
+        echo "runc run of a busybox container, $RUNC_RUNS runs each, interleaved, bundle and state on $label:"
         printf '  %-28s median %8d us\n' "with numapin-hook" "$hooked_med"
         printf '  %-28s median %8d us\n' "baseline: no hook" "$plain_med"
         echo "  overhead: $(awk -v a="$hooked_med" -v b="$plain_med" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }') (goal: under 3%)"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+if [ "$(id -u)" -eq 0 ] && command -v runc >/dev/null; then
+        if mount -t tmpfs -o size=64m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
+                runc_bench "$TMP/tmpfs" "tmpfs"
+                umount "$TMP/tmpfs"
+        fi
+        runc_bench "$TMP/disk" "$(df --output=fstype "$TMP" | tail -1) (this disk)"
 else
         echo "runc run: skipped (needs root and runc)"
 fi
