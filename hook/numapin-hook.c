@@ -129,6 +129,7 @@ static int place(const struct options *opts, const struct np_config *config, con
         char cgroup_path[PATH_MAX], cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE], cache_path[PATH_MAX];
         const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
         const struct np_record *existing;
+        bool placed_before;
         int r;
 
         r = np_spec_load(state->bundle, diag, &spec);
@@ -162,6 +163,7 @@ static int place(const struct options *opts, const struct np_config *config, con
                 return np_diag_fail(diag, r, "cannot reclaim stale ledger records: %s", strerror(-r));
 
         existing = np_ledger_find(ledger, state->id);
+        placed_before = existing != NULL;
         if (existing) {
                 /* a second stage (prestart after createRuntime): apply the same */
                 placement = (struct np_placement){ .policy = existing->policy,
@@ -186,12 +188,15 @@ static int place(const struct options *opts, const struct np_config *config, con
                             sizeof(record.cgroup));
         if (r < 0)
                 return r;
-        r = np_spec_write_cpuset(spec, &placement, diag);
-        if (r == 0) {
-                r = np_ledger_put(ledger, &record);
-                if (r < 0)
-                        np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", state->id,
-                                     strerror(-r));
+        /* the record, then config.json: a failure undoes what was done before it */
+        r = np_ledger_put(ledger, &record);
+        if (r < 0)
+                np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", state->id,
+                             strerror(-r));
+        else {
+                r = np_spec_write_cpuset(spec, &placement, diag);
+                if (r < 0 && !placed_before)
+                        np_ledger_remove(ledger, state->id);
         }
         if (r < 0) {
                 np_cgroup_revert(opts->cgroup_root, layout, cgroup_path, &saved);
@@ -207,7 +212,7 @@ static int place(const struct options *opts, const struct np_config *config, con
                     placement.reason);
 
         /* shared containers already running must leave the new exclusive CPUs */
-        if (!existing && !np_cpulist_empty(&placement.exclusive_cpus)) {
+        if (!placed_before && !np_cpulist_empty(&placement.exclusive_cpus)) {
                 struct np_diag repin_diag = {};
                 if (np_repin_shared(ledger, topology, config, &repin_diag) < 0)
                         np_log_warning("%s", repin_diag.message);
