@@ -129,30 +129,57 @@ static int read_meminfo(int node_dir, const char *node_path, struct np_diag *dia
         return 0;
 }
 
-int np_topology_refresh(struct np_topology *t, const char *sysfs_root, struct np_diag *diag)
-{
-        _cleanup_close_ int root_fd = -1, node_dir = -1, cpu_dir = -1;
-        char node_path[PATH_MAX + 32], cpu_path[PATH_MAX + 32];
-        int r;
+/* The node and cpu folders of a sysfs root, with their paths for messages. */
+struct sysfs_dirs {
+        int node_dir;
+        int cpu_dir;
+        char node_path[PATH_MAX + 32];
+        char cpu_path[PATH_MAX + 32];
+};
 
-        snprintf(node_path, sizeof(node_path), "%s/devices/system/node", sysfs_root);
-        snprintf(cpu_path, sizeof(cpu_path), "%s/devices/system/cpu", sysfs_root);
+static void sysfs_dirs_close(struct sysfs_dirs *dirs)
+{
+        closep(&dirs->node_dir);
+        closep(&dirs->cpu_dir);
+}
+
+static int sysfs_dirs_open(const char *sysfs_root, struct np_diag *diag, struct sysfs_dirs *dirs)
+{
+        _cleanup_close_ int root_fd = -1;
+
+        dirs->node_dir = dirs->cpu_dir = -1;
+        snprintf(dirs->node_path, sizeof(dirs->node_path), "%s/devices/system/node", sysfs_root);
+        snprintf(dirs->cpu_path, sizeof(dirs->cpu_path), "%s/devices/system/cpu", sysfs_root);
         root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
-        node_dir = np_open_dir_at(root_fd, "devices/system/node");
-        cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
-        if (node_dir < 0 || cpu_dir < 0)
-                return np_diag_fail(diag, -ENOENT, "sysfs: %s/devices/system/{node,cpu}: missing", sysfs_root);
+        dirs->node_dir = np_open_dir_at(root_fd, "devices/system/node");
+        if (dirs->node_dir < 0)
+                return np_diag_fail(diag, dirs->node_dir, "sysfs: %s: %s (a kernel without NUMA?)", dirs->node_path,
+                                    strerror(-dirs->node_dir));
+        dirs->cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
+        if (dirs->cpu_dir < 0)
+                return np_diag_fail(diag, dirs->cpu_dir, "sysfs: %s: %s", dirs->cpu_path, strerror(-dirs->cpu_dir));
+        return 0;
+}
+
+int np_topology_refresh(struct np_topology *t, const char *sysfs_root, struct np_diag *diag)
+{
+        _cleanup_(sysfs_dirs_close) struct sysfs_dirs dirs = { .node_dir = -1, .cpu_dir = -1 };
+        int r;
+
+        r = sysfs_dirs_open(sysfs_root, diag, &dirs);
+        if (r < 0)
+                return r;
         np_cpulist_zero(&t->memory_nodes);
         for (size_t i = 0; i < t->n_nodes; i++) {
-                r = read_meminfo(node_dir, node_path, diag, &t->nodes[i]);
+                r = read_meminfo(dirs.node_dir, dirs.node_path, diag, &t->nodes[i]);
                 if (r < 0)
                         return r;
                 if (t->nodes[i].memory_total_kb > 0)
                         np_cpulist_set(&t->memory_nodes, t->nodes[i].id);
         }
-        r = read_list(cpu_dir, "isolated", NP_CPULIST_MAX, cpu_path, diag, &t->isolated_cpus);
+        r = read_list(dirs.cpu_dir, "isolated", NP_CPULIST_MAX, dirs.cpu_path, diag, &t->isolated_cpus);
         if (r == -ENOENT)
                 np_cpulist_zero(&t->isolated_cpus);
         else if (r < 0)
@@ -311,25 +338,17 @@ static int index_cores(struct np_topology *t)
 int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_topology **ret_topology)
 {
         _cleanup_topology_ struct np_topology *t = NULL;
-        _cleanup_close_ int root_fd = -1, node_dir = -1, cpu_dir = -1;
+        _cleanup_(sysfs_dirs_close) struct sysfs_dirs dirs = { .node_dir = -1, .cpu_dir = -1 };
         struct np_cpulist all_cpus;
-        char node_path[PATH_MAX + 32], cpu_path[PATH_MAX + 32];
         int r;
 
         if (!sysfs_root)
                 sysfs_root = np_topology_default_root();
-        snprintf(node_path, sizeof(node_path), "%s/devices/system/node", sysfs_root);
-        snprintf(cpu_path, sizeof(cpu_path), "%s/devices/system/cpu", sysfs_root);
-        root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
-        node_dir = np_open_dir_at(root_fd, "devices/system/node");
-        if (node_dir < 0)
-                return np_diag_fail(diag, node_dir, "sysfs: %s/devices/system/node: %s (a kernel without NUMA?)",
-                                    sysfs_root, strerror(-node_dir));
-        cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
-        if (cpu_dir < 0)
-                return np_diag_fail(diag, cpu_dir, "sysfs: %s/devices/system/cpu: %s", sysfs_root, strerror(-cpu_dir));
+        r = sysfs_dirs_open(sysfs_root, diag, &dirs);
+        if (r < 0)
+                return r;
+        const int node_dir = dirs.node_dir, cpu_dir = dirs.cpu_dir;
+        const char *node_path = dirs.node_path, *cpu_path = dirs.cpu_path;
 
         t = calloc(1, sizeof(*t));
         if (!t)

@@ -191,8 +191,7 @@ static int place(const struct options *opts, const struct np_config *config, con
         /* the record, then config.json: a failure undoes what was done before it */
         r = np_ledger_put(ledger, &record);
         if (r < 0)
-                np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", state->id,
-                             strerror(-r));
+                np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", state->id, strerror(-r));
         else {
                 r = np_spec_write_cpuset(spec, &placement, diag);
                 if (r < 0 && !placed_before)
