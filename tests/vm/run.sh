@@ -1,0 +1,127 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Boots a stock Debian kernel under qemu (TCG) as an emulated NUMA machine, with an
+# initramfs holding numapin, runc, crun and busybox; tests/vm/init.sh runs the checks in
+# the guest and this script turns its "NUMAPIN-VM ..." console lines into ok/not ok lines.
+set -u
+NP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMDIR=$NP_ROOT/build/vm
+KDIR=$VMDIR/kernel
+TIMEOUT=${NUMAPIN_VM_TIMEOUT:-300}
+QEMU=${NUMAPIN_VM_QEMU:-qemu-system-x86_64}
+WHICH=${1:-2node}
+
+die() { echo "not ok - vm: $*"; echo "numapin-vm: FAILED: $*" >&2; exit 1; }
+log() { echo "# $*" >&2; }
+
+case $WHICH in 2node | 4node | all) ;; *) echo "usage: $0 [2node|4node|all]" >&2; exit 2 ;; esac
+
+command -v "$QEMU" >/dev/null ||
+        die "$QEMU is missing (apt-get install --no-install-recommends qemu-system-x86 qemu-utils)"
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || die "needs a static /bin/busybox (apt-get install busybox-static)"
+for b in runc jq; do command -v $b >/dev/null || die "$b is missing (apt-get install $b)"; done
+[ -x "$NP_ROOT/build/numapin-hook" ] && [ -x "$NP_ROOT/build/numapinctl" ] || die "build numapin first: make all"
+
+# --- the kernel: the stock Debian one that linux-image-amd64 points at, cached --------
+fetch_kernel() {
+        local pkg deb
+        [ -f "$KDIR/vmlinuz" ] && return 0
+        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+        [ -n "$pkg" ] || { log "apt-cache knows no linux-image-amd64: running apt-get update"; apt-get update -qq >&2; \
+                pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1); }
+        [ -n "$pkg" ] || return 1
+        mkdir -p "$KDIR/dl" || return 1
+        log "downloading $pkg"
+        (cd "$KDIR/dl" && apt-get download "$pkg" >&2) || return 1
+        deb=$(ls "$KDIR"/dl/"$pkg"_*.deb | head -n1)
+        rm -rf "$KDIR/x" && dpkg -x "$deb" "$KDIR/x" || return 1
+        # only vmlinuz is kept (the modules, 400 MiB, stay in the cached .deb for later)
+        cp "$KDIR"/x/boot/vmlinuz-* "$KDIR/vmlinuz.new" && mv "$KDIR/vmlinuz.new" "$KDIR/vmlinuz" &&
+                echo "$pkg" >"$KDIR/version" && rm -rf "$KDIR/x"
+}
+fetch_kernel || die "could not fetch the Debian kernel into $KDIR"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/numapin-vm.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$TMP"' EXIT
+[ -n "${NUMAPIN_VM_KEEP:-}" ] && trap 'echo "# kept $TMP" >&2' EXIT
+
+# --- the initramfs ----------------------------------------------------------------------
+R=$TMP/root
+# add_bin SRC DEST: a binary and every shared library ldd finds, at the same paths
+add_bin() {
+        mkdir -p "$R$(dirname "$2")" && cp -L "$1" "$R$2" || return 1
+        local lib
+        for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
+                [ -e "$R$lib" ] && continue
+                mkdir -p "$R$(dirname "$lib")" && cp -L "$lib" "$R$lib" || return 1
+        done
+}
+build_initramfs() {
+        mkdir -p "$R"/{bin,sbin,etc,proc,sys,dev,run,tmp,newroot,usr/bin,usr/sbin} || return 1
+        cp /bin/busybox "$R/bin/busybox" && ln -s busybox "$R/bin/sh" || return 1
+        cp "$NP_ROOT/tests/vm/init.sh" "$R/init" && chmod 755 "$R/init" || return 1
+        add_bin "$(command -v runc)" /usr/sbin/runc || return 1
+        if command -v crun >/dev/null; then add_bin "$(command -v crun)" /usr/bin/crun || return 1; fi
+        add_bin "$(command -v jq)" /usr/bin/jq || return 1
+        add_bin "$NP_ROOT/build/numapin-hook" /usr/bin/numapin-hook || return 1
+        add_bin "$NP_ROOT/build/numapinctl" /usr/bin/numapinctl || return 1
+        # the containers' rootfs: a busybox bundle
+        mkdir -p "$R/bundle/rootfs/bin" "$R/bundle/rootfs/proc" "$R/bundle/rootfs/dev" "$R/bundle/rootfs/sys" &&
+                cp /bin/busybox "$R/bundle/rootfs/bin/" || return 1
+        local a
+        for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bundle/rootfs/bin/$a"; done
+        echo '{}' >"$R/etc/numapin.json"
+        (cd "$R" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$TMP/initramfs.cpio.gz"
+}
+build_initramfs || die "could not build the initramfs"
+log "initramfs: $(du -h "$TMP/initramfs.cpio.gz" | cut -f1), kernel $(cat "$KDIR/version" 2>/dev/null)"
+
+# --- boot -----------------------------------------------------------------------------
+# boot MACHINE: runs the guest; its console goes to $TMP/MACHINE.console
+boot() {
+        local m=$1 numa
+        case $m in
+        2node)
+                numa=(-smp 4,sockets=2 -m 2G
+                        -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
+                        -numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1
+                        -numa dist,src=0,dst=1,val=20) ;;
+        esac
+        local t0=$SECONDS st
+        timeout --kill-after=10 "$TIMEOUT" "$QEMU" -machine q35 -accel tcg,thread=multi -cpu qemu64 \
+                "${numa[@]}" -kernel "$KDIR/vmlinuz" -initrd "$TMP/initramfs.cpio.gz" \
+                -nographic -no-reboot -nodefaults -serial "file:$TMP/$m.console" -monitor none \
+                -append "console=ttyS0 panic=-1 quiet loglevel=4 numapin.machine=$m" \
+                </dev/null >"$TMP/$m.qemu" 2>&1
+        st=$?
+        log "$m: qemu exited with $st after $((SECONDS - t0)) s"
+        if [ -n "${NUMAPIN_VM_CONSOLE:-}" ] || [ "$st" -ne 0 ]; then
+                { tr -d '\r' <"$TMP/$m.console"; echo; } | sed 's/^/# console: /' >&2
+        fi
+        if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
+                echo "not ok - $m: guest did not power off within $TIMEOUT s (killed)"
+                return 1
+        fi
+        if [ "$st" -ne 0 ]; then
+                echo "not ok - $m: QEMU COULD NOT RUN (exit $st): $(tr '\n' ' ' <"$TMP/$m.qemu" | head -c 400)"
+                echo "numapin-vm: QEMU COULD NOT RUN, see above" >&2
+                return 1
+        fi
+        local lines
+        lines=$(tr -d '\r' <"$TMP/$m.console" | grep -o 'NUMAPIN-VM .*' | sed 's/^NUMAPIN-VM //')
+        if [ -z "$lines" ]; then
+                echo "not ok - $m: no result line on the console"
+                return 1
+        fi
+        sed "s/^\(ok\|not ok\|skip\) - /\1 - $m: /" <<<"$lines"
+        grep -q '^DONE' <<<"$lines" || { echo "not ok - $m: init did not finish"; return 1; }
+        ! grep -q '^not ok' <<<"$lines"
+}
+
+rc=0
+for m in 2node 4node; do
+        [ "$WHICH" = all ] || [ "$WHICH" = "$m" ] || continue
+        if [ "$m" = 4node ]; then echo "skip - 4node: not written yet"; continue; fi
+        boot "$m" | grep -v '^DONE' ; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+done
+exit $rc
