@@ -32,17 +32,22 @@ run_hook() { # I STAGE
                 <"$NP_TMP/state$1.json" >/dev/null 2>"$NP_TMP/hook$1.err"
 }
 
+# all_hooks_at_once STAGE: runs the stage for every container at once; prints
+# the ones that failed, with their error, or nothing
+all_hooks_at_once() {
+        local pids=() bad="" i
+        for i in $(seq 1 $N_HOOKS); do
+                run_hook "$i" "$1" &
+                pids+=($!)
+        done
+        for i in $(seq 1 $N_HOOKS); do
+                wait "${pids[$((i - 1))]}" || bad+="c$i ($(cat "$NP_TMP/hook$i.err")) "
+        done
+        echo "$bad"
+}
+
 # --- 24 hooks at once --------------------------------------------------------------------
-pids=()
-for i in $(seq 1 $N_HOOKS); do
-        run_hook "$i" createRuntime &
-        pids+=($!)
-done
-bad=""
-for i in $(seq 1 $N_HOOKS); do
-        wait "${pids[$((i - 1))]}" || bad+="c$i ($(cat "$NP_TMP/hook$i.err")) "
-done
-expect_eq "$N_HOOKS concurrent hooks: all exit 0" "" "$bad"
+expect_eq "$N_HOOKS concurrent hooks: all exit 0" "" "$(all_hooks_at_once createRuntime)"
 
 list=$("$NP_CTL" --config "$CONF" --state-dir "$SD" list --json)
 expect_eq "$N_HOOKS concurrent hooks: $N_HOOKS records" "$N_HOOKS" "$(jq '.containers | length' <<<"$list")"
@@ -91,16 +96,7 @@ expect_eq "$N_PLANS concurrent plan --commit: the records are the ones that said
         "$(jq -r '.containers[].id' <<<"$list" | sort | tr '\n' ' ')"
 
 # --- poststop for all hook containers, at once ------------------------------------------
-pids=()
-for i in $(seq 1 $N_HOOKS); do
-        run_hook "$i" poststop &
-        pids+=($!)
-done
-bad=""
-for i in $(seq 1 $N_HOOKS); do
-        wait "${pids[$((i - 1))]}" || bad+="c$i ($(cat "$NP_TMP/hook$i.err")) "
-done
-expect_eq "$N_HOOKS concurrent poststops: all exit 0" "" "$bad"
+expect_eq "$N_HOOKS concurrent poststops: all exit 0" "" "$(all_hooks_at_once poststop)"
 expect_eq "$N_HOOKS concurrent poststops: the ledger is empty" "0" \
         "$("$NP_CTL" --config "$CONF" --state-dir "$SD" list --json | jq '.containers | length')"
 plan=$("$NP_CTL" --config "$CONF" --sysfs-root "$SYSFS" --state-dir "$SD" plan --json --annotation cpus.numapin.io/pod=32)
