@@ -22,6 +22,8 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev
 DEB_TEST := runc podman busybox-static jq util-linux
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
+# The emulated NUMA machine (tests/vm): qemu, crun for the guest, cc for its workload.
+DEB_VM := qemu-system-x86 qemu-utils crun gcc libc6-dev
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC))
@@ -31,7 +33,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook
 
-.PHONY: all deps test test-unit test-integration test-e2e demo bench install uninstall format clean
+.PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean
 
 all: $(BINS)
 
@@ -61,9 +63,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^
 
-# Installs what is missing: one apt-get update, then one install.
-deps:
-	@missing=""; for p in $(DEB_ALL); do \
+# Installs what is missing from a list of Debian packages: one apt-get update,
+# then one install.
+define install_missing
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -72,6 +75,13 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_ALL))
+
+deps-vm:
+	$(call install_missing,$(DEB_ALL) $(DEB_VM))
 
 test: deps
 	$(MAKE) --no-print-directory all $(UNIT_BINS)
@@ -88,6 +98,11 @@ test-integration: deps
 test-e2e: deps
 	$(MAKE) --no-print-directory all
 	bash tests/run.sh e2e
+
+# The NUMA VM scenarios (2- and 4-node guests under qemu); not yet part of `make test`.
+test-vm: deps-vm
+	$(MAKE) --no-print-directory all
+	bash tests/vm/run.sh all
 
 demo: deps
 	$(MAKE) --no-print-directory all

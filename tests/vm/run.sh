@@ -19,7 +19,7 @@ case $WHICH in 2node | 4node | all) ;; *) echo "usage: $0 [2node|4node|all]" >&2
 command -v "$QEMU" >/dev/null ||
         die "$QEMU is missing (apt-get install --no-install-recommends qemu-system-x86 qemu-utils)"
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || die "needs a static /bin/busybox (apt-get install busybox-static)"
-for b in runc jq; do command -v $b >/dev/null || die "$b is missing (apt-get install $b)"; done
+for b in runc jq cc; do command -v $b >/dev/null || die "$b is missing (apt-get install $b)"; done
 [ -x "$NP_ROOT/build/numapin-hook" ] && [ -x "$NP_ROOT/build/numapinctl" ] || die "build numapin first: make all"
 
 # --- the kernel: the stock Debian one that linux-image-amd64 points at, cached --------
@@ -68,6 +68,8 @@ build_initramfs() {
         # the containers' rootfs: a busybox bundle
         mkdir -p "$R/bundle/rootfs/bin" "$R/bundle/rootfs/proc" "$R/bundle/rootfs/dev" "$R/bundle/rootfs/sys" &&
                 cp /bin/busybox "$R/bundle/rootfs/bin/" || return 1
+        # the workload the containers run: touches N MiB and prints its pages per node
+        cc -static -O2 -o "$R/bundle/rootfs/bin/workload" "$NP_ROOT/tests/vm/workload.c" || return 1
         local a
         for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bundle/rootfs/bin/$a"; done
         echo '{}' >"$R/etc/numapin.json"
@@ -86,6 +88,16 @@ boot() {
                         -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
                         -numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1
                         -numa dist,src=0,dst=1,val=20) ;;
+        4node)
+                # one CPU per node; 0-1 and 2-3 are close pairs (20), every other pair is 30
+                numa=(-smp 4,sockets=4 -m 2G)
+                local n
+                for n in 0 1 2 3; do
+                        numa+=(-object memory-backend-ram,id=m$n,size=512M -numa node,nodeid=$n,cpus=$n,memdev=m$n)
+                done
+                numa+=(-numa dist,src=0,dst=1,val=20 -numa dist,src=2,dst=3,val=20
+                        -numa dist,src=0,dst=2,val=30 -numa dist,src=0,dst=3,val=30
+                        -numa dist,src=1,dst=2,val=30 -numa dist,src=1,dst=3,val=30) ;;
         esac
         local t0=$SECONDS st
         timeout --kill-after=10 "$TIMEOUT" "$QEMU" -machine q35 -accel tcg,thread=multi -cpu qemu64 \
@@ -121,7 +133,6 @@ boot() {
 rc=0
 for m in 2node 4node; do
         [ "$WHICH" = all ] || [ "$WHICH" = "$m" ] || continue
-        if [ "$m" = 4node ]; then echo "skip - 4node: not written yet"; continue; fi
         boot "$m" | grep -v '^DONE' ; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 done
 exit $rc
