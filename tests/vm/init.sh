@@ -77,6 +77,18 @@ field() { echo "$2" | sed -n "s/^$1:[[:space:]]*//p"; }
 # status PID: the allowed lists of a process seen from outside its container
 status() { grep -E '^(Cpus|Mems)_allowed_list' "/proc/$1/status" 2>&1; }
 STATUS='grep -E "^(Cpus|Mems)_allowed_list" /proc/self/status'
+# run_and_check LABEL ID ANNOTATIONS CPUS MEMS [NOTE]: runs a runc container in the
+# foreground that prints its allowed lists, checks it ran and what it saw, deletes it
+run_and_check() {
+        local B=/tmp/bundle-$2 out st
+        bundle "$B" "$3" "$STATUS"
+        out=$(runc run --bundle "$B" "$2" </dev/null 2>&1)
+        st=$?
+        [ $st -eq 0 ] && ok "$1: container runs" || notok "$1: container runs" "status $st: $out"
+        is "$1: Cpus_allowed_list $4${6:+ $6}" "$4" "$(field Cpus_allowed_list "$out")"
+        is "$1: Mems_allowed_list $5" "$5" "$(field Mems_allowed_list "$out")"
+        runc delete -f "$2" >/dev/null 2>&1
+}
 # start RUNTIME ID BUNDLE: a detached container; prints the runtime's errors
 start() { "$1" run -d --bundle "$3" "$2" </dev/null >/dev/null 2>/tmp/start.err; st=$?; cat /tmp/start.err; return $st; }
 pidof_ctr() { "$1" state "$2" 2>/dev/null | jq -r .pid; }
@@ -107,14 +119,8 @@ done
 
 if [ "$MACHINE" = 2node ]; then
         # --- scenario 6: cpus-only binds the CPUs and leaves memory alone ---------------------
-        B=/tmp/bundle-cpusonly
-        bundle "$B" '{"policy.numapin.io/pod": "cpus-only", "nodes.numapin.io/pod": "1"}' "$STATUS"
-        out=$(runc run --bundle "$B" np-cpusonly </dev/null 2>&1)
-        st=$?
-        [ $st -eq 0 ] && ok "runc cpus-only: container runs" || notok "runc cpus-only: container runs" "status $st: $out"
-        is "runc cpus-only: Cpus_allowed_list 2-3" 2-3 "$(field Cpus_allowed_list "$out")"
-        is "runc cpus-only: Mems_allowed_list 0-1" 0-1 "$(field Mems_allowed_list "$out")"
-        runc delete -f np-cpusonly >/dev/null 2>&1
+        run_and_check "runc cpus-only" np-cpusonly '{"policy.numapin.io/pod": "cpus-only", "nodes.numapin.io/pod": "1"}' \
+                2-3 0-1
 
         # --- scenario 7: an unannotated container is left alone, and has no record ---------
         B=/tmp/bundle-plain
@@ -177,28 +183,15 @@ fi
 
 if [ "$MACHINE" = 4node ]; then
         # --- scenario 5: node-count=2 takes the closest pair --------------------------------
-        B=/tmp/bundle-count2
-        bundle "$B" '{"node-count.numapin.io/pod": "2"}' "$STATUS"
-        out=$(runc run --bundle "$B" np-count2 </dev/null 2>&1)
-        st=$?
-        [ $st -eq 0 ] && ok "runc node-count=2: container runs" || notok "runc node-count=2: container runs" "status $st: $out"
-        is "runc node-count=2: Cpus_allowed_list 0-1 (pair at distance 20)" 0-1 "$(field Cpus_allowed_list "$out")"
-        is "runc node-count=2: Mems_allowed_list 0-1" 0-1 "$(field Mems_allowed_list "$out")"
-        runc delete -f np-count2 >/dev/null 2>&1
+        run_and_check "runc node-count=2" np-count2 '{"node-count.numapin.io/pod": "2"}' 0-1 0-1 "(pair at distance 20)"
         # with node 0's CPU held exclusively, 2 exclusive CPUs on 2 nodes: {2,3} (20) beats
         # {1,2} and {1,3} (30), though 1 is the lowest free id
         B=/tmp/bundle-hold0
         bundle "$B" '{"nodes.numapin.io/pod": "0", "cpus.numapin.io/pod": "1"}' "sleep 600"
         err=$(start runc np-hold0 "$B")
         [ $? -eq 0 ] && ok "runc node-count=2: node 0's CPU held" || notok "runc node-count=2: node 0's CPU held" "$err"
-        B=/tmp/bundle-count2x
-        bundle "$B" '{"node-count.numapin.io/pod": "2", "cpus.numapin.io/pod": "2"}' "$STATUS"
-        out=$(runc run --bundle "$B" np-count2x </dev/null 2>&1)
-        st=$?
-        [ $st -eq 0 ] && ok "runc node-count=2 cpus=2: container runs" || notok "runc node-count=2 cpus=2: container runs" "status $st: $out"
-        is "runc node-count=2 cpus=2: Cpus_allowed_list 2-3 (closest free pair)" 2-3 "$(field Cpus_allowed_list "$out")"
-        is "runc node-count=2 cpus=2: Mems_allowed_list 2-3" 2-3 "$(field Mems_allowed_list "$out")"
-        runc delete -f np-count2x >/dev/null 2>&1
+        run_and_check "runc node-count=2 cpus=2" np-count2x '{"node-count.numapin.io/pod": "2", "cpus.numapin.io/pod": "2"}' \
+                2-3 2-3 "(closest free pair)"
         runc delete -f np-hold0 >/dev/null 2>&1
         is "runc node-count=2: poststop freed the records" 0 "$(records)"
 fi
