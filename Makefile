@@ -83,7 +83,8 @@ deps:
 deps-vm:
 	$(call install_missing,$(DEB_ALL) $(DEB_VM))
 
-test: deps
+# everything: unit, integration, e2e on this host, then the NUMA VM scenarios
+test: deps-vm
 	$(MAKE) --no-print-directory all $(UNIT_BINS)
 	bash tests/run.sh all
 
@@ -99,10 +100,10 @@ test-e2e: deps
 	$(MAKE) --no-print-directory all
 	bash tests/run.sh e2e
 
-# The NUMA VM scenarios (2- and 4-node guests under qemu); not yet part of `make test`.
+# The NUMA VM scenarios alone (2- and 4-node guests under qemu).
 test-vm: deps-vm
 	$(MAKE) --no-print-directory all
-	bash tests/vm/run.sh all
+	bash tests/run.sh vm
 
 demo: deps
 	$(MAKE) --no-print-directory all

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
 #include "log.h"
 
 static enum np_log_level current_level = NP_LOG_WARNING;
 static const char *log_prefix = "numapin";
+static bool to_syslog;
+static char syslog_context[256];
 
 void np_log_set_level(enum np_log_level level)
 {
@@ -25,6 +28,12 @@ enum np_log_level np_log_get_level(void)
 void np_log_set_prefix(const char *prefix)
 {
         log_prefix = prefix;
+}
+
+void np_log_set_syslog(const char *context)
+{
+        to_syslog = context != NULL;
+        snprintf(syslog_context, sizeof(syslog_context), "%s", context ? context : "");
 }
 
 int np_log_level_from_string(const char *s, enum np_log_level *ret_level)
@@ -152,6 +161,12 @@ static void vlog_line(enum np_log_level level, const char *fmt, va_list ap)
         vsnprintf(raw, sizeof(raw), fmt, ap);
         escape_into(line, sizeof(line), raw, sizeof(raw));
         fprintf(stderr, "%s: %s: %s\n", log_prefix, tags[level], line);
+        if (to_syslog && level <= NP_LOG_WARNING) {
+                /* no LOG_CONS: without a syslog daemon the line is only on stderr */
+                openlog(log_prefix, LOG_PID, LOG_DAEMON);
+                syslog(level == NP_LOG_ERROR ? LOG_ERR : LOG_WARNING, "%s%s", syslog_context, line);
+                closelog();
+        }
 }
 
 void np_log(enum np_log_level level, const char *fmt, ...)

@@ -26,6 +26,10 @@ void np_log_set_level(enum np_log_level level);
 enum np_log_level np_log_get_level(void);
 int np_log_level_from_string(const char *s, enum np_log_level *ret_level);
 void np_log_set_prefix(const char *prefix);
+/* Also sends errors and warnings to syslog (facility daemon, the prefix as ident),
+ * each line starting with `context` (e.g. "container ID: "; copied). Some runtimes,
+ * crun among them, drop a hook's stderr: the system log keeps the reason. NULL stops it. */
+void np_log_set_syslog(const char *context);
 
 void np_log(enum np_log_level level, const char *fmt, ...) _printf_(2, 3);
 #define np_log_error(...)   np_log(NP_LOG_ERROR, __VA_ARGS__)

@@ -271,6 +271,7 @@ int main(int argc, char **argv)
         int r;
 
         np_log_set_prefix("numapin-hook");
+        np_log_set_syslog("");
         if (parse_options(argc, argv, &opts) < 0)
                 return 2;
         r = np_config_load(opts.config_path, opts.config_required, &diag, &config);
@@ -288,6 +289,12 @@ int main(int argc, char **argv)
         else
                 r = np_state_parse(input, size, &diag, &state);
 
+        if (r == 0) {
+                char context[sizeof(state.id) + 16];
+
+                snprintf(context, sizeof(context), "container %s: ", state.id);
+                np_log_set_syslog(context);
+        }
         if (r == 0)
                 r = strcmp(opts.stage, "poststop") == 0 ? release(&opts, &config, &state, &diag)
                                                         : place(&opts, &config, &state, &diag);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Runs numapin's tests and prints one closing line: "tests: N passed, N failed, N skipped".
-# usage: tests/run.sh [all|unit|integration|e2e] [NAME-FILTER]
+# usage: tests/run.sh [all|unit|integration|e2e|vm] [NAME-FILTER]
 # Unit tests are cmocka binaries (TAP output); integration and e2e tests are bash
-# scripts that report "ok - ...", "not ok - ..." and "skip - ..." lines through tests/lib.sh.
+# scripts that report "ok - ...", "not ok - ..." and "skip - ..." lines through tests/lib.sh;
+# vm runs tests/vm/run.sh, the scenarios on emulated 2- and 4-node machines.
 set -u
 cd "$(dirname "$0")/.."
 suite=${1:-all}
@@ -54,12 +55,28 @@ run_scripts() {
         done
 }
 
+# The NUMA VM (tests/vm/run.sh): the filter is a machine (2node, 4node) or a scenario.
+run_vm() {
+        local args=(all) out status
+        case $filter in
+        "") ;;
+        2node | 4node) args=("$filter") ;;
+        *) args=(all "$filter") ;;
+        esac
+        echo "== vm: ${args[*]}"
+        out=$(bash tests/vm/run.sh "${args[@]}" 2>&1)
+        status=$?
+        printf '%s\n' "$out" | grep -E '^(not ok|skip|#)' || true
+        count "vm" "$status" "$out"
+}
+
 case $suite in
-all) run_unit; run_scripts tests/integration; run_scripts tests/e2e ;;
+all) run_unit; run_scripts tests/integration; run_scripts tests/e2e; run_vm ;;
 unit) run_unit ;;
 integration) run_scripts tests/integration ;;
 e2e) run_scripts tests/e2e ;;
-*) echo "usage: tests/run.sh [all|unit|integration|e2e] [NAME-FILTER]" >&2; exit 2 ;;
+vm) run_vm ;;
+*) echo "usage: tests/run.sh [all|unit|integration|e2e|vm] [NAME-FILTER]" >&2; exit 2 ;;
 esac
 
 if [ ${#failures[@]} -gt 0 ]; then

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # /init of the numapin test guest (busybox sh): moves the initramfs into a tmpfs and
 # switch_roots into it (runc cannot pivot_root out of an initramfs), mounts a pure cgroup v2
-# tree, runs the checks and prints "NUMAPIN-VM ok - NAME" / "NUMAPIN-VM not ok - NAME: why".
+# tree, runs the scenarios and prints "NUMAPIN-VM ok - NAME" / "NUMAPIN-VM not ok - NAME: why".
+# Kernel command line: numapin.machine=2node|4node, numapin.only=SCENARIO,... (default:
+# all), numapin.shell=1 (a shell on the console after the scenarios).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 if [ "$1" != stage2 ]; then
@@ -28,11 +30,19 @@ mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo "+cpuset +memory" >/sys/fs/cgroup/cgroup.subtree_control
+# the system log: numapin-hook's errors also go there, since crun drops a hook's stderr
+syslogd -n -O /tmp/messages &
 
-MACHINE=$(sed -n 's/.*numapin\.machine=\([^ ]*\).*/\1/p' /proc/cmdline)
+cmdline() { sed -n "s/.*numapin\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+MACHINE=$(cmdline machine)
+ONLY=$(cmdline only)
+SHELL_AFTER=$(cmdline shell)
+
 say() { echo "NUMAPIN-VM $*"; }
 ok() { say "ok - $1"; }
 notok() { say "not ok - $1: $2" | tr '\n' ' '; echo; }
+# is NAME EXPECTED GOT
+is() { [ "$2" = "$3" ] && ok "$1" || notok "$1" "expected '$2', got '$3'"; }
 # check NAME JQ-FILTER JSON: ok when the filter is true; else shows the nodes (or the text)
 check() {
         if printf '%s' "$3" | jq -e "$2" >/dev/null 2>&1; then ok "$1"; return; fi
@@ -40,24 +50,18 @@ check() {
                 printf '%s' "$3" | tr -s ' \n' ' ' | head -c 300)"
 }
 
-# --- scenario 1: the topology numapin sees -----------------------------------------------
-topo=$(numapinctl topology --json 2>&1)
-if [ "$MACHINE" = 2node ]; then
-        check "topology: nodes 0 and 1" '[.nodes[].id] == [0,1]' "$topo"
-        check "topology: node 0 cpus 0-1, node 1 cpus 2-3" '[.nodes[].cpus] == ["0-1","2-3"]' "$topo"
-        check "topology: distances [10,20]/[20,10]" '[.nodes[].distances] == [[10,20],[20,10]]' "$topo"
-fi
-
-if [ "$MACHINE" = 4node ]; then
-        check "topology: nodes 0-3" '[.nodes[].id] == [0,1,2,3]' "$topo"
-        check "topology: one cpu per node" '[.nodes[].cpus] == ["0","1","2","3"]' "$topo"
-        check "topology: distances 10/20/30" '[.nodes[].distances] ==
-                [[10,20,30,30],[20,10,30,30],[30,30,10,20],[30,30,20,10]]' "$topo"
-fi
+# What each machine is (run.sh gives qemu the same layout).
+case $MACHINE in
+2node) NODES="0 1" ALL_CPUS=0-3 ALL_MEMS=0-1 NODE1_CPUS=2-3 ;;
+4node) NODES="0 1 2 3" ALL_CPUS=0-3 ALL_MEMS=0-3 NODE1_CPUS=1 ;;
+*) notok "machine" "unknown numapin.machine '$MACHINE'"; say DONE; poweroff -f ;;
+esac
 
 # --- helpers for the containers -----------------------------------------------------------
 CTL="numapinctl --config /etc/numapin.json --state-dir /run/numapin"
 HOOK='{"path": "/usr/bin/numapin-hook", "args": ["numapin-hook", "--config", "/etc/numapin.json", "--state-dir", "/run/numapin", "STAGE"]}'
+# a runtime command that hangs is killed and shows up as a failed check, not a stuck guest
+RT_TIMEOUT=120
 # bundle DIR ANNOTATIONS-JSON COMMAND: a busybox bundle with numapin as createRuntime and
 # poststop hook, running "sh -c COMMAND"
 bundle() {
@@ -71,130 +75,247 @@ bundle() {
                 | .hooks = {createRuntime: [$cr], poststop: [$ps]}' "$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
 }
 records() { $CTL list --json 2>&1 | jq -r '.containers | length' 2>&1; }
-# is NAME EXPECTED GOT
-is() { [ "$2" = "$3" ] && ok "$1" || notok "$1" "expected '$2', got '$3'"; }
+# record ID: {nodes, cpus, mems} of a container's ledger record
+record() { $CTL list --json | jq -c --arg id "$1" '.containers[] | select(.id == $id) | {nodes, cpus, mems}'; }
 field() { echo "$2" | sed -n "s/^$1:[[:space:]]*//p"; }
 # status PID: the allowed lists of a process seen from outside its container
 status() { grep -E '^(Cpus|Mems)_allowed_list' "/proc/$1/status" 2>&1; }
 STATUS='grep -E "^(Cpus|Mems)_allowed_list" /proc/self/status'
-# run_and_check LABEL ID ANNOTATIONS CPUS MEMS [NOTE]: runs a runc container in the
+# run_and_check RUNTIME LABEL ID ANNOTATIONS CPUS MEMS [NOTE]: runs a container in the
 # foreground that prints its allowed lists, checks it ran and what it saw, deletes it
 run_and_check() {
-        local B=/tmp/bundle-$2 out st
-        bundle "$B" "$3" "$STATUS"
-        out=$(runc run --bundle "$B" "$2" </dev/null 2>&1)
+        local B=/tmp/bundle-$3 out st
+        bundle "$B" "$4" "$STATUS" || return
+        out=$(timeout $RT_TIMEOUT "$1" run --bundle "$B" "$3" </dev/null 2>&1)
         st=$?
-        [ $st -eq 0 ] && ok "$1: container runs" || notok "$1: container runs" "status $st: $out"
-        is "$1: Cpus_allowed_list $4${6:+ $6}" "$4" "$(field Cpus_allowed_list "$out")"
-        is "$1: Mems_allowed_list $5" "$5" "$(field Mems_allowed_list "$out")"
-        runc delete -f "$2" >/dev/null 2>&1
+        [ $st -eq 0 ] && ok "$2: container runs" || notok "$2: container runs" "status $st: $out"
+        is "$2: Cpus_allowed_list $5${7:+ $7}" "$5" "$(field Cpus_allowed_list "$out")"
+        is "$2: Mems_allowed_list $6" "$6" "$(field Mems_allowed_list "$out")"
+        "$1" delete -f "$3" >/dev/null 2>&1
 }
 # start RUNTIME ID BUNDLE: a detached container; prints the runtime's errors
-start() { "$1" run -d --bundle "$3" "$2" </dev/null >/dev/null 2>/tmp/start.err; st=$?; cat /tmp/start.err; return $st; }
+start() {
+        timeout $RT_TIMEOUT "$1" run -d --bundle "$3" "$2" </dev/null >/dev/null 2>/tmp/start.err
+        local st=$?
+        cat /tmp/start.err
+        return $st
+}
 pidof_ctr() { "$1" state "$2" 2>/dev/null | jq -r .pid; }
+# running RUNTIME ID: the allowed lists of a detached container's init
+running() { status "$(pidof_ctr "$1" "$2")"; }
+# refused LABEL RUNTIME ID STATUS OUTPUT TEXT: the runtime refused the container and
+# numapin's message with TEXT reached the user: in the runtime's error (runc passes a
+# hook's stderr on, crun drops it) and in the system log, with the container's id
+refused() {
+        local missing=""
+        if [ "$4" -eq 0 ]; then notok "$1" "the runtime started it: $5"; return; fi
+        [ "$2" = runc ] && ! echo "$5" | grep -q "$6" && missing="runc's error"
+        grep -q "numapin-hook.*container $3: .*$6" /tmp/messages || missing="$missing${missing:+ and }the system log"
+        [ -z "$missing" ] && ok "$1" || notok "$1" "'$6' not in $missing; status $4: $5"
+}
+# reset: no container and no record left over from a scenario for the next one
+reset() {
+        local rt id
+        for rt in $RUNTIMES; do
+                for id in $("$rt" list -q 2>/dev/null); do "$rt" delete -f "$id" >/dev/null 2>&1; done
+        done
+        rm -rf /run/numapin
+}
 
-# --- scenario 2: a container annotated nodes=1, with runc and with crun -------------------
-case $MACHINE in 2node) CPUS1=2-3 ;; 4node) CPUS1=1 ;; esac
-for rt in runc crun; do
-        command -v $rt >/dev/null || { say "skip - $rt nodes=1: $rt is not in the initramfs"; continue; }
-        B=/tmp/bundle-nodes1-$rt
-        bundle "$B" '{"nodes.numapin.io/pod": "1"}' "$STATUS; workload 256" || continue
-        out=$($rt run --bundle "$B" np-nodes1-$rt </dev/null 2>&1)
+# --- the scenarios: sc_NAME RUNTIME; the issue's numbers in brackets -----------------------
+
+# [1] the topology numapin sees is the one qemu was given
+sc_topology() {
+        local topo
+        topo=$(numapinctl topology --json 2>&1)
+        if [ "$MACHINE" = 2node ]; then
+                check "topology: nodes 0 and 1" '[.nodes[].id] == [0,1]' "$topo"
+                check "topology: node 0 cpus 0-1, node 1 cpus 2-3" '[.nodes[].cpus] == ["0-1","2-3"]' "$topo"
+                check "topology: distances [10,20]/[20,10]" '[.nodes[].distances] == [[10,20],[20,10]]' "$topo"
+        else
+                check "topology: nodes 0-3" '[.nodes[].id] == [0,1,2,3]' "$topo"
+                check "topology: one cpu per node" '[.nodes[].cpus] == ["0","1","2","3"]' "$topo"
+                check "topology: distances 10/20/30" '[.nodes[].distances] ==
+                        [[10,20,30,30],[20,10,30,30],[30,30,10,20],[30,30,20,10]]' "$topo"
+        fi
+}
+
+# [2] nodes=1: the container runs on node 1's CPUs and its memory comes from node 1
+sc_bind() {
+        local rt=$1 B=/tmp/bundle-bind-$1 out st pages n1 total
+        bundle "$B" '{"nodes.numapin.io/pod": "1"}' "$STATUS; workload 256" || return
+        out=$(timeout $RT_TIMEOUT $rt run --bundle "$B" np-bind-$rt </dev/null 2>&1)
         st=$?
-        [ $st -eq 0 ] && ok "$rt nodes=1: container runs" || notok "$rt nodes=1: container runs" "status $st: $out"
-        is "$rt nodes=1: Cpus_allowed_list $CPUS1" "$CPUS1" "$(field Cpus_allowed_list "$out")"
-        is "$rt nodes=1: Mems_allowed_list 1" 1 "$(field Mems_allowed_list "$out")"
+        [ $st -eq 0 ] && ok "$rt bind nodes=1: container runs" || notok "$rt bind nodes=1: container runs" "status $st: $out"
+        is "$rt bind nodes=1: Cpus_allowed_list $NODE1_CPUS" "$NODE1_CPUS" "$(field Cpus_allowed_list "$out")"
+        is "$rt bind nodes=1: Mems_allowed_list 1" 1 "$(field Mems_allowed_list "$out")"
         pages=$(echo "$out" | grep 'total=')
         n1=$(echo "$pages" | sed -n 's/.*N1=\([0-9]*\).*/\1/p')
         total=$(echo "$pages" | sed -n 's/.*total=\([0-9]*\).*/\1/p')
         # 256 MiB is 65536 pages of 4 KiB
-        if [ -n "$total" ] && [ "$total" -ge 65536 ] && [ $(( ${n1:-0} * 100 )) -ge $(( total * 99 )) ]; then
-                ok "$rt nodes=1: 256 MiB allocation >= 99% on node 1 ($pages)"
+        if [ -n "$total" ] && [ "$total" -ge 65536 ] && [ $((${n1:-0} * 100)) -ge $((total * 99)) ]; then
+                ok "$rt bind nodes=1: 256 MiB allocation >= 99% on node 1 ($pages)"
         else
-                notok "$rt nodes=1: 256 MiB allocation >= 99% on node 1" "got '$pages'"
+                notok "$rt bind nodes=1: 256 MiB allocation >= 99% on node 1" "got '$pages'"
         fi
-        is "$rt nodes=1: poststop freed the record" 0 "$(records)"
-        $rt delete -f np-nodes1-$rt >/dev/null 2>&1
-done
+        $rt delete -f np-bind-$rt >/dev/null 2>&1
+        is "$rt bind nodes=1: poststop freed the record" 0 "$(records)"
+}
 
-if [ "$MACHINE" = 2node ]; then
-        # --- scenario 6: cpus-only binds the CPUs and leaves memory alone ---------------------
-        run_and_check "runc cpus-only" np-cpusonly '{"policy.numapin.io/pod": "cpus-only", "nodes.numapin.io/pod": "1"}' \
-                2-3 0-1
-
-        # --- scenario 7: an unannotated container is left alone, and has no record ---------
-        B=/tmp/bundle-plain
-        bundle "$B" '{}' "sleep 600"
-        err=$(start runc np-plain "$B")
-        [ $? -eq 0 ] && ok "runc unannotated: container runs" || notok "runc unannotated: container runs" "$err"
-        out=$(status "$(pidof_ctr runc np-plain)")
-        is "runc unannotated: Cpus_allowed_list 0-3" 0-3 "$(field Cpus_allowed_list "$out")"
-        is "runc unannotated: Mems_allowed_list 0-1" 0-1 "$(field Mems_allowed_list "$out")"
-        is "runc unannotated: no record" 0 "$(records)"
-        runc delete -f np-plain >/dev/null 2>&1
-
-        # --- scenario 8: a bad request is refused with numapin's message, and no record ------
-        B=/tmp/bundle-bad
-        bundle "$B" '{"nodes.numapin.io/pod": "5"}' "$STATUS"
-        out=$(runc run --bundle "$B" np-bad </dev/null 2>&1)
-        st=$?
-        if [ $st -ne 0 ] && echo "$out" | grep -q "node 5 does not exist"; then
-                ok "runc nodes=5: refused with 'node 5 does not exist'"
-        else
-                notok "runc nodes=5: refused with 'node 5 does not exist'" "status $st: $out"
-        fi
-        is "runc nodes=5: no record" 0 "$(records)"
-        runc delete -f np-bad >/dev/null 2>&1
-
-        # --- scenarios 3/4: exclusive containers spread, never share a CPU, run out, come back
-        B=/tmp/bundle-excl
-        bundle "$B" '{"cpus.numapin.io/pod": "1"}' "sleep 600"
-        held=""
+# [3, 4] one exclusive CPU per container, as many containers as CPUs: each lands on a node
+# with the most free CPUs, none shares a CPU, one more is refused with every node's free
+# capacity, and after poststop the CPUs are offered again
+sc_exclusive() {
+        local rt=$1 B=/tmp/bundle-excl-$1 i id err st rec c out held="" spread ids=""
+        bundle "$B" '{"cpus.numapin.io/pod": "1"}' "sleep 600" || return
         for i in 1 2 3 4; do
-                err=$(start runc np-excl$i "$B")
-                if [ $? -ne 0 ]; then notok "runc exclusive: container $i starts" "$err"; continue; fi
-                rec=$($CTL list --json | jq -c --arg id np-excl$i '.containers[] | select(.id == $id) | {nodes, cpus, mems}')
+                id=np-excl$i-$rt
+                ids="$ids $id"
+                err=$(start $rt $id "$B") || { notok "$rt exclusive: container $i starts" "$err"; continue; }
+                rec=$(record $id)
                 c=$(echo "$rec" | jq -r .cpus)
-                out=$(status "$(pidof_ctr runc np-excl$i)")
+                out=$(running $rt $id)
                 if [ -n "$c" ] && [ "$(field Cpus_allowed_list "$out")" = "$c" ]; then
-                        ok "runc exclusive: container $i runs on its CPU ($rec)"
+                        ok "$rt exclusive: container $i runs on its CPU ($rec)"
                 else
-                        notok "runc exclusive: container $i runs on its CPU" "record '$rec', status '$out'"
+                        notok "$rt exclusive: container $i runs on its CPU" "record '$rec', status '$out'"
                 fi
                 held="$held $c"
-                [ $i = 1 ] && is "runc exclusive: first container on node 0" 0 "$(echo "$rec" | jq -r .nodes)"
-                [ $i = 2 ] && is "runc exclusive: second container on node 1 (more free CPUs)" 1 "$(echo "$rec" | jq -r .nodes)"
+                # every node has as many CPUs, so by free capacity no node may hold two
+                # containers more than another
+                spread=$($CTL list --json | jq --arg nodes "$NODES" '($nodes | split(" ")) as $n
+                        | [$n[] as $x | [.containers[] | select(.nodes == $x)] | length] | max - min')
+                [ "$spread" -le 1 ] 2>/dev/null && ok "$rt exclusive: after $i, nodes differ by at most 1 container" ||
+                        notok "$rt exclusive: after $i, nodes differ by at most 1 container" "they differ by '$spread'"
         done
-        is "runc exclusive: 4 containers hold 4 different CPUs" "0 1 2 3" "$(echo $held | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/ $//')"
-        err=$(start runc np-excl5 "$B")
+        is "$rt exclusive: 4 containers hold 4 different CPUs" "0 1 2 3" \
+                "$(echo $held | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+        err=$(start $rt np-excl5-$rt "$B")
         st=$?
-        if [ $st -ne 0 ] && echo "$err" | grep -q "no node or set of nodes fits"; then
-                ok "runc exclusive: a 5th is refused with 'no node or set of nodes fits'"
-        else
-                notok "runc exclusive: a 5th is refused with 'no node or set of nodes fits'" "status $st: $err"
-        fi
-        runc delete -f np-excl5 >/dev/null 2>&1
-        is "runc exclusive: 4 records" 4 "$(records)"
-        for i in 1 2 3 4; do runc delete -f np-excl$i >/dev/null 2>&1; done
-        is "runc exclusive: poststop freed the records" 0 "$(records)"
-        plan=$($CTL plan --json --annotation cpus.numapin.io/pod=4 2>&1 | jq -r .cpus 2>&1)
-        is "runc exclusive: the 4 CPUs are offered again" 0-3 "$plan"
-fi
+        refused "$rt exclusive: a 5th is refused with 'no node or set of nodes fits'" $rt np-excl5-$rt $st "$err" \
+                "no node or set of nodes fits"
+        for i in $NODES; do
+                refused "$rt exclusive: the refusal shows node $i with 0 free CPUs" $rt np-excl5-$rt $st "$err" \
+                        "node $i: 0 free CPUs"
+        done
+        $rt delete -f np-excl5-$rt >/dev/null 2>&1
+        is "$rt exclusive: 4 records" 4 "$(records)"
+        for id in $ids; do $rt delete -f $id >/dev/null 2>&1; done
+        is "$rt exclusive: poststop freed the records" 0 "$(records)"
+        is "$rt exclusive: the 4 CPUs are offered again" 0-3 \
+                "$($CTL plan --json --annotation cpus.numapin.io/pod=4 2>&1 | jq -r .cpus 2>&1)"
+}
 
-if [ "$MACHINE" = 4node ]; then
-        # --- scenario 5: node-count=2 takes the closest pair --------------------------------
-        run_and_check "runc node-count=2" np-count2 '{"node-count.numapin.io/pod": "2"}' 0-1 0-1 "(pair at distance 20)"
+# [5] node-count=2 takes the closest pair by the distance matrix (4-node machine)
+sc_multinode() {
+        local rt=$1 B=/tmp/bundle-count2-$1 out st c err
+        # 0-1 and 2-3 are the pairs at distance 20: free capacity picks one of them
+        bundle "$B" '{"node-count.numapin.io/pod": "2"}' "$STATUS" || return
+        out=$(timeout $RT_TIMEOUT $rt run --bundle "$B" np-count2-$rt </dev/null 2>&1)
+        st=$?
+        [ $st -eq 0 ] && ok "$rt node-count=2: container runs" || notok "$rt node-count=2: container runs" "status $st: $out"
+        c=$(field Cpus_allowed_list "$out")
+        case $c in
+        0-1 | 2-3) ok "$rt node-count=2: Cpus_allowed_list $c (a pair at distance 20)" ;;
+        *) notok "$rt node-count=2: Cpus_allowed_list 0-1 or 2-3 (a pair at distance 20)" "got '$c'" ;;
+        esac
+        is "$rt node-count=2: Mems_allowed_list the same nodes" "$c" "$(field Mems_allowed_list "$out")"
+        $rt delete -f np-count2-$rt >/dev/null 2>&1
+        B=/tmp/bundle-hold0-$1
         # with node 0's CPU held exclusively, 2 exclusive CPUs on 2 nodes: {2,3} (20) beats
         # {1,2} and {1,3} (30), though 1 is the lowest free id
-        B=/tmp/bundle-hold0
-        bundle "$B" '{"nodes.numapin.io/pod": "0", "cpus.numapin.io/pod": "1"}' "sleep 600"
-        err=$(start runc np-hold0 "$B")
-        [ $? -eq 0 ] && ok "runc node-count=2: node 0's CPU held" || notok "runc node-count=2: node 0's CPU held" "$err"
-        run_and_check "runc node-count=2 cpus=2" np-count2x '{"node-count.numapin.io/pod": "2", "cpus.numapin.io/pod": "2"}' \
-                2-3 2-3 "(closest free pair)"
-        runc delete -f np-hold0 >/dev/null 2>&1
-        is "runc node-count=2: poststop freed the records" 0 "$(records)"
-fi
+        bundle "$B" '{"nodes.numapin.io/pod": "0", "cpus.numapin.io/pod": "1"}' "sleep 600" || return
+        err=$(start $rt np-hold0-$rt "$B")
+        [ $? -eq 0 ] && ok "$rt node-count=2: node 0's CPU held" || notok "$rt node-count=2: node 0's CPU held" "$err"
+        run_and_check $rt "$rt node-count=2 cpus=2" np-count2x-$rt \
+                '{"node-count.numapin.io/pod": "2", "cpus.numapin.io/pod": "2"}' 2-3 2-3 "(closest free pair)"
+        $rt delete -f np-hold0-$rt >/dev/null 2>&1
+        is "$rt node-count=2: poststop freed the records" 0 "$(records)"
+}
+
+# [6] cpus-only binds the CPUs and leaves memory on every node
+sc_cpusonly() {
+        run_and_check $1 "$1 cpus-only" np-cpusonly-$1 \
+                '{"policy.numapin.io/pod": "cpus-only", "nodes.numapin.io/pod": "1"}' "$NODE1_CPUS" "$ALL_MEMS"
+        is "$1 cpus-only: poststop freed the record" 0 "$(records)"
+}
+
+# [7] an unannotated container is left alone, and has no record
+sc_unannotated() {
+        local rt=$1 B=/tmp/bundle-plain-$1 err out
+        bundle "$B" '{}' "sleep 600" || return
+        err=$(start $rt np-plain-$rt "$B")
+        [ $? -eq 0 ] && ok "$rt unannotated: container runs" || notok "$rt unannotated: container runs" "$err"
+        out=$(running $rt np-plain-$rt)
+        is "$rt unannotated: Cpus_allowed_list $ALL_CPUS" "$ALL_CPUS" "$(field Cpus_allowed_list "$out")"
+        is "$rt unannotated: Mems_allowed_list $ALL_MEMS" "$ALL_MEMS" "$(field Mems_allowed_list "$out")"
+        is "$rt unannotated: no record" 0 "$(records)"
+        $rt delete -f np-plain-$rt >/dev/null 2>&1
+}
+
+# [8] a node the machine does not have: refused with numapin's message, and no record
+sc_bad() {
+        local rt=$1 B=/tmp/bundle-bad-$1 out st
+        bundle "$B" '{"nodes.numapin.io/pod": "5"}' "$STATUS" || return
+        out=$(timeout $RT_TIMEOUT $rt run --bundle "$B" np-bad-$rt </dev/null 2>&1)
+        st=$?
+        refused "$rt nodes=5: refused with 'node 5 does not exist'" $rt np-bad-$rt $st "$out" "node 5 does not exist"
+        is "$rt nodes=5: no record" 0 "$(records)"
+        $rt delete -f np-bad-$rt >/dev/null 2>&1
+}
+
+# a running shared container is moved off a CPU that a later container takes exclusively,
+# and gets it back when that container is gone (2-node machine: node 0 has CPUs 0-1)
+sc_repin() {
+        local rt=$1 Bs=/tmp/bundle-shared-$1 Bx=/tmp/bundle-excl0-$1 err c rest
+        bundle "$Bs" '{"nodes.numapin.io/pod": "0"}' "sleep 600" || return
+        bundle "$Bx" '{"nodes.numapin.io/pod": "0", "cpus.numapin.io/pod": "1"}' "sleep 600" || return
+        err=$(start $rt np-shared-$rt "$Bs")
+        [ $? -eq 0 ] && ok "$rt repin: shared container runs" || notok "$rt repin: shared container runs" "$err"
+        is "$rt repin: shared container on 0-1" 0-1 "$(field Cpus_allowed_list "$(running $rt np-shared-$rt)")"
+        err=$(start $rt np-excl0-$rt "$Bx")
+        [ $? -eq 0 ] && ok "$rt repin: exclusive container runs" || notok "$rt repin: exclusive container runs" "$err"
+        c=$(record np-excl0-$rt | jq -r .cpus)
+        case $c in 0) rest=1 ;; 1) rest=0 ;; *) rest="?" ;; esac
+        is "$rt repin: exclusive container runs on its CPU $c" "$c" \
+                "$(field Cpus_allowed_list "$(running $rt np-excl0-$rt)")"
+        is "$rt repin: shared container moved to $rest" "$rest" \
+                "$(field Cpus_allowed_list "$(running $rt np-shared-$rt)")"
+        $rt delete -f np-excl0-$rt >/dev/null 2>&1
+        is "$rt repin: shared container back on 0-1 after poststop" 0-1 \
+                "$(field Cpus_allowed_list "$(running $rt np-shared-$rt)")"
+        $rt delete -f np-shared-$rt >/dev/null 2>&1
+        is "$rt repin: poststop freed the records" 0 "$(records)"
+}
+
+# --- the run ------------------------------------------------------------------------------
+RUNTIMES=""
+for rt in runc crun; do
+        command -v $rt >/dev/null && RUNTIMES="$RUNTIMES $rt" || say "skip - $rt: not in the initramfs"
+done
+# wanted SCENARIO: in numapin.only, or no numapin.only
+wanted() { [ -z "$ONLY" ] || case ",$ONLY," in *",$1,"*) true ;; *) false ;; esac; }
+# scenario NAME [RUNTIME]: runs one, then clears what it left
+scenario() {
+        wanted "$1" || return 0
+        "sc_$1" $2
+        reset
+}
+
+scenario topology
+for rt in $RUNTIMES; do
+        scenario bind $rt
+        scenario cpusonly $rt
+        scenario unannotated $rt
+        scenario bad $rt
+        scenario exclusive $rt
+        [ "$MACHINE" = 2node ] && scenario repin $rt
+        [ "$MACHINE" = 4node ] && scenario multinode $rt
+done
 
 say DONE
+if [ "$SHELL_AFTER" = 1 ]; then
+        echo "numapin test guest ($MACHINE): numapinctl, runc, crun and /bundle are here; 'poweroff -f' leaves"
+        setsid cttyhack sh -l
+fi
 poweroff -f

@@ -9,12 +9,21 @@ VMDIR=$NP_ROOT/build/vm
 KDIR=$VMDIR/kernel
 TIMEOUT=${NUMAPIN_VM_TIMEOUT:-300}
 QEMU=${NUMAPIN_VM_QEMU:-qemu-system-x86_64}
-WHICH=${1:-2node}
+USAGE="usage: $0 [2node|4node|all] [SCENARIO...|none]"
+WHICH=${1:-all}
+[ $# -gt 0 ] && shift
 
 die() { echo "not ok - vm: $*"; echo "numapin-vm: FAILED: $*" >&2; exit 1; }
 log() { echo "# $*" >&2; }
 
-case $WHICH in 2node | 4node | all) ;; *) echo "usage: $0 [2node|4node|all]" >&2; exit 2 ;; esac
+case $WHICH in 2node | 4node | all) ;; *) echo "$USAGE" >&2; exit 2 ;; esac
+# the scenarios are init.sh's sc_NAME functions; numapin.only= tells the guest which to run
+SCENARIOS=$(sed -n 's/^sc_\([a-z0-9_]*\)() {$/\1/p' "$NP_ROOT/tests/vm/init.sh" | tr '\n' ' ')
+ONLY=""
+for s in "$@"; do
+        case " $SCENARIOS none " in *" $s "*) ONLY=${ONLY:+$ONLY,}$s ;;
+        *) echo "$0: unknown scenario '$s'; the scenarios are: $SCENARIOS" >&2; exit 2 ;; esac
+done
 
 command -v "$QEMU" >/dev/null ||
         die "$QEMU is missing (apt-get install --no-install-recommends qemu-system-x86 qemu-utils)"
@@ -100,11 +109,16 @@ boot() {
                         -numa dist,src=1,dst=2,val=30 -numa dist,src=1,dst=3,val=30) ;;
         esac
         local t0=$SECONDS st
-        timeout --kill-after=10 "$TIMEOUT" "$QEMU" -machine q35 -accel tcg,thread=multi -cpu qemu64 \
-                "${numa[@]}" -kernel "$KDIR/vmlinuz" -initrd "$TMP/initramfs.cpio.gz" \
-                -nographic -no-reboot -nodefaults -serial "file:$TMP/$m.console" -monitor none \
-                -append "console=ttyS0 panic=-1 quiet loglevel=4 numapin.machine=$m" \
-                </dev/null >"$TMP/$m.qemu" 2>&1
+        local qemu=("$QEMU" -machine q35 -accel tcg,thread=multi -cpu qemu64 "${numa[@]}"
+                -kernel "$KDIR/vmlinuz" -initrd "$TMP/initramfs.cpio.gz" -nographic -no-reboot -nodefaults)
+        local append="console=ttyS0 panic=-1 quiet loglevel=4 numapin.machine=$m${ONLY:+ numapin.only=$ONLY}"
+        if [ -n "${NUMAPIN_VM_SHELL:-}" ]; then
+                # interactive: the console is this terminal, with no time limit
+                "${qemu[@]}" -serial mon:stdio -append "$append numapin.shell=1"
+                return
+        fi
+        timeout --kill-after=10 "$TIMEOUT" "${qemu[@]}" -serial "file:$TMP/$m.console" -monitor none \
+                -append "$append" </dev/null >"$TMP/$m.qemu" 2>&1
         st=$?
         log "$m: qemu exited with $st after $((SECONDS - t0)) s"
         if [ -n "${NUMAPIN_VM_CONSOLE:-}" ] || [ "$st" -ne 0 ]; then
@@ -133,6 +147,11 @@ boot() {
 rc=0
 for m in 2node 4node; do
         [ "$WHICH" = all ] || [ "$WHICH" = "$m" ] || continue
-        boot "$m" | grep -v '^DONE' ; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+        if [ -n "${NUMAPIN_VM_SHELL:-}" ]; then
+                boot "$m"
+                break
+        fi
+        boot "$m" | grep -v '^DONE'
+        [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 done
 exit $rc
