@@ -13,13 +13,13 @@ NP_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshad
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 NP_LDFLAGS := -pie -Wl,-z,relro,-z,now
-# json-c is linked statically: the hook runs once per container, and loading a
-# shared library is a tenth of its run time.
-LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null) -Wl,-Bdynamic
+# json-c and libbpf (with libelf and zlib) are linked statically: the hook runs
+# once per container, and loading shared libraries is a tenth of its run time.
+LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null) -lbpf -lelf -lz -Wl,-Bdynamic
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Debian packages: to build, to test (real runtimes), and for the demo.
-DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev
+DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 DEB_TEST := runc podman busybox-static jq util-linux
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 # The emulated NUMA machine (tests/vm): qemu, crun for the guest, cc for its workload.
@@ -31,15 +31,33 @@ LIB := $(BUILD)/libnumapin.a
 BINS := $(BUILD)/numapin-hook $(BUILD)/numapinctl
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook
+BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook \
+	$(BUILD)/bench/bench_bpf
 
 .PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean
 
 all: $(BINS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard core/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h) bpf/locality.h
 	@mkdir -p $(dir $@)
-	$(CC) $(NP_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(NP_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -c -o $@ $<
+
+# The locality monitor's BPF object (CO-RE: no kernel headers needed), embedded in
+# the binaries through a libbpf skeleton.
+CLANG ?= clang
+BPFTOOL ?= bpftool
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+$(BUILD)/bpf/locality.bpf.o: bpf/locality.bpf.c bpf/locality.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@.tmp $<
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/bpf/locality.skel.h: $(BUILD)/bpf/locality.bpf.o
+	$(BPFTOOL) gen skeleton $< name locality_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/core/monitor.o: $(BUILD)/bpf/locality.skel.h
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@
@@ -56,6 +74,27 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/bench/bench_place: $(BUILD)/obj/tests/bench/bench_place.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The locality monitor's cost: its programs against empty ones on the same
+# tracepoints (tests/bench/empty.bpf.c, built like bpf/locality.bpf.c).
+$(BUILD)/bench/empty.bpf.o: tests/bench/empty.bpf.c
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@.tmp $<
+	$(BPFTOOL) gen object $@ $@.tmp
+	@rm -f $@.tmp
+
+$(BUILD)/bench/empty.skel.h: $(BUILD)/bench/empty.bpf.o
+	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tests/bench/bench_bpf.o: tests/bench/bench_bpf.c $(BUILD)/bench/empty.skel.h $(BUILD)/bpf/locality.skel.h \
+		$(wildcard core/*.h) bpf/locality.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -c -o $@ $<
+
+$(BUILD)/bench/bench_bpf: $(BUILD)/obj/tests/bench/bench_bpf.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

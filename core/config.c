@@ -19,12 +19,15 @@ void np_config_init(struct np_config *config)
                 .on_error = NP_ON_ERROR_FAIL,
                 .log_level = NP_LOG_WARNING,
                 .monitor = true,
+                .monitor_slots = NP_MONITOR_SLOTS,
         };
         strcpy(config->state_dir, NP_STATE_DIR_DEFAULT);
+        strcpy(config->monitor_pin_dir, NP_MONITOR_PIN_DEFAULT);
 }
 
 static const char *const known_fields[] = {
-        "reserved_cpus", "state_dir", "default_policy", "on_error", "log_level", "monitor",
+        "reserved_cpus", "state_dir", "default_policy",  "on_error",
+        "log_level",     "monitor",   "monitor_pin_dir", "monitor_slots",
 };
 
 int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config)
@@ -34,6 +37,7 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
         struct np_config config;
         struct json_object *value;
         const char *s;
+        int64_t n;
         char what[PATH_MAX + 16];
         size_t size;
         int r;
@@ -64,7 +68,7 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
                         char quoted[128];
                         return np_diag_fail(
                                 diag, -EINVAL,
-                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level or monitor",
+                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir or monitor_slots",
                                 what, np_log_quote(quoted, sizeof(quoted), key));
                 }
         }
@@ -120,6 +124,21 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
         r = np_json_get(root, "monitor", json_type_boolean, what, diag, &value);
         if (r == 0)
                 config.monitor = json_object_get_boolean(value);
+        else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "monitor_pin_dir", NP_MONITOR_PIN_MAX, what, diag, &s);
+        if (r == 0) {
+                if (s[0] != '/' || strstr(s, ".."))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: field 'monitor_pin_dir' must be an absolute path without '..'", what);
+                strcpy(config.monitor_pin_dir, s);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_int64(root, "monitor_slots", 1, NP_MONITOR_SLOTS_MAX, what, diag, &n);
+        if (r == 0)
+                config.monitor_slots = (unsigned int)n;
         else if (r != -ENOENT)
                 return r;
 

@@ -11,6 +11,10 @@
 
 #define NP_CONFIG_DEFAULT_PATH "/etc/numapin/config.json"
 #define NP_STATE_DIR_DEFAULT   "/run/numapin"
+#define NP_MONITOR_PIN_DEFAULT "/sys/fs/bpf/numapin"
+#define NP_MONITOR_PIN_MAX     200  /* bytes of monitor_pin_dir */
+#define NP_MONITOR_SLOTS       1024 /* containers watched at once, by default */
+#define NP_MONITOR_SLOTS_MAX   65536
 
 enum np_on_error {
         NP_ON_ERROR_FAIL,   /* the runtime refuses the container */
@@ -23,7 +27,9 @@ struct np_config {
         enum np_policy default_policy; /* for containers without numapin annotations */
         enum np_on_error on_error;
         enum np_log_level log_level;
-        bool monitor;
+        bool monitor;                                 /* the eBPF locality monitor */
+        char monitor_pin_dir[NP_MONITOR_PIN_MAX + 1]; /* on bpffs */
+        unsigned int monitor_slots;                   /* how many containers it can watch */
 };
 
 void np_config_init(struct np_config *config);

@@ -114,6 +114,20 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
         rec.created = r == 0 ? n : 0;
         r = np_json_get_string(obj, "source", sizeof(rec.source) - 1, what, diag, &s);
         snprintf(rec.source, sizeof(rec.source), "%s", r == 0 ? s : "unknown");
+        r = np_json_get(obj, "monitor", json_type_object, what, diag, &value);
+        if (r == 0) {
+                uint64_t id;
+
+                if (np_json_get_int64(value, "slot", 0, UINT32_MAX, what, diag, &n) < 0 ||
+                    np_json_get_uint64(value, "cgroup_id", what, diag, &id) < 0 ||
+                    np_json_get_string(value, "dir", sizeof(rec.monitor.dir) - 1, what, diag, &s) < 0 || s[0] != '/')
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'monitor' needs slot, cgroup_id and dir", what);
+                rec.monitor.on = true;
+                rec.monitor.slot = (uint32_t)n;
+                rec.monitor.cgroup_id = id;
+                strcpy(rec.monitor.dir, s);
+        } else if (r != -ENOENT)
+                return r;
         *ret_record = rec;
         return 0;
 }
@@ -391,6 +405,16 @@ int np_record_to_json(const struct np_record *rec, struct json_object **ret_obje
         json_object_object_add(obj, "pid", json_object_new_int(rec->pid));
         json_object_object_add(obj, "created", json_object_new_int64(rec->created));
         json_object_object_add(obj, "source", json_object_new_string(rec->source));
+        if (rec->monitor.on) {
+                struct json_object *monitor = json_object_new_object();
+
+                if (!monitor)
+                        return -ENOMEM;
+                json_object_object_add(monitor, "dir", json_object_new_string(rec->monitor.dir));
+                json_object_object_add(monitor, "slot", json_object_new_int64(rec->monitor.slot));
+                json_object_object_add(monitor, "cgroup_id", json_object_new_uint64(rec->monitor.cgroup_id));
+                json_object_object_add(obj, "monitor", monitor);
+        }
         *ret_object = TAKE_PTR(obj);
         return 0;
 }

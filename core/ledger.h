@@ -26,6 +26,12 @@ struct np_record {
         int pid;               /* the container's init at creation, 0 if unknown */
         int64_t created;       /* seconds since the epoch */
         char source[16];       /* "hook", "plan" or "nri" */
+        struct np_record_monitor {
+                bool on;            /* watched by the locality monitor */
+                uint32_t slot;      /* its counters' slot */
+                uint64_t cgroup_id; /* the key in the watched map */
+                char dir[256];      /* the pinned set it is counted in */
+        } monitor;
 };
 
 struct np_ledger {

@@ -16,16 +16,18 @@ failures=()
 # without reporting a failure counts as one failure.
 count() {
         local name=$1 status=$2 output=$3 p f s
+        # cmocka's TAP marks a skipped test "not ok N # SKIP", others "ok N # skip"
         p=$(grep -cE '^ok ' <<<"$output" | tr -d ' ')
-        s=$(grep -ciE '^ok .*# ?skip' <<<"$output" | tr -d ' ')
+        s=$(grep -ciE '^(not )?ok .*# ?skip' <<<"$output" | tr -d ' ')
         f=$(grep -cE '^not ok ' <<<"$output" | tr -d ' ')
+        f=$((f - $(grep -ciE '^not ok .*# ?skip' <<<"$output")))
         s=$((s + $(grep -cE '^skip ' <<<"$output")))
         p=$((p - $(grep -ciE '^ok .*# ?skip' <<<"$output")))
         if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
                 f=1
                 failures+=("$name: exited with status $status")
         fi
-        while IFS= read -r line; do failures+=("$name: $line"); done < <(grep -E '^not ok ' <<<"$output")
+        while IFS= read -r line; do failures+=("$name: $line"); done < <(grep -E '^not ok ' <<<"$output" | grep -viE '# ?skip')
         passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 

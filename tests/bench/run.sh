@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # make bench: each figure beside a baseline measured in the same run, and the
-# ratio against the goal. Needs root (runc) for the container start figure.
+# ratio against the goal. Needs root (runc) for the container start figure and
+# the BPF locality monitor's figures.
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/build/bench
 TMP=$(mktemp -d /tmp/numapin-bench.XXXXXX)
-trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"' EXIT
+trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"
+      rm -rf "/sys/fs/bpf/numapin-bench-$$" 2>/dev/null || true
+      rmdir "/sys/fs/cgroup/cpuset/numapin-bench-$$" "/sys/fs/cgroup/numapin-bench-$$" 2>/dev/null || true' EXIT
 HOOK_RUNS=${HOOK_RUNS:-400}
 RUNC_RUNS=${RUNC_RUNS:-30}
 
@@ -119,3 +122,14 @@ echo "placement on large-32node (32 nodes, 1024 CPUs), 4 exclusive CPUs + 1 GiB:
 printf '  %-28s %8.2f us\n' "with 400 allocations" "$(awk -v n="$loaded_ns" 'BEGIN { print n / 1000 }')"
 printf '  %-28s %8.2f us\n' "baseline: empty ledger" "$(awk -v n="$empty_ns" 'BEGIN { print n / 1000 }')"
 echo "  ratio: $(ratio "$loaded_ns" "$empty_ns")x the empty ledger (goal: under 20 us)"
+echo
+
+# 4. The eBPF locality monitor: its programs' run time per event against empty
+#    programs on the same tracepoints (1 and 10,000 watched cgroups, and the
+#    workload unwatched), and a page-fault workload with it attached against
+#    without. A private pin root and cgroup: /sys/fs/bpf/numapin is not touched.
+if [ "$(id -u)" -eq 0 ]; then
+        "$B/bench_bpf" "/sys/fs/bpf/numapin-bench-$$" "numapin-bench-$$"
+else
+        echo "locality monitor: skipped (loading BPF programs needs root)"
+fi

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* numapin's NUMA locality monitor: one shared set of programs for the whole node.
+ * A container is a key in `watched` (its cgroup id -> a slot); every event costs one
+ * lookup of the current task's cgroup id, however many containers are watched, and
+ * only events of watched containers are counted, in per-CPU arrays indexed by slot.
+ *
+ * Each signal has a tp_btf program and a classic tracepoint program; user space
+ * loads the one the running kernel supports (see core/monitor.c). Kernel types are
+ * declared here with only the fields used, relocated by CO-RE. */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "locality.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* --- the kernel's types, the fields numapin reads (CO-RE) ------------------------- */
+struct kernfs_node {
+        __u64 id;
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+        struct kernfs_node *kn;
+} __attribute__((preserve_access_index));
+
+struct cgroup_subsys_state {
+        struct cgroup *cgroup;
+} __attribute__((preserve_access_index));
+
+struct css_set {
+        struct cgroup_subsys_state *subsys[1]; /* the real length comes from CO-RE */
+        struct cgroup *dfl_cgrp;
+} __attribute__((preserve_access_index));
+
+struct thread_info {
+        __u32 cpu;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+        struct thread_info thread_info;
+        unsigned int cpu; /* before 5.16 the cpu was here */
+        int pid;
+        struct css_set *cgroups;
+} __attribute__((preserve_access_index));
+
+/* page->flags: unsigned long, or memdesc_flags_t { unsigned long f; } since 6.18 */
+struct page___ulong {
+        unsigned long flags;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+        unsigned long f;
+} memdesc_flags_t;
+
+struct page___memdesc {
+        memdesc_flags_t flags;
+} __attribute__((preserve_access_index));
+
+enum cgroup_subsys_id {
+        cpuset_cgrp_id = 0,
+};
+
+enum migrate_reason {
+        MR_NUMA_MISPLACED = 5,
+};
+
+struct trace_event_raw_sched_migrate_task {
+        int pid;
+        int orig_cpu;
+        int dest_cpu;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_mm_page_alloc {
+        unsigned long pfn;
+        unsigned int order;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_mm_migrate_pages {
+        unsigned long succeeded;
+        int reason;
+} __attribute__((preserve_access_index));
+
+/* --- set by user space before loading -------------------------------------------- */
+const volatile bool key_cgroup_v1 = false;     /* key: the v1 cpuset cgroup, not the v2 one */
+const volatile __u32 node_stride = 1;          /* node ids per slot in slot_nodes */
+const volatile __u32 page_node_shift = 0;      /* tp_btf: node = page->flags >> shift */
+const volatile __u32 block_pfn_shift = 15;     /* classic: memory block = pfn >> shift */
+const volatile bool track_task_slots = false;  /* the classic sched_migrate_task is loaded */
+const volatile bool pmu_enabled = false;       /* the PMU tier's per-CPU events are there */
+
+/* --- the maps (user space sizes them before loading) ----------------------------- */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 1024);
+        __type(key, __u64);
+        __type(value, __u32);
+} watched SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1024);
+        __type(key, __u32);
+        __type(value, struct np_bpf_slot_info);
+} slot_info SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1024);
+        __type(key, __u32);
+        __type(value, struct np_bpf_node_counters);
+} slot_nodes SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1024);
+        __type(key, __u32);
+        __type(value, struct np_bpf_slot_counters);
+} slot_counters SEC(".maps");
+
+/* cpu -> node, from sysfs (a test may set another table) */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, __u32);
+} cpu_node SEC(".maps");
+
+/* memory block (pfn >> block_pfn_shift) -> node, for the classic mm_page_alloc */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, __u32);
+} block_node SEC(".maps");
+
+/* the last context switch on this CPU, for on-CPU time */
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, __u64);
+} last_switch SEC(".maps");
+
+/* pid -> cgroup and slot of watched tasks seen switching out, for the classic
+ * sched_migrate_task, which names the task by pid only */
+struct task_watch {
+        __u64 cgroup_id;
+        __u32 slot;
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, 16384);
+        __type(key, __u32);
+        __type(value, struct task_watch);
+} task_slot SEC(".maps");
+
+/* PMU tier: per CPU, a local and a remote DRAM event (index cpu * 2 + 0/1), and
+ * their values at the last context switch */
+struct {
+        __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+        __uint(max_entries, 2);
+        __type(key, __u32);
+        __type(value, __u32);
+} pmu_events SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 2);
+        __type(key, __u32);
+        __type(value, __u64);
+} pmu_last SEC(".maps");
+
+/* --- helpers ----------------------------------------------------------------------- */
+#define NODE_UNKNOWN 0xffffffffu
+
+/* The cgroup id of a task: in tp_btf programs (`btf`) read directly through the
+ * kernel's BTF-typed pointers, in classic ones with probe reads. */
+static __always_inline __u64 task_cgroup_id(struct task_struct *task, bool btf)
+{
+        struct cgroup_subsys_state *css;
+
+        if (btf) {
+                if (!key_cgroup_v1)
+                        return task->cgroups->dfl_cgrp->kn->id;
+                return task->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id)]->cgroup->kn->id;
+        }
+        if (!key_cgroup_v1)
+                return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+        /* subsys[cpuset_cgrp_id], the index relocated to the running kernel's */
+        bpf_probe_read_kernel(&css, sizeof(css),
+                              (void *)BPF_CORE_READ(task, cgroups) + bpf_core_field_offset(struct css_set, subsys) +
+                                      bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id) * sizeof(void *));
+        return BPF_CORE_READ(css, cgroup, kn, id);
+}
+
+/* The current task's cgroup id and its slot, NULL when it is not watched. */
+static __always_inline __u32 *current_slot(bool btf, __u64 *ret_id)
+{
+        if (!key_cgroup_v1)
+                *ret_id = bpf_get_current_cgroup_id();
+        else if (btf)
+                *ret_id = task_cgroup_id(bpf_get_current_task_btf(), true);
+        else
+                *ret_id = task_cgroup_id((struct task_struct *)bpf_get_current_task(), false);
+        return bpf_map_lookup_elem(&watched, ret_id);
+}
+
+static __always_inline __u32 node_of_cpu(__u32 cpu)
+{
+        __u32 *node = bpf_map_lookup_elem(&cpu_node, &cpu);
+
+        return node ? *node : NODE_UNKNOWN;
+}
+
+static __always_inline struct np_bpf_node_counters *node_counters(__u32 slot, __u32 node)
+{
+        __u32 index;
+
+        if (node >= node_stride)
+                return NULL;
+        index = slot * node_stride + node;
+        return bpf_map_lookup_elem(&slot_nodes, &index);
+}
+
+/* --- on-CPU time per node, and the PMU tier ---------------------------------------- */
+static __always_inline void pmu_credit(__u32 cpu, struct np_bpf_slot_counters *counters)
+{
+        struct bpf_perf_event_value value;
+        __u32 i;
+
+        for (i = 0; i < 2; i++) {
+                __u32 last_key = i;
+                __u64 *last = bpf_map_lookup_elem(&pmu_last, &last_key);
+
+                /* -ENOENT when the PMU tier is unavailable: nothing to credit */
+                if (!last || bpf_perf_event_read_value(&pmu_events, cpu * 2 + i, &value, sizeof(value)))
+                        continue;
+                if (counters && *last && value.counter > *last) {
+                        if (i == 0)
+                                counters->pmu_local += value.counter - *last;
+                        else
+                                counters->pmu_remote += value.counter - *last;
+                }
+                *last = value.counter;
+        }
+}
+
+static __always_inline void on_switch(__u32 prev_pid, bool btf)
+{
+        __u32 zero = 0, cpu = bpf_get_smp_processor_id();
+        __u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&last_switch, &zero), id;
+        struct np_bpf_slot_counters *counters = NULL;
+        struct np_bpf_node_counters *nc;
+        __u32 *slot;
+
+        if (!last)
+                return;
+        /* the current task is still prev */
+        slot = current_slot(btf, &id);
+        if (slot) {
+                nc = node_counters(*slot, node_of_cpu(cpu));
+                if (nc && *last)
+                        nc->cpu_ns += now - *last;
+                if (track_task_slots) {
+                        struct task_watch w = { .cgroup_id = id, .slot = *slot };
+
+                        bpf_map_update_elem(&task_slot, &prev_pid, &w, BPF_ANY);
+                }
+                if (pmu_enabled)
+                        counters = bpf_map_lookup_elem(&slot_counters, slot);
+        }
+        if (pmu_enabled)
+                pmu_credit(cpu, counters);
+        *last = now;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev)
+{
+        on_switch(prev->pid, true);
+        return 0;
+}
+
+struct trace_event_raw_sched_switch {
+        int prev_pid;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/sched/sched_switch")
+int switch_classic(struct trace_event_raw_sched_switch *ctx)
+{
+        on_switch(ctx->prev_pid, false);
+        return 0;
+}
+
+/* --- pages allocated per node: local, remote, outside the allowed nodes ------------ */
+static __always_inline void on_page_alloc(__u32 page_node, unsigned int order, bool btf)
+{
+        __u64 id;
+        __u32 *slot = current_slot(btf, &id), node_cpu;
+        struct np_bpf_slot_counters *counters;
+        struct np_bpf_node_counters *nc;
+        struct np_bpf_slot_info *info;
+        __u64 pages = 1ULL << (order & 31);
+
+        if (!slot)
+                return;
+        counters = bpf_map_lookup_elem(&slot_counters, slot);
+        if (!counters)
+                return;
+        nc = node_counters(*slot, page_node);
+        if (!nc) {
+                counters->pages_unknown_node += pages;
+                return;
+        }
+        nc->pages += pages;
+        node_cpu = node_of_cpu(bpf_get_smp_processor_id());
+        if (node_cpu == page_node)
+                nc->pages_local += pages;
+        info = bpf_map_lookup_elem(&slot_info, slot);
+        if (info && page_node < NP_BPF_MAX_NODES && !(info->allowed[0] & (1ULL << (page_node % 64))))
+                counters->pages_outside += pages;
+}
+
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(page_alloc_btf, void *page, unsigned int order)
+{
+        unsigned long flags;
+
+        if (!page)
+                return 0;
+        if (bpf_core_type_exists(memdesc_flags_t))
+                flags = BPF_CORE_READ((struct page___memdesc *)page, flags.f);
+        else
+                flags = BPF_CORE_READ((struct page___ulong *)page, flags);
+        on_page_alloc(page_node_shift ? (__u32)(flags >> (page_node_shift & 63)) : NODE_UNKNOWN, order, true);
+        return 0;
+}
+
+SEC("tracepoint/kmem/mm_page_alloc")
+int page_alloc_classic(struct trace_event_raw_mm_page_alloc *ctx)
+{
+        unsigned long pfn = ctx->pfn;
+        __u32 block, *node;
+
+        if (pfn == ~0UL)
+                return 0;
+        block = (__u32)(pfn >> (block_pfn_shift & 63));
+        node = bpf_map_lookup_elem(&block_node, &block);
+        on_page_alloc(node ? *node : NODE_UNKNOWN, ctx->order, false);
+        return 0;
+}
+
+/* --- task migrations, and those that cross nodes ------------------------------------ */
+static __always_inline void on_migrate(__u32 *slot, __u32 orig_cpu, __u32 dest_cpu)
+{
+        struct np_bpf_slot_counters *counters;
+
+        if (!slot)
+                return;
+        counters = bpf_map_lookup_elem(&slot_counters, slot);
+        if (!counters)
+                return;
+        counters->migrations++;
+        if (node_of_cpu(orig_cpu) != node_of_cpu(dest_cpu))
+                counters->migrations_cross++;
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu)
+{
+        __u64 id = task_cgroup_id(p, true);
+        __u32 orig_cpu;
+
+        if (bpf_core_field_exists(p->thread_info.cpu))
+                orig_cpu = p->thread_info.cpu;
+        else
+                orig_cpu = p->cpu;
+        on_migrate(bpf_map_lookup_elem(&watched, &id), orig_cpu, dest_cpu);
+        return 0;
+}
+
+SEC("tracepoint/sched/sched_migrate_task")
+int migrate_classic(struct trace_event_raw_sched_migrate_task *ctx)
+{
+        __u32 pid = ctx->pid, *slot;
+        struct task_watch *w = bpf_map_lookup_elem(&task_slot, &pid);
+
+        /* the task's cgroup as last seen, counted only while it is still watched
+         * in the same slot (unwatched since, or a reused pid: not counted) */
+        if (!w)
+                return 0;
+        slot = bpf_map_lookup_elem(&watched, &w->cgroup_id);
+        if (slot && *slot == w->slot)
+                on_migrate(slot, ctx->orig_cpu, ctx->dest_cpu);
+        return 0;
+}
+
+/* --- NUMA balancing: pages moved because they were on the wrong node ---------------- */
+static __always_inline void on_migrate_pages(unsigned long succeeded, int reason)
+{
+        struct np_bpf_slot_counters *counters;
+        __u32 *slot;
+
+        __u64 id;
+
+        if (reason != bpf_core_enum_value(enum migrate_reason, MR_NUMA_MISPLACED))
+                return;
+        slot = current_slot(false, &id);
+        if (!slot)
+                return;
+        counters = bpf_map_lookup_elem(&slot_counters, slot);
+        if (counters)
+                counters->numa_balancing_pages += succeeded;
+}
+
+/* The tracepoint's arguments grew over kernel versions (reason is the 7th on 6.1,
+ * the 8th on 6.18): one program per position, user space loads the one that
+ * matches the running kernel's BTF. */
+#define MIGRATE_PAGES_BTF(n)                                                                                           \
+        SEC("tp_btf/mm_migrate_pages")                                                                                 \
+        int migrate_pages_btf##n(__u64 *ctx)                                                                           \
+        {                                                                                                              \
+                on_migrate_pages(ctx[0], (int)ctx[n]);                                                                 \
+                return 0;                                                                                              \
+        }
+MIGRATE_PAGES_BTF(6)
+MIGRATE_PAGES_BTF(7)
+MIGRATE_PAGES_BTF(8)
+
+SEC("tracepoint/migrate/mm_migrate_pages")
+int migrate_pages_classic(struct trace_event_raw_mm_migrate_pages *ctx)
+{
+        on_migrate_pages(ctx->succeeded, ctx->reason);
+        return 0;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* The eBPF locality monitor, user space side: loads bpf/locality.bpf.c once per
+ * node and pins it on bpffs, watches and unwatches containers (a cgroup id and a
+ * slot), and reads their counters. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "../bpf/locality.h"
+#include "cpulist.h"
+#include "log.h"
+#include "macro.h"
+#include "topology.h"
+
+/* Which tracepoint flavour to load: tp_btf where the kernel has it, else the
+ * classic tracepoint. $NUMAPIN_BPF_ATTACH (auto, btf or classic) overrides it. */
+enum np_monitor_attach {
+        NP_MONITOR_ATTACH_AUTO,
+        NP_MONITOR_ATTACH_BTF,
+        NP_MONITOR_ATTACH_CLASSIC,
+};
+
+struct np_monitor {
+        char dir[PATH_MAX]; /* <pin root>/<object hash> */
+        int watched_fd;
+        int slot_info_fd;
+        int slot_nodes_fd;
+        int slot_counters_fd;
+        int cpu_node_fd;
+        int block_node_fd;
+        unsigned int slots;       /* containers it can watch */
+        unsigned int node_stride; /* node ids per slot */
+        unsigned int n_cpus;      /* possible CPUs: per-CPU values come in this many */
+        char attach[160];         /* e.g. "sched_switch=tp_btf mm_page_alloc=classic ..." */
+};
+
+/* The counters of one container, summed over the CPUs. */
+struct np_locality {
+        unsigned int node_stride;
+        struct np_bpf_node_counters nodes[NP_BPF_MAX_NODES];
+        struct np_bpf_slot_counters counters;
+};
+
+/* The pin directory of this build's BPF object: `pin_root`/<16 hex digits of its hash>. */
+int np_monitor_dir(const char *pin_root, char *buf, size_t size);
+
+/* Opens this build's pinned set under `pin_root`, loading, attaching and pinning
+ * it first when it is not there (`load`; needs root). Mounts bpffs on the parent
+ * of `pin_root` if it is not bpffs yet. Without `load`, a missing set is -ENOENT. */
+int np_monitor_open(const char *pin_root, const struct np_topology *topology, unsigned int slots, bool load,
+                    struct np_diag *diag, struct np_monitor **ret_monitor);
+/* Opens a pinned set by its directory (a record's), without loading. */
+int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor);
+void np_monitor_close(struct np_monitor *monitor);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_monitor *, np_monitor_close);
+#define _cleanup_monitor_ _cleanup_(np_monitor_closep)
+
+/* Starts counting the cgroup `cgroup_id` in `slot` (zeroed first), its memory
+ * allowed on `mems`. -ENOSPC when the watched map is full. */
+int np_monitor_watch(struct np_monitor *monitor, uint64_t cgroup_id, uint32_t slot, const struct np_cpulist *mems,
+                     struct np_diag *diag);
+/* Stops counting it. A cgroup id that is not watched is not an error. */
+int np_monitor_unwatch(struct np_monitor *monitor, uint64_t cgroup_id);
+/* Unwatches every cgroup whose slot is not in `live` (records that are gone). */
+int np_monitor_sweep(struct np_monitor *monitor, const bool *live, unsigned int n_live);
+/* Sums a slot's per-CPU counters. */
+int np_monitor_read(const struct np_monitor *monitor, uint32_t slot, struct np_locality *ret_locality);
+/* How many cgroups are watched. */
+int np_monitor_count(const struct np_monitor *monitor, unsigned int *ret_count);
+/* Detaches and unpins a whole set (an older build's, once nothing uses it). */
+int np_monitor_remove(const char *dir);
+
+/* The cgroup id the BPF programs see for the cgroup directory `path`. */
+int np_monitor_cgroup_id(const char *path, uint64_t *ret_id);
+
+/* Sets the node of a CPU in a pinned set's table (tests: fake a second node). */
+int np_monitor_set_cpu_node(struct np_monitor *monitor, uint32_t cpu, uint32_t node);
+/* Sets the node of every memory block of a pinned set's classic page table. */
+int np_monitor_set_all_blocks_node(struct np_monitor *monitor, uint32_t node);

@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: MIT
+/* The locality monitor's cost, for `make bench` (root). (1) Its programs' run time
+ * per event (BPF run-time stats) on each tracepoint, against empty programs attached
+ * to the same tracepoints in the same flavour (tests/bench/empty.bpf.c), with the
+ * workload's cgroup watched alone, among 10,000 watched cgroups, and not watched.
+ * (2) A page-fault-heavy workload's run time with the monitor attached and its
+ * cgroup watched, against no programs attached (and against the empty programs).
+ * The workload runs in a cgroup of its own, under a private pin root; pins, cgroup
+ * and stats fd are removed on every exit path, SIGINT and SIGTERM included.
+ * usage: bench_bpf PIN-ROOT CGROUP-NAME */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "empty.skel.h"
+
+#include "../../core/config.h"
+#include "../../core/fileio.h"
+#include "../../core/monitor.h"
+#include "../../core/topology.h"
+
+#define CROWD_SLOTS    16384               /* the monitor's maps for the 10,000-cgroup figure */
+#define CROWD          10000               /* watched cgroups: the workload's and 9,999 fake ids */
+#define FAKE_ID_BASE   (UINT64_C(1) << 62) /* above any inode number: no cgroup has these ids */
+#define ROUNDS         5                   /* of the three phases below, in rotating order */
+#define SWITCH_TRIPS   10000               /* pipe round trips per phase: sched_switch */
+#define MIGRATE_EVERY  25                  /* round trips between two CPU affinity changes: sched_migrate_task */
+#define COST_MIB       64                  /* fresh memory touched per phase: mm_page_alloc */
+#define MIN_EVENTS     200                 /* per phase, to report a tracepoint's cost */
+#define FAULT_MIB      256                 /* the page-fault workload */
+#define FAULT_ROUNDS   4                   /* of the three setups, in rotating order */
+#define RUNS_PER_BLOCK 3                   /* timed runs per setup and round, after one untimed run */
+
+enum phase {
+        PHASE_ONE,       /* the workload's cgroup is the only one watched */
+        PHASE_CROWD,     /* ... among 10,000 */
+        PHASE_UNWATCHED, /* nothing watched: the filter alone */
+        N_PHASES,
+};
+
+enum tracepoint_index {
+        TP_SWITCH,
+        TP_PAGE_ALLOC,
+        TP_MIGRATE,
+        TP_MIGRATE_PAGES,
+};
+
+/* The tracepoints, each with numapin's program names without their flavour. */
+static const struct tracepoint {
+        const char *name;
+        const char *prog;       /* <prog>_classic, <prog>_btf or <prog>_btf<n> */
+        const char *not_driven; /* why the workload may not reach MIN_EVENTS */
+} tracepoints[] = {
+        [TP_SWITCH] = { "sched_switch", "switch", NULL },
+        [TP_PAGE_ALLOC] = { "mm_page_alloc", "page_alloc", NULL },
+        [TP_MIGRATE] = { "sched_migrate_task", "migrate", "needs two CPUs" },
+        [TP_MIGRATE_PAGES] = { "mm_migrate_pages", "migrate_pages",
+                               "only page migration drives it: NUMA balancing, compaction" },
+};
+#define N_TRACEPOINTS ARRAY_SIZE(tracepoints)
+
+/* One tracepoint as measured: numapin's program and the empty one. */
+struct probe {
+        bool present; /* numapin attached a program there */
+        bool btf;     /* tp_btf, else the classic tracepoint */
+        int numapin_fd;
+        int empty_fd;
+        struct bpf_link *empty_link;
+};
+
+struct run_stats {
+        uint64_t ns;
+        uint64_t count;
+        uint64_t misses; /* runs skipped: the program was already running on that CPU */
+};
+
+/* What one phase measured, per tracepoint and for the workload. */
+struct phase_result {
+        struct run_stats numapin[N_TRACEPOINTS];
+        struct run_stats empty[N_TRACEPOINTS];
+        uint64_t switches;   /* context switches of the workload's tasks */
+        uint64_t migrations; /* affinity changes that moved the workload */
+};
+
+/* What the workload asks of the worker, and its answer. */
+struct request {
+        char command; /* 's' switches and migrations, 'f' page faults */
+        unsigned int amount;
+};
+
+struct reply {
+        int error; /* -errno */
+        uint64_t ns;
+        uint64_t switches;
+        uint64_t migrations;
+};
+
+struct bench {
+        const char *pin_root;
+        char cgroup[PATH_MAX];
+        int cgroup_fd;
+        bool cgroup_v1;
+        const struct np_topology *topology;
+        struct np_monitor *monitor;
+        bool real_watched;
+        bool crowd_watched;
+        struct empty_bpf *empty;
+        struct probe probes[N_TRACEPOINTS];
+        int stats_fd;
+        pid_t worker;
+        int request_fd;
+        int reply_fd;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+        interrupted = 1;
+}
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+static double median(double *values, size_t n)
+{
+        qsort(values, n, sizeof(values[0]), compare_double);
+        return n ? values[(n - 1) / 2] : 0;
+}
+
+/* --- the worker: runs the workload inside the cgroup ---------------------------------- */
+
+/* Touches `mib` MiB of fresh anonymous memory, one write per 4-KiB page (THP off):
+ * one page fault and one mm_page_alloc per page. */
+static int touch_fresh_memory(unsigned int mib, uint64_t *ret_ns)
+{
+        size_t size = (size_t)mib << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+        uint64_t start;
+        char *memory;
+
+        memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (memory == MAP_FAILED)
+                return -errno;
+        if (madvise(memory, size, MADV_NOHUGEPAGE) < 0 && errno != EINVAL) {
+                int r = -errno;
+                munmap(memory, size);
+                return r;
+        }
+        start = now_ns();
+        for (size_t i = 0; i < size; i += page)
+                ((volatile char *)memory)[i] = 1;
+        *ret_ns = now_ns() - start;
+        munmap(memory, size);
+        return 0;
+}
+
+static uint64_t context_switches(int who)
+{
+        struct rusage usage;
+
+        if (getrusage(who, &usage) < 0)
+                return 0;
+        return (uint64_t)usage.ru_nvcsw + (uint64_t)usage.ru_nivcsw;
+}
+
+/* `trips` one-byte round trips with a child over two pipes (each blocks, so each
+ * is a context switch), moving this task to another allowed CPU every
+ * MIGRATE_EVERY trips (a sched_migrate_task). */
+static int ping_pong(unsigned int trips, uint64_t *ret_switches, uint64_t *ret_migrations)
+{
+        uint64_t before = context_switches(RUSAGE_SELF) + context_switches(RUSAGE_CHILDREN), migrations = 0;
+        int there[2], back[2], status, r = 0, n_cpus = 0, cpus[CPU_SETSIZE];
+        cpu_set_t allowed;
+        pid_t partner;
+
+        if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+                return -errno;
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+                if (CPU_ISSET(cpu, &allowed))
+                        cpus[n_cpus++] = cpu;
+        if (pipe2(there, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(back, O_CLOEXEC) < 0) {
+                r = -errno;
+                close(there[0]);
+                close(there[1]);
+                return r;
+        }
+        partner = fork();
+        if (partner == 0) {
+                char c;
+
+                close(there[1]);
+                close(back[0]);
+                while (read(there[0], &c, 1) == 1)
+                        if (write(back[1], &c, 1) != 1)
+                                _exit(1);
+                _exit(0);
+        }
+        close(there[0]);
+        close(back[1]);
+        if (partner < 0)
+                r = -errno;
+        for (unsigned int i = 0; r == 0 && i < trips; i++) {
+                char c = 'x';
+
+                if (n_cpus > 1 && i % MIGRATE_EVERY == 0) {
+                        cpu_set_t one;
+
+                        CPU_ZERO(&one);
+                        CPU_SET(cpus[(i / MIGRATE_EVERY) % (unsigned int)n_cpus], &one);
+                        if (sched_setaffinity(0, sizeof(one), &one) == 0)
+                                migrations++;
+                }
+                if (write(there[1], &c, 1) != 1 || read(back[0], &c, 1) != 1)
+                        r = -EIO;
+        }
+        close(there[1]); /* the partner reads EOF and exits */
+        close(back[0]);
+        if (partner > 0 && waitpid(partner, &status, 0) < 0 && r == 0)
+                r = -errno;
+        sched_setaffinity(0, sizeof(allowed), &allowed);
+        if (r < 0)
+                return r;
+        *ret_switches = context_switches(RUSAGE_SELF) + context_switches(RUSAGE_CHILDREN) - before;
+        *ret_migrations = migrations;
+        return 0;
+}
+
+static void worker_loop(int request_fd, int reply_fd)
+{
+        struct request request;
+
+        while (read(request_fd, &request, sizeof(request)) == (ssize_t)sizeof(request)) {
+                struct reply reply = {};
+
+                if (request.command == 'f')
+                        reply.error = touch_fresh_memory(request.amount, &reply.ns);
+                else if (request.command == 's')
+                        reply.error = ping_pong(request.amount, &reply.switches, &reply.migrations);
+                else
+                        reply.error = -EINVAL;
+                if (write(reply_fd, &reply, sizeof(reply)) != (ssize_t)sizeof(reply))
+                        break;
+        }
+        _exit(0);
+}
+
+static int ask_worker(struct bench *b, char command, unsigned int amount, struct reply *ret_reply)
+{
+        struct request request = { .command = command, .amount = amount };
+        ssize_t n;
+
+        if (interrupted)
+                return -EINTR;
+        if (write(b->request_fd, &request, sizeof(request)) != (ssize_t)sizeof(request))
+                return -EIO;
+        n = read(b->reply_fd, ret_reply, sizeof(*ret_reply));
+        if (n < 0)
+                return -errno;
+        if (n != (ssize_t)sizeof(*ret_reply))
+                return -EIO;
+        return ret_reply->error;
+}
+
+/* --- the cgroup ---------------------------------------------------------------------- */
+
+/* Creates the workload's cgroup (v1 cpuset where the host has v1: that is what
+ * the monitor keys on) and starts the worker in it. */
+static int start_worker(struct bench *b, const char *name)
+{
+        const char *base = b->cgroup_v1 ? "/sys/fs/cgroup/cpuset" : "/sys/fs/cgroup";
+        int requests[2], replies[2], r;
+        char pid[32], path[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/%s", base, name);
+        if (mkdir(path, 0755) < 0)
+                return -errno;
+        memcpy(b->cgroup, path, sizeof(b->cgroup)); /* removed by stop_worker() from now on */
+        b->cgroup_fd = np_open_dir_at(AT_FDCWD, b->cgroup);
+        if (b->cgroup_fd < 0)
+                return b->cgroup_fd;
+        if (b->cgroup_v1) {
+                const char *files[] = { "cpuset.cpus", "cpuset.mems" };
+
+                for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                        _cleanup_free_ char *value = NULL;
+                        char parent[PATH_MAX + 32];
+                        size_t size;
+
+                        snprintf(parent, sizeof(parent), "%s/%s", base, files[i]);
+                        r = np_read_file_at(AT_FDCWD, parent, 4096, &value, &size);
+                        if (r < 0 || (r = np_write_attribute_at(b->cgroup_fd, files[i], value)) < 0)
+                                return r;
+                }
+        }
+        if (pipe2(requests, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(replies, O_CLOEXEC) < 0) {
+                r = -errno;
+                close(requests[0]);
+                close(requests[1]);
+                return r;
+        }
+        b->worker = fork();
+        if (b->worker == 0) {
+                close(requests[1]);
+                close(replies[0]);
+                worker_loop(requests[0], replies[1]);
+        }
+        close(requests[0]);
+        close(replies[1]);
+        b->request_fd = requests[1];
+        b->reply_fd = replies[0];
+        if (b->worker < 0)
+                return -errno;
+        snprintf(pid, sizeof(pid), "%d", (int)b->worker);
+        return np_write_attribute_at(b->cgroup_fd, b->cgroup_v1 ? "tasks" : "cgroup.procs", pid);
+}
+
+static void stop_worker(struct bench *b)
+{
+        if (b->request_fd >= 0)
+                close(b->request_fd); /* an idle worker reads EOF and exits */
+        if (b->reply_fd >= 0)
+                close(b->reply_fd);
+        b->request_fd = b->reply_fd = -1;
+        if (b->worker > 0) {
+                kill(b->worker, SIGKILL);
+                waitpid(b->worker, NULL, 0);
+                b->worker = 0;
+        }
+        if (b->cgroup_fd >= 0)
+                close(b->cgroup_fd);
+        b->cgroup_fd = -1;
+        /* a ping-pong partner left by a killed worker exits on EOF: retry for a while */
+        for (int i = 0; b->cgroup[0] && i < 200; i++) {
+                if (rmdir(b->cgroup) == 0 || errno == ENOENT) {
+                        b->cgroup[0] = '\0';
+                        break;
+                }
+                usleep(10000);
+        }
+        if (b->cgroup[0])
+                fprintf(stderr, "bench_bpf: cannot remove the cgroup %s: %s\n", b->cgroup, strerror(errno));
+}
+
+/* --- the monitor ------------------------------------------------------------------------ */
+
+static int attach_monitor(struct bench *b, unsigned int slots)
+{
+        struct np_diag diag = {};
+        uint64_t id;
+        int r;
+
+        r = np_monitor_open(b->pin_root, b->topology, slots, true, &diag, &b->monitor);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", diag.message);
+                return r;
+        }
+        r = np_monitor_cgroup_id(b->cgroup, &id);
+        if (r < 0)
+                return r;
+        r = np_monitor_watch(b->monitor, id, 0, &b->topology->memory_nodes, &diag);
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: %s\n", diag.message);
+                return r;
+        }
+        b->real_watched = true;
+        b->crowd_watched = false;
+        return 0;
+}
+
+static void detach_monitor(struct bench *b)
+{
+        char dir[PATH_MAX];
+
+        if (b->monitor) {
+                np_monitor_close(b->monitor);
+                b->monitor = NULL;
+        }
+        /* unpinning the links detaches the programs */
+        if (np_monitor_dir(b->pin_root, dir, sizeof(dir)) == 0)
+                np_monitor_remove(dir);
+        b->real_watched = b->crowd_watched = false;
+}
+
+static int set_phase(struct bench *b, enum phase phase)
+{
+        bool want_real = phase != PHASE_UNWATCHED, want_crowd = phase == PHASE_CROWD;
+        struct np_diag diag = {};
+        uint64_t id;
+        int r;
+
+        if (want_crowd != b->crowd_watched) {
+                for (uint32_t i = 1; i < CROWD; i++) {
+                        if (want_crowd)
+                                r = np_monitor_watch(b->monitor, FAKE_ID_BASE + i, i, &b->topology->memory_nodes,
+                                                     &diag);
+                        else
+                                r = np_monitor_unwatch(b->monitor, FAKE_ID_BASE + i);
+                        if (r < 0) {
+                                fprintf(stderr, "bench_bpf: watching fake cgroup %u: %s\n", i, strerror(-r));
+                                return r;
+                        }
+                }
+                b->crowd_watched = want_crowd;
+        }
+        if (want_real != b->real_watched) {
+                r = np_monitor_cgroup_id(b->cgroup, &id);
+                if (r < 0)
+                        return r;
+                r = want_real ? np_monitor_watch(b->monitor, id, 0, &b->topology->memory_nodes, &diag)
+                              : np_monitor_unwatch(b->monitor, id);
+                if (r < 0)
+                        return r;
+                b->real_watched = want_real;
+        }
+        return 0;
+}
+
+/* --- the programs' run time --------------------------------------------------------------- */
+
+/* Whether `name` is `prog`_classic (classic) or `prog`_btf[digits] (tp_btf). */
+static bool program_matches(const char *name, const char *prog, bool *ret_btf)
+{
+        size_t len = strlen(prog);
+
+        if (strncmp(name, prog, len) != 0)
+                return false;
+        name += len;
+        if (strcmp(name, "_classic") == 0) {
+                *ret_btf = false;
+                return true;
+        }
+        if (strncmp(name, "_btf", 4) != 0)
+                return false;
+        for (name += 4; *name; name++)
+                if (*name < '0' || *name > '9')
+                        return false;
+        *ret_btf = true;
+        return true;
+}
+
+/* Finds numapin's program on each tracepoint through its pinned link. */
+static int find_numapin_programs(struct bench *b)
+{
+        DIR *dir = opendir(b->monitor->dir);
+        struct dirent *e;
+        int r = 0;
+
+        if (!dir)
+                return -errno;
+        while (r == 0 && (e = readdir(dir))) {
+                struct bpf_link_info info = {};
+                __u32 len = sizeof(info);
+                char path[PATH_MAX + 300];
+                int link_fd;
+
+                if (strncmp(e->d_name, "link_", 5) != 0)
+                        continue;
+                for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                        struct probe *p = &b->probes[t];
+
+                        if (!program_matches(e->d_name + 5, tracepoints[t].prog, &p->btf))
+                                continue;
+                        snprintf(path, sizeof(path), "%s/%s", b->monitor->dir, e->d_name);
+                        link_fd = bpf_obj_get(path);
+                        if (link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0 ||
+                            (p->numapin_fd = bpf_prog_get_fd_by_id(info.prog_id)) < 0)
+                                r = -errno;
+                        if (link_fd >= 0)
+                                close(link_fd);
+                        p->present = r == 0;
+                }
+        }
+        closedir(dir);
+        return r;
+}
+
+/* Loads and attaches the empty program on each tracepoint numapin uses, in the
+ * same flavour. */
+static int attach_empty_programs(struct bench *b)
+{
+        struct bpf_program *prog;
+        int r;
+
+        b->empty = empty_bpf__open();
+        if (!b->empty)
+                return -errno ? -errno : -EIO;
+        bpf_object__for_each_program(prog, b->empty->obj)
+        {
+                bool btf = false;
+
+                bpf_program__set_autoload(prog, false);
+                for (size_t t = 0; t < N_TRACEPOINTS; t++)
+                        if (b->probes[t].present &&
+                            program_matches(bpf_program__name(prog), tracepoints[t].prog, &btf) &&
+                            btf == b->probes[t].btf)
+                                bpf_program__set_autoload(prog, true);
+        }
+        r = empty_bpf__load(b->empty);
+        if (r < 0)
+                return r;
+        bpf_object__for_each_program(prog, b->empty->obj)
+        {
+                bool btf = false;
+
+                if (!bpf_program__autoload(prog))
+                        continue;
+                for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                        struct probe *p = &b->probes[t];
+
+                        if (!program_matches(bpf_program__name(prog), tracepoints[t].prog, &btf) || btf != p->btf)
+                                continue;
+                        p->empty_link = bpf_program__attach(prog);
+                        if (!p->empty_link)
+                                return -errno;
+                        p->empty_fd = bpf_program__fd(prog);
+                }
+        }
+        return 0;
+}
+
+static void detach_empty_programs(struct bench *b)
+{
+        for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                struct probe *p = &b->probes[t];
+
+                bpf_link__destroy(p->empty_link);
+                p->empty_link = NULL;
+                p->empty_fd = -1;
+        }
+        empty_bpf__destroy(b->empty);
+        b->empty = NULL;
+}
+
+/* Lets numapin's programs go (their flavours stay known). */
+static void close_numapin_programs(struct bench *b)
+{
+        for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                if (b->probes[t].numapin_fd >= 0)
+                        close(b->probes[t].numapin_fd);
+                b->probes[t].numapin_fd = -1;
+        }
+}
+
+static int read_run_stats(int prog_fd, struct run_stats *ret)
+{
+        struct bpf_prog_info info = {};
+        __u32 len = sizeof(info);
+
+        if (prog_fd < 0) {
+                *ret = (struct run_stats){};
+                return 0;
+        }
+        if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+                return -errno;
+        *ret = (struct run_stats){ .ns = info.run_time_ns, .count = info.run_cnt, .misses = info.recursion_misses };
+        return 0;
+}
+
+static void subtract(struct run_stats *after, const struct run_stats *before)
+{
+        after->ns -= before->ns;
+        after->count -= before->count;
+        after->misses -= before->misses;
+}
+
+/* Runs the workload once (switches and migrations, then page faults) and takes
+ * the programs' run time and count over it. */
+static int measure_phase(struct bench *b, struct phase_result *ret)
+{
+        struct phase_result before = {}, after = {};
+        struct reply reply;
+        int r = 0;
+
+        for (size_t t = 0; r == 0 && t < N_TRACEPOINTS; t++)
+                if ((r = read_run_stats(b->probes[t].numapin_fd, &before.numapin[t])) == 0)
+                        r = read_run_stats(b->probes[t].empty_fd, &before.empty[t]);
+        if (r < 0 || (r = ask_worker(b, 's', SWITCH_TRIPS, &reply)) < 0)
+                return r;
+        after.switches = reply.switches;
+        after.migrations = reply.migrations;
+        r = ask_worker(b, 'f', COST_MIB, &reply);
+        for (size_t t = 0; r == 0 && t < N_TRACEPOINTS; t++)
+                if ((r = read_run_stats(b->probes[t].numapin_fd, &after.numapin[t])) == 0)
+                        r = read_run_stats(b->probes[t].empty_fd, &after.empty[t]);
+        if (r < 0)
+                return r;
+        for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                subtract(&after.numapin[t], &before.numapin[t]);
+                subtract(&after.empty[t], &before.empty[t]);
+        }
+        *ret = after;
+        return 0;
+}
+
+static double per_event(const struct run_stats *s)
+{
+        return s->count ? (double)s->ns / (double)s->count : 0;
+}
+
+static uint64_t locality_pages(const struct np_locality *l)
+{
+        uint64_t pages = l->counters.pages_unknown_node;
+
+        for (unsigned int n = 0; n < l->node_stride; n++)
+                pages += l->nodes[n].pages;
+        return pages;
+}
+
+static void print_cost(const char *label, double ns)
+{
+        printf("    %-34s %8.1f ns/event\n", label, ns);
+}
+
+/* (1) The programs' run time per event in the three phases, ROUNDS times. */
+static int bench_cost(struct bench *b)
+{
+        static const char *labels[N_PHASES] = { "numapin, 1 cgroup watched", "numapin, 10,000 cgroups watched",
+                                                "numapin, workload unwatched" };
+        double cost[N_PHASES][N_TRACEPOINTS][ROUNDS], empty[N_TRACEPOINTS][ROUNDS];
+        uint64_t events[N_TRACEPOINTS] = {}, misses = 0, switches = 0, migrations = 0;
+        uint64_t seen_pages = 0, seen_migrations = 0, seen_cross = 0, seen_balancing = 0, workload[N_TRACEPOINTS];
+        unsigned int phases_run = 0, watched_phases = 0;
+        struct phase_result result;
+        int r;
+
+        r = attach_empty_programs(b);
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: cannot attach the empty programs: %s\n", strerror(-r));
+                return r;
+        }
+        /* a warm-up phase, not counted */
+        r = measure_phase(b, &result);
+        for (unsigned int round = 0; r == 0 && round < ROUNDS; round++) {
+                for (unsigned int k = 0; r == 0 && k < N_PHASES; k++) {
+                        enum phase phase = (enum phase)((round + k) % N_PHASES);
+                        struct np_locality start = {}, end = {};
+
+                        r = set_phase(b, phase);
+                        if (r == 0 && phase != PHASE_UNWATCHED)
+                                r = np_monitor_read(b->monitor, 0, &start);
+                        if (r == 0)
+                                r = measure_phase(b, &result);
+                        if (r == 0 && phase != PHASE_UNWATCHED)
+                                r = np_monitor_read(b->monitor, 0, &end);
+                        if (r < 0)
+                                break;
+                        for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                                cost[phase][t][round] = per_event(&result.numapin[t]);
+                                events[t] += result.numapin[t].count;
+                                misses += result.numapin[t].misses;
+                                if (phase == PHASE_ONE)
+                                        empty[t][round] = per_event(&result.empty[t]);
+                        }
+                        switches += result.switches;
+                        migrations += result.migrations;
+                        phases_run++;
+                        if (phase != PHASE_UNWATCHED) {
+                                watched_phases++;
+                                seen_pages += locality_pages(&end) - locality_pages(&start);
+                                seen_migrations += end.counters.migrations - start.counters.migrations;
+                                seen_cross += end.counters.migrations_cross - start.counters.migrations_cross;
+                                seen_balancing +=
+                                        end.counters.numa_balancing_pages - start.counters.numa_balancing_pages;
+                        }
+                }
+        }
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: measuring the monitor's cost failed: %s\n", strerror(-r));
+                return r;
+        }
+
+        /* the workload's share of each tracepoint's events, as it or the monitor counted them */
+        workload[TP_SWITCH] = switches / phases_run;
+        workload[TP_PAGE_ALLOC] = seen_pages / watched_phases;
+        workload[TP_MIGRATE] = seen_migrations / watched_phases;
+        workload[TP_MIGRATE_PAGES] = seen_balancing / watched_phases;
+        printf("locality monitor, BPF run time per event (run_time_ns/run_cnt), numapin's programs against empty ones\n"
+               "on the same tracepoints and flavours, %d rounds of 3 phases in rotating order:\n",
+               ROUNDS);
+        printf("  workload in the watched cgroup, per phase: %u pipe round trips, %llu CPU affinity changes and\n"
+               "    %u MiB of fresh memory touched: %llu context switches (getrusage); the monitor counted %llu pages\n"
+               "    allocated, %llu task migrations (%llu across nodes), %llu NUMA-balancing page moves\n",
+               SWITCH_TRIPS, (unsigned long long)(migrations / phases_run), COST_MIB,
+               (unsigned long long)workload[TP_SWITCH], (unsigned long long)workload[TP_PAGE_ALLOC],
+               (unsigned long long)workload[TP_MIGRATE], (unsigned long long)(seen_cross / watched_phases),
+               (unsigned long long)workload[TP_MIGRATE_PAGES]);
+        for (size_t t = 0; t < N_TRACEPOINTS; t++) {
+                const struct probe *p = &b->probes[t];
+                uint64_t per_phase = events[t] / phases_run;
+                double med[N_PHASES], base;
+
+                if (!p->present) {
+                        printf("  %s: no numapin program attached\n", tracepoints[t].name);
+                        continue;
+                }
+                if (per_phase < MIN_EVENTS) {
+                        printf("  %s (%s): %llu events per phase, too few to measure (%s)\n", tracepoints[t].name,
+                               p->btf ? "tp_btf" : "tracepoint", (unsigned long long)per_phase,
+                               tracepoints[t].not_driven ? tracepoints[t].not_driven : "not driven");
+                        continue;
+                }
+                for (int phase = 0; phase < N_PHASES; phase++)
+                        med[phase] = median(cost[phase][t], ROUNDS);
+                base = median(empty[t], ROUNDS);
+                printf("  %s (%s), %llu events per phase, %.0f%% of them the workload's:\n", tracepoints[t].name,
+                       p->btf ? "tp_btf" : "tracepoint", (unsigned long long)per_phase,
+                       MIN(100.0, (double)workload[t] * 100 / (double)per_phase));
+                for (int phase = 0; phase < N_PHASES; phase++)
+                        print_cost(labels[phase], med[phase]);
+                print_cost("baseline: empty program", base);
+                printf("    ratio: %.2fx the empty program, +%.0f ns/event (goal: within 2x); 10,000 watched %.2fx 1 "
+                       "watched (goal: within 1.10x)\n",
+                       base > 0 ? med[PHASE_ONE] / base : 0, med[PHASE_ONE] - base,
+                       med[PHASE_ONE] > 0 ? med[PHASE_CROWD] / med[PHASE_ONE] : 0);
+        }
+        if (misses)
+                printf("  note: %llu program runs skipped by the kernel (recursion)\n", (unsigned long long)misses);
+        detach_empty_programs(b);
+        return set_phase(b, PHASE_ONE);
+}
+
+/* (2) A page-fault-heavy workload with the monitor attached, against no programs
+ * attached and against the empty programs (what any program on these tracepoints
+ * costs). Blocks of runs in rotating order, after one untimed run each. */
+static int bench_faults(struct bench *b)
+{
+        enum fault_setup {
+                WITH_MONITOR,
+                WITHOUT,
+                WITH_EMPTY,
+                N_SETUPS
+        };
+        double runs[N_SETUPS][FAULT_ROUNDS * RUNS_PER_BLOCK], med[N_SETUPS];
+        unsigned int n_runs[N_SETUPS] = {};
+        _cleanup_free_ char *stats = NULL;
+        struct np_config config;
+        struct reply reply;
+        size_t size;
+        int r = 0;
+
+        np_config_init(&config);
+        for (unsigned int round = 0; r == 0 && round < FAULT_ROUNDS; round++) {
+                for (unsigned int k = 0; r == 0 && k < N_SETUPS; k++) {
+                        enum fault_setup setup = (enum fault_setup)((round + k) % N_SETUPS);
+
+                        detach_empty_programs(b);
+                        detach_monitor(b);
+                        if (setup == WITH_MONITOR)
+                                r = attach_monitor(b, config.monitor_slots);
+                        else if (setup == WITH_EMPTY)
+                                r = attach_empty_programs(b);
+                        for (unsigned int run = 0; r == 0 && run <= RUNS_PER_BLOCK; run++) {
+                                r = ask_worker(b, 'f', FAULT_MIB, &reply);
+                                if (r == 0 && run > 0)
+                                        runs[setup][n_runs[setup]++] = (double)reply.ns / 1000;
+                        }
+                }
+        }
+        detach_empty_programs(b);
+        detach_monitor(b);
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: the page-fault workload failed: %s\n", strerror(-r));
+                return r;
+        }
+        for (int setup = 0; setup < N_SETUPS; setup++)
+                med[setup] = median(runs[setup], n_runs[setup]);
+        np_read_file_at(AT_FDCWD, "/proc/sys/kernel/bpf_stats_enabled", 16, &stats, &size);
+        printf("page faults: touching %d MiB of fresh anonymous memory (%d faults on 4-KiB pages, THP off) in the\n"
+               "workload's cgroup, %u runs each, %d rounds of 3 setups in rotating order, BPF stats %s:\n",
+               FAULT_MIB, FAULT_MIB * 256, n_runs[WITH_MONITOR], FAULT_ROUNDS,
+               stats && stats[0] == '1' ? "ON (kernel.bpf_stats_enabled=1)" : "off");
+        printf("  %-34s median %8.0f us\n", "with the monitor, cgroup watched", med[WITH_MONITOR]);
+        printf("  %-34s median %8.0f us\n", "baseline: no programs attached", med[WITHOUT]);
+        printf("  %-34s median %8.0f us\n", "empty programs, same tracepoints", med[WITH_EMPTY]);
+        printf("  overhead: %+.1f%% against no programs (goal: under 2%%); empty programs alone: %+.1f%%\n",
+               med[WITHOUT] > 0 ? (med[WITH_MONITOR] - med[WITHOUT]) * 100 / med[WITHOUT] : 0,
+               med[WITHOUT] > 0 ? (med[WITH_EMPTY] - med[WITHOUT]) * 100 / med[WITHOUT] : 0);
+        return 0;
+}
+
+static void cleanup(struct bench *b)
+{
+        detach_empty_programs(b);
+        close_numapin_programs(b);
+        detach_monitor(b);
+        rmdir(b->pin_root);
+        if (b->stats_fd >= 0)
+                close(b->stats_fd);
+        b->stats_fd = -1;
+        stop_worker(b);
+}
+
+int main(int argc, char **argv)
+{
+        struct bench b = { .cgroup_fd = -1, .stats_fd = -1, .request_fd = -1, .reply_fd = -1 };
+        _cleanup_topology_ struct np_topology *topology = NULL;
+        struct sigaction sa = { .sa_handler = on_signal };
+        struct np_diag diag = {};
+        struct stat st;
+        int r;
+
+        if (argc != 3 || argv[1][0] != '/' || strchr(argv[2], '/')) {
+                fprintf(stderr, "usage: bench_bpf PIN-ROOT CGROUP-NAME\n");
+                return 2;
+        }
+        if (geteuid() != 0) {
+                printf("locality monitor: skipped (loading BPF programs needs root)\n");
+                return 0;
+        }
+        b.pin_root = argv[1];
+        b.cgroup_v1 = stat("/sys/fs/cgroup/cgroup.controllers", &st) < 0;
+        for (size_t t = 0; t < N_TRACEPOINTS; t++)
+                b.probes[t].numapin_fd = b.probes[t].empty_fd = -1;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        setvbuf(stdout, NULL, _IOLBF, 0); /* figures and errors in order */
+        np_log_set_level(NP_LOG_WARNING);
+
+        r = np_topology_load("/sys", &diag, &topology);
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: %s\n", diag.message);
+                return 1;
+        }
+        b.topology = topology;
+        r = start_worker(&b, argv[2]);
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: cannot start the workload in the cgroup %s: %s\n", b.cgroup, strerror(-r));
+                cleanup(&b);
+                return 1;
+        }
+        r = attach_monitor(&b, CROWD_SLOTS);
+        if (r < 0) {
+                printf("locality monitor: skipped (the BPF programs cannot be loaded: %s)\n", strerror(-r));
+                cleanup(&b);
+                return 0;
+        }
+        r = find_numapin_programs(&b);
+        if (r < 0) {
+                fprintf(stderr, "bench_bpf: cannot find the monitor's programs in %s: %s\n", b.monitor->dir,
+                        strerror(-r));
+                cleanup(&b);
+                return 1;
+        }
+
+        b.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+        if (b.stats_fd < 0) {
+                printf("locality monitor, BPF run time per event: skipped (cannot enable BPF run-time stats: %s)\n",
+                       strerror(-b.stats_fd));
+        } else {
+                r = bench_cost(&b);
+                close(b.stats_fd); /* stats off for the wall-time figure */
+                b.stats_fd = -1;
+        }
+        close_numapin_programs(&b);
+        if (r == 0)
+                r = bench_faults(&b);
+        cleanup(&b);
+        if (interrupted)
+                fprintf(stderr, "bench_bpf: interrupted\n");
+        return r < 0 ? 1 : 0;
+}
