@@ -14,10 +14,10 @@
 #define NP_EXITED_DIR  "exited"
 #define NP_EXITED_KEEP 1024 /* exited containers kept, the oldest go first */
 
-/* Resident bytes per node of the cgroup (v2 `cgroup_dir`/memory.numa_stat anon +
- * file; on v1 the memory hierarchy's twin of a cpuset directory, its `total=`
- * line). -ENOENT when the cgroup or its numa_stat is gone. */
-int np_locality_resident(const char *cgroup_dir, uint64_t resident[NP_BPF_MAX_NODES]);
+/* Resident bytes per node of the container: v2 `cgroup_dir`/memory.numa_stat
+ * (anon + file), else on v1 the memory cgroup of `pid` (its `total=` line).
+ * -ENOENT when the cgroup or its numa_stat is gone. */
+int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES]);
 
 /* Why the PMU tier counts nothing here, for "pmu": "unavailable (...)". */
 void np_locality_pmu_status(char *buf, size_t size);

@@ -14,6 +14,8 @@
 #include "../core/config.h"
 #include "../core/json.h"
 #include "../core/ledger.h"
+#include "../core/locality.h"
+#include "../core/monitor.h"
 #include "../core/parse.h"
 #include "../core/policy.h"
 #include "../core/repin.h"
@@ -35,6 +37,8 @@ struct options {
         uint64_t cpu_period;
         int64_t memory_limit;
         const char *release_id;
+        const char *stats_id;
+        unsigned int watch; /* seconds, 0: once */
 };
 
 static void usage(FILE *out)
@@ -45,7 +49,9 @@ static void usage(FILE *out)
                      "       [--memory-limit BYTES] [--container-name NAME] [--commit --id ID]\n"
                      "                                    the decision the hook would make, and why\n"
                      "  list [--json]                     the containers in the allocation ledger\n"
-                     "  release ID                        drop a ledger record\n");
+                     "  release ID                        drop a ledger record\n"
+                     "  stats [ID] [--json] [--watch SECONDS]\n"
+                     "                                    NUMA locality of the monitored containers\n");
 }
 
 static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
@@ -57,7 +63,7 @@ static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
 
 static int fail(struct np_diag *diag, int r)
 {
-        if (diag->message[0])
+        if (diag && diag->message[0])
                 np_log_error("%s", diag->message);
         else
                 np_log_error("%s", strerror(-r));
@@ -324,6 +330,235 @@ static int cmd_release(const struct options *opts, const struct np_config *confi
         return 0;
 }
 
+/* --- stats ------------------------------------------------------------------------- */
+
+/* The stats object of each monitored container, running (from the pinned maps and
+ * memory.numa_stat) and exited (kept at poststop), `id` only when given. */
+static int collect_stats(const struct options *opts, const struct np_config *config, struct json_object *containers)
+{
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        _cleanup_json_ struct json_object *exited = NULL;
+        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        struct np_diag diag = {};
+        char pmu[256];
+        int r;
+
+        np_locality_pmu_status(pmu, sizeof(pmu));
+        if (access(state_dir, F_OK) < 0)
+                return 0;
+        r = np_ledger_open(state_dir, false, &diag, &ledger);
+        if (r < 0)
+                return fail(&diag, r);
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                const struct np_record *rec = &ledger->records[i];
+                _cleanup_monitor_ struct np_monitor *monitor = NULL;
+                uint64_t resident[NP_BPF_MAX_NODES];
+                struct np_locality locality;
+                struct json_object *obj = NULL;
+
+                if (!rec->monitor.on || (opts->stats_id && strcmp(rec->id, opts->stats_id) != 0))
+                        continue;
+                diag = (struct np_diag){};
+                r = np_monitor_open_dir(rec->monitor.dir, &diag, &monitor);
+                if (r == 0)
+                        r = np_monitor_read(monitor, rec->monitor.slot, &locality);
+                if (r < 0) {
+                        np_log_warning("container '%s': %s", rec->id, diag.message[0] ? diag.message : strerror(-r));
+                        continue;
+                }
+                r = np_locality_to_json(rec, "running", &locality,
+                                        np_locality_resident(rec->cgroup, rec->pid, resident) == 0 ? resident : NULL,
+                                        pmu, &obj);
+                if (r < 0)
+                        return fail(NULL, r);
+                json_object_array_add(containers, obj);
+        }
+        r = np_exited_load(state_dir, &diag, &exited);
+        if (r < 0)
+                return fail(&diag, r);
+        for (size_t i = 0; i < json_object_array_length(exited); i++) {
+                struct json_object *obj = json_object_array_get_idx(exited, i), *id;
+                const char *s = json_object_object_get_ex(obj, "id", &id) ? json_object_get_string(id) : NULL;
+
+                if (!s || (opts->stats_id && strcmp(s, opts->stats_id) != 0) || np_ledger_find(ledger, s))
+                        continue;
+                json_object_array_add(containers, json_object_get(obj));
+        }
+        return 0;
+}
+
+static double number(struct json_object *obj, const char *key, double missing)
+{
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(obj, key, &v) || !v)
+                return missing;
+        return json_object_get_double(v);
+}
+
+static const char *text(struct json_object *obj, const char *key)
+{
+        struct json_object *v;
+
+        return json_object_object_get_ex(obj, key, &v) && v ? json_object_get_string(v) : "-";
+}
+
+/* Highest remote share first; containers with no pages counted last. */
+static int by_remote_share(const void *a, const void *b)
+{
+        double ra = number(*(struct json_object *const *)a, "remote_percent", -1);
+        double rb = number(*(struct json_object *const *)b, "remote_percent", -1);
+
+        return ra < rb ? 1 : ra > rb ? -1 : 0;
+}
+
+static const char *human(double value, const char *const *units, double step, char *buf, size_t size)
+{
+        unsigned int u = 0;
+
+        while (value >= step && units[u + 1]) {
+                value /= step;
+                u++;
+        }
+        snprintf(buf, size, u ? "%.1f%s" : "%.0f%s", value, units[u]);
+        return buf;
+}
+
+static const char *count_text(double n, char *buf, size_t size)
+{
+        static const char *const units[] = { "", "k", "M", "G", "T", NULL };
+        return human(n, units, 1000, buf, size);
+}
+
+static const char *bytes_text(double n, char *buf, size_t size)
+{
+        static const char *const units[] = { " B", " KiB", " MiB", " GiB", " TiB", NULL };
+        return human(n, units, 1024, buf, size);
+}
+
+static const char *percent_text(struct json_object *obj, const char *key, char *buf, size_t size)
+{
+        double p = number(obj, key, -1);
+
+        if (p < 0)
+                return "-";
+        snprintf(buf, size, "%.1f%%", p);
+        return buf;
+}
+
+/* "1:2.31s 0:0.01s": the nodes with something to show */
+static void per_node(struct json_object *obj, const char *key, bool seconds, char *buf, size_t size)
+{
+        struct json_object *nodes;
+        size_t used = 0;
+
+        buf[0] = '\0';
+        if (!json_object_object_get_ex(obj, "nodes", &nodes))
+                return;
+        for (size_t i = 0; i < json_object_array_length(nodes) && used < size; i++) {
+                struct json_object *node = json_object_array_get_idx(nodes, i);
+                double v = number(node, key, 0);
+                char value[32];
+
+                if (v <= 0 || (seconds && v < 0.005))
+                        continue;
+                if (seconds)
+                        snprintf(value, sizeof(value), "%.2fs", v);
+                else
+                        count_text(v, value, sizeof(value));
+                used += (size_t)snprintf(buf + used, size - used, "%s%d:%s", used ? " " : "",
+                                         (int)number(node, "node", 0), value);
+        }
+        if (!buf[0])
+                snprintf(buf, size, "-");
+}
+
+static void print_summary(struct json_object *containers)
+{
+        printf("%-20s %-8s %-8s %-16s %-18s %7s %7s %8s %6s %6s %6s\n", "ID", "STATE", "ALLOWED", "CPU TIME/NODE",
+               "PAGES/NODE", "LOCAL", "REMOTE", "OUTSIDE", "MIGR", "CROSS", "NUMAB");
+        for (size_t i = 0; i < json_object_array_length(containers); i++) {
+                struct json_object *c = json_object_array_get_idx(containers, i);
+                char cpu[128], pages[128], local[16], remote[16], outside[16];
+
+                per_node(c, "cpu_seconds", true, cpu, sizeof(cpu));
+                per_node(c, "pages_allocated", false, pages, sizeof(pages));
+                printf("%-20.20s %-8s %-8.8s %-16.16s %-18.18s %7s %7s %8s %6.0f %6.0f %6.0f\n", text(c, "id"),
+                       text(c, "state"), text(c, "allowed_nodes"), cpu, pages,
+                       percent_text(c, "local_percent", local, sizeof(local)),
+                       percent_text(c, "remote_percent", remote, sizeof(remote)),
+                       count_text(number(c, "pages_outside_allowed", 0), outside, sizeof(outside)),
+                       number(c, "migrations", 0), number(c, "migrations_cross_node", 0),
+                       number(c, "numa_balancing_migrations", 0));
+        }
+}
+
+static void print_detail(struct json_object *c)
+{
+        struct json_object *nodes;
+        char a[32], b[32], d[32], e[32], local[16], remote[16];
+
+        printf("container %s (%s), policy %s, memory allowed on node(s) %s\n", text(c, "id"), text(c, "state"),
+               text(c, "policy"), text(c, "allowed_nodes"));
+        printf("  %-5s %10s %12s %12s %12s %12s\n", "node", "cpu time", "pages", "local", "remote", "resident");
+        if (json_object_object_get_ex(c, "nodes", &nodes))
+                for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+                        struct json_object *n = json_object_array_get_idx(nodes, i);
+                        double resident = number(n, "resident_bytes", -1);
+
+                        printf("  %-5.0f %9.2fs %12s %12s %12s %12s\n", number(n, "node", 0),
+                               number(n, "cpu_seconds", 0), count_text(number(n, "pages_allocated", 0), a, sizeof(a)),
+                               count_text(number(n, "pages_local", 0), b, sizeof(b)),
+                               count_text(number(n, "pages_remote", 0), d, sizeof(d)),
+                               resident < 0 ? "-" : bytes_text(resident, e, sizeof(e)));
+                }
+        printf("  pages: %s local, %s remote; %.0f outside the allowed nodes, %.0f of unknown node\n",
+               percent_text(c, "local_percent", local, sizeof(local)),
+               percent_text(c, "remote_percent", remote, sizeof(remote)), number(c, "pages_outside_allowed", 0),
+               number(c, "pages_unknown_node", 0));
+        printf("  task migrations: %.0f, %.0f of them across nodes; NUMA balancing moved %.0f pages\n",
+               number(c, "migrations", 0), number(c, "migrations_cross_node", 0),
+               number(c, "numa_balancing_migrations", 0));
+        printf("  DRAM accesses (PMU): %s\n", text(c, "pmu"));
+}
+
+static int cmd_stats(const struct options *opts, const struct np_config *config)
+{
+        for (;;) {
+                _cleanup_json_ struct json_object *root = json_object_new_object();
+                struct json_object *containers = json_object_new_array();
+                int r;
+
+                if (!root || !containers) {
+                        json_object_put(containers);
+                        return fail(NULL, -ENOMEM);
+                }
+                json_object_object_add(root, "containers", containers);
+                r = collect_stats(opts, config, containers);
+                if (r != 0)
+                        return r;
+                json_object_array_sort(containers, by_remote_share);
+                if (opts->stats_id && json_object_array_length(containers) == 0) {
+                        np_log_error("stats: no monitored container '%s' (running or exited)", opts->stats_id);
+                        return 1;
+                }
+                if (opts->json)
+                        print_json(root);
+                else if (json_object_array_length(containers) == 0)
+                        printf("no monitored containers\n");
+                else if (opts->stats_id)
+                        print_detail(json_object_array_get_idx(containers, 0));
+                else
+                        print_summary(containers);
+                if (!opts->watch)
+                        return 0;
+                fflush(stdout);
+                sleep(opts->watch);
+                if (!opts->json)
+                        printf("\n");
+        }
+}
+
 static int parse_int_option(const char *name, const char *value, int64_t min, uint64_t max, uint64_t *ret)
 {
         uint64_t n;
@@ -356,6 +591,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 { "container-name", required_argument, NULL, 'n' },
                 { "commit", no_argument, NULL, 'x' },
                 { "id", required_argument, NULL, 'i' },
+                { "watch", required_argument, NULL, 'w' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -416,6 +652,11 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 case 'i':
                         opts->id = optarg;
                         break;
+                case 'w':
+                        if (parse_int_option("--watch", optarg, 1, 86400, &n) < 0)
+                                return -EINVAL;
+                        opts->watch = (unsigned int)n;
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(0);
@@ -435,6 +676,13 @@ static int parse_options(int argc, char **argv, struct options *opts)
                         return -EINVAL;
                 }
                 opts->release_id = argv[optind++];
+        } else if (strcmp(opts->command, "stats") == 0 && optind == argc - 1) {
+                opts->stats_id = argv[optind++];
+                if (!np_ledger_id_valid(opts->stats_id)) {
+                        np_log_error("stats: '%s' is not a container id (1-%d of A-Z a-z 0-9 _ + . -)", opts->stats_id,
+                                     NP_ID_MAX);
+                        return -EINVAL;
+                }
         }
         if (optind != argc) {
                 np_log_error("unexpected argument '%s'", argv[optind]);
@@ -472,8 +720,10 @@ int main(int argc, char **argv)
                 r = cmd_list(&opts, &config);
         else if (strcmp(opts.command, "release") == 0)
                 r = cmd_release(&opts, &config);
+        else if (strcmp(opts.command, "stats") == 0)
+                r = cmd_stats(&opts, &config);
         else {
-                np_log_error("unknown command '%s'; expected topology, plan, list or release", opts.command);
+                np_log_error("unknown command '%s'; expected topology, plan, list, release or stats", opts.command);
                 r = 2;
         }
         np_annotations_clear(&opts.annotations);

@@ -191,13 +191,30 @@ static void test_config_load_reads_each_field_alone_keeping_other_defaults(void 
         load_ok(*state, "{\"monitor\": true}", &config);
         assert_true(config.monitor);
         assert_int_equal(config.on_error, NP_ON_ERROR_FAIL);
+        assert_string_equal(config.monitor_pin_dir, "/sys/fs/bpf/numapin");
+        assert_int_equal(config.monitor_slots, 1024);
+
+        load_ok(*state, "{\"monitor_pin_dir\": \"/sys/fs/bpf/np2\", \"monitor_slots\": 16384}", &config);
+        assert_string_equal(config.monitor_pin_dir, "/sys/fs/bpf/np2");
+        assert_int_equal(config.monitor_slots, 16384);
+}
+
+static void test_config_load_refuses_bad_monitor_fields(void **state)
+{
+        assert_refused(*state, "{\"monitor_pin_dir\": \"bpf/numapin\"}", -EINVAL,
+                       "field 'monitor_pin_dir' must be an absolute path without '..'");
+        assert_refused(*state, "{\"monitor_pin_dir\": \"/sys/fs/bpf/../../etc\"}", -EINVAL,
+                       "field 'monitor_pin_dir' must be an absolute path without '..'");
+        assert_refused(*state, "{\"monitor_slots\": 0}", -ERANGE, "'monitor_slots'");
+        assert_refused(*state, "{\"monitor_slots\": 65537}", -ERANGE, "'monitor_slots'");
+        assert_refused(*state, "{\"monitor_slots\": \"8\"}", -EINVAL, "'monitor_slots'");
 }
 
 static void test_config_load_refuses_unknown_field_naming_it(void **state)
 {
         assert_refused(*state, "{\"reserved_cpus\": \"0\", \"reserved_cpu\": \"1\"}", -EINVAL,
                        "unknown field 'reserved_cpu'; expected reserved_cpus, state_dir, default_policy, on_error, "
-                       "log_level or monitor");
+                       "log_level, monitor, monitor_pin_dir or monitor_slots");
         assert_refused(*state, "{\"Monitor\": true}", -EINVAL, "unknown field 'Monitor'");
         assert_refused(*state, "{\"x\\ny\": 1}", -EINVAL, "unknown field 'x\\x0ay'");
 }
@@ -305,6 +322,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_gives_defaults_for_empty_object, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_reads_every_field, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_config_load_refuses_bad_monitor_fields, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_reads_each_field_alone_keeping_other_defaults, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_unknown_field_naming_it, setup, teardown),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Test workload for the NUMA VM: allocates and touches N MiB (argv[1], default 256), then
 // prints on which nodes its pages are, from /proc/self/numa_maps: "N0=... N1=... total=...".
+// "workload N hold" then keeps the memory until it is killed.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,5 +53,9 @@ int main(int argc, char **argv)
                 if (pages[n])
                         printf("N%u=%lu ", n, pages[n]);
         printf("total=%lu\n", total);
+        fflush(stdout);
+        if (argc > 2 && strcmp(argv[2], "hold") == 0)
+                for (;;)
+                        pause();
         return total ? 0 : 1;
 }

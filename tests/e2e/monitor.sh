@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: MIT
+# The eBPF locality monitor with real runc containers on this host: the hook watches a
+# container it places, `numapinctl stats` reports what it ran and allocated where, and the
+# final counters stay readable after poststop. Needs root, runc, a static busybox and BPF.
+source "$(dirname "$0")/../lib.sh"
+
+unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT NUMAPIN_BPF_ATTACH
+TESTS=(
+        "monitor: the hook pins its programs, which stay attached after it exits"
+        "monitor: 256 MiB in a bound container counted as 65536 pages within 3%"
+        "monitor: all of them local, on node 0, none outside the allowed nodes"
+        "monitor: CPU time counted on node 0"
+        "monitor: an exited container keeps its final counters"
+        "monitor: the PMU tier says unavailable, never zero"
+        "monitor: a running container shows its resident memory from memory.numa_stat"
+        "monitor: a running container's pages are counted while it runs"
+        "monitor: text output is a table with the container's local share"
+        "monitor: monitor.numapin.io=false places but does not watch"
+        "monitor: an unannotated container is not watched"
+        "monitor: a full watched map is a warning, the container still placed"
+        "monitor: stats of an unknown container fails with its name"
+        "monitor: stats with a malformed id fails with the allowed form"
+)
+is_root || skip_all "needs root"
+command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
+command -v cc >/dev/null || skip_all "needs cc for the workload"
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+fi
+[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip_all "needs the cgroup v1 cpuset hierarchy of this hybrid host"
+if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_all "build numapin first: make all"; fi
+
+PIN=/sys/fs/bpf/numapin-e2e-$$
+CONF=$NP_TMP/numapin.json
+SD=$NP_TMP/state
+RUNC_ROOT=$NP_TMP/runc
+ROOTFS=$NP_TMP/rootfs
+echo "{\"monitor_pin_dir\": \"$PIN\"}" >"$CONF"
+at_exit "rm -rf '$PIN'"
+mkdir -p "$ROOTFS/bin" "$RUNC_ROOT"
+cp /bin/busybox "$ROOTFS/bin/"
+for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$ROOTFS/bin/$applet"; done
+cc -static -O2 -o "$ROOTFS/bin/workload" "$NP_ROOT/tests/vm/workload.c" || skip_all "cannot build the workload"
+
+ctl() { "$NP_CTL" --config "$CONF" --state-dir "$SD" "$@"; }
+runc_() { runc --root "$RUNC_ROOT" "$@"; }
+# bundle NAME ANNOTATIONS-JSON COMMAND: a bundle from `runc spec` with numapin's hooks
+bundle() {
+        local dir=$NP_TMP/$1
+        mkdir -p "$dir"
+        (cd "$dir" && runc spec) || return 1
+        jq --arg root "$ROOTFS" --arg cmd "$3" --argjson a "$2" --arg hook "$NP_HOOK" --arg conf "$CONF" --arg sd "$SD" '
+                def np_hook($stage): {path: $hook, args: ["numapin-hook", "--config", $conf, "--state-dir", $sd, $stage]};
+                .root = {path: $root, readonly: true}
+                | .process.terminal = false
+                | .process.args = ["sh", "-c", $cmd]
+                | .annotations = $a
+                | .hooks = {createRuntime: [np_hook("createRuntime")], poststop: [np_hook("poststop")]}' \
+                "$dir/config.json" >"$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
+        echo "$dir"
+}
+cid() { echo "np-$$-$1"; }
+# stats ID FILTER: a jq filter on the container's stats object
+stats() { ctl stats "$1" --json 2>&1 | jq -r ".containers[0] | $2" 2>&1; }
+# within PERCENT EXPECTED GOT
+within() { [ -n "$3" ] && [ "$3" -ge $(($2 * (100 - $1) / 100)) ] && [ "$3" -le $(($2 * (100 + $1) / 100)) ]; }
+
+# --- a bound container touches 256 MiB and exits --------------------------------------------
+id=$(cid bind)
+b=$(bundle bind '{"nodes.numapin.io/pod": "0"}' "workload 256")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run --bundle "$b" "$id" </dev/null >"$NP_TMP/bind.out" 2>&1
+runc_ delete -f "$id" >/dev/null 2>&1
+links=$(ls "$PIN"/*/link_* 2>/dev/null | wc -l)
+if [ "$links" -ge 4 ] && ls "$PIN"/*/watched >/dev/null 2>&1; then
+        pass "monitor: the hook pins its programs, which stay attached after it exits"
+else
+        fail "monitor: the hook pins its programs, which stay attached after it exits" "$links links in $PIN"
+fi
+pages=$(stats "$id" '.nodes[0].pages_allocated')
+within 3 65536 "$pages" && pass "monitor: 256 MiB in a bound container counted as 65536 pages within 3%" ||
+        fail "monitor: 256 MiB in a bound container counted as 65536 pages within 3%" "got '$pages' ($(cat "$NP_TMP/bind.out"))"
+expect_eq "monitor: all of them local, on node 0, none outside the allowed nodes" "100 $pages 0" \
+        "$(stats "$id" '"\(.local_percent) \(.nodes[0].pages_local) \(.pages_outside_allowed)"')"
+expect_eq "monitor: CPU time counted on node 0" true "$(stats "$id" '.nodes[0].cpu_seconds > 0')"
+expect_eq "monitor: an exited container keeps its final counters" "exited $pages" \
+        "$(stats "$id" '"\(.state) \(.pages_allocated)"')"
+expect_contains "monitor: the PMU tier says unavailable, never zero" "unavailable" "$(stats "$id" '.pmu')"
+
+# --- a running container --------------------------------------------------------------------
+id=$(cid run)
+b=$(bundle run '{"nodes.numapin.io/pod": "0"}' "workload 64 hold")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/run.out" 2>&1
+for _ in $(seq 50); do
+        [ "$(stats "$id" '.nodes[0].pages_allocated')" -ge 16384 ] 2>/dev/null && break
+        sleep 0.2
+done
+resident=$(stats "$id" '.nodes[0].resident_bytes')
+[ "$(stats "$id" .state)" = running ] && within 10 $((64 << 20)) "$resident" &&
+        pass "monitor: a running container shows its resident memory from memory.numa_stat" ||
+        fail "monitor: a running container shows its resident memory from memory.numa_stat" "$(ctl stats "$id" --json 2>&1 | tr -d '\n ' | head -c 600)"
+within 5 16384 "$(stats "$id" '.nodes[0].pages_allocated')" &&
+        pass "monitor: a running container's pages are counted while it runs" ||
+        fail "monitor: a running container's pages are counted while it runs" "$(stats "$id" '.nodes[0].pages_allocated')"
+out=$(ctl stats 2>&1)
+if echo "$out" | head -n1 | grep -q "^ID .*LOCAL .*REMOTE" && echo "$out" | grep "^$id" | grep -q "100.0%"; then
+        pass "monitor: text output is a table with the container's local share"
+else
+        fail "monitor: text output is a table with the container's local share" "$out"
+fi
+
+# --- not watched --------------------------------------------------------------------------
+id=$(cid off)
+b=$(bundle off '{"nodes.numapin.io/pod": "0", "monitor.numapin.io/pod": "false"}' "sleep 600")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/off.out" 2>&1
+expect_eq "monitor: monitor.numapin.io=false places but does not watch" "placed, not monitored" \
+        "$(ctl list --json | jq -r --arg id "$id" '.containers[] | select(.id == $id) | "placed, \(if .monitor then "monitored" else "not monitored" end)"')"
+runc_ delete -f "$id" >/dev/null 2>&1
+id=$(cid plain)
+b=$(bundle plain '{}' "workload 16")
+runc_ run --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+runc_ delete -f "$id" >/dev/null 2>&1
+expect_contains "monitor: an unannotated container is not watched" "no monitored container" "$(ctl stats "$id" 2>&1)"
+
+# --- a full map: one slot, already taken by the running container ----------------------------
+echo "{\"monitor_pin_dir\": \"$PIN\", \"monitor_slots\": 1}" >"$NP_TMP/one-slot.json"
+rm -rf "$PIN" # the maps are sized when first loaded
+runc_ delete -f "$(cid run)" >/dev/null 2>&1
+CONF=$NP_TMP/one-slot.json
+id=$(cid first)
+b=$(bundle first '{"nodes.numapin.io/pod": "0"}' "sleep 600")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+id=$(cid second)
+b=$(bundle second '{"nodes.numapin.io/pod": "0"}' "sleep 600")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/second.out" 2>&1
+st=$?
+rec=$(ctl list --json | jq -r --arg id "$id" '.containers[] | select(.id == $id) | "\(.nodes) \(.monitor != null)"')
+if [ $st -eq 0 ] && [ "$rec" = "0 false" ]; then
+        pass "monitor: a full watched map is a warning, the container still placed"
+else
+        fail "monitor: a full watched map is a warning, the container still placed" "status $st, record '$rec': $(cat "$NP_TMP/second.out")"
+fi
+runc_ delete -f "$(cid first)" >/dev/null 2>&1
+runc_ delete -f "$id" >/dev/null 2>&1
+
+out=$(ctl stats np-nothing-here 2>&1)
+st=$?
+[ $st -eq 1 ] && echo "$out" | grep -q "no monitored container 'np-nothing-here'" &&
+        pass "monitor: stats of an unknown container fails with its name" ||
+        fail "monitor: stats of an unknown container fails with its name" "status $st: $out"
+out=$(ctl stats '../x' 2>&1)
+st=$?
+[ $st -eq 2 ] && echo "$out" | grep -q "is not a container id" &&
+        pass "monitor: stats with a malformed id fails with the allowed form" ||
+        fail "monitor: stats with a malformed id fails with the allowed form" "status $st: $out"
