@@ -111,6 +111,10 @@ static void assert_records_equal(const struct np_record *a, const struct np_reco
         assert_int_equal(a->pid, b->pid);
         assert_int_equal(a->created, b->created);
         assert_string_equal(a->source, b->source);
+        assert_int_equal(a->monitor.on, b->monitor.on);
+        assert_int_equal(a->monitor.slot, b->monitor.slot);
+        assert_int_equal(a->monitor.cgroup_id, b->monitor.cgroup_id);
+        assert_string_equal(a->monitor.dir, b->monitor.dir);
 }
 
 static void put_ok(struct np_ledger *ledger, const struct np_record *record)
@@ -234,6 +238,8 @@ static void test_ledger_records_persist_across_close_and_open(void **state)
         many.write_mems = false;
         many.demand.memory_bytes = UINT64_C(1) << 50;
         snprintf(many.source, sizeof(many.source), "nri");
+        hook.monitor = (struct np_record_monitor){ .on = true, .slot = 1023, .cgroup_id = UINT64_MAX - 1 };
+        snprintf(hook.monitor.dir, sizeof(hook.monitor.dir), "/sys/fs/bpf/numapin/0123456789abcdef");
         put_ok(ledger, &hook);
         put_ok(ledger, &plan);
         put_ok(ledger, &many);
@@ -349,6 +355,20 @@ static void test_ledger_corrupt_record_fails_open_naming_the_file(void **state)
         assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), -EINVAL);
         assert_non_null(strstr(diag.message, path));
         assert_non_null(strstr(diag.message, "'cpus'"));
+
+        /* a monitor field without its slot, or with a relative pin dir */
+        np_test_write_file(path, "{\"id\": \"broken\", \"policy\": \"bind\", \"nodes\": \"0\", \"cpus\": \"1\", "
+                                 "\"mems\": \"0\", \"exclusive_cpus\": \"\", \"monitor\": {\"cgroup_id\": 5, "
+                                 "\"dir\": \"/sys/fs/bpf/numapin/x\"}}");
+        memset(&diag, 0, sizeof(diag));
+        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), -EINVAL);
+        assert_non_null(strstr(diag.message, "field 'monitor' needs slot, cgroup_id and dir"));
+        np_test_write_file(path, "{\"id\": \"broken\", \"policy\": \"bind\", \"nodes\": \"0\", \"cpus\": \"1\", "
+                                 "\"mems\": \"0\", \"exclusive_cpus\": \"\", \"monitor\": {\"slot\": 1, "
+                                 "\"cgroup_id\": 5, \"dir\": \"bpf/x\"}}");
+        memset(&diag, 0, sizeof(diag));
+        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), -EINVAL);
+        assert_non_null(strstr(diag.message, "'monitor'"));
 }
 
 static void test_ledger_record_under_another_file_name_is_refused(void **state)

@@ -52,8 +52,9 @@ check() {
 
 # What each machine is (run.sh gives qemu the same layout).
 case $MACHINE in
-2node) NODES="0 1" ALL_CPUS=0-3 ALL_MEMS=0-1 NODE1_CPUS=2-3 ;;
-4node) NODES="0 1 2 3" ALL_CPUS=0-3 ALL_MEMS=0-3 NODE1_CPUS=1 ;;
+# MON_MIB: what the monitored workload holds (a 4node node has 512 MiB)
+2node) NODES="0 1" ALL_CPUS=0-3 ALL_MEMS=0-1 NODE1_CPUS=2-3 MON_MIB=256 ;;
+4node) NODES="0 1 2 3" ALL_CPUS=0-3 ALL_MEMS=0-3 NODE1_CPUS=1 MON_MIB=64 ;;
 *) notok "machine" "unknown numapin.machine '$MACHINE'"; say DONE; poweroff -f ;;
 esac
 
@@ -288,6 +289,60 @@ sc_repin() {
         is "$rt repin: poststop freed the records" 0 "$(records)"
 }
 
+# the locality monitor: where a container ran and where its pages came from, against
+# memory.numa_stat, and a workload made to allocate on the other node
+sc_monitor() {
+        local rt=$1 B=/tmp/bundle-mon-$1 id=np-mon-$1 out st stats pages n1 n1pages resident
+        bundle "$B" '{"nodes.numapin.io/pod": "1"}' "workload $MON_MIB hold" || return
+        err=$(start $rt $id "$B")
+        [ $? -eq 0 ] && ok "$rt monitor: bound container runs" || notok "$rt monitor: bound container runs" "$err"
+        # until the workload touched its memory
+        for _ in $(seq 120); do
+                pages=$($CTL stats $id --json 2>/dev/null | jq -r '.containers[0].pages_allocated')
+                [ "${pages:-0}" -ge $((MON_MIB * 256)) ] 2>/dev/null && break
+                sleep 0.5
+        done
+        stats=$($CTL stats $id --json 2>&1)
+        n1=$(echo "$stats" | jq -r '.containers[0].nodes[] | select(.node == 1)')
+        n1pages=$(echo "$n1" | jq -r .pages_allocated)
+        if [ "${pages:-0}" -ge $((MON_MIB * 256)) ] 2>/dev/null && [ $((n1pages * 100)) -ge $((pages * 99)) ]; then
+                ok "$rt monitor: >= 99% of the pages counted on node 1 ($n1pages of $pages)"
+        else
+                notok "$rt monitor: >= 99% of the pages counted on node 1" "$(echo "$stats" | tr -d ' \n' | head -c 700)"
+        fi
+        is "$rt monitor: CPU time only on node 1" "true" \
+                "$(echo "$stats" | jq -r '([.containers[0].nodes[] | select(.node != 1) | .cpu_seconds] | all(. == 0))
+                        and ([.containers[0].nodes[] | select(.node == 1) | .cpu_seconds] | .[0] > 0)')"
+        resident=$(echo "$n1" | jq -r .resident_bytes)
+        # BPF counts every page allocated for the container, memory.numa_stat what it holds
+        if [ "$resident" -gt 0 ] 2>/dev/null && [ $((n1pages * 4096 * 100)) -ge $((resident * 98)) ] &&
+                [ $((n1pages * 4096 * 100)) -le $((resident * 102)) ]; then
+                ok "$rt monitor: BPF pages on node 1 within 2% of memory.numa_stat ($((n1pages * 4096)) vs $resident bytes)"
+        else
+                notok "$rt monitor: BPF pages on node 1 within 2% of memory.numa_stat" "pages $n1pages, resident '$resident'"
+        fi
+        $rt delete -f $id >/dev/null 2>&1
+        # (the teardown allocates a few more pages)
+        is "$rt monitor: exited, its final counters kept" "exited true" \
+                "$($CTL stats $id --json | jq -r --argjson p "$pages" '.containers[0] | "\(.state) \(.pages_allocated >= $p)"')"
+
+        # CPUs of node 0, memory forced to node 1 (as numactl --membind=1 would)
+        B=/tmp/bundle-remote-$1
+        id=np-remote-$1
+        bundle "$B" '{"policy.numapin.io/pod": "cpus-only", "nodes.numapin.io/pod": "0"}' \
+                "workload 64 --membind 1" || return
+        out=$(timeout $RT_TIMEOUT $rt run --bundle "$B" $id </dev/null 2>&1)
+        st=$?
+        $rt delete -f $id >/dev/null 2>&1
+        stats=$($CTL stats $id --json 2>&1)
+        remote=$(echo "$stats" | jq -r '.containers[0].remote_percent')
+        if [ $st -eq 0 ] && [ "$(echo "$remote >= 99" | bc 2>/dev/null || awk "BEGIN{print ($remote >= 99)}")" = 1 ]; then
+                ok "$rt monitor: CPUs on node 0, memory bound to node 1: ${remote}% remote"
+        else
+                notok "$rt monitor: CPUs on node 0, memory bound to node 1: ~100% remote" "status $st ($out): $(echo "$stats" | tr -d ' \n' | head -c 600)"
+        fi
+}
+
 # --- the run ------------------------------------------------------------------------------
 RUNTIMES=""
 for rt in runc crun; do
@@ -309,6 +364,7 @@ for rt in $RUNTIMES; do
         scenario unannotated $rt
         scenario bad $rt
         scenario exclusive $rt
+        scenario monitor $rt
         [ "$MACHINE" = 2node ] && scenario repin $rt
         [ "$MACHINE" = 4node ] && scenario multinode $rt
 done

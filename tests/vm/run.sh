@@ -34,7 +34,7 @@ for b in runc jq cc; do command -v $b >/dev/null || die "$b is missing (apt-get 
 # --- the kernel: the stock Debian one that linux-image-amd64 points at, cached --------
 fetch_kernel() {
         local pkg deb
-        [ -f "$KDIR/vmlinuz" ] && return 0
+        [ -f "$KDIR/vmlinuz" ] && [ -f "$KDIR/config" ] && return 0
         pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
         [ -n "$pkg" ] || { log "apt-cache knows no linux-image-amd64: running apt-get update"; apt-get update -qq >&2; \
                 pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1); }
@@ -45,7 +45,9 @@ fetch_kernel() {
         deb=$(ls "$KDIR"/dl/"$pkg"_*.deb | head -n1)
         rm -rf "$KDIR/x" && dpkg -x "$deb" "$KDIR/x" || return 1
         # only vmlinuz is kept (the modules, 400 MiB, stay in the cached .deb for later)
-        cp "$KDIR"/x/boot/vmlinuz-* "$KDIR/vmlinuz.new" && mv "$KDIR/vmlinuz.new" "$KDIR/vmlinuz" &&
+        # and its config: the locality monitor reads CONFIG_NODES_SHIFT from /boot/config-<release>
+        cp "$KDIR"/x/boot/config-* "$KDIR/config" &&
+                cp "$KDIR"/x/boot/vmlinuz-* "$KDIR/vmlinuz.new" && mv "$KDIR/vmlinuz.new" "$KDIR/vmlinuz" &&
                 echo "$pkg" >"$KDIR/version" && rm -rf "$KDIR/x"
 }
 fetch_kernel || die "could not fetch the Debian kernel into $KDIR"
@@ -82,6 +84,7 @@ build_initramfs() {
         local a
         for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bundle/rootfs/bin/$a"; done
         echo '{}' >"$R/etc/numapin.json"
+        mkdir -p "$R/boot" && cp "$KDIR/config" "$R/boot/config-$(sed 's/^linux-image-//' "$KDIR/version")" || return 1
         (cd "$R" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$TMP/initramfs.cpio.gz"
 }
 build_initramfs || die "could not build the initramfs"

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Test workload for the NUMA VM: allocates and touches N MiB (argv[1], default 256), then
 // prints on which nodes its pages are, from /proc/self/numa_maps: "N0=... N1=... total=...".
-// "workload N hold" then keeps the memory until it is killed.
+// "workload N [--membind NODE] [hold]": --membind allocates from NODE only (as
+// numactl --membind does, with set_mempolicy), hold keeps the memory until killed.
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_NODES 64
+#define MPOL_BIND 2
 
 int main(int argc, char **argv)
 {
@@ -19,9 +23,26 @@ int main(int argc, char **argv)
         char line[4096], *tok, *save;
         FILE *f;
 
+        bool hold = false;
+
         if (mib <= 0) {
                 fprintf(stderr, "workload: bad size '%s'\n", argv[1]);
                 return 2;
+        }
+        for (int i = 2; i < argc; i++) {
+                if (strcmp(argv[i], "hold") == 0) {
+                        hold = true;
+                } else if (strcmp(argv[i], "--membind") == 0 && i + 1 < argc) {
+                        unsigned long node = strtoul(argv[++i], NULL, 10), mask = 1UL << (node % 64);
+
+                        if (syscall(SYS_set_mempolicy, MPOL_BIND, &mask, MAX_NODES + 1) < 0) {
+                                perror("workload: set_mempolicy");
+                                return 1;
+                        }
+                } else {
+                        fprintf(stderr, "workload: unknown argument '%s'\n", argv[i]);
+                        return 2;
+                }
         }
         unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
@@ -54,7 +75,7 @@ int main(int argc, char **argv)
                         printf("N%u=%lu ", n, pages[n]);
         printf("total=%lu\n", total);
         fflush(stdout);
-        if (argc > 2 && strcmp(argv[2], "hold") == 0)
+        if (hold)
                 for (;;)
                         pause();
         return total ? 0 : 1;
