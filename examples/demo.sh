@@ -10,7 +10,7 @@ CTL=$ROOT/build/numapinctl
 HOOK=$ROOT/build/numapin-hook
 DEMO=$(mktemp -d /tmp/numapin-demo.XXXXXX)
 STATE=$DEMO/state
-trap 'for c in np-demo-a-$$ np-demo-b-$$ np-demo-c-$$; do runc delete -f $c >/dev/null 2>&1 || true; done; rm -rf "$DEMO"' EXIT
+trap 'for c in np-demo-a-$$ np-demo-b-$$ np-demo-c-$$ np-demo-d-$$; do runc delete -f $c >/dev/null 2>&1 || true; done; rm -rf "$DEMO"' EXIT
 
 if [ "$(id -u)" -ne 0 ]; then
         echo "make demo runs real containers: run it as root" >&2
@@ -24,7 +24,7 @@ say "1. The machine, as numapin reads it from sysfs"
 # A busybox bundle whose config.json runs numapin-hook at createRuntime and poststop.
 mkdir -p "$DEMO/bundle/rootfs/bin"
 cp /bin/busybox "$DEMO/bundle/rootfs/bin/"
-for applet in sh grep sleep cat; do ln -s busybox "$DEMO/bundle/rootfs/bin/$applet"; done
+for applet in sh grep sleep cat dd; do ln -s busybox "$DEMO/bundle/rootfs/bin/$applet"; done
 (cd "$DEMO/bundle" && runc spec)
 jq --arg root "$DEMO/bundle/rootfs" --arg hook "$HOOK" --arg state "$STATE" '
         .process.terminal = false |
@@ -94,5 +94,16 @@ status_of "np-demo-b-$$"
 runc kill "np-demo-b-$$" KILL >/dev/null 2>&1 || true
 sleep 0.5
 runc delete -f "np-demo-b-$$" >/dev/null 2>&1 || true
+
+say "8. Locality: what the eBPF monitor counted (container D copies through a 64 MiB buffer)"
+with_annotations '{"policy.numapin.io/pod":"bind"}'
+jq '.process.args = ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=2"]' "$DEMO/bundle/config.json" > "$DEMO/d.json" &&
+        cp "$DEMO/d.json" "$DEMO/bundle/config.json"
+runc run --bundle "$DEMO/bundle" "np-demo-d-$$" </dev/null >/dev/null 2>&1 || true
+runc delete -f "np-demo-d-$$" >/dev/null 2>&1 || true
+echo "numapinctl stats (exited containers keep their final counters):"
+"$CTL" --state-dir "$STATE" stats | sed 's/^/  /'
+echo "numapinctl stats np-demo-d-$$:"
+"$CTL" --state-dir "$STATE" stats "np-demo-d-$$" | sed 's/^/  /'
 echo
-echo "demo done: numapin placed, explained, re-pinned, refused and released real runc containers."
+echo "demo done: numapin placed, explained, re-pinned, refused, released and measured real runc containers."

@@ -31,7 +31,8 @@ ROOTFS=$NP_TMP/rootfs
 EMPTY_HOOKS=$NP_TMP/no-hooks.d
 HOST_CPUS=$(cat /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset.cpus.effective)
 # default_policy bind: were the hook to run for an unannotated container, it would place it
-echo '{"default_policy": "bind"}' >"$CONF"
+echo "{\"default_policy\": \"bind\", \"monitor_pin_dir\": \"/sys/fs/bpf/numapin-e2e-$$\"}" >"$CONF"
+at_exit "rm -rf /sys/fs/bpf/numapin-e2e-$$"
 mkdir -p "$ROOTFS/bin" "$HOOKS" "$EMPTY_HOOKS"
 cp /bin/busybox "$ROOTFS/bin/"
 for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$ROOTFS/bin/$applet"; done

@@ -40,7 +40,8 @@ SD=$NP_TMP/state
 RUNC_ROOT=$NP_TMP/runc
 ROOTFS=$NP_TMP/rootfs
 HOST_CPUS=$(cat /sys/fs/cgroup/cpuset/cpuset.cpus)
-echo '{}' >"$CONF"
+echo "{\"monitor_pin_dir\": \"/sys/fs/bpf/numapin-e2e-$$\"}" >"$CONF"
+at_exit "rm -rf /sys/fs/bpf/numapin-e2e-$$"
 mkdir -p "$ROOTFS/bin" "$RUNC_ROOT"
 cp /bin/busybox "$ROOTFS/bin/"
 for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$ROOTFS/bin/$applet"; done
