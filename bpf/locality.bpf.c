@@ -175,6 +175,14 @@ struct {
         __type(value, __u64);
 } pmu_last SEC(".maps");
 
+/* read by user space only */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct np_bpf_pmu_info);
+} pmu_info SEC(".maps");
+
 /* --- helpers ----------------------------------------------------------------------- */
 #define NODE_UNKNOWN 0xffffffffu
 

@@ -35,3 +35,10 @@ struct np_bpf_slot_counters {
 struct np_bpf_slot_info {
         __u64 allowed[NP_BPF_MAX_NODES / 64]; /* the nodes its memory may come from */
 };
+
+/* pmu_info, an array of one: whether the PMU tier counts, and with which events,
+ * or why it does not. */
+struct np_bpf_pmu_info {
+        __u32 live;        /* 1: a holder process keeps the per-CPU events open */
+        char text[124];    /* the events, or why there are none */
+};

@@ -86,16 +86,19 @@ int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_B
         return 0;
 }
 
-void np_locality_pmu_status(char *buf, size_t size)
+const char *np_locality_pmu_status(const struct np_monitor *monitor, char *buf, size_t size)
 {
-        struct stat st;
+        struct np_bpf_pmu_info info;
 
-        if (stat("/sys/bus/event_source/devices/cpu", &st) < 0)
-                snprintf(buf, size, "unavailable (this machine has no CPU PMU)");
-        else
-                snprintf(buf, size,
-                         "unavailable (counting DRAM fills per container needs a process that holds "
-                         "the per-CPU events; the hook exits)");
+        if (np_monitor_pmu(monitor, &info) < 0) {
+                snprintf(buf, size, "unavailable (the pinned set has no PMU state)");
+                return buf;
+        }
+        if (info.live)
+                return NULL;
+        info.text[sizeof(info.text) - 1] = '\0';
+        snprintf(buf, size, "unavailable (%s)", info.text);
+        return buf;
 }
 
 static struct json_object *percent(uint64_t part, uint64_t whole)
@@ -150,7 +153,19 @@ int np_locality_to_json(const struct np_record *record, const char *state, const
         json_object_object_add(obj, "migrations_cross_node", json_object_new_uint64(l->counters.migrations_cross));
         json_object_object_add(obj, "numa_balancing_migrations",
                                json_object_new_uint64(l->counters.numa_balancing_pages));
-        json_object_object_add(obj, "pmu", json_object_new_string(pmu));
+        if (pmu) {
+                json_object_object_add(obj, "pmu", json_object_new_string(pmu));
+        } else {
+                struct json_object *counts = json_object_new_object();
+                uint64_t all = l->counters.pmu_local + l->counters.pmu_remote;
+
+                if (!counts)
+                        return -ENOMEM;
+                json_object_object_add(counts, "local", json_object_new_uint64(l->counters.pmu_local));
+                json_object_object_add(counts, "remote", json_object_new_uint64(l->counters.pmu_remote));
+                json_object_object_add(counts, "remote_percent", percent(l->counters.pmu_remote, all));
+                json_object_object_add(obj, "pmu", counts);
+        }
         *ret_object = TAKE_PTR(obj);
         return 0;
 }

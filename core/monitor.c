@@ -14,7 +14,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/perf_event.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -32,9 +37,8 @@
 
 /* The pinned maps user space opens, in this order; `watched` is pinned last, so
  * a set with it is complete. */
-static const char *const map_names[] = {
-        "slot_info", "slot_nodes", "slot_counters", "cpu_node", "block_node", "watched"
-};
+static const char *const map_names[] = { "slot_info",  "slot_nodes", "slot_counters", "cpu_node",
+                                         "block_node", "pmu_info",   "watched" };
 
 /* The signals: each has a tp_btf and a classic program. */
 struct signal {
@@ -113,7 +117,8 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
         fds[2] = &m->slot_counters_fd;
         fds[3] = &m->cpu_node_fd;
         fds[4] = &m->block_node_fd;
-        fds[5] = &m->watched_fd;
+        fds[5] = &m->pmu_info_fd;
+        fds[6] = &m->watched_fd;
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 *fds[i] = -1;
         snprintf(m->dir, sizeof(m->dir), "%s", dir);
@@ -385,6 +390,130 @@ int np_monitor_remove(const char *dir)
         return 0;
 }
 
+/* --- the PMU tier ---------------------------------------------------------------------- */
+
+/* The local and remote DRAM fill events of this CPU (numatop's choice of events),
+ * or -EOPNOTSUPP with the reason. NUMAPIN_PMU=software stands in two software
+ * events, to test the plumbing on machines without a PMU. */
+static int pmu_events_of_cpu(struct perf_event_attr *local, struct perf_event_attr *remote, char *text, size_t size)
+{
+        const char *e = getenv("NUMAPIN_PMU");
+        char line[256], vendor[64] = "";
+        unsigned int family = 0;
+        FILE *f;
+
+        *local = (struct perf_event_attr){ .size = sizeof(*local), .exclude_hv = 1 };
+        *remote = *local;
+        if (e && strcmp(e, "software") == 0) {
+                local->type = remote->type = PERF_TYPE_SOFTWARE;
+                local->config = PERF_COUNT_SW_CPU_CLOCK;
+                remote->config = PERF_COUNT_SW_PAGE_FAULTS;
+                snprintf(text, size, "software stand-ins: cpu-clock as local, page-faults as remote (NUMAPIN_PMU)");
+                return 0;
+        }
+        if (access("/sys/bus/event_source/devices/cpu", F_OK) < 0) {
+                snprintf(text, size, "this machine has no CPU PMU");
+                return -EOPNOTSUPP;
+        }
+        f = fopen("/proc/cpuinfo", "re");
+        while (f && fgets(line, sizeof(line), f) && (!vendor[0] || !family)) {
+                sscanf(line, "vendor_id : %63s", vendor);
+                sscanf(line, "cpu family : %u", &family);
+        }
+        if (f)
+                fclose(f);
+        local->type = remote->type = PERF_TYPE_RAW;
+        if (strcmp(vendor, "GenuineIntel") == 0) {
+                local->config = 0x01d3;  /* MEM_LOAD_L3_MISS_RETIRED.LOCAL_DRAM */
+                remote->config = 0x02d3; /* .REMOTE_DRAM */
+                snprintf(text, size, "MEM_LOAD_L3_MISS_RETIRED.LOCAL_DRAM/REMOTE_DRAM");
+        } else if (strcmp(vendor, "AuthenticAMD") == 0 && family >= 0x17) {
+                /* fills from DRAM of the same node (0x08) or another one (0x40) */
+                local->config = family >= 0x19 ? 0x0844 : 0x0843;
+                remote->config = family >= 0x19 ? 0x4044 : 0x4043;
+                snprintf(text, size, "ls_%s_fills_from_sys near/far DRAM", family >= 0x19 ? "any" : "dmnd");
+        } else {
+                snprintf(text, size, "no local/remote DRAM events known for this CPU (%s family %u)", vendor, family);
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
+static int open_counter(struct perf_event_attr *attr, int cpu)
+{
+        return (int)syscall(SYS_perf_event_open, attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* Whether the events open here; fills `info` either way. */
+static bool pmu_probe(struct perf_event_attr *local, struct perf_event_attr *remote, struct np_bpf_pmu_info *info)
+{
+        int fd_local, fd_remote;
+
+        memset(info, 0, sizeof(*info));
+        if (pmu_events_of_cpu(local, remote, info->text, sizeof(info->text)) < 0)
+                return false;
+        fd_local = open_counter(local, 0);
+        fd_remote = fd_local >= 0 ? open_counter(remote, 0) : -1;
+        if (fd_local < 0 || fd_remote < 0) {
+                snprintf(info->text, sizeof(info->text), "the DRAM events do not open here: %s", strerror(errno));
+                if (fd_local >= 0)
+                        close(fd_local);
+                return false;
+        }
+        close(fd_local);
+        close(fd_remote);
+        return true;
+}
+
+/* The PMU tier's events stay in the perf event array only while the process that
+ * put them there keeps its map open: a detached holder process does, until the
+ * pinned set is removed. */
+static int start_pmu_holder(const char *dir, int events_fd, struct perf_event_attr *local,
+                            struct perf_event_attr *remote, unsigned int n_cpus)
+{
+        char watched[PATH_MAX + 16];
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid > 0)
+                return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+        /* the child: a grandchild in its own session holds the events; the runtime
+         * waits for the hook only, and the holder keeps none of its pipes */
+        if (setsid() < 0 || (pid = fork()) < 0)
+                _exit(1);
+        if (pid > 0)
+                _exit(0);
+        /* nothing of the hook's: above all not its locks (the ledger's, the loader's) */
+        if (events_fd > 3)
+                close_range(3, (unsigned int)events_fd - 1, 0);
+        close_range((unsigned int)MAX(events_fd, 2) + 1, ~0U, 0);
+        prctl(PR_SET_NAME, "numapin-pmu");
+        for (int fd = 0; fd < 3; fd++) {
+                int null = open("/dev/null", O_RDWR);
+                if (null >= 0 && null != fd) {
+                        dup2(null, fd);
+                        close(null);
+                }
+        }
+        for (unsigned int cpu = 0; cpu < n_cpus; cpu++) {
+                struct perf_event_attr *attrs[2] = { local, remote };
+
+                for (__u32 k = 0; k < 2; k++) {
+                        __u32 key = cpu * 2 + k;
+                        int fd = open_counter(attrs[k], (int)cpu);
+
+                        if (fd >= 0) /* offline CPUs simply have none */
+                                bpf_map_update_elem(events_fd, &key, &fd, BPF_ANY);
+                }
+        }
+        snprintf(watched, sizeof(watched), "%s/watched", dir);
+        while (access(watched, F_OK) == 0)
+                sleep(10);
+        _exit(0);
+}
+
 /* libbpf's own messages are dropped: numapin reports one line of its own. */
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -399,6 +528,8 @@ static int load_and_pin(const char *dir, const struct np_topology *topology, uns
         _cleanup_free_ uint32_t *blocks = NULL;
         unsigned int stride = 1, n_blocks = 0, block_shift = 15;
         enum np_monitor_attach mode = attach_from_env();
+        struct perf_event_attr pmu_local, pmu_remote;
+        struct np_bpf_pmu_info pmu_info;
         struct locality_bpf *skel;
         struct bpf_program *prog;
         struct stat st;
@@ -427,6 +558,7 @@ static int load_and_pin(const char *dir, const struct np_topology *topology, uns
                         "monitor: NUMAPIN_BPF_ATTACH=btf, but the kernel lacks a tp_btf tracepoint or the page flags layout");
         }
         skel->rodata->key_cgroup_v1 = stat("/sys/fs/cgroup/cgroup.controllers", &st) < 0;
+        skel->rodata->pmu_enabled = pmu_probe(&pmu_local, &pmu_remote, &pmu_info);
         skel->rodata->node_stride = stride;
         skel->rodata->block_pfn_shift = block_shift;
         bpf_map__set_max_entries(skel->maps.watched, slots);
@@ -486,6 +618,14 @@ static int load_and_pin(const char *dir, const struct np_topology *topology, uns
                         goto fail;
                 }
         }
+        if (skel->rodata->pmu_enabled) {
+                r = start_pmu_holder(dir, bpf_map__fd(skel->maps.pmu_events), &pmu_local, &pmu_remote,
+                                     (unsigned int)n_cpus);
+                pmu_info.live = r == 0;
+                if (r < 0)
+                        snprintf(pmu_info.text, sizeof(pmu_info.text), "the holder of the events did not start");
+        }
+        bpf_map_update_elem(bpf_map__fd(skel->maps.pmu_info), &(__u32){ 0 }, &pmu_info, BPF_ANY);
         locality_bpf__destroy(skel);
         np_log_info("monitor: loaded and pinned in %s (%s)", dir, attach);
         return 0;
@@ -678,4 +818,11 @@ int np_monitor_set_all_blocks_node(struct np_monitor *m, uint32_t node)
                 if (bpf_map_update_elem(m->block_node_fd, &b, &node, BPF_ANY) < 0)
                         r = -errno;
         return r;
+}
+
+int np_monitor_pmu(const struct np_monitor *m, struct np_bpf_pmu_info *ret_info)
+{
+        __u32 zero = 0;
+
+        return bpf_map_lookup_elem(m->pmu_info_fd, &zero, ret_info) < 0 ? -errno : 0;
 }

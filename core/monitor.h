@@ -31,6 +31,7 @@ struct np_monitor {
         int slot_counters_fd;
         int cpu_node_fd;
         int block_node_fd;
+        int pmu_info_fd;
         unsigned int slots;       /* containers it can watch */
         unsigned int node_stride; /* node ids per slot */
         unsigned int n_cpus;      /* possible CPUs: per-CPU values come in this many */
@@ -75,6 +76,9 @@ int np_monitor_remove(const char *dir);
 
 /* The cgroup id the BPF programs see for the cgroup directory `path`. */
 int np_monitor_cgroup_id(const char *path, uint64_t *ret_id);
+
+/* Whether the PMU tier counts in this set, and with which events or why not. */
+int np_monitor_pmu(const struct np_monitor *monitor, struct np_bpf_pmu_info *ret_info);
 
 /* Sets the node of a CPU in a pinned set's table (tests: fake a second node). */
 int np_monitor_set_cpu_node(struct np_monitor *monitor, uint32_t cpu, uint32_t node);

@@ -195,10 +195,10 @@ static void monitor_detach(const char *state_dir, const struct np_config *config
                 return;
         }
         np_monitor_unwatch(monitor, record->monitor.cgroup_id);
-        np_locality_pmu_status(pmu, sizeof(pmu));
         r = np_monitor_read(monitor, record->monitor.slot, &locality);
         if (r == 0)
-                r = np_locality_to_json(record, "exited", &locality, NULL, pmu, &stats);
+                r = np_locality_to_json(record, "exited", &locality, NULL,
+                                        np_locality_pmu_status(monitor, pmu, sizeof(pmu)), &stats);
         if (r == 0) {
                 json_object_object_add(stats, "exited_at", json_object_new_int64((int64_t)time(NULL)));
                 r = np_exited_save(state_dir, record->id, stats);

@@ -343,7 +343,6 @@ static int collect_stats(const struct options *opts, const struct np_config *con
         char pmu[256];
         int r;
 
-        np_locality_pmu_status(pmu, sizeof(pmu));
         if (access(state_dir, F_OK) < 0)
                 return 0;
         r = np_ledger_open(state_dir, false, &diag, &ledger);
@@ -368,7 +367,7 @@ static int collect_stats(const struct options *opts, const struct np_config *con
                 }
                 r = np_locality_to_json(rec, "running", &locality,
                                         np_locality_resident(rec->cgroup, rec->pid, resident) == 0 ? resident : NULL,
-                                        pmu, &obj);
+                                        np_locality_pmu_status(monitor, pmu, sizeof(pmu)), &obj);
                 if (r < 0)
                         return fail(NULL, r);
                 json_object_array_add(containers, obj);
@@ -519,7 +518,11 @@ static void print_detail(struct json_object *c)
         printf("  task migrations: %.0f, %.0f of them across nodes; NUMA balancing moved %.0f pages\n",
                number(c, "migrations", 0), number(c, "migrations_cross_node", 0),
                number(c, "numa_balancing_migrations", 0));
-        printf("  DRAM accesses (PMU): %s\n", text(c, "pmu"));
+        if (json_object_object_get_ex(c, "pmu", &nodes) && json_object_is_type(nodes, json_type_object))
+                printf("  DRAM accesses (PMU): %.0f local, %.0f remote (%s remote)\n", number(nodes, "local", 0),
+                       number(nodes, "remote", 0), percent_text(nodes, "remote_percent", remote, sizeof(remote)));
+        else
+                printf("  DRAM accesses (PMU): %s\n", text(c, "pmu"));
 }
 
 static int cmd_stats(const struct options *opts, const struct np_config *config)
