@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /* numapin's NUMA locality monitor: one shared set of programs for the whole node.
- * A container is a key in `watched` (its cgroup id -> a slot); every event costs one
- * lookup of the current task's cgroup id, however many containers are watched, and
- * only events of watched containers are counted, in per-CPU arrays indexed by slot.
+ * A container is an entry in `watch_index` (its cgroup id -> a slot; see locality.h);
+ * every event costs one lookup of the current task's cgroup id, however many
+ * containers are watched, and only events of watched containers are counted, in
+ * per-CPU arrays indexed by slot.
  *
  * Each signal has a tp_btf program and a classic tracepoint program; user space
  * loads the one the running kernel supports (see core/monitor.c). Kernel types are
@@ -40,8 +41,16 @@ struct thread_info {
         __u32 cpu;
 } __attribute__((preserve_access_index));
 
+/* at sched_switch the scheduler has already brought the outgoing task's runtime up
+ * to date: the stint that ends is sum_exec_runtime - prev_sum_exec_runtime */
+struct sched_entity {
+        __u64 sum_exec_runtime;
+        __u64 prev_sum_exec_runtime;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
         struct thread_info thread_info;
+        struct sched_entity se;
         unsigned int cpu; /* before 5.16 the cpu was here */
         int pid;
         struct css_set *cgroups;
@@ -93,6 +102,16 @@ const volatile bool track_task_slots = false;  /* the classic sched_migrate_task
 const volatile bool pmu_enabled = false;       /* the PMU tier's per-CPU events are there */
 
 /* --- the maps (user space sizes them before loading) ----------------------------- */
+const volatile __u64 index_mask = 0; /* watch_index has index_mask + 1 entries */
+
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct np_bpf_index_entry);
+} watch_index SEC(".maps");
+
+/* the ids whose watch_index entry another id holds */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
         __uint(max_entries, 1024);
@@ -136,14 +155,6 @@ struct {
         __type(key, __u32);
         __type(value, __u32);
 } block_node SEC(".maps");
-
-/* the last context switch on this CPU, for on-CPU time */
-struct {
-        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-        __uint(max_entries, 1);
-        __type(key, __u32);
-        __type(value, __u64);
-} last_switch SEC(".maps");
 
 /* pid -> cgroup and slot of watched tasks seen switching out, for the classic
  * sched_migrate_task, which names the task by pid only */
@@ -206,6 +217,19 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task, bool btf)
         return BPF_CORE_READ(css, cgroup, kn, id);
 }
 
+/* The slot of a cgroup id, NULL when it is not watched. */
+static __always_inline __u32 *slot_of(__u64 id)
+{
+        __u32 index = (__u32)(id & index_mask);
+        struct np_bpf_index_entry *e = bpf_map_lookup_elem(&watch_index, &index);
+
+        if (!e)
+                return NULL;
+        if (e->cgroup_id == id)
+                return &e->slot;
+        return e->overflow ? bpf_map_lookup_elem(&watched, &id) : NULL;
+}
+
 /* The current task's cgroup id and its slot, NULL when it is not watched. */
 static __always_inline __u32 *current_slot(bool btf, __u64 *ret_id)
 {
@@ -215,7 +239,7 @@ static __always_inline __u32 *current_slot(bool btf, __u64 *ret_id)
                 *ret_id = task_cgroup_id(bpf_get_current_task_btf(), true);
         else
                 *ret_id = task_cgroup_id((struct task_struct *)bpf_get_current_task(), false);
-        return bpf_map_lookup_elem(&watched, ret_id);
+        return slot_of(*ret_id);
 }
 
 static __always_inline __u32 node_of_cpu(__u32 cpu)
@@ -258,22 +282,23 @@ static __always_inline void pmu_credit(__u32 cpu, struct np_bpf_slot_counters *c
         }
 }
 
-static __always_inline void on_switch(__u32 prev_pid, bool btf)
+static __always_inline void on_switch(struct task_struct *prev, __u32 prev_pid, bool btf)
 {
-        __u32 zero = 0, cpu = bpf_get_smp_processor_id();
-        __u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&last_switch, &zero), id;
         struct np_bpf_slot_counters *counters = NULL;
+        __u32 cpu = bpf_get_smp_processor_id(), *slot;
         struct np_bpf_node_counters *nc;
-        __u32 *slot;
+        __u64 id, ran;
 
-        if (!last)
-                return;
         /* the current task is still prev */
         slot = current_slot(btf, &id);
         if (slot) {
+                if (btf)
+                        ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
+                else
+                        ran = BPF_CORE_READ(prev, se.sum_exec_runtime) - BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
                 nc = node_counters(*slot, node_of_cpu(cpu));
-                if (nc && *last)
-                        nc->cpu_ns += now - *last;
+                if (nc && ran < 60ULL * 1000000000ULL) /* a stint longer than a minute is a torn read */
+                        nc->cpu_ns += ran;
                 if (track_task_slots) {
                         struct task_watch w = { .cgroup_id = id, .slot = *slot };
 
@@ -284,13 +309,12 @@ static __always_inline void on_switch(__u32 prev_pid, bool btf)
         }
         if (pmu_enabled)
                 pmu_credit(cpu, counters);
-        *last = now;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev)
 {
-        on_switch(prev->pid, true);
+        on_switch(prev, prev->pid, true);
         return 0;
 }
 
@@ -301,23 +325,18 @@ struct trace_event_raw_sched_switch {
 SEC("tracepoint/sched/sched_switch")
 int switch_classic(struct trace_event_raw_sched_switch *ctx)
 {
-        on_switch(ctx->prev_pid, false);
+        on_switch((struct task_struct *)bpf_get_current_task(), ctx->prev_pid, false);
         return 0;
 }
 
 /* --- pages allocated per node: local, remote, outside the allowed nodes ------------ */
-static __always_inline void on_page_alloc(__u32 page_node, unsigned int order, bool btf)
+static __always_inline void on_page_alloc(__u32 *slot, __u32 page_node, unsigned int order)
 {
-        __u64 id;
-        __u32 *slot = current_slot(btf, &id), node_cpu;
-        struct np_bpf_slot_counters *counters;
+        struct np_bpf_slot_counters *counters = bpf_map_lookup_elem(&slot_counters, slot);
         struct np_bpf_node_counters *nc;
         struct np_bpf_slot_info *info;
         __u64 pages = 1ULL << (order & 31);
 
-        if (!slot)
-                return;
-        counters = bpf_map_lookup_elem(&slot_counters, slot);
         if (!counters)
                 return;
         nc = node_counters(*slot, page_node);
@@ -326,8 +345,7 @@ static __always_inline void on_page_alloc(__u32 page_node, unsigned int order, b
                 return;
         }
         nc->pages += pages;
-        node_cpu = node_of_cpu(bpf_get_smp_processor_id());
-        if (node_cpu == page_node)
+        if (node_of_cpu(bpf_get_smp_processor_id()) == page_node)
                 nc->pages_local += pages;
         info = bpf_map_lookup_elem(&slot_info, slot);
         if (info && page_node < NP_BPF_MAX_NODES && !(info->allowed[0] & (1ULL << (page_node % 64))))
@@ -335,17 +353,23 @@ static __always_inline void on_page_alloc(__u32 page_node, unsigned int order, b
 }
 
 SEC("tp_btf/mm_page_alloc")
-int BPF_PROG(page_alloc_btf, void *page, unsigned int order)
+int BPF_PROG(page_alloc_btf, struct page___ulong *page, unsigned int order)
 {
         unsigned long flags;
+        __u32 *slot;
+        __u64 id;
 
         if (!page)
                 return 0;
+        slot = current_slot(true, &id);
+        if (!slot)
+                return 0;
+        /* a BTF-typed argument: read directly, no probe read */
         if (bpf_core_type_exists(memdesc_flags_t))
-                flags = BPF_CORE_READ((struct page___memdesc *)page, flags.f);
+                flags = ((struct page___memdesc *)page)->flags.f;
         else
-                flags = BPF_CORE_READ((struct page___ulong *)page, flags);
-        on_page_alloc(page_node_shift ? (__u32)(flags >> (page_node_shift & 63)) : NODE_UNKNOWN, order, true);
+                flags = page->flags;
+        on_page_alloc(slot, page_node_shift ? (__u32)(flags >> (page_node_shift & 63)) : NODE_UNKNOWN, order);
         return 0;
 }
 
@@ -353,13 +377,17 @@ SEC("tracepoint/kmem/mm_page_alloc")
 int page_alloc_classic(struct trace_event_raw_mm_page_alloc *ctx)
 {
         unsigned long pfn = ctx->pfn;
-        __u32 block, *node;
+        __u32 block, *node, *slot;
+        __u64 id;
 
         if (pfn == ~0UL)
                 return 0;
+        slot = current_slot(false, &id);
+        if (!slot)
+                return 0;
         block = (__u32)(pfn >> (block_pfn_shift & 63));
         node = bpf_map_lookup_elem(&block_node, &block);
-        on_page_alloc(node ? *node : NODE_UNKNOWN, ctx->order, false);
+        on_page_alloc(slot, node ? *node : NODE_UNKNOWN, ctx->order);
         return 0;
 }
 
@@ -388,7 +416,7 @@ int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu)
                 orig_cpu = p->thread_info.cpu;
         else
                 orig_cpu = p->cpu;
-        on_migrate(bpf_map_lookup_elem(&watched, &id), orig_cpu, dest_cpu);
+        on_migrate(slot_of(id), orig_cpu, dest_cpu);
         return 0;
 }
 
@@ -402,7 +430,7 @@ int migrate_classic(struct trace_event_raw_sched_migrate_task *ctx)
          * in the same slot (unwatched since, or a reused pid: not counted) */
         if (!w)
                 return 0;
-        slot = bpf_map_lookup_elem(&watched, &w->cgroup_id);
+        slot = slot_of(w->cgroup_id);
         if (slot && *slot == w->slot)
                 on_migrate(slot, ctx->orig_cpu, ctx->dest_cpu);
         return 0;

@@ -10,8 +10,17 @@
 /* Node ids the counters can hold: node id < NP_BPF_MAX_NODES. */
 #define NP_BPF_MAX_NODES 64
 
-/* watched: cgroup id (the kernfs id, i.e. the inode number of the container's cgroup
- * directory) -> slot. Every other per-container map is indexed by slot. */
+/* A container is found by its cgroup id (the kernfs id, i.e. the inode number of its
+ * cgroup directory) in watch_index, an array indexed by id & index_mask: cgroup ids
+ * are handed out in sequence, so they rarely collide, and an array lookup costs no
+ * hashing. An id whose entry is taken goes to the `watched` hash (id -> slot), and
+ * the entry is marked `overflow` so the programs look there. Every other
+ * per-container map is indexed by slot. */
+struct np_bpf_index_entry {
+        __u64 cgroup_id; /* 0: free */
+        __u32 slot;
+        __u32 overflow; /* some id with this index is in `watched` */
+};
 
 /* slot_nodes, a per-CPU array indexed by slot * node_stride + node. */
 struct np_bpf_node_counters {

@@ -38,7 +38,7 @@
 /* The pinned maps user space opens, in this order; `watched` is pinned last, so
  * a set with it is complete. */
 static const char *const map_names[] = { "slot_info",  "slot_nodes", "slot_counters", "cpu_node",
-                                         "block_node", "pmu_info",   "watched" };
+                                         "block_node", "pmu_info",   "watch_index",   "watched" };
 
 /* The signals: each has a tp_btf and a classic program. */
 struct signal {
@@ -84,7 +84,8 @@ int np_monitor_cgroup_id(const char *path, uint64_t *ret_id)
 void np_monitor_close(struct np_monitor *monitor)
 {
         int *fds[] = { &monitor->watched_fd,       &monitor->slot_info_fd, &monitor->slot_nodes_fd,
-                       &monitor->slot_counters_fd, &monitor->cpu_node_fd,  &monitor->block_node_fd };
+                       &monitor->slot_counters_fd, &monitor->cpu_node_fd,  &monitor->block_node_fd,
+                       &monitor->pmu_info_fd,      &monitor->index_fd };
 
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (*fds[i] >= 0)
@@ -118,7 +119,8 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
         fds[3] = &m->cpu_node_fd;
         fds[4] = &m->block_node_fd;
         fds[5] = &m->pmu_info_fd;
-        fds[6] = &m->watched_fd;
+        fds[6] = &m->index_fd;
+        fds[7] = &m->watched_fd;
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 *fds[i] = -1;
         snprintf(m->dir, sizeof(m->dir), "%s", dir);
@@ -138,6 +140,12 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
             (r = map_max_entries(m->slot_nodes_fd, &nodes_entries)) < 0 || m->slots == 0) {
                 np_monitor_close(m);
                 return np_diag_fail(diag, n_cpus <= 0 ? -EIO : r, "monitor: cannot read the pinned maps in %s", dir);
+        }
+        if ((r = map_max_entries(m->index_fd, &m->index_size)) < 0 || m->index_size == 0 ||
+            (m->index_size & (m->index_size - 1))) {
+                np_monitor_close(m);
+                return np_diag_fail(diag, r < 0 ? r : -EINVAL, "monitor: the pinned watch_index in %s is unusable",
+                                    dir);
         }
         m->n_cpus = (unsigned int)n_cpus;
         m->node_stride = nodes_entries / m->slots;
@@ -526,7 +534,7 @@ static int load_and_pin(const char *dir, const struct np_topology *topology, uns
                         size_t attach_size, struct np_diag *diag)
 {
         _cleanup_free_ uint32_t *blocks = NULL;
-        unsigned int stride = 1, n_blocks = 0, block_shift = 15;
+        unsigned int stride = 1, n_blocks = 0, block_shift = 15, index_size;
         enum np_monitor_attach mode = attach_from_env();
         struct perf_event_attr pmu_local, pmu_remote;
         struct np_bpf_pmu_info pmu_info;
@@ -561,6 +569,11 @@ static int load_and_pin(const char *dir, const struct np_topology *topology, uns
         skel->rodata->pmu_enabled = pmu_probe(&pmu_local, &pmu_remote, &pmu_info);
         skel->rodata->node_stride = stride;
         skel->rodata->block_pfn_shift = block_shift;
+        /* twice the slots, a power of two: sequential cgroup ids seldom share an entry */
+        for (index_size = 2; index_size < 2 * slots; index_size *= 2)
+                ;
+        skel->rodata->index_mask = index_size - 1;
+        bpf_map__set_max_entries(skel->maps.watch_index, index_size);
         bpf_map__set_max_entries(skel->maps.watched, slots);
         bpf_map__set_max_entries(skel->maps.slot_info, slots);
         bpf_map__set_max_entries(skel->maps.slot_counters, slots);
@@ -689,6 +702,51 @@ static int zero_percpu(int fd, __u32 key, size_t value_size, unsigned int n_cpus
         return bpf_map_update_elem(fd, &key, zeros, BPF_ANY) < 0 ? -errno : 0;
 }
 
+/* --- the cgroup id -> slot index (watch_index, then the `watched` hash) ------------------ */
+
+static int index_get(const struct np_monitor *m, uint64_t id, __u32 *ret_index, struct np_bpf_index_entry *ret_entry)
+{
+        *ret_index = (__u32)(id & (m->index_size - 1));
+        return bpf_map_lookup_elem(m->index_fd, ret_index, ret_entry) < 0 ? -errno : 0;
+}
+
+static int index_put(struct np_monitor *m, uint64_t id, uint32_t slot)
+{
+        struct np_bpf_index_entry e;
+        __u32 index;
+        int r = index_get(m, id, &index, &e);
+
+        if (r < 0)
+                return r;
+        if (e.cgroup_id == 0 || e.cgroup_id == id) {
+                e.cgroup_id = id;
+                e.slot = slot;
+                bpf_map_delete_elem(m->watched_fd, &id); /* if it was in the hash before */
+        } else {
+                if (bpf_map_update_elem(m->watched_fd, &id, &slot, BPF_ANY) < 0)
+                        return errno == E2BIG ? -ENOSPC : -errno;
+                e.overflow = 1;
+        }
+        return bpf_map_update_elem(m->index_fd, &index, &e, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int np_monitor_lookup(const struct np_monitor *m, uint64_t cgroup_id, uint32_t *ret_slot)
+{
+        struct np_bpf_index_entry e;
+        __u32 index;
+        int r = index_get(m, cgroup_id, &index, &e);
+
+        if (r < 0)
+                return r;
+        if (e.cgroup_id == cgroup_id) {
+                *ret_slot = e.slot;
+                return 0;
+        }
+        if (!e.overflow || bpf_map_lookup_elem(m->watched_fd, &cgroup_id, ret_slot) < 0)
+                return -ENOENT;
+        return 0;
+}
+
 int np_monitor_watch(struct np_monitor *m, uint64_t cgroup_id, uint32_t slot, const struct np_cpulist *mems,
                      struct np_diag *diag)
 {
@@ -712,16 +770,25 @@ int np_monitor_watch(struct np_monitor *m, uint64_t cgroup_id, uint32_t slot, co
         }
         if (bpf_map_update_elem(m->slot_info_fd, &slot, &info, BPF_ANY) < 0)
                 return np_diag_fail(diag, -errno, "monitor: cannot set slot %u: %s", slot, strerror(errno));
-        if (bpf_map_update_elem(m->watched_fd, &cgroup_id, &slot, BPF_ANY) < 0) {
-                r = errno == E2BIG ? -ENOSPC : -errno;
+        r = index_put(m, cgroup_id, slot);
+        if (r < 0)
                 return np_diag_fail(diag, r, "monitor: cannot watch cgroup %llu: %s", (unsigned long long)cgroup_id,
                                     r == -ENOSPC ? "the watched map is full" : strerror(-r));
-        }
         return 0;
 }
 
 int np_monitor_unwatch(struct np_monitor *m, uint64_t cgroup_id)
 {
+        struct np_bpf_index_entry e;
+        __u32 index;
+        int r = index_get(m, cgroup_id, &index, &e);
+
+        if (r < 0)
+                return r;
+        if (e.cgroup_id == cgroup_id) {
+                e.cgroup_id = 0; /* `overflow` stays: other ids of this index may be in the hash */
+                return bpf_map_update_elem(m->index_fd, &index, &e, BPF_ANY) < 0 ? -errno : 0;
+        }
         if (bpf_map_delete_elem(m->watched_fd, &cgroup_id) < 0 && errno != ENOENT)
                 return -errno;
         return 0;
@@ -733,6 +800,16 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
         void *prev = NULL;
         int r = 0;
 
+        for (__u32 i = 0; i < m->index_size; i++) {
+                struct np_bpf_index_entry e;
+
+                if (bpf_map_lookup_elem(m->index_fd, &i, &e) == 0 && e.cgroup_id &&
+                    (e.slot >= n_live || !live[e.slot])) {
+                        e.cgroup_id = 0;
+                        if (bpf_map_update_elem(m->index_fd, &i, &e, BPF_ANY) < 0)
+                                r = -errno;
+                }
+        }
         while (bpf_map_get_next_key(m->watched_fd, prev, &next) == 0) {
                 __u32 slot;
 
@@ -754,6 +831,12 @@ int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
         void *prev = NULL;
         unsigned int n = 0;
 
+        for (__u32 i = 0; i < m->index_size; i++) {
+                struct np_bpf_index_entry e;
+
+                if (bpf_map_lookup_elem(m->index_fd, &i, &e) == 0 && e.cgroup_id)
+                        n++;
+        }
         while (bpf_map_get_next_key(m->watched_fd, prev, &next) == 0) {
                 key = next;
                 prev = &key;

@@ -32,7 +32,9 @@ struct np_monitor {
         int cpu_node_fd;
         int block_node_fd;
         int pmu_info_fd;
+        int index_fd;
         unsigned int slots;       /* containers it can watch */
+        unsigned int index_size;  /* entries of watch_index, a power of two */
         unsigned int node_stride; /* node ids per slot */
         unsigned int n_cpus;      /* possible CPUs: per-CPU values come in this many */
         char attach[160];         /* e.g. "sched_switch=tp_btf mm_page_alloc=classic ..." */
@@ -60,9 +62,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_monitor *, np_monitor_close);
 #define _cleanup_monitor_ _cleanup_(np_monitor_closep)
 
 /* Starts counting the cgroup `cgroup_id` in `slot` (zeroed first), its memory
- * allowed on `mems`. -ENOSPC when the watched map is full. */
+ * allowed on `mems`. -ENOSPC when its index entry is taken and the overflow map
+ * (`slots` entries) is full. */
 int np_monitor_watch(struct np_monitor *monitor, uint64_t cgroup_id, uint32_t slot, const struct np_cpulist *mems,
                      struct np_diag *diag);
+/* The slot a cgroup id is watched in; -ENOENT when it is not watched. */
+int np_monitor_lookup(const struct np_monitor *monitor, uint64_t cgroup_id, uint32_t *ret_slot);
 /* Stops counting it. A cgroup id that is not watched is not an error. */
 int np_monitor_unwatch(struct np_monitor *monitor, uint64_t cgroup_id);
 /* Unwatches every cgroup whose slot is not in `live` (records that are gone). */

@@ -1258,36 +1258,62 @@ static void test_monitor_watch_reports_a_full_map_and_sweep_unwatches_dead_slots
         const bool live[] = { true, false };
         struct np_monitor *monitor;
         struct np_diag diag = {};
-        uint64_t first, second, third;
+        uint64_t first, step;
         __u32 slot;
 
         require_bpf();
         monitor = load_monitor(env, suite.host, 2);
         make_cgroup(env, "first", &first);
-        make_cgroup(env, "second", &second);
-        make_cgroup(env, "third", &third);
+        /* ids a multiple of the index size apart share one index entry: the first
+         * holds it, the next two go to the overflow map (as many as slots), then full */
+        step = monitor->index_size;
         watch(monitor, first, 0, "0");
-        watch(monitor, second, 1, "0");
-        assert_int_equal(watched_count(monitor), 2);
+        watch(monitor, first + step, 1, "0");
+        watch(monitor, first + 2 * step, 1, "0");
+        assert_int_equal(watched_count(monitor), 3);
 
-        assert_int_equal(np_monitor_watch(monitor, third, 1, &mems, &diag), -ENOSPC);
+        assert_int_equal(np_monitor_watch(monitor, first + 3 * step, 1, &mems, &diag), -ENOSPC);
         assert_int_equal(diag.error, -ENOSPC);
         if (!strstr(diag.message, "full"))
                 fail_msg("the message does not say the map is full: %s", diag.message);
         diag = (struct np_diag){};
-        assert_int_equal(np_monitor_watch(monitor, third, 2, &mems, &diag), -ENOSPC);
+        assert_int_equal(np_monitor_watch(monitor, first + 1, 2, &mems, &diag), -ENOSPC);
         if (!strstr(diag.message, "slot 2"))
                 fail_msg("the message does not name slot 2: %s", diag.message);
-        assert_int_equal(watched_count(monitor), 2);
+        assert_int_equal(watched_count(monitor), 3);
 
         assert_int_equal(np_monitor_sweep(monitor, live, ARRAY_SIZE(live)), 0);
         assert_int_equal(watched_count(monitor), 1);
-        assert_int_equal(bpf_map_lookup_elem(monitor->watched_fd, &first, &slot), 0);
+        assert_int_equal(np_monitor_lookup(monitor, first, &slot), 0);
         assert_int_equal(slot, 0);
-        assert_int_equal(bpf_map_lookup_elem(monitor->watched_fd, &second, &slot), -ENOENT);
+        assert_int_equal(np_monitor_lookup(monitor, first + step, &slot), -ENOENT);
 
-        watch(monitor, third, 1, "0");
+        watch(monitor, first + 3 * step, 1, "0");
         assert_int_equal(watched_count(monitor), 2);
+        assert_int_equal(np_monitor_lookup(monitor, first + 3 * step, &slot), 0);
+        assert_int_equal(slot, 1);
+}
+
+static void test_monitor_counts_a_cgroup_whose_index_entry_another_holds(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor;
+        struct np_locality l, other;
+        const char *cgroup;
+        uint64_t id;
+
+        require_bpf();
+        monitor = load_monitor(env, suite.host, 8);
+        cgroup = make_cgroup(env, "overflow", &id);
+        /* an id sharing the cgroup's index entry is watched first: the cgroup's
+         * own id goes to the overflow map, where the programs must find it */
+        watch(monitor, id + monitor->index_size, 5, "0");
+        watch(monitor, id, 3, "0");
+        run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = -1 });
+        l = read_slot(monitor, 3);
+        other = read_slot(monitor, 5);
+        assert_pages_near(&l, total_pages(&l), pages_of(64 * MIB), "pages of a child whose id overflowed");
+        assert_locality(&other, total_pages(&other) == 0);
 }
 
 int main(void)
@@ -1319,6 +1345,7 @@ int main(void)
                 ONE_TEST(test_monitor_open_refuses_a_pin_root_without_a_parent_dir),
                 ONE_TEST(test_monitor_open_ignores_a_pin_dir_left_by_an_older_build),
                 ONE_TEST(test_monitor_watch_reports_a_full_map_and_sweep_unwatches_dead_slots),
+                BOTH(test_monitor_counts_a_cgroup_whose_index_entry_another_holds),
         };
 #undef ONE_TEST
 #undef BOTH
