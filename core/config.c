@@ -32,20 +32,14 @@ static const char *const known_fields[] = {
 
 int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config)
 {
-        _cleanup_json_ struct json_object *root = NULL;
         _cleanup_free_ char *text = NULL;
-        struct np_config config;
-        struct json_object *value;
-        const char *s;
-        int64_t n;
         char what[PATH_MAX + 16];
         size_t size;
         int r;
 
-        np_config_init(&config);
         r = np_read_file_at(AT_FDCWD, path, CONFIG_LIMIT, &text, &size);
         if (r == -ENOENT && !required) {
-                *ret_config = config;
+                np_config_init(ret_config);
                 return 0;
         }
         if (r == -EFBIG)
@@ -53,6 +47,22 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
         if (r < 0)
                 return np_diag_fail(diag, r, "config %s: %s", path, strerror(-r));
         snprintf(what, sizeof(what), "config %s", path);
+        return np_config_parse(text, size, what, diag, ret_config);
+}
+
+int np_config_parse(const char *text, size_t size, const char *what, struct np_diag *diag,
+                    struct np_config *ret_config)
+{
+        _cleanup_json_ struct json_object *root = NULL;
+        struct np_config config;
+        struct json_object *value;
+        const char *s;
+        int64_t n;
+        int r;
+
+        np_config_init(&config);
+        if (size > CONFIG_LIMIT)
+                return np_diag_fail(diag, -EFBIG, "%s: larger than %d bytes", what, CONFIG_LIMIT);
         r = np_json_parse(text, size, CONFIG_LIMIT, what, diag, &root);
         if (r < 0)
                 return r;
@@ -75,7 +85,7 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
 
         r = np_json_get_string(root, "reserved_cpus", NP_CPULIST_BUFSIZE, what, diag, &s);
         if (r == 0) {
-                char field[sizeof(what) + 32];
+                char field[PATH_MAX + 64];
 
                 snprintf(field, sizeof(field), "%s: field 'reserved_cpus'", what);
                 r = np_cpulist_parse(s, NP_CPULIST_MAX, field, diag, &config.reserved_cpus);

@@ -36,3 +36,7 @@ void np_config_init(struct np_config *config);
 
 /* Loads `path`. When `required` is false a missing file gives the defaults. */
 int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config);
+/* The same from text (the NRI plugin's config arrives in Configure); `what`
+ * names its origin in messages. */
+int np_config_parse(const char *text, size_t size, const char *what, struct np_diag *diag,
+                    struct np_config *ret_config);

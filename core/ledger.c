@@ -195,6 +195,25 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
         return r;
 }
 
+/* Every change bumps a counter kept in the lock file, so that a process which
+ * keeps the records loaded between changes (the NRI plugin) sees when another
+ * one (the hook, numapinctl) has changed them. */
+static void bump_generation(struct np_ledger *ledger)
+{
+        ledger->generation++;
+        if (pwrite(ledger->lock_fd, &ledger->generation, sizeof(ledger->generation), 0) < 0)
+                np_log_debug("cannot record the ledger's generation: %s", strerror(errno));
+}
+
+static uint64_t read_generation(int lock_fd)
+{
+        uint64_t generation = 0;
+
+        if (pread(lock_fd, &generation, sizeof(generation), 0) != (ssize_t)sizeof(generation))
+                return 0;
+        return generation;
+}
+
 int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger)
 {
         _cleanup_ledger_ struct np_ledger *ledger = NULL;
@@ -230,6 +249,9 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                 if (errno != EINTR)
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", state_dir,
                                             strerror(errno));
+        ledger->locked = true;
+        ledger->generation = read_generation(ledger->lock_fd);
+        snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
         ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ledger->records_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s/containers: %s", state_dir, strerror(errno));
@@ -240,6 +262,36 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
         return 0;
 }
 
+void np_ledger_unlock(struct np_ledger *ledger)
+{
+        if (ledger->locked)
+                (void)flock(ledger->lock_fd, LOCK_UN);
+        ledger->locked = false;
+}
+
+int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
+{
+        uint64_t generation;
+        int r;
+
+        if (ledger->locked)
+                return 0;
+        while (flock(ledger->lock_fd, ledger->exclusive ? LOCK_EX : LOCK_SH) < 0)
+                if (errno != EINTR)
+                        return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", ledger->state_dir,
+                                            strerror(errno));
+        ledger->locked = true;
+        generation = read_generation(ledger->lock_fd);
+        if (generation == ledger->generation)
+                return 0;
+        free(ledger->records);
+        ledger->records = NULL;
+        ledger->n_records = 0;
+        ledger->generation = generation;
+        r = load_records(ledger, ledger->state_dir, diag);
+        return r < 0 ? r : 1;
+}
+
 const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id)
 {
         struct np_record key;
@@ -248,6 +300,22 @@ const struct np_record *np_ledger_find(const struct np_ledger *ledger, const cha
                 return NULL;
         strcpy(key.id, id);
         return bsearch(&key, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+}
+
+/* The index at which a record with `id` belongs in the sorted records. */
+static size_t insertion_point(const struct np_ledger *ledger, const char *id)
+{
+        size_t low = 0, high = ledger->n_records;
+
+        while (low < high) {
+                size_t middle = low + (high - low) / 2;
+
+                if (strcmp(ledger->records[middle].id, id) < 0)
+                        low = middle + 1;
+                else
+                        high = middle;
+        }
+        return low;
 }
 
 static void drop_at(struct np_ledger *ledger, size_t index)
@@ -262,7 +330,7 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
         const struct np_record *rec;
         char name[NP_ID_MAX + 8];
 
-        if (!ledger->exclusive)
+        if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
         rec = np_ledger_find(ledger, id);
         if (!rec)
@@ -271,6 +339,7 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
         if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         drop_at(ledger, (size_t)(rec - ledger->records));
+        bump_generation(ledger);
         return 0;
 }
 
@@ -280,10 +349,10 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         _cleanup_free_ char *text = NULL;
         struct np_record *grown, *existing;
         char name[NP_ID_MAX + 8];
-        size_t size;
+        size_t size, at;
         int r;
 
-        if (!ledger->exclusive)
+        if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
         if (!np_ledger_id_valid(record->id))
                 return -EINVAL;
@@ -298,6 +367,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         if (r < 0)
                 return r;
 
+        bump_generation(ledger);
         existing = (struct np_record *)np_ledger_find(ledger, record->id);
         if (existing) {
                 *existing = *record;
@@ -307,8 +377,11 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         if (!grown)
                 return -ENOMEM;
         ledger->records = grown;
-        ledger->records[ledger->n_records++] = *record;
-        qsort(ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+        /* kept sorted by id: inserted in place, records are too large to re-sort */
+        at = insertion_point(ledger, record->id);
+        memmove(&ledger->records[at + 1], &ledger->records[at], (ledger->n_records - at) * sizeof(*grown));
+        ledger->records[at] = *record;
+        ledger->n_records++;
         return 0;
 }
 
@@ -328,7 +401,7 @@ int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed)
 {
         unsigned int reclaimed = 0;
 
-        if (!ledger->exclusive)
+        if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
         for (size_t i = 0; i < ledger->n_records;) {
                 char name[NP_ID_MAX + 8];
@@ -343,6 +416,7 @@ int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed)
                 np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
                              ledger->records[i].id);
                 drop_at(ledger, i);
+                bump_generation(ledger);
                 reclaimed++;
         }
         if (ret_reclaimed)

@@ -38,6 +38,9 @@ struct np_ledger {
         int lock_fd;
         int records_fd;
         bool exclusive;
+        bool locked;
+        uint64_t generation; /* bumped by every change, kept in the lock file */
+        char state_dir[PATH_MAX];
         size_t n_records;
         struct np_record *records;
 };
@@ -51,6 +54,11 @@ const char *np_ledger_default_dir(const char *config_state_dir);
  * for changes, shared for reading) and loads every record. */
 int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
 void np_ledger_close(struct np_ledger *ledger);
+/* For a process that keeps the ledger between changes (the NRI plugin): drop
+ * the lock, and take it again later. relock reloads the records when another
+ * process changed them meanwhile (1), else keeps them (0). Changes need the lock. */
+void np_ledger_unlock(struct np_ledger *ledger);
+int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_ledger *, np_ledger_close)
 #define _cleanup_ledger_ _cleanup_(np_ledger_closep)
 

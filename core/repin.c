@@ -2,7 +2,8 @@
 /* Re-pins shared containers after the set of exclusive CPUs changed, so that
  * an exclusive CPU is really used by one container only. Works from the ledger
  * (each record names its cpuset cgroup directory) and writes cpuset.cpus in
- * place; the new value is also recorded. */
+ * place; the new value is also recorded. Records of the NRI plugin are left
+ * to it: it re-pins its containers through the runtime. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -26,7 +27,7 @@ int np_repin_shared(struct np_ledger *ledger, const struct np_topology *topology
                 int r;
 
                 if (!np_cpulist_empty(&record.exclusive_cpus) || record.cgroup[0] != '/' ||
-                    record.policy == NP_POLICY_NONE)
+                    record.policy == NP_POLICY_NONE || strcmp(record.source, "nri") == 0)
                         continue;
                 np_policy_shared_cpus(topology, config, &usage, &record.nodes, &shared);
                 if (np_cpulist_empty(&shared) || np_cpulist_equal(&shared, &record.cpus))

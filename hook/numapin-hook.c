@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../core/cgroup.h"
@@ -15,13 +14,13 @@
 #include "../core/fileio.h"
 #include "../core/ledger.h"
 #include "../core/locality.h"
-#include "../core/monitor.h"
 #include "../core/policy.h"
 #include "../core/repin.h"
 #include "../core/spec.h"
 #include "../core/state.h"
 #include "../core/topocache.h"
 #include "../core/topology.h"
+#include "../core/watch.h"
 
 struct options {
         const char *stage;
@@ -117,99 +116,6 @@ static int container_cgroup(const struct np_state *state, const struct np_spec *
         return 0;
 }
 
-/* Watches the container with the locality monitor, in the first slot no record
- * of the same pinned set holds. A failure is a warning: placement stands. */
-static void monitor_attach(const struct np_config *config, const struct np_topology *topology,
-                           const struct np_ledger *ledger, struct np_record *record)
-{
-        _cleanup_monitor_ struct np_monitor *monitor = NULL;
-        _cleanup_free_ bool *used = NULL;
-        struct np_diag diag = {};
-        uint64_t cgroup_id = 0;
-        uint32_t slot = 0;
-        int r;
-
-        r = np_monitor_open(config->monitor_pin_dir, topology, config->monitor_slots, true, &diag, &monitor);
-        if (r == 0) {
-                r = np_monitor_cgroup_id(record->cgroup, &cgroup_id);
-                if (r < 0)
-                        np_diag_fail(&diag, r, "monitor: cgroup %s: %s", record->cgroup, strerror(-r));
-        }
-        if (r == 0 && !(used = calloc(monitor->slots, sizeof(*used))))
-                r = -ENOMEM;
-        if (r == 0) {
-                for (size_t i = 0; i < ledger->n_records; i++) {
-                        const struct np_record_monitor *m = &ledger->records[i].monitor;
-
-                        if (m->on && m->slot < monitor->slots && strcmp(m->dir, monitor->dir) == 0 &&
-                            strcmp(ledger->records[i].id, record->id) != 0)
-                                used[m->slot] = true;
-                }
-                while (slot < monitor->slots && used[slot])
-                        slot++;
-                if (slot == monitor->slots)
-                        r = np_diag_fail(&diag, -ENOSPC,
-                                         "monitor: all %u slots are in use (monitor_slots in the config sizes them)",
-                                         monitor->slots);
-        }
-        if (r == 0) {
-                r = np_monitor_watch(monitor, cgroup_id, slot, &record->mems, &diag);
-                if (r == -ENOSPC) {
-                        /* keys left by records reclaimed as stale */
-                        np_monitor_sweep(monitor, used, monitor->slots);
-                        diag = (struct np_diag){};
-                        r = np_monitor_watch(monitor, cgroup_id, slot, &record->mems, &diag);
-                }
-        }
-        if (r < 0) {
-                np_log_warning("%s; the container is placed but not monitored", diag.message);
-                return;
-        }
-        record->monitor = (struct np_record_monitor){ .on = true, .slot = slot, .cgroup_id = cgroup_id };
-        snprintf(record->monitor.dir, sizeof(record->monitor.dir), "%.255s", monitor->dir);
-}
-
-static void monitor_unwatch(const struct np_record *record)
-{
-        _cleanup_monitor_ struct np_monitor *monitor = NULL;
-
-        if (record->monitor.on && np_monitor_open_dir(record->monitor.dir, NULL, &monitor) == 0)
-                np_monitor_unwatch(monitor, record->monitor.cgroup_id);
-}
-
-/* Stops watching an exiting container and keeps its final counters in
- * <state>/exited/; an older build's pinned set goes once it watches nothing. */
-static void monitor_detach(const char *state_dir, const struct np_config *config, const struct np_record *record)
-{
-        _cleanup_monitor_ struct np_monitor *monitor = NULL;
-        _cleanup_json_ struct json_object *stats = NULL;
-        struct np_locality locality;
-        struct np_diag diag = {};
-        char pmu[256], current[PATH_MAX];
-        unsigned int left = 1;
-        int r;
-
-        r = np_monitor_open_dir(record->monitor.dir, &diag, &monitor);
-        if (r < 0) {
-                np_log_warning("%s; the final counters are lost", diag.message);
-                return;
-        }
-        np_monitor_unwatch(monitor, record->monitor.cgroup_id);
-        r = np_monitor_read(monitor, record->monitor.slot, &locality);
-        if (r == 0)
-                r = np_locality_to_json(record, "exited", &locality, NULL,
-                                        np_locality_pmu_status(monitor, pmu, sizeof(pmu)), &stats);
-        if (r == 0) {
-                json_object_object_add(stats, "exited_at", json_object_new_int64((int64_t)time(NULL)));
-                r = np_exited_save(state_dir, record->id, stats);
-        }
-        if (r < 0)
-                np_log_warning("monitor: cannot keep the final counters: %s", strerror(-r));
-        if (np_monitor_dir(config->monitor_pin_dir, current, sizeof(current)) == 0 &&
-            strcmp(current, record->monitor.dir) != 0 && np_monitor_count(monitor, &left) == 0 && left == 0)
-                np_monitor_remove(record->monitor.dir);
-}
-
 static int place(const struct options *opts, const struct np_config *config, const struct np_state *state,
                  struct np_diag *diag)
 {
@@ -290,8 +196,11 @@ static int place(const struct options *opts, const struct np_config *config, con
         /* the monitor counts on the real kernel: not for a fixture sysfs or cgroup tree */
         if (!placed_before && config->monitor && request.monitor && strcmp(opts->sysfs_root, "/sys") == 0 &&
             strcmp(opts->cgroup_root, "/sys/fs/cgroup") == 0) {
+                struct np_diag monitor_diag = {};
+
                 np_exited_remove(state_dir, state->id);
-                monitor_attach(config, topology, ledger, &record);
+                if (np_watch_attach(config, topology, ledger, &record, &monitor_diag) < 0)
+                        np_log_warning("%s; the container is placed but not monitored", monitor_diag.message);
         }
         /* the record, then config.json: a failure undoes what was done before it */
         r = np_ledger_put(ledger, &record);
@@ -304,7 +213,7 @@ static int place(const struct options *opts, const struct np_config *config, con
         }
         if (r < 0) {
                 if (!placed_before)
-                        monitor_unwatch(&record);
+                        np_watch_unwatch(&record);
                 np_cgroup_revert(opts->cgroup_root, layout, cgroup_path, &saved);
                 np_cgroup_saved_clear(&saved);
                 return r;
@@ -332,7 +241,7 @@ static int release(const struct options *opts, const struct np_config *config, c
         _cleanup_ledger_ struct np_ledger *ledger = NULL;
         _cleanup_topology_ struct np_topology *topology = NULL;
         const char *dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
-        struct np_diag repin_diag = {};
+        struct np_diag repin_diag = {}, monitor_diag = {};
         char cache_path[PATH_MAX];
         const struct np_record *record;
         bool held_exclusive;
@@ -348,8 +257,8 @@ static int release(const struct options *opts, const struct np_config *config, c
         if (!record)
                 return 0;
         held_exclusive = !np_cpulist_empty(&record->exclusive_cpus);
-        if (record->monitor.on)
-                monitor_detach(dir, config, record);
+        if (record->monitor.on && np_watch_detach(dir, config, record, &monitor_diag) < 0)
+                np_log_warning("%s", monitor_diag.message);
         r = np_ledger_remove(ledger, state->id);
         if (r < 0)
                 return np_diag_fail(diag, r, "cannot remove the ledger record of container '%s': %s", state->id,

@@ -312,10 +312,31 @@ static void test_config_load_refuses_directory_naming_it(void **state)
         assert_non_null(strstr(diag.message, sub));
 }
 
+/* The NRI plugin's config arrives as text in Configure: the same fields, the
+ * same refusals, named by where it came from. */
+static void test_config_parse_reads_text_and_names_its_origin_in_errors(void **state)
+{
+        const char good[] = "{\"default_policy\": \"bind\", \"monitor\": false}";
+        const char bad[] = "{\"default_policy\": \"fast\"}";
+        struct np_config config;
+        struct np_diag diag = {};
+
+        (void)state;
+        assert_int_equal(np_config_parse(good, strlen(good), "NRI plugin config", &diag, &config), 0);
+        assert_int_equal(config.default_policy, NP_POLICY_BIND);
+        assert_false(config.monitor);
+        assert_string_equal(config.state_dir, NP_STATE_DIR_DEFAULT);
+
+        assert_int_equal(np_config_parse(bad, strlen(bad), "NRI plugin config", &diag, &config), -EINVAL);
+        assert_non_null(strstr(diag.message, "NRI plugin config"));
+        assert_non_null(strstr(diag.message, "default_policy"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_config_init_sets_defaults),
+                cmocka_unit_test(test_config_parse_reads_text_and_names_its_origin_in_errors),
                 cmocka_unit_test_setup_teardown(test_config_load_gives_defaults_when_optional_file_is_missing, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_fails_with_enoent_when_required_file_is_missing, setup,

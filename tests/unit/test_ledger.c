@@ -580,6 +580,45 @@ static void test_ledger_concurrent_hooks_never_share_an_exclusive_cpu(void **sta
         np_ledger_close(ledger);
 }
 
+/* The NRI plugin keeps its ledger loaded between calls: relock reloads it
+ * exactly when another process changed the state dir meanwhile. */
+static void test_ledger_relock_reloads_only_after_another_process_changed_it(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *kept = open_ledger(dir, true);
+        struct np_record own = full_record("own"), other = full_record("other"), inserted = full_record("mid");
+        struct np_diag diag = {};
+
+        put_ok(kept, &own);
+        np_ledger_unlock(kept);
+        assert_int_equal(np_ledger_put(kept, &own), -EPERM); /* changes need the lock */
+        assert_int_equal(np_ledger_relock(kept, &diag), 0); /* only its own change: kept as is */
+        np_ledger_unlock(kept);
+
+        {
+                _cleanup_ledger_ struct np_ledger *hook = open_ledger(dir, true);
+                put_ok(hook, &other);
+        }
+        assert_int_equal(np_ledger_relock(kept, &diag), 1);
+        assert_int_equal(kept->n_records, 2);
+        assert_records_equal(np_ledger_find(kept, "other"), &other);
+
+        /* a record inserted between others keeps the order find() relies on */
+        put_ok(kept, &inserted);
+        assert_string_equal(kept->records[0].id, "mid");
+        assert_string_equal(kept->records[1].id, "other");
+        assert_string_equal(kept->records[2].id, "own");
+        np_ledger_unlock(kept);
+
+        {
+                _cleanup_ledger_ struct np_ledger *hook = open_ledger(dir, true);
+                assert_int_equal(np_ledger_remove(hook, "own"), 0);
+        }
+        assert_int_equal(np_ledger_relock(kept, &diag), 1);
+        assert_int_equal(kept->n_records, 2);
+        assert_null(np_ledger_find(kept, "own"));
+}
+
 int main(void)
 {
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
@@ -600,6 +639,7 @@ int main(void)
                 cmocka_unit_test(test_ledger_record_from_placement_copies_the_placement),
                 cmocka_unit_test(test_ledger_default_dir_follows_the_environment),
                 WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
+                WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
         };
 #undef WITH_DIR
 

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* A placed container and the locality monitor: watched in a slot no other
+ * record holds, unwatched when placement fails, its final counters kept when it
+ * exits. The hook and the NRI plugin attach and detach through these. */
+#pragma once
+
+#include "config.h"
+#include "ledger.h"
+#include "topology.h"
+
+/* Loads the monitor if needed and watches the record's cgroup; on success
+ * record->monitor says where. A failure leaves record->monitor off. */
+int np_watch_attach(const struct np_config *config, const struct np_topology *topology,
+                    const struct np_ledger *ledger, struct np_record *record, struct np_diag *diag);
+/* Stops counting for the record (when its placement is undone). */
+void np_watch_unwatch(const struct np_record *record);
+/* Stops counting, keeps the final counters in <state_dir>/exited/, and
+ * removes an older build's pinned set once it watches nothing. */
+int np_watch_detach(const char *state_dir, const struct np_config *config, const struct np_record *record,
+                    struct np_diag *diag);
