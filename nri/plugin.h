@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* The NRI plugin's answers to the runtime's calls (service
+ * nri.pkg.api.v1alpha1.Plugin): configure, synchronize, and the container
+ * events. Placement goes through core, as in the OCI hook. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/config.h"
+#include "../core/ledger.h"
+#include "../core/topology.h"
+#include "nri.pb-c.h"
+#include "wire.h"
+
+/* CREATE_CONTAINER, POST_CREATE_CONTAINER, UPDATE_CONTAINER, STOP_CONTAINER and
+ * REMOVE_CONTAINER: within 0x7FF, so every NRI runtime accepts the mask. */
+#define NRI_EVENTS 0x698
+
+#define NRI_SYNC_LIMIT (64u << 20) /* bytes of a paged Synchronize held at once */
+
+struct nri_options {
+        const char *config_path;
+        bool config_required;
+        const char *state_dir; /* NULL: the config's */
+        const char *sysfs_root;
+        const char *cgroup_root;
+};
+
+struct nri_plugin {
+        struct nri_options opts;
+        struct np_config config;
+        char state_dir[PATH_MAX];
+        struct np_topology *topology;
+        struct np_ledger *ledger; /* kept loaded; locked only while a call is served */
+        bool memory_policy;       /* the runtime's NRI carries linux.memoryPolicy (v0.12+) */
+        bool configured;
+        Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
+        size_t n_sync_parts;
+        size_t sync_bytes;
+};
+
+struct nri_reply {
+        enum nri_status code;
+        char message[4096];
+        uint8_t *payload; /* packed reply message, malloc'd */
+        size_t len;
+};
+
+/* Loads the config given on the command line; the rest waits for Configure. */
+int nri_plugin_init(struct nri_plugin *plugin, const struct nri_options *opts, struct np_diag *diag);
+void nri_plugin_clear(struct nri_plugin *plugin);
+/* Forgets what belonged to a connection (a partial Synchronize). */
+void nri_plugin_disconnected(struct nri_plugin *plugin);
+
+/* Serves one call; the reply is an error status or a packed message. */
+void nri_plugin_handle(struct nri_plugin *plugin, const char *method, const uint8_t *payload, size_t len,
+                       struct nri_reply *reply);
+void nri_reply_clear(struct nri_reply *reply);
