@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../core/annotations.h"
 #include "../core/cgroup.h"
@@ -335,6 +336,27 @@ static int repin_shared(struct nri_plugin *plugin, struct updates *u, char ***re
         return 0;
 }
 
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int refresh_topology(struct nri_plugin *plugin, struct np_diag *diag)
+{
+        uint64_t now = now_ns();
+        int r;
+
+        if (plugin->refreshed_ns && now - plugin->refreshed_ns < NRI_REFRESH_NS)
+                return 0;
+        r = np_topology_refresh(plugin->topology, plugin->opts.sysfs_root, diag);
+        if (r == 0)
+                plugin->refreshed_ns = now;
+        return r;
+}
+
 /* Configure: the config text (a pre-installed plugin's drop-in), the runtime's
  * NRI version, the topology and the ledger; the events numapin needs. */
 static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
@@ -378,6 +400,7 @@ static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, 
         plugin->config = config;
         plugin->ledger = ledger;
         plugin->topology = topology;
+        plugin->refreshed_ns = now_ns();
         plugin->configured = true;
         /* the field exists since NRI v0.12, the first to carry linux.memoryPolicy */
         plugin->memory_policy = request->nri_version && request->nri_version[0];
@@ -582,7 +605,7 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
                 goto fail;
         if (lock_ledger(plugin, reply) < 0)
                 return;
-        r = np_topology_refresh(plugin->topology, plugin->opts.sysfs_root, &diag);
+        r = refresh_topology(plugin, &diag);
         existing = r == 0 ? np_ledger_find(plugin->ledger, container->id) : NULL;
         if (existing) {
                 /* created again (a retry after a failed start): the same placement */

@@ -20,6 +20,10 @@
 #define NRI_EVENTS 0x698
 
 #define NRI_SYNC_LIMIT (64u << 20) /* bytes of a paged Synchronize held at once */
+/* Free memory per node is read again before a placement once it is this old:
+ * a burst of creations reads sysfs once (placed containers' memory limits are
+ * counted from the ledger in between). */
+#define NRI_REFRESH_NS 1000000000ull
 
 struct nri_options {
         const char *config_path;
@@ -35,6 +39,7 @@ struct nri_plugin {
         char state_dir[PATH_MAX];
         struct np_topology *topology;
         struct np_ledger *ledger; /* kept loaded; locked only while a call is served */
+        uint64_t refreshed_ns;    /* when the nodes' free memory was last read */
         bool memory_policy;       /* the runtime's NRI carries linux.memoryPolicy (v0.12+) */
         bool configured;
         Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
