@@ -191,10 +191,11 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/numapin/schema \
-		$(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d
+		$(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d $(DESTDIR)$(PREFIX)/share/numapin/examples/nri
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 schema/*.json $(DESTDIR)$(PREFIX)/share/numapin/schema/
+	install -m 0644 schema/*.json schema/*.proto $(DESTDIR)$(PREFIX)/share/numapin/schema/
 	install -m 0644 examples/hooks.d/*.json $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/
+	install -m 0644 examples/nri/* $(DESTDIR)$(PREFIX)/share/numapin/examples/nri/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/numapin-hook $(DESTDIR)$(PREFIX)/bin/numapinctl $(DESTDIR)$(PREFIX)/bin/numapin-nri

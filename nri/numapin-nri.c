@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -325,6 +326,18 @@ static int serve(int fd, const struct options *opts, struct nri_plugin *plugin)
         return stop_requested ? 0 : r;
 }
 
+/* systemd connects a service's stderr to the journal and says so in
+ * JOURNAL_STREAM ("device:inode" of that stream). */
+static bool stderr_is_journal(void)
+{
+        const char *stream = getenv("JOURNAL_STREAM");
+        unsigned long long device, inode;
+        struct stat st;
+
+        return stream && sscanf(stream, "%llu:%llu", &device, &inode) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+               (unsigned long long)st.st_dev == device && (unsigned long long)st.st_ino == inode;
+}
+
 static void sleep_ms(unsigned int ms)
 {
         struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -343,7 +356,8 @@ int main(int argc, char **argv)
         int r;
 
         np_log_set_prefix("numapin-nri");
-        np_log_set_syslog("");
+        if (!stderr_is_journal())
+                np_log_set_syslog(""); /* else every line would reach the journal twice */
         if (parse_options(argc, argv, &opts) < 0)
                 return 2;
         r = nri_plugin_init(&plugin, &opts.plugin, &diag);
