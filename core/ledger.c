@@ -433,6 +433,30 @@ void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
         }
 }
 
+int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *topology, const struct np_config *config,
+                    const char *id, const struct np_request *request, const struct np_demand *demand,
+                    unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement)
+{
+        const struct np_record *existing = np_ledger_find(ledger, id);
+        struct np_usage usage;
+        int r;
+
+        if (existing) {
+                *ret_placement = (struct np_placement){ .policy = existing->policy,
+                                                        .nodes = existing->nodes,
+                                                        .cpus = existing->cpus,
+                                                        .mems = existing->mems,
+                                                        .exclusive_cpus = existing->exclusive_cpus,
+                                                        .write_mems = existing->write_mems,
+                                                        .demand = existing->demand };
+                snprintf(ret_placement->reason, sizeof(ret_placement->reason), "already placed");
+                return 1;
+        }
+        np_ledger_usage(ledger, &usage);
+        r = np_policy_place(topology, config, &usage, request, demand, flags, diag, ret_placement);
+        return r < 0 ? r : 0;
+}
+
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
                               const char *source)
 {

@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "policy.h"
+#include "topology.h"
 
 #define NP_ID_MAX 200
 
@@ -71,6 +72,14 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
 int np_ledger_remove(struct np_ledger *ledger, const char *id);
 void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage);
+
+/* The decision for container `id`, the one the hook and the NRI plugin share:
+ * the placement its record holds when it was placed before (a second hook
+ * stage, a retried creation; returns 1), else np_policy_place() over what the
+ * other records hold (returns 0). */
+int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *topology, const struct np_config *config,
+                    const char *id, const struct np_request *request, const struct np_demand *demand,
+                    unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement);
 
 /* Fills a record from a placement. */
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,

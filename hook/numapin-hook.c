@@ -127,7 +127,6 @@ static int place(const struct options *opts, const struct np_config *config, con
         struct np_request request;
         struct np_placement placement;
         struct np_record record;
-        struct np_usage usage;
         enum np_cgroup_layout layout;
         char cgroup_path[PATH_MAX], cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE], cache_path[PATH_MAX];
         const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
@@ -165,24 +164,11 @@ static int place(const struct options *opts, const struct np_config *config, con
         if (r < 0)
                 return np_diag_fail(diag, r, "cannot reclaim stale ledger records: %s", strerror(-r));
 
+        r = np_ledger_place(ledger, topology, config, state->id, &request, &spec->demand, 0, diag, &placement);
+        if (r < 0)
+                return r;
+        placed_before = r == 1;
         existing = np_ledger_find(ledger, state->id);
-        placed_before = existing != NULL;
-        if (existing) {
-                /* a second stage (prestart after createRuntime): apply the same */
-                placement = (struct np_placement){ .policy = existing->policy,
-                                                   .nodes = existing->nodes,
-                                                   .cpus = existing->cpus,
-                                                   .mems = existing->mems,
-                                                   .exclusive_cpus = existing->exclusive_cpus,
-                                                   .write_mems = existing->write_mems,
-                                                   .demand = existing->demand };
-                snprintf(placement.reason, sizeof(placement.reason), "already placed by an earlier stage");
-        } else {
-                np_ledger_usage(ledger, &usage);
-                r = np_policy_place(topology, config, &usage, &request, &spec->demand, 0, diag, &placement);
-                if (r < 0)
-                        return r;
-        }
 
         np_record_from_placement(&record, state->id, &placement, "hook");
         record.pid = state->pid;

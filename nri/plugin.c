@@ -585,13 +585,12 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
         struct updates updates = {};
         _cleanup_free_ char **update_ids = NULL;
         char nodes[NP_CPULIST_BUFSIZE];
-        const struct np_record *existing;
         struct np_diag diag = {};
         struct np_request request;
         struct np_demand demand;
         struct np_placement placement;
         struct np_record record;
-        struct np_usage usage;
+        bool existing;
         int r;
 
         r = container_request(plugin, pod, container, &diag, &request);
@@ -606,22 +605,12 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
         if (lock_ledger(plugin, reply) < 0)
                 return;
         r = refresh_topology(plugin, &diag);
-        existing = r == 0 ? np_ledger_find(plugin->ledger, container->id) : NULL;
-        if (existing) {
-                /* created again (a retry after a failed start): the same placement */
-                placement = (struct np_placement){ .policy = existing->policy,
-                                                   .nodes = existing->nodes,
-                                                   .cpus = existing->cpus,
-                                                   .mems = existing->mems,
-                                                   .exclusive_cpus = existing->exclusive_cpus,
-                                                   .write_mems = existing->write_mems,
-                                                   .demand = existing->demand };
-                snprintf(placement.reason, sizeof(placement.reason), "already placed");
-        } else if (r == 0) {
-                np_ledger_usage(plugin->ledger, &usage);
-                r = np_policy_place(plugin->topology, &plugin->config, &usage, &request, &demand,
-                                    plugin->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, &diag, &placement);
-        }
+        if (r == 0)
+                r = np_ledger_place(plugin->ledger, plugin->topology, &plugin->config, container->id, &request,
+                                    &demand, plugin->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, &diag, &placement);
+        existing = r == 1; /* created again (a retry after a failed start): the same placement */
+        if (r == 1)
+                r = 0;
         if (r == 0 && !existing) {
                 np_record_from_placement(&record, container->id, &placement, "nri");
                 r = np_ledger_put(plugin->ledger, &record);

@@ -619,6 +619,38 @@ static void test_ledger_relock_reloads_only_after_another_process_changed_it(voi
         assert_null(np_ledger_find(kept, "own"));
 }
 
+/* The decision the hook and the NRI plugin share: a container placed before
+ * gets its recorded placement back; a new one is placed around what the
+ * records hold. */
+static void test_ledger_place_reuses_a_record_and_places_around_the_others(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        _cleanup_topology_ struct np_topology *topology = NULL;
+        struct np_request request = { .policy = NP_POLICY_BIND, .nodes_auto = true, .exclusive_cpus = 4 };
+        struct np_demand demand = {};
+        struct np_placement first, again, second;
+        struct np_config config;
+        struct np_record record;
+        struct np_diag diag = {};
+        char fixture[4096];
+
+        np_config_init(&config);
+        assert_int_equal(np_topology_load(np_test_fixture("2socket-smt", fixture, sizeof(fixture)), &diag, &topology),
+                         0);
+        assert_int_equal(np_ledger_place(ledger, topology, &config, "a", &request, &demand, 0, &diag, &first), 0);
+        assert_int_equal(np_cpulist_count(&first.exclusive_cpus), 4);
+        np_record_from_placement(&record, "a", &first, "nri");
+        put_ok(ledger, &record);
+
+        assert_int_equal(np_ledger_place(ledger, topology, &config, "a", &request, &demand, 0, &diag, &again), 1);
+        assert_true(np_cpulist_equal(&again.cpus, &first.cpus));
+        assert_true(np_cpulist_equal(&again.mems, &first.mems));
+
+        assert_int_equal(np_ledger_place(ledger, topology, &config, "b", &request, &demand, 0, &diag, &second), 0);
+        assert_false(np_cpulist_intersects(&second.exclusive_cpus, &first.exclusive_cpus));
+}
+
 int main(void)
 {
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
@@ -640,6 +672,7 @@ int main(void)
                 cmocka_unit_test(test_ledger_default_dir_follows_the_environment),
                 WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
                 WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
+                WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
         };
 #undef WITH_DIR
 
