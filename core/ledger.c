@@ -287,6 +287,7 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
         free(ledger->records);
         ledger->records = NULL;
         ledger->n_records = 0;
+        ledger->usage_valid = false;
         ledger->generation = generation;
         r = load_records(ledger, ledger->state_dir, diag);
         return r < 0 ? r : 1;
@@ -320,6 +321,7 @@ static size_t insertion_point(const struct np_ledger *ledger, const char *id)
 
 static void drop_at(struct np_ledger *ledger, size_t index)
 {
+        ledger->usage_valid = false;
         memmove(&ledger->records[index], &ledger->records[index + 1],
                 (ledger->n_records - index - 1) * sizeof(*ledger->records));
         ledger->n_records--;
@@ -371,6 +373,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         existing = (struct np_record *)np_ledger_find(ledger, record->id);
         if (existing) {
                 *existing = *record;
+                ledger->usage_valid = false;
                 return 0;
         }
         grown = realloc(ledger->records, (ledger->n_records + 1) * sizeof(*grown));
@@ -382,6 +385,9 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         memmove(&ledger->records[at + 1], &ledger->records[at], (ledger->n_records - at) * sizeof(*grown));
         ledger->records[at] = *record;
         ledger->n_records++;
+        if (ledger->usage_valid)
+                np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus,
+                             &record->demand);
         return 0;
 }
 
@@ -426,11 +432,17 @@ int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed)
 
 void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
 {
-        np_usage_init(ret_usage);
-        for (size_t i = 0; i < ledger->n_records; i++) {
-                const struct np_record *rec = &ledger->records[i];
-                np_usage_add(ret_usage, rec->policy, &rec->nodes, &rec->exclusive_cpus, &rec->demand);
+        struct np_ledger *cache = (struct np_ledger *)ledger; /* the sum is a cache, not a change */
+
+        if (!ledger->usage_valid) {
+                np_usage_init(&cache->usage);
+                for (size_t i = 0; i < ledger->n_records; i++) {
+                        const struct np_record *rec = &ledger->records[i];
+                        np_usage_add(&cache->usage, rec->policy, &rec->nodes, &rec->exclusive_cpus, &rec->demand);
+                }
+                cache->usage_valid = true;
         }
+        *ret_usage = ledger->usage;
 }
 
 int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *topology, const struct np_config *config,

@@ -42,6 +42,8 @@ struct np_ledger {
         bool locked;
         uint64_t generation; /* bumped by every change, kept in the lock file */
         char state_dir[PATH_MAX];
+        bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
+        struct np_usage usage;
         size_t n_records;
         struct np_record *records;
 };

@@ -600,6 +600,12 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
         }
         if (r == 0)
                 r = container_demand(container, &diag, &demand);
+        if (r == 0 && !plugin->memory_policy &&
+            (request.policy == NP_POLICY_PREFERRED || request.policy == NP_POLICY_INTERLEAVE))
+                r = np_diag_fail(
+                        &diag, -EOPNOTSUPP,
+                        "policy '%s' needs a memory policy (linux.memoryPolicy), which this runtime's NRI cannot carry (it came with NRI v0.12); use policy 'bind', or a runtime with NRI v0.12 or later",
+                        np_policy_to_string(request.policy));
         if (r < 0)
                 goto fail;
         if (lock_ledger(plugin, reply) < 0)

@@ -630,6 +630,7 @@ static void test_ledger_place_reuses_a_record_and_places_around_the_others(void 
         struct np_request request = { .policy = NP_POLICY_BIND, .nodes_auto = true, .exclusive_cpus = 4 };
         struct np_demand demand = {};
         struct np_placement first, again, second;
+        struct np_usage usage;
         struct np_config config;
         struct np_record record;
         struct np_diag diag = {};
@@ -649,6 +650,17 @@ static void test_ledger_place_reuses_a_record_and_places_around_the_others(void 
 
         assert_int_equal(np_ledger_place(ledger, topology, &config, "b", &request, &demand, 0, &diag, &second), 0);
         assert_false(np_cpulist_intersects(&second.exclusive_cpus, &first.exclusive_cpus));
+
+        /* the usage the ledger keeps follows additions and removals */
+        np_record_from_placement(&record, "b", &second, "nri");
+        put_ok(ledger, &record);
+        np_ledger_usage(ledger, &usage);
+        assert_int_equal(usage.containers, 2);
+        assert_int_equal(np_cpulist_count(&usage.exclusive_cpus), 8);
+        assert_int_equal(np_ledger_remove(ledger, "a"), 0);
+        np_ledger_usage(ledger, &usage);
+        assert_int_equal(usage.containers, 1);
+        assert_true(np_cpulist_equal(&usage.exclusive_cpus, &second.exclusive_cpus));
 }
 
 int main(void)
