@@ -37,6 +37,7 @@ static const char *dir;          /* the test's folder: socket, state, log */
 static const char *sysfs_root;   /* for the plugin */
 static const char *cgroup_root;  /* for the plugin */
 static const char *nri_version;  /* what the runtime says in Configure; NULL: before v0.12 */
+static const char *plugin_config; /* the plugin's --config, NULL: none */
 static int failures;
 static int last_events; /* the plugin's ConfigureResponse.events */
 
@@ -357,7 +358,10 @@ static void exec_plugin(const char *socket_path)
                 dup2(log, STDERR_FILENO);
                 close(log);
         }
-        if (socket_path)
+        if (socket_path && plugin_config)
+                execl(plugin_path, plugin_path, "--socket", socket_path, "--state-dir", state, "--sysfs-root",
+                      sysfs_root, "--cgroup-root", cgroup_root, "--config", plugin_config, (char *)NULL);
+        else if (socket_path)
                 execl(plugin_path, plugin_path, "--socket", socket_path, "--state-dir", state, "--sysfs-root",
                       sysfs_root, "--cgroup-root", cgroup_root, (char *)NULL);
         else {
@@ -1486,6 +1490,7 @@ static void scenario_bench(size_t n)
 static void usage(void)
 {
         fprintf(stderr, "usage: nri-runtime --dir DIR --sysfs-root DIR --cgroup-root DIR [--plugin PATH]\n"
+                        "                   [--plugin-config FILE]\n"
                         "                   protocol|memory-policy|configure-first|paged-sync|reconnect|hostile|\n"
                         "                   preinstalled|serve|bench N\n");
         exit(2);
@@ -1505,6 +1510,8 @@ int main(int argc, char **argv)
                         sysfs_root = argv[i + 1];
                 else if (strcmp(argv[i], "--cgroup-root") == 0)
                         cgroup_root = argv[i + 1];
+                else if (strcmp(argv[i], "--plugin-config") == 0)
+                        plugin_config = argv[i + 1];
                 else
                         usage();
         }

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+# numapin-nri with real runc containers on this host, the runtime played by
+# build/tests/nri-runtime: the plugin's CreateContainer answer becomes the container's
+# cpuset, PostCreateContainer attaches the real BPF locality monitor (its own pin
+# directory), StopContainer keeps the final counters. Needs root, runc, a static
+# busybox, cc and BPF.
+source "$(dirname "$0")/../lib.sh"
+
+unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT NUMAPIN_BPF_ATTACH
+RUNTIME=$NP_ROOT/build/tests/nri-runtime
+NRI=$NP_ROOT/build/numapin-nri
+TESTS=(
+        "nri runc: CreateContainer answers with the cpuset of a bind placement"
+        "nri runc: the container runs on the CPUs and memory nodes the plugin chose"
+        "nri runc: PostCreateContainer records the container's cgroup and pid"
+        "nri runc: the container is watched by the locality monitor"
+        "nri runc: its 64 MiB are counted while it runs"
+        "nri runc: StopContainer releases the allocation and keeps the final counters"
+)
+is_root || skip_all "needs root"
+command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
+command -v cc >/dev/null || skip_all "needs cc for the workload"
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+fi
+[ -x "$NRI" ] && [ -x "$RUNTIME" ] && [ -x "$NP_CTL" ] || skip_all "build first: make all build/tests/nri-runtime"
+
+PIN=/sys/fs/bpf/numapin-nri-e2e-$$
+CONF=$NP_TMP/numapin.json
+D=$NP_TMP/nri
+SD=$D/state
+RUNC_ROOT=$NP_TMP/runc
+ROOTFS=$NP_TMP/rootfs
+echo "{\"monitor_pin_dir\": \"$PIN\"}" >"$CONF"
+at_exit "rm -rf '$PIN'"
+mkdir -p "$ROOTFS/bin" "$RUNC_ROOT" "$D"
+cp /bin/busybox "$ROOTFS/bin/"
+for applet in sh sleep cat grep; do ln -sf busybox "$ROOTFS/bin/$applet"; done
+cc -static -O2 -o "$ROOTFS/bin/workload" "$NP_ROOT/tests/vm/workload.c" || skip_all "cannot build the workload"
+ctl() { "$NP_CTL" --config "$CONF" --state-dir "$SD" "$@"; }
+runc_() { runc --root "$RUNC_ROOT" "$@"; }
+
+# the runtime side, on the host's real sysfs and cgroups, answering on a coprocess
+coproc RT { "$RUNTIME" --plugin "$NRI" --plugin-config "$CONF" --dir "$D" --sysfs-root /sys \
+        --cgroup-root /sys/fs/cgroup serve 2>"$D/runtime.err"; }
+at_exit "kill $RT_PID"
+rt() {
+        local reply
+        echo "$*" >&"${RT[1]}"
+        read -r -t 10 reply <&"${RT[0]}" || reply="no answer"
+        echo "$reply"
+}
+read -r -t 10 ready <&"${RT[0]}" || ready=""
+[ "$ready" = ready ] || { fail "${TESTS[0]}" "the plugin did not start: $(cat "$D/runtime.err" "$D/plugin.log" 2>/dev/null | tail -3)"; exit 0; }
+
+id=np-nri-$$
+reply=$(rt create "$id" pod1 app policy.numapin.io/pod=bind)
+cpus=$(sed -n 's/.* cpus=\([^ ]*\) mems=.*/\1/p' <<<"$reply")
+mems=$(sed -n 's/.* mems=\([^ ]*\)$/\1/p' <<<"$reply")
+if [ -n "$cpus" ] && [ "$mems" = 0 ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "$reply"; fi
+
+# the runtime writes the adjustment into the spec, as containerd does
+b=$NP_TMP/bundle
+mkdir -p "$b"
+(cd "$b" && runc spec)
+jq --arg root "$ROOTFS" --arg cpus "$cpus" --arg mems "$mems" '
+        .root = {path: $root, readonly: true} | .process.terminal = false
+        | .process.args = ["workload", "64", "hold"]
+        | .linux.resources.cpu = {cpus: $cpus, mems: $mems}' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+# created, not started: containerd sends PostCreateContainer between the two
+runc_ create --bundle "$b" "$id" </dev/null >"$NP_TMP/run.out" 2>&1
+pid=$(runc_ state "$id" 2>/dev/null | jq -r .pid)
+seen=$(grep -E '^(Cpus|Mems)_allowed_list' "/proc/$pid/status" 2>/dev/null | awk '{print $2}' | paste -sd' ')
+expect_eq "${TESTS[1]}" "$cpus $mems" "$seen"
+
+reply=$(rt postcreate "$id" pod1 app "pid=$pid")
+record=$SD/containers/$id.json
+cg=$(jq -r .cgroup "$record" 2>/dev/null)
+if [ "$reply" = "$id ok" ] && [ "$(jq -r .pid "$record")" = "$pid" ] && [ -d "$cg" ]; then
+        pass "${TESTS[2]}"
+else
+        fail "${TESTS[2]}" "$reply; record: $(tr -d '\n' <"$record" 2>/dev/null | head -c 300)"
+fi
+if [ "$(jq -r '.monitor.cgroup_id // 0' "$record")" != 0 ] && ls "$PIN"/*/watched >/dev/null 2>&1; then
+        pass "${TESTS[3]}"
+else
+        fail "${TESTS[3]}" "record monitor: $(jq -c .monitor "$record" 2>/dev/null); plugin log: $(tail -2 "$D/plugin.log" | tr '\n' '|')"
+fi
+
+runc_ start "$id" >>"$NP_TMP/run.out" 2>&1
+# the workload holds its 64 MiB once touched
+pages=""
+for _ in $(seq 50); do
+        pages=$(ctl stats "$id" --json 2>/dev/null | jq -r '.containers[0] | select(.state == "running") | .nodes[0].pages_allocated')
+        [ -n "$pages" ] && [ "$pages" -ge 15000 ] && break
+        sleep 0.1
+done
+pages=$(ctl stats "$id" --json 2>/dev/null | jq -r '.containers[0] | select(.state == "running") | .nodes[0].pages_allocated')
+if [ -n "$pages" ] && [ "$pages" -ge 15000 ]; then pass "${TESTS[4]}"; else fail "${TESTS[4]}" "pages allocated: '$pages'"; fi
+
+runc_ kill "$id" KILL >/dev/null 2>&1
+sleep 0.3
+reply=$(rt stop "$id" pod1 app)
+runc_ delete -f "$id" >/dev/null 2>&1
+state=$(ctl stats "$id" --json 2>/dev/null | jq -r '.containers[0].state')
+if [ "$reply" = "$id ok" ] && [ ! -e "$record" ] && [ "$state" = exited ]; then
+        pass "${TESTS[5]}"
+else
+        fail "${TESTS[5]}" "$reply; record left: $([ -e "$record" ] && echo yes || echo no); stats state '$state'"
+fi
+exec {RT[1]}>&-
+wait "$RT_PID" 2>/dev/null
