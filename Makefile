@@ -41,7 +41,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook \
 	$(BUILD)/bench/bench_bpf
-NRI_HARNESS := $(BUILD)/tests/nri-harness $(BUILD)/tests/nri-runtime
+NRI_HARNESS := $(BUILD)/tests/nri-harness
 
 .PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean
 
@@ -61,7 +61,7 @@ $(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/nri/%.pb-c.c $(BUILD)/nri/%.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_CFLAGS) -Wno-shadow $(CFLAGS) -I$(BUILD)/nri -c -o $@ $<
 
-$(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o $(BUILD)/obj/tests/nri/harness.o $(BUILD)/obj/tests/nri/runtime.o \
+$(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o $(BUILD)/obj/tests/nri/harness.o \
 		$(BUILD)/obj/tests/unit/test_wire.o: \
 		$(PROTO_GEN_H) $(wildcard nri/*.h)
 
@@ -99,10 +99,6 @@ $(BUILD)/numapin-nri: $(BUILD)/obj/nri/numapin-nri.o $(NRI_OBJ) $(PROTO_OBJ) $(L
 		-lbpf -lelf -lz -lprotobuf-c
 
 # The runtime side of NRI, written apart from nri/ so that the two check each other.
-$(BUILD)/tests/nri-runtime: $(BUILD)/obj/tests/nri/runtime.o $(PROTO_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lprotobuf-c -Wl,-Bdynamic
-
 $(BUILD)/tests/nri-harness: $(BUILD)/obj/tests/nri/harness.o $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lprotobuf-c -Wl,-Bdynamic

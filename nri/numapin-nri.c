@@ -30,6 +30,7 @@
 #define PLUGIN_SERVICE      "nri.pkg.api.v1alpha1.Plugin"
 #define NRI_VERSION         "v0.12.2" /* the protocol level numapin speaks */
 #define REGISTER_TIMEOUT_NS 5000000000LL
+#define REQUEST_TIMEOUT_NS  2000000000LL
 #define SEND_TIMEOUT_S      2
 #define BACKOFF_MIN_MS      100
 #define BACKOFF_MAX_MS      2000
@@ -237,9 +238,15 @@ static int serve_call(struct nri_wire *wire, const struct nri_message *message, 
                 snprintf(text, sizeof(text), "service %s", np_log_quote(quoted, sizeof(quoted), request->service));
                 r = nri_wire_respond(wire, message->stream_id, NRI_STATUS_UNIMPLEMENTED, text, NULL, 0);
         } else {
+                uint32_t update_id;
+
                 nri_plugin_handle(plugin, request->method, request->payload.data, request->payload.len, &reply);
                 np_log_debug("%s: %s", request->method, reply.code == NRI_STATUS_OK ? "ok" : reply.message);
                 r = nri_wire_respond(wire, message->stream_id, reply.code, reply.message, reply.payload, reply.len);
+                /* not awaited: the runtime answers it on its own time, and failures are its to log */
+                if (r == 0 && reply.runtime_update)
+                        r = nri_wire_call(wire, RUNTIME_SERVICE, "UpdateContainers", reply.runtime_update,
+                                          reply.runtime_update_len, REQUEST_TIMEOUT_NS, &update_id);
                 nri_reply_clear(&reply);
         }
         ttrpc__request__free_unpacked(request, NULL);
@@ -396,7 +403,9 @@ int main(int argc, char **argv)
                 close(fd);
                 if (!stop_requested)
                         np_log_warning("connection to the runtime ended (%s); reconnecting",
-                                       r == -ECONNRESET ? "closed by the runtime" : strerror(-r));
+                                       r == -ECONNRESET ? "closed by the runtime"
+                                       : r == -EPROTO   ? "it sent a frame no runtime writes"
+                                                        : strerror(-r));
                 sleep_ms(backoff);
         }
         nri_plugin_clear(&plugin);

@@ -69,6 +69,7 @@ void nri_plugin_clear(struct nri_plugin *plugin)
 
 void nri_reply_clear(struct nri_reply *reply)
 {
+        free(reply->runtime_update);
         free(reply->payload);
         *reply = (struct nri_reply){};
 }
@@ -821,6 +822,10 @@ static void container_event(struct nri_plugin *plugin, Nri__Event event, const N
 {
         Nri__Empty empty = NRI__EMPTY__INIT;
 
+        Nri__UpdateContainersRequest unsolicited = NRI__UPDATE_CONTAINERS_REQUEST__INIT;
+        struct updates updates = {};
+        _cleanup_free_ char **ids = NULL;
+
         if (event == NRI__EVENT__POST_CREATE_CONTAINER || event == NRI__EVENT__REMOVE_CONTAINER ||
             event == NRI__EVENT__STOP_CONTAINER) {
                 if (!valid_container(container, reply, "StateChange") || lock_ledger(plugin, reply) < 0)
@@ -828,8 +833,19 @@ static void container_event(struct nri_plugin *plugin, Nri__Event event, const N
                 if (event == NRI__EVENT__POST_CREATE_CONTAINER)
                         post_create(plugin, pod, container);
                 else
-                        release(plugin, container->id, NULL, NULL);
+                        release(plugin, container->id, &updates, &ids);
+                /* removed without a stop (it never ran): shared containers get its
+                 * exclusive CPUs back through UpdateContainers, sent after the reply */
+                if (updates.n > 0) {
+                        unsolicited.n_update = updates.n;
+                        unsolicited.update = updates.list;
+                        reply->runtime_update_len = protobuf_c_message_get_packed_size(&unsolicited.base);
+                        reply->runtime_update = malloc(reply->runtime_update_len ? reply->runtime_update_len : 1);
+                        if (reply->runtime_update)
+                                protobuf_c_message_pack(&unsolicited.base, reply->runtime_update);
+                }
                 np_ledger_unlock(plugin->ledger);
+                updates_clear(&updates);
         }
         reply_pack(reply, &empty.base);
 }

@@ -52,6 +52,10 @@ struct nri_reply {
         char message[4096];
         uint8_t *payload; /* packed reply message, malloc'd */
         size_t len;
+        /* a packed UpdateContainersRequest to send the runtime after the reply (for
+         * events whose reply cannot carry updates), or NULL */
+        uint8_t *runtime_update;
+        size_t runtime_update_len;
 };
 
 /* Loads the config given on the command line; the rest waits for Configure. */

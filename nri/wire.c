@@ -150,6 +150,8 @@ int nri_wire_read(struct nri_wire *wire, nri_message_fn fn, void *userdata)
                                 break;
                         wire->frame_conn = get_be32(wire->header);
                         wire->frame_left = get_be32(wire->header + 4);
+                        if (wire->frame_left > NRI_FRAME_MAX)
+                                return -EPROTO;
                         if (wire->frame_conn != NRI_CONN_PLUGIN && wire->frame_conn != NRI_CONN_RUNTIME)
                                 wire->frames_dropped++;
                         if (wire->frame_left == 0)

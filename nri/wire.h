@@ -16,6 +16,9 @@
 #define NRI_TTRPC_HEADER    10u
 #define NRI_TTRPC_MAX       (4u << 20) /* largest ttrpc message body */
 #define NRI_FIRST_FRAME_MAX 4096u      /* a Go peer reads a message's first frame through a 4 KiB buffer */
+/* The largest frame a runtime writes: 4 MiB + 10 since NRI v0.7, 16 MiB before.
+ * A longer one can only be garbage: the connection is dropped. */
+#define NRI_FRAME_MAX ((16u << 20) + NRI_TTRPC_HEADER)
 
 enum nri_ttrpc_type {
         NRI_TTRPC_REQUEST = 1,
@@ -70,7 +73,8 @@ void nri_wire_init(struct nri_wire *wire, int fd);
 void nri_wire_clear(struct nri_wire *wire);
 
 /* Reads what the socket has and hands each complete message to `fn`.
- * -ECONNRESET at end of file; a negative return of `fn` stops and is returned. */
+ * -ECONNRESET at end of file, -EPROTO for a frame over NRI_FRAME_MAX; a
+ * negative return of `fn` stops and is returned. */
 int nri_wire_read(struct nri_wire *wire, nri_message_fn fn, void *userdata);
 
 /* Sends one ttrpc message as a Go peer expects it: the first frame at most

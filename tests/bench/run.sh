@@ -133,3 +133,55 @@ if [ "$(id -u)" -eq 0 ]; then
 else
         echo "locality monitor: skipped (loading BPF programs needs root)"
 fi
+echo
+
+# 5. The NRI plugin: CreateContainer round trips over its socket, driven by the test
+#    harness (the runtime's side of NRI, tests/nri/harness.c), each new annotated
+#    container removed after it, beside a call the plugin answers without work (an
+#    unknown method, UNIMPLEMENTED) interleaved in the same run; then NRI_HOLD
+#    containers kept. Its resident memory idle (after Configure and Synchronize) and
+#    holding them. 2socket-smt fixture, state on tmpfs.
+NRI_RUNS=${NRI_RUNS:-5000}
+NRI_HOLD=${NRI_HOLD:-1000}
+if [ -x "$ROOT/build/numapin-nri" ] && [ -x "$ROOT/build/tests/nri-harness" ]; then
+        if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=64m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
+                nri_dir=$TMP/tmpfs/nri
+        else
+                nri_dir=$(mktemp -d /dev/shm/numapin-nri-bench.XXXXXX)
+        fi
+        mkdir -p "$nri_dir/state" "$nri_dir/cgroup"
+        echo '{"monitor": false}' > "$nri_dir/config.json"
+        if nri_out=$("$ROOT/build/tests/nri-harness" --plugin "$ROOT/build/numapin-nri" --state-dir "$nri_dir/state" \
+                --log "$nri_dir/plugin.log" --count "$NRI_RUNS" --hold "$NRI_HOLD" bench -- \
+                --sysfs-root "$ROOT/tests/fixtures/sysfs/2socket-smt" --cgroup-root "$nri_dir/cgroup" \
+                --config "$nri_dir/config.json" 2>&1); then
+                figure() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' <<<"$nri_out"; }
+                echo "NRI plugin CreateContainer round trip, $NRI_RUNS containers (each removed after), state on" \
+                        "$(df --output=fstype "$nri_dir" | tail -1):"
+                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "numapin-nri CreateContainer" \
+                        "$(figure create_us 2)" "$(figure create_us 3)"
+                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "baseline: unknown method" \
+                        "$(figure baseline_us 2)" "$(figure baseline_us 3)"
+                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "RemoveContainer" \
+                        "$(figure remove_us 2)" "$(figure remove_us 3)"
+                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "CreateContainer, ledger 0 to $NRI_HOLD" \
+                        "$(figure create_growing_us 2)" "$(figure create_growing_us 3)"
+                echo "  ratio: median $(ratio "$(figure create_us 2)" "$(figure baseline_us 2)")x," \
+                        "p99 $(ratio "$(figure create_us 3)" "$(figure baseline_us 3)")x the baseline;" \
+                        "p99 $(figure create_us 3) us (goal: under 100 us, the baseline's own round trip included)"
+                echo "  the plugin's own work, median: $(awk -v a="$(figure create_us 2)" -v b="$(figure baseline_us 2)" \
+                        'BEGIN { printf "%.1f", a - b }') us (CreateContainer minus the baseline)"
+                echo "NRI plugin resident memory (VmRSS):"
+                printf '  %-34s %8s KiB (goal: under 2048 KiB)\n' "idle, after Configure+Synchronize" \
+                        "$(figure rss_idle_kib 2)"
+                printf '  %-34s %8s KiB (goal: under 4096 KiB)\n' "holding $NRI_HOLD containers" "$(figure rss_held_kib 2)"
+                echo "  ratio: $(ratio "$(figure rss_held_kib 2)" "$(figure rss_idle_kib 2)")x idle"
+        else
+                echo "NRI plugin: the harness failed:"
+                printf '%s\n' "$nri_out" | tail -5 | sed 's/^/  /'
+                tail -5 "$nri_dir/plugin.log" 2>/dev/null | sed 's/^/  plugin: /'
+        fi
+        if [ "$nri_dir" = "$TMP/tmpfs/nri" ]; then umount "$TMP/tmpfs"; else rm -rf "$nri_dir"; fi
+else
+        echo "NRI plugin: skipped (make build/numapin-nri build/tests/nri-harness)"
+fi

@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: MIT
 # numapin-nri with real runc containers on this host, the runtime played by
-# build/tests/nri-runtime: the plugin's CreateContainer answer becomes the container's
+# build/tests/nri-harness (its script mode, line by line): the plugin's CreateContainer answer becomes the container's
 # cpuset, PostCreateContainer attaches the real BPF locality monitor (its own pin
 # directory), StopContainer keeps the final counters. Needs root, runc, a static
 # busybox, cc and BPF.
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT NUMAPIN_BPF_ATTACH
-RUNTIME=$NP_ROOT/build/tests/nri-runtime
+HARNESS=$NP_ROOT/build/tests/nri-harness
 NRI=$NP_ROOT/build/numapin-nri
 TESTS=(
         "nri runc: CreateContainer answers with the cpuset of a bind placement"
@@ -23,7 +23,7 @@ command -v cc >/dev/null || skip_all "needs cc for the workload"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
         skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
 fi
-[ -x "$NRI" ] && [ -x "$RUNTIME" ] && [ -x "$NP_CTL" ] || skip_all "build first: make all build/tests/nri-runtime"
+[ -x "$NRI" ] && [ -x "$HARNESS" ] && [ -x "$NP_CTL" ] || skip_all "build first: make all build/tests/nri-harness"
 
 PIN=/sys/fs/bpf/numapin-nri-e2e-$$
 CONF=$NP_TMP/numapin.json
@@ -41,8 +41,8 @@ ctl() { "$NP_CTL" --config "$CONF" --state-dir "$SD" "$@"; }
 runc_() { runc --root "$RUNC_ROOT" "$@"; }
 
 # the runtime side, on the host's real sysfs and cgroups, answering on a coprocess
-coproc RT { "$RUNTIME" --plugin "$NRI" --plugin-config "$CONF" --dir "$D" --sysfs-root /sys \
-        --cgroup-root /sys/fs/cgroup serve 2>"$D/runtime.err"; }
+coproc RT { "$HARNESS" --plugin "$NRI" --state-dir "$SD" --log "$D/plugin.log" script /dev/stdin -- \
+        --config "$CONF" --sysfs-root /sys --cgroup-root /sys/fs/cgroup 2>"$D/harness.err"; }
 at_exit "kill $RT_PID"
 rt() {
         local reply
@@ -50,13 +50,10 @@ rt() {
         read -r -t 10 reply <&"${RT[0]}" || reply="no answer"
         echo "$reply"
 }
-read -r -t 10 ready <&"${RT[0]}" || ready=""
-[ "$ready" = ready ] || { fail "${TESTS[0]}" "the plugin did not start: $(cat "$D/runtime.err" "$D/plugin.log" 2>/dev/null | tail -3)"; exit 0; }
-
 id=np-nri-$$
-reply=$(rt create "$id" pod1 app policy.numapin.io/pod=bind)
-cpus=$(sed -n 's/.* cpus=\([^ ]*\) mems=.*/\1/p' <<<"$reply")
-mems=$(sed -n 's/.* mems=\([^ ]*\)$/\1/p' <<<"$reply")
+reply=$(rt create "$id" pod=pod1 name=app pod:policy.numapin.io/pod=bind)
+cpus=$(sed -n 's/.* cpus=\([^ ]*\).*/\1/p' <<<"$reply")
+mems=$(sed -n 's/.* mems=\([^ ]*\).*/\1/p' <<<"$reply")
 if [ -n "$cpus" ] && [ "$mems" = 0 ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "$reply"; fi
 
 # the runtime writes the adjustment into the spec, as containerd does
@@ -74,10 +71,10 @@ pid=$(runc_ state "$id" 2>/dev/null | jq -r .pid)
 seen=$(grep -E '^(Cpus|Mems)_allowed_list' "/proc/$pid/status" 2>/dev/null | awk '{print $2}' | paste -sd' ')
 expect_eq "${TESTS[1]}" "$cpus $mems" "$seen"
 
-reply=$(rt postcreate "$id" pod1 app "pid=$pid")
+reply=$(rt postcreate "$id" "pid=$pid")
 record=$SD/containers/$id.json
 cg=$(jq -r .cgroup "$record" 2>/dev/null)
-if [ "$reply" = "$id ok" ] && [ "$(jq -r .pid "$record")" = "$pid" ] && [ -d "$cg" ]; then
+if [[ $reply == "postcreate $id ok"* ]] && [ "$(jq -r .pid "$record")" = "$pid" ] && [ -d "$cg" ]; then
         pass "${TESTS[2]}"
 else
         fail "${TESTS[2]}" "$reply; record: $(tr -d '\n' <"$record" 2>/dev/null | head -c 300)"
@@ -101,10 +98,10 @@ if [ -n "$pages" ] && [ "$pages" -ge 15000 ]; then pass "${TESTS[4]}"; else fail
 
 runc_ kill "$id" KILL >/dev/null 2>&1
 sleep 0.3
-reply=$(rt stop "$id" pod1 app)
+reply=$(rt stop "$id")
 runc_ delete -f "$id" >/dev/null 2>&1
 state=$(ctl stats "$id" --json 2>/dev/null | jq -r '.containers[0].state')
-if [ "$reply" = "$id ok" ] && [ ! -e "$record" ] && [ "$state" = exited ]; then
+if [[ $reply == "stop $id ok"* ]] && [ ! -e "$record" ] && [ "$state" = exited ]; then
         pass "${TESTS[5]}"
 else
         fail "${TESTS[5]}" "$reply; record left: $([ -e "$record" ] && echo yes || echo no); stats state '$state'"

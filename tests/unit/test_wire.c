@@ -189,6 +189,16 @@ static void test_wire_skips_an_oversized_message_and_keeps_the_stream(void **sta
         assert_memory_equal(pair->seen.messages[1].data, "ok!", 3);
 }
 
+static void test_wire_refuses_a_frame_longer_than_any_runtime_writes(void **state)
+{
+        struct pair *pair = *state;
+        uint8_t buf[8];
+
+        frame(buf, NRI_CONN_PLUGIN, 0xFFFFFFFFu);
+        assert_int_equal(write(pair->fds[0], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+        assert_int_equal(nri_wire_read(&pair->wire, collect, &pair->seen), -EPROTO);
+}
+
 static void test_wire_read_reports_end_of_file(void **state)
 {
         struct pair *pair = *state;
@@ -261,6 +271,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_wire_drops_unknown_connections_and_empty_frames, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wire_skips_an_oversized_message_and_keeps_the_stream, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_wire_refuses_a_frame_longer_than_any_runtime_writes, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_wire_read_reports_end_of_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wire_send_keeps_the_first_frame_within_4096_bytes, setup,
