@@ -183,7 +183,7 @@ test-vm: deps-vm
 	bash tests/run.sh vm
 
 demo: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory all $(NRI_HARNESS)
 	bash examples/demo.sh
 
 bench: deps

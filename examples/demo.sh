@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # make demo: real runc containers placed by numapin-hook. Shows the topology,
-# the decision and why, the rewritten spec fields, and what each container sees.
+# the decision and why, the rewritten spec fields, and what each container sees;
+# then the NRI plugin answering a runtime (the test harness) for a pod.
 # Runs on any machine (one NUMA node or many); needs root, runc and busybox-static.
 set -eu
 cd "$(dirname "$0")/.."
@@ -105,5 +106,23 @@ echo "numapinctl stats (exited containers keep their final counters):"
 "$CTL" --state-dir "$STATE" stats | sed 's/^/  /'
 echo "numapinctl stats np-demo-d-$$:"
 "$CTL" --state-dir "$STATE" stats "np-demo-d-$$" | sed 's/^/  /'
+say "9. The NRI plugin: numapin-nri answers a runtime's calls (the project's NRI harness plays containerd)"
+NRI_STATE=$DEMO/nri-state
+echo '{}' > "$DEMO/nri-config.json"
+cat > "$DEMO/nri-steps" <<'STEPS'
+create web pod=shop name=web pod:policy.numapin.io/pod=bind
+create db pod=shop name=db pod:policy.numapin.io/pod=bind pod:cpus.numapin.io/container.db=1
+update web
+create cache pod=shop name=cache pod:policy.numapin.io/pod=preferred
+stop db
+STEPS
+sed 's/^/  runtime: /' "$DEMO/nri-steps"
+echo "the plugin's answers (cpuset adjustments, updates of other containers, refusals):"
+"$ROOT/build/tests/nri-harness" --plugin "$ROOT/build/numapin-nri" --state-dir "$NRI_STATE" --log "$DEMO/nri.log" \
+        script "$DEMO/nri-steps" -- --config "$DEMO/nri-config.json" 2>&1 | sed 's/^/  numapin-nri: /'
+echo "the ledger it keeps, the same as the hook's:"
+"$CTL" --state-dir "$NRI_STATE" list | sed 's/^/  /'
+
 echo
-echo "demo done: numapin placed, explained, re-pinned, refused, released and measured real runc containers."
+echo "demo done: numapin placed, explained, re-pinned, refused, released and measured real runc containers,"
+echo "and placed the same way through NRI."
