@@ -545,3 +545,20 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         *ret_placement = placement;
         return 0;
 }
+
+void np_policy_from_cpuset(const struct np_topology *topology, const struct np_request *request,
+                           const struct np_cpulist *cpus, const struct np_cpulist *mems,
+                           const struct np_demand *demand, struct np_placement *ret_placement)
+{
+        struct np_placement placement = { .policy = request->policy, .cpus = *cpus, .demand = *demand };
+
+        placement.mems = mems ? *mems : topology->memory_nodes;
+        for (size_t i = 0; i < topology->n_nodes; i++)
+                if (np_cpulist_intersects(&topology->nodes[i].cpus, cpus))
+                        np_cpulist_set(&placement.nodes, topology->nodes[i].id);
+        if (request->exclusive_cpus > 0)
+                placement.exclusive_cpus = *cpus;
+        placement.write_mems = request->policy == NP_POLICY_BIND;
+        snprintf(placement.reason, sizeof(placement.reason), "placed before: counted from its cpuset");
+        *ret_placement = placement;
+}

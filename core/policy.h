@@ -49,6 +49,13 @@ void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np
 void np_policy_shared_cpus(const struct np_topology *topology, const struct np_config *config,
                            const struct np_usage *usage, const struct np_cpulist *nodes, struct np_cpulist *ret_cpus);
 
+/* The placement a container already holds, read back from its cpuset (a
+ * container created before numapin's NRI plugin connected): its nodes are
+ * those its CPUs are on; `mems` NULL means every memory node. */
+void np_policy_from_cpuset(const struct np_topology *topology, const struct np_request *request,
+                           const struct np_cpulist *cpus, const struct np_cpulist *mems,
+                           const struct np_demand *demand, struct np_placement *ret_placement);
+
 int np_policy_place(const struct np_topology *topology, const struct np_config *config, const struct np_usage *usage,
                     const struct np_request *request, const struct np_demand *demand, unsigned int flags,
                     struct np_diag *diag, struct np_placement *ret_placement);

@@ -232,6 +232,7 @@ static void cpuset_message_clear(struct cpuset_message *m)
  * containers are re-pinned in their cgroups by np_repin_shared(). */
 struct updates {
         size_t n;
+        char **ids;
         Nri__ContainerUpdate **list;
         Nri__ContainerUpdate *updates;
         Nri__LinuxContainerUpdate *linux;
@@ -240,8 +241,11 @@ struct updates {
 
 static void updates_clear(struct updates *u)
 {
-        for (size_t i = 0; i < u->n; i++)
+        for (size_t i = 0; i < u->n; i++) {
                 cpuset_message_clear(&u->cpusets[i]);
+                free(u->ids[i]);
+        }
+        free(u->ids);
         free(u->list);
         free(u->updates);
         free(u->linux);
@@ -249,11 +253,13 @@ static void updates_clear(struct updates *u)
         *u = (struct updates){};
 }
 
-static int updates_add(struct updates *u, const struct np_record *record)
+/* np_repin_fn: one more update, for a container of the plugin's own. */
+static int updates_add(const struct np_record *record, const struct np_cpulist *shared, void *userdata,
+                       struct np_diag *diag)
 {
+        struct updates *u = userdata;
         size_t n = u->n + 1;
         void *grown;
-        int r;
 
         if (!(grown = realloc(u->updates, n * sizeof(*u->updates))))
                 return -ENOMEM;
@@ -267,73 +273,48 @@ static int updates_add(struct updates *u, const struct np_record *record)
         if (!(grown = realloc(u->list, n * sizeof(*u->list))))
                 return -ENOMEM;
         u->list = grown;
-        r = cpuset_message_init(&u->cpusets[u->n], &record->cpus, NULL);
-        if (r < 0) {
+        if (!(grown = realloc(u->ids, n * sizeof(*u->ids))))
+                return -ENOMEM;
+        u->ids = grown;
+        u->ids[u->n] = strdup(record->id);
+        if (!u->ids[u->n] || cpuset_message_init(&u->cpusets[u->n], shared, NULL) < 0) {
+                free(u->ids[u->n]);
                 cpuset_message_clear(&u->cpusets[u->n]);
-                return r;
+                return np_diag_fail(diag, -ENOMEM, "out of memory");
         }
         u->n = n;
-        /* pointers into the arrays are taken once they stop moving: see updates_link() */
-        return 0;
+        np_log_info("container '%s': shared CPUs now %s", record->id, u->cpusets[u->n - 1].cpus);
+        return 1;
 }
 
-static void updates_link(struct updates *u, char **ids)
+/* Links the messages once the arrays stop moving. */
+static void updates_link(struct updates *u)
 {
         for (size_t i = 0; i < u->n; i++) {
                 u->linux[i] = (Nri__LinuxContainerUpdate)NRI__LINUX_CONTAINER_UPDATE__INIT;
                 u->linux[i].resources = &u->cpusets[i].resources;
                 u->cpusets[i].resources.cpu = &u->cpusets[i].cpu;
                 u->updates[i] = (Nri__ContainerUpdate)NRI__CONTAINER_UPDATE__INIT;
-                u->updates[i].container_id = ids[i];
+                u->updates[i].container_id = u->ids[i];
                 u->updates[i].linux = &u->linux[i];
                 u->updates[i].ignore_failure = true; /* the container may be exiting */
                 u->list[i] = &u->updates[i];
         }
 }
 
-/* Re-pins every shared container: the plugin's through updates (their ids are
- * returned in ret_ids, pointing into the ledger), the hook's in their cgroups. */
-static int repin_shared(struct nri_plugin *plugin, struct updates *u, char ***ret_ids)
+/* Re-pins every shared container: the plugin's through updates, the hook's
+ * in their cgroups (a failure there is the hook's container's, a warning). */
+static int repin_shared(struct nri_plugin *plugin, struct updates *u, struct np_diag *diag)
 {
-        struct np_ledger *ledger = plugin->ledger;
-        struct np_diag diag = {};
-        struct np_usage usage;
-        char **ids = NULL;
+        struct np_diag hook_diag = {};
         int r;
 
-        np_ledger_usage(ledger, &usage);
-        for (size_t i = 0; i < ledger->n_records; i++) {
-                struct np_record record = ledger->records[i];
-                struct np_cpulist shared;
-                char **grown;
-
-                if (strcmp(record.source, "nri") != 0 || !np_cpulist_empty(&record.exclusive_cpus) ||
-                    record.policy == NP_POLICY_NONE)
-                        continue;
-                np_policy_shared_cpus(plugin->topology, &plugin->config, &usage, &record.nodes, &shared);
-                if (np_cpulist_empty(&shared) || np_cpulist_equal(&shared, &record.cpus))
-                        continue;
-                record.cpus = shared;
-                r = np_ledger_put(ledger, &record);
-                if (r < 0) {
-                        np_log_warning("cannot update the ledger record of container '%s': %s", record.id,
-                                       strerror(-r));
-                        continue;
-                }
-                r = updates_add(u, &record);
-                grown = r == 0 ? realloc(ids, u->n * sizeof(*ids)) : NULL;
-                if (!grown) {
-                        free(ids);
-                        return -ENOMEM;
-                }
-                ids = grown;
-                ids[u->n - 1] = ledger->records[i].id; /* the same index: put replaced it in place */
-                np_log_info("container '%s': shared CPUs now %s", record.id, u->cpusets[u->n - 1].cpus);
-        }
-        updates_link(u, ids);
-        *ret_ids = ids;
-        if (np_repin_shared(ledger, plugin->topology, &plugin->config, &diag) < 0)
-                np_log_warning("%s", diag.message);
+        r = np_repin_each(plugin->ledger, plugin->topology, &plugin->config, true, updates_add, u, diag);
+        updates_link(u);
+        if (r < 0)
+                return r;
+        if (np_repin_shared(plugin->ledger, plugin->topology, &plugin->config, &hook_diag) < 0)
+                np_log_warning("%s", hook_diag.message);
         return 0;
 }
 
@@ -436,33 +417,30 @@ static int record_from_cpuset(const struct nri_plugin *plugin, const Nri__Contai
                               const struct np_request *request, struct np_diag *diag, struct np_record *ret_record)
 {
         const Nri__LinuxResources *resources = container->linux ? container->linux->resources : NULL;
-        const struct np_topology *t = plugin->topology;
-        struct np_placement placement = { .policy = request->policy };
+        struct np_cpulist cpus, mems;
+        struct np_placement placement;
+        struct np_demand demand;
+        bool has_mems;
         char what[300];
         int r;
 
         if (!resources || !resources->cpu || !resources->cpu->cpus || !resources->cpu->cpus[0])
                 return np_diag_fail(diag, -ENOENT, "container '%s' has no cpuset; not counted", container->id);
         snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.cpus", container->id);
-        r = np_cpulist_parse(resources->cpu->cpus, NP_CPULIST_MAX, what, diag, &placement.cpus);
+        r = np_cpulist_parse(resources->cpu->cpus, NP_CPULIST_MAX, what, diag, &cpus);
         if (r < 0)
                 return r;
-        if (resources->cpu->mems && resources->cpu->mems[0]) {
+        has_mems = resources->cpu->mems && resources->cpu->mems[0];
+        if (has_mems) {
                 snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.mems", container->id);
-                r = np_cpulist_parse(resources->cpu->mems, NP_MAX_NODES, what, diag, &placement.mems);
+                r = np_cpulist_parse(resources->cpu->mems, NP_MAX_NODES, what, diag, &mems);
                 if (r < 0)
                         return r;
-        } else
-                placement.mems = t->memory_nodes;
-        for (size_t i = 0; i < t->n_nodes; i++)
-                if (np_cpulist_intersects(&t->nodes[i].cpus, &placement.cpus))
-                        np_cpulist_set(&placement.nodes, t->nodes[i].id);
-        if (request->exclusive_cpus > 0)
-                placement.exclusive_cpus = placement.cpus;
-        placement.write_mems = request->policy == NP_POLICY_BIND;
-        r = container_demand(container, diag, &placement.demand);
+        }
+        r = container_demand(container, diag, &demand);
         if (r < 0)
                 return r;
+        np_policy_from_cpuset(plugin->topology, request, &cpus, has_mems ? &mems : NULL, &demand, &placement);
         np_record_from_placement(ret_record, container->id, &placement, "nri");
         return 0;
 }
@@ -584,7 +562,6 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
         Nri__LinuxMemoryPolicy memory_policy = NRI__LINUX_MEMORY_POLICY__INIT;
         struct cpuset_message cpuset = {};
         struct updates updates = {};
-        _cleanup_free_ char **update_ids = NULL;
         char nodes[NP_CPULIST_BUFSIZE];
         struct np_diag diag = {};
         struct np_request request;
@@ -626,7 +603,7 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
                                      strerror(-r));
         }
         if (r == 0 && !existing && !np_cpulist_empty(&placement.exclusive_cpus))
-                r = repin_shared(plugin, &updates, &update_ids);
+                r = repin_shared(plugin, &updates, &diag);
         np_ledger_unlock(plugin->ledger);
         if (r < 0)
                 goto fail;
@@ -724,7 +701,7 @@ static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, siz
 
 /* A container stopped or removed: its allocation goes, the monitor keeps its
  * final counters, and shared containers get back what it held exclusively. */
-static int release(struct nri_plugin *plugin, const char *id, struct updates *updates, char ***ret_ids)
+static int release(struct nri_plugin *plugin, const char *id, struct updates *updates)
 {
         const struct np_record *record;
         struct np_diag diag = {};
@@ -743,9 +720,13 @@ static int release(struct nri_plugin *plugin, const char *id, struct updates *up
                 return r;
         }
         np_log_info("container '%s': allocation released", id);
-        if (held_exclusive && updates)
-                return repin_shared(plugin, updates, ret_ids);
-        return 0;
+        if (held_exclusive && updates) {
+                diag = (struct np_diag){};
+                r = repin_shared(plugin, updates, &diag);
+                if (r < 0)
+                        np_log_warning("%s", diag.message);
+        }
+        return r;
 }
 
 static void handle_stop(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
@@ -753,7 +734,6 @@ static void handle_stop(struct nri_plugin *plugin, const uint8_t *payload, size_
         _cleanup_(nri__stop_container_request__free_unpackedp) Nri__StopContainerRequest *request = NULL;
         Nri__StopContainerResponse response = NRI__STOP_CONTAINER_RESPONSE__INIT;
         struct updates updates = {};
-        _cleanup_free_ char **ids = NULL;
 
         request = nri__stop_container_request__unpack(NULL, len, payload);
         if (!request) {
@@ -762,7 +742,7 @@ static void handle_stop(struct nri_plugin *plugin, const uint8_t *payload, size_
         }
         if (!valid_container(request->container, reply, "StopContainer") || lock_ledger(plugin, reply) < 0)
                 return;
-        release(plugin, request->container->id, &updates, &ids);
+        release(plugin, request->container->id, &updates);
         response.n_update = updates.n;
         response.update = updates.list;
         reply_pack(reply, &response.base);
@@ -824,7 +804,6 @@ static void container_event(struct nri_plugin *plugin, Nri__Event event, const N
 
         Nri__UpdateContainersRequest unsolicited = NRI__UPDATE_CONTAINERS_REQUEST__INIT;
         struct updates updates = {};
-        _cleanup_free_ char **ids = NULL;
 
         if (event == NRI__EVENT__POST_CREATE_CONTAINER || event == NRI__EVENT__REMOVE_CONTAINER ||
             event == NRI__EVENT__STOP_CONTAINER) {
@@ -833,7 +812,7 @@ static void container_event(struct nri_plugin *plugin, Nri__Event event, const N
                 if (event == NRI__EVENT__POST_CREATE_CONTAINER)
                         post_create(plugin, pod, container);
                 else
-                        release(plugin, container->id, &updates, &ids);
+                        release(plugin, container->id, &updates);
                 /* removed without a stop (it never ran): shared containers get its
                  * exclusive CPUs back through UpdateContainers, sent after the reply */
                 if (updates.n > 0) {

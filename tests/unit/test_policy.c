@@ -635,9 +635,39 @@ static void test_policy_usage_add_splits_demand_over_the_nodes(void **state)
         assert_int_equal(usage.containers, 2);
 }
 
+/* A container placed before the NRI plugin connected is counted from its
+ * cpuset: its nodes are those of its CPUs, its CPUs exclusive when it asked
+ * for exclusive CPUs, all memory nodes when it has no mems. */
+static void test_policy_from_cpuset_reads_back_nodes_and_exclusive_cpus(void **state)
+{
+        struct scenario *s = scenario_new("2socket-smt");
+        struct np_request request = auto_request(NP_POLICY_BIND, 2);
+        struct np_cpulist cpus = np_test_cpulist("8,24"), mems = np_test_cpulist("1");
+        struct np_demand demand = { .memory_bytes = 1 << 20 };
+        struct np_placement placement;
+
+        (void)state;
+        np_policy_from_cpuset(s->topology, &request, &cpus, &mems, &demand, &placement);
+        assert_cpulist_equal(&placement.nodes, "1");
+        assert_cpulist_equal(&placement.exclusive_cpus, "8,24");
+        assert_cpulist_equal(&placement.mems, "1");
+        assert_true(placement.write_mems);
+        assert_int_equal(placement.demand.memory_bytes, 1 << 20);
+
+        request = auto_request(NP_POLICY_CPUS_ONLY, 0);
+        cpus = np_test_cpulist("7-8");
+        np_policy_from_cpuset(s->topology, &request, &cpus, NULL, &demand, &placement);
+        assert_cpulist_equal(&placement.nodes, "0-1");
+        assert_true(np_cpulist_empty(&placement.exclusive_cpus));
+        assert_cpulist_equal(&placement.mems, "0-1");
+        assert_false(placement.write_mems);
+        scenario_free(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_policy_from_cpuset_reads_back_nodes_and_exclusive_cpus),
                 cmocka_unit_test(test_policy_exclusive_four_takes_two_whole_cores),
                 cmocka_unit_test(test_policy_exclusive_three_takes_a_whole_core_and_one_thread),
                 cmocka_unit_test(test_policy_auto_spreads_exclusive_requests_by_free_capacity),
