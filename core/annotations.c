@@ -3,6 +3,7 @@
  * the container scope over the pod scope, and strict validation of every value
  * with a message that names the key and the allowed form. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "annotations.h"
@@ -330,11 +331,15 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
                 r = parse_value((enum field)f, key, value, diag, &request);
                 if (r < 0)
                         return r;
+                if (f == FIELD_NODES)
+                        snprintf(request.nodes_key, sizeof(request.nodes_key), "%s", key);
+                else if (f == FIELD_NODE_COUNT)
+                        snprintf(request.node_count_key, sizeof(request.node_count_key), "%s", key);
         }
         if (request.node_count > 0 && !request.nodes_auto)
-                return np_diag_fail(
-                        diag, -EINVAL,
-                        "annotation node-count.numapin.io: only applies with nodes.numapin.io 'auto'; remove it or the node list");
+                return np_diag_fail(diag, -EINVAL,
+                                    "annotation '%s': only applies with '%s' set to auto; remove it or the node list",
+                                    request.node_count_key, request.nodes_key);
 
         if (request.sandbox)
                 request.policy = NP_POLICY_NONE;

@@ -14,6 +14,7 @@
 #define NP_CONTAINER_NAME_MAX   63
 #define NP_MAX_EXCLUSIVE_CPUS   8192
 #define NP_ANNOTATION_VALUE_MAX 4096
+#define NP_ANNOTATION_KEY_MAX   96 /* the longest numapin key: node-count.numapin.io/container.<63> */
 
 enum np_policy {
         NP_POLICY_NONE,
@@ -54,6 +55,8 @@ struct np_request {
         unsigned int node_count;                        /* nodes `auto` may choose; 0: the fewest that fit */
         unsigned int exclusive_cpus;                    /* CPUs held by this container alone */
         bool monitor;                                   /* attach the BPF locality monitor */
+        char nodes_key[NP_ANNOTATION_KEY_MAX + 1];      /* the annotation that gave nodes / node-count, */
+        char node_count_key[NP_ANNOTATION_KEY_MAX + 1]; /* for messages ("" when none did) */
 };
 
 /* Builds the request of one container. `container_name` overrides the name found

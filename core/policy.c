@@ -452,14 +452,15 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                                 np_cpulist_format(&t->node_ids, list, sizeof(list));
                                 return np_diag_fail(
                                         diag, -ENOENT,
-                                        "annotation nodes.numapin.io: node %d does not exist on this machine; expected auto or a list of its nodes (%s)",
-                                        id, list);
+                                        "annotation '%s': node %d does not exist on this machine; expected auto or a list of its nodes (%s)",
+                                        request->nodes_key[0] ? request->nodes_key : "nodes.numapin.io", id, list);
                         }
                         candidates[n_candidates++] = (unsigned int)t->node_index[id];
                 }
                 chosen.n = n_candidates;
                 if (chosen.n > ARRAY_SIZE(chosen.members))
-                        return np_diag_fail(diag, -E2BIG, "annotation nodes.numapin.io: more than %zu nodes",
+                        return np_diag_fail(diag, -E2BIG, "annotation '%s': more than %zu nodes",
+                                            request->nodes_key[0] ? request->nodes_key : "nodes.numapin.io",
                                             ARRAY_SIZE(chosen.members));
                 memcpy(chosen.members, candidates, n_candidates * sizeof(*candidates));
                 set_totals(t, nf, &chosen);
@@ -482,8 +483,8 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 last_k = request->node_count ? request->node_count : n_candidates;
                 if (request->node_count > n_candidates)
                         return np_diag_fail(
-                                diag, -EINVAL,
-                                "annotation node-count.numapin.io: %u nodes asked, this machine has %u nodes with CPUs",
+                                diag, -EINVAL, "annotation '%s': %u nodes asked, this machine has %u nodes with CPUs",
+                                request->node_count_key[0] ? request->node_count_key : "node-count.numapin.io",
                                 request->node_count, n_candidates);
                 for (unsigned int k = first_k; k <= last_k && !found; k++)
                         found = best_set(t, nf, candidates, n_candidates, k, request, demand, needs_memory, &chosen);

@@ -103,7 +103,7 @@ ctl release holder >/dev/null
 
 # --- an invalid annotation -----------------------------------------------------------------
 pod "$HOOKS" --annotation nodes.numapin.io/pod=7
-if [ "$status" -ne 0 ] && [[ $out == *"numapin-hook: error: annotation nodes.numapin.io: node 7 does not exist"* ]] &&
+if [ "$status" -ne 0 ] && [[ $out == *"numapin-hook: error: annotation 'nodes.numapin.io/pod': node 7 does not exist"* ]] &&
         [[ $out != *_allowed_list* ]]; then
         pass "${TESTS[6]}"
 else

@@ -195,7 +195,7 @@ expect_eq "${TESTS[14]}" "" "$(records)"
 b=$(bundle badnode '{"nodes.numapin.io/pod": "7"}' "$SHOW")
 run_fg "$(cid badnode)" "$b"
 out=$NP_TMP/$(cid badnode).out
-if [ "$status" -ne 0 ] && grep -q "numapin-hook: error: annotation nodes.numapin.io: node 7 does not exist" "$out" &&
+if [ "$status" -ne 0 ] && grep -q "numapin-hook: error: annotation 'nodes.numapin.io/pod': node 7 does not exist" "$out" &&
         ! grep -q _allowed_list "$out"; then
         pass "${TESTS[15]}"
 else

@@ -469,7 +469,8 @@ static void test_annotations_parse_refuses_node_count_with_node_list(void **stat
         _cleanup_set_ struct np_annotation_set set = {};
 
         add_pairs(&set, "nodes.numapin.io/pod", "0-1", "node-count.numapin.io/pod", "2", NULL);
-        assert_refused(&set, NULL, -EINVAL, "node-count.numapin.io", "only applies with nodes.numapin.io 'auto'", NULL);
+        assert_refused(&set, NULL, -EINVAL, "'node-count.numapin.io/pod'",
+                       "only applies with 'nodes.numapin.io/pod' set to auto", NULL);
 }
 
 static void test_annotations_parse_refuses_pod_node_count_with_container_node_list(void **state)
