@@ -157,6 +157,13 @@ static int container_demand(const Nri__Container *container, struct np_diag *dia
         return np_spec_demand(quota, period, limit, diag, ret_demand);
 }
 
+/* The container's pid as the runtime gives it, 0 when absent or beyond any
+ * pid the kernel hands out (PID_MAX_LIMIT): the ledger's reclaim trusts it. */
+static int container_pid(const Nri__Container *container)
+{
+        return container->pid <= 4194304 ? (int)container->pid : 0;
+}
+
 static bool valid_container(const Nri__Container *container, struct nri_reply *reply, const char *method)
 {
         char message[512], quoted[128];
@@ -437,6 +444,11 @@ static int record_from_cpuset(const struct nri_plugin *plugin, const Nri__Contai
                 if (r < 0)
                         return r;
         }
+        if (!np_cpulist_is_subset(&cpus, &plugin->topology->online_cpus) ||
+            (has_mems && !np_cpulist_is_subset(&mems, &plugin->topology->node_ids)))
+                return np_diag_fail(diag, -EINVAL,
+                                    "container '%s': cpuset '%s' / '%s' names CPUs or nodes this machine lacks; not counted",
+                                    container->id, resources->cpu->cpus, has_mems ? resources->cpu->mems : "");
         r = container_demand(container, diag, &demand);
         if (r < 0)
                 return r;
@@ -469,7 +481,7 @@ static void synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **par
                         if (r == 0)
                                 r = record_from_cpuset(plugin, container, &request, &diag, &record);
                         if (r == 0) {
-                                record.pid = (int)container->pid;
+                                record.pid = container_pid(container);
                                 r = np_ledger_put(ledger, &record);
                                 if (r < 0)
                                         np_diag_fail(&diag, r, "cannot write the ledger record of container '%s': %s",
@@ -766,10 +778,10 @@ static void post_create(struct nri_plugin *plugin, const Nri__PodSandbox *pod, c
         if (!existing)
                 return;
         record = *existing;
-        record.pid = (int)container->pid;
+        record.pid = container_pid(container);
         r = np_cgroup_detect(plugin->opts.cgroup_root, &diag, &layout);
-        if (r == 0 && (container->pid == 0 || np_cgroup_path_from_pid(np_proc_default_root(), (int)container->pid,
-                                                                       layout, NULL, path, sizeof(path)) < 0))
+        if (r == 0 && (record.pid == 0 || np_cgroup_path_from_pid(np_proc_default_root(), record.pid, layout, NULL,
+                                                                   path, sizeof(path)) < 0))
                 r = np_cgroup_path_from_spec(container->linux ? container->linux->cgroups_path : "", container->id,
                                              &diag, path, sizeof(path));
         if (r == 0) {

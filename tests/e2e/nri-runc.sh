@@ -10,7 +10,7 @@ unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
 HARNESS=$NP_ROOT/build/tests/nri-harness
 NRI=$NP_ROOT/build/numapin-nri
 TESTS=(
-        "nri runc: CreateContainer answers with the cpuset of a bind placement"
+        "nri runc: CreateContainer answers with one exclusive CPU and node 0's memory"
         "nri runc: the container runs on the CPUs and memory nodes the plugin chose"
         "nri runc: PostCreateContainer records the container's cgroup and pid"
         "nri runc: the container is watched by the locality monitor"
@@ -51,10 +51,11 @@ rt() {
         echo "$reply"
 }
 id=np-nri-$$
-reply=$(rt create "$id" pod=pod1 name=app pod:policy.numapin.io/pod=bind)
+# one exclusive CPU: on this 2-CPU host the container then sees less than the machine
+reply=$(rt create "$id" pod=pod1 name=app pod:policy.numapin.io/pod=bind pod:cpus.numapin.io/pod=1)
 cpus=$(sed -n 's/.* cpus=\([^ ]*\).*/\1/p' <<<"$reply")
 mems=$(sed -n 's/.* mems=\([^ ]*\).*/\1/p' <<<"$reply")
-if [ -n "$cpus" ] && [ "$mems" = 0 ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "$reply"; fi
+if [[ $cpus =~ ^[0-9]+$ ]] && [ "$mems" = 0 ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "$reply"; fi
 
 # the runtime writes the adjustment into the spec, as containerd does
 b=$NP_TMP/bundle

@@ -2355,6 +2355,9 @@ static void scenario_sync(const struct options *o)
                 "s4 pod=p4 name=side pod:policy.numapin.io/container.side=cpus-only pod:nodes.numapin.io/container.side=1 "
                 "cpus=8-15,24-31 mems=0-1 state=running",
                 "s5 pod=p1 name=sidecar state=running",
+                /* hostile states from the runtime: CPUs the machine lacks, a pid beyond any the kernel gives */
+                "s6 pod=p6 name=main pod:cpus.numapin.io/pod=2 cpus=98-99 mems=0 state=running",
+                "s7 pod=p7 name=main pod:policy.numapin.io/pod=bind cpus=2-3,18-19 mems=0 pid=4294967295 state=running",
         };
         struct spec specs[8];
         struct runtime rt;
@@ -2367,14 +2370,14 @@ static void scenario_sync(const struct options *o)
 
         runtime_init(&rt, o, RUNTIME_V08, "sync");
         set_scope("sync, %s: ", rt.label);
-        for (size_t i = 0; i < 5; i++)
+        for (size_t i = 0; i < 7; i++)
                 specs[i] = spec_of(existing[i]);
         if (!runtime_start_external(&rt, NULL) || !runtime_handshake(&rt, NULL, 0))
                 goto paged;
         /* a plugin that starts while containers run: it counts them from their cpusets */
-        runtime_synchronize_specs(&rt, specs, 5, &sync);
+        runtime_synchronize_specs(&rt, specs, 7, &sync);
         expect(!sync.why[0] && sync.chunks == 1 && sync.updates.n_updates == 0,
-               "Synchronize with 4 pods and 5 containers: answered in one message, no updates", "%s",
+               "Synchronize with 6 pods and 7 containers: answered in one message, no updates", "%s",
                sync.why[0] ? sync.why : outcome_text(&sync.updates));
         reply_clear(&sync.last);
         expect_record(&rt, "s1",
@@ -2386,6 +2389,8 @@ static void scenario_sync(const struct options *o)
                       "s4 (container-scoped cpus-only for 'side'): recorded as cpus-only");
         expect(!has_record(&rt, "s3"), "s3 (unannotated): no record", "a record exists");
         expect(!has_record(&rt, "s5"), "s5 (annotated, no cpuset): no record", "a record exists");
+        expect(!has_record(&rt, "s6"), "s6 (cpuset 98-99, CPUs this machine lacks): not counted", "a record exists");
+        expect_str("s7 (pid 4294967295): counted, its pid not trusted (0)", "0", record(&rt, "s7", "pid"));
         n1 = spec_of("n1 pod=p5 pod:cpus.numapin.io/pod=2");
         out = runtime_create(&rt, &n1, &reply);
         if (expect(reply_ok(&reply) && cpulist_count(out.cpus) == 2 && cpulist_disjoint(out.cpus, "0-1,16-17"),
