@@ -42,6 +42,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook \
 	$(BUILD)/bench/bench_bpf
 NRI_HARNESS := $(BUILD)/tests/nri-harness
+NRI_HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/nri/*.c))
 
 .PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean
 
@@ -61,7 +62,7 @@ $(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/nri/%.pb-c.c $(BUILD)/nri/%.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_CFLAGS) -Wno-shadow $(CFLAGS) -I$(BUILD)/nri -c -o $@ $<
 
-$(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o $(BUILD)/obj/tests/nri/harness.o \
+$(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o \
 		$(BUILD)/obj/tests/unit/test_wire.o: \
 		$(PROTO_GEN_H) $(wildcard nri/*.h)
 
@@ -98,10 +99,13 @@ $(BUILD)/numapin-nri: $(BUILD)/obj/nri/numapin-nri.o $(NRI_OBJ) $(PROTO_OBJ) $(L
 	$(CC) -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null) \
 		-lbpf -lelf -lz -lprotobuf-c
 
-# The runtime side of NRI, written apart from nri/ so that the two check each other.
-$(BUILD)/tests/nri-harness: $(BUILD)/obj/tests/nri/harness.o $(PROTO_OBJ)
+# The runtime side of NRI, written apart from nri/ so that the two check each other:
+# tests/nri/*.c behind tests/nri/harness.h, sharing only the generated protobuf code.
+$(BUILD)/tests/nri-harness: $(NRI_HARNESS_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lprotobuf-c -Wl,-Bdynamic
+
+$(NRI_HARNESS_OBJ): $(PROTO_GEN_H) $(wildcard tests/nri/*.h)
 
 $(BUILD)/tests/test_wire: $(BUILD)/obj/tests/unit/test_wire.o $(NRI_OBJ) $(PROTO_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -203,7 +207,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/numapin
 
 format:
-	clang-format -i core/*.[ch] hook/*.c nri/*.[ch] tests/unit/*.[ch] tests/bench/*.c tests/nri/*.c
+	clang-format -i core/*.[ch] hook/*.c nri/*.[ch] tests/unit/*.[ch] tests/bench/*.c tests/nri/*.[ch]
 
 clean:
 	rm -rf $(BUILD)
