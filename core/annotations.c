@@ -36,29 +36,6 @@ static const char *const field_prefixes[N_FIELDS] = {
         [FIELD_MONITOR] = "monitor." NUMAPIN_DOMAIN,
 };
 
-static const char *const policy_names[] = {
-        [NP_POLICY_NONE] = "none",
-        [NP_POLICY_BIND] = "bind",
-        [NP_POLICY_CPUS_ONLY] = "cpus-only",
-        [NP_POLICY_PREFERRED] = "preferred",
-        [NP_POLICY_INTERLEAVE] = "interleave",
-};
-
-const char *np_policy_to_string(enum np_policy policy)
-{
-        return (size_t)policy < ARRAY_SIZE(policy_names) ? policy_names[policy] : "invalid";
-}
-
-int np_policy_from_string(const char *s, enum np_policy *ret_policy)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(policy_names); i++)
-                if (strcmp(s, policy_names[i]) == 0) {
-                        *ret_policy = (enum np_policy)i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
 void np_annotations_clear(struct np_annotation_set *set)
 {
         for (size_t i = 0; i < set->n; i++) {
@@ -96,6 +73,57 @@ const char *np_annotations_get(const struct np_annotation_set *set, const char *
         return NULL;
 }
 
+/* numapin's own keys (<field>.numapin.io/...) and the CRI keys that name the
+ * container or mark a sandbox: every other annotation is someone else's. */
+bool np_annotations_relevant(const char *key)
+{
+        const char *slash = strchr(key, '/');
+        size_t domain_len = slash ? (size_t)(slash - key) : strlen(key), suffix_len = strlen(NUMAPIN_DOMAIN);
+
+        if (domain_len >= suffix_len && strncmp(key + domain_len - suffix_len, NUMAPIN_DOMAIN, suffix_len) == 0 &&
+            (domain_len == suffix_len || key[domain_len - suffix_len - 1] == '.'))
+                return true;
+        for (size_t i = 0; i < ARRAY_SIZE(container_name_keys); i++)
+                if (strcmp(key, container_name_keys[i]) == 0)
+                        return true;
+        for (size_t i = 0; i < ARRAY_SIZE(sandbox_type_keys); i++)
+                if (strcmp(key, sandbox_type_keys[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int add_relevant(struct np_annotation_set *set, const struct np_annotation_set *from, bool keep_existing)
+{
+        for (size_t i = 0; from && i < from->n; i++) {
+                const struct np_annotation *a = &from->items[i];
+                int r;
+
+                if (!np_annotations_relevant(a->key) || (keep_existing && np_annotations_get(set, a->key)))
+                        continue;
+                r = np_annotations_add(set, a->key, a->value);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int np_annotations_merge(const struct np_annotation_set *container, const struct np_annotation_set *pod,
+                         struct np_annotation_set *ret_set)
+{
+        struct np_annotation_set set = {};
+        int r;
+
+        r = add_relevant(&set, container, false);
+        if (r == 0)
+                r = add_relevant(&set, pod, true);
+        if (r < 0) {
+                np_annotations_clear(&set);
+                return r;
+        }
+        *ret_set = set;
+        return 0;
+}
+
 int np_annotations_from_json(struct json_object *object, const char *what, struct np_diag *diag,
                              struct np_annotation_set *ret_set)
 {
@@ -106,6 +134,8 @@ int np_annotations_from_json(struct json_object *object, const char *what, struc
         json_object_object_foreach(object, key, value) {
                 const char *s;
 
+                if (!np_annotations_relevant(key))
+                        continue; /* someone else's: not read, not judged */
                 if (!value || !json_object_is_type(value, json_type_string)) {
                         r = np_diag_fail(diag, -EINVAL, "%s: annotation '%s' is not a string; expected string values",
                                          what, np_log_quote(quoted, sizeof(quoted), key));

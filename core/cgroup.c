@@ -14,18 +14,6 @@
 
 #define PROC_CGROUP_LIMIT (64 * 1024)
 
-const char *np_cgroup_default_root(void)
-{
-        const char *root = getenv("NUMAPIN_CGROUP_ROOT");
-        return root && *root ? root : "/sys/fs/cgroup";
-}
-
-const char *np_proc_default_root(void)
-{
-        const char *root = getenv("NUMAPIN_PROC_ROOT");
-        return root && *root ? root : "/proc";
-}
-
 void np_cgroup_saved_clear(struct np_cgroup_saved *saved)
 {
         free(saved->cpus);
@@ -353,5 +341,55 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         if (ret_dir)
                 snprintf(ret_dir, dir_size, "%s", dir);
         *ret_saved = saved;
+        return 0;
+}
+
+int np_cgroup_dir(const char *root, enum np_cgroup_layout layout, const char *path, char *ret_dir, size_t size)
+{
+        int n = snprintf(ret_dir, size, "%s%s%s", root, layout == NP_CGROUP_LEGACY ? "/cpuset" : "", path);
+
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int np_cgroup_locate(const char *root, const char *proc_root, enum np_cgroup_layout layout, int pid,
+                     const char *cgroups_path, const char *id, struct np_diag *diag, char *ret_path, size_t size)
+{
+        char from_spec[PATH_MAX];
+        int r;
+
+        /* the spec's path is checked even when the pid answers: a hostile
+         * cgroupsPath is refused either way */
+        r = np_cgroup_path_from_spec(cgroups_path ? cgroups_path : "", id, diag, from_spec, sizeof(from_spec));
+        if (r < 0)
+                return r;
+        if (pid > 0) {
+                r = np_cgroup_path_from_pid(proc_root, pid, layout, NULL, ret_path, size);
+                if (r == 0)
+                        return 0;
+                np_log_debug("no cgroup from pid %d (%s), using the spec's cgroupsPath", pid, strerror(-r));
+        }
+        if (strlen(from_spec) >= size)
+                return -ENAMETOOLONG;
+        strcpy(ret_path, from_spec);
+        (void)root;
+        return 0;
+}
+
+int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct np_diag *diag)
+{
+        _cleanup_close_ int dir_fd = -1;
+        char text[NP_CPULIST_BUFSIZE];
+        int r;
+
+        if (dir[0] != '/')
+                return -ENOENT;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dir_fd < 0)
+                return errno == ENOENT ? -ENOENT : np_diag_fail(diag, -errno, "cgroup %s: %s", dir, strerror(errno));
+        r = np_cpulist_format(cpus, text, sizeof(text));
+        if (r == 0)
+                r = np_write_attribute_at(dir_fd, "cpuset.cpus", text);
+        if (r < 0)
+                return np_diag_fail(diag, r, "writing cpuset.cpus '%s' in %s: %s", text, dir, strerror(-r));
         return 0;
 }

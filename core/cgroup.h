@@ -14,10 +14,6 @@ enum np_cgroup_layout {
         NP_CGROUP_LEGACY,  /* cgroup v1 cpuset at <root>/cpuset */
 };
 
-/* $NUMAPIN_CGROUP_ROOT or /sys/fs/cgroup; $NUMAPIN_PROC_ROOT or /proc. */
-const char *np_cgroup_default_root(void);
-const char *np_proc_default_root(void);
-
 int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layout *ret_layout);
 
 /* The container's cgroup path (relative to the hierarchy root, starting with
@@ -46,3 +42,16 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                     char *ret_dir, size_t dir_size);
 int np_cgroup_revert(const char *root, enum np_cgroup_layout layout, const char *path,
                      const struct np_cgroup_saved *saved);
+
+/* The directory of cgroup `path` under `root`: <root>[/cpuset]<path>. */
+int np_cgroup_dir(const char *root, enum np_cgroup_layout layout, const char *path, char *ret_dir, size_t size);
+
+/* The container's cgroup path: its init's (`pid` > 0, from /proc/<pid>/cgroup
+ * under `proc_root`), else the spec's `cgroups_path` (NULL or "": /<id>). The
+ * spec's path is validated either way. */
+int np_cgroup_locate(const char *root, const char *proc_root, enum np_cgroup_layout layout, int pid,
+                     const char *cgroups_path, const char *id, struct np_diag *diag, char *ret_path, size_t size);
+
+/* Writes cpuset.cpus of the cgroup directory `dir` (re-pinning a running
+ * container); -ENOENT without a message when the cgroup is gone. */
+int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct np_diag *diag);

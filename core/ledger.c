@@ -18,25 +18,18 @@
 
 #define RECORD_LIMIT (256 * 1024)
 
-bool np_ledger_id_valid(const char *id)
-{
-        size_t len = strlen(id);
-
-        if (len == 0 || len > NP_ID_MAX || id[0] == '.')
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                char c = id[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_+.-", c)))
-                        return false;
-        }
-        return true;
-}
-
-const char *np_ledger_default_dir(const char *config_state_dir)
-{
-        const char *dir = getenv("NUMAPIN_STATE_DIR");
-        return dir && *dir ? dir : config_state_dir;
-}
+struct np_ledger {
+        int lock_fd;
+        int records_fd; /* -1 for the empty ledger of a state dir not made yet */
+        bool exclusive;
+        bool locked;
+        uint64_t generation; /* bumped by every change, kept in the lock file */
+        char state_dir[PATH_MAX];
+        bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
+        struct np_usage usage;
+        size_t n_records;
+        struct np_record *records;
+};
 
 void np_ledger_close(struct np_ledger *ledger)
 {
@@ -78,7 +71,7 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
         if (!json_object_is_type(obj, json_type_object))
                 return np_diag_fail(diag, -EINVAL, "%s: expected a JSON object", what);
         r = np_json_get_string(obj, "id", NP_ID_MAX, what, diag, &s);
-        if (r < 0 || !np_ledger_id_valid(s))
+        if (r < 0 || !np_id_valid(s))
                 return np_diag_fail(diag, -EINVAL, "%s: field 'id' is missing or not a container id", what);
         strcpy(rec.id, s);
         r = np_json_get_string(obj, "policy", 32, what, diag, &s);
@@ -112,8 +105,8 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
         if (r < 0 && r != -ENOENT)
                 return r;
         rec.created = r == 0 ? n : 0;
-        r = np_json_get_string(obj, "source", sizeof(rec.source) - 1, what, diag, &s);
-        snprintf(rec.source, sizeof(rec.source), "%s", r == 0 ? s : "unknown");
+        r = np_json_get_string(obj, "source", 32, what, diag, &s);
+        rec.source = r == 0 ? np_source_from_string(s) : NP_SOURCE_UNKNOWN;
         r = np_json_get(obj, "monitor", json_type_object, what, diag, &value);
         if (r == 0) {
                 uint64_t id;
@@ -190,7 +183,7 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
         if (r < 0 && diag && diag->error == r)
                 snprintf(diag->message + strlen(diag->message), sizeof(diag->message) - strlen(diag->message),
                          " (remove the record with 'numapinctl release ID')");
-        if (r == 0)
+        if (r == 0 && ledger->n_records > 1)
                 qsort(ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
         return r;
 }
@@ -214,6 +207,19 @@ static uint64_t read_generation(int lock_fd)
         return generation;
 }
 
+/* A state dir that holds no ledger yet, read: nothing placed. */
+static int empty_ledger(const char *state_dir, struct np_ledger **ret_ledger)
+{
+        struct np_ledger *ledger = calloc(1, sizeof(*ledger));
+
+        if (!ledger)
+                return -ENOMEM;
+        ledger->lock_fd = ledger->records_fd = -1;
+        snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
+        *ret_ledger = ledger;
+        return 0;
+}
+
 int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger)
 {
         _cleanup_ledger_ struct np_ledger *ledger = NULL;
@@ -229,8 +235,14 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                                             strerror(errno));
                 dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
+        if (dir_fd < 0 && errno == ENOENT && !exclusive)
+                return empty_ledger(state_dir, ret_ledger);
         if (dir_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
+        if (!exclusive && (faccessat(dir_fd, "lock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ||
+                           faccessat(dir_fd, "containers", F_OK, AT_SYMLINK_NOFOLLOW) < 0) &&
+            errno == ENOENT)
+                return empty_ledger(state_dir, ret_ledger);
         if (exclusive && faccessat(dir_fd, "containers", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
             mkdirat(dir_fd, "containers", 0755) < 0 && errno != EEXIST)
                 return np_diag_fail(diag, -errno, "state dir %s/containers: cannot create it: %s", state_dir,
@@ -274,7 +286,7 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
         uint64_t generation;
         int r;
 
-        if (ledger->locked)
+        if (ledger->locked || ledger->lock_fd < 0)
                 return 0;
         while (flock(ledger->lock_fd, ledger->exclusive ? LOCK_EX : LOCK_SH) < 0)
                 if (errno != EINTR)
@@ -301,6 +313,23 @@ const struct np_record *np_ledger_find(const struct np_ledger *ledger, const cha
                 return NULL;
         strcpy(key.id, id);
         return bsearch(&key, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+}
+
+const struct np_record *np_ledger_next(const struct np_ledger *ledger, const struct np_record *previous)
+{
+        size_t next = previous ? (size_t)(previous - ledger->records) + 1 : 0;
+
+        return next < ledger->n_records ? &ledger->records[next] : NULL;
+}
+
+size_t np_ledger_count(const struct np_ledger *ledger)
+{
+        return ledger->n_records;
+}
+
+const char *np_ledger_dir(const struct np_ledger *ledger)
+{
+        return ledger->state_dir;
 }
 
 /* The index at which a record with `id` belongs in the sorted records. */
@@ -356,7 +385,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
 
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
-        if (!np_ledger_id_valid(record->id))
+        if (!np_id_valid(record->id))
                 return -EINVAL;
         r = np_record_to_json(record, &obj);
         if (r < 0)
@@ -403,14 +432,16 @@ static bool container_gone(const struct np_record *rec)
         return !pid_alive && !cgroup_exists;
 }
 
-int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed)
+int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, size_t *ret_n_gone)
 {
-        unsigned int reclaimed = 0;
+        _cleanup_free_ struct np_record *gone = NULL;
+        size_t n_gone = 0;
 
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
         for (size_t i = 0; i < ledger->n_records;) {
                 char name[NP_ID_MAX + 8];
+                struct np_record *grown;
 
                 if (!container_gone(&ledger->records[i])) {
                         i++;
@@ -421,12 +452,21 @@ int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed)
                         return -errno;
                 np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
                              ledger->records[i].id);
+                if (ret_gone) {
+                        grown = realloc(gone, (n_gone + 1) * sizeof(*gone));
+                        if (!grown)
+                                return -ENOMEM;
+                        gone = grown;
+                        gone[n_gone] = ledger->records[i];
+                }
+                n_gone++;
                 drop_at(ledger, i);
                 bump_generation(ledger);
-                reclaimed++;
         }
-        if (ret_reclaimed)
-                *ret_reclaimed = reclaimed;
+        if (ret_gone)
+                *ret_gone = TAKE_PTR(gone);
+        if (ret_n_gone)
+                *ret_n_gone = n_gone;
         return 0;
 }
 
@@ -470,7 +510,7 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
 }
 
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
-                              const char *source)
+                              enum np_source source)
 {
         memset(record, 0, sizeof(*record));
         snprintf(record->id, sizeof(record->id), "%s", id);
@@ -482,7 +522,7 @@ void np_record_from_placement(struct np_record *record, const char *id, const st
         record->write_mems = placement->write_mems;
         record->demand = placement->demand;
         record->created = (int64_t)time(NULL);
-        snprintf(record->source, sizeof(record->source), "%s", source);
+        record->source = source;
 }
 
 static int add_list(struct json_object *obj, const char *key, const struct np_cpulist *list)
@@ -514,7 +554,7 @@ int np_record_to_json(const struct np_record *rec, struct json_object **ret_obje
         json_object_object_add(obj, "cgroup", json_object_new_string(rec->cgroup));
         json_object_object_add(obj, "pid", json_object_new_int(rec->pid));
         json_object_object_add(obj, "created", json_object_new_int64(rec->created));
-        json_object_object_add(obj, "source", json_object_new_string(rec->source));
+        json_object_object_add(obj, "source", json_object_new_string(np_source_to_string(rec->source)));
         if (rec->monitor.on) {
                 struct json_object *monitor = json_object_new_object();
 

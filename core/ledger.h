@@ -12,8 +12,6 @@
 #include "policy.h"
 #include "topology.h"
 
-#define NP_ID_MAX 200
-
 struct np_record {
         char id[NP_ID_MAX + 1];
         enum np_policy policy;
@@ -26,7 +24,7 @@ struct np_record {
         char cgroup[PATH_MAX]; /* the cpuset cgroup directory applied to, "" for a plan record */
         int pid;               /* the container's init at creation, 0 if unknown */
         int64_t created;       /* seconds since the epoch */
-        char source[16];       /* "hook", "plan" or "nri" */
+        enum np_source source;
         struct np_record_monitor {
                 bool on;            /* watched by the locality monitor */
                 uint32_t slot;      /* its counters' slot */
@@ -35,26 +33,15 @@ struct np_record {
         } monitor;
 };
 
-struct np_ledger {
-        int lock_fd;
-        int records_fd;
-        bool exclusive;
-        bool locked;
-        uint64_t generation; /* bumped by every change, kept in the lock file */
-        char state_dir[PATH_MAX];
-        bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
-        struct np_usage usage;
-        size_t n_records;
-        struct np_record *records;
-};
-
-/* Container ids: 1-200 of A-Z a-z 0-9 _ + . - , not starting with a dot. */
-bool np_ledger_id_valid(const char *id);
-/* $NUMAPIN_STATE_DIR if set, else the config's state_dir. */
-const char *np_ledger_default_dir(const char *config_state_dir);
+/* The records loaded, and the lock held for them (opaque: read through the
+ * functions below). */
+struct np_ledger;
 
 /* Opens (creating it when `exclusive`) the state dir, takes its lock (exclusive
- * for changes, shared for reading) and loads every record. */
+ * for changes, shared for reading) and loads every record. A shared open of a
+ * state dir that is missing or holds no ledger yet (no lock file: what
+ * systemd's RuntimeDirectory= or an empty hostPath leaves) gives an empty
+ * ledger. */
 int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
 void np_ledger_close(struct np_ledger *ledger);
 /* For a process that keeps the ledger between changes (the NRI plugin): drop
@@ -66,9 +53,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_ledger *, np_ledger_close)
 #define _cleanup_ledger_ _cleanup_(np_ledger_closep)
 
 /* Drops records whose container is gone: its pid is dead and its cgroup
- * directory no longer exists. Plan records (no pid, no cgroup) stay. */
-int np_ledger_reclaim(struct np_ledger *ledger, unsigned int *ret_reclaimed);
+ * directory no longer exists. Plan records (no pid, no cgroup) stay. The
+ * dropped records are handed out (malloc'd, for their monitor), when asked. */
+int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, size_t *ret_n_gone);
 const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id);
+/* The records in id order: for (r = np_ledger_next(l, NULL); r; r = np_ledger_next(l, r)).
+ * A change to the ledger ends an iteration. */
+const struct np_record *np_ledger_next(const struct np_ledger *ledger, const struct np_record *previous);
+size_t np_ledger_count(const struct np_ledger *ledger);
+const char *np_ledger_dir(const struct np_ledger *ledger);
 /* Adds or replaces the record with the same id. */
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
@@ -85,5 +78,5 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
 
 /* Fills a record from a placement. */
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
-                              const char *source);
+                              enum np_source source);
 int np_record_to_json(const struct np_record *record, struct json_object **ret_object);

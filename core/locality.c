@@ -239,7 +239,7 @@ void np_exited_remove(const char *state_dir, const char *id)
         _cleanup_close_ int dir_fd = open_exited(state_dir, false);
         char name[NP_ID_MAX + 8];
 
-        if (dir_fd < 0 || !np_ledger_id_valid(id))
+        if (dir_fd < 0 || !np_id_valid(id))
                 return;
         snprintf(name, sizeof(name), "%s.json", id);
         unlinkat(dir_fd, name, 0);

@@ -9,12 +9,8 @@
 #include "annotations.h"
 #include "config.h"
 #include "cpulist.h"
+#include "model.h"
 #include "topology.h"
-
-struct np_demand {
-        uint64_t cpu_millis;   /* from the CPU quota/period, 0 when unlimited */
-        uint64_t memory_bytes; /* from the memory limit, 0 when unlimited */
-};
 
 /* What the containers already placed hold, summed per node id. */
 struct np_usage {
@@ -24,20 +20,15 @@ struct np_usage {
         unsigned int containers;
 };
 
-struct np_placement {
-        enum np_policy policy;
-        struct np_cpulist nodes;          /* the chosen nodes */
-        struct np_cpulist cpus;           /* cpuset.cpus */
-        struct np_cpulist mems;           /* cpuset.mems (for cpus-only: every memory node) */
-        struct np_cpulist exclusive_cpus; /* the part of cpus held by this container alone */
-        bool write_mems;                  /* false when memory is left alone */
-        struct np_demand demand;
-        char reason[1024];
-};
-
 /* The caller can give the container a memory policy (linux.memoryPolicy): the
  * NRI plugin can, the OCI hook cannot. */
 #define NP_PLACE_MEMORY_POLICY (1u << 0)
+
+/* The demand of a container from its CPU quota/period (microseconds) and memory
+ * limit (bytes), as the OCI spec and NRI give them (quota or limit < 0:
+ * unlimited; period 0 is refused). */
+int np_demand_from_limits(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
+                          struct np_demand *ret_demand);
 
 void np_usage_init(struct np_usage *usage);
 /* Adds one placed container to the usage. */

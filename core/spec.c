@@ -21,38 +21,18 @@ void np_spec_free(struct np_spec *spec)
         free(spec);
 }
 
-int np_spec_demand(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
-                   struct np_demand *ret_demand)
-{
-        struct np_demand demand = {};
-
-        if (cpu_period == 0 || cpu_period > 1000000)
-                return np_diag_fail(
-                        diag, -EINVAL,
-                        "linux.resources.cpu.period: %llu is out of range; expected 1 to 1000000 microseconds",
-                        (unsigned long long)cpu_period);
-        if (cpu_quota > 0) {
-                unsigned __int128 millis = ((unsigned __int128)cpu_quota * 1000 + cpu_period - 1) / cpu_period;
-                if (millis > (unsigned __int128)NP_CPULIST_MAX * 1000)
-                        return np_diag_fail(diag, -ERANGE,
-                                            "linux.resources.cpu.quota: %lld us per %llu us asks for more than %d CPUs",
-                                            (long long)cpu_quota, (unsigned long long)cpu_period, NP_CPULIST_MAX);
-                demand.cpu_millis = (uint64_t)millis;
-        }
-        if (memory_limit > 0)
-                demand.memory_bytes = (uint64_t)memory_limit;
-        *ret_demand = demand;
-        return 0;
-}
-
 static int read_resources(struct np_spec *spec, struct json_object *linux_obj, struct np_diag *diag)
 {
         struct json_object *resources, *cpu, *memory;
         int64_t quota = -1, limit = -1;
-        uint64_t period = 100000;
+        uint64_t period = NP_CPU_PERIOD_DEFAULT;
+        struct np_demand demand;
         const char *s;
         int r;
 
+        spec->cpu_quota = quota;
+        spec->cpu_period = period;
+        spec->memory_limit = limit;
         r = np_json_get_string(linux_obj, "cgroupsPath", PATH_MAX - 1, "config.json linux", diag, &s);
         if (r == 0)
                 strcpy(spec->cgroups_path, s);
@@ -61,7 +41,7 @@ static int read_resources(struct np_spec *spec, struct json_object *linux_obj, s
 
         r = np_json_get(linux_obj, "resources", json_type_object, "config.json linux", diag, &resources);
         if (r == -ENOENT)
-                return np_spec_demand(-1, period, -1, diag, &spec->demand);
+                return 0;
         if (r < 0)
                 return r;
         r = np_json_get(resources, "cpu", json_type_object, "config.json linux.resources", diag, &cpu);
@@ -72,7 +52,7 @@ static int read_resources(struct np_spec *spec, struct json_object *linux_obj, s
                         return r;
                 r = np_json_get_uint64(cpu, "period", "config.json linux.resources.cpu", diag, &period);
                 if (r == -ENOENT)
-                        period = 100000;
+                        period = NP_CPU_PERIOD_DEFAULT;
                 else if (r < 0)
                         return r;
         } else if (r != -ENOENT)
@@ -85,7 +65,11 @@ static int read_resources(struct np_spec *spec, struct json_object *linux_obj, s
                         return r;
         } else if (r != -ENOENT)
                 return r;
-        return np_spec_demand(quota, period, limit, diag, &spec->demand);
+        spec->cpu_quota = quota;
+        spec->cpu_period = period;
+        spec->memory_limit = limit;
+        /* refused here, where the field is named, though core computes the demand */
+        return np_demand_from_limits(quota, period, limit, diag, &demand);
 }
 
 int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec)
@@ -107,6 +91,8 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                 return np_diag_fail(diag, -errno, "bundle %s: %s; expected the container's bundle directory", bundle,
                                     strerror(errno));
         strcpy(spec->bundle, bundle);
+        spec->cpu_quota = spec->memory_limit = -1;
+        spec->cpu_period = NP_CPU_PERIOD_DEFAULT;
         r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &text, &size);
         if (r == -EFBIG)
                 return np_diag_fail(diag, r, "bundle %s: config.json is larger than %d bytes", bundle, NP_SPEC_LIMIT);
@@ -133,7 +119,7 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
 
         r = np_json_get(spec->root, "linux", json_type_object, "config.json", diag, &linux_obj);
         if (r == -ENOENT)
-                r = np_spec_demand(-1, 100000, -1, diag, &spec->demand);
+                r = 0;
         else if (r == 0)
                 r = read_resources(spec, linux_obj, diag);
         if (r < 0)

@@ -18,7 +18,9 @@ struct np_spec {
         char bundle[PATH_MAX];
         struct np_annotation_set annotations;
         char cgroups_path[PATH_MAX]; /* linux.cgroupsPath, "" when absent */
-        struct np_demand demand;
+        int64_t cpu_quota;    /* linux.resources.cpu.quota, -1 when absent */
+        uint64_t cpu_period;  /* linux.resources.cpu.period, NP_CPU_PERIOD_DEFAULT when absent */
+        int64_t memory_limit; /* linux.resources.memory.limit, -1 when absent */
 };
 
 int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec);
@@ -29,8 +31,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_spec *, np_spec_free)
 /* Sets linux.resources.cpu.cpus (and .mems when the placement writes memory)
  * and replaces config.json atomically. */
 int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag);
-
-/* The demand of a container from its CPU quota/period and memory limit, as in
- * the spec (quota or limit < 0: unlimited). Exposed for numapinctl plan. */
-int np_spec_demand(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
-                   struct np_demand *ret_demand);

@@ -43,7 +43,7 @@ int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np
                 return np_diag_fail(diag, -EINVAL, "state: field 'id' is missing; expected the container id");
         if (r < 0)
                 return r;
-        if (!np_ledger_id_valid(s))
+        if (!np_id_valid(s))
                 return np_diag_fail(
                         diag, -EINVAL,
                         "state: field 'id' '%s' is not a container id; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",

@@ -209,7 +209,7 @@ int np_topology_load_cached(const char *sysfs_root, const char *cache_path, stru
         int r;
 
         if (!sysfs_root)
-                sysfs_root = np_topology_default_root();
+                sysfs_root = "/sys";
         if (!cache_path || make_key(sysfs_root, &key, &key_size) < 0)
                 return np_topology_load(sysfs_root, diag, ret_topology);
 

@@ -15,12 +15,6 @@
 #define ATTR_LIMIT    65536
 #define MEMINFO_LIMIT (64 * 1024)
 
-const char *np_topology_default_root(void)
-{
-        const char *root = getenv("NUMAPIN_SYSFS_ROOT");
-        return root && *root ? root : "/sys";
-}
-
 void np_topology_free(struct np_topology *topology)
 {
         if (!topology)
@@ -343,7 +337,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
         int r;
 
         if (!sysfs_root)
-                sysfs_root = np_topology_default_root();
+                sysfs_root = "/sys";
         r = sysfs_dirs_open(sysfs_root, diag, &dirs);
         if (r < 0)
                 return r;

@@ -45,9 +45,6 @@ struct np_topology {
         int16_t cpu_index[NP_CPULIST_MAX]; /* CPU id -> index in cpus, -1 if absent */
 };
 
-/* The sysfs root to use: $NUMAPIN_SYSFS_ROOT if set, else "/sys". */
-const char *np_topology_default_root(void);
-
 /* Reads the topology below `sysfs_root` (standing for /sys). */
 int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_topology **ret_topology);
 void np_topology_free(struct np_topology *topology);

@@ -32,11 +32,11 @@ int np_watch_attach(const struct np_config *config, const struct np_topology *to
         used = calloc(monitor->slots, sizeof(*used));
         if (!used)
                 return -ENOMEM;
-        for (size_t i = 0; i < ledger->n_records; i++) {
-                const struct np_record_monitor *m = &ledger->records[i].monitor;
+        for (const struct np_record *other = np_ledger_next(ledger, NULL); other; other = np_ledger_next(ledger, other)) {
+                const struct np_record_monitor *m = &other->monitor;
 
                 if (m->on && m->slot < monitor->slots && strcmp(m->dir, monitor->dir) == 0 &&
-                    strcmp(ledger->records[i].id, record->id) != 0)
+                    strcmp(other->id, record->id) != 0)
                         used[m->slot] = true;
         }
         while (slot < monitor->slots && used[slot])

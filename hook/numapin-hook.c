@@ -9,69 +9,41 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/cgroup.h"
-#include "../core/config.h"
 #include "../core/fileio.h"
-#include "../core/ledger.h"
-#include "../core/locality.h"
-#include "../core/policy.h"
-#include "../core/repin.h"
+#include "../core/lifecycle.h"
 #include "../core/spec.h"
 #include "../core/state.h"
-#include "../core/topocache.h"
-#include "../core/topology.h"
-#include "../core/watch.h"
 
 struct options {
         const char *stage;
-        const char *config_path;
-        bool config_required;
-        const char *state_dir;
-        const char *sysfs_root;
-        const char *cgroup_root;
+        struct np_context_options context;
 };
 
 static void usage(FILE *out)
 {
-        fprintf(out, "usage: numapin-hook [--config FILE] [--state-dir DIR] [--sysfs-root DIR] [--cgroup-root DIR]\n"
+        fprintf(out, "usage: numapin-hook " NP_CONTEXT_USAGE "\n"
                      "                    createRuntime|prestart|poststop < OCI-state-JSON\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *opts)
 {
         static const struct option long_options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "state-dir", required_argument, NULL, 's' },
-                { "sysfs-root", required_argument, NULL, 'S' },
-                { "cgroup-root", required_argument, NULL, 'C' },
+                NP_CONTEXT_LONG_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c;
 
-        *opts = (struct options){ .config_path = NP_CONFIG_DEFAULT_PATH };
+        *opts = (struct options){ .context.source = NP_SOURCE_HOOK };
         while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-                switch (c) {
-                case 'c':
-                        opts->config_path = optarg;
-                        opts->config_required = true;
-                        break;
-                case 's':
-                        opts->state_dir = optarg;
-                        break;
-                case 'S':
-                        opts->sysfs_root = optarg;
-                        break;
-                case 'C':
-                        opts->cgroup_root = optarg;
-                        break;
-                case 'h':
+                if (np_context_option(&opts->context, c, optarg))
+                        continue;
+                if (c == 'h') {
                         usage(stdout);
                         exit(0);
-                default:
-                        usage(stderr);
-                        return -EINVAL;
                 }
+                usage(stderr);
+                return -EINVAL;
         }
         if (optind != argc - 1) {
                 np_log_error("expected one stage argument: createRuntime, prestart or poststop");
@@ -85,189 +57,104 @@ static int parse_options(int argc, char **argv, struct options *opts)
                              np_log_quote(quoted, sizeof(quoted), opts->stage));
                 return -EINVAL;
         }
-        if (!opts->sysfs_root)
-                opts->sysfs_root = np_topology_default_root();
-        if (!opts->cgroup_root)
-                opts->cgroup_root = np_cgroup_default_root();
         return 0;
 }
 
-/* Finds the container's cgroup: its init's /proc/<pid>/cgroup, else the spec. */
-static int container_cgroup(const struct np_state *state, const struct np_spec *spec, enum np_cgroup_layout layout,
-                            struct np_diag *diag, char *ret_path, size_t size)
+/* Shared containers whose CPUs changed: their cgroups get the new CPUs. */
+static void write_updates(const struct np_outcome *outcome)
 {
-        char from_spec[PATH_MAX];
-        int r;
+        char failures[4096], text[4096];
 
-        /* the spec's path is checked even when the pid answers: a hostile
-         * cgroupsPath is refused either way */
-        r = np_cgroup_path_from_spec(spec->cgroups_path, state->id, diag, from_spec, sizeof(from_spec));
-        if (r < 0)
-                return r;
-        if (state->pid > 0) {
-                r = np_cgroup_path_from_pid(np_proc_default_root(), state->pid, layout, NULL, ret_path, size);
-                if (r == 0)
-                        return 0;
-                np_log_debug("no cgroup from pid %d (%s), using the spec's cgroupsPath", state->pid, strerror(-r));
-        }
-        if (strlen(from_spec) >= size)
-                return -ENAMETOOLONG;
-        strcpy(ret_path, from_spec);
-        return 0;
+        np_outcome_write_cgroups(outcome, false, failures, sizeof(failures));
+        if (failures[0])
+                np_log_warning("cannot re-pin shared containers: %s", failures);
+        if (outcome->n_updates > 0)
+                np_log_info("shared containers re-pinned: %s", np_outcome_updates_text(outcome, text, sizeof(text)));
 }
 
-static int place(const struct options *opts, const struct np_config *config, const struct np_state *state,
-                 struct np_diag *diag)
+/* createRuntime and prestart: core places the container, the hook applies it
+ * to the cgroup and config.json; a failure there undoes the placement. */
+static int place(struct np_context *context, const struct np_state *state, struct np_diag *diag)
 {
         _cleanup_spec_ struct np_spec *spec = NULL;
-        _cleanup_topology_ struct np_topology *topology = NULL;
-        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        struct np_outcome outcome = {}, undone = {};
         struct np_cgroup_saved saved = {};
-        const struct np_annotation_set *annotations;
-        struct np_request request;
-        struct np_placement placement;
-        struct np_record record;
-        enum np_cgroup_layout layout;
-        char cgroup_path[PATH_MAX], cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE], cache_path[PATH_MAX];
-        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
-        const struct np_record *existing;
-        bool placed_before;
+        struct np_input input = NP_INPUT_INIT;
+        const struct np_placement *p = &outcome.placement;
+        char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
         int r;
 
         r = np_spec_load(state->bundle, diag, &spec);
         if (r < 0)
                 return r;
-        annotations = state->has_annotations ? &state->annotations : &spec->annotations;
-        r = np_annotations_parse(annotations, NULL, config->default_policy, diag, &request);
+        input.id = state->id;
+        input.pid = state->pid;
+        input.cgroups_path = spec->cgroups_path;
+        input.locate_cgroup = true;
+        input.container_annotations = state->has_annotations ? &state->annotations : &spec->annotations;
+        input.cpu_quota = spec->cpu_quota;
+        input.cpu_period = spec->cpu_period;
+        input.memory_limit = spec->memory_limit;
+        r = np_lifecycle_place(context, &input, NP_PLACE_COMMIT, diag, &outcome);
         if (r < 0)
                 return r;
-        if (request.policy == NP_POLICY_NONE) {
-                np_log_debug("container '%s': nothing to do", state->id);
+        if (outcome.kind == NP_OUTCOME_NONE) {
+                np_log_debug("container '%s': nothing to do (%s)", state->id, p->reason);
                 return 0;
         }
-        snprintf(cache_path, sizeof(cache_path), "%s/%s", state_dir, NP_TOPOLOGY_CACHE);
+        if (outcome.monitor_warning[0])
+                np_log_warning("%s; the container is placed but not monitored", outcome.monitor_warning);
 
-        r = np_topology_load_cached(opts->sysfs_root, cache_path, diag, &topology);
-        if (r < 0)
-                return r;
-        r = np_cgroup_detect(opts->cgroup_root, diag, &layout);
-        if (r < 0)
-                return r;
-        r = container_cgroup(state, spec, layout, diag, cgroup_path, sizeof(cgroup_path));
-        if (r < 0)
-                return r;
-
-        r = np_ledger_open(state_dir, true, diag, &ledger);
-        if (r < 0)
-                return r;
-        r = np_ledger_reclaim(ledger, NULL);
-        if (r < 0)
-                return np_diag_fail(diag, r, "cannot reclaim stale ledger records: %s", strerror(-r));
-
-        r = np_ledger_place(ledger, topology, config, state->id, &request, &spec->demand, 0, diag, &placement);
-        if (r < 0)
-                return r;
-        placed_before = r == 1;
-        existing = np_ledger_find(ledger, state->id);
-
-        np_record_from_placement(&record, state->id, &placement, "hook");
-        record.pid = state->pid;
-        if (existing)
-                record.monitor = existing->monitor;
-        r = np_cgroup_apply(opts->cgroup_root, layout, cgroup_path, &placement.cpus,
-                            placement.write_mems ? &placement.mems : NULL, diag, &saved, record.cgroup,
-                            sizeof(record.cgroup));
-        if (r < 0)
-                return r;
-        /* the monitor counts on the real kernel: not for a fixture sysfs or cgroup tree */
-        if (!placed_before && config->monitor && request.monitor && strcmp(opts->sysfs_root, "/sys") == 0 &&
-            strcmp(opts->cgroup_root, "/sys/fs/cgroup") == 0) {
-                struct np_diag monitor_diag = {};
-
-                np_exited_remove(state_dir, state->id);
-                if (np_watch_attach(config, topology, ledger, &record, &monitor_diag) < 0)
-                        np_log_warning("%s; the container is placed but not monitored", monitor_diag.message);
-        }
-        /* the record, then config.json: a failure undoes what was done before it */
-        r = np_ledger_put(ledger, &record);
-        if (r < 0)
-                np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", state->id, strerror(-r));
-        else {
-                r = np_spec_write_cpuset(spec, &placement, diag);
-                if (r < 0 && !placed_before)
-                        np_ledger_remove(ledger, state->id);
-        }
-        if (r < 0) {
-                if (!placed_before)
-                        np_watch_unwatch(&record);
-                np_cgroup_revert(opts->cgroup_root, layout, cgroup_path, &saved);
-                np_cgroup_saved_clear(&saved);
-                return r;
+        r = np_cgroup_apply(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &p->cpus,
+                            p->write_mems ? &p->mems : NULL, diag, &saved, NULL, 0);
+        if (r == 0) {
+                r = np_spec_write_cpuset(spec, p, diag);
+                if (r < 0)
+                        np_cgroup_revert(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &saved);
         }
         np_cgroup_saved_clear(&saved);
+        if (r < 0) {
+                struct np_diag abort_diag = {};
 
-        np_cpulist_format(&placement.cpus, cpus, sizeof(cpus));
-        np_cpulist_format(&placement.mems, mems, sizeof(mems));
-        np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id,
-                    np_policy_to_string(placement.policy), cpus, mems, placement.write_mems ? "" : " (not written)",
-                    placement.reason);
-
-        /* shared containers already running must leave the new exclusive CPUs */
-        if (!placed_before && !np_cpulist_empty(&placement.exclusive_cpus)) {
-                struct np_diag repin_diag = {};
-                if (np_repin_shared(ledger, topology, config, &repin_diag) < 0)
-                        np_log_warning("%s", repin_diag.message);
+                if (np_lifecycle_abort(context, state->id, &outcome, &abort_diag, &undone) < 0)
+                        np_log_warning("%s", abort_diag.message);
+                write_updates(&undone);
+                np_outcome_clear(&undone);
+                np_outcome_clear(&outcome);
+                return r;
         }
+
+        np_cpulist_format(&p->cpus, cpus, sizeof(cpus));
+        np_cpulist_format(&p->mems, mems, sizeof(mems));
+        np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id, np_policy_to_string(p->policy),
+                    cpus, mems, p->write_mems ? "" : " (not written)", p->reason);
+        write_updates(&outcome);
+        np_outcome_clear(&outcome);
         return 0;
 }
 
-static int release(const struct options *opts, const struct np_config *config, const struct np_state *state,
-                   struct np_diag *diag)
+/* poststop: the allocation goes, and what it held goes back to the others. */
+static int release(struct np_context *context, const struct np_state *state, struct np_diag *diag)
 {
-        _cleanup_ledger_ struct np_ledger *ledger = NULL;
-        _cleanup_topology_ struct np_topology *topology = NULL;
-        const char *dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
-        struct np_diag repin_diag = {}, monitor_diag = {};
-        char cache_path[PATH_MAX];
-        const struct np_record *record;
-        bool held_exclusive;
-        unsigned int reclaimed = 0;
+        struct np_outcome outcome = {};
         int r;
 
-        if (access(dir, F_OK) < 0)
-                return 0; /* nothing was ever placed on this node */
-        r = np_ledger_open(dir, true, diag, &ledger);
+        r = np_lifecycle_release(context, state->id, 0, diag, &outcome);
         if (r < 0)
                 return r;
-        record = np_ledger_find(ledger, state->id);
-        if (!record)
-                return 0;
-        held_exclusive = !np_cpulist_empty(&record->exclusive_cpus);
-        if (record->monitor.on && np_watch_detach(dir, config, record, &monitor_diag) < 0)
-                np_log_warning("%s", monitor_diag.message);
-        r = np_ledger_remove(ledger, state->id);
-        if (r < 0)
-                return np_diag_fail(diag, r, "cannot remove the ledger record of container '%s': %s", state->id,
-                                    strerror(-r));
-        np_log_info("container '%s': allocation released", state->id);
-        r = np_ledger_reclaim(ledger, &reclaimed);
-        if (r < 0)
-                return np_diag_fail(diag, r, "cannot reclaim stale ledger records: %s", strerror(-r));
-
-        /* CPUs that were held exclusively go back to the shared containers */
-        if (!held_exclusive && reclaimed == 0)
-                return 0;
-        snprintf(cache_path, sizeof(cache_path), "%s/%s", dir, NP_TOPOLOGY_CACHE);
-        if (np_topology_load_cached(opts->sysfs_root, cache_path, &repin_diag, &topology) < 0 ||
-            np_repin_shared(ledger, topology, config, &repin_diag) < 0)
-                np_log_warning("%s", repin_diag.message);
+        if (outcome.monitor_warning[0])
+                np_log_warning("%s", outcome.monitor_warning);
+        if (outcome.kind == NP_OUTCOME_RELEASED)
+                np_log_info("container '%s': allocation released", state->id);
+        write_updates(&outcome);
+        np_outcome_clear(&outcome);
         return 0;
 }
 
 int main(int argc, char **argv)
 {
         _cleanup_free_ char *input = NULL;
-        struct np_config config;
+        _cleanup_context_ struct np_context *context = NULL;
         struct options opts;
         struct np_state state = {};
         struct np_diag diag = {};
@@ -278,12 +165,12 @@ int main(int argc, char **argv)
         np_log_set_syslog("");
         if (parse_options(argc, argv, &opts) < 0)
                 return 2;
-        r = np_config_load(opts.config_path, opts.config_required, &diag, &config);
+        r = np_context_open(&opts.context, &diag, &context);
         if (r < 0) {
                 np_log_error("%s", diag.message);
                 return 1;
         }
-        np_log_set_level(config.log_level);
+        np_log_set_level(context->config.log_level);
 
         r = np_read_fd(STDIN_FILENO, NP_STATE_LIMIT, &input, &size);
         if (r == -EFBIG)
@@ -294,20 +181,20 @@ int main(int argc, char **argv)
                 r = np_state_parse(input, size, &diag, &state);
 
         if (r == 0) {
-                char context[sizeof(state.id) + 16];
+                char log_context[sizeof(state.id) + 16];
 
-                snprintf(context, sizeof(context), "container %s: ", state.id);
-                np_log_set_syslog(context);
+                snprintf(log_context, sizeof(log_context), "container %s: ", state.id);
+                np_log_set_syslog(log_context);
         }
         if (r == 0)
-                r = strcmp(opts.stage, "poststop") == 0 ? release(&opts, &config, &state, &diag)
-                                                        : place(&opts, &config, &state, &diag);
+                r = strcmp(opts.stage, "poststop") == 0 ? release(context, &state, &diag)
+                                                        : place(context, &state, &diag);
         np_state_clear(&state);
         if (r == 0)
                 return 0;
         if (!diag.message[0])
                 np_diag_fail(&diag, r, "%s failed: %s", opts.stage, strerror(-r));
-        if (config.on_error == NP_ON_ERROR_IGNORE && strcmp(opts.stage, "poststop") != 0) {
+        if (context->config.on_error == NP_ON_ERROR_IGNORE && strcmp(opts.stage, "poststop") != 0) {
                 np_log_warning("%s; on_error is ignore: the container starts unbound", diag.message);
                 return 0;
         }

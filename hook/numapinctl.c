@@ -10,24 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/cgroup.h"
-#include "../core/config.h"
 #include "../core/json.h"
-#include "../core/ledger.h"
+#include "../core/lifecycle.h"
 #include "../core/locality.h"
 #include "../core/monitor.h"
 #include "../core/parse.h"
 #include "../core/policy.h"
-#include "../core/repin.h"
-#include "../core/spec.h"
-#include "../core/topology.h"
 
 struct options {
         const char *command;
-        const char *config_path;
-        bool config_required;
-        const char *state_dir;
-        const char *sysfs_root;
+        struct np_context_options context;
         bool json;
         bool commit;
         const char *id;
@@ -43,7 +35,7 @@ struct options {
 
 static void usage(FILE *out)
 {
-        fprintf(out, "usage: numapinctl [--config FILE] [--state-dir DIR] [--sysfs-root DIR] COMMAND\n"
+        fprintf(out, "usage: numapinctl " NP_CONTEXT_USAGE " COMMAND\n"
                      "  topology [--json]                 the NUMA topology numapin reads\n"
                      "  plan [--json] --annotation KEY=VALUE... [--cpu-quota US] [--cpu-period US]\n"
                      "       [--memory-limit BYTES] [--container-name NAME] [--commit --id ID]\n"
@@ -81,14 +73,14 @@ static int print_json(struct json_object *obj)
         return 0;
 }
 
-static int cmd_topology(const struct options *opts)
+static int cmd_topology(const struct options *opts, const struct np_context *context)
 {
         _cleanup_topology_ struct np_topology *t = NULL;
         struct np_diag diag = {};
         char list[NP_CPULIST_BUFSIZE];
         int r;
 
-        r = np_topology_load(opts->sysfs_root, &diag, &t);
+        r = np_topology_load(context->sysfs_root, &diag, &t);
         if (r < 0)
                 return fail(&diag, r);
         if (opts->json) {
@@ -171,16 +163,26 @@ static void placement_to_json(const struct np_placement *p, const char *id, stru
         json_object_object_add(root, "reason", json_object_new_string(p->reason));
 }
 
-static int cmd_plan(const struct options *opts, const struct np_config *config)
+/* Shared containers whose CPUs changed (a committed plan or a release): their
+ * cgroups get the new CPUs. */
+static void write_updates(const struct np_outcome *outcome)
 {
-        _cleanup_topology_ struct np_topology *t = NULL;
-        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        char failures[4096], text[4096];
+
+        np_outcome_write_cgroups(outcome, false, failures, sizeof(failures));
+        if (failures[0])
+                np_log_warning("cannot re-pin shared containers: %s", failures);
+        if (outcome->n_updates > 0)
+                np_log_info("shared containers re-pinned: %s", np_outcome_updates_text(outcome, text, sizeof(text)));
+}
+
+static int cmd_plan(const struct options *opts, struct np_context *context)
+{
+        struct np_input input = NP_INPUT_INIT;
+        struct np_outcome outcome = {};
         struct np_diag diag = {};
-        struct np_request request;
-        struct np_demand demand;
-        struct np_placement placement;
-        struct np_usage usage;
-        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        const struct np_placement *p = &outcome.placement;
+        bool committed;
         char list[NP_CPULIST_BUFSIZE];
         int r;
 
@@ -188,145 +190,112 @@ static int cmd_plan(const struct options *opts, const struct np_config *config)
                 np_log_error("plan --commit needs --id ID: the ledger records the allocation under it");
                 return 2;
         }
-        if (opts->id && !np_ledger_id_valid(opts->id)) {
+        if (opts->id && !np_id_valid(opts->id)) {
                 np_log_error("--id: expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot", NP_ID_MAX);
                 return 2;
         }
-        r = np_annotations_parse(&opts->annotations, opts->container_name, config->default_policy, &diag, &request);
-        if (r == 0)
-                r = np_spec_demand(opts->cpu_quota, opts->cpu_period, opts->memory_limit, &diag, &demand);
-        if (r == 0)
-                r = np_topology_load(opts->sysfs_root, &diag, &t);
+        input.id = opts->id;
+        input.name = opts->container_name;
+        input.container_annotations = &opts->annotations;
+        input.cpu_quota = opts->cpu_quota;
+        input.cpu_period = opts->cpu_period;
+        input.memory_limit = opts->memory_limit;
+        r = np_lifecycle_place(context, &input, opts->commit ? NP_PLACE_COMMIT : 0, &diag, &outcome);
         if (r < 0)
                 return fail(&diag, r);
-
-        if (opts->commit || access(state_dir, F_OK) == 0) {
-                r = np_ledger_open(state_dir, opts->commit, &diag, &ledger);
-                if (r < 0)
-                        return fail(&diag, r);
-                if (opts->commit)
-                        np_ledger_reclaim(ledger, NULL);
-                if (opts->commit && np_ledger_find(ledger, opts->id)) {
-                        np_log_error("--id '%s': the ledger already holds a record with this id; release it first",
-                                     opts->id);
-                        return 1;
-                }
-                np_ledger_usage(ledger, &usage);
-        } else
-                np_usage_init(&usage);
-
-        r = np_policy_place(t, config, &usage, &request, &demand, 0, &diag, &placement);
-        if (r < 0)
-                return fail(&diag, r);
-        if (opts->commit && placement.policy != NP_POLICY_NONE) {
-                struct np_record record;
-
-                np_record_from_placement(&record, opts->id, &placement, "plan");
-                r = np_ledger_put(ledger, &record);
-                if (r < 0) {
-                        np_log_error("cannot write the ledger record '%s': %s", opts->id, strerror(-r));
-                        return 1;
-                }
-                if (!np_cpulist_empty(&placement.exclusive_cpus) && np_repin_shared(ledger, t, config, &diag) < 0)
-                        np_log_warning("%s", diag.message);
+        if (outcome.kind == NP_OUTCOME_KEPT) {
+                np_log_error("--id '%s': the ledger already holds a record with this id; release it first", opts->id);
+                np_outcome_clear(&outcome);
+                return 1;
         }
+        committed = outcome.kind == NP_OUTCOME_PLACED;
+        write_updates(&outcome);
 
         if (opts->json) {
                 _cleanup_json_ struct json_object *root = json_object_new_object();
-                placement_to_json(&placement, opts->id, root);
-                json_object_object_add(root, "committed",
-                                       json_object_new_boolean(opts->commit && placement.policy != NP_POLICY_NONE));
+                placement_to_json(p, opts->id, root);
+                json_object_object_add(root, "committed", json_object_new_boolean(committed));
+                np_outcome_clear(&outcome);
                 return print_json(root);
         }
-        printf("policy:    %s\n", np_policy_to_string(placement.policy));
-        if (placement.policy != NP_POLICY_NONE) {
-                printf("nodes:     %s\n", format_list(&placement.nodes, list, sizeof(list)));
-                printf("cpus:      %s%s\n", format_list(&placement.cpus, list, sizeof(list)),
-                       np_cpulist_empty(&placement.exclusive_cpus) ? " (shared)" : " (exclusive)");
-                printf("mems:      %s%s\n", format_list(&placement.mems, list, sizeof(list)),
-                       placement.write_mems ? "" : " (left alone)");
+        printf("policy:    %s\n", np_policy_to_string(p->policy));
+        if (p->policy != NP_POLICY_NONE) {
+                printf("nodes:     %s\n", format_list(&p->nodes, list, sizeof(list)));
+                printf("cpus:      %s%s\n", format_list(&p->cpus, list, sizeof(list)),
+                       np_cpulist_empty(&p->exclusive_cpus) ? " (shared)" : " (exclusive)");
+                printf("mems:      %s%s\n", format_list(&p->mems, list, sizeof(list)),
+                       p->write_mems ? "" : " (left alone)");
         }
-        printf("reason:    %s\n", placement.reason);
-        if (opts->commit && placement.policy != NP_POLICY_NONE)
-                printf("recorded:  as '%s' in %s (numapinctl release %s frees it)\n", opts->id, state_dir, opts->id);
+        printf("reason:    %s\n", p->reason);
+        if (committed)
+                printf("recorded:  as '%s' in %s (numapinctl release %s frees it)\n", opts->id, context->state_dir,
+                       opts->id);
+        np_outcome_clear(&outcome);
         return 0;
 }
 
-static int cmd_list(const struct options *opts, const struct np_config *config)
+static int cmd_list(const struct options *opts, struct np_context *context)
 {
-        _cleanup_ledger_ struct np_ledger *ledger = NULL;
-        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        struct np_ledger *ledger = NULL;
         struct np_diag diag = {};
         char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE], nodes[NP_CPULIST_BUFSIZE];
         int r;
 
-        if (access(state_dir, F_OK) == 0) {
-                r = np_ledger_open(state_dir, false, &diag, &ledger);
-                if (r < 0)
-                        return fail(&diag, r);
-        }
+        r = np_context_ledger(context, false, &diag, &ledger);
+        if (r < 0)
+                return fail(&diag, r);
         if (opts->json) {
                 _cleanup_json_ struct json_object *root = json_object_new_object();
                 struct json_object *containers = json_object_new_array();
 
                 json_object_object_add(root, "containers", containers);
-                for (size_t i = 0; ledger && i < ledger->n_records; i++) {
+                for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
                         struct json_object *obj = NULL;
-                        if (np_record_to_json(&ledger->records[i], &obj) == 0)
+                        if (np_record_to_json(rec, &obj) == 0)
                                 json_object_array_add(containers, obj);
                 }
                 return print_json(root);
         }
-        if (!ledger || ledger->n_records == 0) {
-                printf("no containers placed (state dir %s)\n", state_dir);
+        if (np_ledger_count(ledger) == 0) {
+                printf("no containers placed (state dir %s)\n", context->state_dir);
                 return 0;
         }
         printf("%-20s %-10s %-8s %-16s %-8s %-10s %s\n", "id", "policy", "nodes", "cpus", "mems", "source", "since");
-        for (size_t i = 0; i < ledger->n_records; i++) {
-                const struct np_record *rec = &ledger->records[i];
+        for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
                 time_t created = (time_t)rec->created;
                 char since[32];
 
                 strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime(&created));
                 printf("%-20.20s %-10s %-8s %-16s %-8s %-10s %s\n", rec->id, np_policy_to_string(rec->policy),
                        format_list(&rec->nodes, nodes, sizeof(nodes)), format_list(&rec->cpus, cpus, sizeof(cpus)),
-                       format_list(&rec->mems, mems, sizeof(mems)), rec->source, since);
+                       format_list(&rec->mems, mems, sizeof(mems)), np_source_to_string(rec->source), since);
         }
         return 0;
 }
 
-static int cmd_release(const struct options *opts, const struct np_config *config)
+static int cmd_release(const struct options *opts, struct np_context *context)
 {
-        _cleanup_ledger_ struct np_ledger *ledger = NULL;
-        _cleanup_topology_ struct np_topology *t = NULL;
-        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        struct np_outcome outcome = {};
         struct np_diag diag = {};
         int r;
 
-        if (!np_ledger_id_valid(opts->release_id)) {
+        if (!np_id_valid(opts->release_id)) {
                 np_log_error("release: expected a container id (1-%d of A-Z a-z 0-9 _ + . -)", NP_ID_MAX);
                 return 2;
         }
-        if (access(state_dir, F_OK) < 0) {
-                np_log_error("release: no record '%s': state dir %s does not exist", opts->release_id, state_dir);
-                return 1;
-        }
-        r = np_ledger_open(state_dir, true, &diag, &ledger);
+        r = np_lifecycle_release(context, opts->release_id, NP_RELEASE_FORGET, &diag, &outcome);
         if (r < 0)
                 return fail(&diag, r);
-        r = np_ledger_remove(ledger, opts->release_id);
-        if (r == -ENOENT) {
-                np_log_error("release: no record '%s' in %s", opts->release_id, state_dir);
-                return 1;
-        }
-        if (r < 0) {
-                np_log_error("release: cannot remove '%s': %s", opts->release_id, strerror(-r));
+        if (outcome.monitor_warning[0])
+                np_log_warning("%s", outcome.monitor_warning);
+        if (outcome.kind != NP_OUTCOME_RELEASED) {
+                np_log_error("release: no record '%s' in %s", opts->release_id, context->state_dir);
+                np_outcome_clear(&outcome);
                 return 1;
         }
         printf("released %s\n", opts->release_id);
-        /* CPUs it held exclusively go back to the shared containers */
-        if (np_topology_load(opts->sysfs_root, &diag, &t) < 0 || np_repin_shared(ledger, t, config, &diag) < 0)
-                np_log_warning("%s", diag.message);
+        write_updates(&outcome);
+        np_outcome_clear(&outcome);
         return 0;
 }
 
@@ -334,22 +303,19 @@ static int cmd_release(const struct options *opts, const struct np_config *confi
 
 /* The stats object of each monitored container, running (from the pinned maps and
  * memory.numa_stat) and exited (kept at poststop), `id` only when given. */
-static int collect_stats(const struct options *opts, const struct np_config *config, struct json_object *containers)
+static int collect_stats(const struct options *opts, struct np_context *context, struct json_object *containers)
 {
-        _cleanup_ledger_ struct np_ledger *ledger = NULL;
         _cleanup_json_ struct json_object *exited = NULL;
-        const char *state_dir = np_ledger_default_dir(opts->state_dir ? opts->state_dir : config->state_dir);
+        const char *state_dir = context->state_dir;
+        struct np_ledger *ledger = NULL;
         struct np_diag diag = {};
         char pmu[256];
         int r;
 
-        if (access(state_dir, F_OK) < 0)
-                return 0;
-        r = np_ledger_open(state_dir, false, &diag, &ledger);
+        r = np_context_ledger(context, false, &diag, &ledger);
         if (r < 0)
                 return fail(&diag, r);
-        for (size_t i = 0; i < ledger->n_records; i++) {
-                const struct np_record *rec = &ledger->records[i];
+        for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
                 _cleanup_monitor_ struct np_monitor *monitor = NULL;
                 uint64_t resident[NP_BPF_MAX_NODES];
                 struct np_locality locality;
@@ -525,7 +491,7 @@ static void print_detail(struct json_object *c)
                 printf("  DRAM accesses (PMU): %s\n", text(c, "pmu"));
 }
 
-static int cmd_stats(const struct options *opts, const struct np_config *config)
+static int cmd_stats(const struct options *opts, struct np_context *context)
 {
         for (;;) {
                 _cleanup_json_ struct json_object *root = json_object_new_object();
@@ -537,7 +503,8 @@ static int cmd_stats(const struct options *opts, const struct np_config *config)
                         return fail(NULL, -ENOMEM);
                 }
                 json_object_object_add(root, "containers", containers);
-                r = collect_stats(opts, config, containers);
+                r = collect_stats(opts, context, containers);
+                np_context_unlock(context);
                 if (r != 0)
                         return r;
                 json_object_array_sort(containers, by_remote_share);
@@ -583,9 +550,7 @@ static int parse_int_option(const char *name, const char *value, int64_t min, ui
 static int parse_options(int argc, char **argv, struct options *opts)
 {
         static const struct option long_options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "state-dir", required_argument, NULL, 's' },
-                { "sysfs-root", required_argument, NULL, 'S' },
+                NP_CONTEXT_LONG_OPTIONS,
                 { "json", no_argument, NULL, 'j' },
                 { "annotation", required_argument, NULL, 'a' },
                 { "cpu-quota", required_argument, NULL, 'q' },
@@ -601,22 +566,14 @@ static int parse_options(int argc, char **argv, struct options *opts)
         uint64_t n;
         int c;
 
-        opts->config_path = NP_CONFIG_DEFAULT_PATH;
+        opts->context.source = NP_SOURCE_PLAN;
         opts->cpu_quota = -1;
-        opts->cpu_period = 100000;
+        opts->cpu_period = NP_CPU_PERIOD_DEFAULT;
         opts->memory_limit = -1;
         while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+                if (np_context_option(&opts->context, c, optarg))
+                        continue;
                 switch (c) {
-                case 'c':
-                        opts->config_path = optarg;
-                        opts->config_required = true;
-                        break;
-                case 's':
-                        opts->state_dir = optarg;
-                        break;
-                case 'S':
-                        opts->sysfs_root = optarg;
-                        break;
                 case 'j':
                         opts->json = true;
                         break;
@@ -637,7 +594,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
                         opts->cpu_quota = n == UINT64_MAX ? -1 : (int64_t)n;
                         break;
                 case 'p':
-                        if (parse_int_option("--cpu-period", optarg, 1, 1000000, &n) < 0)
+                        if (parse_int_option("--cpu-period", optarg, 1, NP_CPU_PERIOD_MAX, &n) < 0)
                                 return -EINVAL;
                         opts->cpu_period = n;
                         break;
@@ -681,7 +638,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 opts->release_id = argv[optind++];
         } else if (strcmp(opts->command, "stats") == 0 && optind == argc - 1) {
                 opts->stats_id = argv[optind++];
-                if (!np_ledger_id_valid(opts->stats_id)) {
+                if (!np_id_valid(opts->stats_id)) {
                         np_log_error("stats: '%s' is not a container id (1-%d of A-Z a-z 0-9 _ + . -)", opts->stats_id,
                                      NP_ID_MAX);
                         return -EINVAL;
@@ -691,15 +648,13 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 np_log_error("unexpected argument '%s'", argv[optind]);
                 return -EINVAL;
         }
-        if (!opts->sysfs_root)
-                opts->sysfs_root = np_topology_default_root();
         return 0;
 }
 
 int main(int argc, char **argv)
 {
+        _cleanup_context_ struct np_context *context = NULL;
         struct options opts = {};
-        struct np_config config;
         struct np_diag diag = {};
         int r;
 
@@ -708,23 +663,23 @@ int main(int argc, char **argv)
                 np_annotations_clear(&opts.annotations);
                 return 2;
         }
-        r = np_config_load(opts.config_path, opts.config_required, &diag, &config);
+        r = np_context_open(&opts.context, &diag, &context);
         if (r < 0) {
                 np_annotations_clear(&opts.annotations);
                 return fail(&diag, r);
         }
-        np_log_set_level(config.log_level);
+        np_log_set_level(context->config.log_level);
 
         if (strcmp(opts.command, "topology") == 0)
-                r = cmd_topology(&opts);
+                r = cmd_topology(&opts, context);
         else if (strcmp(opts.command, "plan") == 0)
-                r = cmd_plan(&opts, &config);
+                r = cmd_plan(&opts, context);
         else if (strcmp(opts.command, "list") == 0)
-                r = cmd_list(&opts, &config);
+                r = cmd_list(&opts, context);
         else if (strcmp(opts.command, "release") == 0)
-                r = cmd_release(&opts, &config);
+                r = cmd_release(&opts, context);
         else if (strcmp(opts.command, "stats") == 0)
-                r = cmd_stats(&opts, &config);
+                r = cmd_stats(&opts, context);
         else {
                 np_log_error("unknown command '%s'; expected topology, plan, list, release or stats", opts.command);
                 r = 2;

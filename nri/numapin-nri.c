@@ -16,9 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/cgroup.h"
 #include "../core/parse.h"
-#include "../core/topology.h"
 #include "plugin.h"
 #include "ttrpc.pb-c.h"
 #include "wire.h"
@@ -41,7 +39,7 @@ struct options {
         char name[NAME_MAX_LEN + 1];
         char idx[3];
         int inherited_fd; /* NRI_PLUGIN_SOCKET: started by the runtime, -1 otherwise */
-        struct nri_options plugin;
+        struct np_context_options plugin;
 };
 
 struct session {
@@ -60,8 +58,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-        fprintf(out, "usage: numapin-nri [--socket PATH] [--name NAME] [--idx NN] [--config FILE] [--state-dir DIR]\n"
-                     "                   [--sysfs-root DIR] [--cgroup-root DIR]\n"
+        fprintf(out, "usage: numapin-nri [--socket PATH] [--name NAME] [--idx NN]\n"
+                     "                   " NP_CONTEXT_USAGE "\n"
                      "Started by the runtime (pre-installed), it reads NRI_PLUGIN_SOCKET, NRI_PLUGIN_NAME and\n"
                      "NRI_PLUGIN_IDX instead.\n");
 }
@@ -110,18 +108,18 @@ static int set_identity(struct options *opts, const char *name, const char *idx)
 static int parse_options(int argc, char **argv, struct options *opts)
 {
         static const struct option long_options[] = {
-                { "socket", required_argument, NULL, 'k' },    { "name", required_argument, NULL, 'n' },
-                { "idx", required_argument, NULL, 'i' },       { "config", required_argument, NULL, 'c' },
-                { "state-dir", required_argument, NULL, 's' }, { "sysfs-root", required_argument, NULL, 'S' },
-                { "cgroup-root", required_argument, NULL, 'C' }, { "help", no_argument, NULL, 'h' },
+                { "socket", required_argument, NULL, 'k' },
+                { "name", required_argument, NULL, 'n' },
+                { "idx", required_argument, NULL, 'i' },
+                NP_CONTEXT_LONG_OPTIONS,
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *env_socket = getenv("NRI_PLUGIN_SOCKET");
         int c, r;
 
         *opts = (struct options){ .socket_path = DEFAULT_SOCKET,
-                                  .inherited_fd = -1,
-                                  .plugin = { .config_path = NP_CONFIG_DEFAULT_PATH } };
+                                  .inherited_fd = -1 };
         strcpy(opts->name, DEFAULT_NAME);
         strcpy(opts->idx, DEFAULT_IDX);
         while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -137,23 +135,13 @@ static int parse_options(int argc, char **argv, struct options *opts)
                         if (set_identity(opts, NULL, optarg) < 0)
                                 return -EINVAL;
                         break;
-                case 'c':
-                        opts->plugin.config_path = optarg;
-                        opts->plugin.config_required = true;
-                        break;
-                case 's':
-                        opts->plugin.state_dir = optarg;
-                        break;
-                case 'S':
-                        opts->plugin.sysfs_root = optarg;
-                        break;
-                case 'C':
-                        opts->plugin.cgroup_root = optarg;
-                        break;
                 case 'h':
                         usage(stdout);
                         exit(0);
                 default:
+                        /* --config, --state-dir and the roots, as every front-end takes them */
+                        if (np_context_option(&opts->plugin, c, optarg))
+                                break;
                         usage(stderr);
                         return -EINVAL;
                 }
@@ -179,10 +167,6 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 np_log_error("--socket %s: longer than a unix socket path can be", opts->socket_path);
                 return -EINVAL;
         }
-        if (!opts->plugin.sysfs_root)
-                opts->plugin.sysfs_root = np_topology_default_root();
-        if (!opts->plugin.cgroup_root)
-                opts->plugin.cgroup_root = np_cgroup_default_root();
         return 0;
 }
 

@@ -9,9 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/config.h"
-#include "../core/ledger.h"
-#include "../core/topology.h"
+#include "../core/context.h"
 #include "nri.pb-c.h"
 #include "wire.h"
 
@@ -25,22 +23,8 @@
  * counted from the ledger in between). */
 #define NRI_REFRESH_NS 1000000000ull
 
-struct nri_options {
-        const char *config_path;
-        bool config_required;
-        const char *state_dir; /* NULL: the config's */
-        const char *sysfs_root;
-        const char *cgroup_root;
-};
-
 struct nri_plugin {
-        struct nri_options opts;
-        struct np_config config;
-        char state_dir[PATH_MAX];
-        struct np_topology *topology;
-        struct np_ledger *ledger; /* kept loaded; locked only while a call is served */
-        uint64_t refreshed_ns;    /* when the nodes' free memory was last read */
-        bool memory_policy;       /* the runtime's NRI carries linux.memoryPolicy (v0.12+) */
+        struct np_context *context; /* the ledger stays loaded, locked only while a call is served */
         bool configured;
         Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
         size_t n_sync_parts;
@@ -58,8 +42,8 @@ struct nri_reply {
         size_t runtime_update_len;
 };
 
-/* Loads the config given on the command line; the rest waits for Configure. */
-int nri_plugin_init(struct nri_plugin *plugin, const struct nri_options *opts, struct np_diag *diag);
+/* Opens the context (the config given on the command line); the rest waits for Configure. */
+int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *options, struct np_diag *diag);
 void nri_plugin_clear(struct nri_plugin *plugin);
 /* Forgets what belonged to a connection (a partial Synchronize). */
 void nri_plugin_disconnected(struct nri_plugin *plugin);

@@ -142,9 +142,11 @@ static void interrupted_sync(struct runtime *rt)
 
 void scenario_sync(const struct options *o)
 {
-        static const char *const existing[] = {
-                "s1 pod=p1 name=main pod:cpus.numapin.io/pod=4 cpus=0-1,16-17 mems=0 pid=4001 state=running",
-                "s2 pod=p2 name=main pod:nodes.numapin.io/pod=1 cpus=8-15,24-31 mems=1 pid=4002 state=running",
+        /* s1 and s2 run as this process: a live pid, so that no verb reclaims them as gone */
+        char s1[256], s2[256];
+        const char *const existing[] = {
+                s1,
+                s2,
                 "s3 pod=p3 name=main cpus=0-31 mems=0-1 state=running",
                 "s4 pod=p4 name=side pod:policy.numapin.io/container.side=cpus-only pod:nodes.numapin.io/container.side=1 "
                 "cpus=8-15,24-31 mems=0-1 state=running",
@@ -162,6 +164,10 @@ void scenario_sync(const struct options *o)
         const struct cpuset_update *u;
         char n1_cpus[256] = "";
 
+        snprintf(s1, sizeof(s1),
+                 "s1 pod=p1 name=main pod:cpus.numapin.io/pod=4 cpus=0-1,16-17 mems=0 pid=%d state=running", getpid());
+        snprintf(s2, sizeof(s2),
+                 "s2 pod=p2 name=main pod:nodes.numapin.io/pod=1 cpus=8-15,24-31 mems=1 pid=%d state=running", getpid());
         runtime_init(&rt, o, RUNTIME_V08, "sync");
         set_scope("sync, %s: ", rt.label);
         for (size_t i = 0; i < 7; i++)
@@ -175,7 +181,8 @@ void scenario_sync(const struct options *o)
                sync.why[0] ? sync.why : outcome_text(&sync.updates));
         reply_clear(&sync.last);
         expect_record(&rt, "s1",
-                      "policy=bind nodes=0 cpus=0-1,16-17 mems=0 exclusive_cpus=0-1,16-17 source=nri pid=4001",
+                      name_f("policy=bind nodes=0 cpus=0-1,16-17 mems=0 exclusive_cpus=0-1,16-17 source=nri pid=%d",
+                             getpid()),
                       "s1 (cpus=4, cpuset 0-1,16-17): recorded as holding those CPUs exclusively");
         expect_record(&rt, "s2", "policy=bind nodes=1 cpus=8-15,24-31 mems=1 exclusive_cpus= source=nri",
                       "s2 (nodes=1, cpuset 8-15,24-31): recorded as a shared container on node 1");
@@ -378,10 +385,12 @@ void scenario_events(const struct options *o, enum profile profile)
         reply_clear(&reply);
 
         /* PostCreateContainer: the pid is recorded */
-        method = event_expect_ok(&rt, NRI__EVENT__POST_CREATE_CONTAINER, "c1 pod=p1 pod:cpus.numapin.io/pod=2 pid=4242",
-                                 false, "PostCreateContainer is answered");
+        /* the pid of a live process (this one): a dead one would be reclaimed as gone */
+        method = event_expect_ok(&rt, NRI__EVENT__POST_CREATE_CONTAINER,
+                                 name_f("c1 pod=p1 pod:cpus.numapin.io/pod=2 pid=%d", getpid()), false,
+                                 "PostCreateContainer is answered");
         note("PostCreateContainer went through %s", method);
-        expect_str(name_f("post-create through %s: the record holds the pid", method), "4242",
+        expect_str(name_f("post-create through %s: the record holds the pid", method), name_f("%d", getpid()),
                    record(&rt, "c1", "pid"));
 
         /* exclusive CPUs taken from shared containers, and given back at stop */

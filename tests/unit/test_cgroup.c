@@ -448,18 +448,6 @@ static void test_cgroup_path_from_pid_refuses_bad_lines(void **state)
         assert_string_equal(path, "untouched");
 }
 
-static void test_cgroup_default_roots_follow_the_environment(void **state)
-{
-        assert_int_equal(setenv("NUMAPIN_CGROUP_ROOT", "/tmp/cg", 1), 0);
-        assert_int_equal(setenv("NUMAPIN_PROC_ROOT", "/tmp/proc", 1), 0);
-        assert_string_equal(np_cgroup_default_root(), "/tmp/cg");
-        assert_string_equal(np_proc_default_root(), "/tmp/proc");
-        assert_int_equal(unsetenv("NUMAPIN_CGROUP_ROOT"), 0);
-        assert_int_equal(unsetenv("NUMAPIN_PROC_ROOT"), 0);
-        assert_string_equal(np_cgroup_default_root(), "/sys/fs/cgroup");
-        assert_string_equal(np_proc_default_root(), "/proc");
-}
-
 int main(void)
 {
 #define WITH_TREE(test) cmocka_unit_test_setup_teardown(test, tree_setup, tree_teardown)
@@ -480,7 +468,6 @@ int main(void)
                 cmocka_unit_test(test_cgroup_path_from_spec_reports_a_too_small_buffer),
                 WITH_TREE(test_cgroup_path_from_pid_reads_v1_hybrid_and_v2_lines),
                 WITH_TREE(test_cgroup_path_from_pid_refuses_bad_lines),
-                cmocka_unit_test(test_cgroup_default_roots_follow_the_environment),
         };
 #undef WITH_TREE
 

@@ -77,7 +77,7 @@ static struct np_record full_record(const char *id)
 
         snprintf(record.id, sizeof(record.id), "%s", id);
         snprintf(record.cgroup, sizeof(record.cgroup), "/sys/fs/cgroup/kubepods.slice/cri-containerd-%s.scope", id);
-        snprintf(record.source, sizeof(record.source), "hook");
+        record.source = NP_SOURCE_HOOK;
         return record;
 }
 
@@ -92,7 +92,7 @@ static struct np_record shared_record(const char *id, enum np_policy policy, con
         };
 
         snprintf(record.id, sizeof(record.id), "%s", id);
-        snprintf(record.source, sizeof(record.source), "plan");
+        record.source = NP_SOURCE_PLAN;
         return record;
 }
 
@@ -110,7 +110,7 @@ static void assert_records_equal(const struct np_record *a, const struct np_reco
         assert_string_equal(a->cgroup, b->cgroup);
         assert_int_equal(a->pid, b->pid);
         assert_int_equal(a->created, b->created);
-        assert_string_equal(a->source, b->source);
+        assert_int_equal(a->source, b->source);
         assert_int_equal(a->monitor.on, b->monitor.on);
         assert_int_equal(a->monitor.slot, b->monitor.slot);
         assert_int_equal(a->monitor.cgroup_id, b->monitor.cgroup_id);
@@ -146,6 +146,17 @@ static int dead_pid(void)
         return pid;
 }
 
+/* The record at `index` in id order. */
+static const struct np_record *record_at(const struct np_ledger *ledger, size_t index)
+{
+        const struct np_record *record = np_ledger_next(ledger, NULL);
+
+        while (record && index-- > 0)
+                record = np_ledger_next(ledger, record);
+        assert_non_null(record);
+        return record;
+}
+
 static void test_ledger_open_creates_the_state_dir(void **state)
 {
         struct state_dir *dir = *state;
@@ -157,20 +168,37 @@ static void test_ledger_open_creates_the_state_dir(void **state)
         assert_int_equal(stat(dir->records, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_true(file_exists(dir->path, "lock"));
-        assert_int_equal(ledger->n_records, 0);
+        assert_int_equal(np_ledger_count(ledger), 0);
 }
 
-static void test_ledger_shared_open_does_not_create_the_state_dir(void **state)
+static void test_ledger_shared_open_of_a_missing_state_dir_is_empty_and_creates_nothing(void **state)
 {
         struct state_dir *dir = *state;
-        struct np_ledger *ledger = NULL;
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
         struct np_diag diag = {};
         struct stat st;
 
-        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), -ENOENT);
-        assert_null(ledger);
-        assert_non_null(strstr(diag.message, dir->path));
+        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), 0);
+        assert_int_equal(np_ledger_count(ledger), 0);
+        assert_null(np_ledger_next(ledger, NULL));
+        assert_int_equal(np_ledger_relock(ledger, &diag), 0);
         assert_int_equal(stat(dir->path, &st), -1);
+}
+
+/* what systemd's RuntimeDirectory= and a DirectoryOrCreate hostPath leave
+ * before the first container: the folder, nothing in it */
+static void test_ledger_shared_open_of_an_empty_state_dir_is_empty(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = NULL;
+        struct np_diag diag = {};
+
+        assert_int_equal(mkdir(dir->path, 0755), 0);
+        assert_int_equal(np_ledger_open(dir->path, false, &diag, &ledger), 0);
+        assert_int_equal(np_ledger_count(ledger), 0);
+        assert_false(file_exists(dir->path, "lock"));
+        /* a change still needs the exclusive open, which makes the ledger */
+        assert_int_equal(np_ledger_remove(ledger, "x"), -EPERM);
 }
 
 static void test_ledger_refuses_a_relative_state_dir(void **state)
@@ -191,14 +219,14 @@ static void test_ledger_put_find_and_remove_a_record(void **state)
 
         assert_null(np_ledger_find(ledger, "abc123"));
         put_ok(ledger, &record);
-        assert_int_equal(ledger->n_records, 1);
+        assert_int_equal(np_ledger_count(ledger), 1);
         assert_non_null(np_ledger_find(ledger, "abc123"));
         assert_records_equal(np_ledger_find(ledger, "abc123"), &record);
         assert_true(file_exists(dir->records, "abc123.json"));
 
         assert_int_equal(np_ledger_remove(ledger, "abc123"), 0);
         assert_null(np_ledger_find(ledger, "abc123"));
-        assert_int_equal(ledger->n_records, 0);
+        assert_int_equal(np_ledger_count(ledger), 0);
         assert_false(file_exists(dir->records, "abc123.json"));
         assert_int_equal(np_ledger_remove(ledger, "abc123"), -ENOENT);
 }
@@ -213,12 +241,12 @@ static void test_ledger_put_replaces_the_record_with_the_same_id(void **state)
         second.pid = 7;
         put_ok(ledger, &first);
         put_ok(ledger, &second);
-        assert_int_equal(ledger->n_records, 1);
+        assert_int_equal(np_ledger_count(ledger), 1);
         assert_records_equal(np_ledger_find(ledger, "ctr"), &second);
         np_ledger_close(TAKE_PTR(ledger));
 
         ledger = open_ledger(dir, false);
-        assert_int_equal(ledger->n_records, 1);
+        assert_int_equal(np_ledger_count(ledger), 1);
         assert_records_equal(np_ledger_find(ledger, "ctr"), &second);
 }
 
@@ -237,7 +265,7 @@ static void test_ledger_records_persist_across_close_and_open(void **state)
         many.exclusive_cpus = np_test_cpulist("");
         many.write_mems = false;
         many.demand.memory_bytes = UINT64_C(1) << 50;
-        snprintf(many.source, sizeof(many.source), "nri");
+        many.source = NP_SOURCE_NRI;
         hook.monitor = (struct np_record_monitor){ .on = true, .slot = 1023, .cgroup_id = UINT64_MAX - 1 };
         snprintf(hook.monitor.dir, sizeof(hook.monitor.dir), "/sys/fs/bpf/numapin/0123456789abcdef");
         put_ok(ledger, &hook);
@@ -246,11 +274,11 @@ static void test_ledger_records_persist_across_close_and_open(void **state)
         np_ledger_close(ledger);
 
         ledger = open_ledger(dir, false);
-        assert_int_equal(ledger->n_records, 3);
+        assert_int_equal(np_ledger_count(ledger), 3);
         /* records come back sorted by id */
-        assert_string_equal(ledger->records[0].id, "alpha_2");
-        assert_string_equal(ledger->records[1].id, "mid.3+x");
-        assert_string_equal(ledger->records[2].id, "zeta-1");
+        assert_string_equal(record_at(ledger, 0)->id, "alpha_2");
+        assert_string_equal(record_at(ledger, 1)->id, "mid.3+x");
+        assert_string_equal(record_at(ledger, 2)->id, "zeta-1");
         assert_records_equal(np_ledger_find(ledger, "zeta-1"), &hook);
         assert_records_equal(np_ledger_find(ledger, "alpha_2"), &plan);
         assert_records_equal(np_ledger_find(ledger, "mid.3+x"), &many);
@@ -293,7 +321,7 @@ static void test_ledger_reclaim_drops_only_records_of_gone_containers(void **sta
         _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
         struct np_record gone = full_record("gone"), cgroup_left = full_record("cgroup-left");
         struct np_record alive = full_record("alive"), plan = shared_record("plan", NP_POLICY_BIND, "0", 0, 0);
-        unsigned int reclaimed = 99;
+        size_t reclaimed = 99;
         char live_cgroup[4096];
 
         /* dead pid, cgroup folder gone */
@@ -313,21 +341,21 @@ static void test_ledger_reclaim_drops_only_records_of_gone_containers(void **sta
         put_ok(ledger, &alive);
         put_ok(ledger, &plan);
 
-        assert_int_equal(np_ledger_reclaim(ledger, &reclaimed), 0);
+        assert_int_equal(np_ledger_reclaim(ledger, NULL, &reclaimed), 0);
         assert_int_equal(reclaimed, 1);
         assert_null(np_ledger_find(ledger, "gone"));
         assert_false(file_exists(dir->records, "gone.json"));
         assert_non_null(np_ledger_find(ledger, "cgroup-left"));
         assert_non_null(np_ledger_find(ledger, "alive"));
         assert_non_null(np_ledger_find(ledger, "plan"));
-        assert_int_equal(ledger->n_records, 3);
+        assert_int_equal(np_ledger_count(ledger), 3);
 
         /* once the cgroup folder goes too, so does the record */
         assert_int_equal(rmdir(live_cgroup), 0);
-        assert_int_equal(np_ledger_reclaim(ledger, &reclaimed), 0);
+        assert_int_equal(np_ledger_reclaim(ledger, NULL, &reclaimed), 0);
         assert_int_equal(reclaimed, 1);
         assert_null(np_ledger_find(ledger, "cgroup-left"));
-        assert_int_equal(ledger->n_records, 2);
+        assert_int_equal(np_ledger_count(ledger), 2);
 }
 
 static void test_ledger_corrupt_record_fails_open_naming_the_file(void **state)
@@ -401,7 +429,7 @@ static void test_ledger_ignores_leftover_temporary_files(void **state)
         np_test_write_file(np_test_path(path, sizeof(path), dir->records, "README"), "not a record");
 
         ledger = open_ledger(dir, true);
-        assert_int_equal(ledger->n_records, 0);
+        assert_int_equal(np_ledger_count(ledger), 0);
         np_ledger_close(ledger);
 }
 
@@ -412,24 +440,24 @@ static void test_ledger_refuses_invalid_container_ids(void **state)
         static const char *const invalid[] = { "", ".hidden", "a/b", "../x", "a b", "a\nb", "ctr:1", "é" };
         char longest[NP_ID_MAX + 2];
 
-        assert_true(np_ledger_id_valid("abc-DEF_1.2+3"));
-        assert_true(np_ledger_id_valid("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+        assert_true(np_id_valid("abc-DEF_1.2+3"));
+        assert_true(np_id_valid("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
         memset(longest, 'a', NP_ID_MAX);
         longest[NP_ID_MAX] = '\0';
-        assert_true(np_ledger_id_valid(longest));
+        assert_true(np_id_valid(longest));
         longest[NP_ID_MAX] = 'a';
         longest[NP_ID_MAX + 1] = '\0';
-        assert_false(np_ledger_id_valid(longest));
+        assert_false(np_id_valid(longest));
         assert_null(np_ledger_find(ledger, longest));
 
         for (size_t i = 0; i < ARRAY_SIZE(invalid); i++) {
                 struct np_record record = full_record("placeholder");
 
-                assert_false(np_ledger_id_valid(invalid[i]));
+                assert_false(np_id_valid(invalid[i]));
                 snprintf(record.id, sizeof(record.id), "%s", invalid[i]);
                 assert_int_equal(np_ledger_put(ledger, &record), -EINVAL);
         }
-        assert_int_equal(ledger->n_records, 0);
+        assert_int_equal(np_ledger_count(ledger), 0);
         assert_int_equal(np_test_count_entries(dir->records), 0);
 }
 
@@ -438,18 +466,17 @@ static void test_ledger_shared_open_refuses_changes(void **state)
         struct state_dir *dir = *state;
         struct np_ledger *ledger = open_ledger(dir, true);
         struct np_record record = full_record("ctr");
-        unsigned int reclaimed;
+        size_t reclaimed;
 
         put_ok(ledger, &record);
         np_ledger_close(ledger);
 
         ledger = open_ledger(dir, false);
-        assert_false(ledger->exclusive);
         record.pid = 1;
         assert_int_equal(np_ledger_put(ledger, &record), -EPERM);
         assert_int_equal(np_ledger_remove(ledger, "ctr"), -EPERM);
-        assert_int_equal(np_ledger_reclaim(ledger, &reclaimed), -EPERM);
-        assert_int_equal(ledger->n_records, 1);
+        assert_int_equal(np_ledger_reclaim(ledger, NULL, &reclaimed), -EPERM);
+        assert_int_equal(np_ledger_count(ledger), 1);
         assert_int_equal(np_ledger_find(ledger, "ctr")->pid, 4242);
         assert_true(file_exists(dir->records, "ctr.json"));
         np_ledger_close(ledger);
@@ -469,7 +496,7 @@ static void test_ledger_record_from_placement_copies_the_placement(void **state)
         struct np_record record;
         time_t before = time(NULL);
 
-        np_record_from_placement(&record, "ctr-9", &placement, "nri");
+        np_record_from_placement(&record, "ctr-9", &placement, NP_SOURCE_NRI);
         assert_string_equal(record.id, "ctr-9");
         assert_int_equal(record.policy, NP_POLICY_BIND);
         assert_cpulist_equal(&record.nodes, "1");
@@ -479,18 +506,10 @@ static void test_ledger_record_from_placement_copies_the_placement(void **state)
         assert_true(record.write_mems);
         assert_int_equal(record.demand.cpu_millis, 2000);
         assert_int_equal(record.demand.memory_bytes, GIB);
-        assert_string_equal(record.source, "nri");
+        assert_int_equal(record.source, NP_SOURCE_NRI);
         assert_string_equal(record.cgroup, "");
         assert_int_equal(record.pid, 0);
         assert_true(record.created >= before && record.created <= time(NULL));
-}
-
-static void test_ledger_default_dir_follows_the_environment(void **state)
-{
-        assert_int_equal(setenv("NUMAPIN_STATE_DIR", "/tmp/elsewhere", 1), 0);
-        assert_string_equal(np_ledger_default_dir("/run/numapin"), "/tmp/elsewhere");
-        assert_int_equal(unsetenv("NUMAPIN_STATE_DIR"), 0);
-        assert_string_equal(np_ledger_default_dir("/run/numapin"), "/run/numapin");
 }
 
 #define CONCURRENT_HOOKS 16
@@ -523,7 +542,7 @@ static int concurrent_hook(const struct state_dir *dir, const struct np_topology
                 /* widen the window between reading the usage and writing the record */
                 usleep(2000);
                 snprintf(id, sizeof(id), "ctr-%02u", index);
-                np_record_from_placement(&record, id, &placement, "hook");
+                np_record_from_placement(&record, id, &placement, NP_SOURCE_HOOK);
                 r = np_ledger_put(ledger, &record);
         }
         np_ledger_close(ledger);
@@ -566,9 +585,9 @@ static void test_ledger_concurrent_hooks_never_share_an_exclusive_cpu(void **sta
         }
 
         ledger = open_ledger(dir, false);
-        assert_int_equal(ledger->n_records, CONCURRENT_HOOKS);
-        for (size_t i = 0; i < ledger->n_records; i++) {
-                const struct np_record *record = &ledger->records[i];
+        assert_int_equal(np_ledger_count(ledger), CONCURRENT_HOOKS);
+        for (const struct np_record *record = np_ledger_next(ledger, NULL); record;
+             record = np_ledger_next(ledger, record)) {
 
                 assert_int_equal(np_cpulist_count(&record->exclusive_cpus), 1);
                 if (np_cpulist_intersects(&held, &record->exclusive_cpus))
@@ -600,14 +619,14 @@ static void test_ledger_relock_reloads_only_after_another_process_changed_it(voi
                 put_ok(hook, &other);
         }
         assert_int_equal(np_ledger_relock(kept, &diag), 1);
-        assert_int_equal(kept->n_records, 2);
+        assert_int_equal(np_ledger_count(kept), 2);
         assert_records_equal(np_ledger_find(kept, "other"), &other);
 
         /* a record inserted between others keeps the order find() relies on */
         put_ok(kept, &inserted);
-        assert_string_equal(kept->records[0].id, "mid");
-        assert_string_equal(kept->records[1].id, "other");
-        assert_string_equal(kept->records[2].id, "own");
+        assert_string_equal(record_at(kept, 0)->id, "mid");
+        assert_string_equal(record_at(kept, 1)->id, "other");
+        assert_string_equal(record_at(kept, 2)->id, "own");
         np_ledger_unlock(kept);
 
         {
@@ -615,7 +634,7 @@ static void test_ledger_relock_reloads_only_after_another_process_changed_it(voi
                 assert_int_equal(np_ledger_remove(hook, "own"), 0);
         }
         assert_int_equal(np_ledger_relock(kept, &diag), 1);
-        assert_int_equal(kept->n_records, 2);
+        assert_int_equal(np_ledger_count(kept), 2);
         assert_null(np_ledger_find(kept, "own"));
 }
 
@@ -641,7 +660,7 @@ static void test_ledger_place_reuses_a_record_and_places_around_the_others(void 
                          0);
         assert_int_equal(np_ledger_place(ledger, topology, &config, "a", &request, &demand, 0, &diag, &first), 0);
         assert_int_equal(np_cpulist_count(&first.exclusive_cpus), 4);
-        np_record_from_placement(&record, "a", &first, "nri");
+        np_record_from_placement(&record, "a", &first, NP_SOURCE_NRI);
         put_ok(ledger, &record);
 
         assert_int_equal(np_ledger_place(ledger, topology, &config, "a", &request, &demand, 0, &diag, &again), 1);
@@ -652,7 +671,7 @@ static void test_ledger_place_reuses_a_record_and_places_around_the_others(void 
         assert_false(np_cpulist_intersects(&second.exclusive_cpus, &first.exclusive_cpus));
 
         /* the usage the ledger keeps follows additions and removals */
-        np_record_from_placement(&record, "b", &second, "nri");
+        np_record_from_placement(&record, "b", &second, NP_SOURCE_NRI);
         put_ok(ledger, &record);
         np_ledger_usage(ledger, &usage);
         assert_int_equal(usage.containers, 2);
@@ -668,7 +687,8 @@ int main(void)
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
         const struct CMUnitTest tests[] = {
                 WITH_DIR(test_ledger_open_creates_the_state_dir),
-                WITH_DIR(test_ledger_shared_open_does_not_create_the_state_dir),
+                WITH_DIR(test_ledger_shared_open_of_a_missing_state_dir_is_empty_and_creates_nothing),
+                WITH_DIR(test_ledger_shared_open_of_an_empty_state_dir_is_empty),
                 cmocka_unit_test(test_ledger_refuses_a_relative_state_dir),
                 WITH_DIR(test_ledger_put_find_and_remove_a_record),
                 WITH_DIR(test_ledger_put_replaces_the_record_with_the_same_id),
@@ -681,8 +701,7 @@ int main(void)
                 WITH_DIR(test_ledger_refuses_invalid_container_ids),
                 WITH_DIR(test_ledger_shared_open_refuses_changes),
                 cmocka_unit_test(test_ledger_record_from_placement_copies_the_placement),
-                cmocka_unit_test(test_ledger_default_dir_follows_the_environment),
-                WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
+                        WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
                 WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
         };

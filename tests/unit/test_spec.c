@@ -155,6 +155,15 @@ static void write_cpuset_ok(struct np_spec *spec, const struct np_placement *pla
                 fail_msg("np_spec_write_cpuset: %s", diag.message);
 }
 
+/* The demand core computes from what the spec holds. */
+static struct np_demand spec_demand(const struct np_spec *spec)
+{
+        struct np_demand demand = {};
+
+        assert_int_equal(np_demand_from_limits(spec->cpu_quota, spec->cpu_period, spec->memory_limit, NULL, &demand), 0);
+        return demand;
+}
+
 static void test_spec_load_reads_annotations_cgroups_path_and_demand(void **state)
 {
         _cleanup_spec_ struct np_spec *spec = load_ok(*state, full_spec);
@@ -166,8 +175,8 @@ static void test_spec_load_reads_annotations_cgroups_path_and_demand(void **stat
         assert_string_equal(spec->cgroups_path, "kubepods-pod1.slice:cri-containerd:abc");
         assert_string_equal(spec->bundle, ((struct bundle *)*state)->path);
         /* 150000 us per 100000 us */
-        assert_int_equal(spec->demand.cpu_millis, 1500);
-        assert_int_equal(spec->demand.memory_bytes, 1 * GIB);
+        assert_int_equal(spec_demand(spec).cpu_millis, 1500);
+        assert_int_equal(spec_demand(spec).memory_bytes, 1 * GIB);
 }
 
 static void test_spec_load_without_linux_or_resources_has_no_demand(void **state)
@@ -176,36 +185,36 @@ static void test_spec_load_without_linux_or_resources_has_no_demand(void **state
 
         assert_int_equal(spec->annotations.n, 0);
         assert_string_equal(spec->cgroups_path, "");
-        assert_int_equal(spec->demand.cpu_millis, 0);
-        assert_int_equal(spec->demand.memory_bytes, 0);
+        assert_int_equal(spec_demand(spec).cpu_millis, 0);
+        assert_int_equal(spec_demand(spec).memory_bytes, 0);
         np_spec_free(TAKE_PTR(spec));
 
         spec = load_ok(*state, "{\"ociVersion\": \"1.0.2\", \"linux\": {\"cgroupsPath\": \"/a/b\"}}");
         assert_string_equal(spec->cgroups_path, "/a/b");
-        assert_int_equal(spec->demand.cpu_millis, 0);
+        assert_int_equal(spec_demand(spec).cpu_millis, 0);
         np_spec_free(TAKE_PTR(spec));
 
         /* unlimited quota and limit (-1), and a quota without a period (100 ms is the default) */
         spec = load_ok(*state, "{\"ociVersion\": \"1.0.2\", \"linux\": {\"resources\": {"
                                "\"cpu\": {\"quota\": -1, \"period\": 100000}, \"memory\": {\"limit\": -1}}}}");
-        assert_int_equal(spec->demand.cpu_millis, 0);
-        assert_int_equal(spec->demand.memory_bytes, 0);
+        assert_int_equal(spec_demand(spec).cpu_millis, 0);
+        assert_int_equal(spec_demand(spec).memory_bytes, 0);
         np_spec_free(TAKE_PTR(spec));
 
         spec = load_ok(*state,
                        "{\"ociVersion\": \"1.0.2\", \"linux\": {\"resources\": {\"cpu\": {\"quota\": 50000}}}}");
-        assert_int_equal(spec->demand.cpu_millis, 500);
+        assert_int_equal(spec_demand(spec).cpu_millis, 500);
 }
 
 static void test_spec_demand_rounds_a_partial_milli_up(void **state)
 {
         struct np_demand demand;
 
-        assert_int_equal(np_spec_demand(50001, 100000, 0, NULL, &demand), 0);
+        assert_int_equal(np_demand_from_limits(50001, 100000, 0, NULL, &demand), 0);
         assert_int_equal(demand.cpu_millis, 501);
-        assert_int_equal(np_spec_demand(1, 1000000, -1, NULL, &demand), 0);
+        assert_int_equal(np_demand_from_limits(1, 1000000, -1, NULL, &demand), 0);
         assert_int_equal(demand.cpu_millis, 1);
-        assert_int_equal(np_spec_demand(400000, 50000, 512 * 1024 * 1024, NULL, &demand), 0);
+        assert_int_equal(np_demand_from_limits(400000, 50000, 512 * 1024 * 1024, NULL, &demand), 0);
         assert_int_equal(demand.cpu_millis, 8000);
         assert_int_equal(demand.memory_bytes, 512 * 1024 * 1024);
 }
@@ -215,10 +224,10 @@ static void test_spec_demand_refuses_a_period_out_of_range_and_a_huge_quota(void
         struct np_demand demand = { .cpu_millis = 77 };
         struct np_diag diag = {};
 
-        assert_int_equal(np_spec_demand(100000, 0, -1, &diag, &demand), -EINVAL);
+        assert_int_equal(np_demand_from_limits(100000, 0, -1, &diag, &demand), -EINVAL);
         assert_non_null(strstr(diag.message, "linux.resources.cpu.period: 0 is out of range"));
-        assert_int_equal(np_spec_demand(100000, 1000001, -1, &diag, &demand), -EINVAL);
-        assert_int_equal(np_spec_demand(INT64_MAX, 100000, -1, &diag, &demand), -ERANGE);
+        assert_int_equal(np_demand_from_limits(100000, 1000001, -1, &diag, &demand), -EINVAL);
+        assert_int_equal(np_demand_from_limits(INT64_MAX, 100000, -1, &diag, &demand), -ERANGE);
         assert_non_null(strstr(diag.message, "linux.resources.cpu.quota"));
         /* the out-parameter is written only on success */
         assert_int_equal(demand.cpu_millis, 77);

@@ -231,16 +231,6 @@ static void test_topology_node_cpus_joins_the_cpus_of_the_given_nodes(void **sta
         assert_cpulist_equal(&cpus, "12-15");
 }
 
-static void test_topology_default_root_follows_the_environment(void **state)
-{
-        assert_int_equal(setenv("NUMAPIN_SYSFS_ROOT", "/tmp/fake-sys", 1), 0);
-        assert_string_equal(np_topology_default_root(), "/tmp/fake-sys");
-        assert_int_equal(setenv("NUMAPIN_SYSFS_ROOT", "", 1), 0);
-        assert_string_equal(np_topology_default_root(), "/sys");
-        assert_int_equal(unsetenv("NUMAPIN_SYSFS_ROOT"), 0);
-        assert_string_equal(np_topology_default_root(), "/sys");
-}
-
 static void test_topology_missing_root_is_refused_naming_it(void **state)
 {
         struct np_topology *t = NULL;
@@ -430,7 +420,6 @@ int main(void)
                 cmocka_unit_test(test_topology_offline_cpus_are_left_out),
                 cmocka_unit_test(test_topology_large_32node_machine_loads_every_cpu),
                 cmocka_unit_test(test_topology_node_cpus_joins_the_cpus_of_the_given_nodes),
-                cmocka_unit_test(test_topology_default_root_follows_the_environment),
                 cmocka_unit_test(test_topology_missing_root_is_refused_naming_it),
                 BROKEN(test_topology_copied_fixture_loads_before_it_is_broken),
                 BROKEN(test_topology_rejects_a_distance_row_with_too_few_entries),

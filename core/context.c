@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/* Opens a process's context: the config, then each setting from the first of
+ * flag, environment, config file and default; whether the roots are the
+ * running kernel's; the topology and the ledger when a verb first needs them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#include "context.h"
+#include "topocache.h"
+
+#ifndef SYSFS_MAGIC
+#define SYSFS_MAGIC 0x62656572
+#endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* flag, then environment, then the config's value (which holds the default
+ * when the file does not set it), then the built-in default */
+static int resolve(char *buf, size_t size, const char *name, const char *flag, const char *env_name,
+                   const char *configured, const char *fallback, struct np_diag *diag)
+{
+        const char *env = env_name ? getenv(env_name) : NULL;
+        const char *value = flag && *flag ? flag : env && *env ? env : configured && *configured ? configured : fallback;
+
+        if ((size_t)snprintf(buf, size, "%s", value) >= size)
+                return np_diag_fail(diag, -ENAMETOOLONG, "%s: longer than %zu bytes", name, size - 1);
+        return 0;
+}
+
+bool np_context_option(struct np_context_options *options, int option, const char *value)
+{
+        switch (option) {
+        case NP_OPTION_CONFIG:
+                options->config_path = value;
+                return true;
+        case NP_OPTION_STATE_DIR:
+                options->state_dir = value;
+                return true;
+        case NP_OPTION_SYSFS_ROOT:
+                options->sysfs_root = value;
+                return true;
+        case NP_OPTION_CGROUP_ROOT:
+                options->cgroup_root = value;
+                return true;
+        default:
+                return false;
+        }
+}
+
+static bool fs_is(const char *path, long magic)
+{
+        struct statfs st;
+
+        return statfs(path, &st) == 0 && (long)st.f_type == magic;
+}
+
+static bool roots_are_the_kernels(const struct np_context *context)
+{
+        char cpuset[PATH_MAX + 8];
+
+        if (!fs_is(context->sysfs_root, SYSFS_MAGIC))
+                return false;
+        if (fs_is(context->cgroup_root, CGROUP2_SUPER_MAGIC))
+                return true;
+        snprintf(cpuset, sizeof(cpuset), "%s/cpuset", context->cgroup_root);
+        return fs_is(cpuset, CGROUP_SUPER_MAGIC);
+}
+
+static int resolve_settings(struct np_context *context, struct np_diag *diag)
+{
+        const struct np_context_options *o = &context->options;
+        int r;
+
+        r = resolve(context->state_dir, sizeof(context->state_dir), "state dir", o->state_dir, "NUMAPIN_STATE_DIR",
+                    context->config.state_dir, NP_STATE_DIR_DEFAULT, diag);
+        if (r == 0)
+                r = resolve(context->sysfs_root, sizeof(context->sysfs_root), "sysfs root", o->sysfs_root,
+                            "NUMAPIN_SYSFS_ROOT", NULL, NP_SYSFS_ROOT_DEFAULT, diag);
+        if (r == 0)
+                r = resolve(context->cgroup_root, sizeof(context->cgroup_root), "cgroup root", o->cgroup_root,
+                            "NUMAPIN_CGROUP_ROOT", NULL, NP_CGROUP_ROOT_DEFAULT, diag);
+        if (r == 0)
+                r = resolve(context->proc_root, sizeof(context->proc_root), "proc root", o->proc_root,
+                            "NUMAPIN_PROC_ROOT", NULL, NP_PROC_ROOT_DEFAULT, diag);
+        if (r < 0)
+                return r;
+        context->real_kernel = roots_are_the_kernels(context);
+        return 0;
+}
+
+static void drop_loaded(struct np_context *context)
+{
+        np_ledger_close(context->ledger);
+        np_topology_free(context->topology);
+        context->ledger = NULL;
+        context->topology = NULL;
+}
+
+int np_context_open(const struct np_context_options *options, struct np_diag *diag, struct np_context **ret_context)
+{
+        _cleanup_context_ struct np_context *context = calloc(1, sizeof(*context));
+        int r;
+
+        if (!context)
+                return -ENOMEM;
+        context->options = *options;
+        context->config_required = options->config_path != NULL;
+        snprintf(context->config_path, sizeof(context->config_path), "%s",
+                 options->config_path ? options->config_path : NP_CONFIG_DEFAULT_PATH);
+        /* the resolved strings outlive the caller's: the options keep only flags given */
+        context->options.config_path = NULL;
+        r = np_config_load(context->config_path, context->config_required, diag, &context->config);
+        if (r < 0)
+                return r;
+        r = resolve_settings(context, diag);
+        if (r < 0)
+                return r;
+        *ret_context = TAKE_PTR(context);
+        return 0;
+}
+
+void np_context_free(struct np_context *context)
+{
+        if (!context)
+                return;
+        drop_loaded(context);
+        free(context);
+}
+
+int np_context_set_config(struct np_context *context, const char *text, size_t size, const char *what,
+                          struct np_diag *diag)
+{
+        struct np_context candidate = *context;
+        int r;
+
+        r = text ? np_config_parse(text, size, what, diag, &candidate.config) : 0;
+        if (r == 0)
+                r = resolve_settings(&candidate, diag);
+        if (r < 0)
+                return r;
+        drop_loaded(context);
+        candidate.ledger = NULL;
+        candidate.topology = NULL;
+        *context = candidate;
+        return 0;
+}
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int np_context_topology(struct np_context *context, struct np_diag *diag, const struct np_topology **ret_topology)
+{
+        char cache_path[PATH_MAX + 32];
+        uint64_t now = now_ns();
+        int r;
+
+        if (!context->topology) {
+                snprintf(cache_path, sizeof(cache_path), "%s/%s", context->state_dir, NP_TOPOLOGY_CACHE);
+                r = np_topology_load_cached(context->sysfs_root, cache_path, diag, &context->topology);
+                if (r < 0)
+                        return r;
+                context->topology_read_ns = now;
+        } else if (context->options.memory_refresh_ns &&
+                   now - context->topology_read_ns >= context->options.memory_refresh_ns) {
+                r = np_topology_refresh(context->topology, context->sysfs_root, diag);
+                if (r < 0)
+                        return r;
+                context->topology_read_ns = now;
+        }
+        *ret_topology = context->topology;
+        return 0;
+}
+
+int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag,
+                      struct np_ledger **ret_ledger)
+{
+        int r;
+
+        /* a shared ledger cannot be relocked for a change: open it again */
+        if (context->ledger && exclusive && !context->ledger_exclusive) {
+                np_ledger_close(context->ledger);
+                context->ledger = NULL;
+        }
+        if (context->ledger) {
+                r = np_ledger_relock(context->ledger, diag);
+                if (r < 0)
+                        return r;
+        } else {
+                r = np_ledger_open(context->state_dir, exclusive, diag, &context->ledger);
+                if (r < 0)
+                        return r;
+                context->ledger_exclusive = exclusive;
+        }
+        *ret_ledger = context->ledger;
+        return 0;
+}
+
+void np_context_unlock(struct np_context *context)
+{
+        if (context->ledger)
+                np_ledger_unlock(context->ledger);
+}

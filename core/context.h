@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* The context a numapin process opens once (as crun's libcrun_context_t): its
+ * config, its roots (sysfs, cgroup, proc, state dir, BPF pin dir), whether
+ * those are the running kernel's, and, loaded on first use, the topology and
+ * the ledger. Every setting resolves here, in one order for all of them: the
+ * command-line flag, then the environment, then the config file, then the
+ * default. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "ledger.h"
+#include "model.h"
+#include "topology.h"
+
+#define NP_SYSFS_ROOT_DEFAULT  "/sys"
+#define NP_CGROUP_ROOT_DEFAULT "/sys/fs/cgroup"
+#define NP_PROC_ROOT_DEFAULT   "/proc"
+
+/* What the command line gave; NULL where a flag was not given. */
+struct np_context_options {
+        const char *config_path; /* NULL: NP_CONFIG_DEFAULT_PATH, optional */
+        const char *state_dir;
+        const char *sysfs_root;
+        const char *cgroup_root;
+        const char *proc_root;
+        enum np_source source; /* what records this process writes say */
+        /* how old the nodes' free memory may be before a placement reads it again;
+         * 0: read once (a short-lived process) */
+        uint64_t memory_refresh_ns;
+};
+
+/* The flags every front-end takes, for its getopt_long() table (which needs
+ * <getopt.h>): --config, --state-dir, --sysfs-root, --cgroup-root. */
+enum {
+        NP_OPTION_CONFIG = 0x1000,
+        NP_OPTION_STATE_DIR,
+        NP_OPTION_SYSFS_ROOT,
+        NP_OPTION_CGROUP_ROOT,
+};
+#define NP_CONTEXT_LONG_OPTIONS                                                                                        \
+        { "config", required_argument, NULL, NP_OPTION_CONFIG },                                                      \
+                { "state-dir", required_argument, NULL, NP_OPTION_STATE_DIR },                                        \
+                { "sysfs-root", required_argument, NULL, NP_OPTION_SYSFS_ROOT },                                      \
+                { "cgroup-root", required_argument, NULL, NP_OPTION_CGROUP_ROOT }
+#define NP_CONTEXT_USAGE "[--config FILE] [--state-dir DIR] [--sysfs-root DIR] [--cgroup-root DIR]"
+
+/* Takes one of those flags (getopt's value and optarg); false for any other. */
+bool np_context_option(struct np_context_options *options, int option, const char *value);
+
+struct np_context {
+        struct np_context_options options;
+        struct np_config config;
+        char config_path[PATH_MAX];
+        bool config_required;
+        char state_dir[PATH_MAX];
+        char sysfs_root[PATH_MAX];
+        char cgroup_root[PATH_MAX];
+        char proc_root[PATH_MAX];
+        /* sysfs and cgroup roots are the running kernel's (not a fixture tree):
+         * only then are there cgroup ids for the locality monitor to count */
+        bool real_kernel;
+        /* the caller can give a container a memory policy (linux.memoryPolicy) */
+        bool memory_policy;
+        struct np_topology *topology; /* NULL until np_context_topology() */
+        uint64_t topology_read_ns;
+        struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
+        bool ledger_exclusive;
+};
+
+/* Reads the config and resolves every setting. `diag` names a bad config file. */
+int np_context_open(const struct np_context_options *options, struct np_diag *diag, struct np_context **ret_context);
+void np_context_free(struct np_context *context);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_context *, np_context_free)
+#define _cleanup_context_ _cleanup_(np_context_freep)
+
+/* A config that arrives later, as text (a pre-installed NRI plugin's, in
+ * Configure; NULL keeps the one loaded): settings are resolved again and the
+ * ledger and topology are loaded anew on next use. `what` names its origin in
+ * messages. */
+int np_context_set_config(struct np_context *context, const char *text, size_t size, const char *what,
+                          struct np_diag *diag);
+
+/* The topology, loaded on first use through the cache in the state dir; with
+ * memory_refresh_ns, the nodes' memory is read again once it is that old. */
+int np_context_topology(struct np_context *context, struct np_diag *diag, const struct np_topology **ret_topology);
+
+/* The ledger with its lock held: exclusive for a change (the state dir is
+ * created), shared for reading (a missing state dir reads as empty). Kept
+ * loaded; np_context_unlock() drops the lock until the next call. */
+int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag,
+                      struct np_ledger **ret_ledger);
+void np_context_unlock(struct np_context *context);

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+/* The verbs of a container's life, one sequence for every front-end. Each verb
+ * holds the ledger's lock for its whole run. Re-pinning follows one rule: when
+ * a verb changes the set of exclusively held CPUs (or places a container that
+ * holds some), every shared container's CPUs are derived again from the
+ * ledger, its record updated, and the change handed back as an update. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "annotations.h"
+#include "lifecycle.h"
+#include "locality.h"
+#include "policy.h"
+#include "watch.h"
+
+void np_outcome_clear(struct np_outcome *outcome)
+{
+        free(outcome->updates);
+        *outcome = (struct np_outcome){};
+}
+
+int np_outcome_merge_updates(struct np_outcome *into, const struct np_outcome *from)
+{
+        for (size_t i = 0; i < from->n_updates; i++) {
+                const struct np_update *update = &from->updates[i];
+                struct np_update *grown;
+                size_t at = 0;
+
+                while (at < into->n_updates && strcmp(into->updates[at].id, update->id) != 0)
+                        at++;
+                if (at == into->n_updates) {
+                        grown = realloc(into->updates, (into->n_updates + 1) * sizeof(*grown));
+                        if (!grown)
+                                return -ENOMEM;
+                        into->updates = grown;
+                        into->n_updates++;
+                }
+                into->updates[at] = *update;
+        }
+        return 0;
+}
+
+const char *np_outcome_updates_text(const struct np_outcome *outcome, char *buf, size_t size)
+{
+        size_t used = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < outcome->n_updates && used < size; i++) {
+                char cpus[NP_CPULIST_BUFSIZE];
+
+                np_cpulist_format(&outcome->updates[i].cpus, cpus, sizeof(cpus));
+                used += (size_t)snprintf(buf + used, size - used, "%s%s: %s", i ? "; " : "", outcome->updates[i].id,
+                                         cpus);
+        }
+        return buf;
+}
+
+int np_input_request(const struct np_context *context, const struct np_input *input, struct np_diag *diag,
+                     struct np_request *ret_request, struct np_demand *ret_demand)
+{
+        struct np_annotation_set set = {};
+        int r;
+
+        r = np_annotations_merge(input->container_annotations, input->pod_annotations, &set);
+        if (r < 0)
+                return np_diag_fail(diag, r, "annotations: %s", strerror(-r));
+        r = np_annotations_parse(&set, input->name, context->config.default_policy, diag, ret_request);
+        np_annotations_clear(&set);
+        if (r < 0)
+                return r;
+        return np_demand_from_limits(input->cpu_quota, input->cpu_period ? input->cpu_period : NP_CPU_PERIOD_DEFAULT,
+                                     input->memory_limit, diag, ret_demand);
+}
+
+int np_outcome_write_cgroups(const struct np_outcome *outcome, bool skip_nri, char *ret_failures, size_t size)
+{
+        size_t used = 0;
+        int written = 0;
+
+        ret_failures[0] = '\0';
+        for (size_t i = 0; i < outcome->n_updates; i++) {
+                const struct np_update *update = &outcome->updates[i];
+                struct np_diag diag = {};
+                int r;
+
+                if (skip_nri && update->source == NP_SOURCE_NRI)
+                        continue;
+                r = np_cgroup_write_cpus(update->cgroup_dir, &update->cpus, &diag);
+                if (r == 0)
+                        written++;
+                else if (r == -ENOENT)
+                        np_log_debug("container '%s': its cgroup is gone, not re-pinned", update->id);
+                else if (used < size)
+                        used += (size_t)snprintf(ret_failures + used, size - used, "%scontainer '%s': %s",
+                                                 used ? "; " : "", update->id, diag.message);
+        }
+        return written;
+}
+
+/* --- re-pinning --------------------------------------------------------------------- */
+
+static int add_update(struct np_outcome *outcome, const struct np_record *record)
+{
+        struct np_update *grown = realloc(outcome->updates, (outcome->n_updates + 1) * sizeof(*grown));
+
+        if (!grown)
+                return -ENOMEM;
+        outcome->updates = grown;
+        grown = &outcome->updates[outcome->n_updates++];
+        *grown = (struct np_update){ .source = record->source, .cpus = record->cpus };
+        snprintf(grown->id, sizeof(grown->id), "%s", record->id);
+        snprintf(grown->cgroup_dir, sizeof(grown->cgroup_dir), "%s", record->cgroup);
+        return 0;
+}
+
+/* Every shared container's CPUs derived again: its nodes' CPUs that no one
+ * holds exclusively. One whose nodes have no shared CPU left keeps its cpuset. */
+static int repin(struct np_context *context, struct np_ledger *ledger, const struct np_topology *topology,
+                 struct np_diag *diag, struct np_outcome *outcome)
+{
+        struct np_usage usage;
+        size_t n = np_ledger_count(ledger);
+        _cleanup_free_ char(*ids)[NP_ID_MAX + 1] = NULL;
+        size_t n_ids = 0;
+        int r;
+
+        /* decided first, changed after: a change ends an iteration of the ledger */
+        np_ledger_usage(ledger, &usage);
+        ids = calloc(n ? n : 1, sizeof(*ids));
+        if (!ids)
+                return -ENOMEM;
+        for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
+                struct np_cpulist shared;
+
+                if (!np_cpulist_empty(&rec->exclusive_cpus) || rec->policy == NP_POLICY_NONE)
+                        continue;
+                np_policy_shared_cpus(topology, &context->config, &usage, &rec->nodes, &shared);
+                if (np_cpulist_empty(&shared) || np_cpulist_equal(&shared, &rec->cpus))
+                        continue;
+                snprintf(ids[n_ids++], sizeof(*ids), "%s", rec->id);
+        }
+        for (size_t i = 0; i < n_ids; i++) {
+                struct np_record record = *np_ledger_find(ledger, ids[i]);
+
+                np_policy_shared_cpus(topology, &context->config, &usage, &record.nodes, &record.cpus);
+                r = np_ledger_put(ledger, &record);
+                if (r < 0)
+                        return np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", record.id,
+                                            strerror(-r));
+                r = add_update(outcome, &record);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* --- one verb's hold on the ledger -------------------------------------------------- */
+
+struct verb {
+        struct np_context *context;
+        struct np_ledger *ledger;
+        const struct np_topology *topology;
+        struct np_cpulist exclusive_before;
+        bool repin; /* re-derive the shared containers' CPUs at the end */
+};
+
+static void exclusive_cpus(const struct np_ledger *ledger, struct np_cpulist *ret_cpus)
+{
+        struct np_usage usage;
+
+        np_ledger_usage(ledger, &usage);
+        *ret_cpus = usage.exclusive_cpus;
+}
+
+static int verb_begin(struct verb *verb, struct np_context *context, struct np_diag *diag)
+{
+        int r;
+
+        *verb = (struct verb){ .context = context };
+        r = np_context_topology(context, diag, &verb->topology);
+        if (r < 0)
+                return r;
+        r = np_context_ledger(context, true, diag, &verb->ledger);
+        if (r < 0)
+                return r;
+        exclusive_cpus(verb->ledger, &verb->exclusive_before);
+        return 0;
+}
+
+/* Re-pins when the verb changed who holds CPUs exclusively, drops the lock,
+ * and hands the outcome out (on success only). */
+static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_outcome *outcome,
+                    struct np_outcome *ret_outcome)
+{
+        struct np_cpulist after;
+
+        if (r >= 0 && verb->ledger) {
+                exclusive_cpus(verb->ledger, &after);
+                if (verb->repin || !np_cpulist_equal(&after, &verb->exclusive_before))
+                        r = repin(verb->context, verb->ledger, verb->topology, diag, outcome);
+        }
+        np_context_unlock(verb->context);
+        if (r < 0) {
+                np_outcome_clear(outcome);
+                return r;
+        }
+        *ret_outcome = *outcome;
+        return 0;
+}
+
+/* Drops a record; the outcome says RELEASED. */
+static int forget(struct verb *verb, const char *id, struct np_diag *diag, struct np_outcome *outcome)
+{
+        int r = np_ledger_remove(verb->ledger, id);
+
+        if (r < 0)
+                return np_diag_fail(diag, r, "cannot remove the ledger record of container '%s': %s", id,
+                                    strerror(-r));
+        outcome->kind = NP_OUTCOME_RELEASED;
+        return 0;
+}
+
+/* Drops the records of containers that are gone, as a release would: their
+ * monitor slots freed with the final counters kept. */
+static int reclaim(struct verb *verb, struct np_outcome *outcome)
+{
+        _cleanup_free_ struct np_record *gone = NULL;
+        size_t n_gone = 0;
+        int r;
+
+        r = np_ledger_reclaim(verb->ledger, &gone, &n_gone);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_gone; i++) {
+                struct np_diag ignored = {};
+
+                /* a failure to keep counters of a container long gone is not this verb's */
+                if (np_watch_detach(np_ledger_dir(verb->ledger), &verb->context->config, &gone[i], &ignored) < 0)
+                        np_log_debug("%s", ignored.message);
+        }
+        outcome->reclaimed += (unsigned int)n_gone;
+        return 0;
+}
+
+/* --- the monitor --------------------------------------------------------------------- */
+
+/* Attaches the monitor to a recorded container with a known cgroup, when the
+ * config, the request and the kernel allow it. Not being watched never
+ * blocks placement: the reason goes into the outcome. */
+static void watch(struct verb *verb, const struct np_request *request, struct np_record *record,
+                  struct np_outcome *outcome)
+{
+        struct np_context *context = verb->context;
+        struct np_diag diag = {};
+
+        outcome->watched = record->monitor.on;
+        if (record->monitor.on || !context->config.monitor || !request->monitor || !record->cgroup[0])
+                return;
+        if (!context->real_kernel) {
+                np_log_debug("container '%s': not monitored: sysfs or cgroup root is not the running kernel's",
+                             record->id);
+                return;
+        }
+        np_exited_remove(np_ledger_dir(verb->ledger), record->id);
+        if (np_watch_attach(&context->config, verb->topology, verb->ledger, record, &diag) < 0) {
+                snprintf(outcome->monitor_warning, sizeof(outcome->monitor_warning), "%.1000s", diag.message);
+                return;
+        }
+        outcome->watched = true;
+}
+
+/* Finds the container's cgroup from its pid or cgroupsPath; `must_exist`: the
+ * directory is checked (a running container's). */
+static int locate(struct np_context *context, const struct np_input *input, bool must_exist, struct np_diag *diag,
+                  struct np_outcome *outcome, char *ret_dir, size_t size)
+{
+        struct stat st;
+        int r;
+
+        r = np_cgroup_detect(context->cgroup_root, diag, &outcome->cgroup_layout);
+        if (r == 0)
+                r = np_cgroup_locate(context->cgroup_root, context->proc_root, outcome->cgroup_layout, input->pid,
+                                     input->cgroups_path, input->id, diag, outcome->cgroup_path,
+                                     sizeof(outcome->cgroup_path));
+        if (r == 0)
+                r = np_cgroup_dir(context->cgroup_root, outcome->cgroup_layout, outcome->cgroup_path, ret_dir, size);
+        if (r == 0 && must_exist && stat(ret_dir, &st) < 0)
+                r = np_diag_fail(diag, -errno, "cgroup %s: %s", ret_dir, strerror(errno));
+        return r;
+}
+
+static int valid_id(const char *id, struct np_diag *diag)
+{
+        char quoted[128];
+
+        if (!id || !np_id_valid(id))
+                return np_diag_fail(diag, -EINVAL,
+                                    "container id '%s' is not valid; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",
+                                    np_log_quote(quoted, sizeof(quoted), id ? id : ""), NP_ID_MAX);
+        return 0;
+}
+
+/* --- the verbs ------------------------------------------------------------------------ */
+
+static int plan(struct np_context *context, struct np_diag *diag, struct np_outcome *outcome)
+{
+        const struct np_topology *topology;
+        struct np_ledger *ledger;
+        struct np_usage usage;
+        struct np_demand demand = outcome->placement.demand;
+        int r;
+
+        r = np_context_topology(context, diag, &topology);
+        if (r < 0)
+                return r;
+        r = np_context_ledger(context, false, diag, &ledger);
+        if (r < 0)
+                return r;
+        np_ledger_usage(ledger, &usage);
+        np_context_unlock(context);
+        r = np_policy_place(topology, &context->config, &usage, &outcome->request, &demand,
+                            context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome->placement);
+        if (r < 0)
+                return r;
+        outcome->kind = NP_OUTCOME_PLANNED;
+        return 0;
+}
+
+int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
+                       struct np_diag *diag, struct np_outcome *ret_outcome)
+{
+        struct np_outcome outcome = {};
+        struct np_demand demand;
+        struct np_record record;
+        struct verb verb;
+        char dir[PATH_MAX] = "";
+        int r;
+
+        if (flags & NP_PLACE_COMMIT) {
+                r = valid_id(input->id, diag);
+                if (r < 0)
+                        return r;
+        }
+        r = np_input_request(context, input, diag, &outcome.request, &demand);
+        if (r < 0)
+                return r;
+        if (outcome.request.policy == NP_POLICY_NONE) {
+                /* left alone, with the reason: no topology or ledger needed */
+                np_policy_place(NULL, &context->config, NULL, &outcome.request, &demand, 0, diag, &outcome.placement);
+                *ret_outcome = outcome;
+                return 0;
+        }
+        if (!(flags & NP_PLACE_COMMIT)) {
+                outcome.placement.demand = demand;
+                r = plan(context, diag, &outcome);
+                if (r < 0) {
+                        np_outcome_clear(&outcome);
+                        return r;
+                }
+                *ret_outcome = outcome;
+                return 0;
+        }
+
+        r = verb_begin(&verb, context, diag);
+        if (r == 0 && input->locate_cgroup)
+                r = locate(context, input, false, diag, &outcome, dir, sizeof(dir));
+        if (r == 0)
+                r = reclaim(&verb, &outcome);
+        if (r == 0)
+                r = np_ledger_place(verb.ledger, verb.topology, &context->config, input->id, &outcome.request, &demand,
+                                    context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome.placement);
+        if (r == 1) {
+                /* placed before: the same placement, its pid and cgroup brought up to date */
+                record = *np_ledger_find(verb.ledger, input->id);
+                outcome.kind = NP_OUTCOME_KEPT;
+                r = 0;
+                if (input->locate_cgroup && (record.pid != input->pid || strcmp(record.cgroup, dir) != 0)) {
+                        record.pid = input->pid;
+                        snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
+                        r = np_ledger_put(verb.ledger, &record);
+                }
+        } else if (r == 0) {
+                np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
+                record.pid = input->pid > 0 ? input->pid : 0;
+                snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
+                outcome.kind = NP_OUTCOME_PLACED;
+                r = np_ledger_put(verb.ledger, &record);
+                if (r < 0)
+                        np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", input->id,
+                                     strerror(-r));
+        }
+        if (r == 0) {
+                watch(&verb, &outcome.request, &record, &outcome);
+                if (record.monitor.on && !np_ledger_find(verb.ledger, input->id)->monitor.on)
+                        r = np_ledger_put(verb.ledger, &record);
+                /* a container holding CPUs exclusively: the shared ones are derived
+                 * again even when it was placed before (a run cut short re-pins) */
+                verb.repin = !np_cpulist_empty(&outcome.placement.exclusive_cpus);
+        }
+        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}
+
+int np_lifecycle_abort(struct np_context *context, const char *id, const struct np_outcome *placed,
+                       struct np_diag *diag, struct np_outcome *ret_outcome)
+{
+        struct np_outcome outcome = {};
+        const struct np_record *record;
+        struct verb verb;
+        int r;
+
+        if (placed->kind != NP_OUTCOME_PLACED) {
+                *ret_outcome = outcome;
+                return 0; /* nothing of this run's to undo */
+        }
+        r = verb_begin(&verb, context, diag);
+        if (r == 0 && (record = np_ledger_find(verb.ledger, id))) {
+                np_watch_unwatch(record);
+                r = forget(&verb, id, diag, &outcome);
+        }
+        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}
+
+int np_lifecycle_started(struct np_context *context, const struct np_input *input, struct np_diag *diag,
+                         struct np_outcome *ret_outcome)
+{
+        struct np_outcome outcome = {};
+        const struct np_record *existing;
+        struct np_demand demand;
+        struct np_record record;
+        char dir[PATH_MAX];
+        struct verb verb;
+        int r;
+
+        r = valid_id(input->id, diag);
+        if (r < 0)
+                return r;
+        r = verb_begin(&verb, context, diag);
+        existing = r == 0 ? np_ledger_find(verb.ledger, input->id) : NULL;
+        if (!existing)
+                return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        record = *existing;
+        record.pid = input->pid > 0 ? input->pid : 0;
+        outcome.kind = NP_OUTCOME_KEPT;
+        r = locate(context, input, true, diag, &outcome, dir, sizeof(dir));
+        if (r == 0 && strlen(dir) < sizeof(record.cgroup))
+                strcpy(record.cgroup, dir);
+        else if (r < 0) {
+                /* not fatal: the container runs, numapin only cannot find it */
+                snprintf(outcome.monitor_warning, sizeof(outcome.monitor_warning), "%.900s; its cgroup is not recorded",
+                         diag->message);
+                *diag = (struct np_diag){};
+        }
+        if (np_input_request(context, input, NULL, &outcome.request, &demand) == 0)
+                watch(&verb, &outcome.request, &record, &outcome);
+        r = np_ledger_put(verb.ledger, &record);
+        if (r < 0)
+                np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", input->id,
+                             strerror(-r));
+        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}
+
+int np_lifecycle_adopt(struct np_context *context, const struct np_input *input, const char *cpus, const char *mems,
+                       struct np_diag *diag, struct np_outcome *ret_outcome)
+{
+        struct np_outcome outcome = {};
+        struct np_cpulist cpu_list, mem_list;
+        struct np_demand demand;
+        struct np_record record;
+        bool has_mems = mems && mems[0];
+        char what[NP_ID_MAX + 64];
+        struct verb verb;
+        int r;
+
+        r = valid_id(input->id, diag);
+        if (r == 0)
+                r = np_input_request(context, input, diag, &outcome.request, &demand);
+        if (r < 0)
+                return r;
+        if (outcome.request.policy == NP_POLICY_NONE) {
+                *ret_outcome = outcome;
+                return 0;
+        }
+        if (!cpus || !cpus[0])
+                return np_diag_fail(diag, -ENOENT, "container '%s' has no cpuset; not counted", input->id);
+        snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.cpus", input->id);
+        r = np_cpulist_parse(cpus, NP_CPULIST_MAX, what, diag, &cpu_list);
+        if (r == 0 && has_mems) {
+                snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.mems", input->id);
+                r = np_cpulist_parse(mems, NP_MAX_NODES, what, diag, &mem_list);
+        }
+        if (r < 0)
+                return r;
+
+        r = verb_begin(&verb, context, diag);
+        if (r == 0 && np_ledger_find(verb.ledger, input->id))
+                outcome.kind = NP_OUTCOME_KEPT; /* what was placed stays where it is */
+        else if (r == 0 && (!np_cpulist_is_subset(&cpu_list, &verb.topology->online_cpus) ||
+                            (has_mems && !np_cpulist_is_subset(&mem_list, &verb.topology->node_ids))))
+                r = np_diag_fail(diag, -EINVAL,
+                                 "container '%s': cpuset '%s' / '%s' names CPUs or nodes this machine lacks; not counted",
+                                 input->id, cpus, has_mems ? mems : "");
+        else if (r == 0) {
+                np_policy_from_cpuset(verb.topology, &outcome.request, &cpu_list, has_mems ? &mem_list : NULL, &demand,
+                                      &outcome.placement);
+                np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
+                record.pid = input->pid > 0 ? input->pid : 0;
+                r = np_ledger_put(verb.ledger, &record);
+                if (r < 0)
+                        np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", input->id,
+                                     strerror(-r));
+                outcome.kind = NP_OUTCOME_PLACED;
+        }
+        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}
+
+int np_lifecycle_release(struct np_context *context, const char *id, unsigned int flags, struct np_diag *diag,
+                         struct np_outcome *ret_outcome)
+{
+        struct np_outcome outcome = {};
+        const struct np_record *record;
+        struct np_diag monitor_diag = {};
+        struct stat st;
+        struct verb verb;
+        int r;
+
+        r = valid_id(id, diag);
+        if (r < 0)
+                return r;
+        if (stat(context->state_dir, &st) < 0 && errno == ENOENT) {
+                *ret_outcome = outcome; /* nothing was ever placed on this node */
+                return 0;
+        }
+        r = verb_begin(&verb, context, diag);
+        record = r == 0 ? np_ledger_find(verb.ledger, id) : NULL;
+        if (record) {
+                if (np_watch_detach(np_ledger_dir(verb.ledger), &context->config, record, &monitor_diag) < 0)
+                        snprintf(outcome.monitor_warning, sizeof(outcome.monitor_warning), "%.1000s", monitor_diag.message);
+                r = forget(&verb, id, diag, &outcome);
+        }
+        if (r == 0 && (flags & NP_RELEASE_FORGET))
+                np_exited_remove(np_ledger_dir(verb.ledger), id);
+        if (r == 0)
+                r = reclaim(&verb, &outcome);
+        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* A container's life as numapin sees it, the same for every front-end: place
+ * (decide and, on commit, record and watch), abort (undo a commit whose
+ * application failed), started (the container exists: record its pid and
+ * cgroup, watch it), adopt (count a container placed before numapin), release
+ * (unwatch, keep its final counters, forget it). Each verb returns an outcome:
+ * the placement, and the other containers whose cpusets change as data (the
+ * "pending updates" of nri-plugins' resource manager). The hook turns an
+ * outcome into config.json and cgroup writes, the NRI plugin into an
+ * adjustment and updates, numapinctl into text or JSON. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "cgroup.h"
+#include "context.h"
+#include "ledger.h"
+#include "model.h"
+
+enum np_outcome_kind {
+        NP_OUTCOME_NONE,     /* nothing to do: policy none, a sandbox, no such record */
+        NP_OUTCOME_PLANNED,  /* decided, not recorded (numapinctl plan) */
+        NP_OUTCOME_PLACED,   /* decided and recorded now */
+        NP_OUTCOME_KEPT,     /* recorded before (a second hook stage, a retried creation): the same placement */
+        NP_OUTCOME_RELEASED, /* the record is gone */
+};
+
+/* Another container whose CPUs change because exclusive CPUs were taken or
+ * given back. Its record already says `cpus`; the front-end makes the
+ * container use them (its cgroup, or the runtime for the NRI plugin's own). */
+struct np_update {
+        char id[NP_ID_MAX + 1];
+        enum np_source source;
+        char cgroup_dir[PATH_MAX]; /* "" when its cgroup is not known */
+        struct np_cpulist cpus;
+};
+
+struct np_outcome {
+        enum np_outcome_kind kind;
+        struct np_placement placement; /* PLANNED, PLACED, KEPT */
+        struct np_request request;     /* what the container asked for (place) */
+        /* the container's cgroup when the input located it (place with
+         * locate_cgroup): the path in its hierarchy and the layout */
+        char cgroup_path[PATH_MAX];
+        enum np_cgroup_layout cgroup_layout;
+        bool watched; /* the locality monitor counts it */
+        /* why it is not watched though it asked to be, "" otherwise: the
+         * front-end warns with it */
+        char monitor_warning[1024];
+        size_t n_updates;
+        struct np_update *updates;
+        unsigned int reclaimed; /* stale records of gone containers dropped on the way */
+};
+
+void np_outcome_clear(struct np_outcome *outcome);
+/* Adds `from`'s updates to `into`'s, a later one for the same container replacing the earlier. */
+int np_outcome_merge_updates(struct np_outcome *into, const struct np_outcome *from);
+/* "a: 0-7,16-23; b: 0-7,16-23" for a log line; "" when there are no updates. */
+const char *np_outcome_updates_text(const struct np_outcome *outcome, char *buf, size_t size);
+
+/* Writes each update's CPUs into its container's cgroup, skipping the NRI
+ * plugin's containers when `skip_nri` (the plugin asks the runtime for
+ * those). Returns how many were written; containers whose cgroup is gone are
+ * skipped, other failures described in `ret_failures` ("" when none). */
+int np_outcome_write_cgroups(const struct np_outcome *outcome, bool skip_nri, char *ret_failures, size_t size);
+
+/* The request and the demand core reads from an input: the annotation filter,
+ * the scope precedence, the limits and the demand arithmetic, once. */
+int np_input_request(const struct np_context *context, const struct np_input *input, struct np_diag *diag,
+                     struct np_request *ret_request, struct np_demand *ret_demand);
+
+#define NP_PLACE_COMMIT (1u << 0) /* record the placement; without it, only decide (plan) */
+
+int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
+                       struct np_diag *diag, struct np_outcome *ret_outcome);
+/* Undoes a place whose outcome was PLACED: unwatches the container (no final
+ * counters: it never ran), drops its record, gives its exclusive CPUs back. */
+int np_lifecycle_abort(struct np_context *context, const char *id, const struct np_outcome *placed,
+                       struct np_diag *diag, struct np_outcome *ret_outcome);
+/* The container now runs (NRI's PostCreateContainer): its pid and cgroup are
+ * recorded and the monitor attached. NONE when numapin holds no record of it. */
+int np_lifecycle_started(struct np_context *context, const struct np_input *input, struct np_diag *diag,
+                         struct np_outcome *ret_outcome);
+/* Counts a container placed before numapin saw it, from the cpuset it has
+ * (text as the runtime reports it; `mems` NULL or "": every node). Refused
+ * when the cpuset names CPUs or nodes the machine lacks. */
+int np_lifecycle_adopt(struct np_context *context, const struct np_input *input, const char *cpus, const char *mems,
+                       struct np_diag *diag, struct np_outcome *ret_outcome);
+
+#define NP_RELEASE_FORGET (1u << 0) /* also forget its final counters (numapinctl release) */
+
+/* The container is gone: unwatched with its final counters kept, its record
+ * dropped, records of other gone containers reclaimed, CPUs it held
+ * exclusively given back. NONE when numapin holds no record of it. */
+int np_lifecycle_release(struct np_context *context, const char *id, unsigned int flags, struct np_diag *diag,
+                         struct np_outcome *ret_outcome);

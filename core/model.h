@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* numapin's value types, shared by the input modules (annotations, spec, state,
+ * NRI) and the decision modules (policy, ledger, lifecycle): the container id
+ * rule, the memory policy, where a record came from, a container's request,
+ * its demand and its placement, and the input every front-end fills. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpulist.h"
+
+#define NP_ID_MAX               200
+#define NP_CONTAINER_NAME_MAX   63
+#define NP_MAX_EXCLUSIVE_CPUS   8192
+#define NP_ANNOTATION_VALUE_MAX 4096
+#define NP_ANNOTATION_KEY_MAX   96     /* the longest numapin key: node-count.numapin.io/container.<63> */
+#define NP_CPU_PERIOD_DEFAULT   100000 /* microseconds, the kernel's and the OCI spec's default */
+#define NP_CPU_PERIOD_MAX       1000000
+
+/* Container ids: 1-200 of A-Z a-z 0-9 _ + . - , not starting with a dot. */
+bool np_id_valid(const char *id);
+
+enum np_policy {
+        NP_POLICY_NONE,
+        NP_POLICY_BIND,
+        NP_POLICY_CPUS_ONLY,
+        NP_POLICY_PREFERRED,
+        NP_POLICY_INTERLEAVE,
+};
+
+const char *np_policy_to_string(enum np_policy policy);
+int np_policy_from_string(const char *s, enum np_policy *ret_policy);
+
+/* Who placed a container: the OCI hook, the NRI plugin or `numapinctl plan --commit`. */
+enum np_source {
+        NP_SOURCE_UNKNOWN,
+        NP_SOURCE_HOOK,
+        NP_SOURCE_NRI,
+        NP_SOURCE_PLAN,
+};
+
+const char *np_source_to_string(enum np_source source);
+/* Unknown words give NP_SOURCE_UNKNOWN (a record written by a newer build). */
+enum np_source np_source_from_string(const char *s);
+
+/* What a container asks for, from its annotations. */
+struct np_request {
+        enum np_policy policy;                          /* NP_POLICY_NONE: leave the container alone */
+        bool annotated;                                 /* some numapin key applies to this container */
+        bool sandbox;                                   /* a pod sandbox (pause) container */
+        char container_name[NP_CONTAINER_NAME_MAX + 1]; /* "" outside Kubernetes */
+        bool nodes_auto;                                /* numapin chooses the nodes */
+        struct np_cpulist nodes;                        /* the explicit node list when !nodes_auto */
+        unsigned int node_count;                        /* nodes `auto` may choose; 0: the fewest that fit */
+        unsigned int exclusive_cpus;                    /* CPUs held by this container alone */
+        bool monitor;                                   /* attach the BPF locality monitor */
+        char nodes_key[NP_ANNOTATION_KEY_MAX + 1];      /* the annotation that gave nodes / node-count, */
+        char node_count_key[NP_ANNOTATION_KEY_MAX + 1]; /* for messages ("" when none did) */
+};
+
+/* What a container will use, from its CPU quota/period and memory limit. */
+struct np_demand {
+        uint64_t cpu_millis;   /* from the CPU quota/period, 0 when unlimited */
+        uint64_t memory_bytes; /* from the memory limit, 0 when unlimited */
+};
+
+struct np_placement {
+        enum np_policy policy;
+        struct np_cpulist nodes;          /* the chosen nodes */
+        struct np_cpulist cpus;           /* cpuset.cpus */
+        struct np_cpulist mems;           /* cpuset.mems (for cpus-only: every memory node) */
+        struct np_cpulist exclusive_cpus; /* the part of cpus held by this container alone */
+        bool write_mems;                  /* false when memory is left alone */
+        struct np_demand demand;
+        char reason[1024];
+};
+
+struct np_annotation {
+        char *key;
+        char *value;
+};
+
+/* An owned list of annotations (from the OCI state, config.json, NRI or argv). */
+struct np_annotation_set {
+        size_t n;
+        struct np_annotation *items;
+};
+
+/* One container as a front-end saw it: the hook from the OCI state and
+ * config.json, the NRI plugin from the runtime's request, numapinctl from its
+ * flags. Nothing here is validated yet; core does that once. Borrowed: the
+ * strings and sets stay the front-end's. */
+struct np_input {
+        const char *id;
+        const char *name;         /* the container's name; NULL: from the CRI annotations */
+        const char *pod;          /* the pod sandbox's id, NULL when unknown */
+        int pid;                  /* its init, 0 when not known yet */
+        const char *cgroups_path; /* linux.cgroupsPath, NULL or "" when absent */
+        bool locate_cgroup;       /* the cgroup exists already: find it at placement */
+        /* Both scopes' keys may be in either set; a key in both takes the container's value. */
+        const struct np_annotation_set *container_annotations;
+        const struct np_annotation_set *pod_annotations;
+        int64_t cpu_quota;     /* microseconds per period, < 0 unlimited */
+        uint64_t cpu_period;   /* 0: NP_CPU_PERIOD_DEFAULT */
+        int64_t memory_limit;  /* bytes, < 0 unlimited */
+};
+
+/* An input with nothing known: unlimited, the default period. */
+#define NP_INPUT_INIT { .cpu_quota = -1, .memory_limit = -1 }

@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: MIT
+/* lifecycle and context: the verbs every front-end calls (place, abort,
+ * started, adopt, release) on the 2socket-smt fixture with a real ledger and a
+ * cgroup tree of regular files: what they record, which other containers'
+ * CPUs change (re-pins as data), what is reclaimed; and the order in which a
+ * context resolves its settings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../../core/lifecycle.h"
+#include "helpers.h"
+
+struct fixture {
+        char dir[PATH_MAX];
+        char state[PATH_MAX];
+        char cgroup[PATH_MAX];
+        char config[PATH_MAX];
+        char sysfs[PATH_MAX];
+        struct np_context *context;
+};
+
+static void write_config(struct fixture *f, const char *text)
+{
+        np_test_write_file(f->config, text);
+}
+
+static void open_context(struct fixture *f, enum np_source source)
+{
+        struct np_context_options options = {
+                .config_path = f->config,
+                .state_dir = f->state,
+                .sysfs_root = f->sysfs,
+                .cgroup_root = f->cgroup,
+                .proc_root = f->dir, /* no <pid>/cgroup there: the spec's path is used */
+                .source = source,
+        };
+        struct np_diag diag = {};
+
+        np_context_free(f->context);
+        f->context = NULL;
+        if (np_context_open(&options, &diag, &f->context) < 0)
+                fail_msg("np_context_open: %s", diag.message);
+}
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        char path[PATH_MAX];
+
+        assert_non_null(f);
+        np_test_mkdtemp(f->dir, sizeof(f->dir));
+        np_test_path(f->state, sizeof(f->state), f->dir, "state");
+        np_test_path(f->cgroup, sizeof(f->cgroup), f->dir, "cgroup");
+        np_test_path(f->config, sizeof(f->config), f->dir, "config.json");
+        np_test_fixture("2socket-smt", f->sysfs, sizeof(f->sysfs));
+        /* a v1 cpuset hierarchy, as on this host */
+        assert_int_equal(mkdir(f->cgroup, 0755), 0);
+        assert_int_equal(mkdir(np_test_path(path, sizeof(path), f->cgroup, "cpuset"), 0755), 0);
+        np_test_write_file(np_test_path(path, sizeof(path), f->cgroup, "cpuset/cpuset.cpus"), "0-31");
+        write_config(f, "{}");
+        open_context(f, NP_SOURCE_HOOK);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+
+        np_context_free(f->context);
+        np_test_rmtree(f->dir);
+        free(f);
+        return 0;
+}
+
+/* The container's cgroup folder <cgroup>/cpuset/<id> with cpuset files. */
+static void make_cgroup(struct fixture *f, const char *id)
+{
+        char dir[PATH_MAX + 64], path[PATH_MAX + 128];
+
+        snprintf(dir, sizeof(dir), "%s/cpuset/%s", f->cgroup, id);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(path, sizeof(path), "%s/cpuset.cpus", dir);
+        np_test_write_file(path, "0-31");
+        snprintf(path, sizeof(path), "%s/cpuset.mems", dir);
+        np_test_write_file(path, "0-1");
+}
+
+static char *cgroup_cpus(struct fixture *f, const char *id)
+{
+        char path[PATH_MAX + 64];
+
+        snprintf(path, sizeof(path), "%s/cpuset/%s/cpuset.cpus", f->cgroup, id);
+        return np_test_read_file(path);
+}
+
+/* annotations "k=v" ... NULL into a set */
+static struct np_annotation_set annotations(const char *first, va_list ap)
+{
+        struct np_annotation_set set = {};
+
+        for (const char *kv = first; kv; kv = va_arg(ap, const char *)) {
+                char key[256];
+                const char *eq = strchr(kv, '=');
+
+                assert_non_null(eq);
+                snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+                assert_int_equal(np_annotations_add(&set, key, eq + 1), 0);
+        }
+        return set;
+}
+
+/* Places `id` as the hook does (its cgroup made and located), annotations as
+ * "key=value" arguments ending with NULL. Returns the verb's result. */
+static int place(struct fixture *f, unsigned int flags, struct np_outcome *ret_outcome, const char *id, ...)
+{
+        struct np_input input = NP_INPUT_INIT;
+        struct np_annotation_set set;
+        struct np_diag diag = {};
+        char cgroups_path[256];
+        va_list ap;
+        int r;
+
+        va_start(ap, id);
+        set = annotations(va_arg(ap, const char *), ap);
+        va_end(ap);
+        if (flags & NP_PLACE_COMMIT) {
+                snprintf(cgroups_path, sizeof(cgroups_path), "/%s", id);
+                make_cgroup(f, id);
+                input.cgroups_path = cgroups_path;
+                input.locate_cgroup = true;
+                input.pid = getpid(); /* alive: never reclaimed */
+        }
+        input.id = id;
+        input.container_annotations = &set;
+        r = np_lifecycle_place(f->context, &input, flags, &diag, ret_outcome);
+        np_annotations_clear(&set);
+        return r;
+}
+
+static const struct np_record *find(struct fixture *f, const char *id)
+{
+        struct np_ledger *ledger;
+        const struct np_record *record;
+
+        assert_int_equal(np_context_ledger(f->context, false, NULL, &ledger), 0);
+        record = np_ledger_find(ledger, id);
+        np_context_unlock(f->context);
+        return record;
+}
+
+static const struct np_update *update_for(const struct np_outcome *outcome, const char *id)
+{
+        for (size_t i = 0; i < outcome->n_updates; i++)
+                if (strcmp(outcome->updates[i].id, id) == 0)
+                        return &outcome->updates[i];
+        return NULL;
+}
+
+static void test_lifecycle_place_records_the_container_and_its_cgroup(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        char dir[PATH_MAX + 16];
+        const struct np_record *record;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "a", "cpus.numapin.io/pod=2", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_string_equal(outcome.cgroup_path, "/a");
+        assert_int_equal(outcome.cgroup_layout, NP_CGROUP_LEGACY);
+        assert_false(outcome.watched); /* a fixture tree: the monitor has nothing to count */
+        assert_string_equal(outcome.monitor_warning, "");
+        record = find(f, "a");
+        assert_non_null(record);
+        snprintf(dir, sizeof(dir), "%s/cpuset/a", f->cgroup);
+        assert_string_equal(record->cgroup, dir);
+        assert_int_equal(record->source, NP_SOURCE_HOOK);
+        assert_int_equal(record->pid, getpid());
+        assert_int_equal(np_cpulist_count(&record->exclusive_cpus), 2);
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_place_again_keeps_the_first_placement(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome first = {}, again = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_annotation_set set = {};
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &first, "a", "cpus.numapin.io/pod=2", NULL), 0);
+        /* prestart after createRuntime, with the same annotations */
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "2"), 0);
+        input.id = "a";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, NULL, &again), 0);
+        assert_int_equal(again.kind, NP_OUTCOME_KEPT);
+        assert_true(np_cpulist_equal(&again.placement.cpus, &first.placement.cpus));
+        assert_string_equal(again.placement.reason, "already placed");
+        np_annotations_clear(&set);
+        np_outcome_clear(&first);
+        np_outcome_clear(&again);
+}
+
+static void test_lifecycle_policy_none_touches_no_state(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct stat st;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "plain", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_non_null(strstr(outcome.placement.reason, "default policy is none"));
+        assert_int_equal(stat(f->state, &st), -1);
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_plan_decides_without_recording(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct stat st;
+
+        assert_int_equal(place(f, 0, &outcome, "p", "cpus.numapin.io/pod=4", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLANNED);
+        assert_int_equal(np_cpulist_count(&outcome.placement.exclusive_cpus), 4);
+        assert_int_equal(stat(f->state, &st), -1); /* a missing state dir reads as empty */
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome shared = {}, exclusive = {};
+        _cleanup_free_ char *cpus = NULL;
+        char failures[512];
+        const struct np_update *u;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        assert_cpulist_equal(&shared.placement.cpus, "0-7,16-23");
+        assert_int_equal(shared.n_updates, 0);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &exclusive, "x", "nodes.numapin.io/pod=0",
+                               "cpus.numapin.io/pod=2", NULL),
+                         0);
+        assert_cpulist_equal(&exclusive.placement.cpus, "0,16");
+        assert_int_equal(exclusive.n_updates, 1);
+        u = update_for(&exclusive, "s");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "1-7,17-23");
+        assert_int_equal(u->source, NP_SOURCE_HOOK);
+        /* the record says so already; the front-end makes the container use it */
+        assert_cpulist_equal(&find(f, "s")->cpus, "1-7,17-23");
+        assert_int_equal(np_outcome_write_cgroups(&exclusive, false, failures, sizeof(failures)), 1);
+        assert_string_equal(failures, "");
+        cpus = cgroup_cpus(f, "s");
+        assert_string_equal(cpus, "1-7,17-23");
+        /* the plugin asks the runtime for its own containers: not written here */
+        exclusive.updates[0].source = NP_SOURCE_NRI;
+        assert_int_equal(np_outcome_write_cgroups(&exclusive, true, failures, sizeof(failures)), 0);
+        np_outcome_clear(&shared);
+        np_outcome_clear(&exclusive);
+}
+
+static void test_lifecycle_release_gives_exclusive_cpus_back(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        const struct np_update *u;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
+                               NULL),
+                         0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(np_lifecycle_release(f->context, "x", 0, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_RELEASED);
+        assert_null(find(f, "x"));
+        u = update_for(&outcome, "s");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "0-7,16-23");
+        np_outcome_clear(&outcome);
+
+        /* again: nothing to release, nothing changes */
+        assert_int_equal(np_lifecycle_release(f->context, "x", 0, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_int_equal(outcome.n_updates, 0);
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_release_of_a_shared_container_repins_no_one(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s1", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s2", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(np_lifecycle_release(f->context, "s1", 0, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_RELEASED);
+        assert_int_equal(outcome.n_updates, 0);
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_abort_undoes_a_fresh_placement(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome shared = {}, placed = {}, undone = {};
+        const struct np_update *u;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &placed, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
+                               NULL),
+                         0);
+        assert_int_equal(np_lifecycle_abort(f->context, "x", &placed, NULL, &undone), 0);
+        assert_int_equal(undone.kind, NP_OUTCOME_RELEASED);
+        assert_null(find(f, "x"));
+        u = update_for(&undone, "s");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "0-7,16-23");
+        assert_cpulist_equal(&find(f, "s")->cpus, "0-7,16-23");
+        np_outcome_clear(&undone);
+
+        /* a KEPT outcome (placed by an earlier run) is not this run's to undo: the record stays */
+        shared.kind = NP_OUTCOME_KEPT;
+        assert_int_equal(np_lifecycle_abort(f->context, "s", &shared, NULL, &undone), 0);
+        assert_int_equal(undone.kind, NP_OUTCOME_NONE);
+        assert_non_null(find(f, "s"));
+        np_outcome_clear(&shared);
+        np_outcome_clear(&placed);
+        np_outcome_clear(&undone);
+}
+
+/* A run cut short after the exclusive record was written but before the shared
+ * containers were moved: the next run for the same container moves them. */
+static void test_lifecycle_place_again_repins_what_an_interrupted_run_left(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_ledger *ledger;
+        struct np_record record;
+        const struct np_update *u;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(np_context_ledger(f->context, true, NULL, &ledger), 0);
+        record = *np_ledger_find(ledger, "s");
+        snprintf(record.id, sizeof(record.id), "x");
+        record.cpus = record.exclusive_cpus = np_test_cpulist("0,16");
+        assert_int_equal(np_ledger_put(ledger, &record), 0);
+        np_context_unlock(f->context);
+        assert_cpulist_equal(&find(f, "s")->cpus, "0-7,16-23"); /* still on x's CPUs */
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
+                               NULL),
+                         0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
+        u = update_for(&outcome, "s");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "1-7,17-23");
+        np_outcome_clear(&outcome);
+}
+
+static pid_t dead_pid(void)
+{
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        return pid;
+}
+
+static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_ledger *ledger;
+        struct np_record record;
+        char dir[PATH_MAX + 16];
+        const struct np_update *u;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "gone", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
+                               NULL),
+                         0);
+        np_outcome_clear(&outcome);
+        /* its poststop never ran: the pid is dead and the cgroup removed */
+        assert_int_equal(np_context_ledger(f->context, true, NULL, &ledger), 0);
+        record = *np_ledger_find(ledger, "gone");
+        record.pid = dead_pid();
+        assert_int_equal(np_ledger_put(ledger, &record), 0);
+        np_context_unlock(f->context);
+        snprintf(dir, sizeof(dir), "%s/cpuset/gone", f->cgroup);
+        np_test_rmtree(dir);
+
+        /* the release of another container, unknown even, drops it and gives its CPUs back */
+        assert_int_equal(np_lifecycle_release(f->context, "other", 0, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_int_equal(outcome.reclaimed, 1);
+        assert_null(find(f, "gone"));
+        u = update_for(&outcome, "s");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "0-7,16-23");
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_container_annotations_win_over_the_pods_and_foreign_keys_are_ignored(void **state)
+{
+        struct fixture *f = *state;
+        struct np_annotation_set container = {}, pod = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_outcome outcome = {};
+        struct np_request request;
+        struct np_demand demand;
+        struct np_diag diag = {};
+
+        assert_int_equal(np_annotations_add(&container, "cpus.numapin.io/pod", "1"), 0);
+        assert_int_equal(np_annotations_add(&pod, "cpus.numapin.io/pod", "3"), 0);
+        assert_int_equal(np_annotations_add(&pod, "nodes.numapin.io/pod", "1"), 0);
+        /* someone else's keys: not UTF-8, longer than any numapin key; never judged */
+        assert_int_equal(np_annotations_add(&pod, "example.com/blob", "\xff\xfe"), 0);
+        assert_int_equal(np_annotations_add(&container, "example.com/a-very-long-key-that-is-not-numapins-own-and-"
+                                                        "goes-on-for-more-than-ninety-six-bytes-of-text",
+                                            "x"),
+                         0);
+        input.id = "c";
+        input.container_annotations = &container;
+        input.pod_annotations = &pod;
+        input.cpu_quota = 150000; /* per the default period */
+        input.memory_limit = 1 << 30;
+        assert_int_equal(np_input_request(f->context, &input, &diag, &request, &demand), 0);
+        assert_int_equal(request.exclusive_cpus, 1);
+        assert_false(request.nodes_auto);
+        assert_cpulist_equal(&request.nodes, "1");
+        assert_int_equal(demand.cpu_millis, 1500);
+        assert_int_equal(demand.memory_bytes, 1 << 30);
+        assert_int_equal(np_lifecycle_place(f->context, &input, 0, &diag, &outcome), 0);
+        assert_cpulist_equal(&outcome.placement.cpus, "8");
+        np_outcome_clear(&outcome);
+
+        /* a bad value in one of numapin's keys is refused, naming the key */
+        assert_int_equal(np_annotations_add(&pod, "node-count.numapin.io/pod", "zero"), 0);
+        assert_int_equal(np_input_request(f->context, &input, &diag, &request, &demand), -EINVAL);
+        assert_non_null(strstr(diag.message, "node-count.numapin.io/pod"));
+        np_annotations_clear(&container);
+        np_annotations_clear(&pod);
+}
+
+static void test_lifecycle_started_records_pid_and_cgroup_of_an_nri_container(void **state)
+{
+        struct fixture *f = *state;
+        struct np_annotation_set set = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_outcome outcome = {};
+        char dir[PATH_MAX + 16];
+        const struct np_record *record;
+
+        open_context(f, NP_SOURCE_NRI);
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "1"), 0);
+        input.id = "n";
+        input.container_annotations = &set;
+        /* CreateContainer: no pid, no cgroup yet */
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_string_equal(find(f, "n")->cgroup, "");
+        assert_int_equal(find(f, "n")->source, NP_SOURCE_NRI);
+        np_outcome_clear(&outcome);
+
+        /* PostCreateContainer */
+        make_cgroup(f, "pod1-n");
+        input.pid = getpid();
+        input.cgroups_path = "/pod1-n";
+        assert_int_equal(np_lifecycle_started(f->context, &input, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
+        record = find(f, "n");
+        snprintf(dir, sizeof(dir), "%s/cpuset/pod1-n", f->cgroup);
+        assert_string_equal(record->cgroup, dir);
+        assert_int_equal(record->pid, getpid());
+        np_outcome_clear(&outcome);
+
+        /* a container numapin never placed */
+        input.id = "stranger";
+        assert_int_equal(np_lifecycle_started(f->context, &input, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        np_annotations_clear(&set);
+}
+
+static void test_lifecycle_adopt_counts_a_container_from_its_cpuset(void **state)
+{
+        struct fixture *f = *state;
+        struct np_annotation_set set = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_outcome outcome = {};
+        struct np_diag diag = {};
+
+        open_context(f, NP_SOURCE_NRI);
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "2"), 0);
+        input.id = "old";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_adopt(f->context, &input, "8,24", "1", &diag, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_cpulist_equal(&find(f, "old")->exclusive_cpus, "8,24");
+        np_outcome_clear(&outcome);
+        /* what was placed stays where it is */
+        assert_int_equal(np_lifecycle_adopt(f->context, &input, "0-31", NULL, &diag, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
+        assert_cpulist_equal(&find(f, "old")->cpus, "8,24");
+        np_outcome_clear(&outcome);
+
+        input.id = "bad";
+        assert_int_equal(np_lifecycle_adopt(f->context, &input, "98-99", "0", &diag, &outcome), -EINVAL);
+        assert_non_null(strstr(diag.message, "names CPUs or nodes this machine lacks"));
+        assert_null(find(f, "bad"));
+        np_annotations_clear(&set);
+}
+
+static void test_lifecycle_memory_policies_need_a_front_end_that_carries_them(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_diag diag = {};
+        struct np_annotation_set set = {};
+        struct np_input input = NP_INPUT_INIT;
+
+        assert_int_equal(np_annotations_add(&set, "policy.numapin.io/pod", "interleave"), 0);
+        input.id = "i";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, &diag, &outcome), -EOPNOTSUPP);
+        assert_non_null(strstr(diag.message, "needs a memory policy"));
+        assert_null(find(f, "i"));
+        f->context->memory_policy = true;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, NULL, &outcome), 0);
+        assert_int_equal(outcome.placement.policy, NP_POLICY_INTERLEAVE);
+        np_outcome_clear(&outcome);
+        np_annotations_clear(&set);
+}
+
+static void test_lifecycle_refuses_an_invalid_container_id(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_diag diag = {};
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "../x", "cpus.numapin.io/pod=1", NULL), -EINVAL);
+        assert_int_equal(np_lifecycle_release(f->context, ".hidden", 0, &diag, &outcome), -EINVAL);
+        assert_non_null(strstr(diag.message, "container id '.hidden' is not valid"));
+}
+
+/* --- the context ------------------------------------------------------------------- */
+
+static void test_context_settings_resolve_flag_then_environment_then_config(void **state)
+{
+        struct fixture *f = *state;
+        struct np_context_options options = { .config_path = f->config };
+        struct np_context *context = NULL;
+        char from_env[PATH_MAX], from_config[PATH_MAX], text[PATH_MAX + 64];
+
+        np_test_path(from_env, sizeof(from_env), f->dir, "env-state");
+        np_test_path(from_config, sizeof(from_config), f->dir, "config-state");
+        snprintf(text, sizeof(text), "{\"state_dir\": \"%s\"}", from_config);
+        write_config(f, text);
+
+        assert_int_equal(unsetenv("NUMAPIN_STATE_DIR"), 0);
+        assert_int_equal(np_context_open(&options, NULL, &context), 0);
+        assert_string_equal(context->state_dir, from_config);
+        np_context_free(TAKE_PTR(context));
+
+        assert_int_equal(setenv("NUMAPIN_STATE_DIR", from_env, 1), 0);
+        assert_int_equal(setenv("NUMAPIN_SYSFS_ROOT", "/tmp/fake-sys", 1), 0);
+        assert_int_equal(setenv("NUMAPIN_CGROUP_ROOT", "/tmp/cg", 1), 0);
+        assert_int_equal(setenv("NUMAPIN_PROC_ROOT", "", 1), 0); /* empty: as if unset */
+        assert_int_equal(np_context_open(&options, NULL, &context), 0);
+        assert_string_equal(context->state_dir, from_env);
+        assert_string_equal(context->sysfs_root, "/tmp/fake-sys");
+        assert_string_equal(context->cgroup_root, "/tmp/cg");
+        assert_string_equal(context->proc_root, NP_PROC_ROOT_DEFAULT);
+        np_context_free(TAKE_PTR(context));
+
+        /* the flag wins over the environment, for every root alike */
+        options.state_dir = f->state;
+        options.sysfs_root = f->sysfs;
+        assert_int_equal(np_context_open(&options, NULL, &context), 0);
+        assert_string_equal(context->state_dir, f->state);
+        assert_string_equal(context->sysfs_root, f->sysfs);
+        np_context_free(TAKE_PTR(context));
+        assert_int_equal(unsetenv("NUMAPIN_STATE_DIR"), 0);
+        assert_int_equal(unsetenv("NUMAPIN_SYSFS_ROOT"), 0);
+        assert_int_equal(unsetenv("NUMAPIN_CGROUP_ROOT"), 0);
+        assert_int_equal(unsetenv("NUMAPIN_PROC_ROOT"), 0);
+
+        /* the defaults */
+        write_config(f, "{}");
+        options = (struct np_context_options){ .config_path = f->config };
+        assert_int_equal(np_context_open(&options, NULL, &context), 0);
+        assert_string_equal(context->state_dir, NP_STATE_DIR_DEFAULT);
+        assert_string_equal(context->sysfs_root, NP_SYSFS_ROOT_DEFAULT);
+        assert_string_equal(context->cgroup_root, NP_CGROUP_ROOT_DEFAULT);
+        assert_string_equal(context->proc_root, NP_PROC_ROOT_DEFAULT);
+        np_context_free(TAKE_PTR(context));
+}
+
+static void test_context_refuses_a_relative_state_dir_and_a_missing_given_config(void **state)
+{
+        struct fixture *f = *state;
+        struct np_context_options options = { .config_path = f->config, .state_dir = "relative/state",
+                                               .sysfs_root = f->sysfs };
+        struct np_annotation_set set = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_context *context = NULL;
+        struct np_outcome outcome = {};
+        struct np_diag diag = {};
+        char missing[PATH_MAX];
+
+        assert_int_equal(np_context_open(&options, &diag, &context), 0);
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "1"), 0);
+        input.id = "x";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(context, &input, NP_PLACE_COMMIT, &diag, &outcome), -EINVAL);
+        np_annotations_clear(&set);
+        assert_non_null(strstr(diag.message, "state dir 'relative/state': expected an absolute path"));
+        np_context_free(TAKE_PTR(context));
+        options = (struct np_context_options){ .config_path = np_test_path(missing, sizeof(missing), f->dir, "none") };
+        assert_int_equal(np_context_open(&options, &diag, &context), -ENOENT);
+        assert_null(context);
+}
+
+static void test_context_knows_a_fixture_tree_is_not_the_running_kernel(void **state)
+{
+        struct fixture *f = *state;
+        struct np_context_options options = { .config_path = f->config, .sysfs_root = "/sys" };
+        struct np_context *context = NULL;
+        struct stat st;
+
+        assert_false(f->context->real_kernel);
+        if (stat("/sys/fs/cgroup", &st) < 0)
+                skip();
+        assert_int_equal(np_context_open(&options, NULL, &context), 0);
+        /* this machine's own /sys and /sys/fs/cgroup: the kernel's, where cpuset is mounted */
+        if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 || access("/sys/fs/cgroup/cpuset", F_OK) == 0)
+                assert_true(context->real_kernel);
+        np_context_free(context);
+}
+
+static void test_context_set_config_applies_a_later_config(void **state)
+{
+        struct fixture *f = *state;
+        struct np_diag diag = {};
+        static const char text[] = "{\"default_policy\": \"bind\"}";
+
+        assert_int_equal(f->context->config.default_policy, NP_POLICY_NONE);
+        assert_int_equal(np_context_set_config(f->context, text, strlen(text), "test", &diag), 0);
+        assert_int_equal(f->context->config.default_policy, NP_POLICY_BIND);
+        /* the flags still win */
+        assert_string_equal(f->context->state_dir, f->state);
+        assert_int_equal(np_context_set_config(f->context, "{\"x\": 1}", 8, "test", &diag), -EINVAL);
+        assert_int_equal(f->context->config.default_policy, NP_POLICY_BIND); /* a bad one changes nothing */
+}
+
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                TEST(test_lifecycle_place_records_the_container_and_its_cgroup),
+                TEST(test_lifecycle_place_again_keeps_the_first_placement),
+                TEST(test_lifecycle_policy_none_touches_no_state),
+                TEST(test_lifecycle_plan_decides_without_recording),
+                TEST(test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates),
+                TEST(test_lifecycle_release_gives_exclusive_cpus_back),
+                TEST(test_lifecycle_release_of_a_shared_container_repins_no_one),
+                TEST(test_lifecycle_abort_undoes_a_fresh_placement),
+                TEST(test_lifecycle_place_again_repins_what_an_interrupted_run_left),
+                TEST(test_lifecycle_every_verb_reclaims_containers_that_are_gone),
+                TEST(test_lifecycle_container_annotations_win_over_the_pods_and_foreign_keys_are_ignored),
+                TEST(test_lifecycle_started_records_pid_and_cgroup_of_an_nri_container),
+                TEST(test_lifecycle_adopt_counts_a_container_from_its_cpuset),
+                TEST(test_lifecycle_memory_policies_need_a_front_end_that_carries_them),
+                TEST(test_lifecycle_refuses_an_invalid_container_id),
+                TEST(test_context_settings_resolve_flag_then_environment_then_config),
+                TEST(test_context_refuses_a_relative_state_dir_and_a_missing_given_config),
+                TEST(test_context_knows_a_fixture_tree_is_not_the_running_kernel),
+                TEST(test_context_set_config_applies_a_later_config),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
