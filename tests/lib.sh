@@ -76,9 +76,3 @@ skip_suite() {
         skip "$NP_SUITE" "$1"
         exit 0
 }
-# skip_all WHY: the old form, for scripts that still name their checks in a TESTS array.
-skip_all() {
-        local t
-        for t in "${TESTS[@]}"; do skip "$t" "$1"; done
-        exit 0
-}
