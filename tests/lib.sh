@@ -1,7 +1,21 @@
 # SPDX-License-Identifier: MIT
 # Shared helpers for the bash integration and e2e tests: paths to the built
-# binaries and fixtures, a private temporary folder removed on exit, and the
-# "ok - / not ok - / skip -" report lines that tests/run.sh counts.
+# binaries and fixtures, a private temporary folder removed on exit, and the checks.
+#
+# Each check prints one line, in the one dialect tests/run.sh counts:
+#   ok - NAME            not ok - NAME: WHY            skip - NAME: WHY
+# (lines starting "# " are comments). A check is named where it runs:
+#   check NAME CMD [ARG...]              ok when CMD succeeds; else WHY is what CMD
+#                                        printed (a predicate ends in `|| why "..."`),
+#                                        or its exit status
+#   expect_eq NAME EXPECTED ACTUAL
+#   expect_contains NAME NEEDLE HAYSTACK
+#   expect_status NAME EXPECTED-EXIT-STATUS ACTUAL
+#   skip NAME WHY                        a check that cannot run here
+#   skip_suite WHY                       the whole script cannot run here (no root, no
+#                                        runtime): one "skip - SUITE: WHY" line, then exit
+#   pass NAME, fail NAME WHY             the bare lines, for a helper that judges itself
+#                                        or a failure with no passing twin
 
 NP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NP_HOOK=$NP_ROOT/build/numapin-hook
@@ -18,9 +32,30 @@ trap np_cleanup EXIT
 # Run `cmd` when the script exits (before the temporary folder goes).
 at_exit() { np_cleanup_hooks+=("$1"); }
 
+NP_SUITE=$(basename "$(dirname "$0")")/$(basename "$0" .sh) # e.g. e2e/runc
+
+# A reason is kept on its line: a newline in it would start a line run.sh might count.
 pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1${2:+: $2}"; }
-skip() { echo "skip - $1${2:+: $2}"; }
+fail() { local reason=${2-}; reason=${reason//$'\n'/ }; echo "not ok - $1${reason:+: $reason}"; }
+skip() { local reason=${2-}; reason=${reason//$'\n'/ }; echo "skip - $1${reason:+: $reason}"; }
+
+# check NAME CMD [ARG...]: runs CMD (in a subshell: a predicate only looks); ok when it
+# exits 0, else not ok with what it printed on stdout, or with its exit status. CMD sees
+# the caller's variables: check's own are prefixed so as not to hide a $status or $name.
+check() {
+        local np_check_name=$1 np_check_why np_check_status
+        shift
+        np_check_why=$("$@")
+        np_check_status=$?
+        if [ "$np_check_status" -eq 0 ]; then
+                pass "$np_check_name"
+        else
+                fail "$np_check_name" "${np_check_why:-exit status $np_check_status}"
+        fi
+}
+# why TEXT...: the reason a predicate gives check: prints TEXT and fails, as in
+#   placed() { [ "$status" -eq 0 ] && [ -n "$held" ] || why "status $status, record '$held'"; }
+why() { printf '%s\n' "$*"; return 1; }
 
 # expect_eq NAME EXPECTED ACTUAL
 expect_eq() {
@@ -35,10 +70,9 @@ expect_status() {
         if [ "$2" -eq "$3" ]; then pass "$1"; else fail "$1" "exit status $3, expected $2"; fi
 }
 is_root() { [ "$(id -u)" -eq 0 ]; }
-# skip_all WHY: reports every test named in the script's TESTS array as
-# skipped, then ends the script (for a missing runtime or missing root).
-skip_all() {
-        local t
-        for t in "${TESTS[@]}"; do skip "$t" "$1"; done
+# skip_suite WHY: the script cannot run here (missing root, runtime or build): one
+# "skip - SUITE: WHY" line, and the script ends.
+skip_suite() {
+        skip "$NP_SUITE" "$1"
         exit 0
 }

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Runs numapin's tests and prints one closing line: "tests: N passed, N failed, N skipped".
 # usage: tests/run.sh [all|unit|integration|e2e|vm] [NAME-FILTER]
-# Unit tests are cmocka binaries (TAP output); integration and e2e tests are bash
-# scripts that report "ok - ...", "not ok - ..." and "skip - ..." lines through tests/lib.sh;
-# vm runs tests/vm/run.sh, the scenarios on emulated 2- and 4-node machines.
+# Every suite reports in one dialect, counted here in one way: "ok - NAME",
+# "not ok - NAME: why", "skip - NAME: why" ("# " lines are comments). Integration and e2e
+# tests are bash scripts that report through tests/lib.sh; vm runs tests/vm/run.sh, the
+# scenarios on emulated 2- and 4-node machines; unit tests are cmocka binaries, whose TAP
+# is translated into the dialect before it is counted.
 set -u
 cd "$(dirname "$0")/.."
 suite=${1:-all}
@@ -12,23 +14,65 @@ filter=${2:-}
 passed=0 failed=0 skipped=0
 failures=()
 
-# Counts the TAP-like lines of one test program's output; a program that fails
-# without reporting a failure counts as one failure.
-count() {
-        local name=$1 status=$2 output=$3 p f s
-        # cmocka's TAP marks a skipped test "not ok N # SKIP", others "ok N # skip"
-        p=$(grep -cE '^ok ' <<<"$output" | tr -d ' ')
-        s=$(grep -ciE '^(not )?ok .*# ?skip' <<<"$output" | tr -d ' ')
-        f=$(grep -cE '^not ok ' <<<"$output" | tr -d ' ')
-        f=$((f - $(grep -ciE '^not ok .*# ?skip' <<<"$output")))
-        s=$((s + $(grep -cE '^skip ' <<<"$output")))
-        p=$((p - $(grep -ciE '^ok .*# ?skip' <<<"$output")))
-        if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
-                f=1
-                failures+=("$name: exited with status $status")
+# tap_to_dialect BINARY: cmocka's TAP on stdin, out in the dialect with each test named
+# "BINARY: TEST". A failure's reason is the "# " lines after it (cmocka's assertion
+# message); a skip's is the "# skip: " line before it (tests/unit/test_monitor.c's
+# skip_because). Other lines pass through.
+tap_to_dialect() {
+        awk -v bin="$1" '
+        function flush() {
+                if (pending != "") print pending ": " (why != "" ? why : "failed, without a message")
+                pending = ""; why = ""
+        }
+        /^(not )?ok [0-9]+( |$)/ {
+                flush()
+                verdict = ($1 == "not") ? "not ok" : "ok"
+                rest = $0
+                sub(/^(not )?ok [0-9]+ */, "", rest)
+                directive = ""
+                if (match(tolower(rest), /# *skip( |$)/)) {
+                        directive = substr(rest, RSTART + RLENGTH)
+                        rest = substr(rest, 1, RSTART - 1)
+                }
+                sub(/^- */, "", rest); sub(/ +$/, "", rest)
+                if (RSTART) {
+                        # "ok 3 - name # SKIP reason", or cmocka'"'"'s "not ok 3 # SKIP name"
+                        if (rest == "") { rest = directive; directive = "" }
+                        reason = directive != "" ? directive : skipwhy != "" ? skipwhy : "skipped by the test"
+                        print "skip - " bin ": " rest ": " reason
+                } else if (verdict == "ok") {
+                        print "ok - " bin ": " rest
+                } else {
+                        pending = "not ok - " bin ": " rest
+                }
+                skipwhy = ""
+                next
+        }
+        /^# skip: / { flush(); skipwhy = substr($0, 9) } # the next test has begun
+        pending != "" && /^# / && !/^# (not )?ok - / { why = why (why != "" ? "; " : "") substr($0, 3) }
+        { print }
+        END { flush() }'
+}
+
+# tally NAME STATUS OUTPUT: counts OUTPUT's lines in the dialect and shows those that are
+# not a pass. A program that reports no check at all, or exits non-zero without a
+# "not ok" line, counts as one failure.
+tally() {
+        local name=$1 status=$2 out=$3 line
+        if ! grep -qE '^(ok|not ok|skip) - ' <<<"$out"; then
+                out+=$'\n'"not ok - $name: reported no checks (exit status $status)"
+        elif [ "$status" -ne 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
+                out+=$'\n'"not ok - $name: exited with status $status without a failed check"
         fi
-        while IFS= read -r line; do failures+=("$name: $line"); done < <(grep -E '^not ok ' <<<"$output" | grep -viE '# ?skip')
-        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+        grep -E '^(not ok - |skip - |#)' <<<"$out"
+        passed=$((passed + $(grep -c '^ok - ' <<<"$out")))
+        skipped=$((skipped + $(grep -c '^skip - ' <<<"$out")))
+        failed=$((failed + $(grep -c '^not ok - ' <<<"$out")))
+        while IFS= read -r line; do
+                line=${line#not ok - }
+                [[ $line == "$name: "* ]] || line="$name: $line"
+                failures+=("$line")
+        done < <(grep '^not ok - ' <<<"$out")
 }
 
 run_unit() {
@@ -39,8 +83,7 @@ run_unit() {
                 echo "== unit: ${bin##*/}"
                 out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$bin" 2>&1)
                 status=$?
-                printf '%s\n' "$out" | grep -E '^(not ok|ok|#)' | grep -vE '^ok ' || true
-                count "${bin##*/}" "$status" "$out"
+                tally "${bin##*/}" "$status" "$(tap_to_dialect "${bin##*/}" <<<"$out")"
         done
 }
 
@@ -52,8 +95,7 @@ run_scripts() {
                 echo "== ${dir#tests/}: ${script##*/}"
                 out=$(bash "$script" 2>&1)
                 status=$?
-                printf '%s\n' "$out" | grep -E '^(not ok|skip|#)' || true
-                count "${script##*/}" "$status" "$out"
+                tally "${script##*/}" "$status" "$out"
         done
 }
 
@@ -68,8 +110,7 @@ run_vm() {
         echo "== vm: ${args[*]}"
         out=$(bash tests/vm/run.sh "${args[@]}" 2>&1)
         status=$?
-        printf '%s\n' "$out" | grep -E '^(not ok|skip|#)' || true
-        count "vm" "$status" "$out"
+        tally "vm" "$status" "$out"
 }
 
 case $suite in
@@ -81,9 +122,14 @@ vm) run_vm ;;
 *) echo "usage: tests/run.sh [all|unit|integration|e2e|vm] [NAME-FILTER]" >&2; exit 2 ;;
 esac
 
+if [ $((passed + failed + skipped)) -eq 0 ]; then
+        echo "not ok - tests/run.sh: no checks ran (suite '$suite', filter '$filter')"
+        failed=1
+        failures+=("tests/run.sh: no checks ran (suite '$suite', filter '$filter')")
+fi
 if [ ${#failures[@]} -gt 0 ]; then
         echo "failures:"
         printf '  %s\n' "${failures[@]}"
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ] && [ $((passed + skipped)) -gt 0 ]
+[ "$failed" -eq 0 ]

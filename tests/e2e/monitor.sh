@@ -5,30 +5,14 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT NUMAPIN_BPF_ATTACH
-TESTS=(
-        "monitor: the hook pins its programs, which stay attached after it exits"
-        "monitor: 256 MiB in a bound container counted as 65536 pages within 3%"
-        "monitor: all of them local, on node 0, none outside the allowed nodes"
-        "monitor: CPU time counted on node 0"
-        "monitor: an exited container keeps its final counters"
-        "monitor: the PMU tier says unavailable, never zero"
-        "monitor: a running container shows its resident memory from memory.numa_stat"
-        "monitor: a running container's pages are counted while it runs"
-        "monitor: text output is a table with the container's local share"
-        "monitor: monitor.numapin.io=false places but does not watch"
-        "monitor: an unannotated container is not watched"
-        "monitor: a full watched map is a warning, the container still placed"
-        "monitor: stats of an unknown container fails with its name"
-        "monitor: stats with a malformed id fails with the allowed form"
-)
-is_root || skip_all "needs root"
-command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
-command -v cc >/dev/null || skip_all "needs cc for the workload"
+is_root || skip_suite "needs root"
+command -v runc >/dev/null || skip_suite "runc is not installed (apt-get install runc)"
+command -v cc >/dev/null || skip_suite "needs cc for the workload"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
-        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+        skip_suite "needs a static /bin/busybox (apt-get install busybox-static)"
 fi
-[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip_all "needs the cgroup v1 cpuset hierarchy of this hybrid host"
-if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_all "build numapin first: make all"; fi
+[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip_suite "needs the cgroup v1 cpuset hierarchy of this hybrid host"
+if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_suite "build numapin first: make all"; fi
 
 PIN=/sys/fs/bpf/numapin-e2e-$$
 CONF=$NP_TMP/numapin.json
@@ -40,7 +24,7 @@ at_exit "rm -rf '$PIN'"
 mkdir -p "$ROOTFS/bin" "$RUNC_ROOT"
 cp /bin/busybox "$ROOTFS/bin/"
 for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$ROOTFS/bin/$applet"; done
-cc -static -O2 -o "$ROOTFS/bin/workload" "$NP_ROOT/tests/vm/workload.c" || skip_all "cannot build the workload"
+cc -static -O2 -o "$ROOTFS/bin/workload" "$NP_ROOT/tests/vm/workload.c" || skip_suite "cannot build the workload"
 
 ctl() { "$NP_CTL" --config "$CONF" --state-dir "$SD" "$@"; }
 runc_() { runc --root "$RUNC_ROOT" "$@"; }
@@ -72,14 +56,11 @@ at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
 runc_ run --bundle "$b" "$id" </dev/null >"$NP_TMP/bind.out" 2>&1
 runc_ delete -f "$id" >/dev/null 2>&1
 links=$(ls "$PIN"/*/link_* 2>/dev/null | wc -l)
-if [ "$links" -ge 4 ] && ls "$PIN"/*/watched >/dev/null 2>&1; then
-        pass "monitor: the hook pins its programs, which stay attached after it exits"
-else
-        fail "monitor: the hook pins its programs, which stay attached after it exits" "$links links in $PIN"
-fi
+pinned() { [ "$links" -ge 4 ] && ls "$PIN"/*/watched >/dev/null 2>&1 || why "$links links in $PIN"; }
+check "monitor: the hook pins its programs, which stay attached after it exits" pinned
 pages=$(stats "$id" '.nodes[0].pages_allocated')
-within 3 65536 "$pages" && pass "monitor: 256 MiB in a bound container counted as 65536 pages within 3%" ||
-        fail "monitor: 256 MiB in a bound container counted as 65536 pages within 3%" "got '$pages' ($(cat "$NP_TMP/bind.out"))"
+all_counted() { within 3 65536 "$pages" || why "got '$pages' ($(cat "$NP_TMP/bind.out"))"; }
+check "monitor: 256 MiB in a bound container counted as 65536 pages within 3%" all_counted
 expect_eq "monitor: all of them local, on node 0, none outside the allowed nodes" "100 $pages 0" \
         "$(stats "$id" '"\(.local_percent) \(.nodes[0].pages_local) \(.pages_outside_allowed)"')"
 expect_eq "monitor: CPU time counted on node 0" true "$(stats "$id" '.nodes[0].cpu_seconds > 0')"
@@ -97,18 +78,18 @@ for _ in $(seq 50); do
         sleep 0.2
 done
 resident=$(stats "$id" '.nodes[0].resident_bytes')
-[ "$(stats "$id" .state)" = running ] && within 10 $((64 << 20)) "$resident" &&
-        pass "monitor: a running container shows its resident memory from memory.numa_stat" ||
-        fail "monitor: a running container shows its resident memory from memory.numa_stat" "$(ctl stats "$id" --json 2>&1 | tr -d '\n ' | head -c 600)"
-within 5 16384 "$(stats "$id" '.nodes[0].pages_allocated')" &&
-        pass "monitor: a running container's pages are counted while it runs" ||
-        fail "monitor: a running container's pages are counted while it runs" "$(stats "$id" '.nodes[0].pages_allocated')"
+resident_shown() {
+        [ "$(stats "$id" .state)" = running ] && within 10 $((64 << 20)) "$resident" ||
+                why "$(ctl stats "$id" --json 2>&1 | tr -d '\n ' | head -c 600)"
+}
+check "monitor: a running container shows its resident memory from memory.numa_stat" resident_shown
+counted_while_running() {
+        within 5 16384 "$(stats "$id" '.nodes[0].pages_allocated')" || why "$(stats "$id" '.nodes[0].pages_allocated')"
+}
+check "monitor: a running container's pages are counted while it runs" counted_while_running
 out=$(ctl stats 2>&1)
-if echo "$out" | head -n1 | grep -q "^ID .*LOCAL .*REMOTE" && echo "$out" | grep "^$id" | grep -q "100.0%"; then
-        pass "monitor: text output is a table with the container's local share"
-else
-        fail "monitor: text output is a table with the container's local share" "$out"
-fi
+table() { echo "$out" | head -n1 | grep -q "^ID .*LOCAL .*REMOTE" && echo "$out" | grep "^$id" | grep -q "100.0%" || why "$out"; }
+check "monitor: text output is a table with the container's local share" table
 
 # --- not watched --------------------------------------------------------------------------
 id=$(cid off)
@@ -139,21 +120,16 @@ at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
 runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/second.out" 2>&1
 st=$?
 rec=$(ctl list --json | jq -r --arg id "$id" '.containers[] | select(.id == $id) | "\(.nodes) \(.monitor != null)"')
-if [ $st -eq 0 ] && [ "$rec" = "0 false" ]; then
-        pass "monitor: a full watched map is a warning, the container still placed"
-else
-        fail "monitor: a full watched map is a warning, the container still placed" "status $st, record '$rec': $(cat "$NP_TMP/second.out")"
-fi
+placed_unwatched() { [ $st -eq 0 ] && [ "$rec" = "0 false" ] || why "status $st, record '$rec': $(cat "$NP_TMP/second.out")"; }
+check "monitor: a full watched map is a warning, the container still placed" placed_unwatched
 runc_ delete -f "$(cid first)" >/dev/null 2>&1
 runc_ delete -f "$id" >/dev/null 2>&1
 
 out=$(ctl stats np-nothing-here 2>&1)
 st=$?
-[ $st -eq 1 ] && echo "$out" | grep -q "no monitored container 'np-nothing-here'" &&
-        pass "monitor: stats of an unknown container fails with its name" ||
-        fail "monitor: stats of an unknown container fails with its name" "status $st: $out"
+unknown_refused() { [ $st -eq 1 ] && echo "$out" | grep -q "no monitored container 'np-nothing-here'" || why "status $st: $out"; }
+check "monitor: stats of an unknown container fails with its name" unknown_refused
 out=$(ctl stats '../x' 2>&1)
 st=$?
-[ $st -eq 2 ] && echo "$out" | grep -q "is not a container id" &&
-        pass "monitor: stats with a malformed id fails with the allowed form" ||
-        fail "monitor: stats with a malformed id fails with the allowed form" "status $st: $out"
+malformed_refused() { [ $st -eq 2 ] && echo "$out" | grep -q "is not a container id" || why "status $st: $out"; }
+check "monitor: stats with a malformed id fails with the allowed form" malformed_refused

@@ -9,21 +9,13 @@ source "$(dirname "$0")/../lib.sh"
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT NUMAPIN_BPF_ATTACH
 HARNESS=$NP_ROOT/build/tests/nri-harness
 NRI=$NP_ROOT/build/numapin-nri
-TESTS=(
-        "nri runc: CreateContainer answers with one exclusive CPU and node 0's memory"
-        "nri runc: the container runs on the CPUs and memory nodes the plugin chose"
-        "nri runc: PostCreateContainer records the container's cgroup and pid"
-        "nri runc: the container is watched by the locality monitor"
-        "nri runc: its 64 MiB are counted while it runs"
-        "nri runc: StopContainer releases the allocation and keeps the final counters"
-)
-is_root || skip_all "needs root"
-command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
-command -v cc >/dev/null || skip_all "needs cc for the workload"
+is_root || skip_suite "needs root"
+command -v runc >/dev/null || skip_suite "runc is not installed (apt-get install runc)"
+command -v cc >/dev/null || skip_suite "needs cc for the workload"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
-        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+        skip_suite "needs a static /bin/busybox (apt-get install busybox-static)"
 fi
-[ -x "$NRI" ] && [ -x "$HARNESS" ] && [ -x "$NP_CTL" ] || skip_all "build first: make all build/tests/nri-harness"
+[ -x "$NRI" ] && [ -x "$HARNESS" ] && [ -x "$NP_CTL" ] || skip_suite "build first: make all build/tests/nri-harness"
 
 PIN=/sys/fs/bpf/numapin-nri-e2e-$$
 CONF=$NP_TMP/numapin.json
@@ -36,7 +28,7 @@ at_exit "rm -rf '$PIN'"
 mkdir -p "$ROOTFS/bin" "$RUNC_ROOT" "$D"
 cp /bin/busybox "$ROOTFS/bin/"
 for applet in sh sleep cat grep; do ln -sf busybox "$ROOTFS/bin/$applet"; done
-cc -static -O2 -o "$ROOTFS/bin/workload" "$NP_ROOT/tests/vm/workload.c" || skip_all "cannot build the workload"
+cc -static -O2 -o "$ROOTFS/bin/workload" "$NP_ROOT/tests/vm/workload.c" || skip_suite "cannot build the workload"
 ctl() { "$NP_CTL" --config "$CONF" --state-dir "$SD" "$@"; }
 runc_() { runc --root "$RUNC_ROOT" "$@"; }
 
@@ -55,7 +47,8 @@ id=np-nri-$$
 reply=$(rt create "$id" pod=pod1 name=app pod:policy.numapin.io/pod=bind pod:cpus.numapin.io/pod=1)
 cpus=$(sed -n 's/.* cpus=\([^ ]*\).*/\1/p' <<<"$reply")
 mems=$(sed -n 's/.* mems=\([^ ]*\).*/\1/p' <<<"$reply")
-if [[ $cpus =~ ^[0-9]+$ ]] && [ "$mems" = 0 ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "$reply"; fi
+one_cpu_node0() { [[ $cpus =~ ^[0-9]+$ ]] && [ "$mems" = 0 ] || why "$reply"; }
+check "nri runc: CreateContainer answers with one exclusive CPU and node 0's memory" one_cpu_node0
 
 # the runtime writes the adjustment into the spec, as containerd does
 b=$NP_TMP/bundle
@@ -70,21 +63,21 @@ at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
 runc_ create --bundle "$b" "$id" </dev/null >"$NP_TMP/run.out" 2>&1
 pid=$(runc_ state "$id" 2>/dev/null | jq -r .pid)
 seen=$(grep -E '^(Cpus|Mems)_allowed_list' "/proc/$pid/status" 2>/dev/null | awk '{print $2}' | paste -sd' ')
-expect_eq "${TESTS[1]}" "$cpus $mems" "$seen"
+expect_eq "nri runc: the container runs on the CPUs and memory nodes the plugin chose" "$cpus $mems" "$seen"
 
 reply=$(rt postcreate "$id" "pid=$pid")
 record=$SD/containers/$id.json
 cg=$(jq -r .cgroup "$record" 2>/dev/null)
-if [[ $reply == "postcreate $id ok"* ]] && [ "$(jq -r .pid "$record")" = "$pid" ] && [ -d "$cg" ]; then
-        pass "${TESTS[2]}"
-else
-        fail "${TESTS[2]}" "$reply; record: $(tr -d '\n' <"$record" 2>/dev/null | head -c 300)"
-fi
-if [ "$(jq -r '.monitor.cgroup_id // 0' "$record")" != 0 ] && ls "$PIN"/*/watched >/dev/null 2>&1; then
-        pass "${TESTS[3]}"
-else
-        fail "${TESTS[3]}" "record monitor: $(jq -c .monitor "$record" 2>/dev/null); plugin log: $(tail -2 "$D/plugin.log" | tr '\n' '|')"
-fi
+recorded() {
+        [[ $reply == "postcreate $id ok"* ]] && [ "$(jq -r .pid "$record")" = "$pid" ] && [ -d "$cg" ] ||
+                why "$reply; record: $(tr -d '\n' <"$record" 2>/dev/null | head -c 300)"
+}
+check "nri runc: PostCreateContainer records the container's cgroup and pid" recorded
+watched() {
+        [ "$(jq -r '.monitor.cgroup_id // 0' "$record")" != 0 ] && ls "$PIN"/*/watched >/dev/null 2>&1 ||
+                why "record monitor: $(jq -c .monitor "$record" 2>/dev/null); plugin log: $(tail -2 "$D/plugin.log" | tr '\n' '|')"
+}
+check "nri runc: the container is watched by the locality monitor" watched
 
 runc_ start "$id" >>"$NP_TMP/run.out" 2>&1
 # the workload holds its 64 MiB once touched
@@ -95,17 +88,18 @@ for _ in $(seq 50); do
         sleep 0.1
 done
 pages=$(ctl stats "$id" --json 2>/dev/null | jq -r '.containers[0] | select(.state == "running") | .nodes[0].pages_allocated')
-if [ -n "$pages" ] && [ "$pages" -ge 15000 ]; then pass "${TESTS[4]}"; else fail "${TESTS[4]}" "pages allocated: '$pages'"; fi
+counted() { [ -n "$pages" ] && [ "$pages" -ge 15000 ] || why "pages allocated: '$pages'"; }
+check "nri runc: its 64 MiB are counted while it runs" counted
 
 runc_ kill "$id" KILL >/dev/null 2>&1
 sleep 0.3
 reply=$(rt stop "$id")
 runc_ delete -f "$id" >/dev/null 2>&1
 state=$(ctl stats "$id" --json 2>/dev/null | jq -r '.containers[0].state')
-if [[ $reply == "stop $id ok"* ]] && [ ! -e "$record" ] && [ "$state" = exited ]; then
-        pass "${TESTS[5]}"
-else
-        fail "${TESTS[5]}" "$reply; record left: $([ -e "$record" ] && echo yes || echo no); stats state '$state'"
-fi
+released_kept() {
+        [[ $reply == "stop $id ok"* ]] && [ ! -e "$record" ] && [ "$state" = exited ] ||
+                why "$reply; record left: $([ -e "$record" ] && echo yes || echo no); stats state '$state'"
+}
+check "nri runc: StopContainer releases the allocation and keeps the final counters" released_kept
 exec {RT[1]}>&-
 wait "$RT_PID" 2>/dev/null

@@ -5,24 +5,14 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
-TESTS=(
-        "podman bind cpus=1: container runs through the hooks.d drop-in"
-        "podman bind cpus=1: one CPU, the one numapinctl plan chose"
-        "podman bind cpus=1: Mems_allowed_list is 0"
-        "podman bind cpus=1: poststop run by podman freed the record"
-        "podman unannotated: runs with the full CPU list"
-        "podman unannotated: the hook did not run (no record of its own)"
-        "podman nodes=7: podman run fails with numapin's message"
-        "podman nodes=7: no record"
-)
-is_root || skip_all "needs root"
-command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman)"
-command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
-command -v jq >/dev/null || skip_all "jq is not installed"
+is_root || skip_suite "needs root"
+command -v podman >/dev/null || skip_suite "podman is not installed (apt-get install podman)"
+command -v runc >/dev/null || skip_suite "runc is not installed (apt-get install runc)"
+command -v jq >/dev/null || skip_suite "jq is not installed"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
-        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+        skip_suite "needs a static /bin/busybox (apt-get install busybox-static)"
 fi
-if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_all "build numapin first: make all"; fi
+if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_suite "build numapin first: make all"; fi
 
 CONF=$NP_TMP/numapin.json
 SD=$NP_TMP/state
@@ -71,25 +61,26 @@ records() { ctl list --json | jq -r '[.containers[] | "\(.id)=\(.cpus)"] | join(
 # podman itself must work here before numapin is judged
 pod "$EMPTY_HOOKS" --annotation example.com/probe=1
 if [ "$status" -ne 0 ] || [ -z "$(allowed Cpus)" ]; then
-        skip_all "podman cannot run a container here without numapin (exit $status): $(head -1 <<<"$out")"
+        skip_suite "podman cannot run a container here without numapin (exit $status): $(head -1 <<<"$out")"
 fi
 
 # --- an annotated container ----------------------------------------------------------
 plan=$(ctl plan --json --annotation policy.numapin.io/pod=bind --annotation cpus.numapin.io/pod=1)
 pod "$HOOKS" --annotation policy.numapin.io/pod=bind --annotation cpus.numapin.io/pod=1
-if [ "$status" -eq 0 ] && [ -n "$(allowed Cpus)" ]; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "exit $status: $(head -c 400 <<<"$out")"; fi
+ran() { [ "$status" -eq 0 ] && [ -n "$(allowed Cpus)" ] || why "exit $status: $(head -c 400 <<<"$out")"; }
+check "podman bind cpus=1: container runs through the hooks.d drop-in" ran
 cpus=$(allowed Cpus)
-if [ -n "$cpus" ] && [[ $cpus != *[,-]* ]] && [ "$cpus" = "$(jq -r .cpus <<<"$plan")" ]; then
-        pass "${TESTS[1]}"
-else
-        fail "${TESTS[1]}" "container sees '$cpus', plan '$(jq -r .cpus <<<"$plan")'"
-fi
-expect_eq "${TESTS[2]}" "0" "$(allowed Mems)"
-if [ -d "$SD/containers" ] && [ -z "$(records)" ]; then
-        pass "${TESTS[3]}"
-else
-        fail "${TESTS[3]}" "state dir $( [ -d "$SD/containers" ] && echo exists || echo 'was never created') records '$(records)'"
-fi
+one_planned_cpu() {
+        [ -n "$cpus" ] && [[ $cpus != *[,-]* ]] && [ "$cpus" = "$(jq -r .cpus <<<"$plan")" ] ||
+                why "container sees '$cpus', plan '$(jq -r .cpus <<<"$plan")'"
+}
+check "podman bind cpus=1: one CPU, the one numapinctl plan chose" one_planned_cpu
+expect_eq "podman bind cpus=1: Mems_allowed_list is 0" "0" "$(allowed Mems)"
+record_freed() {
+        [ -d "$SD/containers" ] && [ -z "$(records)" ] ||
+                why "state dir $( [ -d "$SD/containers" ] && echo exists || echo 'was never created') records '$(records)'"
+}
+check "podman bind cpus=1: poststop run by podman freed the record" record_freed
 
 # --- an unannotated container, while a planned record holds a CPU ----------------------------
 # with default_policy bind, a hook run would give the container the CPUs left
@@ -97,16 +88,15 @@ fi
 ctl plan --commit --id holder --annotation cpus.numapin.io/pod=1 >/dev/null
 held=$(ctl list --json | jq -r '.containers[] | select(.id == "holder") | .cpus')
 pod "$HOOKS"
-expect_eq "${TESTS[4]}" "0 $HOST_CPUS" "$status $(allowed Cpus)"
-expect_eq "${TESTS[5]}" "holder=$held" "$(records)"
+expect_eq "podman unannotated: runs with the full CPU list" "0 $HOST_CPUS" "$status $(allowed Cpus)"
+expect_eq "podman unannotated: the hook did not run (no record of its own)" "holder=$held" "$(records)"
 ctl release holder >/dev/null
 
 # --- an invalid annotation -----------------------------------------------------------------
 pod "$HOOKS" --annotation nodes.numapin.io/pod=7
-if [ "$status" -ne 0 ] && [[ $out == *"numapin-hook: error: annotation 'nodes.numapin.io/pod': node 7 does not exist"* ]] &&
-        [[ $out != *_allowed_list* ]]; then
-        pass "${TESTS[6]}"
-else
-        fail "${TESTS[6]}" "exit $status: $(head -c 400 <<<"$out")"
-fi
-expect_eq "${TESTS[7]}" "" "$(records)"
+refused_node7() {
+        [ "$status" -ne 0 ] && [[ $out == *"numapin-hook: error: annotation 'nodes.numapin.io/pod': node 7 does not exist"* ]] &&
+                [[ $out != *_allowed_list* ]] || why "exit $status: $(head -c 400 <<<"$out")"
+}
+check "podman nodes=7: podman run fails with numapin's message" refused_node7
+expect_eq "podman nodes=7: no record" "" "$(records)"

@@ -5,35 +5,14 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
-TESTS=(
-        "runc bind cpus=1: container runs"
-        "runc bind cpus=1: Cpus_allowed_list is the CPU numapinctl plan chose"
-        "runc bind cpus=1: Mems_allowed_list is the plan's mems"
-        "runc bind cpus=1: poststop freed the record"
-        "runc detached holder cpus=1: placed while it lives"
-        "runc detached holder cpus=1: the record names its cpuset cgroup and pid"
-        "runc shared bind: Cpus_allowed_list is the host's CPUs minus the holder's"
-        "runc shared bind: as numapinctl plan says"
-        "runc unannotated: Cpus_allowed_list is runc's default cpuset"
-        "runc unannotated: no record"
-        "runc delete of the holder: poststop freed its record"
-        "runc two at once cpus=1: both run"
-        "runc two at once cpus=1: different CPUs, each as recorded"
-        "runc third exclusive container on a full machine: refused with numapin's message"
-        "runc two at once: records freed after kill and delete"
-        "runc nodes=7: runc run fails with numapin's message"
-        "runc nodes=7: no record, no container left"
-        "runc re-pin: a running shared container is moved off a new exclusive CPU"
-        "runc re-pin: it gets the CPU back when the exclusive container is deleted"
-)
-is_root || skip_all "needs root"
-command -v runc >/dev/null || skip_all "runc is not installed (apt-get install runc)"
-command -v jq >/dev/null || skip_all "jq is not installed"
+is_root || skip_suite "needs root"
+command -v runc >/dev/null || skip_suite "runc is not installed (apt-get install runc)"
+command -v jq >/dev/null || skip_suite "jq is not installed"
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
-        skip_all "needs a static /bin/busybox (apt-get install busybox-static)"
+        skip_suite "needs a static /bin/busybox (apt-get install busybox-static)"
 fi
-[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip_all "needs the cgroup v1 cpuset hierarchy of this hybrid host"
-if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_all "build numapin first: make all"; fi
+[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip_suite "needs the cgroup v1 cpuset hierarchy of this hybrid host"
+if [ ! -x "$NP_HOOK" ] || [ ! -x "$NP_CTL" ]; then skip_suite "build numapin first: make all"; fi
 
 CONF=$NP_TMP/numapin.json
 SD=$NP_TMP/state
@@ -110,15 +89,16 @@ plan=$(ctl plan --json --annotation policy.numapin.io/pod=bind --annotation cpus
 b=$(bundle excl '{"policy.numapin.io/pod": "bind", "cpus.numapin.io/pod": "1"}' "$SHOW")
 run_fg "$(cid excl)" "$b"
 out=$NP_TMP/$(cid excl).out
-if [ "$status" -eq 0 ] && grep -q Cpus_allowed_list "$out"; then pass "${TESTS[0]}"; else fail "${TESTS[0]}" "status $status: $(head -c 400 "$out")"; fi
+ran() { [ "$status" -eq 0 ] && grep -q Cpus_allowed_list "$out" || why "status $status: $(head -c 400 "$out")"; }
+check "runc bind cpus=1: container runs" ran
 cpus=$(allowed Cpus "$out")
-if [ "$cpus" = "$(jq -r .cpus <<<"$plan")" ] && [ "$(expand "$cpus" | wc -w)" -eq 1 ]; then
-        pass "${TESTS[1]}"
-else
-        fail "${TESTS[1]}" "container '$cpus', plan '$(jq -r .cpus <<<"$plan")'"
-fi
-expect_eq "${TESTS[2]}" "0 0" "$(jq -r .mems <<<"$plan") $(allowed Mems "$out")"
-expect_eq "${TESTS[3]}" "" "$(records)"
+one_planned_cpu() {
+        [ "$cpus" = "$(jq -r .cpus <<<"$plan")" ] && [ "$(expand "$cpus" | wc -w)" -eq 1 ] ||
+                why "container '$cpus', plan '$(jq -r .cpus <<<"$plan")'"
+}
+check "runc bind cpus=1: Cpus_allowed_list is the CPU numapinctl plan chose" one_planned_cpu
+expect_eq "runc bind cpus=1: Mems_allowed_list is the plan's mems" "0 0" "$(jq -r .mems <<<"$plan") $(allowed Mems "$out")"
+expect_eq "runc bind cpus=1: poststop freed the record" "" "$(records)"
 
 # --- a detached exclusive holder, then shared and unannotated containers beside it --------
 b=$(bundle holder '{"policy.numapin.io/pod": "bind", "cpus.numapin.io/pod": "1"}' "$SHOW; exec sleep 300")
@@ -127,14 +107,15 @@ status=$?
 out=$NP_TMP/$(cid holder).out
 wait_output "$out"
 held=$(ctl list --json | jq -r --arg id "$(cid holder)" '.containers[] | select(.id == $id) | .cpus')
-if [ "$status" -eq 0 ] && [ -n "$held" ] && [ "$(allowed Cpus "$out")" = "$held" ] && [ "$(expand "$held" | wc -w)" -eq 1 ]; then
-        pass "${TESTS[4]}"
-else
-        fail "${TESTS[4]}" "status $status, record '$held', container sees '$(allowed Cpus "$out")': $(head -c 300 "$out")"
-fi
+holder_placed() {
+        [ "$status" -eq 0 ] && [ -n "$held" ] && [ "$(allowed Cpus "$out")" = "$held" ] && [ "$(expand "$held" | wc -w)" -eq 1 ] ||
+                why "status $status, record '$held', container sees '$(allowed Cpus "$out")': $(head -c 300 "$out")"
+}
+check "runc detached holder cpus=1: placed while it lives" holder_placed
 pid=$(runc_ state "$(cid holder)" 2>/dev/null | jq -r .pid)
 cg=$(sed -n 's/^[0-9]*:cpuset:\(.*\)/\1/p' "/proc/$pid/cgroup" 2>/dev/null)
-expect_eq "${TESTS[5]}" "/sys/fs/cgroup/cpuset$cg $pid $held" \
+expect_eq "runc detached holder cpus=1: the record names its cpuset cgroup and pid" \
+        "/sys/fs/cgroup/cpuset$cg $pid $held" \
         "$(ctl list --json | jq -r --arg id "$(cid holder)" '.containers[] | select(.id == $id) | "\(.cgroup) \(.pid) \(.cpus)"')"
 
 plan=$(ctl plan --json --annotation policy.numapin.io/pod=bind)
@@ -142,17 +123,18 @@ b=$(bundle shared '{"policy.numapin.io/pod": "bind"}' "$SHOW")
 run_fg "$(cid shared)" "$b"
 out=$NP_TMP/$(cid shared).out
 want=$(minus "$HOST_CPUS" "$held")
-expect_eq "${TESTS[6]}" "0 $want" "$status $(allowed Cpus "$out")"
-expect_eq "${TESTS[7]}" "$(jq -r .cpus <<<"$plan") $(jq -r .mems <<<"$plan")" "$(allowed Cpus "$out") $(allowed Mems "$out")"
+expect_eq "runc shared bind: Cpus_allowed_list is the host's CPUs minus the holder's" "0 $want" "$status $(allowed Cpus "$out")"
+expect_eq "runc shared bind: as numapinctl plan says" "$(jq -r .cpus <<<"$plan") $(jq -r .mems <<<"$plan")" \
+        "$(allowed Cpus "$out") $(allowed Mems "$out")"
 
 b=$(bundle plain '{}' "$SHOW")
 run_fg "$(cid plain)" "$b"
 out=$NP_TMP/$(cid plain).out
-expect_eq "${TESTS[8]}" "0 $HOST_CPUS" "$status $(allowed Cpus "$out")"
-expect_eq "${TESTS[9]}" "$(cid holder)=$held" "$(records)"
+expect_eq "runc unannotated: Cpus_allowed_list is runc's default cpuset" "0 $HOST_CPUS" "$status $(allowed Cpus "$out")"
+expect_eq "runc unannotated: no record" "$(cid holder)=$held" "$(records)"
 
 stop "$(cid holder)"
-expect_eq "${TESTS[10]}" "" "$(records)"
+expect_eq "runc delete of the holder: poststop freed its record" "" "$(records)"
 
 # --- two exclusive containers started at once --------------------------------------------
 b1=$(bundle two1 '{"cpus.numapin.io/pod": "1"}' "$SHOW; exec sleep 300")
@@ -168,40 +150,40 @@ at_exit "runc --root '$RUNC_ROOT' delete -f '$(cid two1)'"
 at_exit "runc --root '$RUNC_ROOT' delete -f '$(cid two2)'"
 wait_output "$NP_TMP/$(cid two1).out"
 wait_output "$NP_TMP/$(cid two2).out"
-expect_eq "${TESTS[11]}" "0 0" "$s1 $s2"
+expect_eq "runc two at once cpus=1: both run" "0 0" "$s1 $s2"
 c1=$(allowed Cpus "$NP_TMP/$(cid two1).out") c2=$(allowed Cpus "$NP_TMP/$(cid two2).out")
 rec="$(records)"
-if [ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ] && [ "$rec" = "$(cid two1)=$c1 $(cid two2)=$c2" ]; then
-        pass "${TESTS[12]}"
-else
-        fail "${TESTS[12]}" "containers see '$c1' and '$c2', records '$rec'"
-fi
+apart_as_recorded() {
+        [ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ] && [ "$rec" = "$(cid two1)=$c1 $(cid two2)=$c2" ] ||
+                why "containers see '$c1' and '$c2', records '$rec'"
+}
+check "runc two at once cpus=1: different CPUs, each as recorded" apart_as_recorded
 if [ "$(expand "$HOST_CPUS" | wc -w)" -eq 2 ]; then
         b=$(bundle third '{"cpus.numapin.io/pod": "1"}' "$SHOW")
         run_fg "$(cid third)" "$b"
-        if [ "$status" -ne 0 ] && grep -q "no node or set of nodes fits 1 exclusive CPU" "$NP_TMP/$(cid third).out"; then
-                pass "${TESTS[13]}"
-        else
-                fail "${TESTS[13]}" "status $status: $(head -c 400 "$NP_TMP/$(cid third).out")"
-        fi
+        refused_full() {
+                [ "$status" -ne 0 ] && grep -q "no node or set of nodes fits 1 exclusive CPU" "$NP_TMP/$(cid third).out" ||
+                        why "status $status: $(head -c 400 "$NP_TMP/$(cid third).out")"
+        }
+        check "runc third exclusive container on a full machine: refused with numapin's message" refused_full
 else
-        skip "${TESTS[13]}" "the host has $(expand "$HOST_CPUS" | wc -w) CPUs in its cpuset, not 2"
+        skip "runc third exclusive container on a full machine: refused with numapin's message" \
+                "the host has $(expand "$HOST_CPUS" | wc -w) CPUs in its cpuset, not 2"
 fi
 stop "$(cid two1)"
 stop "$(cid two2)"
-expect_eq "${TESTS[14]}" "" "$(records)"
+expect_eq "runc two at once: records freed after kill and delete" "" "$(records)"
 
 # --- an invalid annotation -------------------------------------------------------------
 b=$(bundle badnode '{"nodes.numapin.io/pod": "7"}' "$SHOW")
 run_fg "$(cid badnode)" "$b"
 out=$NP_TMP/$(cid badnode).out
-if [ "$status" -ne 0 ] && grep -q "numapin-hook: error: annotation 'nodes.numapin.io/pod': node 7 does not exist" "$out" &&
-        ! grep -q _allowed_list "$out"; then
-        pass "${TESTS[15]}"
-else
-        fail "${TESTS[15]}" "status $status: $(head -c 400 "$out")"
-fi
-expect_eq "${TESTS[16]}" " " "$(records) $(runc_ list -q 2>/dev/null | grep -x "$(cid badnode)")"
+refused_node7() {
+        [ "$status" -ne 0 ] && grep -q "numapin-hook: error: annotation 'nodes.numapin.io/pod': node 7 does not exist" "$out" &&
+                ! grep -q _allowed_list "$out" || why "status $status: $(head -c 400 "$out")"
+}
+check "runc nodes=7: runc run fails with numapin's message" refused_node7
+expect_eq "runc nodes=7: no record, no container left" " " "$(records) $(runc_ list -q 2>/dev/null | grep -x "$(cid badnode)")"
 
 # --- a shared container already running is moved off a new exclusive CPU -----------------
 if [ "$(expand "$HOST_CPUS" | wc -w)" -ge 2 ]; then
@@ -213,11 +195,11 @@ if [ "$(expand "$HOST_CPUS" | wc -w)" -ge 2 ]; then
         run_bg "$(cid exclbg)" "$b"
         excl=$(status_of "$(cid exclbg)")
         during=$(status_of "$(cid sharedbg)")
-        expect_eq "${TESTS[17]}" "$(minus "$before" "$excl")" "$during"
+        expect_eq "runc re-pin: a running shared container is moved off a new exclusive CPU" "$(minus "$before" "$excl")" "$during"
         stop "$(cid exclbg)"
-        expect_eq "${TESTS[18]}" "$before" "$(status_of "$(cid sharedbg)")"
+        expect_eq "runc re-pin: it gets the CPU back when the exclusive container is deleted" "$before" "$(status_of "$(cid sharedbg)")"
         stop "$(cid sharedbg)"
 else
-        skip "${TESTS[17]}" "the host has one CPU"
-        skip "${TESTS[18]}" "the host has one CPU"
+        skip "runc re-pin: a running shared container is moved off a new exclusive CPU" "the host has one CPU"
+        skip "runc re-pin: it gets the CPU back when the exclusive container is deleted" "the host has one CPU"
 fi

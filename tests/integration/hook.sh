@@ -139,6 +139,9 @@ expect_one_line() {
         fi
 }
 
+# nonzero WHY...: the hook's $status is not 0; else WHY is the reason
+nonzero() { [ "$status" -ne 0 ] || why "$@"; }
+
 # refused NAME STAGE NEEDLE... (input in $C/state.json, options in ${extra[@]}):
 # non-zero exit, one line naming the thing, nothing written.
 extra=()
@@ -147,7 +150,7 @@ refused() {
         shift 2
         snapshot
         if [ "$stage" = "-" ]; then hook "$C/state.json" "${extra[@]}"; else hook "$C/state.json" "${extra[@]}" "$stage"; fi
-        if [ "$status" -ne 0 ]; then pass "bad input, $name: exit status non-zero"; else fail "bad input, $name: exit status non-zero" "exited 0 (stderr: $err)"; fi
+        check "bad input, $name: exit status non-zero" nonzero "exited 0 (stderr: $err)"
         expect_one_line "bad input, $name: one line naming the problem" "$@"
         expect_unchanged "bad input, $name: nothing written"
         extra=()
@@ -170,11 +173,11 @@ expect_eq "v1 bind cpus=2: cpuset.memory_migrate is 1" "1" "$(cat "$CG/cpuset/ct
 expect_eq "v1 bind cpus=2: other cgroups untouched" "0-31 0-31" "$(cat "$CG/cpuset/cpuset.cpus" "$CG/cpuset/fromproc/cpuset.cpus" | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "v1 bind cpus=2: config.json linux.resources.cpu.cpus/mems" "$want_cpus $want_mems" \
         "$(spec_field .linux.resources.cpu.cpus) $(spec_field .linux.resources.cpu.mems)"
-if [ "$(spec_rest "$C/config.orig.json")" = "$(spec_rest "$B/config.json")" ]; then
-        pass "v1 bind cpus=2: config.json keeps every other field"
-else
-        fail "v1 bind cpus=2: config.json keeps every other field" "$(diff <(spec_rest "$C/config.orig.json") <(spec_rest "$B/config.json") | head -5 | tr '\n' ' ')"
-fi
+other_fields_kept() {
+        [ "$(spec_rest "$C/config.orig.json")" = "$(spec_rest "$B/config.json")" ] ||
+                why "$(diff <(spec_rest "$C/config.orig.json") <(spec_rest "$B/config.json") | head -5 | tr '\n' ' ')"
+}
+check "v1 bind cpus=2: config.json keeps every other field" other_fields_kept
 expect_eq "v1 bind cpus=2: bundle holds only config.json (no temp file)" "./config.json" "$(cd "$B" && find . -mindepth 1)"
 expect_eq "v1 bind cpus=2: numapinctl list --json shows the record" "ctr1 bind 0 $want_cpus $want_mems" \
         "$(list_json | jq -r '.containers[] | "\(.id) \(.policy) \(.nodes) \(.cpus) \(.mems)"')"
@@ -189,12 +192,12 @@ expect_status "v1 prestart after createRuntime: exits 0" 0 "$status"
 expect_eq "v1 prestart after createRuntime: same CPUs and mems in the cgroup" "$want_cpus $want_mems" \
         "$(cat "$CG/cpuset/ctr1/cpuset.cpus") $(cat "$CG/cpuset/ctr1/cpuset.mems")"
 expect_eq "v1 prestart after createRuntime: same record, still one" "1 $want_cpus" "$(n_records) $(record ctr1 cpus)"
-if cmp -s "$C/config.after-create.json" "$B/config.json" ||
-        [ "$(jq -S . "$C/config.after-create.json")" = "$(jq -S . "$B/config.json")" ]; then
-        pass "v1 prestart after createRuntime: config.json keeps the same placement"
-else
-        fail "v1 prestart after createRuntime: config.json keeps the same placement" "$(spec_field .linux.resources.cpu.cpus)"
-fi
+same_placement() {
+        cmp -s "$C/config.after-create.json" "$B/config.json" ||
+                [ "$(jq -S . "$C/config.after-create.json")" = "$(jq -S . "$B/config.json")" ] ||
+                why "$(spec_field .linux.resources.cpu.cpus)"
+}
+check "v1 prestart after createRuntime: config.json keeps the same placement" same_placement
 
 # a second container gets other CPUs while the first holds its own
 write_state ctr9 "$B" 999998
@@ -202,11 +205,11 @@ mkdir -p "$CG/cpuset/ctr9" && echo 0-31 >"$CG/cpuset/ctr9/cpuset.cpus" && echo 0
 write_spec '{"cpus.numapin.io/pod": "2"}' /ctr9
 hook "$C/state.json" --config "$CONF" createRuntime
 second=$(cat "$CG/cpuset/ctr9/cpuset.cpus")
-if [ "$status" -eq 0 ] && [ -n "$second" ] && [ "$second" != "$want_cpus" ] && [ "$second" = "$(record ctr9 cpus)" ]; then
-        pass "v1 second container: other exclusive CPUs ($second)"
-else
-        fail "v1 second container: other exclusive CPUs" "status $status, cpus '$second', first '$want_cpus': $err"
-fi
+other_cpus() {
+        [ "$status" -eq 0 ] && [ -n "$second" ] && [ "$second" != "$want_cpus" ] && [ "$second" = "$(record ctr9 cpus)" ] ||
+                why "status $status, cpus '$second', first '$want_cpus': $err"
+}
+check "v1 second container: other exclusive CPUs" other_cpus
 
 # poststop as podman sends it: no pid
 write_state ctr1 "$B"
@@ -273,12 +276,11 @@ expect_status "v2 cpus=4: createRuntime exits 0" 0 "$status"
 expect_eq "v2 cpus=4: cgroup cpuset.cpus/mems" "$(record ctr2 cpus) 0" \
         "$(cat "$CG/kubepods/ctr2/cpuset.cpus") $(cat "$CG/kubepods/ctr2/cpuset.mems")"
 expect_eq "v2 cpus=4: 4 CPUs, 2 whole cores" "0-1,16-17" "$(record ctr2 cpus)"
-if grep -qw cpuset "$CG/cgroup.subtree_control" && grep -qw cpuset "$CG/kubepods/cgroup.subtree_control"; then
-        pass "v2 cpus=4: cpuset enabled in every ancestor's subtree_control"
-else
-        fail "v2 cpus=4: cpuset enabled in every ancestor's subtree_control" \
-                "root '$(cat "$CG/cgroup.subtree_control")', kubepods '$(cat "$CG/kubepods/cgroup.subtree_control")'"
-fi
+cpuset_enabled() {
+        grep -qw cpuset "$CG/cgroup.subtree_control" && grep -qw cpuset "$CG/kubepods/cgroup.subtree_control" ||
+                why "root '$(cat "$CG/cgroup.subtree_control")', kubepods '$(cat "$CG/kubepods/cgroup.subtree_control")'"
+}
+check "v2 cpus=4: cpuset enabled in every ancestor's subtree_control" cpuset_enabled
 expect_eq "v2 cpus=4: no v1 files created in the container cgroup" "./cpuset.cpus ./cpuset.mems" \
         "$(cd "$CG/kubepods/ctr2" && find . -mindepth 1 | sort | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "v2 cpus=4: config.json cpus/mems" "$(record ctr2 cpus) 0" \
@@ -500,15 +502,15 @@ write_spec "$good_spec"
 mv "$B/config.json" "$C/real-config.json" && ln -s ../real-config.json "$B/config.json"
 write_state ctr1 "$B" 999999
 hook "$C/state.json" --config "$CONF" createRuntime
-if [ "$status" -ne 0 ]; then pass "config.json rewrite fails: exit status non-zero"; else fail "config.json rewrite fails: exit status non-zero" "exited 0"; fi
+check "config.json rewrite fails: exit status non-zero" nonzero "exited 0"
 expect_one_line "config.json rewrite fails: one line naming config.json" "config.json"
 expect_eq "config.json rewrite fails: cgroup cpus/mems put back" "0-31 0-1" \
         "$(cat "$CG/cpuset/ctr1/cpuset.cpus") $(cat "$CG/cpuset/ctr1/cpuset.mems")"
-if cmp -s "$C/config.orig.json" "$C/real-config.json" && [ -L "$B/config.json" ] && [ "$(cd "$B" && find . -mindepth 1)" = "./config.json" ]; then
-        pass "config.json rewrite fails: the spec and its symlink untouched, no temp file"
-else
-        fail "config.json rewrite fails: the spec and its symlink untouched, no temp file" "$(cd "$B" && ls -la)"
-fi
+spec_and_symlink_untouched() {
+        cmp -s "$C/config.orig.json" "$C/real-config.json" && [ -L "$B/config.json" ] &&
+                [ "$(cd "$B" && find . -mindepth 1)" = "./config.json" ] || why "$(cd "$B" && ls -la)"
+}
+check "config.json rewrite fails: the spec and its symlink untouched, no temp file" spec_and_symlink_untouched
 expect_eq "config.json rewrite fails: no record" "0" "$(n_records)"
 
 # cpuset.cpus cannot be written (a symlink: opened O_NOFOLLOW) after mems was
@@ -517,13 +519,10 @@ write_spec "$good_spec"
 echo 0-31 >"$C/real-cpus" && rm "$CG/cpuset/ctr1/cpuset.cpus" && ln -s "$C/real-cpus" "$CG/cpuset/ctr1/cpuset.cpus"
 write_state ctr1 "$B" 999999
 hook "$C/state.json" --config "$CONF" createRuntime
-if [ "$status" -ne 0 ]; then pass "cpuset.cpus write fails: exit status non-zero"; else fail "cpuset.cpus write fails: exit status non-zero" "exited 0"; fi
+check "cpuset.cpus write fails: exit status non-zero" nonzero "exited 0"
 expect_one_line "cpuset.cpus write fails: one line naming the file" "cpuset.cpus" "$CG/cpuset/ctr1"
 expect_eq "cpuset.cpus write fails: cpus and mems as before" "0-31 0-1" \
         "$(cat "$CG/cpuset/ctr1/cpuset.cpus") $(cat "$CG/cpuset/ctr1/cpuset.mems")"
 expect_eq "cpuset.cpus write fails: memory_migrate as before" "0" "$(cat "$CG/cpuset/ctr1/cpuset.memory_migrate")"
-if cmp -s "$C/config.orig.json" "$B/config.json" && [ "$(n_records)" = 0 ]; then
-        pass "cpuset.cpus write fails: config.json byte-identical, no record"
-else
-        fail "cpuset.cpus write fails: config.json byte-identical, no record" "records: $(n_records)"
-fi
+spec_kept_no_record() { cmp -s "$C/config.orig.json" "$B/config.json" && [ "$(n_records)" = 0 ] || why "records: $(n_records)"; }
+check "cpuset.cpus write fails: config.json byte-identical, no record" spec_kept_no_record

@@ -11,10 +11,9 @@ NRI=$NP_ROOT/build/numapin-nri
 SYSFS=$NP_FIXTURES/2socket-smt
 CONF=$NP_TMP/config.json
 echo '{"monitor": false}' >"$CONF"
-TESTS=("hook and NRI plugin: same decisions")
-[ -x "$NRI" ] || skip_all "build/numapin-nri is not built (make build/numapin-nri)"
-[ -x "$HARNESS" ] || skip_all "build/tests/nri-harness is not built (make build/tests/nri-harness)"
-[ -x "$NP_HOOK" ] || skip_all "build/numapin-hook is not built (make)"
+[ -x "$NRI" ] || skip_suite "build/numapin-nri is not built (make build/numapin-nri)"
+[ -x "$HARNESS" ] || skip_suite "build/tests/nri-harness is not built (make build/tests/nri-harness)"
+[ -x "$NP_HOOK" ] || skip_suite "build/numapin-hook is not built (make)"
 
 # Each step: "create ID KEY=VALUE..." in the harness's line format (name=, pod:ANNOTATION=,
 # quota=, period=, memory=) or "stop ID". Later placements depend on the earlier ones.
@@ -115,11 +114,11 @@ for step in "${STEPS[@]}"; do
         fi
         if [[ $line == error* ]]; then
                 msg=${line#error * }
-                if [ "$hstatus" -ne 0 ] && [[ ${hook_err[$cmd-$id]} == *"$msg"* ]]; then
-                        pass "create $id: both refuse it, for the same reason"
-                else
-                        fail "create $id: both refuse it, for the same reason" "hook exit $hstatus '${hook_err[$cmd-$id]}', plugin '$line'"
-                fi
+                same_refusal() {
+                        [ "$hstatus" -ne 0 ] && [[ ${hook_err[$cmd-$id]} == *"$msg"* ]] ||
+                                why "hook exit $hstatus '${hook_err[$cmd-$id]}', plugin '$line'"
+                }
+                check "create $id: both refuse it, for the same reason" same_refusal
                 continue
         fi
         if [ "$hstatus" -ne 0 ]; then

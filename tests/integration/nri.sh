@@ -12,9 +12,8 @@ SYSFS=$NP_FIXTURES/2socket-smt
 CONF=$NP_TMP/config.json
 echo '{"monitor": false}' >"$CONF"
 SCENARIOS=(handshake sync events errors reconnect hostile preinstalled)
-TESTS=("${SCENARIOS[@]/#/nri: }")
-[ -x "$NRI" ] || skip_all "build/numapin-nri is not built (make build/numapin-nri)"
-[ -x "$HARNESS" ] || skip_all "build/tests/nri-harness is not built (make build/tests/nri-harness)"
+[ -x "$NRI" ] || skip_suite "build/numapin-nri is not built (make build/numapin-nri)"
+[ -x "$HARNESS" ] || skip_suite "build/tests/nri-harness is not built (make build/tests/nri-harness)"
 
 # scenario NAME: runs it with a state dir and an empty cgroup root of its own; prints
 # the plugin's log when a check failed.

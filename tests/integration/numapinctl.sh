@@ -111,7 +111,8 @@ expect_eq "plan text bind cpus=2: policy/nodes/cpus/mems lines" \
         "policy: bind|nodes: 0|cpus: 0,16 (exclusive)|mems: 0" \
         "$(grep -E '^(policy|nodes|cpus|mems):' <<<"$out" | sed 's/:  */: /' | paste -sd '|')"
 expect_contains "plan text bind cpus=2: reason line" "reason:    auto: node 0 has the most free capacity" "$out"
-if [ ! -e "$SD" ]; then pass "plan without --commit: creates no state dir"; else fail "plan without --commit: creates no state dir"; fi
+no_state_dir() { [ ! -e "$SD" ] || why "$SD was created"; }
+check "plan without --commit: creates no state dir" no_state_dir
 
 ctl --sysfs-root "$S2" --state-dir "$SD" plan --json --annotation cpus.numapin.io/pod=2 --memory-limit 1073741824
 expect_eq "plan --json cpus=2: policy, nodes, cpus, mems, exclusive_cpus, write_mems, committed" \
