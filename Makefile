@@ -144,6 +144,15 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^
 
+# The sysfs fixture machines too large to commit (large-32node, 8node-nps4), generated
+# from tests/fixtures/gen-all.sh into build/fixtures/sysfs/ once; the folder is the target.
+FIXTURES_GEN := $(addprefix $(BUILD)/fixtures/sysfs/,$(shell bash tests/fixtures/gen-all.sh --list generated))
+$(FIXTURES_GEN): $(BUILD)/fixtures/sysfs/%: tests/fixtures/gen-all.sh tests/fixtures/gen-sysfs.sh
+	@mkdir -p $(dir $@)
+	bash tests/fixtures/gen-all.sh $* $@
+
+$(UNIT_BINS) test test-unit test-integration bench: | $(FIXTURES_GEN)
+
 # Installs what is missing from a list of Debian packages: one apt-get update,
 # then one install.
 define install_missing

@@ -20,7 +20,9 @@
 NP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NP_HOOK=$NP_ROOT/build/numapin-hook
 NP_CTL=$NP_ROOT/build/numapinctl
+# The committed sysfs fixtures, and where make generates the large ones.
 NP_FIXTURES=$NP_ROOT/tests/fixtures/sysfs
+NP_FIXTURES_GEN=${NUMAPIN_FIXTURES_GEN:-$NP_ROOT/build/fixtures/sysfs}
 NP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/numapin-test.XXXXXX")
 np_cleanup_hooks=()
 np_cleanup() {
@@ -31,6 +33,21 @@ np_cleanup() {
 trap np_cleanup EXIT
 # Run `cmd` when the script exits (before the temporary folder goes).
 at_exit() { np_cleanup_hooks+=("$1"); }
+
+# np_fixture NAME: prints the path of sysfs fixture NAME, committed or generated. When
+# neither exists it reports a failed test (on stderr, which tests/run.sh counts too)
+# saying how to make it, prints the generated path anyway, and returns 1.
+np_fixture() {
+        if [ -d "$NP_FIXTURES/$1" ]; then
+                echo "$NP_FIXTURES/$1"
+        elif [ -d "$NP_FIXTURES_GEN/$1" ]; then
+                echo "$NP_FIXTURES_GEN/$1"
+        else
+                echo "not ok - fixture $1: not in $NP_FIXTURES nor $NP_FIXTURES_GEN; run make build/fixtures/sysfs/$1" >&2
+                echo "$NP_FIXTURES_GEN/$1"
+                return 1
+        fi
+}
 
 NP_SUITE=$(basename "$(dirname "$0")")/$(basename "$0" .sh) # e.g. e2e/runc
 
