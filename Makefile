@@ -89,7 +89,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/bpf/locality.bpf.o: bpf/locality.h
-$(BUILD)/obj/core/monitor.o: $(BUILD)/bpf/locality.skel.h
+$(BUILD)/obj/core/monitor.o $(BUILD)/obj/core/monitor-load.o: $(BUILD)/bpf/locality.skel.h
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@
