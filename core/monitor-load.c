@@ -27,20 +27,6 @@
 
 #define TRACEFS "/sys/kernel/tracing"
 
-/* The signals: each has a tp_btf and a classic program. */
-struct signal {
-        const char *tracepoint; /* the name in btf_trace_<name> */
-        const char *btf_prog;   /* NULL: chosen by choose_programs() */
-        const char *classic_prog;
-};
-
-static const struct signal signals[] = {
-        { "sched_switch", "switch_btf", "switch_classic" },
-        { "mm_page_alloc", "page_alloc_btf", "page_alloc_classic" },
-        { "sched_migrate_task", "migrate_btf", "migrate_classic" },
-        { "mm_migrate_pages", NULL, "migrate_pages_classic" }, /* migrate_pages_btf<reason's index> */
-};
-
 /* CONFIG_NODES_SHIFT of the running kernel when its page flags hold the node in
  * their top bits (SPARSEMEM_VMEMMAP), from /boot/config-<release> or /proc/config.gz;
  * 0 when unknown. */
@@ -102,50 +88,121 @@ static enum np_monitor_attach attach_from_env(void)
         return NP_MONITOR_ATTACH_AUTO;
 }
 
+/* What a signal's choice of program may depend on. */
+struct kernel_facts {
+        const struct btf *btf;    /* the kernel's; NULL when classic tracepoints are forced or it has none */
+        unsigned int nodes_shift; /* CONFIG_NODES_SHIFT when the page flags hold the node, else 0 */
+};
+
+/* One signal: a tracepoint, its tp_btf program (or variants of it) and its
+ * classic program. What sets a signal apart is in its row, as functions. */
+struct signal {
+        const char *tracepoint;   /* the name in btf_trace_<name> */
+        const char *btf_progs[4]; /* the tp_btf variants, NULL-terminated */
+        const char *classic_prog;
+        /* Which of btf_progs this kernel runs, given that its BTF has the
+         * tracepoint; -1 for none (the classic one then). NULL: the first. */
+        int (*pick_btf)(const struct kernel_facts *kernel);
+        /* Sets the read-only settings that follow from the choice. NULL: none. */
+        void (*set_rodata)(struct locality_bpf *skel, const struct kernel_facts *kernel, bool use_btf);
+};
+
+/* The page's node is in its flags only with a known layout. */
+static int page_alloc_pick_btf(const struct kernel_facts *kernel)
+{
+        return kernel->nodes_shift ? 0 : -1;
+}
+
+static void page_alloc_set_rodata(struct locality_bpf *skel, const struct kernel_facts *kernel, bool use_btf)
+{
+        skel->rodata->page_node_shift = kernel->nodes_shift ? 64 - kernel->nodes_shift : 0;
+}
+
+/* The classic program keeps each task's slot, for the tasks it sees migrate. */
+static void migrate_set_rodata(struct locality_bpf *skel, const struct kernel_facts *kernel, bool use_btf)
+{
+        skel->rodata->track_task_slots = !use_btf;
+}
+
+/* One variant per place of `reason` among the tracepoint's arguments: 6, 7 or 8. */
+static int migrate_pages_pick_btf(const struct kernel_facts *kernel)
+{
+        int index = migrate_reason_index(kernel->btf);
+
+        return index >= 6 && index <= 8 ? index - 6 : -1;
+}
+
+static const struct signal signals[] = {
+        {
+                .tracepoint = "sched_switch",
+                .btf_progs = { "switch_btf" },
+                .classic_prog = "switch_classic",
+        },
+        {
+                .tracepoint = "mm_page_alloc",
+                .btf_progs = { "page_alloc_btf" },
+                .classic_prog = "page_alloc_classic",
+                .pick_btf = page_alloc_pick_btf,
+                .set_rodata = page_alloc_set_rodata,
+        },
+        {
+                .tracepoint = "sched_migrate_task",
+                .btf_progs = { "migrate_btf" },
+                .classic_prog = "migrate_classic",
+                .set_rodata = migrate_set_rodata,
+        },
+        {
+                .tracepoint = "mm_migrate_pages",
+                .btf_progs = { "migrate_pages_btf6", "migrate_pages_btf7", "migrate_pages_btf8" },
+                .classic_prog = "migrate_pages_classic",
+                .pick_btf = migrate_pages_pick_btf,
+        },
+};
+
+static void set_autoload(struct locality_bpf *skel, const char *prog, bool autoload)
+{
+        bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, prog), autoload);
+}
+
+/* The tp_btf variant of `signal` this kernel runs, -1 for the classic program. */
+static int choose_btf(const struct signal *signal, const struct kernel_facts *kernel)
+{
+        char name[64];
+
+        snprintf(name, sizeof(name), "btf_trace_%s", signal->tracepoint);
+        if (!kernel->btf || btf__find_by_name_kind(kernel->btf, name, BTF_KIND_TYPEDEF) < 0)
+                return -1;
+        return signal->pick_btf ? signal->pick_btf(kernel) : 0;
+}
+
 /* Chooses each signal's flavour and sets the read-only settings; returns which
  * flavours as text in `attach`. */
 static int choose_programs(struct locality_bpf *skel, enum np_monitor_attach mode, char *attach, size_t size)
 {
         struct btf *btf = mode == NP_MONITOR_ATTACH_CLASSIC ? NULL : btf__load_vmlinux_btf();
-        unsigned int nodes_shift = kernel_nodes_shift();
+        const struct kernel_facts kernel = { .btf = btf, .nodes_shift = kernel_nodes_shift() };
         size_t used = 0;
 
         attach[0] = '\0';
         for (size_t i = 0; i < ARRAY_SIZE(signals); i++) {
-                char name[64];
-                bool use_btf;
+                const struct signal *signal = &signals[i];
+                int variant = choose_btf(signal, &kernel);
+                bool use_btf = variant >= 0;
 
-                snprintf(name, sizeof(name), "btf_trace_%s", signals[i].tracepoint);
-                use_btf = btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) >= 0;
-                if (strcmp(signals[i].tracepoint, "mm_page_alloc") == 0 && nodes_shift == 0)
-                        use_btf = false; /* the page's node is in its flags only with a known layout */
-                if (strcmp(signals[i].tracepoint, "mm_migrate_pages") == 0) {
-                        int index = use_btf ? migrate_reason_index(btf) : -1;
-
-                        use_btf = index >= 6 && index <= 8;
-                        for (int n = 6; n <= 8; n++) {
-                                snprintf(name, sizeof(name), "migrate_pages_btf%d", n);
-                                bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, name),
-                                                          use_btf && n == index);
-                        }
-                }
                 if (mode == NP_MONITOR_ATTACH_BTF && !use_btf) {
                         btf__free(btf);
                         return -EOPNOTSUPP;
                 }
-                if (signals[i].btf_prog)
-                        bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, signals[i].btf_prog),
-                                                  use_btf);
-                bpf_program__set_autoload(bpf_object__find_program_by_name(skel->obj, signals[i].classic_prog),
-                                          !use_btf);
-                if (strcmp(signals[i].tracepoint, "sched_migrate_task") == 0)
-                        skel->rodata->track_task_slots = !use_btf;
+                for (int v = 0; signal->btf_progs[v]; v++)
+                        set_autoload(skel, signal->btf_progs[v], v == variant);
+                set_autoload(skel, signal->classic_prog, !use_btf);
+                if (signal->set_rodata)
+                        signal->set_rodata(skel, &kernel, use_btf);
                 used += (size_t)snprintf(attach + used, size - MIN(used, size), "%s%s=%s", i ? " " : "",
-                                         signals[i].tracepoint, use_btf ? "tp_btf" : "tracepoint");
+                                         signal->tracepoint, use_btf ? "tp_btf" : "tracepoint");
                 if (used >= size)
                         used = size - 1;
         }
-        skel->rodata->page_node_shift = nodes_shift ? 64 - nodes_shift : 0;
         btf__free(btf);
         return 0;
 }
