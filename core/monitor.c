@@ -417,22 +417,6 @@ int np_monitor_read(const struct np_monitor *m, uint32_t slot, struct np_localit
         return 0;
 }
 
-int np_monitor_set_cpu_node(struct np_monitor *m, uint32_t cpu, uint32_t node)
-{
-        return bpf_map_update_elem(m->cpu_node_fd, &cpu, &node, BPF_ANY) < 0 ? -errno : 0;
-}
-
-int np_monitor_set_all_blocks_node(struct np_monitor *m, uint32_t node)
-{
-        unsigned int n = 0;
-        int r = np_monitor_map_max_entries(m->block_node_fd, &n);
-
-        for (__u32 b = 0; r == 0 && b < n; b++)
-                if (bpf_map_update_elem(m->block_node_fd, &b, &node, BPF_ANY) < 0)
-                        r = -errno;
-        return r;
-}
-
 int np_monitor_pmu(const struct np_monitor *m, struct np_bpf_pmu_info *ret_info)
 {
         __u32 zero = 0;

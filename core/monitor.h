@@ -84,8 +84,3 @@ int np_monitor_cgroup_id(const char *path, uint64_t *ret_id);
 
 /* Whether the PMU tier counts in this set, and with which events or why not. */
 int np_monitor_pmu(const struct np_monitor *monitor, struct np_bpf_pmu_info *ret_info);
-
-/* Sets the node of a CPU in a pinned set's table (tests: fake a second node). */
-int np_monitor_set_cpu_node(struct np_monitor *monitor, uint32_t cpu, uint32_t node);
-/* Sets the node of every memory block of a pinned set's classic page table. */
-int np_monitor_set_all_blocks_node(struct np_monitor *monitor, uint32_t node);

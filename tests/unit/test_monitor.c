@@ -29,6 +29,7 @@
 
 #include <bpf/bpf.h>
 
+#include "../../core/monitor-testing.h"
 #include "../../core/monitor.h"
 #include "../../core/topology.h"
 #include "helpers.h"
