@@ -20,12 +20,13 @@ extern const char *const np_monitor_map_names[NP_MONITOR_N_MAPS];
 /* The max_entries of the map `fd`. */
 int np_monitor_map_max_entries(int fd, unsigned int *ret_entries);
 
-/* monitor-load.c: loads this build's programs for `topology`, attaches them and
- * pins links and maps in `dir` (`watched` last); says which flavour each signal
- * got in `attach` ("sched_switch=tp_btf mm_page_alloc=tracepoint ..."). A failure
- * leaves nothing pinned. */
-int np_monitor_load(const char *dir, const struct np_topology *topology, unsigned int slots, char *attach,
-                    size_t attach_size, struct np_diag *diag);
+/* monitor-load.c: loads this build's programs, attaches them and pins links and
+ * maps in `dir` (`watched` last); says which flavour each signal got in `attach`
+ * ("sched_switch=tp_btf mm_page_alloc=tracepoint ..."). The CPU table comes from
+ * `topology`, the memory-block table from `sysfs_root`. A failure leaves nothing
+ * pinned. */
+int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_topology *topology, unsigned int slots,
+                    char *attach, size_t attach_size, struct np_diag *diag);
 
 /* monitor-pmu.c: the two events of the PMU tier (local and remote DRAM fills). */
 struct np_monitor_pmu_events {

@@ -207,38 +207,54 @@ static int choose_programs(struct locality_bpf *skel, enum np_monitor_attach mod
         return 0;
 }
 
-/* Memory block size and block -> node, from /sys/devices/system; `n_blocks` 0 when
- * the kernel has no memory block directory. */
-static int read_memory_blocks(unsigned int *ret_shift, uint32_t **ret_nodes, unsigned int *ret_n_blocks)
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* The directory `path` below `dirfd`, for readdir; NULL with errno set. */
+static DIR *open_dir_at(int dirfd, const char *path)
+{
+        int fd = np_open_dir_at(dirfd, path);
+        DIR *dir;
+
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        dir = fdopendir(fd);
+        if (!dir)
+                closep(&fd);
+        return dir;
+}
+
+/* Memory block size and block -> node, from devices/system/ of the sysfs root
+ * `sysfs_fd`; `n_blocks` 0 when the kernel has no memory block directory. */
+static int read_memory_blocks(int sysfs_fd, unsigned int *ret_shift, uint32_t **ret_nodes, unsigned int *ret_n_blocks)
 {
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ uint32_t *nodes = NULL;
+        _cleanup_(closedirp) DIR *dir = NULL;
         unsigned long long block_size;
         unsigned int n_blocks = 0, shift = 0;
-        DIR *dir;
         struct dirent *e;
         size_t size;
 
         *ret_n_blocks = 0;
-        if (np_read_file_at(AT_FDCWD, "/sys/devices/system/memory/block_size_bytes", 64, &text, &size) < 0 ||
+        if (np_read_file_at(sysfs_fd, "devices/system/memory/block_size_bytes", 64, &text, &size) < 0 ||
             sscanf(text, "%llx", &block_size) != 1 || block_size < 4096 || (block_size & (block_size - 1)))
                 return 0;
         while ((1ULL << shift) < block_size)
                 shift++;
         *ret_shift = shift - 12;
-        dir = opendir("/sys/devices/system/node");
+        dir = open_dir_at(sysfs_fd, "devices/system/node");
         if (!dir)
                 return 0;
         while ((e = readdir(dir))) {
-                char path[PATH_MAX];
+                _cleanup_(closedirp) DIR *node_dir = NULL;
                 unsigned int node;
                 struct dirent *b;
-                DIR *node_dir;
 
                 if (sscanf(e->d_name, "node%u", &node) != 1 || node >= NP_BPF_MAX_NODES)
                         continue;
-                snprintf(path, sizeof(path), "/sys/devices/system/node/%s", e->d_name);
-                node_dir = opendir(path);
+                node_dir = open_dir_at(dirfd(dir), e->d_name);
                 if (!node_dir)
                         continue;
                 while ((b = readdir(node_dir))) {
@@ -249,11 +265,8 @@ static int read_memory_blocks(unsigned int *ret_shift, uint32_t **ret_nodes, uns
                                 continue;
                         if (block >= n_blocks) {
                                 grown = realloc(nodes, (block + 1) * sizeof(*nodes));
-                                if (!grown) {
-                                        closedir(node_dir);
-                                        closedir(dir);
+                                if (!grown)
                                         return -ENOMEM;
-                                }
                                 for (unsigned int i = n_blocks; i <= block; i++)
                                         grown[i] = UINT32_MAX;
                                 nodes = grown;
@@ -261,9 +274,7 @@ static int read_memory_blocks(unsigned int *ret_shift, uint32_t **ret_nodes, uns
                         }
                         nodes[block] = node;
                 }
-                closedir(node_dir);
         }
-        closedir(dir);
         *ret_nodes = TAKE_PTR(nodes);
         *ret_n_blocks = n_blocks;
         return 0;
@@ -298,10 +309,11 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
         return 0;
 }
 
-int np_monitor_load(const char *dir, const struct np_topology *topology, unsigned int slots, char *attach,
-                    size_t attach_size, struct np_diag *diag)
+int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_topology *topology, unsigned int slots,
+                    char *attach, size_t attach_size, struct np_diag *diag)
 {
         _cleanup_free_ uint32_t *blocks = NULL;
+        _cleanup_close_ int sysfs_fd = -1;
         unsigned int stride = 1, n_blocks = 0, block_shift = 15, index_size;
         enum np_monitor_attach mode = attach_from_env();
         struct np_monitor_pmu_events pmu_events;
@@ -318,7 +330,10 @@ int np_monitor_load(const char *dir, const struct np_topology *topology, unsigne
                                     NP_BPF_MAX_NODES - 1);
         if (n_cpus <= 0)
                 return np_diag_fail(diag, -EIO, "monitor: cannot count the possible CPUs");
-        r = read_memory_blocks(&block_shift, &blocks, &n_blocks);
+        sysfs_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sysfs_fd < 0)
+                return np_diag_fail(diag, -errno, "monitor: sysfs root '%s': %s", sysfs_root, strerror(errno));
+        r = read_memory_blocks(sysfs_fd, &block_shift, &blocks, &n_blocks);
         if (r < 0)
                 return r;
         libbpf_set_print(quiet_print);

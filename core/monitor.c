@@ -180,12 +180,15 @@ int np_monitor_remove(const char *dir)
         return 0;
 }
 
-int np_monitor_open(const char *pin_root, const struct np_topology *topology, unsigned int slots, bool load,
-                    struct np_diag *diag, struct np_monitor **ret_monitor)
+int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                    unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor)
 {
         char dir[PATH_MAX], watched[PATH_MAX + 16], attach[160] = "";
         struct stat st;
         int r;
+
+        if (!sysfs_root)
+                sysfs_root = np_topology_default_root();
 
         r = np_monitor_dir(pin_root, dir, sizeof(dir));
         if (r < 0)
@@ -210,7 +213,7 @@ int np_monitor_open(const char *pin_root, const struct np_topology *topology, un
                 if (stat(watched, &st) < 0) {
                         if (stat(dir, &st) == 0)
                                 unpin_all(dir); /* an interrupted load */
-                        r = np_monitor_load(dir, topology, slots, attach, sizeof(attach), diag);
+                        r = np_monitor_load(sysfs_root, dir, topology, slots, attach, sizeof(attach), diag);
                         if (r < 0)
                                 return r;
                 }

@@ -52,9 +52,12 @@ int np_monitor_dir(const char *pin_root, char *buf, size_t size);
 
 /* Opens this build's pinned set under `pin_root`, loading, attaching and pinning
  * it first when it is not there (`load`; needs root). Mounts bpffs on the parent
- * of `pin_root` if it is not bpffs yet. Without `load`, a missing set is -ENOENT. */
-int np_monitor_open(const char *pin_root, const struct np_topology *topology, unsigned int slots, bool load,
-                    struct np_diag *diag, struct np_monitor **ret_monitor);
+ * of `pin_root` if it is not bpffs yet. Without `load`, a missing set is -ENOENT.
+ * A load fills the CPU -> node table from `topology` and the memory block -> node
+ * table from <sysfs_root>/devices/system/{memory,node} (NULL: the default root of
+ * np_topology_default_root()); both should describe the running kernel. */
+int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                    unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor);
 /* Opens a pinned set by its directory (a record's), without loading. */
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor);
 void np_monitor_close(struct np_monitor *monitor);

@@ -185,7 +185,7 @@ static int place(const struct options *opts, const struct np_config *config, con
                 struct np_diag monitor_diag = {};
 
                 np_exited_remove(state_dir, state->id);
-                if (np_watch_attach(config, topology, ledger, &record, &monitor_diag) < 0)
+                if (np_watch_attach(opts->sysfs_root, config, topology, ledger, &record, &monitor_diag) < 0)
                         np_log_warning("%s; the container is placed but not monitored", monitor_diag.message);
         }
         /* the record, then config.json: a failure undoes what was done before it */

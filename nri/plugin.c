@@ -798,7 +798,8 @@ static void post_create(struct nri_plugin *plugin, const Nri__PodSandbox *pod, c
             strcmp(plugin->opts.sysfs_root, "/sys") == 0 && strcmp(plugin->opts.cgroup_root, "/sys/fs/cgroup") == 0 &&
             container_request(plugin, pod, container, &diag, &request) == 0 && request.monitor) {
                 np_exited_remove(plugin->state_dir, container->id);
-                if (np_watch_attach(&plugin->config, plugin->topology, plugin->ledger, &record, &diag) < 0)
+                if (np_watch_attach(plugin->opts.sysfs_root, &plugin->config, plugin->topology, plugin->ledger, &record,
+                                    &diag) < 0)
                         np_log_warning("container '%s': %s; the container is placed but not monitored",
                                        container->id, diag.message);
         }
