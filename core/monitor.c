@@ -16,6 +16,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -52,6 +54,45 @@ int np_monitor_cgroup_id(const char *path, uint64_t *ret_id)
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
         *ret_id = (uint64_t)st.st_ino;
+        return 0;
+}
+
+/* The filesystem magic of `path`, with a message naming it when statfs fails. */
+static int fs_magic(const char *path, const char *what, struct np_diag *diag, unsigned long *ret_magic)
+{
+        struct statfs fs;
+
+        if (statfs(path, &fs) < 0)
+                return np_diag_fail(diag, -errno, "monitor: %s %s: %s", what, path, strerror(errno));
+        *ret_magic = (unsigned long)fs.f_type;
+        return 0;
+}
+
+int np_monitor_supported(const char *sysfs_root, const char *cgroup_dir, struct np_diag *diag)
+{
+        unsigned long magic = 0;
+        int r;
+
+        if (!sysfs_root)
+                sysfs_root = np_topology_default_root();
+        r = fs_magic(sysfs_root, "sysfs root", diag, &magic);
+        if (r < 0)
+                return r;
+        if (magic != SYSFS_MAGIC)
+                return np_diag_fail(diag, -EOPNOTSUPP,
+                                    "monitor: the sysfs root %s is not a sysfs mount (filesystem magic 0x%lx): the "
+                                    "monitor counts on the running kernel only",
+                                    sysfs_root, magic);
+        if (!cgroup_dir)
+                return 0;
+        r = fs_magic(cgroup_dir, "cgroup", diag, &magic);
+        if (r < 0)
+                return r;
+        if (magic != CGROUP2_SUPER_MAGIC && magic != CGROUP_SUPER_MAGIC)
+                return np_diag_fail(diag, -EOPNOTSUPP,
+                                    "monitor: %s is not a kernel cgroup (filesystem magic 0x%lx, not cgroup2 or "
+                                    "cgroup): the monitor counts on the running kernel only",
+                                    cgroup_dir, magic);
         return 0;
 }
 
