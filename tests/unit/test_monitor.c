@@ -690,7 +690,7 @@ static int suite_setup(void **state)
                 return 0;
         }
         /* the BPF programs key on the v2 cgroup, or on the v1 cpuset one when
-         * /sys/fs/cgroup is not cgroup2 (core/monitor.c decides the same way) */
+         * /sys/fs/cgroup is not cgroup2 (core/monitor-load.c decides the same way) */
         if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
                 snprintf(suite.cgroup_root, sizeof(suite.cgroup_root), "/sys/fs/cgroup");
                 suite.tasks_file = "cgroup.procs";
