@@ -66,22 +66,31 @@ $(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o \
 		$(BUILD)/obj/tests/unit/test_wire.o: \
 		$(PROTO_GEN_H) $(wildcard nri/*.h)
 
-# The locality monitor's BPF object (CO-RE: no kernel headers needed), embedded in
-# the binaries through a libbpf skeleton.
+# The BPF objects (CO-RE: no kernel headers needed), each embedded in user code
+# through a libbpf skeleton: <name>.bpf.c -> build/bpf/<name>.bpf.o ->
+# build/bpf/<name>.skel.h (struct <name>_bpf). bpf/locality.bpf.c is the locality
+# monitor, tests/bench/empty.bpf.c its empty counterpart for `make bench`; their
+# names must differ, as the objects share build/bpf/.
 CLANG ?= clang
 BPFTOOL ?= bpftool
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-$(BUILD)/bpf/locality.bpf.o: bpf/locality.bpf.c bpf/locality.h
+BPF_SRC := bpf/locality.bpf.c tests/bench/empty.bpf.c
+BPF_OBJ := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRC)))
+vpath %.bpf.c $(sort $(dir $(BPF_SRC)))
+.SECONDARY: $(BPF_OBJ)
+
+$(BUILD)/bpf/%.bpf.o: %.bpf.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
 		-I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@.tmp $<
 	$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
 
-$(BUILD)/bpf/locality.skel.h: $(BUILD)/bpf/locality.bpf.o
-	$(BPFTOOL) gen skeleton $< name locality_bpf > $@.tmp && mv $@.tmp $@
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/core/monitor.o: $(BUILD)/bpf/locality.skel.h
+$(BUILD)/bpf/locality.bpf.o: bpf/locality.h
+$(BUILD)/obj/core/monitor.o $(BUILD)/obj/core/monitor-load.o: $(BUILD)/bpf/locality.skel.h
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@
@@ -120,21 +129,11 @@ $(BUILD)/bench/bench_place: $(BUILD)/obj/tests/bench/bench_place.o $(LIB)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The locality monitor's cost: its programs against empty ones on the same
-# tracepoints (tests/bench/empty.bpf.c, built like bpf/locality.bpf.c).
-$(BUILD)/bench/empty.bpf.o: tests/bench/empty.bpf.c
-	@mkdir -p $(dir $@)
-	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
-		-I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@.tmp $<
-	$(BPFTOOL) gen object $@ $@.tmp
-	@rm -f $@.tmp
-
-$(BUILD)/bench/empty.skel.h: $(BUILD)/bench/empty.bpf.o
-	$(BPFTOOL) gen skeleton $< name empty_bpf > $@.tmp && mv $@.tmp $@
-
-$(BUILD)/obj/tests/bench/bench_bpf.o: tests/bench/bench_bpf.c $(BUILD)/bench/empty.skel.h $(BUILD)/bpf/locality.skel.h \
+# tracepoints (tests/bench/empty.bpf.c, through the BPF rules above).
+$(BUILD)/obj/tests/bench/bench_bpf.o: tests/bench/bench_bpf.c $(BUILD)/bpf/empty.skel.h $(BUILD)/bpf/locality.skel.h \
 		$(wildcard core/*.h) bpf/locality.h
 	@mkdir -p $(dir $@)
-	$(CC) $(NP_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/bench -c -o $@ $<
+	$(CC) $(NP_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -c -o $@ $<
 
 $(BUILD)/bench/bench_bpf: $(BUILD)/obj/tests/bench/bench_bpf.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -6,7 +6,7 @@
  * per-CPU arrays indexed by slot.
  *
  * Each signal has a tp_btf program and a classic tracepoint program; user space
- * loads the one the running kernel supports (see core/monitor.c). Kernel types are
+ * loads the one the running kernel supports (core/monitor-load.c). Kernel types are
  * declared here with only the fields used, relocated by CO-RE. */
 #include <stdbool.h>
 #include <linux/bpf.h>

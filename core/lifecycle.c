@@ -12,6 +12,7 @@
 #include "annotations.h"
 #include "lifecycle.h"
 #include "locality.h"
+#include "monitor.h"
 #include "policy.h"
 #include "watch.h"
 
@@ -258,13 +259,14 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
         outcome->watched = record->monitor.on;
         if (record->monitor.on || !context->config.monitor || !request->monitor || !record->cgroup[0])
                 return;
-        if (!context->real_kernel) {
-                np_log_debug("container '%s': not monitored: sysfs or cgroup root is not the running kernel's",
-                             record->id);
+        /* a fixture tree has no cgroup ids to count: the monitor says so itself */
+        if (!context->real_kernel || np_monitor_supported(context->sysfs_root, record->cgroup, &diag) < 0) {
+                np_log_debug("container '%s': not monitored: %s", record->id,
+                             diag.message[0] ? diag.message : "sysfs or cgroup root is not the running kernel's");
                 return;
         }
         np_exited_remove(np_ledger_dir(verb->ledger), record->id);
-        if (np_watch_attach(&context->config, verb->topology, verb->ledger, record, &diag) < 0) {
+        if (np_watch_attach(context->sysfs_root, &context->config, verb->topology, verb->ledger, record, &diag) < 0) {
                 snprintf(outcome->monitor_warning, sizeof(outcome->monitor_warning), "%.1000s", diag.message);
                 return;
         }

@@ -52,9 +52,12 @@ int np_monitor_dir(const char *pin_root, char *buf, size_t size);
 
 /* Opens this build's pinned set under `pin_root`, loading, attaching and pinning
  * it first when it is not there (`load`; needs root). Mounts bpffs on the parent
- * of `pin_root` if it is not bpffs yet. Without `load`, a missing set is -ENOENT. */
-int np_monitor_open(const char *pin_root, const struct np_topology *topology, unsigned int slots, bool load,
-                    struct np_diag *diag, struct np_monitor **ret_monitor);
+ * of `pin_root` if it is not bpffs yet. Without `load`, a missing set is -ENOENT.
+ * A load fills the CPU -> node table from `topology` and the memory block -> node
+ * table from <sysfs_root>/devices/system/{memory,node} (NULL: the default root of
+ * np_topology_default_root()); both should describe the running kernel. */
+int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                    unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor);
 /* Opens a pinned set by its directory (a record's), without loading. */
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor);
 void np_monitor_close(struct np_monitor *monitor);
@@ -79,13 +82,17 @@ int np_monitor_count(const struct np_monitor *monitor, unsigned int *ret_count);
 /* Detaches and unpins a whole set (an older build's, once nothing uses it). */
 int np_monitor_remove(const char *dir);
 
+/* Whether the monitor can count here: `sysfs_root` (NULL: the default root of
+ * np_topology_default_root()) is a sysfs mount, and `cgroup_dir` (unless NULL)
+ * is a directory of a kernel cgroup hierarchy (cgroup2 or v1). A container's
+ * cgroup directory, not the root of the hierarchy: on a v1 host /sys/fs/cgroup
+ * itself is a tmpfs. A fixture tree (tests) is neither: -EOPNOTSUPP, with `diag`
+ * naming the path; -errno when a path cannot be examined. Front-ends ask this
+ * instead of comparing their roots with "/sys"; np_watch_attach asks it too. */
+int np_monitor_supported(const char *sysfs_root, const char *cgroup_dir, struct np_diag *diag);
+
 /* The cgroup id the BPF programs see for the cgroup directory `path`. */
 int np_monitor_cgroup_id(const char *path, uint64_t *ret_id);
 
 /* Whether the PMU tier counts in this set, and with which events or why not. */
 int np_monitor_pmu(const struct np_monitor *monitor, struct np_bpf_pmu_info *ret_info);
-
-/* Sets the node of a CPU in a pinned set's table (tests: fake a second node). */
-int np_monitor_set_cpu_node(struct np_monitor *monitor, uint32_t cpu, uint32_t node);
-/* Sets the node of every memory block of a pinned set's classic page table. */
-int np_monitor_set_all_blocks_node(struct np_monitor *monitor, uint32_t node);

@@ -13,7 +13,7 @@
 #include "monitor.h"
 #include "watch.h"
 
-int np_watch_attach(const struct np_config *config, const struct np_topology *topology,
+int np_watch_attach(const char *sysfs_root, const struct np_config *config, const struct np_topology *topology,
                     const struct np_ledger *ledger, struct np_record *record, struct np_diag *diag)
 {
         _cleanup_monitor_ struct np_monitor *monitor = NULL;
@@ -23,7 +23,10 @@ int np_watch_attach(const struct np_config *config, const struct np_topology *to
         int r;
 
         record->monitor = (struct np_record_monitor){};
-        r = np_monitor_open(config->monitor_pin_dir, topology, config->monitor_slots, true, diag, &monitor);
+        r = np_monitor_supported(sysfs_root, record->cgroup, diag);
+        if (r < 0)
+                return r;
+        r = np_monitor_open(sysfs_root, config->monitor_pin_dir, topology, config->monitor_slots, true, diag, &monitor);
         if (r < 0)
                 return r;
         r = np_monitor_cgroup_id(record->cgroup, &cgroup_id);

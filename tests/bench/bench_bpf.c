@@ -379,7 +379,7 @@ static int attach_monitor(struct bench *b, unsigned int slots)
         uint64_t id;
         int r;
 
-        r = np_monitor_open(b->pin_root, b->topology, slots, true, &diag, &b->monitor);
+        r = np_monitor_open("/sys", b->pin_root, b->topology, slots, true, &diag, &b->monitor);
         if (r < 0) {
                 fprintf(stderr, "%s\n", diag.message);
                 return r;

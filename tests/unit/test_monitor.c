@@ -29,12 +29,14 @@
 
 #include <bpf/bpf.h>
 
+#include "../../core/monitor-testing.h"
 #include "../../core/monitor.h"
 #include "../../core/topology.h"
 #include "helpers.h"
 
 #define MIB      (UINT64_C(1) << 20)
 #define BPFFS    "/sys/fs/bpf"
+#define SYSFS    "/sys" /* the memory blocks are this kernel's, also under the two-node topology */
 #define MAX_HELD 4
 #define FLIPS    10 /* moves between CPU 0 and CPU 1 in the migration tests */
 
@@ -251,7 +253,7 @@ static struct np_monitor *load_monitor_at(struct env *env, const char *pin_root,
         int r;
 
         set_attach_env(env->attach);
-        r = np_monitor_open(pin_root, topology, slots, true, &diag, &monitor);
+        r = np_monitor_open(SYSFS, pin_root, topology, slots, true, &diag, &monitor);
         unsetenv("NUMAPIN_BPF_ATTACH");
         if (r < 0 && bpf_unavailable(r))
                 skip_because("cannot load the %s programs here: %s", attach_name(env->attach), diag.message);
@@ -663,7 +665,7 @@ static void probe_bpf(void)
         int r;
 
         snprintf(pin_root, sizeof(pin_root), BPFFS "/numapin-test-%d-probe", (int)getpid());
-        r = np_monitor_open(pin_root, suite.host, 1, true, &diag, &monitor);
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 1, true, &diag, &monitor);
         if (monitor)
                 np_monitor_close(monitor);
         remove_pin_root(pin_root);
@@ -688,7 +690,7 @@ static int suite_setup(void **state)
                 return 0;
         }
         /* the BPF programs key on the v2 cgroup, or on the v1 cpuset one when
-         * /sys/fs/cgroup is not cgroup2 (core/monitor.c decides the same way) */
+         * /sys/fs/cgroup is not cgroup2 (core/monitor-load.c decides the same way) */
         if (stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0) {
                 snprintf(suite.cgroup_root, sizeof(suite.cgroup_root), "/sys/fs/cgroup");
                 suite.tasks_file = "cgroup.procs";
@@ -837,7 +839,7 @@ static void test_monitor_pinned_set_keeps_counting_after_the_loading_process_exi
         if (loader == 0) {
                 close(report[0]);
                 set_attach_env(env->attach);
-                r = np_monitor_open(pin_root, suite.host, 4, true, &diag, &monitor);
+                r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &monitor);
                 if (write(report[1], diag.message, strlen(diag.message)) < 0)
                         _exit(1);
                 if (monitor)
@@ -856,7 +858,7 @@ static void test_monitor_pinned_set_keeps_counting_after_the_loading_process_exi
                 fail_msg("the loading child failed (%s): %s", strerror(WEXITSTATUS(status)), message);
 
         /* the loader is gone; its pins hold the programs and maps */
-        r = np_monitor_open(pin_root, suite.host, 4, false, &diag, &monitor);
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, false, &diag, &monitor);
         if (r < 0)
                 fail_msg("np_monitor_open(%s, load=false): %s", pin_root, diag.message);
         hold_monitor(env, monitor);
@@ -892,7 +894,7 @@ static void test_monitor_second_open_reuses_the_pinned_set_without_new_links(voi
         assert_int_equal(np_test_count_entries(pin_root), 1);
 
         set_attach_env(env->attach);
-        r = np_monitor_open(pin_root, suite.host, 4, true, &diag, &second);
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &second);
         unsetenv("NUMAPIN_BPF_ATTACH");
         if (r < 0)
                 fail_msg("second np_monitor_open(%s): %s", pin_root, diag.message);
@@ -944,7 +946,7 @@ static void test_monitor_concurrent_first_opens_leave_one_complete_attached_set(
                         close(report[0]);
                         if (read(go[0], &byte, 1) < 0)
                                 _exit(1);
-                        r = np_monitor_open(pin_root, suite.host, 4, true, &diag, &monitor);
+                        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &monitor);
                         if (r < 0) {
                                 /* one write below PIPE_BUF: lines do not mix */
                                 snprintf(line, sizeof(line), "  loader %d: %.500s\n", i, diag.message);
@@ -1156,7 +1158,7 @@ static void test_monitor_open_mounts_bpffs_on_a_pin_root_parent_that_is_not_bpff
         pin_root = env->pin_roots[env->n_pin_roots++];
         np_test_path(pin_root, PATH_MAX, env->tmp, "numapin");
 
-        r = np_monitor_open(pin_root, suite.host, 4, true, &diag, &monitor);
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &monitor);
         if (statfs(env->tmp, &fs) == 0 && (unsigned long)fs.f_type == BPF_FS_MAGIC)
                 snprintf(env->mount, sizeof(env->mount), "%s", env->tmp); /* unmounted by the teardown */
         if (r < 0 && bpf_unavailable(r))
@@ -1190,7 +1192,7 @@ static void test_monitor_open_fails_naming_a_pin_root_parent_that_cannot_hold_a_
         np_test_write_file(file, "a regular file\n");
         np_test_path(pin_root, sizeof(pin_root), file, "numapin");
 
-        r = np_monitor_open(pin_root, suite.host, 4, true, &diag, &monitor);
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &monitor);
         assert_null(monitor);
         if (r == -EPERM)
                 skip_because("cannot mount here (BPF, but no CAP_SYS_ADMIN): %s", diag.message);
@@ -1208,7 +1210,8 @@ static void test_monitor_open_refuses_a_pin_root_without_a_parent_dir(void **sta
         struct np_diag diag = {};
 
         require_bpf();
-        assert_int_equal(np_monitor_open("/numapin-test-no-parent", suite.host, 4, true, &diag, &monitor), -EINVAL);
+        assert_int_equal(np_monitor_open(SYSFS, "/numapin-test-no-parent", suite.host, 4, true, &diag, &monitor),
+                         -EINVAL);
         assert_null(monitor);
         if (!strstr(diag.message, "/numapin-test-no-parent"))
                 fail_msg("the message does not name the pin root: %s", diag.message);
