@@ -12,6 +12,8 @@ TESTS=(
         "monitor: CPU time counted on node 0"
         "monitor: an exited container keeps its final counters"
         "monitor: the PMU tier says unavailable, never zero"
+        "monitor: why the PMU tier counts nothing is a field of its own"
+        "monitor: the text detail shows why the PMU tier counts nothing"
         "monitor: a running container shows its resident memory from memory.numa_stat"
         "monitor: a running container's pages are counted while it runs"
         "monitor: text output is a table with the container's local share"
@@ -85,7 +87,13 @@ expect_eq "monitor: all of them local, on node 0, none outside the allowed nodes
 expect_eq "monitor: CPU time counted on node 0" true "$(stats "$id" '.nodes[0].cpu_seconds > 0')"
 expect_eq "monitor: an exited container keeps its final counters" "exited $pages" \
         "$(stats "$id" '"\(.state) \(.pages_allocated)"')"
-expect_contains "monitor: the PMU tier says unavailable, never zero" "unavailable" "$(stats "$id" '.pmu')"
+# .pmu is an object or exactly "unavailable", which scripts compare with; the reason is apart
+expect_eq "monitor: the PMU tier says unavailable, never zero" unavailable "$(stats "$id" '.pmu')"
+reason=$(stats "$id" '.pmu_reason | strings')
+[ -n "$reason" ] && pass "monitor: why the PMU tier counts nothing is a field of its own" ||
+        fail "monitor: why the PMU tier counts nothing is a field of its own" "$(ctl stats "$id" --json 2>&1 | jq -c '.containers[0] | {pmu, pmu_reason}' 2>&1)"
+expect_contains "monitor: the text detail shows why the PMU tier counts nothing" \
+        "DRAM accesses (PMU): unavailable ($reason)" "$(ctl stats "$id" 2>&1)"
 
 # --- a running container --------------------------------------------------------------------
 id=$(cid run)

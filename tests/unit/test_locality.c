@@ -83,6 +83,26 @@ static void test_locality_json_has_no_share_without_pages_and_null_resident_when
         json_object_put(obj);
 }
 
+static void test_locality_json_pmu_unavailable_is_the_word_with_the_reason_apart(void **state)
+{
+        struct np_record rec = record_on("0");
+        struct np_locality l = { .node_stride = 1 };
+        struct np_monitor monitor = { .pmu_info_fd = -1 }; /* no PMU state to read */
+        struct json_object *obj = NULL, *v;
+        char pmu[256];
+
+        assert_int_equal(np_locality_to_json(&rec, "exited", &l, NULL,
+                                             np_locality_pmu_status(&monitor, pmu, sizeof(pmu)), &obj),
+                         0);
+        /* scripts compare with the documented "unavailable" */
+        assert_true(json_object_object_get_ex(obj, "pmu", &v));
+        assert_string_equal(json_object_get_string(v), "unavailable");
+        assert_true(json_object_object_get_ex(obj, "pmu_reason", &v));
+        assert_true(json_object_is_type(v, json_type_string));
+        assert_true(json_object_get_string_len(v) > 0);
+        json_object_put(obj);
+}
+
 static void test_locality_resident_reads_v2_numa_stat_anon_and_file(void **state)
 {
         char dir[4096], path[4200];
@@ -126,6 +146,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_locality_json_splits_pages_local_and_remote_per_node),
                 cmocka_unit_test(test_locality_json_has_no_share_without_pages_and_null_resident_when_unknown),
+                cmocka_unit_test(test_locality_json_pmu_unavailable_is_the_word_with_the_reason_apart),
                 cmocka_unit_test(test_locality_resident_reads_v2_numa_stat_anon_and_file),
                 cmocka_unit_test(test_locality_exited_store_keeps_and_forgets),
         };
