@@ -91,13 +91,13 @@ const char *np_locality_pmu_status(const struct np_monitor *monitor, char *buf, 
         struct np_bpf_pmu_info info;
 
         if (np_monitor_pmu(monitor, &info) < 0) {
-                snprintf(buf, size, "unavailable (the pinned set has no PMU state)");
+                snprintf(buf, size, "the pinned set has no PMU state");
                 return buf;
         }
         if (info.live)
                 return NULL;
         info.text[sizeof(info.text) - 1] = '\0';
-        snprintf(buf, size, "unavailable (%s)", info.text);
+        snprintf(buf, size, "%s", info.text[0] ? info.text : "no reason given");
         return buf;
 }
 
@@ -154,7 +154,9 @@ int np_locality_to_json(const struct np_record *record, const char *state, const
         json_object_object_add(obj, "numa_balancing_migrations",
                                json_object_new_uint64(l->counters.numa_balancing_pages));
         if (pmu) {
-                json_object_object_add(obj, "pmu", json_object_new_string(pmu));
+                /* exactly "unavailable", which scripts compare with; why in a field of its own */
+                json_object_object_add(obj, "pmu", json_object_new_string("unavailable"));
+                json_object_object_add(obj, "pmu_reason", json_object_new_string(pmu));
         } else {
                 struct json_object *counts = json_object_new_object();
                 uint64_t all = l->counters.pmu_local + l->counters.pmu_remote;

@@ -19,13 +19,14 @@
  * -ENOENT when the cgroup or its numa_stat is gone. */
 int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES]);
 
-/* "unavailable (why)" in `buf` when the PMU tier of the pinned set counts nothing,
- * NULL when it counts (the figures are then in the counters). */
+/* Why the PMU tier of the pinned set counts nothing, in `buf`; NULL when it
+ * counts (the figures are then in the counters). */
 const char *np_locality_pmu_status(const struct np_monitor *monitor, char *buf, size_t size);
 
 /* The stats object of one container: id, state, nodes[], local/remote shares,
  * pages_outside_allowed, migrations, numa_balancing_migrations, pmu, ...
- * `resident` may be NULL (unknown); `pmu` NULL gives the PMU counters, else the text. */
+ * `resident` may be NULL (unknown); `pmu` NULL gives the PMU counters, else "pmu" is
+ * "unavailable" and `pmu` goes in "pmu_reason". */
 int np_locality_to_json(const struct np_record *record, const char *state, const struct np_locality *locality,
                         const uint64_t *resident, const char *pmu, struct json_object **ret_object);
 

@@ -522,7 +522,7 @@ static void print_detail(struct json_object *c)
                 printf("  DRAM accesses (PMU): %.0f local, %.0f remote (%s remote)\n", number(nodes, "local", 0),
                        number(nodes, "remote", 0), percent_text(nodes, "remote_percent", remote, sizeof(remote)));
         else
-                printf("  DRAM accesses (PMU): %s\n", text(c, "pmu"));
+                printf("  DRAM accesses (PMU): %s (%s)\n", text(c, "pmu"), text(c, "pmu_reason"));
 }
 
 static int cmd_stats(const struct options *opts, const struct np_config *config)

@@ -45,7 +45,7 @@ static void test_locality_json_splits_pages_local_and_remote_per_node(void **sta
         l.counters.pages_outside = 100;
         l.counters.migrations = 7;
         l.counters.migrations_cross = 2;
-        assert_int_equal(np_locality_to_json(&rec, "running", &l, resident, "unavailable (test)", &obj), 0);
+        assert_int_equal(np_locality_to_json(&rec, "running", &l, resident, "test", &obj), 0);
 
         assert_true(json_object_object_get_ex(obj, "nodes", &nodes));
         assert_int_equal(json_object_array_length(nodes), 2);
@@ -62,7 +62,9 @@ static void test_locality_json_splits_pages_local_and_remote_per_node(void **sta
         assert_int_equal((int)get_double(obj, "pages_outside_allowed"), 100);
         assert_int_equal((int)get_double(obj, "migrations_cross_node"), 2);
         assert_true(json_object_object_get_ex(obj, "pmu", &v));
-        assert_string_equal(json_object_get_string(v), "unavailable (test)");
+        assert_string_equal(json_object_get_string(v), "unavailable");
+        assert_true(json_object_object_get_ex(obj, "pmu_reason", &v));
+        assert_string_equal(json_object_get_string(v), "test");
         assert_true(json_object_object_get_ex(obj, "state", &v));
         assert_string_equal(json_object_get_string(v), "running");
         json_object_put(obj);
@@ -74,7 +76,7 @@ static void test_locality_json_has_no_share_without_pages_and_null_resident_when
         struct np_locality l = { .node_stride = 1 };
         struct json_object *obj = NULL, *v, *nodes;
 
-        assert_int_equal(np_locality_to_json(&rec, "exited", &l, NULL, "unavailable", &obj), 0);
+        assert_int_equal(np_locality_to_json(&rec, "exited", &l, NULL, "test", &obj), 0);
         assert_true(json_object_object_get_ex(obj, "local_percent", &v));
         assert_null(v);
         assert_true(json_object_object_get_ex(obj, "nodes", &nodes));
