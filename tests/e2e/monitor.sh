@@ -16,6 +16,7 @@ TESTS=(
         "monitor: the text detail shows why the PMU tier counts nothing"
         "monitor: a running container shows its resident memory from memory.numa_stat"
         "monitor: a running container's pages are counted while it runs"
+        "monitor: stats --json of running and exited containers agrees with schema/stats.schema.json"
         "monitor: text output is a table with the container's local share"
         "monitor: monitor.numapin.io=false places but does not watch"
         "monitor: an unannotated container is not watched"
@@ -111,6 +112,21 @@ resident=$(stats "$id" '.nodes[0].resident_bytes')
 within 5 16384 "$(stats "$id" '.nodes[0].pages_allocated')" &&
         pass "monitor: a running container's pages are counted while it runs" ||
         fail "monitor: a running container's pages are counted while it runs" "$(stats "$id" '.nodes[0].pages_allocated')"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+        errors=$(ctl stats --json | python3 -c '
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(sys.stdin)
+states = sorted({c["state"] for c in doc["containers"]})
+for e in jsonschema.Draft202012Validator(schema).iter_errors(doc):
+    print("/".join(map(str, e.absolute_path)) + ": " + e.message)
+if states != ["exited", "running"]:
+    print("expected running and exited containers, got %s" % states)' "$NP_ROOT/schema/stats.schema.json" 2>&1)
+        [ -z "$errors" ] && pass "monitor: stats --json of running and exited containers agrees with schema/stats.schema.json" ||
+                fail "monitor: stats --json of running and exited containers agrees with schema/stats.schema.json" "$errors"
+else
+        skip "monitor: stats --json of running and exited containers agrees with schema/stats.schema.json" "needs python3-jsonschema"
+fi
 out=$(ctl stats 2>&1)
 if echo "$out" | head -n1 | grep -q "^ID .*LOCAL .*REMOTE" && echo "$out" | grep "^$id" | grep -q "100.0%"; then
         pass "monitor: text output is a table with the container's local share"
