@@ -2,6 +2,7 @@
 /* The one JSON parse helper and the typed field getters every numapin input
  * goes through; after them, code works on typed structs, never json objects. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "json.h"
@@ -139,6 +140,28 @@ int np_json_get_uint64(struct json_object *obj, const char *key, const char *wha
         n = json_object_get_uint64(value);
         if (errno == ERANGE)
                 return np_diag_fail(diag, -ERANGE, "%s: field '%s' is beyond 2^64-1", what, key);
+        *ret_value = n;
+        return 0;
+}
+
+int np_json_get_double(struct json_object *obj, const char *key, double min, double max, const char *what,
+                       struct np_diag *diag, double *ret_value)
+{
+        struct json_object *value;
+        double n;
+        int r;
+
+        if (!obj || !json_object_object_get_ex(obj, key, &value) || !value)
+                return -ENOENT;
+        if (!json_object_is_type(value, json_type_int)) {
+                r = np_json_get(obj, key, json_type_double, what, diag, &value);
+                if (r < 0)
+                        return r;
+        }
+        n = json_object_get_double(value);
+        if (!isfinite(n) || n < min || n > max)
+                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is out of range; expected a number from %g to %g",
+                                    what, key, min, max);
         *ret_value = n;
         return 0;
 }

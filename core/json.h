@@ -40,5 +40,9 @@ int np_json_get_int64(struct json_object *obj, const char *key, int64_t min, int
 int np_json_get_uint64(struct json_object *obj, const char *key, const char *what, struct np_diag *diag,
                        uint64_t *ret_value);
 
+/* A number field, integer or not, finite and in [min, max]. */
+int np_json_get_double(struct json_object *obj, const char *key, double min, double max, const char *what,
+                       struct np_diag *diag, double *ret_value);
+
 /* Serialises obj (pretty, no escaped slashes) into a new NUL-terminated buffer. */
 int np_json_to_string(struct json_object *obj, char **ret_text, size_t *ret_size);

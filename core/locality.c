@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* A container's locality figures as JSON, resident memory from memory.numa_stat,
- * and the store of exited containers' final figures. */
+/* A container's locality figures: filled from the monitor's counters and
+ * memory.numa_stat, their JSON form and its validation, and the store of exited
+ * containers' final figures. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +18,11 @@
 
 #define NUMA_STAT_LIMIT (64 * 1024)
 #define EXITED_LIMIT    (256 * 1024)
+#define SECONDS_MAX     1e15 /* cpu_seconds beyond this are not a container's */
+
+/* What "pmu" says when the PMU tier counts nothing; scripts compare with it. */
+#define PMU_UNAVAILABLE "unavailable"
+#define PMU_TEXT_MAX    256 /* "unavailable (why)" as older builds kept it */
 
 /* Adds the "N<id>=<value>" fields of one numa_stat line, times `unit`. */
 static void add_per_node(const char *line, uint64_t unit, uint64_t resident[NP_BPF_MAX_NODES])
@@ -86,87 +94,432 @@ int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_B
         return 0;
 }
 
-const char *np_locality_pmu_status(const struct np_monitor *monitor, char *buf, size_t size)
+const char *np_locality_pmu_reason(const struct np_monitor *monitor, char *buf, size_t size)
 {
         struct np_bpf_pmu_info info;
 
         if (np_monitor_pmu(monitor, &info) < 0) {
-                snprintf(buf, size, "unavailable (the pinned set has no PMU state)");
+                snprintf(buf, size, "the pinned set has no PMU state");
                 return buf;
         }
         if (info.live)
                 return NULL;
         info.text[sizeof(info.text) - 1] = '\0';
-        snprintf(buf, size, "unavailable (%s)", info.text);
+        snprintf(buf, size, "%s", info.text[0] ? info.text : "no reason given");
         return buf;
 }
 
-static struct json_object *percent(uint64_t part, uint64_t whole)
+/* `part` of `whole` in percent, to two decimals; false when `whole` is 0. */
+static bool share(uint64_t part, uint64_t whole, double *ret_percent)
 {
         if (whole == 0)
-                return NULL; /* null: nothing to divide */
-        return json_object_new_double((double)((part * 10000 + whole / 2) / whole) / 100.0);
+                return false;
+        *ret_percent = (double)(((unsigned __int128)part * 10000 + whole / 2) / whole) / 100.0;
+        return true;
 }
 
-int np_locality_to_json(const struct np_record *record, const char *state, const struct np_locality *l,
-                        const uint64_t *resident, const char *pmu, struct json_object **ret_object)
+void np_locality_stats_fill(const struct np_record *record, const struct np_locality *counters,
+                            const uint64_t *resident, const char *pmu_reason, int64_t exited_at,
+                            struct np_locality_stats *ret_stats)
+{
+        const struct np_bpf_slot_counters *c = &counters->counters;
+        struct np_locality_stats *s = ret_stats;
+        uint64_t pages = 0, local = 0;
+
+        *s = (struct np_locality_stats){
+                .state = exited_at > 0 ? NP_LOCALITY_EXITED : NP_LOCALITY_RUNNING,
+                .policy = record->policy,
+                .allowed_nodes = record->mems,
+                .n_nodes = MIN(counters->node_stride, (unsigned int)NP_BPF_MAX_NODES),
+                .pages_outside_allowed = c->pages_outside,
+                .pages_unknown_node = c->pages_unknown_node,
+                .migrations = c->migrations,
+                .migrations_cross_node = c->migrations_cross,
+                .numa_balancing_migrations = c->numa_balancing_pages,
+                .exited_at = exited_at > 0 ? exited_at : 0,
+        };
+        snprintf(s->id, sizeof(s->id), "%s", record->id);
+        for (unsigned int n = 0; n < s->n_nodes; n++) {
+                const struct np_bpf_node_counters *nc = &counters->nodes[n];
+                uint64_t node_local = MIN(nc->pages_local, nc->pages);
+
+                s->nodes[n] = (struct np_locality_node_stats){
+                        .node = n,
+                        .cpu_seconds = (double)nc->cpu_ns / 1e9,
+                        .pages_allocated = nc->pages,
+                        .pages_local = node_local,
+                        .pages_remote = nc->pages - node_local,
+                        .resident_known = resident != NULL,
+                        .resident_bytes = resident ? resident[n] : 0,
+                };
+                pages += nc->pages;
+                local += node_local;
+        }
+        s->shares_known = share(local, pages, &s->local_percent) && share(pages - local, pages, &s->remote_percent);
+        if (pmu_reason) {
+                snprintf(s->pmu.reason, sizeof(s->pmu.reason), "%s", pmu_reason[0] ? pmu_reason : "no reason given");
+        } else {
+                s->pmu.available = true;
+                s->pmu.local = c->pmu_local;
+                s->pmu.remote = c->pmu_remote;
+                s->pmu.share_known = share(c->pmu_remote, c->pmu_local + c->pmu_remote, &s->pmu.remote_percent);
+        }
+}
+
+/* --- the JSON form ----------------------------------------------------------------- */
+
+static struct json_object *percent_json(bool known, double percent)
+{
+        return known ? json_object_new_double(percent) : NULL; /* null: nothing to divide */
+}
+
+static int pmu_to_json(const struct np_locality_pmu *pmu, struct json_object *obj)
+{
+        struct json_object *counts;
+
+        if (!pmu->available) {
+                /* exactly "unavailable", which scripts compare with; why in a field of its own */
+                json_object_object_add(obj, "pmu", json_object_new_string(PMU_UNAVAILABLE));
+                json_object_object_add(obj, "pmu_reason", json_object_new_string(pmu->reason));
+                return 0;
+        }
+        counts = json_object_new_object();
+        if (!counts)
+                return -ENOMEM;
+        json_object_object_add(counts, "local", json_object_new_uint64(pmu->local));
+        json_object_object_add(counts, "remote", json_object_new_uint64(pmu->remote));
+        json_object_object_add(counts, "remote_percent", percent_json(pmu->share_known, pmu->remote_percent));
+        json_object_object_add(obj, "pmu", counts);
+        return 0;
+}
+
+int np_locality_stats_to_json(const struct np_locality_stats *s, struct json_object **ret_object)
 {
         _cleanup_json_ struct json_object *obj = json_object_new_object();
         struct json_object *nodes = json_object_new_array();
-        uint64_t pages = 0, local = 0, cpu_ns = 0;
         char mems[NP_CPULIST_BUFSIZE];
+        uint64_t pages = 0;
+        double cpu_seconds = 0;
+        int r;
 
         if (!obj || !nodes) {
                 json_object_put(nodes);
                 return -ENOMEM;
         }
-        np_cpulist_format(&record->mems, mems, sizeof(mems));
-        json_object_object_add(obj, "id", json_object_new_string(record->id));
-        json_object_object_add(obj, "state", json_object_new_string(state));
-        json_object_object_add(obj, "policy", json_object_new_string(np_policy_to_string(record->policy)));
+        r = np_cpulist_format(&s->allowed_nodes, mems, sizeof(mems));
+        if (r < 0) {
+                json_object_put(nodes);
+                return r;
+        }
+        json_object_object_add(obj, "id", json_object_new_string(s->id));
+        json_object_object_add(obj, "state",
+                               json_object_new_string(s->state == NP_LOCALITY_EXITED ? "exited" : "running"));
+        json_object_object_add(obj, "policy", json_object_new_string(np_policy_to_string(s->policy)));
         json_object_object_add(obj, "allowed_nodes", json_object_new_string(mems));
         json_object_object_add(obj, "nodes", nodes);
-        for (unsigned int n = 0; n < l->node_stride; n++) {
-                const struct np_bpf_node_counters *c = &l->nodes[n];
+        for (unsigned int i = 0; i < s->n_nodes && i < NP_BPF_MAX_NODES; i++) {
+                const struct np_locality_node_stats *n = &s->nodes[i];
                 struct json_object *node = json_object_new_object();
 
                 if (!node)
                         return -ENOMEM;
-                json_object_object_add(node, "node", json_object_new_int((int)n));
-                json_object_object_add(node, "cpu_seconds", json_object_new_double((double)c->cpu_ns / 1e9));
-                json_object_object_add(node, "pages_allocated", json_object_new_uint64(c->pages));
-                json_object_object_add(node, "pages_local", json_object_new_uint64(c->pages_local));
-                json_object_object_add(node, "pages_remote", json_object_new_uint64(c->pages - c->pages_local));
-                json_object_object_add(node, "resident_bytes", resident ? json_object_new_uint64(resident[n]) : NULL);
+                json_object_object_add(node, "node", json_object_new_int((int)n->node));
+                json_object_object_add(node, "cpu_seconds", json_object_new_double(n->cpu_seconds));
+                json_object_object_add(node, "pages_allocated", json_object_new_uint64(n->pages_allocated));
+                json_object_object_add(node, "pages_local", json_object_new_uint64(n->pages_local));
+                json_object_object_add(node, "pages_remote", json_object_new_uint64(n->pages_remote));
+                json_object_object_add(node, "resident_bytes",
+                                       n->resident_known ? json_object_new_uint64(n->resident_bytes) : NULL);
                 json_object_array_add(nodes, node);
-                pages += c->pages;
-                local += c->pages_local;
-                cpu_ns += c->cpu_ns;
+                pages += n->pages_allocated;
+                cpu_seconds += n->cpu_seconds;
         }
-        json_object_object_add(obj, "cpu_seconds", json_object_new_double((double)cpu_ns / 1e9));
+        json_object_object_add(obj, "cpu_seconds", json_object_new_double(cpu_seconds));
         json_object_object_add(obj, "pages_allocated", json_object_new_uint64(pages));
-        json_object_object_add(obj, "local_percent", percent(local, pages));
-        json_object_object_add(obj, "remote_percent", percent(pages - local, pages));
-        json_object_object_add(obj, "pages_outside_allowed", json_object_new_uint64(l->counters.pages_outside));
-        json_object_object_add(obj, "pages_unknown_node", json_object_new_uint64(l->counters.pages_unknown_node));
-        json_object_object_add(obj, "migrations", json_object_new_uint64(l->counters.migrations));
-        json_object_object_add(obj, "migrations_cross_node", json_object_new_uint64(l->counters.migrations_cross));
-        json_object_object_add(obj, "numa_balancing_migrations",
-                               json_object_new_uint64(l->counters.numa_balancing_pages));
-        if (pmu) {
-                json_object_object_add(obj, "pmu", json_object_new_string(pmu));
-        } else {
-                struct json_object *counts = json_object_new_object();
-                uint64_t all = l->counters.pmu_local + l->counters.pmu_remote;
-
-                if (!counts)
-                        return -ENOMEM;
-                json_object_object_add(counts, "local", json_object_new_uint64(l->counters.pmu_local));
-                json_object_object_add(counts, "remote", json_object_new_uint64(l->counters.pmu_remote));
-                json_object_object_add(counts, "remote_percent", percent(l->counters.pmu_remote, all));
-                json_object_object_add(obj, "pmu", counts);
-        }
+        json_object_object_add(obj, "local_percent", percent_json(s->shares_known, s->local_percent));
+        json_object_object_add(obj, "remote_percent", percent_json(s->shares_known, s->remote_percent));
+        json_object_object_add(obj, "pages_outside_allowed", json_object_new_uint64(s->pages_outside_allowed));
+        json_object_object_add(obj, "pages_unknown_node", json_object_new_uint64(s->pages_unknown_node));
+        json_object_object_add(obj, "migrations", json_object_new_uint64(s->migrations));
+        json_object_object_add(obj, "migrations_cross_node", json_object_new_uint64(s->migrations_cross_node));
+        json_object_object_add(obj, "numa_balancing_migrations", json_object_new_uint64(s->numa_balancing_migrations));
+        r = pmu_to_json(&s->pmu, obj);
+        if (r < 0)
+                return r;
+        if (s->state == NP_LOCALITY_EXITED)
+                json_object_object_add(obj, "exited_at", json_object_new_int64(s->exited_at));
         *ret_object = TAKE_PTR(obj);
+        return 0;
+}
+
+/* Every field of the form is required: a getter's -ENOENT is a missing field. */
+static int required(int r, const char *what, const char *key, struct np_diag *diag)
+{
+        if (r == -ENOENT)
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' is missing", what, key);
+        return r;
+}
+
+static int get_count(struct json_object *obj, const char *key, const char *what, struct np_diag *diag,
+                     uint64_t *ret_value)
+{
+        return required(np_json_get_uint64(obj, key, what, diag, ret_value), what, key, diag);
+}
+
+static bool is_null(struct json_object *obj, const char *key)
+{
+        struct json_object *value;
+
+        return json_object_object_get_ex(obj, key, &value) && !value;
+}
+
+/* A percentage that is null when there was nothing to divide. */
+static int get_percent(struct json_object *obj, const char *key, const char *what, struct np_diag *diag,
+                       bool *ret_known, double *ret_value)
+{
+        int r;
+
+        if (is_null(obj, key)) {
+                *ret_known = false;
+                *ret_value = 0;
+                return 0;
+        }
+        r = required(np_json_get_double(obj, key, 0, 100, what, diag, ret_value), what, key, diag);
+        if (r == 0)
+                *ret_known = true;
+        return r;
+}
+
+static int node_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
+                          struct np_locality_node_stats *ret_node)
+{
+        struct np_locality_node_stats n = {};
+        int64_t id;
+        int r;
+
+        if (!json_object_is_type(obj, json_type_object))
+                return np_diag_fail(diag, -EINVAL, "%s: expected an object", what);
+        r = required(np_json_get_int64(obj, "node", 0, NP_BPF_MAX_NODES - 1, what, diag, &id), what, "node", diag);
+        if (r < 0)
+                return r;
+        n.node = (unsigned int)id;
+        r = required(np_json_get_double(obj, "cpu_seconds", 0, SECONDS_MAX, what, diag, &n.cpu_seconds), what,
+                     "cpu_seconds", diag);
+        if (r < 0 || (r = get_count(obj, "pages_allocated", what, diag, &n.pages_allocated)) < 0 ||
+            (r = get_count(obj, "pages_local", what, diag, &n.pages_local)) < 0 ||
+            (r = get_count(obj, "pages_remote", what, diag, &n.pages_remote)) < 0)
+                return r;
+        if (!is_null(obj, "resident_bytes")) {
+                r = get_count(obj, "resident_bytes", what, diag, &n.resident_bytes);
+                if (r < 0)
+                        return r;
+                n.resident_known = true;
+        }
+        *ret_node = n;
+        return 0;
+}
+
+static int pmu_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
+                         struct np_locality_pmu *ret_pmu)
+{
+        struct np_locality_pmu pmu = {};
+        struct json_object *counts;
+        const char *s, *reason;
+        char pmu_what[PATH_MAX + 128], quoted[64], older[PMU_TEXT_MAX + 1];
+        int r;
+
+        r = np_json_get(obj, "pmu", json_type_object, what, NULL, &counts);
+        if (r == -ENOENT)
+                return required(r, what, "pmu", diag);
+        if (r == 0) {
+                snprintf(pmu_what, sizeof(pmu_what), "%s, pmu", what);
+                pmu.available = true;
+                if ((r = get_count(counts, "local", pmu_what, diag, &pmu.local)) < 0 ||
+                    (r = get_count(counts, "remote", pmu_what, diag, &pmu.remote)) < 0 ||
+                    (r = get_percent(counts, "remote_percent", pmu_what, diag, &pmu.share_known, &pmu.remote_percent)) <
+                            0)
+                        return r;
+                *ret_pmu = pmu;
+                return 0;
+        }
+        if (np_json_get_string(obj, "pmu", PMU_TEXT_MAX, what, NULL, &s) < 0)
+                return np_diag_fail(diag, -EINVAL, "%s: field 'pmu' is neither an object nor \"%s\"", what,
+                                    PMU_UNAVAILABLE);
+        if (strcmp(s, PMU_UNAVAILABLE) == 0) {
+                r = np_json_get_string(obj, "pmu_reason", NP_LOCALITY_REASON_MAX, what, diag, &reason);
+                if (r < 0)
+                        return required(r, what, "pmu_reason", diag);
+        } else if (strncmp(s, PMU_UNAVAILABLE " (", strlen(PMU_UNAVAILABLE) + 2) == 0 && s[strlen(s) - 1] == ')') {
+                /* the form of older builds, "unavailable (why)", in files they kept */
+                snprintf(older, sizeof(older), "%s", s + strlen(PMU_UNAVAILABLE) + 2);
+                older[strlen(older) - 1] = '\0';
+                reason = older;
+        } else
+                return np_diag_fail(diag, -EINVAL, "%s: field 'pmu' is '%s'; expected an object or \"%s\"", what,
+                                    np_log_quote(quoted, sizeof(quoted), s), PMU_UNAVAILABLE);
+        snprintf(pmu.reason, sizeof(pmu.reason), "%s", reason[0] ? reason : "no reason given");
+        *ret_pmu = pmu;
+        return 0;
+}
+
+int np_locality_stats_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
+                                struct np_locality_stats *ret_stats)
+{
+        struct np_locality_stats stats = {}, *s = &stats;
+        struct json_object *nodes;
+        char field[PATH_MAX + 128], quoted[64];
+        const char *text;
+        bool remote_known;
+        size_t n_nodes;
+        int r;
+
+        if (!json_object_is_type(obj, json_type_object))
+                return np_diag_fail(diag, -EINVAL, "%s: expected a JSON object", what);
+        r = required(np_json_get_string(obj, "id", NP_ID_MAX, what, diag, &text), what, "id", diag);
+        if (r < 0)
+                return r;
+        if (!np_id_valid(text))
+                return np_diag_fail(diag, -EINVAL,
+                                    "%s: field 'id' is '%s'; expected a container id (1-%d of A-Z a-z 0-9 _ + . -)",
+                                    what, np_log_quote(quoted, sizeof(quoted), text), NP_ID_MAX);
+        snprintf(s->id, sizeof(s->id), "%s", text);
+
+        r = required(np_json_get_string(obj, "state", 32, what, diag, &text), what, "state", diag);
+        if (r < 0)
+                return r;
+        if (strcmp(text, "running") == 0)
+                s->state = NP_LOCALITY_RUNNING;
+        else if (strcmp(text, "exited") == 0)
+                s->state = NP_LOCALITY_EXITED;
+        else
+                return np_diag_fail(diag, -EINVAL, "%s: field 'state' is '%s'; expected running or exited", what,
+                                    np_log_quote(quoted, sizeof(quoted), text));
+
+        r = required(np_json_get_string(obj, "policy", 32, what, diag, &text), what, "policy", diag);
+        if (r < 0)
+                return r;
+        if (np_policy_from_string(text, &s->policy) < 0)
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "%s: field 'policy' is '%s'; expected bind, cpus-only, preferred, interleave or none", what,
+                        np_log_quote(quoted, sizeof(quoted), text));
+
+        r = required(np_json_get_string(obj, "allowed_nodes", NP_CPULIST_BUFSIZE, what, diag, &text), what,
+                     "allowed_nodes", diag);
+        if (r < 0)
+                return r;
+        snprintf(field, sizeof(field), "%s field 'allowed_nodes'", what);
+        r = np_cpulist_parse(text, NP_CPULIST_MAX, field, diag, &s->allowed_nodes);
+        if (r < 0)
+                return r;
+
+        r = required(np_json_get(obj, "nodes", json_type_array, what, diag, &nodes), what, "nodes", diag);
+        if (r < 0)
+                return r;
+        n_nodes = json_object_array_length(nodes);
+        if (n_nodes > NP_BPF_MAX_NODES)
+                return np_diag_fail(diag, -EINVAL, "%s: field 'nodes' has %zu entries; expected at most %d", what,
+                                    n_nodes, NP_BPF_MAX_NODES);
+        for (size_t i = 0; i < n_nodes; i++) {
+                snprintf(field, sizeof(field), "%s, nodes[%zu]", what, i);
+                r = node_from_json(json_object_array_get_idx(nodes, i), field, diag, &s->nodes[i]);
+                if (r < 0)
+                        return r;
+        }
+        s->n_nodes = (unsigned int)n_nodes;
+
+        if ((r = get_percent(obj, "local_percent", what, diag, &s->shares_known, &s->local_percent)) < 0 ||
+            (r = get_percent(obj, "remote_percent", what, diag, &remote_known, &s->remote_percent)) < 0)
+                return r;
+        if (s->shares_known != remote_known)
+                return np_diag_fail(diag, -EINVAL,
+                                    "%s: fields 'local_percent' and 'remote_percent' are not both null or both numbers",
+                                    what);
+        if ((r = get_count(obj, "pages_outside_allowed", what, diag, &s->pages_outside_allowed)) < 0 ||
+            (r = get_count(obj, "pages_unknown_node", what, diag, &s->pages_unknown_node)) < 0 ||
+            (r = get_count(obj, "migrations", what, diag, &s->migrations)) < 0 ||
+            (r = get_count(obj, "migrations_cross_node", what, diag, &s->migrations_cross_node)) < 0 ||
+            (r = get_count(obj, "numa_balancing_migrations", what, diag, &s->numa_balancing_migrations)) < 0 ||
+            (r = pmu_from_json(obj, what, diag, &s->pmu)) < 0)
+                return r;
+        if (s->state == NP_LOCALITY_EXITED) {
+                r = required(np_json_get_int64(obj, "exited_at", 1, INT64_MAX, what, diag, &s->exited_at), what,
+                             "exited_at", diag);
+                if (r < 0)
+                        return r;
+        }
+        *ret_stats = stats;
+        return 0;
+}
+
+/* --- reports ----------------------------------------------------------------------- */
+
+void np_locality_report_clear(struct np_locality_report *report)
+{
+        free(report->stats);
+        free(report->warnings);
+        *report = (struct np_locality_report){};
+}
+
+/* Room for one more of `n` items of `size` bytes: capacities are powers of two. */
+static int grow(void **items, size_t n, size_t size)
+{
+        void *p;
+
+        if ((n & (n - 1)) != 0 || (n > 0 && n < 8))
+                return 0;
+        p = realloc(*items, (n ? n * 2 : 8) * size);
+        if (!p)
+                return -ENOMEM;
+        *items = p;
+        return 0;
+}
+
+static int report_add(struct np_locality_report *report, const struct np_locality_stats *stats)
+{
+        int r = grow((void **)&report->stats, report->n_stats, sizeof(*report->stats));
+
+        if (r < 0)
+                return r;
+        report->stats[report->n_stats++] = *stats;
+        return 0;
+}
+
+_printf_(3, 4) static int report_warn(struct np_locality_report *report, int error, const char *fmt, ...)
+{
+        struct np_diag *w;
+        va_list ap;
+        int r = grow((void **)&report->warnings, report->n_warnings, sizeof(*report->warnings));
+
+        if (r < 0)
+                return r;
+        w = &report->warnings[report->n_warnings++];
+        w->error = error;
+        va_start(ap, fmt);
+        vsnprintf(w->message, sizeof(w->message), fmt, ap);
+        va_end(ap);
+        return 0;
+}
+
+int np_locality_report_to_json(const struct np_locality_report *report, struct json_object **ret_object)
+{
+        _cleanup_json_ struct json_object *root = json_object_new_object();
+        struct json_object *containers = json_object_new_array();
+
+        if (!root || !containers) {
+                json_object_put(containers);
+                return -ENOMEM;
+        }
+        json_object_object_add(root, "containers", containers);
+        for (size_t i = 0; i < report->n_stats; i++) {
+                struct json_object *obj = NULL;
+                int r = np_locality_stats_to_json(&report->stats[i], &obj);
+
+                if (r < 0)
+                        return r;
+                json_object_array_add(containers, obj);
+        }
+        *ret_object = TAKE_PTR(root);
         return 0;
 }
 
@@ -214,20 +567,27 @@ static void prune(int dir_fd)
                 unlinkat(dir_fd, oldest, 0);
 }
 
-int np_exited_save(const char *state_dir, const char *id, struct json_object *object)
+int np_exited_save(const char *state_dir, const struct np_locality_stats *stats)
 {
-        _cleanup_close_ int dir_fd = open_exited(state_dir, true);
+        _cleanup_json_ struct json_object *object = NULL;
+        _cleanup_close_ int dir_fd = -1;
         _cleanup_free_ char *text = NULL;
         char name[NP_ID_MAX + 8];
         size_t size;
         int r;
 
-        if (dir_fd < 0)
-                return dir_fd;
+        if (!np_id_valid(stats->id) || stats->state != NP_LOCALITY_EXITED)
+                return -EINVAL;
+        r = np_locality_stats_to_json(stats, &object);
+        if (r < 0)
+                return r;
         r = np_json_to_string(object, &text, &size);
         if (r < 0)
                 return r;
-        snprintf(name, sizeof(name), "%s.json", id);
+        dir_fd = open_exited(state_dir, true);
+        if (dir_fd < 0)
+                return dir_fd;
+        snprintf(name, sizeof(name), "%s.json", stats->id);
         r = np_write_file_atomic_at(dir_fd, name, text, size, 0644);
         if (r == 0)
                 prune(dir_fd);
@@ -245,47 +605,139 @@ void np_exited_remove(const char *state_dir, const char *id)
         unlinkat(dir_fd, name, 0);
 }
 
-int np_exited_load(const char *state_dir, struct np_diag *diag, struct json_object **ret_array)
+/* One kept file into `ret_stats`: -EINVAL with diag naming the file and the field
+ * when it is not an exited container's figures under its own name. */
+static int exited_read(int dir_fd, const char *name, const char *what, struct np_diag *diag,
+                       struct np_locality_stats *ret_stats)
 {
-        _cleanup_json_ struct json_object *array = json_object_new_array();
+        _cleanup_json_ struct json_object *obj = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t size, id_len = strlen(name) - strlen(".json");
+        int r;
+
+        r = np_read_file_at(dir_fd, name, EXITED_LIMIT, &text, &size);
+        if (r < 0)
+                return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
+        r = np_json_parse(text, size, EXITED_LIMIT, what, diag, &obj);
+        if (r < 0)
+                return r;
+        r = np_locality_stats_from_json(obj, what, diag, ret_stats);
+        if (r < 0)
+                return r;
+        if (ret_stats->state != NP_LOCALITY_EXITED)
+                return np_diag_fail(diag, -EINVAL, "%s: field 'state' is 'running'; expected exited", what);
+        if (strlen(ret_stats->id) != id_len || strncmp(ret_stats->id, name, id_len) != 0)
+                return np_diag_fail(diag, -EINVAL, "%s: field 'id' is '%s', not the file's name", what, ret_stats->id);
+        return 0;
+}
+
+static bool exited_name(const char *name)
+{
+        size_t len = strlen(name);
+
+        return name[0] != '.' && len > strlen(".json") && strcmp(name + len - strlen(".json"), ".json") == 0;
+}
+
+/* Adds the kept containers that `ledger` (may be NULL) no longer holds, only `id`
+ * when it is not NULL; a damaged file is left out with a warning. */
+static int load_exited(const char *state_dir, const struct np_ledger *ledger, const char *id,
+                       struct np_locality_report *report)
+{
         _cleanup_close_ int dir_fd = open_exited(state_dir, false);
+        struct np_locality_stats stats;
         struct dirent *e;
         DIR *dir;
-        int fd;
+        int fd, r = 0;
 
-        if (!array)
-                return -ENOMEM;
-        if (dir_fd < 0) {
-                *ret_array = TAKE_PTR(array);
-                return 0;
-        }
+        if (dir_fd < 0)
+                return 0; /* none kept yet */
         fd = dup(dir_fd);
         dir = fd >= 0 ? fdopendir(fd) : NULL;
         if (!dir) {
+                r = -errno;
                 if (fd >= 0)
                         close(fd);
-                return -errno;
+                return r;
         }
-        while ((e = readdir(dir))) {
-                _cleanup_free_ char *text = NULL;
-                struct json_object *obj = NULL;
+        while (r == 0 && (e = readdir(dir))) {
+                struct np_diag diag = {};
                 char what[PATH_MAX + 64];
-                size_t size;
+                size_t len = strlen(e->d_name);
 
-                if (e->d_name[0] == '.' || !strstr(e->d_name, ".json"))
+                if (!exited_name(e->d_name))
+                        continue;
+                if (id && (len != strlen(id) + strlen(".json") || strncmp(e->d_name, id, strlen(id)) != 0))
                         continue;
                 snprintf(what, sizeof(what), "exited record %s/%s/%s", state_dir, NP_EXITED_DIR, e->d_name);
-                /* a damaged file is skipped with a warning, the others still shown */
-                if (np_read_file_at(dir_fd, e->d_name, EXITED_LIMIT, &text, &size) < 0 ||
-                    np_json_parse(text, size, EXITED_LIMIT, what, diag, &obj) < 0 ||
-                    !json_object_is_type(obj, json_type_object)) {
-                        np_log_warning("%s: unreadable, skipped", what);
-                        json_object_put(obj);
-                        continue;
-                }
-                json_object_array_add(array, obj);
+                r = exited_read(dir_fd, e->d_name, what, &diag, &stats);
+                if (r == -ENOMEM)
+                        break;
+                if (r < 0)
+                        r = report_warn(report, r, "%s", diag.message[0] ? diag.message : strerror(-r));
+                else if (!ledger || !np_ledger_find(ledger, stats.id))
+                        r = report_add(report, &stats);
         }
         closedir(dir);
-        *ret_array = TAKE_PTR(array);
+        return r;
+}
+
+int np_exited_load(const char *state_dir, struct np_locality_report *ret_report)
+{
+        _cleanup_(np_locality_report_clear) struct np_locality_report report = {};
+        int r;
+
+        r = load_exited(state_dir, NULL, NULL, &report);
+        if (r < 0)
+                return r;
+        *ret_report = report;
+        report = (struct np_locality_report){};
+        return 0;
+}
+
+/* --- what numapinctl stats shows -------------------------------------------------- */
+
+/* The figures of a running container: its pinned set's counters, memory.numa_stat,
+ * the PMU state. */
+static int running_stats(const struct np_record *rec, struct np_locality_report *report)
+{
+        _cleanup_monitor_ struct np_monitor *monitor = NULL;
+        uint64_t resident[NP_BPF_MAX_NODES];
+        struct np_locality_stats stats;
+        struct np_locality locality;
+        struct np_diag diag = {};
+        char pmu[256];
+        int r;
+
+        r = np_monitor_open_dir(rec->monitor.dir, &diag, &monitor);
+        if (r == 0)
+                r = np_monitor_read(monitor, rec->monitor.slot, &locality);
+        if (r < 0)
+                return report_warn(report, r, "container '%s': %s", rec->id,
+                                   diag.message[0] ? diag.message : strerror(-r));
+        np_locality_stats_fill(rec, &locality,
+                               np_locality_resident(rec->cgroup, rec->pid, resident) == 0 ? resident : NULL,
+                               np_locality_pmu_reason(monitor, pmu, sizeof(pmu)), 0, &stats);
+        return report_add(report, &stats);
+}
+
+int np_locality_collect(const char *state_dir, const struct np_ledger *ledger, const char *id,
+                        struct np_locality_report *ret_report)
+{
+        _cleanup_(np_locality_report_clear) struct np_locality_report report = {};
+        int r;
+
+        for (const struct np_record *rec = ledger ? np_ledger_next(ledger, NULL) : NULL; rec;
+             rec = np_ledger_next(ledger, rec)) {
+                if (!rec->monitor.on || (id && strcmp(rec->id, id) != 0))
+                        continue;
+                r = running_stats(rec, &report);
+                if (r < 0)
+                        return r;
+        }
+        r = load_exited(state_dir, ledger, id, &report);
+        if (r < 0)
+                return r;
+        *ret_report = report;
+        report = (struct np_locality_report){};
         return 0;
 }

@@ -1,37 +1,124 @@
 /* SPDX-License-Identifier: MIT */
-/* A container's NUMA locality as numapinctl stats reports it: the monitor's
- * counters, the cgroup's memory.numa_stat, and the PMU tier's state, as JSON; and
- * the store of exited containers' final figures (<state dir>/exited/<id>.json). */
+/* A container's NUMA locality as numapinctl stats reports it: one typed struct
+ * filled from the monitor's counters, memory.numa_stat and the PMU tier's state,
+ * or read back (validated) from the store of exited containers' final figures
+ * (<state dir>/exited/<id>.json); and its JSON form, made in one place. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
 
+#include "annotations.h"
+#include "cpulist.h"
 #include "ledger.h"
+#include "log.h"
 #include "monitor.h"
 
 #define NP_EXITED_DIR  "exited"
 #define NP_EXITED_KEEP 1024 /* exited containers kept, the oldest go first */
+
+#define NP_LOCALITY_REASON_MAX 127
+
+enum np_locality_state {
+        NP_LOCALITY_RUNNING,
+        NP_LOCALITY_EXITED,
+};
+
+/* What a container did on one node. */
+struct np_locality_node_stats {
+        unsigned int node;
+        double cpu_seconds;       /* on the CPUs of this node */
+        uint64_t pages_allocated; /* from this node */
+        uint64_t pages_local;     /* ... by a task on a CPU of this node */
+        uint64_t pages_remote;    /* ... by a task on another node's CPU */
+        bool resident_known;      /* false: memory.numa_stat could not be read */
+        uint64_t resident_bytes;
+};
+
+/* The PMU tier: DRAM fills counted by hardware events, or why there are none. */
+struct np_locality_pmu {
+        bool available;
+        char reason[NP_LOCALITY_REASON_MAX + 1]; /* why not, when !available */
+        uint64_t local;                          /* local DRAM fills, when available */
+        uint64_t remote;                         /* remote DRAM fills, when available */
+        bool share_known;                        /* false: no fill counted */
+        double remote_percent;
+};
+
+/* One container's figures: what `numapinctl stats` shows, in text or JSON. */
+struct np_locality_stats {
+        char id[NP_ID_MAX + 1];
+        enum np_locality_state state;
+        enum np_policy policy;
+        struct np_cpulist allowed_nodes;
+        unsigned int n_nodes;
+        struct np_locality_node_stats nodes[NP_BPF_MAX_NODES];
+        bool shares_known;     /* false: no page counted, so no shares */
+        double local_percent;  /* of the pages allocated, to two decimals */
+        double remote_percent; /* ... */
+        uint64_t pages_outside_allowed;
+        uint64_t pages_unknown_node;
+        uint64_t migrations;
+        uint64_t migrations_cross_node;
+        uint64_t numa_balancing_migrations;
+        struct np_locality_pmu pmu;
+        int64_t exited_at; /* seconds since the epoch; 0 while it runs */
+};
+
+/* Several containers' figures, and why others are left out. */
+struct np_locality_report {
+        size_t n_stats;
+        struct np_locality_stats *stats;
+        size_t n_warnings;
+        struct np_diag *warnings; /* one per container or file left out, naming it */
+};
 
 /* Resident bytes per node of the container: v2 `cgroup_dir`/memory.numa_stat
  * (anon + file), else on v1 the memory cgroup of `pid` (its `total=` line).
  * -ENOENT when the cgroup or its numa_stat is gone. */
 int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES]);
 
-/* "unavailable (why)" in `buf` when the PMU tier of the pinned set counts nothing,
- * NULL when it counts (the figures are then in the counters). */
-const char *np_locality_pmu_status(const struct np_monitor *monitor, char *buf, size_t size);
+/* Why the PMU tier of the pinned set counts nothing, in `buf`; NULL when it
+ * counts (the figures are then in the counters). */
+const char *np_locality_pmu_reason(const struct np_monitor *monitor, char *buf, size_t size);
 
-/* The stats object of one container: id, state, nodes[], local/remote shares,
- * pages_outside_allowed, migrations, numa_balancing_migrations, pmu, ...
- * `resident` may be NULL (unknown); `pmu` NULL gives the PMU counters, else the text. */
-int np_locality_to_json(const struct np_record *record, const char *state, const struct np_locality *locality,
-                        const uint64_t *resident, const char *pmu, struct json_object **ret_object);
+/* The figures of `record` from its monitor counters. `resident` may be NULL
+ * (unknown); `pmu_reason` NULL: the PMU counters are live, else why not.
+ * `exited_at` 0: it runs; else when it exited (seconds since the epoch). */
+void np_locality_stats_fill(const struct np_record *record, const struct np_locality *counters,
+                            const uint64_t *resident, const char *pmu_reason, int64_t exited_at,
+                            struct np_locality_stats *ret_stats);
 
-/* Keeps an exited container's stats object; prunes beyond NP_EXITED_KEEP. */
-int np_exited_save(const char *state_dir, const char *id, struct json_object *object);
-/* Every kept object, in an array (empty when there are none). */
-int np_exited_load(const char *state_dir, struct np_diag *diag, struct json_object **ret_array);
+/* The JSON form: {id, state, policy, allowed_nodes, nodes: [{node, cpu_seconds,
+ * pages_allocated, pages_local, pages_remote, resident_bytes}], cpu_seconds,
+ * pages_allocated, local_percent, remote_percent, pages_outside_allowed,
+ * pages_unknown_node, migrations, migrations_cross_node, numa_balancing_migrations,
+ * pmu: {local, remote, remote_percent} or "unavailable" with pmu_reason, exited_at}.
+ * Unknown figures are null; exited_at only once exited. */
+int np_locality_stats_to_json(const struct np_locality_stats *stats, struct json_object **ret_object);
+/* Reads that form back, every field checked: -EINVAL (diag naming `what` and the
+ * field) when one is missing or of another type. cpu_seconds and pages_allocated
+ * of the whole container are sums, not read. */
+int np_locality_stats_from_json(struct json_object *object, const char *what, struct np_diag *diag,
+                                struct np_locality_stats *ret_stats);
+
+/* What `numapinctl stats` shows, only `id` when it is not NULL: each record of
+ * `ledger` the monitor watches, running, then the exited containers of
+ * <state_dir>/exited/ the ledger no longer holds. One that cannot be read is left
+ * out with a warning in the report. */
+int np_locality_collect(const char *state_dir, const struct np_ledger *ledger, const char *id,
+                        struct np_locality_report *ret_report);
+/* {"containers": [the JSON form of each]} */
+int np_locality_report_to_json(const struct np_locality_report *report, struct json_object **ret_object);
+void np_locality_report_clear(struct np_locality_report *report);
+
+/* Keeps an exited container's figures; prunes beyond NP_EXITED_KEEP. */
+int np_exited_save(const char *state_dir, const struct np_locality_stats *stats);
+/* Every kept container (an empty report when there are none); a file that is not
+ * an exited container's figures is left out with a warning naming it and the field. */
+int np_exited_load(const char *state_dir, struct np_locality_report *ret_report);
 /* Forgets one (a new container with the same id, or numapinctl release). */
 void np_exited_remove(const char *state_dir, const char *id);

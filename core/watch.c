@@ -74,7 +74,7 @@ int np_watch_detach(const char *state_dir, const struct np_config *config, const
                     struct np_diag *diag)
 {
         _cleanup_monitor_ struct np_monitor *monitor = NULL;
-        _cleanup_json_ struct json_object *stats = NULL;
+        struct np_locality_stats stats;
         struct np_locality locality;
         char pmu[256], current[PATH_MAX];
         unsigned int left = 1;
@@ -87,12 +87,10 @@ int np_watch_detach(const char *state_dir, const struct np_config *config, const
                 return r;
         np_monitor_unwatch(monitor, record->monitor.cgroup_id);
         r = np_monitor_read(monitor, record->monitor.slot, &locality);
-        if (r == 0)
-                r = np_locality_to_json(record, "exited", &locality, NULL,
-                                        np_locality_pmu_status(monitor, pmu, sizeof(pmu)), &stats);
         if (r == 0) {
-                json_object_object_add(stats, "exited_at", json_object_new_int64((int64_t)time(NULL)));
-                r = np_exited_save(state_dir, record->id, stats);
+                np_locality_stats_fill(record, &locality, NULL, np_locality_pmu_reason(monitor, pmu, sizeof(pmu)),
+                                       (int64_t)time(NULL), &stats);
+                r = np_exited_save(state_dir, &stats);
         }
         if (r < 0)
                 np_diag_fail(diag, r, "monitor: cannot keep the final counters of container '%s': %s", record->id,

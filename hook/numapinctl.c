@@ -301,78 +301,32 @@ static int cmd_release(const struct options *opts, struct np_context *context)
 
 /* --- stats ------------------------------------------------------------------------- */
 
-/* The stats object of each monitored container, running (from the pinned maps and
- * memory.numa_stat) and exited (kept at poststop), `id` only when given. */
-static int collect_stats(const struct options *opts, struct np_context *context, struct json_object *containers)
+/* The figures of each monitored container, running and exited, `id` only when
+ * given; those core could not read are named in warnings and left out. */
+static int collect_stats(const struct options *opts, struct np_context *context, struct np_locality_report *report)
 {
-        _cleanup_json_ struct json_object *exited = NULL;
-        const char *state_dir = context->state_dir;
         struct np_ledger *ledger = NULL;
         struct np_diag diag = {};
-        char pmu[256];
         int r;
 
         r = np_context_ledger(context, false, &diag, &ledger);
         if (r < 0)
                 return fail(&diag, r);
-        for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
-                _cleanup_monitor_ struct np_monitor *monitor = NULL;
-                uint64_t resident[NP_BPF_MAX_NODES];
-                struct np_locality locality;
-                struct json_object *obj = NULL;
-
-                if (!rec->monitor.on || (opts->stats_id && strcmp(rec->id, opts->stats_id) != 0))
-                        continue;
-                diag = (struct np_diag){};
-                r = np_monitor_open_dir(rec->monitor.dir, &diag, &monitor);
-                if (r == 0)
-                        r = np_monitor_read(monitor, rec->monitor.slot, &locality);
-                if (r < 0) {
-                        np_log_warning("container '%s': %s", rec->id, diag.message[0] ? diag.message : strerror(-r));
-                        continue;
-                }
-                r = np_locality_to_json(rec, "running", &locality,
-                                        np_locality_resident(rec->cgroup, rec->pid, resident) == 0 ? resident : NULL,
-                                        np_locality_pmu_status(monitor, pmu, sizeof(pmu)), &obj);
-                if (r < 0)
-                        return fail(NULL, r);
-                json_object_array_add(containers, obj);
-        }
-        r = np_exited_load(state_dir, &diag, &exited);
+        r = np_locality_collect(context->state_dir, ledger, opts->stats_id, report);
+        np_context_unlock(context);
         if (r < 0)
-                return fail(&diag, r);
-        for (size_t i = 0; i < json_object_array_length(exited); i++) {
-                struct json_object *obj = json_object_array_get_idx(exited, i), *id;
-                const char *s = json_object_object_get_ex(obj, "id", &id) ? json_object_get_string(id) : NULL;
-
-                if (!s || (opts->stats_id && strcmp(s, opts->stats_id) != 0) || np_ledger_find(ledger, s))
-                        continue;
-                json_object_array_add(containers, json_object_get(obj));
-        }
+                return fail(NULL, r);
+        for (size_t i = 0; i < report->n_warnings; i++)
+                np_log_warning("%s; skipped", report->warnings[i].message);
         return 0;
-}
-
-static double number(struct json_object *obj, const char *key, double missing)
-{
-        struct json_object *v;
-
-        if (!json_object_object_get_ex(obj, key, &v) || !v)
-                return missing;
-        return json_object_get_double(v);
-}
-
-static const char *text(struct json_object *obj, const char *key)
-{
-        struct json_object *v;
-
-        return json_object_object_get_ex(obj, key, &v) && v ? json_object_get_string(v) : "-";
 }
 
 /* Highest remote share first; containers with no pages counted last. */
 static int by_remote_share(const void *a, const void *b)
 {
-        double ra = number(*(struct json_object *const *)a, "remote_percent", -1);
-        double rb = number(*(struct json_object *const *)b, "remote_percent", -1);
+        const struct np_locality_stats *x = a, *y = b;
+        double ra = x->shares_known ? x->remote_percent : -1;
+        double rb = y->shares_known ? y->remote_percent : -1;
 
         return ra < rb ? 1 : ra > rb ? -1 : 0;
 }
@@ -401,28 +355,28 @@ static const char *bytes_text(double n, char *buf, size_t size)
         return human(n, units, 1024, buf, size);
 }
 
-static const char *percent_text(struct json_object *obj, const char *key, char *buf, size_t size)
+static const char *percent_text(bool known, double percent, char *buf, size_t size)
 {
-        double p = number(obj, key, -1);
-
-        if (p < 0)
-                return "-";
-        snprintf(buf, size, "%.1f%%", p);
+        if (!known)
+                return "-"; /* no page counted: no share */
+        snprintf(buf, size, "%.1f%%", percent);
         return buf;
 }
 
-/* "1:2.31s 0:0.01s": the nodes with something to show */
-static void per_node(struct json_object *obj, const char *key, bool seconds, char *buf, size_t size)
+static const char *state_text(const struct np_locality_stats *s)
 {
-        struct json_object *nodes;
+        return s->state == NP_LOCALITY_EXITED ? "exited" : "running";
+}
+
+/* "1:2.31s 0:0.01s" (CPU time) or "1:65.5k" (pages): the nodes with something to show */
+static void per_node(const struct np_locality_stats *s, bool seconds, char *buf, size_t size)
+{
         size_t used = 0;
 
         buf[0] = '\0';
-        if (!json_object_object_get_ex(obj, "nodes", &nodes))
-                return;
-        for (size_t i = 0; i < json_object_array_length(nodes) && used < size; i++) {
-                struct json_object *node = json_object_array_get_idx(nodes, i);
-                double v = number(node, key, 0);
+        for (unsigned int i = 0; i < s->n_nodes && used < size; i++) {
+                const struct np_locality_node_stats *node = &s->nodes[i];
+                double v = seconds ? node->cpu_seconds : (double)node->pages_allocated;
                 char value[32];
 
                 if (v <= 0 || (seconds && v < 0.005))
@@ -431,95 +385,94 @@ static void per_node(struct json_object *obj, const char *key, bool seconds, cha
                         snprintf(value, sizeof(value), "%.2fs", v);
                 else
                         count_text(v, value, sizeof(value));
-                used += (size_t)snprintf(buf + used, size - used, "%s%d:%s", used ? " " : "",
-                                         (int)number(node, "node", 0), value);
+                used += (size_t)snprintf(buf + used, size - used, "%s%u:%s", used ? " " : "", node->node, value);
         }
         if (!buf[0])
                 snprintf(buf, size, "-");
 }
 
-static void print_summary(struct json_object *containers)
+static void print_summary(const struct np_locality_report *report)
 {
+        char allowed[NP_CPULIST_BUFSIZE];
+
         printf("%-20s %-8s %-8s %-16s %-18s %7s %7s %8s %6s %6s %6s\n", "ID", "STATE", "ALLOWED", "CPU TIME/NODE",
                "PAGES/NODE", "LOCAL", "REMOTE", "OUTSIDE", "MIGR", "CROSS", "NUMAB");
-        for (size_t i = 0; i < json_object_array_length(containers); i++) {
-                struct json_object *c = json_object_array_get_idx(containers, i);
+        for (size_t i = 0; i < report->n_stats; i++) {
+                const struct np_locality_stats *s = &report->stats[i];
                 char cpu[128], pages[128], local[16], remote[16], outside[16];
 
-                per_node(c, "cpu_seconds", true, cpu, sizeof(cpu));
-                per_node(c, "pages_allocated", false, pages, sizeof(pages));
-                printf("%-20.20s %-8s %-8.8s %-16.16s %-18.18s %7s %7s %8s %6.0f %6.0f %6.0f\n", text(c, "id"),
-                       text(c, "state"), text(c, "allowed_nodes"), cpu, pages,
-                       percent_text(c, "local_percent", local, sizeof(local)),
-                       percent_text(c, "remote_percent", remote, sizeof(remote)),
-                       count_text(number(c, "pages_outside_allowed", 0), outside, sizeof(outside)),
-                       number(c, "migrations", 0), number(c, "migrations_cross_node", 0),
-                       number(c, "numa_balancing_migrations", 0));
+                per_node(s, true, cpu, sizeof(cpu));
+                per_node(s, false, pages, sizeof(pages));
+                printf("%-20.20s %-8s %-8.8s %-16.16s %-18.18s %7s %7s %8s %6llu %6llu %6llu\n", s->id, state_text(s),
+                       format_list(&s->allowed_nodes, allowed, sizeof(allowed)), cpu, pages,
+                       percent_text(s->shares_known, s->local_percent, local, sizeof(local)),
+                       percent_text(s->shares_known, s->remote_percent, remote, sizeof(remote)),
+                       count_text((double)s->pages_outside_allowed, outside, sizeof(outside)),
+                       (unsigned long long)s->migrations, (unsigned long long)s->migrations_cross_node,
+                       (unsigned long long)s->numa_balancing_migrations);
         }
 }
 
-static void print_detail(struct json_object *c)
+static void print_detail(const struct np_locality_stats *s)
 {
-        struct json_object *nodes;
+        char allowed[NP_CPULIST_BUFSIZE];
         char a[32], b[32], d[32], e[32], local[16], remote[16];
 
-        printf("container %s (%s), policy %s, memory allowed on node(s) %s\n", text(c, "id"), text(c, "state"),
-               text(c, "policy"), text(c, "allowed_nodes"));
+        printf("container %s (%s), policy %s, memory allowed on node(s) %s\n", s->id, state_text(s),
+               np_policy_to_string(s->policy), format_list(&s->allowed_nodes, allowed, sizeof(allowed)));
         printf("  %-5s %10s %12s %12s %12s %12s\n", "node", "cpu time", "pages", "local", "remote", "resident");
-        if (json_object_object_get_ex(c, "nodes", &nodes))
-                for (size_t i = 0; i < json_object_array_length(nodes); i++) {
-                        struct json_object *n = json_object_array_get_idx(nodes, i);
-                        double resident = number(n, "resident_bytes", -1);
+        for (unsigned int i = 0; i < s->n_nodes; i++) {
+                const struct np_locality_node_stats *n = &s->nodes[i];
 
-                        printf("  %-5.0f %9.2fs %12s %12s %12s %12s\n", number(n, "node", 0),
-                               number(n, "cpu_seconds", 0), count_text(number(n, "pages_allocated", 0), a, sizeof(a)),
-                               count_text(number(n, "pages_local", 0), b, sizeof(b)),
-                               count_text(number(n, "pages_remote", 0), d, sizeof(d)),
-                               resident < 0 ? "-" : bytes_text(resident, e, sizeof(e)));
-                }
-        printf("  pages: %s local, %s remote; %.0f outside the allowed nodes, %.0f of unknown node\n",
-               percent_text(c, "local_percent", local, sizeof(local)),
-               percent_text(c, "remote_percent", remote, sizeof(remote)), number(c, "pages_outside_allowed", 0),
-               number(c, "pages_unknown_node", 0));
-        printf("  task migrations: %.0f, %.0f of them across nodes; NUMA balancing moved %.0f pages\n",
-               number(c, "migrations", 0), number(c, "migrations_cross_node", 0),
-               number(c, "numa_balancing_migrations", 0));
-        if (json_object_object_get_ex(c, "pmu", &nodes) && json_object_is_type(nodes, json_type_object))
-                printf("  DRAM accesses (PMU): %.0f local, %.0f remote (%s remote)\n", number(nodes, "local", 0),
-                       number(nodes, "remote", 0), percent_text(nodes, "remote_percent", remote, sizeof(remote)));
+                printf("  %-5u %9.2fs %12s %12s %12s %12s\n", n->node, n->cpu_seconds,
+                       count_text((double)n->pages_allocated, a, sizeof(a)),
+                       count_text((double)n->pages_local, b, sizeof(b)),
+                       count_text((double)n->pages_remote, d, sizeof(d)),
+                       n->resident_known ? bytes_text((double)n->resident_bytes, e, sizeof(e)) : "-");
+        }
+        printf("  pages: %s local, %s remote; %llu outside the allowed nodes, %llu of unknown node\n",
+               percent_text(s->shares_known, s->local_percent, local, sizeof(local)),
+               percent_text(s->shares_known, s->remote_percent, remote, sizeof(remote)),
+               (unsigned long long)s->pages_outside_allowed, (unsigned long long)s->pages_unknown_node);
+        printf("  task migrations: %llu, %llu of them across nodes; NUMA balancing moved %llu pages\n",
+               (unsigned long long)s->migrations, (unsigned long long)s->migrations_cross_node,
+               (unsigned long long)s->numa_balancing_migrations);
+        if (s->pmu.available)
+                printf("  DRAM accesses (PMU): %llu local, %llu remote (%s remote)\n", (unsigned long long)s->pmu.local,
+                       (unsigned long long)s->pmu.remote,
+                       percent_text(s->pmu.share_known, s->pmu.remote_percent, remote, sizeof(remote)));
         else
-                printf("  DRAM accesses (PMU): %s\n", text(c, "pmu"));
+                printf("  DRAM accesses (PMU): unavailable (%s)\n", s->pmu.reason);
 }
 
 static int cmd_stats(const struct options *opts, struct np_context *context)
 {
         for (;;) {
-                _cleanup_json_ struct json_object *root = json_object_new_object();
-                struct json_object *containers = json_object_new_array();
+                _cleanup_(np_locality_report_clear) struct np_locality_report report = {};
                 int r;
 
-                if (!root || !containers) {
-                        json_object_put(containers);
-                        return fail(NULL, -ENOMEM);
-                }
-                json_object_object_add(root, "containers", containers);
-                r = collect_stats(opts, context, containers);
-                np_context_unlock(context);
+                r = collect_stats(opts, context, &report);
                 if (r != 0)
                         return r;
-                json_object_array_sort(containers, by_remote_share);
-                if (opts->stats_id && json_object_array_length(containers) == 0) {
+                if (report.n_stats > 1)
+                        qsort(report.stats, report.n_stats, sizeof(*report.stats), by_remote_share);
+                if (opts->stats_id && report.n_stats == 0) {
                         np_log_error("stats: no monitored container '%s' (running or exited)", opts->stats_id);
                         return 1;
                 }
-                if (opts->json)
+                if (opts->json) {
+                        _cleanup_json_ struct json_object *root = NULL;
+
+                        r = np_locality_report_to_json(&report, &root);
+                        if (r < 0)
+                                return fail(NULL, r);
                         print_json(root);
-                else if (json_object_array_length(containers) == 0)
+                } else if (report.n_stats == 0)
                         printf("no monitored containers\n");
                 else if (opts->stats_id)
-                        print_detail(json_object_array_get_idx(containers, 0));
+                        print_detail(&report.stats[0]);
                 else
-                        print_summary(containers);
+                        print_summary(&report);
                 if (!opts->watch)
                         return 0;
                 fflush(stdout);

@@ -398,6 +398,34 @@ static void test_json_get_uint64_rejects_doubles_and_strings(void **state)
         assert_true(n == 77);
 }
 
+static void test_json_get_double_accepts_integers_and_fractions_within_bounds(void **state)
+{
+        _cleanup_json_ struct json_object *obj = parse_ok("{\"i\": 100, \"f\": 0.25, \"low\": 0}");
+        double n = -1;
+
+        assert_int_equal(np_json_get_double(obj, "i", 0, 100, "x", NULL, &n), 0);
+        assert_true(n == 100.0);
+        assert_int_equal(np_json_get_double(obj, "f", 0, 100, "x", NULL, &n), 0);
+        assert_true(n == 0.25);
+        assert_int_equal(np_json_get_double(obj, "low", 0, 100, "x", NULL, &n), 0);
+        assert_true(n == 0.0);
+}
+
+static void test_json_get_double_rejects_strings_and_values_outside_range(void **state)
+{
+        _cleanup_json_ struct json_object *obj = parse_ok("{\"s\": \"1.5\", \"neg\": -0.5, \"big\": 1e400}");
+        struct np_diag diag = {};
+        double n = 77;
+
+        assert_int_equal(np_json_get_double(obj, "s", 0, 100, "x", &diag, &n), -EINVAL);
+        assert_string_equal(diag.message, "x: field 's' is a string; expected a number");
+        assert_int_equal(np_json_get_double(obj, "neg", 0, 100, "x", &diag, &n), -ERANGE);
+        assert_string_equal(diag.message, "x: field 'neg' is out of range; expected a number from 0 to 100");
+        assert_int_equal(np_json_get_double(obj, "big", 0, 1e300, "x", &diag, &n), -ERANGE);
+        assert_int_equal(np_json_get_double(obj, "missing", 0, 100, "x", &diag, &n), -ENOENT);
+        assert_true(n == 77);
+}
+
 static void test_json_to_string_writes_parseable_text_with_newline(void **state)
 {
         _cleanup_json_ struct json_object *obj = parse_ok("{\"path\": \"/run/numapin\", \"n\": 18446744073709551615}");
@@ -445,6 +473,8 @@ int main(void)
                 cmocka_unit_test(test_json_get_uint64_accepts_zero_to_uint64_max),
                 cmocka_unit_test(test_json_get_uint64_rejects_negative),
                 cmocka_unit_test(test_json_get_uint64_rejects_doubles_and_strings),
+                cmocka_unit_test(test_json_get_double_accepts_integers_and_fractions_within_bounds),
+                cmocka_unit_test(test_json_get_double_rejects_strings_and_values_outside_range),
                 cmocka_unit_test(test_json_to_string_writes_parseable_text_with_newline),
         };
 
