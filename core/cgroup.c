@@ -81,6 +81,13 @@ static int validate_path(const char *path, const char *what, struct np_diag *dia
 int np_cgroup_path_from_pid(const char *proc_root, int pid, enum np_cgroup_layout layout, struct np_diag *diag,
                             char *ret_path, size_t size)
 {
+        return np_cgroup_controller_path(proc_root, pid, layout == NP_CGROUP_UNIFIED ? NULL : "cpuset", diag,
+                                         ret_path, size);
+}
+
+int np_cgroup_controller_path(const char *proc_root, int pid, const char *controller, struct np_diag *diag,
+                              char *ret_path, size_t size)
+{
         _cleanup_free_ char *text = NULL;
         char file[PATH_MAX];
         int r;
@@ -100,14 +107,14 @@ int np_cgroup_path_from_pid(const char *proc_root, int pid, enum np_cgroup_layou
                 if (!second)
                         continue;
                 *first = *second = '\0';
-                if (layout == NP_CGROUP_UNIFIED) {
+                if (!controller) {
                         if (strcmp(line, "0") != 0 || first[1] != '\0')
                                 continue;
                 } else {
-                        bool has_cpuset = false;
+                        bool listed = false;
                         for (char *c = strtok(first + 1, ","); c; c = strtok(NULL, ","))
-                                has_cpuset = has_cpuset || strcmp(c, "cpuset") == 0;
-                        if (!has_cpuset)
+                                listed = listed || strcmp(c, controller) == 0;
+                        if (!listed)
                                 continue;
                 }
                 if (second[1] != '/' || strlen(second + 1) >= size)
@@ -118,8 +125,7 @@ int np_cgroup_path_from_pid(const char *proc_root, int pid, enum np_cgroup_layou
                 strcpy(ret_path, second + 1);
                 return 0;
         }
-        return np_diag_fail(diag, -ENOENT, "%s: no %s line", file,
-                            layout == NP_CGROUP_UNIFIED ? "cgroup v2 (0::)" : "cpuset");
+        return np_diag_fail(diag, -ENOENT, "%s: no %s line", file, controller ? controller : "cgroup v2 (0::)");
 }
 
 /* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice" (systemd's slice nesting). */

@@ -20,6 +20,10 @@ int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layo
  * '/') from /proc/<pid>/cgroup. */
 int np_cgroup_path_from_pid(const char *proc_root, int pid, enum np_cgroup_layout layout, struct np_diag *diag,
                             char *ret_path, size_t size);
+/* The same for any v1 controller's hierarchy ("memory"), or v2's with NULL:
+ * the one parser of /proc/<pid>/cgroup. */
+int np_cgroup_controller_path(const char *proc_root, int pid, const char *controller, struct np_diag *diag,
+                              char *ret_path, size_t size);
 
 /* The path from the spec's linux.cgroupsPath: a plain path ("/a/b" or "a/b")
  * or systemd's "slice:prefix:name" form; "" gives "/<id>". Any ".." is refused. */

@@ -27,7 +27,10 @@ static int resolve(char *buf, size_t size, const char *name, const char *flag, c
                    const char *configured, const char *fallback, struct np_diag *diag)
 {
         const char *env = env_name ? getenv(env_name) : NULL;
-        const char *value = flag && *flag ? flag : env && *env ? env : configured && *configured ? configured : fallback;
+        const char *value = flag && *flag               ? flag
+                            : env && *env               ? env
+                            : configured && *configured ? configured
+                                                        : fallback;
 
         if ((size_t)snprintf(buf, size, "%s", value) >= size)
                 return np_diag_fail(diag, -ENAMETOOLONG, "%s: longer than %zu bytes", name, size - 1);
@@ -168,7 +171,8 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
 
         if (!context->topology) {
                 snprintf(cache_path, sizeof(cache_path), "%s/%s", context->state_dir, NP_TOPOLOGY_CACHE);
-                r = np_topology_load_cached(context->sysfs_root, cache_path, diag, &context->topology);
+                r = np_topology_load_cached(context->sysfs_root, context->options.uncached_topology ? NULL : cache_path,
+                                            diag, &context->topology);
                 if (r < 0)
                         return r;
                 context->topology_read_ns = now;
@@ -183,8 +187,7 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
         return 0;
 }
 
-int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag,
-                      struct np_ledger **ret_ledger)
+int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger)
 {
         int r;
 

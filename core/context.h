@@ -32,6 +32,9 @@ struct np_context_options {
         /* how old the nodes' free memory may be before a placement reads it again;
          * 0: read once (a short-lived process) */
         uint64_t memory_refresh_ns;
+        /* read sysfs without the state dir's topology cache (which a miss rewrites):
+         * a command that only looks writes nothing */
+        bool uncached_topology;
 };
 
 /* The flags every front-end takes, for its getopt_long() table (which needs
@@ -43,10 +46,12 @@ enum {
         NP_OPTION_CGROUP_ROOT,
 };
 #define NP_CONTEXT_LONG_OPTIONS                                                                                        \
-        { "config", required_argument, NULL, NP_OPTION_CONFIG },                                                      \
-                { "state-dir", required_argument, NULL, NP_OPTION_STATE_DIR },                                        \
-                { "sysfs-root", required_argument, NULL, NP_OPTION_SYSFS_ROOT },                                      \
-                { "cgroup-root", required_argument, NULL, NP_OPTION_CGROUP_ROOT }
+        { "config", required_argument, NULL, NP_OPTION_CONFIG },                                                       \
+                { "state-dir", required_argument, NULL, NP_OPTION_STATE_DIR },                                         \
+                { "sysfs-root", required_argument, NULL, NP_OPTION_SYSFS_ROOT },                                       \
+        {                                                                                                              \
+                "cgroup-root", required_argument, NULL, NP_OPTION_CGROUP_ROOT                                          \
+        }
 #define NP_CONTEXT_USAGE "[--config FILE] [--state-dir DIR] [--sysfs-root DIR] [--cgroup-root DIR]"
 
 /* Takes one of those flags (getopt's value and optarg); false for any other. */
@@ -92,6 +97,5 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
 /* The ledger with its lock held: exclusive for a change (the state dir is
  * created), shared for reading (a missing state dir reads as empty). Kept
  * loaded; np_context_unlock() drops the lock until the next call. */
-int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag,
-                      struct np_ledger **ret_ledger);
+int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
 void np_context_unlock(struct np_context *context);

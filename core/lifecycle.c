@@ -217,8 +217,7 @@ static int forget(struct verb *verb, const char *id, struct np_diag *diag, struc
         int r = np_ledger_remove(verb->ledger, id);
 
         if (r < 0)
-                return np_diag_fail(diag, r, "cannot remove the ledger record of container '%s': %s", id,
-                                    strerror(-r));
+                return np_diag_fail(diag, r, "cannot remove the ledger record of container '%s': %s", id, strerror(-r));
         outcome->kind = NP_OUTCOME_RELEASED;
         return 0;
 }
@@ -298,9 +297,10 @@ static int valid_id(const char *id, struct np_diag *diag)
         char quoted[128];
 
         if (!id || !np_id_valid(id))
-                return np_diag_fail(diag, -EINVAL,
-                                    "container id '%s' is not valid; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",
-                                    np_log_quote(quoted, sizeof(quoted), id ? id : ""), NP_ID_MAX);
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "container id '%s' is not valid; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",
+                        np_log_quote(quoted, sizeof(quoted), id ? id : ""), NP_ID_MAX);
         return 0;
 }
 
@@ -458,8 +458,7 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
                 watch(&verb, &outcome.request, &record, &outcome);
         r = np_ledger_put(verb.ledger, &record);
         if (r < 0)
-                np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", input->id,
-                             strerror(-r));
+                np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", input->id, strerror(-r));
         return verb_end(&verb, r, diag, &outcome, ret_outcome);
 }
 
@@ -500,9 +499,10 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                 outcome.kind = NP_OUTCOME_KEPT; /* what was placed stays where it is */
         else if (r == 0 && (!np_cpulist_is_subset(&cpu_list, &verb.topology->online_cpus) ||
                             (has_mems && !np_cpulist_is_subset(&mem_list, &verb.topology->node_ids))))
-                r = np_diag_fail(diag, -EINVAL,
-                                 "container '%s': cpuset '%s' / '%s' names CPUs or nodes this machine lacks; not counted",
-                                 input->id, cpus, has_mems ? mems : "");
+                r = np_diag_fail(
+                        diag, -EINVAL,
+                        "container '%s': cpuset '%s' / '%s' names CPUs or nodes this machine lacks; not counted",
+                        input->id, cpus, has_mems ? mems : "");
         else if (r == 0) {
                 np_policy_from_cpuset(verb.topology, &outcome.request, &cpu_list, has_mems ? &mem_list : NULL, &demand,
                                       &outcome.placement);
@@ -538,7 +538,8 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         record = r == 0 ? np_ledger_find(verb.ledger, id) : NULL;
         if (record) {
                 if (np_watch_detach(np_ledger_dir(verb.ledger), &context->config, record, &monitor_diag) < 0)
-                        snprintf(outcome.monitor_warning, sizeof(outcome.monitor_warning), "%.1000s", monitor_diag.message);
+                        snprintf(outcome.monitor_warning, sizeof(outcome.monitor_warning), "%.1000s",
+                                 monitor_diag.message);
                 r = forget(&verb, id, diag, &outcome);
         }
         if (r == 0 && (flags & NP_RELEASE_FORGET))

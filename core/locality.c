@@ -14,6 +14,7 @@
 
 #include "fileio.h"
 #include "json.h"
+#include "cgroup.h"
 #include "locality.h"
 
 #define NUMA_STAT_LIMIT (64 * 1024)
@@ -39,31 +40,17 @@ static void add_per_node(const char *line, uint64_t unit, uint64_t resident[NP_B
         }
 }
 
-/* The memory cgroup v1 directory of `pid`, from /proc/<pid>/cgroup; the runtime
- * may nest it elsewhere than the cpuset one. */
+/* The memory cgroup v1 directory of `pid`; the runtime may nest it elsewhere
+ * than the cpuset one. */
 static int memory_v1_dir(int pid, char *buf, size_t size)
 {
-        _cleanup_free_ char *text = NULL;
-        char path[64];
-        size_t len;
+        char path[PATH_MAX];
         int r;
 
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-        r = np_read_file_at(AT_FDCWD, path, 64 * 1024, &text, &len);
+        r = np_cgroup_controller_path("/proc", pid, "memory", NULL, path, sizeof(path));
         if (r < 0)
                 return r;
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                char *controllers = strchr(line, ':'), *cgroup;
-
-                if (!controllers || !(cgroup = strchr(controllers + 1, ':')))
-                        continue;
-                *cgroup++ = '\0';
-                if (strcmp(controllers + 1, "memory") == 0 && !strstr(cgroup, "..")) {
-                        snprintf(buf, size, "/sys/fs/cgroup/memory%s", cgroup);
-                        return 0;
-                }
-        }
-        return -ENOENT;
+        return (size_t)snprintf(buf, size, "/sys/fs/cgroup/memory%s", path) >= size ? -ENAMETOOLONG : 0;
 }
 
 int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES])

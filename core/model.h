@@ -101,10 +101,13 @@ struct np_input {
         /* Both scopes' keys may be in either set; a key in both takes the container's value. */
         const struct np_annotation_set *container_annotations;
         const struct np_annotation_set *pod_annotations;
-        int64_t cpu_quota;     /* microseconds per period, < 0 unlimited */
-        uint64_t cpu_period;   /* 0: NP_CPU_PERIOD_DEFAULT */
-        int64_t memory_limit;  /* bytes, < 0 unlimited */
+        int64_t cpu_quota;    /* microseconds per period, < 0 unlimited */
+        uint64_t cpu_period;  /* 0: NP_CPU_PERIOD_DEFAULT */
+        int64_t memory_limit; /* bytes, < 0 unlimited */
 };
 
 /* An input with nothing known: unlimited, the default period. */
-#define NP_INPUT_INIT { .cpu_quota = -1, .memory_limit = -1 }
+#define NP_INPUT_INIT                                                                                                  \
+        {                                                                                                              \
+                .cpu_quota = -1, .memory_limit = -1                                                                    \
+        }

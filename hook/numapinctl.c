@@ -249,7 +249,8 @@ static int cmd_list(const struct options *opts, struct np_context *context)
                 struct json_object *containers = json_object_new_array();
 
                 json_object_object_add(root, "containers", containers);
-                for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
+                for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec;
+                     rec = np_ledger_next(ledger, rec)) {
                         struct json_object *obj = NULL;
                         if (np_record_to_json(rec, &obj) == 0)
                                 json_object_array_add(containers, obj);
@@ -616,6 +617,8 @@ int main(int argc, char **argv)
                 np_annotations_clear(&opts.annotations);
                 return 2;
         }
+        /* only a committed plan or a release changes the state dir */
+        opts.context.uncached_topology = !opts.commit && strcmp(opts.command, "release") != 0;
         r = np_context_open(&opts.context, &diag, &context);
         if (r < 0) {
                 np_annotations_clear(&opts.annotations);

@@ -178,8 +178,7 @@ struct cpuset_message {
         char *mems;
 };
 
-static int cpuset_message_init(struct cpuset_message *m, const struct np_cpulist *cpus,
-                               const struct np_cpulist *mems)
+static int cpuset_message_init(struct cpuset_message *m, const struct np_cpulist *cpus, const struct np_cpulist *mems)
 {
         char text[NP_CPULIST_BUFSIZE];
 
@@ -422,7 +421,8 @@ static void handle_synchronize(struct nri_plugin *plugin, const uint8_t *payload
         if (plugin->sync_bytes + len > NRI_SYNC_LIMIT) {
                 nri__synchronize_request__free_unpacked(request, NULL);
                 nri_plugin_disconnected(plugin);
-                reply_fail(reply, NRI_STATUS_RESOURCE_EXHAUSTED, "Synchronize: more than 64 MiB of pods and containers");
+                reply_fail(reply, NRI_STATUS_RESOURCE_EXHAUSTED,
+                           "Synchronize: more than 64 MiB of pods and containers");
                 return;
         }
         grown = realloc(plugin->sync_parts, (plugin->n_sync_parts + 1) * sizeof(*grown));
@@ -513,7 +513,7 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
                 np_cpulist_format(&placement->nodes, nodes, sizeof(nodes));
                 memory_policy.mode = placement->policy == NP_POLICY_INTERLEAVE ? NRI__MPOL_MODE__MPOL_INTERLEAVE
                                      : np_cpulist_count(&placement->nodes) > 1 ? NRI__MPOL_MODE__MPOL_PREFERRED_MANY
-                                                                                : NRI__MPOL_MODE__MPOL_PREFERRED;
+                                                                               : NRI__MPOL_MODE__MPOL_PREFERRED;
                 memory_policy.nodes = nodes;
                 linux_adjust.memory_policy = &memory_policy;
         }
@@ -715,8 +715,7 @@ static void handle_event(struct nri_plugin *plugin, Nri__Event event, const uint
         container_event(plugin, event, request->pod, request->container, reply);
 }
 
-static void handle_state_change(struct nri_plugin *plugin, const uint8_t *payload, size_t len,
-                                struct nri_reply *reply)
+static void handle_state_change(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
 {
         _cleanup_(nri__state_change_event__free_unpackedp) Nri__StateChangeEvent *request = NULL;
 

@@ -16,7 +16,8 @@ echo '{"monitor": false}' >"$CONF"
 [ -x "$NP_HOOK" ] || skip_suite "build/numapin-hook is not built (make)"
 
 # Each step: "create ID KEY=VALUE..." in the harness's line format (name=, pod:ANNOTATION=,
-# quota=, period=, memory=) or "stop ID". Later placements depend on the earlier ones.
+# quota=, period=, memory=) or "stop ID". Later placements depend on the earlier ones, and
+# every release and exclusive placement re-pins the shared containers on both paths.
 STEPS=(
         "create d1 name=app pod:policy.numapin.io/pod=bind quota=200000 period=100000 memory=1073741824"
         "create d2 name=db pod:cpus.numapin.io/pod=4 quota=400000 period=100000 memory=2147483648"
@@ -32,6 +33,12 @@ STEPS=(
         "create d11 name=late pod:policy.numapin.io/pod=bind quota=100000 period=100000 memory=1073741824"
         "create d12 name=again pod:cpus.numapin.io/pod=4 memory=1073741824"
         "create d13 name=pair pod:node-count.numapin.io/pod=2 pod:policy.numapin.io/pod=cpus-only"
+        # releases that give exclusive CPUs back, a shared one's that gives none, a re-take
+        "stop d5"
+        "stop d1"
+        "create d14 name=after pod:cpus.numapin.io/pod=2 pod:nodes.numapin.io/pod=0"
+        "stop d7"
+        "stop d14"
 )
 
 # --- (a) the OCI hook, as tests/integration/hook.sh runs it ----------------------------
@@ -141,17 +148,22 @@ done
 
 ledger() {
         "$NP_CTL" --config "$CONF" --state-dir "$1" list --json |
-                jq -S '[.containers[] | {id, policy, nodes, cpus, mems, exclusive_cpus, write_mems, cpu_millis, memory_bytes}] | sort_by(.id)'
+                jq -S '[.containers[] | {id, policy, nodes, cpus, mems, exclusive_cpus, write_mems, cpu_millis, memory_bytes,
+                        monitor}] | sort_by(.id)'
 }
 hook_ledger=$(ledger "$A")
 nri_ledger=$(ledger "$NB")
 expect_eq "both ledgers hold the same containers" "$(jq -r '[.[].id] | join(" ")' <<<"$hook_ledger")" \
         "$(jq -r '[.[].id] | join(" ")' <<<"$nri_ledger")"
 for id in $(jq -r '.[].id' <<<"$hook_ledger"); do
-        expect_eq "$id: the same ledger record (policy, nodes, cpus, mems, exclusive CPUs, demand)" \
+        expect_eq "$id: the same ledger record (policy, nodes, cpus, mems, exclusive CPUs, demand, monitor)" \
                 "$(jq -c --arg id "$id" '.[] | select(.id == $id)' <<<"$hook_ledger")" \
                 "$(jq -c --arg id "$id" '.[] | select(.id == $id)' <<<"$nri_ledger")"
 done
+# the monitor on both paths alike: a fixture tree is not the kernel's, so neither watches,
+# and neither keeps final counters of the containers it released
+expect_eq "both paths keep the same exited containers' counters (none on a fixture tree)" \
+        "$(ls "$A/exited" 2>/dev/null | sort | tr '\n' ' ')" "$(ls "$NB/exited" 2>/dev/null | sort | tr '\n' ' ')"
 expect_eq "the plugin's records say source nri" "nri" \
         "$("$NP_CTL" --config "$CONF" --state-dir "$NB" list --json | jq -r '[.containers[].source] | unique | join(" ")')"
 if grep -q '^not ok' <<<"$out" || [ "$harness_status" -ne 0 ]; then

@@ -207,3 +207,19 @@ ctl release
 expect_refused "release without an id: refused" 2 "release" "container id"
 ctl --config "$NP_TMP/no-such-config.json" topology
 expect_refused "--config naming a missing file: refused naming it" 1 "$NP_TMP/no-such-config.json"
+
+# --- an existing, empty state dir (what systemd's RuntimeDirectory= and the DaemonSet's
+# DirectoryOrCreate hostPath leave before the first container): read as an empty ledger
+EMPTY=$NP_TMP/empty-state
+mkdir "$EMPTY"
+ctl --sysfs-root "$S2" --state-dir "$EMPTY" list
+expect_eq "list on an empty state dir: exit 0, no containers" "0 no containers placed (state dir $EMPTY)" "$status $out"
+ctl --sysfs-root "$S2" --state-dir "$EMPTY" list --json
+expect_eq "list --json on an empty state dir: an empty list" "0 0" "$status $(jq '.containers | length' <<<"$out")"
+ctl --sysfs-root "$S2" --state-dir "$EMPTY" plan --annotation cpus.numapin.io/pod=1
+expect_eq "plan on an empty state dir: exit 0 with a decision" "0 policy:    bind" "$status $(head -n1 <<<"$out")"
+ctl --sysfs-root "$S2" --state-dir "$EMPTY" stats --json
+expect_eq "stats --json on an empty state dir: no containers" "0 0" "$status $(jq '.containers | length' <<<"$out")"
+expect_eq "the read-only commands wrote nothing into it" "" "$(ls -A "$EMPTY")"
+ctl --sysfs-root "$S2" --state-dir "$EMPTY" release nothing-here
+expect_refused "release on an empty state dir: no such record" 1 "no record 'nothing-here'"

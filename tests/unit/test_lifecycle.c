@@ -244,9 +244,8 @@ static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(
         assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
         assert_cpulist_equal(&shared.placement.cpus, "0-7,16-23");
         assert_int_equal(shared.n_updates, 0);
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &exclusive, "x", "nodes.numapin.io/pod=0",
-                               "cpus.numapin.io/pod=2", NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &exclusive, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
         assert_cpulist_equal(&exclusive.placement.cpus, "0,16");
         assert_int_equal(exclusive.n_updates, 1);
         u = update_for(&exclusive, "s");
@@ -274,9 +273,8 @@ static void test_lifecycle_release_gives_exclusive_cpus_back(void **state)
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
         np_outcome_clear(&outcome);
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
-                               NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
         np_outcome_clear(&outcome);
         assert_int_equal(np_lifecycle_release(f->context, "x", 0, NULL, &outcome), 0);
         assert_int_equal(outcome.kind, NP_OUTCOME_RELEASED);
@@ -315,9 +313,8 @@ static void test_lifecycle_abort_undoes_a_fresh_placement(void **state)
         const struct np_update *u;
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &placed, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
-                               NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &placed, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
         assert_int_equal(np_lifecycle_abort(f->context, "x", &placed, NULL, &undone), 0);
         assert_int_equal(undone.kind, NP_OUTCOME_RELEASED);
         assert_null(find(f, "x"));
@@ -357,9 +354,8 @@ static void test_lifecycle_place_again_repins_what_an_interrupted_run_left(void 
         np_context_unlock(f->context);
         assert_cpulist_equal(&find(f, "s")->cpus, "0-7,16-23"); /* still on x's CPUs */
 
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
-                               NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
         assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
         u = update_for(&outcome, "s");
         assert_non_null(u);
@@ -389,9 +385,9 @@ static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **s
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
         np_outcome_clear(&outcome);
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "gone", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2",
-                               NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "gone", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL),
+                0);
         np_outcome_clear(&outcome);
         /* its poststop never ran: the pid is dead and the cgroup removed */
         assert_int_equal(np_context_ledger(f->context, true, NULL, &ledger), 0);
@@ -428,8 +424,9 @@ static void test_lifecycle_container_annotations_win_over_the_pods_and_foreign_k
         assert_int_equal(np_annotations_add(&pod, "nodes.numapin.io/pod", "1"), 0);
         /* someone else's keys: not UTF-8, longer than any numapin key; never judged */
         assert_int_equal(np_annotations_add(&pod, "example.com/blob", "\xff\xfe"), 0);
-        assert_int_equal(np_annotations_add(&container, "example.com/a-very-long-key-that-is-not-numapins-own-and-"
-                                                        "goes-on-for-more-than-ninety-six-bytes-of-text",
+        assert_int_equal(np_annotations_add(&container,
+                                            "example.com/a-very-long-key-that-is-not-numapins-own-and-"
+                                            "goes-on-for-more-than-ninety-six-bytes-of-text",
                                             "x"),
                          0);
         input.id = "c";
@@ -611,8 +608,9 @@ static void test_context_settings_resolve_flag_then_environment_then_config(void
 static void test_context_refuses_a_relative_state_dir_and_a_missing_given_config(void **state)
 {
         struct fixture *f = *state;
-        struct np_context_options options = { .config_path = f->config, .state_dir = "relative/state",
-                                               .sysfs_root = f->sysfs };
+        struct np_context_options options = { .config_path = f->config,
+                                              .state_dir = "relative/state",
+                                              .sysfs_root = f->sysfs };
         struct np_annotation_set set = {};
         struct np_input input = NP_INPUT_INIT;
         struct np_context *context = NULL;
