@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "annotations.h"
+#include "model.h"
 #include "cpulist.h"
 #include "log.h"
 

@@ -94,8 +94,15 @@ static int resolve_settings(struct np_context *context, struct np_diag *diag)
                             "NUMAPIN_PROC_ROOT", NULL, NP_PROC_ROOT_DEFAULT, diag);
         if (r < 0)
                 return r;
-        context->real_kernel = roots_are_the_kernels(context);
+        context->real_kernel = -1; /* looked at when first asked */
         return 0;
+}
+
+bool np_context_real_kernel(struct np_context *context)
+{
+        if (context->real_kernel < 0)
+                context->real_kernel = roots_are_the_kernels(context);
+        return context->real_kernel;
 }
 
 static void drop_loaded(struct np_context *context)
@@ -155,7 +162,7 @@ int np_context_set_config(struct np_context *context, const char *text, size_t s
         return 0;
 }
 
-static uint64_t now_ns(void)
+uint64_t np_context_now_ns(void)
 {
         struct timespec ts;
 
@@ -166,7 +173,7 @@ static uint64_t now_ns(void)
 int np_context_topology(struct np_context *context, struct np_diag *diag, const struct np_topology **ret_topology)
 {
         char cache_path[PATH_MAX + 32];
-        uint64_t now = now_ns();
+        uint64_t now = np_context_now_ns();
         int r;
 
         if (!context->topology) {

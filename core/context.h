@@ -35,6 +35,9 @@ struct np_context_options {
         /* read sysfs without the state dir's topology cache (which a miss rewrites):
          * a command that only looks writes nothing */
         bool uncached_topology;
+        /* how often records of containers gone without a release are looked for
+         * (their pid and cgroup); 0: at every verb (a short-lived process) */
+        uint64_t reclaim_interval_ns;
 };
 
 /* The flags every front-end takes, for its getopt_long() table (which needs
@@ -66,13 +69,12 @@ struct np_context {
         char sysfs_root[PATH_MAX];
         char cgroup_root[PATH_MAX];
         char proc_root[PATH_MAX];
-        /* sysfs and cgroup roots are the running kernel's (not a fixture tree):
-         * only then are there cgroup ids for the locality monitor to count */
-        bool real_kernel;
+        int real_kernel; /* np_context_real_kernel()'s answer, -1 until asked */
         /* the caller can give a container a memory policy (linux.memoryPolicy) */
         bool memory_policy;
         struct np_topology *topology; /* NULL until np_context_topology() */
         uint64_t topology_read_ns;
+        uint64_t reclaimed_ns;    /* when gone containers were last looked for */
         struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
         bool ledger_exclusive;
 };
@@ -99,3 +101,10 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
  * loaded; np_context_unlock() drops the lock until the next call. */
 int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
 void np_context_unlock(struct np_context *context);
+
+/* Whether the sysfs and cgroup roots are the running kernel's (not a fixture
+ * tree): only then are there cgroup ids for the locality monitor to count. */
+bool np_context_real_kernel(struct np_context *context);
+
+/* CLOCK_MONOTONIC in nanoseconds, the clock of the intervals above. */
+uint64_t np_context_now_ns(void);

@@ -470,6 +470,15 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
         return 0;
 }
 
+const struct np_cpulist *np_ledger_exclusive_cpus(const struct np_ledger *ledger)
+{
+        struct np_usage unused;
+
+        if (!ledger->usage_valid)
+                np_ledger_usage(ledger, &unused);
+        return &ledger->usage.exclusive_cpus;
+}
+
 void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
 {
         struct np_ledger *cache = (struct np_ledger *)ledger; /* the sum is a cache, not a change */

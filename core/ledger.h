@@ -67,6 +67,8 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
 int np_ledger_remove(struct np_ledger *ledger, const char *id);
 void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage);
+/* The CPUs held exclusively, from the same sum (no copy of it). */
+const struct np_cpulist *np_ledger_exclusive_cpus(const struct np_ledger *ledger);
 
 /* The decision for container `id`, the one the hook and the NRI plugin share:
  * the placement its record holds when it was placed before (a second hook

@@ -167,14 +167,6 @@ struct verb {
         bool repin; /* re-derive the shared containers' CPUs at the end */
 };
 
-static void exclusive_cpus(const struct np_ledger *ledger, struct np_cpulist *ret_cpus)
-{
-        struct np_usage usage;
-
-        np_ledger_usage(ledger, &usage);
-        *ret_cpus = usage.exclusive_cpus;
-}
-
 static int verb_begin(struct verb *verb, struct np_context *context, struct np_diag *diag)
 {
         int r;
@@ -186,7 +178,7 @@ static int verb_begin(struct verb *verb, struct np_context *context, struct np_d
         r = np_context_ledger(context, true, diag, &verb->ledger);
         if (r < 0)
                 return r;
-        exclusive_cpus(verb->ledger, &verb->exclusive_before);
+        verb->exclusive_before = *np_ledger_exclusive_cpus(verb->ledger);
         return 0;
 }
 
@@ -195,11 +187,8 @@ static int verb_begin(struct verb *verb, struct np_context *context, struct np_d
 static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_outcome *outcome,
                     struct np_outcome *ret_outcome)
 {
-        struct np_cpulist after;
-
         if (r >= 0 && verb->ledger) {
-                exclusive_cpus(verb->ledger, &after);
-                if (verb->repin || !np_cpulist_equal(&after, &verb->exclusive_before))
+                if (verb->repin || !np_cpulist_equal(np_ledger_exclusive_cpus(verb->ledger), &verb->exclusive_before))
                         r = repin(verb->context, verb->ledger, verb->topology, diag, outcome);
         }
         np_context_unlock(verb->context);
@@ -227,9 +216,17 @@ static int forget(struct verb *verb, const char *id, struct np_diag *diag, struc
 static int reclaim(struct verb *verb, struct np_outcome *outcome)
 {
         _cleanup_free_ struct np_record *gone = NULL;
+        struct np_context *context = verb->context;
+        uint64_t now = np_context_now_ns();
         size_t n_gone = 0;
         int r;
 
+        /* a resident process looks at most once an interval: each look is two
+         * system calls per record */
+        if (context->options.reclaim_interval_ns && context->reclaimed_ns &&
+            now - context->reclaimed_ns < context->options.reclaim_interval_ns)
+                return 0;
+        context->reclaimed_ns = now;
         r = np_ledger_reclaim(verb->ledger, &gone, &n_gone);
         if (r < 0)
                 return r;
@@ -259,7 +256,7 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
         if (record->monitor.on || !context->config.monitor || !request->monitor || !record->cgroup[0])
                 return;
         /* a fixture tree has no cgroup ids to count: the monitor says so itself */
-        if (!context->real_kernel || np_monitor_supported(context->sysfs_root, record->cgroup, &diag) < 0) {
+        if (!np_context_real_kernel(context) || np_monitor_supported(context->sysfs_root, record->cgroup, &diag) < 0) {
                 np_log_debug("container '%s': not monitored: %s", record->id,
                              diag.message[0] ? diag.message : "sysfs or cgroup root is not the running kernel's");
                 return;
@@ -530,7 +527,7 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         r = valid_id(id, diag);
         if (r < 0)
                 return r;
-        if (stat(context->state_dir, &st) < 0 && errno == ENOENT) {
+        if (!context->ledger && stat(context->state_dir, &st) < 0 && errno == ENOENT) {
                 *ret_outcome = outcome; /* nothing was ever placed on this node */
                 return 0;
         }

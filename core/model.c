@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The rules of numapin's value types that every module shares: which container
- * ids are valid, and the names of policies and record sources. */
+ * ids are valid, the names of policies and record sources, and a container's
+ * demand from its CPU quota/period and memory limit. */
 #include <errno.h>
 #include <string.h>
 
+#include "log.h"
 #include "macro.h"
 #include "model.h"
 
@@ -62,4 +64,28 @@ enum np_source np_source_from_string(const char *s)
                 if (strcmp(s, source_names[i]) == 0)
                         return (enum np_source)i;
         return NP_SOURCE_UNKNOWN;
+}
+
+int np_demand_from_limits(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
+                          struct np_demand *ret_demand)
+{
+        struct np_demand demand = {};
+
+        if (cpu_period == 0 || cpu_period > NP_CPU_PERIOD_MAX)
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "linux.resources.cpu.period: %llu is out of range; expected 1 to 1000000 microseconds",
+                        (unsigned long long)cpu_period);
+        if (cpu_quota > 0) {
+                unsigned __int128 millis = ((unsigned __int128)cpu_quota * 1000 + cpu_period - 1) / cpu_period;
+                if (millis > (unsigned __int128)NP_CPULIST_MAX * 1000)
+                        return np_diag_fail(diag, -ERANGE,
+                                            "linux.resources.cpu.quota: %lld us per %llu us asks for more than %d CPUs",
+                                            (long long)cpu_quota, (unsigned long long)cpu_period, NP_CPULIST_MAX);
+                demand.cpu_millis = (uint64_t)millis;
+        }
+        if (memory_limit > 0)
+                demand.memory_bytes = (uint64_t)memory_limit;
+        *ret_demand = demand;
+        return 0;
 }

@@ -65,6 +65,13 @@ struct np_demand {
         uint64_t memory_bytes; /* from the memory limit, 0 when unlimited */
 };
 
+struct np_diag;
+/* The demand of a container from its CPU quota/period (microseconds) and memory
+ * limit (bytes), as the OCI spec and NRI give them (quota or limit < 0:
+ * unlimited; period 0 is refused). */
+int np_demand_from_limits(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
+                          struct np_demand *ret_demand);
+
 struct np_placement {
         enum np_policy policy;
         struct np_cpulist nodes;          /* the chosen nodes */

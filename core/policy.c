@@ -25,30 +25,6 @@ struct node_free {
         uint64_t memory_free_bytes;
 };
 
-int np_demand_from_limits(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
-                          struct np_demand *ret_demand)
-{
-        struct np_demand demand = {};
-
-        if (cpu_period == 0 || cpu_period > NP_CPU_PERIOD_MAX)
-                return np_diag_fail(
-                        diag, -EINVAL,
-                        "linux.resources.cpu.period: %llu is out of range; expected 1 to 1000000 microseconds",
-                        (unsigned long long)cpu_period);
-        if (cpu_quota > 0) {
-                unsigned __int128 millis = ((unsigned __int128)cpu_quota * 1000 + cpu_period - 1) / cpu_period;
-                if (millis > (unsigned __int128)NP_CPULIST_MAX * 1000)
-                        return np_diag_fail(diag, -ERANGE,
-                                            "linux.resources.cpu.quota: %lld us per %llu us asks for more than %d CPUs",
-                                            (long long)cpu_quota, (unsigned long long)cpu_period, NP_CPULIST_MAX);
-                demand.cpu_millis = (uint64_t)millis;
-        }
-        if (memory_limit > 0)
-                demand.memory_bytes = (uint64_t)memory_limit;
-        *ret_demand = demand;
-        return 0;
-}
-
 void np_usage_init(struct np_usage *usage)
 {
         memset(usage, 0, sizeof(*usage));

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "annotations.h"
+#include "log.h"
 #include "config.h"
 #include "cpulist.h"
 #include "model.h"
@@ -23,12 +23,6 @@ struct np_usage {
 /* The caller can give the container a memory policy (linux.memoryPolicy): the
  * NRI plugin can, the OCI hook cannot. */
 #define NP_PLACE_MEMORY_POLICY (1u << 0)
-
-/* The demand of a container from its CPU quota/period (microseconds) and memory
- * limit (bytes), as the OCI spec and NRI give them (quota or limit < 0:
- * unlimited; period 0 is refused). */
-int np_demand_from_limits(int64_t cpu_quota, uint64_t cpu_period, int64_t memory_limit, struct np_diag *diag,
-                          struct np_demand *ret_demand);
 
 void np_usage_init(struct np_usage *usage);
 /* Adds one placed container to the usage. */

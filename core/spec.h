@@ -8,7 +8,7 @@
 
 #include "annotations.h"
 #include "json.h"
-#include "policy.h"
+#include "model.h"
 
 #define NP_SPEC_LIMIT (4 * 1024 * 1024)
 

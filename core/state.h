@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "annotations.h"
-#include "ledger.h"
+#include "model.h"
 
 #define NP_STATE_LIMIT (1024 * 1024)
 

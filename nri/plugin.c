@@ -38,6 +38,7 @@ int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *
         *plugin = (struct nri_plugin){};
         o.source = NP_SOURCE_NRI;
         o.memory_refresh_ns = NRI_REFRESH_NS;
+        o.reclaim_interval_ns = NRI_RECLAIM_NS;
         r = np_context_open(&o, diag, &plugin->context);
         if (r < 0)
                 return r;

@@ -143,7 +143,7 @@ fi
 echo
 
 # 5. The NRI plugin: CreateContainer round trips over its socket, driven by the test
-#    harness (the runtime's side of NRI, tests/nri/harness.c), each new annotated
+#    harness (the runtime's side of NRI, tests/nri/), each new annotated
 #    container removed after it, beside a call the plugin answers without work (an
 #    unknown method, UNIMPLEMENTED) interleaved in the same run; then NRI_HOLD
 #    containers kept. Its resident memory idle (after Configure and Synchronize) and

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../../core/annotations.h"
 #include "../../core/lifecycle.h"
 #include "../../nri/plugin.h"
 #include "helpers.h"
