@@ -333,6 +333,7 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
         struct np_outcome outcome = {};
         struct np_demand demand;
         struct np_record record;
+        bool changed = false;
         struct verb verb;
         char dir[PATH_MAX] = "";
         int r;
@@ -374,26 +375,32 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
                 /* placed before: the same placement, its pid and cgroup brought up to date */
                 record = *np_ledger_find(verb.ledger, input->id);
                 outcome.kind = NP_OUTCOME_KEPT;
-                r = 0;
-                if (input->locate_cgroup && (record.pid != input->pid || strcmp(record.cgroup, dir) != 0)) {
+                changed = input->locate_cgroup && (record.pid != input->pid || strcmp(record.cgroup, dir) != 0);
+                if (changed) {
                         record.pid = input->pid;
                         snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
-                        r = np_ledger_put(verb.ledger, &record);
                 }
+                r = 0;
         } else if (r == 0) {
                 np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
                 record.pid = input->pid > 0 ? input->pid : 0;
                 snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
                 outcome.kind = NP_OUTCOME_PLACED;
-                r = np_ledger_put(verb.ledger, &record);
-                if (r < 0)
-                        np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", input->id,
-                                     strerror(-r));
+                changed = true;
         }
         if (r == 0) {
+                bool watched = record.monitor.on;
+
+                /* watched first, so that the record is written once, slot included */
                 watch(&verb, &outcome.request, &record, &outcome);
-                if (record.monitor.on && !np_ledger_find(verb.ledger, input->id)->monitor.on)
+                if (changed || record.monitor.on != watched)
                         r = np_ledger_put(verb.ledger, &record);
+                if (r < 0) {
+                        np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", input->id,
+                                     strerror(-r));
+                        if (record.monitor.on && !watched)
+                                np_watch_unwatch(&record);
+                }
                 /* a container holding CPUs exclusively: the shared ones are derived
                  * again even when it was placed before (a run cut short re-pins) */
                 verb.repin = !np_cpulist_empty(&outcome.placement.exclusive_cpus);
