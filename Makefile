@@ -102,10 +102,12 @@ $(NRI_LIB): $(NRI_OBJ) $(PROTO_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/numapin-hook: $(BUILD)/obj/hook/numapin-hook.o $(LIB)
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c)): $(wildcard hook/*.h)
+
+$(BUILD)/numapin-hook: $(BUILD)/obj/hook/numapin-hook.o $(BUILD)/obj/hook/updates.o $(LIB)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/numapinctl: $(BUILD)/obj/hook/numapinctl.o $(LIB)
+$(BUILD)/numapinctl: $(BUILD)/obj/hook/numapinctl.o $(BUILD)/obj/hook/updates.o $(LIB)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Fully static: the plugin runs for the node's lifetime, and a static glibc
@@ -220,7 +222,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/numapin
 
 format:
-	clang-format -i core/*.[ch] hook/*.c nri/*.[ch] tests/unit/*.[ch] tests/bench/*.c tests/nri/*.[ch]
+	clang-format -i core/*.[ch] hook/*.[ch] nri/*.[ch] tests/unit/*.[ch] tests/bench/*.c tests/nri/*.[ch]
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,7 @@
 #include "../core/lifecycle.h"
 #include "../core/spec.h"
 #include "../core/state.h"
+#include "updates.h"
 
 struct options {
         const char *stage;
@@ -58,18 +59,6 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 return -EINVAL;
         }
         return 0;
-}
-
-/* Shared containers whose CPUs changed: their cgroups get the new CPUs. */
-static void write_updates(const struct np_outcome *outcome)
-{
-        char failures[4096], text[4096];
-
-        np_outcome_write_cgroups(outcome, false, failures, sizeof(failures));
-        if (failures[0])
-                np_log_warning("cannot re-pin shared containers: %s", failures);
-        if (outcome->n_updates > 0)
-                np_log_info("shared containers re-pinned: %s", np_outcome_updates_text(outcome, text, sizeof(text)));
 }
 
 /* createRuntime and prestart: core places the container, the hook applies it

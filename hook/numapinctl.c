@@ -13,9 +13,9 @@
 #include "../core/json.h"
 #include "../core/lifecycle.h"
 #include "../core/locality.h"
-#include "../core/monitor.h"
 #include "../core/parse.h"
 #include "../core/policy.h"
+#include "updates.h"
 
 struct options {
         const char *command;
@@ -161,19 +161,6 @@ static void placement_to_json(const struct np_placement *p, const char *id, stru
                                json_object_new_string(format_list(&p->exclusive_cpus, list, sizeof(list))));
         json_object_object_add(root, "write_mems", json_object_new_boolean(p->write_mems));
         json_object_object_add(root, "reason", json_object_new_string(p->reason));
-}
-
-/* Shared containers whose CPUs changed (a committed plan or a release): their
- * cgroups get the new CPUs. */
-static void write_updates(const struct np_outcome *outcome)
-{
-        char failures[4096], text[4096];
-
-        np_outcome_write_cgroups(outcome, false, failures, sizeof(failures));
-        if (failures[0])
-                np_log_warning("cannot re-pin shared containers: %s", failures);
-        if (outcome->n_updates > 0)
-                np_log_info("shared containers re-pinned: %s", np_outcome_updates_text(outcome, text, sizeof(text)));
 }
 
 static int cmd_plan(const struct options *opts, struct np_context *context)
