@@ -20,14 +20,16 @@ void np_config_init(struct np_config *config)
                 .log_level = NP_LOG_WARNING,
                 .monitor = true,
                 .monitor_slots = NP_MONITOR_SLOTS,
+                .unannotated = NP_UNANNOTATED_PROTECT,
         };
         strcpy(config->state_dir, NP_STATE_DIR_DEFAULT);
+        strcpy(config->kubelet_root_dir, NP_KUBELET_ROOT_DEFAULT);
         strcpy(config->monitor_pin_dir, NP_MONITOR_PIN_DEFAULT);
 }
 
 static const char *const known_fields[] = {
-        "reserved_cpus", "state_dir", "default_policy",  "on_error",
-        "log_level",     "monitor",   "monitor_pin_dir", "monitor_slots",
+        "reserved_cpus", "state_dir",     "default_policy", "on_error",         "log_level",
+        "monitor",       "monitor_pin_dir", "monitor_slots", "unannotated", "kubelet_root_dir",
 };
 
 int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config)
@@ -78,7 +80,7 @@ int np_config_parse(const char *text, size_t size, const char *what, struct np_d
                         char quoted[128];
                         return np_diag_fail(
                                 diag, -EINVAL,
-                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir or monitor_slots",
+                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir, monitor_slots, unannotated or kubelet_root_dir",
                                 what, np_log_quote(quoted, sizeof(quoted), key));
                 }
         }
@@ -150,6 +152,26 @@ int np_config_parse(const char *text, size_t size, const char *what, struct np_d
         if (r == 0)
                 config.monitor_slots = (unsigned int)n;
         else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "unannotated", 32, what, diag, &s);
+        if (r == 0) {
+                if (strcmp(s, "protect") == 0)
+                        config.unannotated = NP_UNANNOTATED_PROTECT;
+                else if (strcmp(s, "ignore") == 0)
+                        config.unannotated = NP_UNANNOTATED_IGNORE;
+                else
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'unannotated' must be protect or ignore", what);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "kubelet_root_dir", PATH_MAX - 1, what, diag, &s);
+        if (r == 0) {
+                if (s[0] != '/' || strstr(s, ".."))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: field 'kubelet_root_dir' must be an absolute path without '..'", what);
+                strcpy(config.kubelet_root_dir, s);
+        } else if (r != -ENOENT)
                 return r;
 
         *ret_config = config;

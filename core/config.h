@@ -15,10 +15,18 @@
 #define NP_MONITOR_PIN_MAX     200  /* bytes of monitor_pin_dir */
 #define NP_MONITOR_SLOTS       1024 /* containers watched at once, by default */
 #define NP_MONITOR_SLOTS_MAX   65536
+#define NP_KUBELET_ROOT_DEFAULT "/var/lib/kubelet"
 
 enum np_on_error {
         NP_ON_ERROR_FAIL,   /* the runtime refuses the container */
         NP_ON_ERROR_IGNORE, /* the container starts unbound, with a warning */
+};
+
+/* What numapin does with containers it does not place (no numapin annotation,
+ * or policy none): keep them off CPUs held exclusively, or leave them alone. */
+enum np_unannotated {
+        NP_UNANNOTATED_PROTECT, /* their cpuset leaves out exclusively held CPUs */
+        NP_UNANNOTATED_IGNORE,  /* untouched: an exclusive CPU may then be shared with them */
 };
 
 struct np_config {
@@ -30,6 +38,8 @@ struct np_config {
         bool monitor;                                 /* the eBPF locality monitor */
         char monitor_pin_dir[NP_MONITOR_PIN_MAX + 1]; /* on bpffs */
         unsigned int monitor_slots;                   /* how many containers it can watch */
+        enum np_unannotated unannotated;
+        char kubelet_root_dir[PATH_MAX]; /* where kubelet keeps cpu_manager_state and memory_manager_state */
 };
 
 void np_config_init(struct np_config *config);

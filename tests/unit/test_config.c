@@ -210,11 +210,28 @@ static void test_config_load_refuses_bad_monitor_fields(void **state)
         assert_refused(*state, "{\"monitor_slots\": \"8\"}", -EINVAL, "'monitor_slots'");
 }
 
+static void test_config_unannotated_and_kubelet_root_dir(void **state)
+{
+        struct np_config config;
+
+        np_config_init(&config);
+        assert_int_equal(config.unannotated, NP_UNANNOTATED_PROTECT);
+        assert_string_equal(config.kubelet_root_dir, "/var/lib/kubelet");
+        static const char text[] = "{\"unannotated\": \"ignore\", \"kubelet_root_dir\": \"/k\"}";
+
+        assert_int_equal(np_config_parse(text, strlen(text), "c", NULL, &config), 0);
+        assert_int_equal(config.unannotated, NP_UNANNOTATED_IGNORE);
+        assert_string_equal(config.kubelet_root_dir, "/k");
+        assert_refused(*state, "{\"unannotated\": \"skip\"}", -EINVAL, "field 'unannotated' must be protect or ignore");
+        assert_refused(*state, "{\"kubelet_root_dir\": \"var/lib\"}", -EINVAL,
+                       "field 'kubelet_root_dir' must be an absolute path");
+}
+
 static void test_config_load_refuses_unknown_field_naming_it(void **state)
 {
         assert_refused(*state, "{\"reserved_cpus\": \"0\", \"reserved_cpu\": \"1\"}", -EINVAL,
                        "unknown field 'reserved_cpu'; expected reserved_cpus, state_dir, default_policy, on_error, "
-                       "log_level, monitor, monitor_pin_dir or monitor_slots");
+                       "log_level, monitor, monitor_pin_dir, monitor_slots, unannotated or kubelet_root_dir");
         assert_refused(*state, "{\"Monitor\": true}", -EINVAL, "unknown field 'Monitor'");
         assert_refused(*state, "{\"x\\ny\": 1}", -EINVAL, "unknown field 'x\\x0ay'");
 }
@@ -346,6 +363,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_bad_monitor_fields, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_reads_each_field_alone_keeping_other_defaults, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_config_unannotated_and_kubelet_root_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_unknown_field_naming_it, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_bad_reserved_cpus, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_relative_state_dir, setup, teardown),
