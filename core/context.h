@@ -38,6 +38,8 @@ struct np_context_options {
         /* how often records of containers gone without a release are looked for
          * (their pid and cgroup); 0: at every verb (a short-lived process) */
         uint64_t reclaim_interval_ns;
+        /* containers numapin does not place are protected without a record */
+        bool protect_unrecorded;
 };
 
 /* The flags every front-end takes, for its getopt_long() table (which needs
@@ -77,6 +79,10 @@ struct np_context {
         uint64_t reclaimed_ns;    /* when gone containers were last looked for */
         struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
         bool ledger_exclusive;
+        /* np_lifecycle_batch_begin() holds the lock across verbs */
+        bool batch;
+        bool batch_repin;
+        struct np_cpulist batch_exclusive_before;
 };
 
 /* Reads the config and resolves every setting. `diag` names a bad config file. */

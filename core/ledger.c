@@ -28,8 +28,37 @@ struct np_ledger {
         bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
         struct np_usage usage;
         size_t n_records;
-        struct np_record *records;
+        size_t capacity;
+        struct np_record **records; /* sorted by id; each its own allocation, so that
+                                     * inserting moves pointers, not records */
 };
+
+static void drop_all(struct np_ledger *ledger)
+{
+        for (size_t i = 0; i < ledger->n_records; i++)
+                free(ledger->records[i]);
+        free(ledger->records);
+        ledger->records = NULL;
+        ledger->n_records = ledger->capacity = 0;
+        ledger->usage_valid = false;
+}
+
+/* Room for one more record pointer, the array growing by doubling. */
+static int reserve_one(struct np_ledger *ledger)
+{
+        struct np_record **grown;
+        size_t capacity;
+
+        if (ledger->n_records < ledger->capacity)
+                return 0;
+        capacity = ledger->capacity ? ledger->capacity * 2 : 16;
+        grown = realloc(ledger->records, capacity * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        ledger->records = grown;
+        ledger->capacity = capacity;
+        return 0;
+}
 
 void np_ledger_close(struct np_ledger *ledger)
 {
@@ -39,7 +68,7 @@ void np_ledger_close(struct np_ledger *ledger)
                 close(ledger->lock_fd); /* releases the flock */
         if (ledger->records_fd >= 0)
                 close(ledger->records_fd);
-        free(ledger->records);
+        drop_all(ledger);
         free(ledger);
 }
 
@@ -127,7 +156,7 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
 
 static int compare_records(const void *a, const void *b)
 {
-        return strcmp(((const struct np_record *)a)->id, ((const struct np_record *)b)->id);
+        return strcmp((*(const struct np_record *const *)a)->id, (*(const struct np_record *const *)b)->id);
 }
 
 static int load_records(struct np_ledger *ledger, const char *state_dir, struct np_diag *diag)
@@ -150,7 +179,7 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
                 _cleanup_free_ char *text = NULL;
                 char what[PATH_MAX + 64], id[NP_ID_MAX + 8];
                 size_t len = strlen(entry->d_name), size;
-                struct np_record *grown;
+                _cleanup_free_ struct np_record *record = NULL;
 
                 if (entry->d_name[0] == '.' || len <= 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
                         continue;
@@ -163,21 +192,19 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
                 r = np_json_parse(text, size, RECORD_LIMIT, what, diag, &obj);
                 if (r < 0)
                         break;
-                grown = realloc(ledger->records, (ledger->n_records + 1) * sizeof(*grown));
-                if (!grown) {
-                        r = -ENOMEM;
-                        break;
-                }
-                ledger->records = grown;
-                r = record_from_json(obj, what, diag, &ledger->records[ledger->n_records]);
+                record = malloc(sizeof(*record));
+                r = record && reserve_one(ledger) == 0 ? 0 : -ENOMEM;
                 if (r < 0)
                         break;
-                snprintf(id, sizeof(id), "%s.json", ledger->records[ledger->n_records].id);
+                r = record_from_json(obj, what, diag, record);
+                if (r < 0)
+                        break;
+                snprintf(id, sizeof(id), "%s.json", record->id);
                 if (strcmp(id, entry->d_name) != 0) {
                         r = np_diag_fail(diag, -EINVAL, "%s: its id does not match its file name", what);
                         break;
                 }
-                ledger->n_records++;
+                ledger->records[ledger->n_records++] = TAKE_PTR(record);
         }
         closedir(dir);
         if (r < 0 && diag && diag->error == r)
@@ -296,30 +323,40 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
         generation = read_generation(ledger->lock_fd);
         if (generation == ledger->generation)
                 return 0;
-        free(ledger->records);
-        ledger->records = NULL;
-        ledger->n_records = 0;
-        ledger->usage_valid = false;
+        drop_all(ledger);
         ledger->generation = generation;
         r = load_records(ledger, ledger->state_dir, diag);
         return r < 0 ? r : 1;
 }
 
-const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id)
+/* The index of the record with `id`, or -1. */
+static ssize_t index_of(const struct np_ledger *ledger, const char *id)
 {
-        struct np_record key;
+        struct np_record key, *keyp = &key;
+        struct np_record **found;
 
         if (strlen(id) > NP_ID_MAX)
-                return NULL;
+                return -1;
         strcpy(key.id, id);
-        return bsearch(&key, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+        found = bsearch(&keyp, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
+        return found ? found - ledger->records : -1;
+}
+
+const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id)
+{
+        ssize_t at = index_of(ledger, id);
+
+        return at < 0 ? NULL : ledger->records[at];
 }
 
 const struct np_record *np_ledger_next(const struct np_ledger *ledger, const struct np_record *previous)
 {
-        size_t next = previous ? (size_t)(previous - ledger->records) + 1 : 0;
+        ssize_t at = previous ? index_of(ledger, previous->id) : -1;
+        size_t next = (size_t)(at + 1);
 
-        return next < ledger->n_records ? &ledger->records[next] : NULL;
+        if (previous && at < 0)
+                return NULL;
+        return next < ledger->n_records ? ledger->records[next] : NULL;
 }
 
 size_t np_ledger_count(const struct np_ledger *ledger)
@@ -340,7 +377,7 @@ static size_t insertion_point(const struct np_ledger *ledger, const char *id)
         while (low < high) {
                 size_t middle = low + (high - low) / 2;
 
-                if (strcmp(ledger->records[middle].id, id) < 0)
+                if (strcmp(ledger->records[middle]->id, id) < 0)
                         low = middle + 1;
                 else
                         high = middle;
@@ -348,9 +385,22 @@ static size_t insertion_point(const struct np_ledger *ledger, const char *id)
         return low;
 }
 
+/* Takes a record out of the usage sum: in place for a shared one, by summing
+ * again (later) for one that holds CPUs exclusively. */
+static void usage_forget(struct np_ledger *ledger, const struct np_record *record)
+{
+        if (!ledger->usage_valid)
+                return;
+        if (np_cpulist_empty(&record->exclusive_cpus))
+                np_usage_remove_shared(&ledger->usage, record->policy, &record->nodes, &record->demand);
+        else
+                ledger->usage_valid = false;
+}
+
 static void drop_at(struct np_ledger *ledger, size_t index)
 {
-        ledger->usage_valid = false;
+        usage_forget(ledger, ledger->records[index]);
+        free(ledger->records[index]);
         memmove(&ledger->records[index], &ledger->records[index + 1],
                 (ledger->n_records - index - 1) * sizeof(*ledger->records));
         ledger->n_records--;
@@ -358,18 +408,18 @@ static void drop_at(struct np_ledger *ledger, size_t index)
 
 int np_ledger_remove(struct np_ledger *ledger, const char *id)
 {
-        const struct np_record *rec;
         char name[NP_ID_MAX + 8];
+        ssize_t at;
 
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
-        rec = np_ledger_find(ledger, id);
-        if (!rec)
+        at = index_of(ledger, id);
+        if (at < 0)
                 return -ENOENT;
         snprintf(name, sizeof(name), "%s.json", id);
         if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
-        drop_at(ledger, (size_t)(rec - ledger->records));
+        drop_at(ledger, (size_t)at);
         bump_generation(ledger);
         return 0;
 }
@@ -378,8 +428,9 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
 {
         _cleanup_json_ struct json_object *obj = NULL;
         _cleanup_free_ char *text = NULL;
-        struct np_record *grown, *existing;
+        struct np_record *copy;
         char name[NP_ID_MAX + 8];
+        ssize_t existing;
         size_t size, at;
         int r;
 
@@ -399,20 +450,25 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
                 return r;
 
         bump_generation(ledger);
-        existing = (struct np_record *)np_ledger_find(ledger, record->id);
-        if (existing) {
-                *existing = *record;
-                ledger->usage_valid = false;
+        existing = index_of(ledger, record->id);
+        if (existing >= 0) {
+                usage_forget(ledger, ledger->records[existing]);
+                *ledger->records[existing] = *record;
+                if (ledger->usage_valid)
+                        np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus,
+                                     &record->demand);
                 return 0;
         }
-        grown = realloc(ledger->records, (ledger->n_records + 1) * sizeof(*grown));
-        if (!grown)
+        copy = malloc(sizeof(*copy));
+        if (!copy || reserve_one(ledger) < 0) {
+                free(copy);
                 return -ENOMEM;
-        ledger->records = grown;
-        /* kept sorted by id: inserted in place, records are too large to re-sort */
+        }
+        *copy = *record;
+        /* kept sorted by id: inserted in place */
         at = insertion_point(ledger, record->id);
-        memmove(&ledger->records[at + 1], &ledger->records[at], (ledger->n_records - at) * sizeof(*grown));
-        ledger->records[at] = *record;
+        memmove(&ledger->records[at + 1], &ledger->records[at], (ledger->n_records - at) * sizeof(*ledger->records));
+        ledger->records[at] = copy;
         ledger->n_records++;
         if (ledger->usage_valid)
                 np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus,
@@ -443,21 +499,21 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
                 char name[NP_ID_MAX + 8];
                 struct np_record *grown;
 
-                if (!container_gone(&ledger->records[i])) {
+                if (!container_gone(ledger->records[i])) {
                         i++;
                         continue;
                 }
-                snprintf(name, sizeof(name), "%s.json", ledger->records[i].id);
+                snprintf(name, sizeof(name), "%s.json", ledger->records[i]->id);
                 if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
                         return -errno;
                 np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
-                             ledger->records[i].id);
+                             ledger->records[i]->id);
                 if (ret_gone) {
                         grown = realloc(gone, (n_gone + 1) * sizeof(*gone));
                         if (!grown)
                                 return -ENOMEM;
                         gone = grown;
-                        gone[n_gone] = ledger->records[i];
+                        gone[n_gone] = *ledger->records[i];
                 }
                 n_gone++;
                 drop_at(ledger, i);
@@ -486,7 +542,7 @@ void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
         if (!ledger->usage_valid) {
                 np_usage_init(&cache->usage);
                 for (size_t i = 0; i < ledger->n_records; i++) {
-                        const struct np_record *rec = &ledger->records[i];
+                        const struct np_record *rec = ledger->records[i];
                         np_usage_add(&cache->usage, rec->policy, &rec->nodes, &rec->exclusive_cpus, &rec->demand);
                 }
                 cache->usage_valid = true;
@@ -503,19 +559,24 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
         int r;
 
         if (existing) {
-                *ret_placement = (struct np_placement){ .policy = existing->policy,
-                                                        .nodes = existing->nodes,
-                                                        .cpus = existing->cpus,
-                                                        .mems = existing->mems,
-                                                        .exclusive_cpus = existing->exclusive_cpus,
-                                                        .write_mems = existing->write_mems,
-                                                        .demand = existing->demand };
-                snprintf(ret_placement->reason, sizeof(ret_placement->reason), "already placed");
+                np_record_placement(existing, ret_placement);
                 return 1;
         }
         np_ledger_usage(ledger, &usage);
         r = np_policy_place(topology, config, &usage, request, demand, flags, diag, ret_placement);
         return r < 0 ? r : 0;
+}
+
+void np_record_placement(const struct np_record *record, struct np_placement *ret_placement)
+{
+        *ret_placement = (struct np_placement){ .policy = record->policy,
+                                                .nodes = record->nodes,
+                                                .cpus = record->cpus,
+                                                .mems = record->mems,
+                                                .exclusive_cpus = record->exclusive_cpus,
+                                                .write_mems = record->write_mems,
+                                                .demand = record->demand };
+        snprintf(ret_placement->reason, sizeof(ret_placement->reason), "already placed");
 }
 
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,

@@ -78,6 +78,8 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
                     const char *id, const struct np_request *request, const struct np_demand *demand,
                     unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement);
 
+/* The placement a record holds, its reason "already placed". */
+void np_record_placement(const struct np_record *record, struct np_placement *ret_placement);
 /* Fills a record from a placement. */
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
                               enum np_source source);

@@ -116,28 +116,34 @@ static int add_update(struct np_outcome *outcome, const struct np_record *record
         return 0;
 }
 
+/* The nodes whose CPUs a shared record may use: its own, every node for a
+ * protected container (policy none). */
+static const struct np_cpulist *record_nodes(const struct np_topology *topology, const struct np_record *record)
+{
+        return record->policy == NP_POLICY_NONE ? &topology->node_ids : &record->nodes;
+}
+
 /* Every shared container's CPUs derived again: its nodes' CPUs that no one
  * holds exclusively. One whose nodes have no shared CPU left keeps its cpuset. */
 static int repin(struct np_context *context, struct np_ledger *ledger, const struct np_topology *topology,
                  struct np_diag *diag, struct np_outcome *outcome)
 {
-        struct np_usage usage;
+        const struct np_cpulist held = *np_ledger_exclusive_cpus(ledger), *exclusive = &held;
         size_t n = np_ledger_count(ledger);
         _cleanup_free_ char(*ids)[NP_ID_MAX + 1] = NULL;
         size_t n_ids = 0;
         int r;
 
         /* decided first, changed after: a change ends an iteration of the ledger */
-        np_ledger_usage(ledger, &usage);
         ids = calloc(n ? n : 1, sizeof(*ids));
         if (!ids)
                 return -ENOMEM;
         for (const struct np_record *rec = np_ledger_next(ledger, NULL); rec; rec = np_ledger_next(ledger, rec)) {
                 struct np_cpulist shared;
 
-                if (!np_cpulist_empty(&rec->exclusive_cpus) || rec->policy == NP_POLICY_NONE)
+                if (!np_cpulist_empty(&rec->exclusive_cpus))
                         continue;
-                np_policy_shared_cpus(topology, &context->config, &usage, &rec->nodes, &shared);
+                np_policy_shared_cpus(topology, &context->config, exclusive, record_nodes(topology, rec), &shared);
                 if (np_cpulist_empty(&shared) || np_cpulist_equal(&shared, &rec->cpus))
                         continue;
                 snprintf(ids[n_ids++], sizeof(*ids), "%s", rec->id);
@@ -145,7 +151,8 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
         for (size_t i = 0; i < n_ids; i++) {
                 struct np_record record = *np_ledger_find(ledger, ids[i]);
 
-                np_policy_shared_cpus(topology, &context->config, &usage, &record.nodes, &record.cpus);
+                np_policy_shared_cpus(topology, &context->config, exclusive, record_nodes(topology, &record),
+                                      &record.cpus);
                 r = np_ledger_put(ledger, &record);
                 if (r < 0)
                         return np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", record.id,
@@ -172,6 +179,13 @@ static int verb_begin(struct verb *verb, struct np_context *context, struct np_d
         int r;
 
         *verb = (struct verb){ .context = context };
+        if (context->batch) {
+                /* inside a batch: the lock is held and re-pinning waits for its end */
+                verb->topology = context->topology;
+                verb->ledger = context->ledger;
+                verb->exclusive_before = *np_ledger_exclusive_cpus(verb->ledger);
+                return 0;
+        }
         r = np_context_topology(context, diag, &verb->topology);
         if (r < 0)
                 return r;
@@ -187,6 +201,16 @@ static int verb_begin(struct verb *verb, struct np_context *context, struct np_d
 static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_outcome *outcome,
                     struct np_outcome *ret_outcome)
 {
+        if (verb->context->batch) {
+                /* the lock stays held, the re-pins wait for np_lifecycle_batch_end() */
+                if (r < 0) {
+                        np_outcome_clear(outcome);
+                        return r;
+                }
+                verb->context->batch_repin = verb->context->batch_repin || verb->repin;
+                *ret_outcome = *outcome;
+                return 0;
+        }
         if (r >= 0 && verb->ledger) {
                 if (verb->repin || !np_cpulist_equal(np_ledger_exclusive_cpus(verb->ledger), &verb->exclusive_before))
                         r = repin(verb->context, verb->ledger, verb->topology, diag, outcome);
@@ -253,7 +277,9 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
         struct np_diag diag = {};
 
         outcome->watched = record->monitor.on;
-        if (record->monitor.on || !context->config.monitor || !request->monitor || !record->cgroup[0])
+        /* a container numapin only keeps off exclusive CPUs (policy none) is not its to measure */
+        if (record->monitor.on || !context->config.monitor || !request->monitor || !record->cgroup[0] ||
+            record->policy == NP_POLICY_NONE)
                 return;
         /* a fixture tree has no cgroup ids to count: the monitor says so itself */
         if (!np_context_real_kernel(context) || np_monitor_supported(context->sysfs_root, record->cgroup, &diag) < 0) {
@@ -303,6 +329,42 @@ static int valid_id(const char *id, struct np_diag *diag)
 
 /* --- the verbs ------------------------------------------------------------------------ */
 
+/* Records a container adopted as it runs; the outcome says PLACED. */
+static int put_new(struct verb *verb, const struct np_input *input, struct np_diag *diag, struct np_outcome *outcome)
+{
+        struct np_record record;
+        int r;
+
+        np_record_from_placement(&record, input->id, &outcome->placement, verb->context->options.source);
+        record.pid = input->pid > 0 ? input->pid : 0;
+        r = np_ledger_put(verb->ledger, &record);
+        if (r < 0)
+                return np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", input->id,
+                                    strerror(-r));
+        outcome->kind = NP_OUTCOME_PLACED;
+        return 0;
+}
+
+/* Whether a container numapin does not place is kept off exclusive CPUs. */
+static bool protects(const struct np_context *context, const struct np_request *request)
+{
+        return request->policy == NP_POLICY_NONE && !request->sandbox &&
+               context->config.unannotated == NP_UNANNOTATED_PROTECT;
+}
+
+/* A protected container's placement: every node's CPUs that no one holds
+ * exclusively, memory left alone. */
+static void protected_placement(const struct verb *verb, const struct np_demand *demand,
+                                struct np_placement *ret_placement)
+{
+        *ret_placement = (struct np_placement){ .policy = NP_POLICY_NONE, .demand = *demand };
+        np_policy_shared_cpus(verb->topology, &verb->context->config, np_ledger_exclusive_cpus(verb->ledger),
+                              &verb->topology->node_ids, &ret_placement->cpus);
+        ret_placement->mems = verb->topology->memory_nodes;
+        snprintf(ret_placement->reason, sizeof(ret_placement->reason),
+                 "not placed by numapin: kept off the CPUs other containers hold exclusively");
+}
+
 static int plan(struct np_context *context, struct np_diag *diag, struct np_outcome *outcome)
 {
         const struct np_topology *topology;
@@ -346,7 +408,8 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
         r = np_input_request(context, input, diag, &outcome.request, &demand);
         if (r < 0)
                 return r;
-        if (outcome.request.policy == NP_POLICY_NONE) {
+        if (outcome.request.policy == NP_POLICY_NONE &&
+            (!(flags & NP_PLACE_COMMIT) || !protects(context, &outcome.request))) {
                 /* left alone, with the reason: no topology or ledger needed */
                 np_policy_place(NULL, &context->config, NULL, &outcome.request, &demand, 0, diag, &outcome.placement);
                 *ret_outcome = outcome;
@@ -364,11 +427,18 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
         }
 
         r = verb_begin(&verb, context, diag);
+        if (r == 0 && outcome.request.policy == NP_POLICY_NONE && context->options.protect_unrecorded) {
+                protected_placement(&verb, &demand, &outcome.placement);
+                outcome.kind = NP_OUTCOME_PROTECTED;
+                return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        }
         if (r == 0 && input->locate_cgroup)
                 r = locate(context, input, false, diag, &outcome, dir, sizeof(dir));
         if (r == 0)
                 r = reclaim(&verb, &outcome);
-        if (r == 0)
+        if (r == 0 && outcome.request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
+                protected_placement(&verb, &demand, &outcome.placement);
+        else if (r == 0)
                 r = np_ledger_place(verb.ledger, verb.topology, &context->config, input->id, &outcome.request, &demand,
                                     context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome.placement);
         if (r == 1) {
@@ -470,9 +540,9 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                        struct np_diag *diag, struct np_outcome *ret_outcome)
 {
         struct np_outcome outcome = {};
-        struct np_cpulist cpu_list, mem_list;
+        struct np_cpulist cpu_list = {}, mem_list = {};
+        const struct np_record *existing;
         struct np_demand demand;
-        struct np_record record;
         bool has_mems = mems && mems[0];
         char what[NP_ID_MAX + 64];
         struct verb verb;
@@ -483,14 +553,14 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                 r = np_input_request(context, input, diag, &outcome.request, &demand);
         if (r < 0)
                 return r;
-        if (outcome.request.policy == NP_POLICY_NONE) {
+        if (outcome.request.policy == NP_POLICY_NONE && !protects(context, &outcome.request)) {
                 *ret_outcome = outcome;
                 return 0;
         }
-        if (!cpus || !cpus[0])
+        if (outcome.request.policy != NP_POLICY_NONE && (!cpus || !cpus[0]))
                 return np_diag_fail(diag, -ENOENT, "container '%s' has no cpuset; not counted", input->id);
         snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.cpus", input->id);
-        r = np_cpulist_parse(cpus, NP_CPULIST_MAX, what, diag, &cpu_list);
+        r = cpus && cpus[0] ? np_cpulist_parse(cpus, NP_CPULIST_MAX, what, diag, &cpu_list) : 0;
         if (r == 0 && has_mems) {
                 snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.mems", input->id);
                 r = np_cpulist_parse(mems, NP_MAX_NODES, what, diag, &mem_list);
@@ -499,10 +569,19 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                 return r;
 
         r = verb_begin(&verb, context, diag);
-        if (r == 0 && np_ledger_find(verb.ledger, input->id))
-                outcome.kind = NP_OUTCOME_KEPT; /* what was placed stays where it is */
-        else if (r == 0 && (!np_cpulist_is_subset(&cpu_list, &verb.topology->online_cpus) ||
-                            (has_mems && !np_cpulist_is_subset(&mem_list, &verb.topology->node_ids))))
+        existing = r == 0 ? np_ledger_find(verb.ledger, input->id) : NULL;
+        if (existing) {
+                /* what was placed stays where it is: the caller restores it if it moved */
+                outcome.kind = NP_OUTCOME_KEPT;
+                np_record_placement(existing, &outcome.placement);
+        } else if (r == 0 && outcome.request.policy == NP_POLICY_NONE) {
+                protected_placement(&verb, &demand, &outcome.placement);
+                if (context->options.protect_unrecorded)
+                        outcome.kind = NP_OUTCOME_PROTECTED;
+                else
+                        r = put_new(&verb, input, diag, &outcome);
+        } else if (r == 0 && (!np_cpulist_is_subset(&cpu_list, &verb.topology->online_cpus) ||
+                              (has_mems && !np_cpulist_is_subset(&mem_list, &verb.topology->node_ids))))
                 r = np_diag_fail(
                         diag, -EINVAL,
                         "container '%s': cpuset '%s' / '%s' names CPUs or nodes this machine lacks; not counted",
@@ -510,13 +589,7 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
         else if (r == 0) {
                 np_policy_from_cpuset(verb.topology, &outcome.request, &cpu_list, has_mems ? &mem_list : NULL, &demand,
                                       &outcome.placement);
-                np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
-                record.pid = input->pid > 0 ? input->pid : 0;
-                r = np_ledger_put(verb.ledger, &record);
-                if (r < 0)
-                        np_diag_fail(diag, r, "cannot write the ledger record of container '%s': %s", input->id,
-                                     strerror(-r));
-                outcome.kind = NP_OUTCOME_PLACED;
+                r = put_new(&verb, input, diag, &outcome);
         }
         return verb_end(&verb, r, diag, &outcome, ret_outcome);
 }
@@ -551,4 +624,52 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         if (r == 0)
                 r = reclaim(&verb, &outcome);
         return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}
+
+int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag)
+{
+        struct verb verb;
+        int r;
+
+        if (context->batch)
+                return -EBUSY;
+        r = verb_begin(&verb, context, diag);
+        if (r < 0) {
+                np_context_unlock(context);
+                return r;
+        }
+        context->batch = true;
+        context->batch_repin = false;
+        context->batch_exclusive_before = verb.exclusive_before;
+        return 0;
+}
+
+int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome)
+{
+        struct np_outcome outcome = {};
+        struct verb verb = { .context = context,
+                             .ledger = context->ledger,
+                             .topology = context->topology,
+                             .exclusive_before = context->batch_exclusive_before,
+                             .repin = context->batch_repin };
+
+        if (!context->batch)
+                return -EINVAL;
+        context->batch = false;
+        return verb_end(&verb, 0, diag, &outcome, ret_outcome);
+}
+
+int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus)
+{
+        struct np_outcome outcome = {}, unused;
+        struct np_demand none = {};
+        struct verb verb;
+        int r;
+
+        r = verb_begin(&verb, context, diag);
+        if (r == 0) {
+                protected_placement(&verb, &none, &outcome.placement);
+                *ret_cpus = outcome.placement.cpus;
+        }
+        return verb_end(&verb, r, diag, &outcome, &unused);
 }

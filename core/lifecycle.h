@@ -24,6 +24,10 @@ enum np_outcome_kind {
         NP_OUTCOME_PLACED,   /* decided and recorded now */
         NP_OUTCOME_KEPT,     /* recorded before (a second hook stage, a retried creation): the same placement */
         NP_OUTCOME_RELEASED, /* the record is gone */
+        /* a container numapin does not place, kept off exclusive CPUs without a
+         * record: its caller keeps it (the NRI plugin, which the runtime tells
+         * of every container again at Synchronize) */
+        NP_OUTCOME_PROTECTED,
 };
 
 /* Another container whose CPUs change because exclusive CPUs were taken or
@@ -34,11 +38,13 @@ struct np_update {
         enum np_source source;
         char cgroup_dir[PATH_MAX]; /* "" when its cgroup is not known */
         struct np_cpulist cpus;
+        bool write_mems;          /* a restore of the whole placement: the mems too */
+        struct np_cpulist mems;
 };
 
 struct np_outcome {
         enum np_outcome_kind kind;
-        struct np_placement placement; /* PLANNED, PLACED, KEPT */
+        struct np_placement placement; /* PLANNED, PLACED, KEPT, PROTECTED */
         struct np_request request;     /* what the container asked for (place) */
         /* the container's cgroup when the input located it (place with
          * locate_cgroup): the path in its hierarchy and the layout */
@@ -72,6 +78,16 @@ int np_input_request(const struct np_context *context, const struct np_input *in
 
 #define NP_PLACE_COMMIT (1u << 0) /* record the placement; without it, only decide (plan) */
 
+/* A container numapin does not place (no numapin annotation, or policy none;
+ * never a pod sandbox) is, unless the config's `unannotated` is ignore,
+ * "protected": given the CPUs no one holds exclusively (every node's), memory
+ * left alone. The hook records it with policy none, re-pinned like any shared
+ * container (PLACED); with the context's protect_unrecorded (the NRI plugin)
+ * it is not recorded (PROTECTED), and the caller moves it when
+ * np_lifecycle_shared_pool() changes. */
+int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus);
+
+/* */
 int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
                        struct np_diag *diag, struct np_outcome *ret_outcome);
 /* Undoes a place whose outcome was PLACED: unwatches the container (no final
@@ -84,7 +100,10 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
                          struct np_outcome *ret_outcome);
 /* Counts a container placed before numapin saw it, from the cpuset it has
  * (text as the runtime reports it; `mems` NULL or "": every node). Refused
- * when the cpuset names CPUs or nodes the machine lacks. */
+ * when the cpuset names CPUs or nodes the machine lacks. A container numapin
+ * holds already is KEPT with its recorded placement (the caller compares it
+ * with the cpuset the container has now); one it does not place is recorded
+ * as protected (see below) when the config protects such containers. */
 int np_lifecycle_adopt(struct np_context *context, const struct np_input *input, const char *cpus, const char *mems,
                        struct np_diag *diag, struct np_outcome *ret_outcome);
 
@@ -95,3 +114,9 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
  * exclusively given back. NONE when numapin holds no record of it. */
 int np_lifecycle_release(struct np_context *context, const char *id, unsigned int flags, struct np_diag *diag,
                          struct np_outcome *ret_outcome);
+
+/* Several verbs under one hold of the ledger's lock (Synchronize adopts every
+ * container the runtime lists): the verbs in between hand out no re-pins;
+ * batch_end derives them once for all, in its outcome. */
+int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag);
+int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome);

@@ -50,6 +50,24 @@ void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np
         }
 }
 
+void np_usage_remove_shared(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
+                            const struct np_demand *demand)
+{
+        unsigned int n_nodes = np_cpulist_count(nodes);
+
+        if (usage->containers > 0)
+                usage->containers--;
+        if (n_nodes == 0)
+                return;
+        NP_CPULIST_FOREACH(id, nodes) {
+                if (id >= NP_MAX_NODES)
+                        break;
+                usage->shared_cpu_millis[id] -= MIN(usage->shared_cpu_millis[id], demand->cpu_millis / n_nodes);
+                if (policy != NP_POLICY_CPUS_ONLY)
+                        usage->memory_bytes[id] -= MIN(usage->memory_bytes[id], demand->memory_bytes / n_nodes);
+        }
+}
+
 static void format_bytes(uint64_t bytes, char *buf, size_t size)
 {
         if (bytes >= (UINT64_C(1) << 30))
@@ -353,12 +371,13 @@ static int compare_exclusive_desc(const void *a, const void *b, void *arg)
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-void np_policy_shared_cpus(const struct np_topology *t, const struct np_config *config, const struct np_usage *usage,
-                           const struct np_cpulist *nodes, struct np_cpulist *ret_cpus)
+void np_policy_shared_cpus(const struct np_topology *t, const struct np_config *config,
+                           const struct np_cpulist *exclusive_cpus, const struct np_cpulist *nodes,
+                           struct np_cpulist *ret_cpus)
 {
         np_topology_node_cpus(t, nodes, ret_cpus);
         np_cpulist_andnot(ret_cpus, &config->reserved_cpus);
-        np_cpulist_andnot(ret_cpus, &usage->exclusive_cpus);
+        np_cpulist_andnot(ret_cpus, exclusive_cpus);
         np_cpulist_andnot(ret_cpus, &t->isolated_cpus);
 }
 
@@ -374,7 +393,7 @@ static int choose_cpus(const struct np_topology *t, const struct np_config *conf
         np_cpulist_andnot(&available, &usage->exclusive_cpus);
 
         if (request->exclusive_cpus == 0) {
-                np_policy_shared_cpus(t, config, usage, &placement->nodes, &placement->cpus);
+                np_policy_shared_cpus(t, config, &usage->exclusive_cpus, &placement->nodes, &placement->cpus);
                 return 0;
         }
 

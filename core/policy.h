@@ -29,10 +29,16 @@ void np_usage_init(struct np_usage *usage);
 void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
                   const struct np_cpulist *exclusive_cpus, const struct np_demand *demand);
 
+/* Takes one placed container that holds no CPU exclusively out of the usage
+ * (one holding some is taken out by summing the others again). */
+void np_usage_remove_shared(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
+                            const struct np_demand *demand);
+
 /* The CPUs a shared (non-exclusive) container on `nodes` may use: the nodes'
- * CPUs minus reserved, exclusively held and isolated CPUs. */
+ * CPUs minus reserved, exclusively held (`exclusive_cpus`) and isolated CPUs. */
 void np_policy_shared_cpus(const struct np_topology *topology, const struct np_config *config,
-                           const struct np_usage *usage, const struct np_cpulist *nodes, struct np_cpulist *ret_cpus);
+                           const struct np_cpulist *exclusive_cpus, const struct np_cpulist *nodes,
+                           struct np_cpulist *ret_cpus);
 
 /* The placement a container already holds, read back from its cpuset (a
  * container created before numapin's NRI plugin connected): its nodes are

@@ -39,6 +39,7 @@ int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *
         o.source = NP_SOURCE_NRI;
         o.memory_refresh_ns = NRI_REFRESH_NS;
         o.reclaim_interval_ns = NRI_RECLAIM_NS;
+        o.protect_unrecorded = true; /* the runtime lists them again at Synchronize */
         r = np_context_open(&o, diag, &plugin->context);
         if (r < 0)
                 return r;
@@ -60,6 +61,7 @@ void nri_plugin_clear(struct nri_plugin *plugin)
 {
         nri_plugin_disconnected(plugin);
         np_context_free(plugin->context);
+        nri_protected_clear(&plugin->protected);
         plugin->context = NULL;
 }
 
@@ -251,7 +253,7 @@ static int updates_from(const struct np_outcome *outcome, struct updates *u)
 
                 if (update->source != NP_SOURCE_NRI)
                         continue;
-                if (cpuset_message_init(&u->cpusets[k], &update->cpus, NULL) < 0) {
+                if (cpuset_message_init(&u->cpusets[k], &update->cpus, update->write_mems ? &update->mems : NULL) < 0) {
                         updates_clear(u);
                         return -ENOMEM;
                 }
@@ -265,6 +267,43 @@ static int updates_from(const struct np_outcome *outcome, struct updates *u)
                 u->list[k] = &u->updates[k];
         }
         return 0;
+}
+
+/* The protected containers, moved when the CPUs no one holds exclusively
+ * change: one update each (except `skip`, the container being created, which
+ * the runtime refuses to update), added to `into`. */
+static void protected_updates(struct nri_plugin *plugin, const char *skip, struct np_outcome *into)
+{
+        struct nri_protected *set = &plugin->protected;
+        struct np_outcome moved = {};
+        struct np_cpulist pool;
+        struct np_diag diag = {};
+
+        if (np_lifecycle_shared_pool(plugin->context, &diag, &pool) < 0) {
+                np_log_warning("cannot derive the shared CPUs: %s", diag.message);
+                return;
+        }
+        if (set->pool_known && np_cpulist_equal(&pool, &set->pool))
+                return;
+        set->pool = pool;
+        set->pool_known = true;
+        moved.updates = calloc(set->n ? set->n : 1, sizeof(*moved.updates));
+        if (!moved.updates) {
+                np_log_warning("out of memory: protected containers not moved");
+                return;
+        }
+        for (size_t i = 0; i < set->n; i++) {
+                struct np_update *u = &moved.updates[moved.n_updates];
+
+                if (skip && strcmp(set->ids[i], skip) == 0)
+                        continue;
+                *u = (struct np_update){ .source = NP_SOURCE_NRI, .cpus = pool };
+                snprintf(u->id, sizeof(u->id), "%s", set->ids[i]);
+                moved.n_updates++;
+        }
+        if (np_outcome_merge_updates(into, &moved) < 0)
+                np_log_warning("out of memory: protected containers not moved");
+        np_outcome_clear(&moved);
 }
 
 /* Configure: the config text (a pre-installed plugin's drop-in), the runtime's
@@ -330,79 +369,141 @@ static bool listed(Nri__SynchronizeRequest **parts, size_t n_parts, const char *
         return false;
 }
 
-/* Counts a container that existed before the plugin (or before its restart)
- * from its current cpuset; one numapin holds already stays as it is. */
-static bool adopt(struct nri_plugin *plugin, const Nri__PodSandbox *pod, const Nri__Container *container)
+/* Whether the cpuset a container has (as the runtime lists it) is not the one
+ * numapin holds for it. */
+static bool cpuset_differs(const Nri__Container *container, const struct np_placement *placement)
 {
         const Nri__LinuxResources *resources = container->linux ? container->linux->resources : NULL;
         const Nri__LinuxCPU *cpu = resources ? resources->cpu : NULL;
+        struct np_cpulist cpus, mems;
+
+        if (!cpu || !cpu->cpus || np_cpulist_parse(cpu->cpus, NP_CPULIST_MAX, "cpus", NULL, &cpus) < 0)
+                return true;
+        if (!np_cpulist_equal(&cpus, &placement->cpus))
+                return true;
+        if (!placement->write_mems)
+                return false;
+        return !cpu->mems || np_cpulist_parse(cpu->mems, NP_MAX_NODES, "mems", NULL, &mems) < 0 ||
+               !np_cpulist_equal(&mems, &placement->mems);
+}
+
+/* What a Synchronize changed, for its log line and the status numapinctl shows. */
+struct sync_counts {
+        unsigned int adopted, restored, moved, dropped;
+};
+
+/* One listed container: counted from its cpuset when numapin does not hold it
+ * yet (protected, when numapin does not place it: moved off exclusive CPUs),
+ * set back to its placement when it holds it and the cpuset changed while the
+ * plugin was away. What changes goes into `updates`. */
+static void sync_container(struct nri_plugin *plugin, const Nri__PodSandbox *pod, const Nri__Container *container,
+                           struct np_outcome *updates, struct sync_counts *counts)
+{
+        const Nri__LinuxResources *resources = container->linux ? container->linux->resources : NULL;
+        const Nri__LinuxCPU *cpu = resources ? resources->cpu : NULL;
+        struct np_outcome outcome = {}, restore = {};
         struct container_input in;
-        struct np_outcome outcome = {};
+        struct np_update update;
         struct np_diag diag = {};
         int r;
 
         if (!np_id_valid(container->id) || container_input(pod, container, &in) < 0)
-                return false;
+                return;
         r = np_lifecycle_adopt(plugin->context, &in.input, cpu ? cpu->cpus : NULL, cpu ? cpu->mems : NULL, &diag,
                                &outcome);
         container_input_clear(&in);
-        if (r < 0)
+        if (r < 0) {
                 np_log_warning("synchronize: %s", diag.message);
-        r = r == 0 && outcome.kind == NP_OUTCOME_PLACED;
+                return;
+        }
+        if (outcome.kind == NP_OUTCOME_PLACED && outcome.placement.policy != NP_POLICY_NONE)
+                counts->adopted++;
+        if (outcome.kind == NP_OUTCOME_PROTECTED && nri_protected_add(&plugin->protected, container->id) < 0)
+                np_log_warning("synchronize: out of memory: container '%s' not protected", container->id);
+        if (outcome.kind != NP_OUTCOME_NONE && cpuset_differs(container, &outcome.placement)) {
+                update = (struct np_update){ .source = NP_SOURCE_NRI,
+                                             .cpus = outcome.placement.cpus,
+                                             .write_mems = outcome.placement.write_mems,
+                                             .mems = outcome.placement.mems };
+                snprintf(update.id, sizeof(update.id), "%s", container->id);
+                restore = (struct np_outcome){ .n_updates = 1, .updates = &update };
+                if (np_outcome_merge_updates(updates, &restore) == 0) {
+                        if (outcome.kind == NP_OUTCOME_KEPT)
+                                counts->restored++;
+                        else if (outcome.kind == NP_OUTCOME_PROTECTED)
+                                counts->moved++;
+                }
+        }
         np_outcome_clear(&outcome);
-        return r;
 }
 
-/* The final Synchronize: the ledger holds exactly the plugin's containers that
- * the runtime listed; ones created before the plugin are counted from their
- * cpusets; the records of containers gone meanwhile are released, and what
- * they held exclusively goes back to the others (the reply's updates). */
-static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **parts, size_t n_parts,
-                       struct np_outcome *ret_released)
+/* The records of the plugin's containers that the runtime no longer lists. */
+static size_t gone_records(struct nri_plugin *plugin, Nri__SynchronizeRequest **parts, size_t n_parts,
+                           char (**ret_ids)[NP_ID_MAX + 1])
 {
-        unsigned int added = 0, dropped = 0;
-        struct np_ledger *ledger;
-        struct np_diag diag = {};
-        char(*gone)[NP_ID_MAX + 1] = NULL;
-        size_t n_gone = 0;
-        int r;
+        struct np_ledger *ledger = plugin->context->ledger; /* locked by the batch */
+        char(*ids)[NP_ID_MAX + 1] = calloc(np_ledger_count(ledger) + 1, sizeof(*ids));
+        size_t n = 0;
 
-        for (size_t p = 0; p < n_parts; p++)
-                for (size_t i = 0; i < parts[p]->n_containers; i++) {
-                        const Nri__Container *container = parts[p]->containers[i];
-
-                        added += adopt(plugin, find_pod(parts, n_parts, container->pod_sandbox_id), container);
-                }
-
-        r = np_context_ledger(plugin->context, true, &diag, &ledger);
-        if (r == 0)
-                gone = calloc(np_ledger_count(ledger) + 1, sizeof(*gone));
-        for (const struct np_record *rec = gone ? np_ledger_next(ledger, NULL) : NULL; rec;
+        for (const struct np_record *rec = ids ? np_ledger_next(ledger, NULL) : NULL; rec;
              rec = np_ledger_next(ledger, rec))
                 if (rec->source == NP_SOURCE_NRI && !listed(parts, n_parts, rec->id))
-                        snprintf(gone[n_gone++], sizeof(*gone), "%s", rec->id);
-        np_context_unlock(plugin->context);
-        if (r < 0)
-                np_log_warning("synchronize: %s", diag.message);
+                        snprintf(ids[n++], sizeof(*ids), "%s", rec->id);
+        *ret_ids = ids;
+        return n;
+}
 
-        *ret_released = (struct np_outcome){};
+/* The final Synchronize, under one hold of the ledger: every listed container
+ * counted, protected or restored; the records of containers gone meanwhile
+ * released; then the shared containers re-pinned once. `ret_updates` holds
+ * every change for the reply. */
+static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **parts, size_t n_parts,
+                       struct np_outcome *ret_updates)
+{
+        struct np_outcome updates = {}, repinned = {};
+        struct sync_counts counts = {};
+        char(*gone)[NP_ID_MAX + 1] = NULL;
+        struct np_diag diag = {};
+        size_t n_gone;
+        int r;
+
+        r = np_lifecycle_batch_begin(plugin->context, &diag);
+        if (r < 0) {
+                np_log_warning("synchronize: %s", diag.message);
+                return r;
+        }
+        /* the runtime lists every container: the protected ones are known anew */
+        nri_protected_clear(&plugin->protected);
+        plugin->protected.pool_known = np_lifecycle_shared_pool(plugin->context, NULL, &plugin->protected.pool) == 0;
+        for (size_t p = 0; p < n_parts; p++)
+                for (size_t i = 0; i < parts[p]->n_containers; i++)
+                        sync_container(plugin, find_pod(parts, n_parts, parts[p]->containers[i]->pod_sandbox_id),
+                                       parts[p]->containers[i], &updates, &counts);
+        n_gone = gone_records(plugin, parts, n_parts, &gone);
         for (size_t i = 0; i < n_gone; i++) {
-                struct np_outcome outcome = {};
+                struct np_outcome released = {};
 
                 diag = (struct np_diag){};
-                r = np_lifecycle_release(plugin->context, gone[i], 0, &diag, &outcome);
-                if (r < 0) {
+                if (np_lifecycle_release(plugin->context, gone[i], 0, &diag, &released) < 0)
                         np_log_warning("synchronize: %s", diag.message);
-                        continue;
-                }
-                dropped += outcome.kind == NP_OUTCOME_RELEASED;
-                if (np_outcome_merge_updates(ret_released, &outcome) < 0)
-                        np_log_warning("synchronize: out of memory");
-                np_outcome_clear(&outcome);
+                counts.dropped += released.kind == NP_OUTCOME_RELEASED;
+                np_outcome_clear(&released);
         }
         free(gone);
-        np_log_info("synchronized: %u containers counted from their cpusets, %u records of gone containers dropped",
-                    added, dropped);
+        diag = (struct np_diag){};
+        r = np_lifecycle_batch_end(plugin->context, &diag, &repinned);
+        if (r < 0)
+                np_log_warning("synchronize: %s", diag.message);
+        else if (np_outcome_merge_updates(&updates, &repinned) < 0)
+                np_log_warning("synchronize: out of memory");
+        np_outcome_clear(&repinned);
+        protected_updates(plugin, NULL, &updates);
+        plugin->placements_restored += counts.restored;
+        plugin->containers_moved += counts.moved;
+        np_log_info("synchronized: %u containers counted from their cpusets, %u set back to their placement, %u moved "
+                    "off exclusive CPUs, %u records of gone containers dropped",
+                    counts.adopted, counts.restored, counts.moved, counts.dropped);
+        *ret_updates = updates;
         return 0;
 }
 
@@ -501,6 +602,9 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
                 np_outcome_clear(&outcome);
                 return;
         }
+        if (outcome.kind == NP_OUTCOME_PROTECTED && nri_protected_add(&plugin->protected, container->id) < 0)
+                np_log_warning("container '%s': out of memory; not kept off exclusive CPUs later", container->id);
+        protected_updates(plugin, container->id, &outcome);
         placement = &outcome.placement;
         r = updates_from(&outcome, &updates);
         if (r == 0)
@@ -557,6 +661,18 @@ static void handle_create(struct nri_plugin *plugin, const uint8_t *payload, siz
                 create_container(plugin, request->pod, request->container, reply);
 }
 
+/* Whether an update the runtime was asked for (kubelet's reconciler sends its
+ * own cpuset) names other CPUs or nodes than numapin's. */
+static bool asks_other_cpuset(const Nri__LinuxResources *asked, const struct cpuset_message *kept)
+{
+        const Nri__LinuxCPU *cpu = asked ? asked->cpu : NULL;
+
+        if (!cpu)
+                return false;
+        return (cpu->cpus && cpu->cpus[0] && strcmp(cpu->cpus, kept->cpus) != 0) ||
+               (kept->mems && cpu->mems && cpu->mems[0] && strcmp(cpu->mems, kept->mems) != 0);
+}
+
 /* UpdateContainer: whatever resources the runtime was asked to set, the
  * cpuset stays numapin's. */
 static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
@@ -570,7 +686,8 @@ static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, siz
         struct np_ledger *ledger;
         struct np_diag diag = {};
         char id[NP_ID_MAX + 1];
-        int r;
+        bool keep;
+        int r = 0;
 
         request = nri__update_container_request__unpack(NULL, len, payload);
         if (!request) {
@@ -585,21 +702,30 @@ static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, siz
                 return;
         }
         record = np_ledger_find(ledger, request->container->id);
-        r = record ? cpuset_message_init(&cpuset, &record->cpus, record->write_mems ? &record->mems : NULL) : 0;
+        keep = record || (nri_protected_has(&plugin->protected, request->container->id) && plugin->protected.pool_known);
+        if (record)
+                r = cpuset_message_init(&cpuset, &record->cpus, record->write_mems ? &record->mems : NULL);
+        else if (keep) /* a protected container stays off exclusive CPUs */
+                r = cpuset_message_init(&cpuset, &plugin->protected.pool, NULL);
         np_context_unlock(plugin->context);
         if (r < 0) {
                 cpuset_message_clear(&cpuset);
                 reply_fail(reply, NRI_STATUS_INTERNAL, "out of memory");
                 return;
         }
-        if (record) {
+        if (keep) {
                 snprintf(id, sizeof(id), "%s", request->container->id);
                 linux_update.resources = &cpuset.resources;
                 update.container_id = id;
                 update.linux = &linux_update;
                 response.n_update = 1;
                 response.update = list;
-                np_log_debug("container '%s': update keeps cpus %s", id, cpuset.cpus);
+                if (asks_other_cpuset(request->linux_resources, &cpuset)) {
+                        plugin->updates_overridden++;
+                        np_log_info("container '%s': the runtime's update asked for cpus %s; numapin keeps cpus %s", id,
+                                    request->linux_resources->cpu->cpus, cpuset.cpus);
+                } else
+                        np_log_debug("container '%s': update keeps cpus %s", id, cpuset.cpus);
         }
         reply_pack(reply, &response.base);
         cpuset_message_clear(&cpuset);
@@ -611,11 +737,13 @@ static void release(struct nri_plugin *plugin, const char *id, struct np_outcome
 {
         struct np_diag diag = {};
 
+        nri_protected_remove(&plugin->protected, id);
         if (np_lifecycle_release(plugin->context, id, 0, &diag, ret_outcome) < 0) {
                 np_log_error("%s", diag.message);
                 *ret_outcome = (struct np_outcome){};
                 return;
         }
+        protected_updates(plugin, NULL, ret_outcome);
         if (ret_outcome->monitor_warning[0])
                 np_log_warning("%s", ret_outcome->monitor_warning);
         if (ret_outcome->kind == NP_OUTCOME_RELEASED)

@@ -11,6 +11,7 @@
 
 #include "../core/context.h"
 #include "nri.pb-c.h"
+#include "protected.h"
 #include "wire.h"
 
 /* CREATE_CONTAINER, POST_CREATE_CONTAINER, UPDATE_CONTAINER, STOP_CONTAINER and
@@ -30,6 +31,11 @@
 struct nri_plugin {
         struct np_context *context; /* the ledger stays loaded, locked only while a call is served */
         bool configured;
+        struct nri_protected protected; /* containers kept off exclusive CPUs without a record */
+        /* what the plugin did against the runtime's view, for numapinctl doctor */
+        uint64_t updates_overridden;  /* runtime cpuset updates answered with numapin's cpuset */
+        uint64_t placements_restored; /* cpusets set back at Synchronize */
+        uint64_t containers_moved;    /* containers moved off exclusive CPUs at Synchronize */
         Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
         size_t n_sync_parts;
         size_t sync_bytes;

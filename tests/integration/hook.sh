@@ -297,15 +297,44 @@ NUMAPIN_PROC_ROOT=$C/proc hook "$C/state.json" --config "$CONF" createRuntime
 expect_eq "v2 cgroup from /proc/PID/cgroup 0:: line: shared CPUs of node 0 written" "0 0-7,16-23 0" \
         "$status $(cat "$CG/kubepods/ctr2/cpuset.cpus") $(cat "$CG/kubepods/ctr2/cpuset.mems")"
 
-# --- containers numapin leaves alone ---------------------------------------------------
+# --- containers numapin does not place -------------------------------------------------
+# by default kept off exclusively held CPUs (unannotated: protect): recorded with policy
+# none, the CPUs no one holds exclusively, memory left alone
 new_case
 write_spec '{"io.kubernetes.cri.container-type": "container", "other.example.com/x": "1"}'
 write_state ctr1 "$B" 999999
-snapshot
 hook "$C/state.json" --config "$CONF" createRuntime
 expect_eq "unannotated: exit 0, silent" "0 " "$status $err"
-expect_unchanged "unannotated: nothing written (config.json byte-identical, cgroup, ledger)"
-expect_eq "unannotated: no record" "0" "$(n_records)"
+expect_eq "unannotated: recorded as policy none, every CPU, no nodes" "none 0-31 " \
+        "$(record ctr1 policy) $(record ctr1 cpus) $(record ctr1 nodes)"
+expect_eq "unannotated: cgroup cpus 0-31, mems untouched" "0-31 0-1" \
+        "$(cat "$CG/cpuset/ctr1/cpuset.cpus") $(cat "$CG/cpuset/ctr1/cpuset.mems")"
+expect_eq "unannotated: config.json cpus 0-31, no mems" "0-31 (absent)" \
+        "$(spec_field .linux.resources.cpu.cpus) $(spec_field .linux.resources.cpu.mems)"
+# a container that then takes CPUs exclusively moves it off them
+B2=$C/bundle2
+mkdir -p "$B2"
+cp "$B/config.json" "$B2/config.json"
+jq '.annotations = {"cpus.numapin.io/pod": "2", "nodes.numapin.io/pod": "0"} | .linux.cgroupsPath = "/fromproc"' \
+        "$B/config.json" >"$B2/config.json"
+write_state excl "$B2" 999998
+hook "$C/state.json" --config "$CONF" createRuntime
+expect_eq "unannotated, then 2 exclusive CPUs on node 0: moved off them (cgroup and record)" "1-15,17-31 1-15,17-31" \
+        "$(cat "$CG/cpuset/ctr1/cpuset.cpus") $(record ctr1 cpus)"
+write_state excl "$B2"
+hook "$C/state.json" --config "$CONF" poststop
+expect_eq "unannotated, the exclusive container gone: every CPU back" "0-31" "$(cat "$CG/cpuset/ctr1/cpuset.cpus")"
+
+# unannotated: ignore leaves them entirely alone
+new_case
+echo '{"unannotated": "ignore"}' >"$C/numapin.json"
+write_spec '{"io.kubernetes.cri.container-type": "container", "other.example.com/x": "1"}'
+write_state ctr1 "$B" 999999
+snapshot
+hook "$C/state.json" --config "$C/numapin.json" createRuntime
+expect_eq "unannotated with unannotated ignore: exit 0, silent" "0 " "$status $err"
+expect_unchanged "unannotated with unannotated ignore: nothing written (config.json byte-identical, cgroup, ledger)"
+expect_eq "unannotated with unannotated ignore: no record" "0" "$(n_records)"
 
 new_case
 write_spec '{"io.kubernetes.cri.container-type": "sandbox", "policy.numapin.io/pod": "bind", "cpus.numapin.io/pod": "1"}'

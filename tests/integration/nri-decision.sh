@@ -146,9 +146,12 @@ for id in $(printf '%s\n' "${!nri_cpus[@]}" | sort -V); do
                 "$(cat "$CG/cpuset/$id/cpuset.cpus")" "${nri_cpus[$id]}"
 done
 
+# containers numapin does not place (d9, policy none) are kept off exclusive CPUs on both
+# paths alike (their cpusets are compared above); the hook records them, the plugin keeps
+# them in memory, as the runtime lists them again at every Synchronize
 ledger() {
         "$NP_CTL" --config "$CONF" --state-dir "$1" list --json |
-                jq -S '[.containers[] | {id, policy, nodes, cpus, mems, exclusive_cpus, write_mems, cpu_millis, memory_bytes,
+                jq -S '[.containers[] | select(.policy != "none") | {id, policy, nodes, cpus, mems, exclusive_cpus, write_mems, cpu_millis, memory_bytes,
                         monitor}] | sort_by(.id)'
 }
 hook_ledger=$(ledger "$A")

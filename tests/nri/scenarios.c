@@ -55,8 +55,10 @@ void scenario_handshake(const struct options *o)
         reply_clear(&sync.last);
         plain = spec_of("plain name=main");
         out = runtime_create(&rt, &plain, &reply);
-        expect(reply_ok(&reply) && !out.malformed && !out.adjusted && !out.memory_policy && out.n_updates == 0,
-               "an unannotated container: an empty CreateContainerResponse", "%s",
+        /* kept off exclusive CPUs (none held yet: every CPU), memory left alone */
+        expect(reply_ok(&reply) && !out.malformed && out.adjusted && strcmp(out.cpus, "0-31") == 0 && !out.mems[0] &&
+                       !out.memory_policy && out.n_updates == 0,
+               "an unannotated container: the CPUs no one holds exclusively (0-31), mems not set", "%s",
                reply_ok(&reply) ? outcome_text(&out) : describe(&reply));
         reply_clear(&reply);
         expect(!has_record(&rt, "plain"), "an unannotated container: no ledger record", "a record exists");
@@ -176,9 +178,14 @@ void scenario_sync(const struct options *o)
                 goto paged;
         /* a plugin that starts while containers run: it counts them from their cpusets */
         runtime_synchronize_specs(&rt, specs, 7, &sync);
-        expect(!sync.why[0] && sync.chunks == 1 && sync.updates.n_updates == 0,
-               "Synchronize with 6 pods and 7 containers: answered in one message, no updates", "%s",
-               sync.why[0] ? sync.why : outcome_text(&sync.updates));
+        /* s3 (unannotated, on every CPU) is moved off s1's exclusive CPUs; s7 (bind,
+         * shared on node 0) gets node 0's shared CPUs, as every shared container does */
+        expect(!sync.why[0] && sync.chunks == 1 && sync.updates.n_updates == 2 &&
+                       find_update(&sync.updates, "s3") && strcmp(find_update(&sync.updates, "s3")->cpus, "2-15,18-31") == 0 &&
+                       find_update(&sync.updates, "s7") && strcmp(find_update(&sync.updates, "s7")->cpus, "2-7,18-23") == 0,
+               "Synchronize with 6 pods and 7 containers: answered in one message; s3 moved off s1's CPUs (2-15,18-31), "
+               "s7 given node 0's shared CPUs (2-7,18-23)",
+               "%s", sync.why[0] ? sync.why : outcome_text(&sync.updates));
         reply_clear(&sync.last);
         expect_record(&rt, "s1",
                       name_f("policy=bind nodes=0 cpus=0-1,16-17 mems=0 exclusive_cpus=0-1,16-17 source=nri pid=%d",
@@ -356,8 +363,9 @@ void scenario_events(const struct options *o, enum profile profile)
                       "container-scoped keys in the container's annotations: cpus-only on node 1, no mems");
         s = spec_of("c5 pod=p5 name=main pod:example.com/other=1");
         out = runtime_create(&rt, &s, &reply);
-        expect(reply_ok(&reply) && !out.adjusted && out.n_updates == 0 && !has_record(&rt, "c5"),
-               "an unannotated container: no adjustment, no record", "%s",
+        expect(reply_ok(&reply) && out.adjusted && strcmp(out.cpus, "1-15,17-31") == 0 && !out.mems[0] &&
+                       out.n_updates == 0 && !has_record(&rt, "c5"),
+               "an unannotated container: kept off c1's exclusive 0,16 (1-15,17-31), no mems, no record", "%s",
                reply_ok(&reply) ? outcome_text(&out) : describe(&reply));
         reply_clear(&reply);
 
@@ -380,7 +388,9 @@ void scenario_events(const struct options *o, enum profile profile)
         reply_clear(&reply);
         s = spec_of("c5 pod=p5");
         out = runtime_update(&rt, &s, &reply);
-        expect(reply_ok(&reply) && out.n_updates == 0, "UpdateContainer of an unplaced container: no update", "%s",
+        u = find_update(&out, "c5");
+        expect(reply_ok(&reply) && out.n_updates == 1 && u && strcmp(u->cpus, "1-15,17-31") == 0,
+               "UpdateContainer of an unannotated container: kept off the exclusive CPUs", "%s",
                reply_ok(&reply) ? outcome_text(&out) : describe(&reply));
         reply_clear(&reply);
 
@@ -427,9 +437,9 @@ void scenario_events(const struct options *o, enum profile profile)
         expect(!has_record(&rt, "c1"), name_f("removed through %s: c1's record goes", method), "%s",
                record(&rt, "c1", "cpus"));
         runtime_idle(&rt, 200);
-        expect(rt.update_calls == 1 && strcmp(rt.last_updates, "c3:0-7,16-23") == 0,
-               "removed without a stop: one UpdateContainers gives c3 node 0's CPUs back", "%u calls, '%s'",
-               rt.update_calls, rt.last_updates);
+        expect(rt.update_calls == 1 && strcmp(rt.last_updates, "c3:0-7,16-23 c5:0-31") == 0,
+               "removed without a stop: one UpdateContainers gives c3 node 0's CPUs and c5 every CPU back",
+               "%u calls, '%s'", rt.update_calls, rt.last_updates);
         expect_str("c3's record follows: cpus 0-7,16-23", "0-7,16-23", record(&rt, "c3", "cpus"));
         if (profile == RUNTIME_V012) {
                 expect_str("a v0.12 runtime uses the dedicated RemoveContainer call", "RemoveContainer", method);

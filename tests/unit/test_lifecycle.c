@@ -208,16 +208,69 @@ static void test_lifecycle_place_again_keeps_the_first_placement(void **state)
         np_outcome_clear(&again);
 }
 
-static void test_lifecycle_policy_none_touches_no_state(void **state)
+static void test_lifecycle_unannotated_container_is_protected_and_recorded(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        const struct np_update *u;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "plain", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_int_equal(outcome.placement.policy, NP_POLICY_NONE);
+        assert_cpulist_equal(&outcome.placement.cpus, "0-31");
+        assert_false(outcome.placement.write_mems);
+        assert_int_equal(find(f, "plain")->policy, NP_POLICY_NONE);
+        np_outcome_clear(&outcome);
+        /* an exclusive placement on node 1 moves it off those CPUs, on every node it may use */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=1", "cpus.numapin.io/pod=2",
+                               NULL),
+                         0);
+        u = update_for(&outcome, "plain");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "0-7,9-23,25-31"); /* node 1's first core, 8 and 24 */
+        np_outcome_clear(&outcome);
+        /* a pod sandbox is never touched */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "pause", "io.kubernetes.cri.container-type=sandbox", NULL),
+                         0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_null(find(f, "pause"));
+}
+
+static void test_lifecycle_unannotated_ignore_touches_no_state(void **state)
 {
         struct fixture *f = *state;
         struct np_outcome outcome = {};
         struct stat st;
 
+        write_config(f, "{\"unannotated\": \"ignore\"}");
+        open_context(f, NP_SOURCE_HOOK);
         assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "plain", NULL), 0);
         assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
         assert_non_null(strstr(outcome.placement.reason, "default policy is none"));
         assert_int_equal(stat(f->state, &st), -1);
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_protect_unrecorded_keeps_no_record(void **state)
+{
+        struct fixture *f = *state;
+        struct np_context_options options = { .config_path = f->config, .state_dir = f->state,
+                                              .sysfs_root = f->sysfs, .cgroup_root = f->cgroup,
+                                              .proc_root = f->dir, .source = NP_SOURCE_NRI,
+                                              .protect_unrecorded = true };
+        struct np_outcome outcome = {};
+        struct np_cpulist pool;
+
+        np_context_free(f->context);
+        assert_int_equal(np_context_open(&options, NULL, &f->context), 0);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "cpus.numapin.io/pod=2", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "plain", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PROTECTED);
+        assert_cpulist_equal(&outcome.placement.cpus, "1-15,17-31");
+        assert_null(find(f, "plain"));
+        assert_int_equal(np_lifecycle_shared_pool(f->context, NULL, &pool), 0);
+        assert_true(np_cpulist_equal(&pool, &outcome.placement.cpus));
         np_outcome_clear(&outcome);
 }
 
@@ -671,7 +724,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 TEST(test_lifecycle_place_records_the_container_and_its_cgroup),
                 TEST(test_lifecycle_place_again_keeps_the_first_placement),
-                TEST(test_lifecycle_policy_none_touches_no_state),
+                TEST(test_lifecycle_unannotated_container_is_protected_and_recorded),
+                TEST(test_lifecycle_unannotated_ignore_touches_no_state),
+                TEST(test_lifecycle_protect_unrecorded_keeps_no_record),
                 TEST(test_lifecycle_plan_decides_without_recording),
                 TEST(test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates),
                 TEST(test_lifecycle_release_gives_exclusive_cpus_back),

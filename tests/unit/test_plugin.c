@@ -210,11 +210,15 @@ static void test_plugin_create_answers_with_the_cpuset_and_records_it(void **sta
         assert_int_equal(np_ledger_find(ledger, "a")->source, NP_SOURCE_NRI);
         np_context_unlock(f->plugin.context);
 
-        /* an unannotated container: an empty answer, no record */
+        /* an unannotated container: kept off a's CPUs, memory left alone, no record */
         container_init(&c, "plain", NULL);
         response = create(f, &c, &reply);
         assert_non_null(response);
-        assert_null(response->adjust);
+        assert_string_equal(adjusted_cpus(response), "0-7,9-23,25-31");
+        assert_string_equal(response->adjust->linux->resources->cpu->mems, "");
+        assert_int_equal(np_context_ledger(f->plugin.context, false, NULL, &ledger), 0);
+        assert_null(np_ledger_find(ledger, "plain"));
+        np_context_unlock(f->plugin.context);
         nri__create_container_response__free_unpacked(response, NULL);
         nri_reply_clear(&reply);
 }
