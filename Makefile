@@ -215,6 +215,8 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 schema/*.json schema/*.proto $(DESTDIR)$(PREFIX)/share/numapin/schema/
 	install -m 0644 examples/hooks.d/*.json $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/
+	install -d $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/always
+	install -m 0644 examples/hooks.d/always/*.json $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/always/
 	install -m 0644 examples/nri/* $(DESTDIR)$(PREFIX)/share/numapin/examples/nri/
 
 uninstall:

@@ -100,3 +100,31 @@ refused_node7() {
 }
 check "podman nodes=7: podman run fails with numapin's message" refused_node7
 expect_eq "podman nodes=7: no record" "" "$(records)"
+
+# --- the "always" drop-ins: the hook sees every container, so exclusivity covers them all ----
+ALWAYS=$NP_TMP/hooks-always.d
+ALWAYS_CONF=$NP_TMP/numapin-always.json
+echo "{\"monitor_pin_dir\": \"/sys/fs/bpf/numapin-e2e-$$\"}" >"$ALWAYS_CONF"
+mkdir -p "$ALWAYS"
+for dropin in "$NP_ROOT"/examples/hooks.d/always/*.json; do
+        jq --arg path "$NP_HOOK" --arg conf "$ALWAYS_CONF" --arg sd "$SD" \
+                '.hook.path = $path | .hook.args = .hook.args[:1] + ["--config", $conf, "--state-dir", $sd] + .hook.args[1:]' \
+                "$dropin" >"$ALWAYS/${dropin##*/}"
+done
+"$NP_CTL" --config "$ALWAYS_CONF" --state-dir "$SD" plan --commit --id holder --annotation cpus.numapin.io/pod=1 >/dev/null
+held=$(ctl list --json | jq -r '.containers[] | select(.id == "holder") | .cpus')
+pod "$ALWAYS"
+# "0-2,5" as "0 1 2 5"
+cpu_words() { tr ',' '\n' <<<"$1" | awk -F- 'NF { for (i = $1; i <= ($2 == "" ? $1 : $2); i++) print i }'; }
+left_out() {
+        [ "$status" -eq 0 ] && [ -n "$(allowed Cpus)" ] && [ "$(allowed Cpus)" != "$HOST_CPUS" ] &&
+                ! grep -qx "$held" <<<"$(cpu_words "$(allowed Cpus)")" ||
+                why "exit $status, holder on $held, container sees '$(allowed Cpus)': $(head -c 300 <<<"$out")"
+}
+if [ "$HOST_CPUS" = "$held" ]; then
+        skip "podman always drop-in: an unannotated container leaves out the exclusive CPU" "one CPU only"
+else
+        check "podman always drop-in: an unannotated container leaves out the exclusive CPU" left_out
+fi
+expect_eq "podman always drop-in: its poststop freed its record, the holder's stays" "holder=$held" "$(records)"
+"$NP_CTL" --config "$ALWAYS_CONF" --state-dir "$SD" release holder >/dev/null
