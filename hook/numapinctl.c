@@ -45,7 +45,7 @@ static void usage(FILE *out)
                      "  release ID                        drop a ledger record\n"
                      "  stats [ID] [--json] [--watch SECONDS]\n"
                      "                                    NUMA locality of the monitored containers\n"
-                     "  doctor [--json]                   check the node before trusting numapin: one line per check\n");
+                     "  doctor [--json]                   the node checked before trusting numapin\n");
 }
 
 static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
