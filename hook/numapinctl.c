@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* numapinctl: look at what numapin sees and decides. `topology` prints the
  * machine, `plan` makes the hook's decision for a described container without
- * changing anything (or records it with --commit), `list` shows the ledger and
- * `release` drops a record. */
+ * changing anything (or records it with --commit), `list` shows the ledger,
+ * `release` drops a record and `doctor` checks the node. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/doctor.h"
 #include "../core/json.h"
 #include "../core/lifecycle.h"
 #include "../core/locality.h"
@@ -43,7 +44,8 @@ static void usage(FILE *out)
                      "  list [--json]                     the containers in the allocation ledger\n"
                      "  release ID                        drop a ledger record\n"
                      "  stats [ID] [--json] [--watch SECONDS]\n"
-                     "                                    NUMA locality of the monitored containers\n");
+                     "                                    NUMA locality of the monitored containers\n"
+                     "  doctor [--json]                   the node checked before trusting numapin\n");
 }
 
 static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
@@ -470,6 +472,82 @@ static int cmd_stats(const struct options *opts, struct np_context *context)
         }
 }
 
+/* --- doctor ------------------------------------------------------------------------ */
+
+static struct json_object *doctor_nri_json(const struct np_doctor *doctor)
+{
+        const struct np_nri_status *s = &doctor->nri;
+        struct json_object *nri;
+
+        if (!doctor->nri_found)
+                return NULL;
+        nri = json_object_new_object();
+        json_object_object_add(nri, "runtime_name", json_object_new_string(s->runtime_name));
+        json_object_object_add(nri, "runtime_version", json_object_new_string(s->runtime_version));
+        json_object_object_add(nri, "nri_version", json_object_new_string(s->nri_version));
+        json_object_object_add(nri, "configured_at", json_object_new_int64(s->configured_at));
+        json_object_object_add(nri, "pid", json_object_new_int(s->pid));
+        json_object_object_add(nri, "running", json_object_new_boolean(doctor->nri_running));
+        json_object_object_add(nri, "updates_overridden", json_object_new_uint64(s->updates_overridden));
+        json_object_object_add(nri, "placements_restored", json_object_new_uint64(s->placements_restored));
+        json_object_object_add(nri, "containers_moved", json_object_new_uint64(s->containers_moved));
+        json_object_object_add(nri, "kubelet_cpu_policy", json_object_new_string(s->kubelet_cpu_policy));
+        return nri;
+}
+
+static struct json_object *doctor_kubelet_json(const struct np_doctor *doctor)
+{
+        const struct np_kubelet *k = &doctor->kubelet;
+        struct json_object *kubelet = json_object_new_object();
+        bool cpu = doctor->kubelet_read && k->cpu_state_found;
+        bool memory = doctor->kubelet_read && k->memory_state_found;
+        char list[NP_CPULIST_BUFSIZE];
+
+        json_object_object_add(kubelet, "cpu_manager_policy", json_object_new_string(cpu ? k->cpu_policy : "unknown"));
+        json_object_object_add(kubelet, "memory_manager_policy",
+                               json_object_new_string(memory ? k->memory_policy : "unknown"));
+        json_object_object_add(kubelet, "default_cpus",
+                               json_object_new_string(cpu ? format_list(&k->default_cpus, list, sizeof(list)) : ""));
+        json_object_object_add(kubelet, "assigned_cpus",
+                               json_object_new_string(cpu ? format_list(&k->assigned_cpus, list, sizeof(list)) : ""));
+        return kubelet;
+}
+
+static int cmd_doctor(const struct options *opts, struct np_context *context)
+{
+        _cleanup_(np_doctor_clear) struct np_doctor doctor = {};
+        int r;
+
+        r = np_doctor_run(context, NULL, &doctor);
+        if (r < 0)
+                return fail(NULL, r);
+        if (opts->json) {
+                _cleanup_json_ struct json_object *root = json_object_new_object();
+                struct json_object *checks = json_object_new_array();
+                struct json_object *nri = doctor_nri_json(&doctor);
+
+                json_object_object_add(root, "checks", checks);
+                for (size_t i = 0; i < doctor.n_checks; i++) {
+                        const struct np_check *c = &doctor.checks[i];
+                        struct json_object *check = json_object_new_object();
+
+                        json_object_object_add(check, "name", json_object_new_string(c->name));
+                        json_object_object_add(check, "status",
+                                               json_object_new_string(np_check_status_to_string(c->status)));
+                        json_object_object_add(check, "message", json_object_new_string(c->message));
+                        json_object_array_add(checks, check);
+                }
+                json_object_object_add(root, "nri", nri ? nri : json_object_new_null());
+                json_object_object_add(root, "kubelet", doctor_kubelet_json(&doctor));
+                if (print_json(root) != 0)
+                        return 1;
+        } else
+                for (size_t i = 0; i < doctor.n_checks; i++)
+                        printf("%-7s  %-7s  %s\n", np_check_status_to_string(doctor.checks[i].status),
+                               doctor.checks[i].name, doctor.checks[i].message);
+        return np_doctor_worst(&doctor) == NP_CHECK_ERROR ? 1 : 0;
+}
+
 static int parse_int_option(const char *name, const char *value, int64_t min, uint64_t max, uint64_t *ret)
 {
         uint64_t n;
@@ -623,8 +701,11 @@ int main(int argc, char **argv)
                 r = cmd_release(&opts, context);
         else if (strcmp(opts.command, "stats") == 0)
                 r = cmd_stats(&opts, context);
+        else if (strcmp(opts.command, "doctor") == 0)
+                r = cmd_doctor(&opts, context);
         else {
-                np_log_error("unknown command '%s'; expected topology, plan, list, release or stats", opts.command);
+                np_log_error("unknown command '%s'; expected topology, plan, list, release, stats or doctor",
+                             opts.command);
                 r = 2;
         }
         np_annotations_clear(&opts.annotations);

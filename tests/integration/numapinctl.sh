@@ -202,7 +202,7 @@ expect_refused "--cpu-period 0: refused naming --cpu-period and its range" 2 "--
 ctl --sysfs-root "$S2" plan --annotation cpus.numapin.io/pod=-1
 expect_refused "--annotation cpus.numapin.io/pod=-1: refused naming the key" 1 "cpus.numapin.io/pod" "integer from 0 to 8192"
 ctl frobnicate
-expect_refused "unknown command: refused listing the commands" 2 "'frobnicate'" "topology, plan, list, release or stats"
+expect_refused "unknown command: refused listing the commands" 2 "'frobnicate'" "topology, plan, list, release, stats or doctor"
 ctl release
 expect_refused "release without an id: refused" 2 "release" "container id"
 ctl --config "$NP_TMP/no-such-config.json" topology
