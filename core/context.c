@@ -105,6 +105,45 @@ bool np_context_real_kernel(struct np_context *context)
         return context->real_kernel;
 }
 
+static void decide_with(struct np_context *context)
+{
+        context->decision_config = context->config;
+        if (strcmp(context->kubelet.cpu_policy, "static") == 0)
+                np_cpulist_or(&context->decision_config.reserved_cpus, &context->kubelet.assigned_cpus);
+}
+
+int np_context_refresh_kubelet(struct np_context *context, struct np_diag *diag)
+{
+        struct np_kubelet kubelet;
+        char path[PATH_MAX + 32];
+        struct stat st = {};
+        int r;
+
+        snprintf(path, sizeof(path), "%s/%s", context->config.kubelet_root_dir, NP_KUBELET_CPU_STATE);
+        if (stat(path, &st) < 0)
+                st = (struct stat){};
+        if (st.st_ino == context->kubelet_stat.st_ino && st.st_size == context->kubelet_stat.st_size &&
+            st.st_mtim.tv_sec == context->kubelet_stat.st_mtim.tv_sec &&
+            st.st_mtim.tv_nsec == context->kubelet_stat.st_mtim.tv_nsec)
+                return 0; /* as last read (or still absent) */
+        r = np_kubelet_load(context->config.kubelet_root_dir, diag, &kubelet);
+        if (r < 0)
+                return r;
+        np_kubelet_clear(&context->kubelet);
+        context->kubelet = kubelet;
+        context->kubelet_stat = st;
+        decide_with(context);
+        return 1;
+}
+
+const struct np_cpulist *np_context_kubelet_assigned(const struct np_context *context, const char *pod_uid,
+                                                     const char *name)
+{
+        if (strcmp(context->kubelet.cpu_policy, "static") != 0 || !pod_uid || !name)
+                return NULL;
+        return np_kubelet_assigned(&context->kubelet, pod_uid, name);
+}
+
 static void drop_loaded(struct np_context *context)
 {
         np_ledger_close(context->ledger);
@@ -132,6 +171,7 @@ int np_context_open(const struct np_context_options *options, struct np_diag *di
         r = resolve_settings(context, diag);
         if (r < 0)
                 return r;
+        decide_with(context);
         *ret_context = TAKE_PTR(context);
         return 0;
 }
@@ -141,6 +181,7 @@ void np_context_free(struct np_context *context)
         if (!context)
                 return;
         drop_loaded(context);
+        np_kubelet_clear(&context->kubelet);
         free(context);
 }
 
@@ -159,6 +200,9 @@ int np_context_set_config(struct np_context *context, const char *text, size_t s
         candidate.ledger = NULL;
         candidate.topology = NULL;
         *context = candidate;
+        /* another kubelet_root_dir, perhaps: read again at the next refresh */
+        context->kubelet_stat = (struct stat){ .st_ino = (ino_t)-1 };
+        decide_with(context);
         return 0;
 }
 

@@ -10,9 +10,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "config.h"
+#include "kubelet.h"
 #include "ledger.h"
 #include "model.h"
 #include "topology.h"
@@ -65,6 +67,11 @@ bool np_context_option(struct np_context_options *options, int option, const cha
 struct np_context {
         struct np_context_options options;
         struct np_config config;
+        /* the config placement decides with: reserved_cpus also holds the CPUs
+         * kubelet's static CPU manager assigned (np_context_refresh_kubelet) */
+        struct np_config decision_config;
+        struct np_kubelet kubelet;
+        struct stat kubelet_stat; /* of cpu_manager_state when last read; st_ino 0: not found */
         char config_path[PATH_MAX];
         bool config_required;
         char state_dir[PATH_MAX];
@@ -107,6 +114,16 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
  * loaded; np_context_unlock() drops the lock until the next call. */
 int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
 void np_context_unlock(struct np_context *context);
+
+/* kubelet's CPU manager state under the config's kubelet_root_dir, read again
+ * when its file changed: with the static policy the CPUs it assigned join the
+ * reserved ones in decision_config. A state that cannot be read is a warning's
+ * matter for the caller (-errno with diag); the last good one is kept. */
+int np_context_refresh_kubelet(struct np_context *context, struct np_diag *diag);
+/* Whether kubelet's static CPU manager assigned CPUs to the container `name` of
+ * the pod `pod_uid`: such a container is kubelet's to pin. */
+const struct np_cpulist *np_context_kubelet_assigned(const struct np_context *context, const char *pod_uid,
+                                                     const char *name);
 
 /* Whether the sysfs and cgroup roots are the running kernel's (not a fixture
  * tree): only then are there cgroup ids for the locality monitor to count. */

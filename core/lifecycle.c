@@ -143,7 +143,8 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
 
                 if (!np_cpulist_empty(&rec->exclusive_cpus))
                         continue;
-                np_policy_shared_cpus(topology, &context->config, exclusive, record_nodes(topology, rec), &shared);
+                np_policy_shared_cpus(topology, &context->decision_config, exclusive, record_nodes(topology, rec),
+                                      &shared);
                 if (np_cpulist_empty(&shared) || np_cpulist_equal(&shared, &rec->cpus))
                         continue;
                 snprintf(ids[n_ids++], sizeof(*ids), "%s", rec->id);
@@ -151,7 +152,7 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
         for (size_t i = 0; i < n_ids; i++) {
                 struct np_record record = *np_ledger_find(ledger, ids[i]);
 
-                np_policy_shared_cpus(topology, &context->config, exclusive, record_nodes(topology, &record),
+                np_policy_shared_cpus(topology, &context->decision_config, exclusive, record_nodes(topology, &record),
                                       &record.cpus);
                 r = np_ledger_put(ledger, &record);
                 if (r < 0)
@@ -189,6 +190,8 @@ static int verb_begin(struct verb *verb, struct np_context *context, struct np_d
         r = np_context_topology(context, diag, &verb->topology);
         if (r < 0)
                 return r;
+        /* a kubelet state that cannot be read leaves the last good one in force */
+        (void)np_context_refresh_kubelet(context, NULL);
         r = np_context_ledger(context, true, diag, &verb->ledger);
         if (r < 0)
                 return r;
@@ -345,6 +348,23 @@ static int put_new(struct verb *verb, const struct np_input *input, struct np_di
         return 0;
 }
 
+/* A container kubelet's static CPU manager assigned CPUs to is kubelet's to
+ * pin: numapin leaves it alone (NONE, with the reason). */
+static bool kubelets(const struct np_context *context, const struct np_input *input, struct np_outcome *outcome)
+{
+        const struct np_cpulist *cpus = np_context_kubelet_assigned(context, input->pod_uid, input->name);
+        char text[NP_CPULIST_BUFSIZE];
+
+        if (!cpus)
+                return false;
+        np_cpulist_format(cpus, text, sizeof(text));
+        outcome->kind = NP_OUTCOME_NONE;
+        outcome->placement = (struct np_placement){ .policy = NP_POLICY_NONE };
+        snprintf(outcome->placement.reason, sizeof(outcome->placement.reason),
+                 "kubelet's static CPU manager assigned it CPUs %.900s: left to kubelet", text);
+        return true;
+}
+
 /* Whether a container numapin does not place is kept off exclusive CPUs. */
 static bool protects(const struct np_context *context, const struct np_request *request)
 {
@@ -358,7 +378,7 @@ static void protected_placement(const struct verb *verb, const struct np_demand 
                                 struct np_placement *ret_placement)
 {
         *ret_placement = (struct np_placement){ .policy = NP_POLICY_NONE, .demand = *demand };
-        np_policy_shared_cpus(verb->topology, &verb->context->config, np_ledger_exclusive_cpus(verb->ledger),
+        np_policy_shared_cpus(verb->topology, &verb->context->decision_config, np_ledger_exclusive_cpus(verb->ledger),
                               &verb->topology->node_ids, &ret_placement->cpus);
         ret_placement->mems = verb->topology->memory_nodes;
         snprintf(ret_placement->reason, sizeof(ret_placement->reason),
@@ -376,12 +396,13 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         r = np_context_topology(context, diag, &topology);
         if (r < 0)
                 return r;
+        (void)np_context_refresh_kubelet(context, NULL);
         r = np_context_ledger(context, false, diag, &ledger);
         if (r < 0)
                 return r;
         np_ledger_usage(ledger, &usage);
         np_context_unlock(context);
-        r = np_policy_place(topology, &context->config, &usage, &outcome->request, &demand,
+        r = np_policy_place(topology, &context->decision_config, &usage, &outcome->request, &demand,
                             context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome->placement);
         if (r < 0)
                 return r;
@@ -408,6 +429,10 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
         r = np_input_request(context, input, diag, &outcome.request, &demand);
         if (r < 0)
                 return r;
+        if (kubelets(context, input, &outcome)) {
+                *ret_outcome = outcome;
+                return 0;
+        }
         if (outcome.request.policy == NP_POLICY_NONE &&
             (!(flags & NP_PLACE_COMMIT) || !protects(context, &outcome.request))) {
                 /* left alone, with the reason: no topology or ledger needed */
@@ -439,8 +464,9 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
         if (r == 0 && outcome.request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
                 protected_placement(&verb, &demand, &outcome.placement);
         else if (r == 0)
-                r = np_ledger_place(verb.ledger, verb.topology, &context->config, input->id, &outcome.request, &demand,
-                                    context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome.placement);
+                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome.request,
+                                    &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
+                                    &outcome.placement);
         if (r == 1) {
                 /* placed before: the same placement, its pid and cgroup brought up to date */
                 record = *np_ledger_find(verb.ledger, input->id);
@@ -553,7 +579,8 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                 r = np_input_request(context, input, diag, &outcome.request, &demand);
         if (r < 0)
                 return r;
-        if (outcome.request.policy == NP_POLICY_NONE && !protects(context, &outcome.request)) {
+        if (kubelets(context, input, &outcome) ||
+            (outcome.request.policy == NP_POLICY_NONE && !protects(context, &outcome.request))) {
                 *ret_outcome = outcome;
                 return 0;
         }

@@ -102,6 +102,7 @@ struct np_input {
         const char *id;
         const char *name;         /* the container's name; NULL: from the CRI annotations */
         const char *pod;          /* the pod sandbox's id, NULL when unknown */
+        const char *pod_uid;      /* the pod's Kubernetes uid (kubelet's key), NULL when unknown */
         int pid;                  /* its init, 0 when not known yet */
         const char *cgroups_path; /* linux.cgroupsPath, NULL or "" when absent */
         bool locate_cgroup;       /* the cgroup exists already: find it at placement */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/annotations.h"
 #include "../core/lifecycle.h"
@@ -122,6 +123,7 @@ static int container_input(const Nri__PodSandbox *pod, const Nri__Container *con
         in->input.id = container->id;
         in->input.name = container->name;
         in->input.pod = container->pod_sandbox_id;
+        in->input.pod_uid = pod && pod->uid && pod->uid[0] ? pod->uid : NULL;
         /* a pid beyond any the kernel hands out (PID_MAX_LIMIT) is not trusted:
          * the ledger's reclaim signals it */
         in->input.pid = container->pid <= 4194304 ? (int)container->pid : 0;
@@ -306,6 +308,15 @@ static void protected_updates(struct nri_plugin *plugin, const char *skip, struc
         np_outcome_clear(&moved);
 }
 
+/* What numapinctl doctor shows of the plugin; a failure to write it is a warning. */
+static void save_status(struct nri_plugin *plugin)
+{
+        int r = np_nri_status_save(plugin->context->state_dir, &plugin->status);
+
+        if (r < 0)
+                np_log_warning("cannot write %s/%s: %s", plugin->context->state_dir, NP_NRI_STATUS_FILE, strerror(-r));
+}
+
 /* Configure: the config text (a pre-installed plugin's drop-in), the runtime's
  * NRI version, the topology and the ledger; the events numapin needs. */
 static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
@@ -344,6 +355,29 @@ static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, 
         plugin->configured = true;
         /* the field exists since NRI v0.12, the first to carry linux.memoryPolicy */
         context->memory_policy = request->nri_version && request->nri_version[0];
+        if (np_context_refresh_kubelet(context, &diag) < 0)
+                np_log_warning("%s; kubelet's CPU manager state is not taken into account", diag.message);
+        else if (strcmp(context->kubelet.cpu_policy, "static") == 0) {
+                char assigned[NP_CPULIST_BUFSIZE];
+
+                np_cpulist_format(&context->kubelet.assigned_cpus, assigned, sizeof(assigned));
+                np_log_warning("kubelet's CPU manager policy is static: numapin gives no container the CPUs kubelet "
+                               "assigned (%s now) and leaves kubelet's containers' cpusets to kubelet",
+                               assigned[0] ? assigned : "none");
+        }
+        plugin->status = (struct np_nri_status){ .configured_at = (int64_t)time(NULL),
+                                                 .pid = getpid(),
+                                                 .updates_overridden = plugin->status.updates_overridden,
+                                                 .placements_restored = plugin->status.placements_restored,
+                                                 .containers_moved = plugin->status.containers_moved };
+        snprintf(plugin->status.runtime_name, sizeof(plugin->status.runtime_name), "%s", request->runtime_name);
+        snprintf(plugin->status.runtime_version, sizeof(plugin->status.runtime_version), "%s",
+                 request->runtime_version);
+        snprintf(plugin->status.nri_version, sizeof(plugin->status.nri_version), "%s",
+                 request->nri_version ? request->nri_version : "");
+        snprintf(plugin->status.kubelet_cpu_policy, sizeof(plugin->status.kubelet_cpu_policy), "%s",
+                 context->kubelet.cpu_policy);
+        save_status(plugin);
         np_log_info("configured by %s %s (NRI %s), %zu nodes, state in %s", request->runtime_name,
                     request->runtime_version, context->memory_policy ? request->nri_version : "before v0.12",
                     topology->n_nodes, context->state_dir);
@@ -498,8 +532,10 @@ static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **part
                 np_log_warning("synchronize: out of memory");
         np_outcome_clear(&repinned);
         protected_updates(plugin, NULL, &updates);
-        plugin->placements_restored += counts.restored;
-        plugin->containers_moved += counts.moved;
+        plugin->status.placements_restored += counts.restored;
+        plugin->status.containers_moved += counts.moved;
+        if (counts.restored || counts.moved)
+                save_status(plugin);
         np_log_info("synchronized: %u containers counted from their cpusets, %u set back to their placement, %u moved "
                     "off exclusive CPUs, %u records of gone containers dropped",
                     counts.adopted, counts.restored, counts.moved, counts.dropped);
@@ -702,7 +738,14 @@ static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, siz
                 return;
         }
         record = np_ledger_find(ledger, request->container->id);
-        keep = record || (nri_protected_has(&plugin->protected, request->container->id) && plugin->protected.pool_known);
+        /* kubelet's static CPU manager pins its own containers: its updates stand */
+        if (np_context_kubelet_assigned(plugin->context, request->pod ? request->pod->uid : NULL,
+                                        request->container->name))
+                record = NULL;
+        keep = record ||
+               (nri_protected_has(&plugin->protected, request->container->id) && plugin->protected.pool_known &&
+                !np_context_kubelet_assigned(plugin->context, request->pod ? request->pod->uid : NULL,
+                                             request->container->name));
         if (record)
                 r = cpuset_message_init(&cpuset, &record->cpus, record->write_mems ? &record->mems : NULL);
         else if (keep) /* a protected container stays off exclusive CPUs */
@@ -721,7 +764,8 @@ static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, siz
                 response.n_update = 1;
                 response.update = list;
                 if (asks_other_cpuset(request->linux_resources, &cpuset)) {
-                        plugin->updates_overridden++;
+                        plugin->status.updates_overridden++;
+                        save_status(plugin);
                         np_log_info("container '%s': the runtime's update asked for cpus %s; numapin keeps cpus %s", id,
                                     request->linux_resources->cpu->cpus, cpuset.cpus);
                 } else

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../core/context.h"
+#include "../core/nristatus.h"
 #include "nri.pb-c.h"
 #include "protected.h"
 #include "wire.h"
@@ -32,10 +33,9 @@ struct nri_plugin {
         struct np_context *context; /* the ledger stays loaded, locked only while a call is served */
         bool configured;
         struct nri_protected protected; /* containers kept off exclusive CPUs without a record */
-        /* what the plugin did against the runtime's view, for numapinctl doctor */
-        uint64_t updates_overridden;  /* runtime cpuset updates answered with numapin's cpuset */
-        uint64_t placements_restored; /* cpusets set back at Synchronize */
-        uint64_t containers_moved;    /* containers moved off exclusive CPUs at Synchronize */
+        /* the runtime it talks to and what it did against the runtime's view,
+         * kept in <state dir>/nri-status.json for numapinctl doctor */
+        struct np_nri_status status;
         Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
         size_t n_sync_parts;
         size_t sync_bytes;

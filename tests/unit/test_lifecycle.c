@@ -222,9 +222,8 @@ static void test_lifecycle_unannotated_container_is_protected_and_recorded(void 
         assert_int_equal(find(f, "plain")->policy, NP_POLICY_NONE);
         np_outcome_clear(&outcome);
         /* an exclusive placement on node 1 moves it off those CPUs, on every node it may use */
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=1", "cpus.numapin.io/pod=2",
-                               NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=1", "cpus.numapin.io/pod=2", NULL), 0);
         u = update_for(&outcome, "plain");
         assert_non_null(u);
         assert_cpulist_equal(&u->cpus, "0-7,9-23,25-31"); /* node 1's first core, 8 and 24 */
@@ -254,9 +253,12 @@ static void test_lifecycle_unannotated_ignore_touches_no_state(void **state)
 static void test_lifecycle_protect_unrecorded_keeps_no_record(void **state)
 {
         struct fixture *f = *state;
-        struct np_context_options options = { .config_path = f->config, .state_dir = f->state,
-                                              .sysfs_root = f->sysfs, .cgroup_root = f->cgroup,
-                                              .proc_root = f->dir, .source = NP_SOURCE_NRI,
+        struct np_context_options options = { .config_path = f->config,
+                                              .state_dir = f->state,
+                                              .sysfs_root = f->sysfs,
+                                              .cgroup_root = f->cgroup,
+                                              .proc_root = f->dir,
+                                              .source = NP_SOURCE_NRI,
                                               .protect_unrecorded = true };
         struct np_outcome outcome = {};
         struct np_cpulist pool;
@@ -606,6 +608,51 @@ static void test_lifecycle_refuses_an_invalid_container_id(void **state)
         assert_non_null(strstr(diag.message, "container id '.hidden' is not valid"));
 }
 
+static void test_lifecycle_kubelets_static_assignments_are_kept_out_and_left_to_kubelet(void **state)
+{
+        struct fixture *f = *state;
+        struct np_annotation_set set = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_outcome outcome = {};
+        char dir[PATH_MAX], path[PATH_MAX + 32], text[PATH_MAX + 64];
+
+        np_test_path(dir, sizeof(dir), f->dir, "kubelet");
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(path, sizeof(path), "%s/cpu_manager_state", dir);
+        np_test_write_file(path, "{\"policyName\":\"static\",\"defaultCpuSet\":\"0-7,9-31\","
+                                 "\"entries\":{\"uid-k\":{\"k\":\"8\"}},\"checksum\":1}");
+        snprintf(text, sizeof(text), "{\"kubelet_root_dir\": \"%s\"}", dir);
+        write_config(f, text);
+        open_context(f, NP_SOURCE_NRI);
+
+        /* a shared container on node 1 and an exclusive one there: never CPU 8 */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=1", NULL), 0);
+        assert_cpulist_equal(&outcome.placement.cpus, "9-15,24-31");
+        np_outcome_clear(&outcome);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=1", "cpus.numapin.io/pod=1", NULL), 0);
+        assert_false(np_cpulist_test(&outcome.placement.exclusive_cpus, 8));
+        np_outcome_clear(&outcome);
+
+        /* kubelet's own container (pod uid-k, container k): left to kubelet, even annotated */
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "1"), 0);
+        input.id = "kubelets";
+        input.name = "k";
+        input.pod_uid = "uid-k";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_non_null(strstr(outcome.placement.reason, "kubelet's static CPU manager assigned it CPUs 8"));
+        assert_null(find(f, "kubelets"));
+        np_annotations_clear(&set);
+
+        /* policy none: nothing is kept out */
+        np_test_write_file(path, "{\"policyName\":\"none\",\"defaultCpuSet\":\"\",\"checksum\":1}");
+        assert_int_equal(np_context_refresh_kubelet(f->context, NULL), 1);
+        assert_null(np_context_kubelet_assigned(f->context, "uid-k", "k"));
+        assert_false(np_cpulist_test(&f->context->decision_config.reserved_cpus, 8));
+}
+
 /* --- the context ------------------------------------------------------------------- */
 
 static void test_context_settings_resolve_flag_then_environment_then_config(void **state)
@@ -739,6 +786,7 @@ int main(void)
                 TEST(test_lifecycle_adopt_counts_a_container_from_its_cpuset),
                 TEST(test_lifecycle_memory_policies_need_a_front_end_that_carries_them),
                 TEST(test_lifecycle_refuses_an_invalid_container_id),
+                TEST(test_lifecycle_kubelets_static_assignments_are_kept_out_and_left_to_kubelet),
                 TEST(test_context_settings_resolve_flag_then_environment_then_config),
                 TEST(test_context_refuses_a_relative_state_dir_and_a_missing_given_config),
                 TEST(test_context_knows_a_fixture_tree_is_not_the_running_kernel),

@@ -345,6 +345,90 @@ static void test_plugin_update_keeps_numapins_cpuset(void **state)
         nri_reply_clear(&reply);
 }
 
+static void test_plugin_counts_overridden_updates_and_leaves_kubelets_containers_to_kubelet(void **state)
+{
+        struct fixture *f = *state;
+        Nri__UpdateContainerRequest request = NRI__UPDATE_CONTAINER_REQUEST__INIT;
+        Nri__UpdateContainerResponse *response;
+        Nri__LinuxResources asked = NRI__LINUX_RESOURCES__INIT;
+        Nri__LinuxCPU cpu = NRI__LINUX_CPU__INIT;
+        Nri__PodSandbox pod = NRI__POD_SANDBOX__INIT;
+        struct np_nri_status status;
+        struct nri_reply reply;
+        struct container c;
+        char dir[PATH_MAX], path[PATH_MAX + 32], text[PATH_MAX + 64];
+
+        /* kubelet's static CPU manager pins container "k" of pod "uid-k" to CPU 8 */
+        np_test_path(dir, sizeof(dir), f->dir, "kubelet");
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(path, sizeof(path), "%s/cpu_manager_state", dir);
+        np_test_write_file(path, "{\"policyName\":\"static\",\"defaultCpuSet\":\"0-7,9-31\","
+                                 "\"entries\":{\"uid-k\":{\"k\":\"8\"}},\"checksum\":1}");
+        snprintf(text, sizeof(text), "{\"monitor\": false, \"kubelet_root_dir\": \"%s\"}", dir);
+        np_test_write_file(f->config, text);
+        nri_plugin_clear(&f->plugin);
+        {
+                struct np_context_options options = { .config_path = f->config,
+                                                      .state_dir = f->state,
+                                                      .sysfs_root = f->sysfs,
+                                                      .cgroup_root = f->cgroup,
+                                                      .proc_root = f->dir };
+
+                assert_int_equal(nri_plugin_init(&f->plugin, &options, NULL), 0);
+        }
+        configure(f, NULL);
+        assert_int_equal(np_nri_status_load(f->state, NULL, &status), 0);
+        assert_string_equal(status.runtime_name, "containerd");
+        assert_string_equal(status.kubelet_cpu_policy, "static");
+        assert_int_equal(status.pid, getpid());
+        assert_int_equal(status.updates_overridden, 0);
+
+        /* kubelet's reconciler asks for its shared pool: numapin keeps its own cpuset, and counts it */
+        create_ok(f, "a", "cpus.numapin.io/pod=2", NULL, "0,16");
+        container_init(&c, "a", NULL);
+        cpu.cpus = "0-7,9-31";
+        asked.cpu = &cpu;
+        request.container = &c.container;
+        request.linux_resources = &asked;
+        reply = call(f, "UpdateContainer", &request.base);
+        response = nri__update_container_response__unpack(NULL, reply.len, reply.payload);
+        assert_non_null(response);
+        assert_string_equal(updated_cpus(response->update, response->n_update, "a"), "0,16");
+        nri__update_container_response__free_unpacked(response, NULL);
+        nri_reply_clear(&reply);
+        assert_int_equal(np_nri_status_load(f->state, NULL, &status), 0);
+        assert_int_equal(status.updates_overridden, 1);
+
+        /* kubelet's own container: created without numapin's cpuset, its updates stand */
+        container_init(&c, "kc", NULL);
+        c.container.name = "k";
+        pod.id = "pod";
+        pod.uid = "uid-k";
+        {
+                Nri__CreateContainerRequest create_request = NRI__CREATE_CONTAINER_REQUEST__INIT;
+                Nri__CreateContainerResponse *created;
+
+                create_request.pod = &pod;
+                create_request.container = &c.container;
+                reply = call(f, "CreateContainer", &create_request.base);
+                created = nri__create_container_response__unpack(NULL, reply.len, reply.payload);
+                assert_non_null(created);
+                assert_null(created->adjust);
+                nri__create_container_response__free_unpacked(created, NULL);
+                nri_reply_clear(&reply);
+        }
+        cpu.cpus = "8";
+        request.pod = &pod;
+        reply = call(f, "UpdateContainer", &request.base);
+        response = nri__update_container_response__unpack(NULL, reply.len, reply.payload);
+        assert_non_null(response);
+        assert_int_equal(response->n_update, 0);
+        nri__update_container_response__free_unpacked(response, NULL);
+        nri_reply_clear(&reply);
+        /* and no container of numapin's gets CPU 8 */
+        create_ok(f, "b", "nodes.numapin.io/pod=1", NULL, "9-15,24-31");
+}
+
 static void test_plugin_stop_gives_cpus_back_and_remove_without_stop_sends_them_later(void **state)
 {
         struct fixture *f = *state;
@@ -425,6 +509,60 @@ static void test_plugin_synchronize_counts_running_containers_and_releases_gone_
         nri_reply_clear(&reply);
 }
 
+/* The plugin restarts; meanwhile its exclusive container's cpuset was widened
+ * and a plain container started on every CPU: the Synchronize reply sets the
+ * first back and moves the second off the exclusive CPUs. */
+static void test_plugin_synchronize_restores_placements_and_moves_plain_containers(void **state)
+{
+        struct fixture *f = *state;
+        Nri__SynchronizeRequest request = NRI__SYNCHRONIZE_REQUEST__INIT;
+        Nri__SynchronizeResponse *response;
+        Nri__LinuxResources resources[2] = { NRI__LINUX_RESOURCES__INIT, NRI__LINUX_RESOURCES__INIT };
+        Nri__LinuxCPU cpu[2] = { NRI__LINUX_CPU__INIT, NRI__LINUX_CPU__INIT };
+        Nri__Container *list[2];
+        struct np_nri_status status;
+        struct container placed, plain;
+        struct nri_reply reply;
+
+        configure(f, NULL);
+        create_ok(f, "x", "cpus.numapin.io/pod=2", NULL, "0,16");
+        container_init(&placed, "x", "cpus.numapin.io/pod=2", NULL);
+        container_init(&plain, "plain", NULL);
+        cpu[0].cpus = cpu[1].cpus = "0-31";
+        cpu[0].mems = cpu[1].mems = "0-1";
+        resources[0].cpu = &cpu[0];
+        resources[1].cpu = &cpu[1];
+        placed.linux.resources = &resources[0];
+        plain.linux.resources = &resources[1];
+        placed.container.pid = plain.container.pid = (uint32_t)getpid();
+        list[0] = &placed.container;
+        list[1] = &plain.container;
+        request.containers = list;
+        request.n_containers = 2;
+        reply = call(f, "Synchronize", &request.base);
+        assert_int_equal(reply.code, NRI_STATUS_OK);
+        response = nri__synchronize_response__unpack(NULL, reply.len, reply.payload);
+        assert_non_null(response);
+        assert_string_equal(updated_cpus(response->update, response->n_update, "x"), "0,16");
+        assert_string_equal(updated_cpus(response->update, response->n_update, "plain"), "1-15,17-31");
+        nri__synchronize_response__free_unpacked(response, NULL);
+        nri_reply_clear(&reply);
+        assert_int_equal(np_nri_status_load(f->state, NULL, &status), 0);
+        assert_int_equal(status.placements_restored, 1);
+        assert_int_equal(status.containers_moved, 1);
+
+        /* listed again as they now are: nothing to change */
+        cpu[0].cpus = "0,16";
+        cpu[0].mems = "0";
+        cpu[1].cpus = "1-15,17-31";
+        reply = call(f, "Synchronize", &request.base);
+        response = nri__synchronize_response__unpack(NULL, reply.len, reply.payload);
+        assert_non_null(response);
+        assert_int_equal(response->n_update, 0);
+        nri__synchronize_response__free_unpacked(response, NULL);
+        nri_reply_clear(&reply);
+}
+
 static void test_plugin_refuses_bad_ids_and_unknown_methods(void **state)
 {
         struct fixture *f = *state;
@@ -458,8 +596,10 @@ int main(void)
                 TEST(test_plugin_memory_policy_from_nri_v0_12),
                 TEST(test_plugin_exclusive_cpus_update_nri_containers_and_write_hook_cgroups),
                 TEST(test_plugin_update_keeps_numapins_cpuset),
+                TEST(test_plugin_counts_overridden_updates_and_leaves_kubelets_containers_to_kubelet),
                 TEST(test_plugin_stop_gives_cpus_back_and_remove_without_stop_sends_them_later),
                 TEST(test_plugin_synchronize_counts_running_containers_and_releases_gone_ones),
+                TEST(test_plugin_synchronize_restores_placements_and_moves_plain_containers),
                 TEST(test_plugin_refuses_bad_ids_and_unknown_methods),
         };
 
