@@ -20,9 +20,9 @@
 
 #include "cgroup.h"
 #include "doctor.h"
+#include "fileio.h"
 #include "json.h"
 #include "monitor.h"
-#include "regfile.h"
 
 #define BPF_FS_MAGIC_VALUE 0xcafe4a11
 #define DROP_IN_LIMIT      (64 * 1024)

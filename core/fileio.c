@@ -141,3 +141,28 @@ int np_open_dir_at(int dirfd, const char *path)
         int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
 }
+
+/* Files that other parties write (kubelet's state files, the NRI plugin's
+ * status): opened without blocking, so a FIFO with no writer cannot hang the
+ * open, and read only when regular. */
+int np_read_regular_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int flags;
+
+        fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        if (st.st_size > 0 && (size_t)st.st_size > limit)
+                return -EFBIG;
+        /* a regular file reads the same either way; blocking reads keep np_read_fd simple */
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+                return -errno;
+        return np_read_fd(fd, limit, ret_data, ret_size);
+}

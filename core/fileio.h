@@ -25,3 +25,9 @@ int np_write_attribute_at(int dirfd, const char *path, const char *value);
 
 /* Opens a directory (O_DIRECTORY|O_CLOEXEC|O_PATH not used: readable fd). */
 int np_open_dir_at(int dirfd, const char *path);
+
+/* Reads all of `path` (relative to dirfd) into a NUL-terminated buffer, as
+ * np_read_file_at() does, after opening it with O_NONBLOCK and checking with
+ * fstat() that it is a regular file: -EINVAL when it is not (a FIFO, a
+ * socket, a device, a directory), -EFBIG beyond `limit` bytes. */
+int np_read_regular_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);

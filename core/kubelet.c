@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "json.h"
 #include "kubelet.h"
-#include "regfile.h"
 
 void np_kubelet_clear(struct np_kubelet *kubelet)
 {

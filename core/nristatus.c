@@ -13,7 +13,6 @@
 #include "fileio.h"
 #include "json.h"
 #include "nristatus.h"
-#include "regfile.h"
 
 /* A fixed-size text field as a JSON string, up to its NUL or its end. */
 static struct json_object *text(const char *s, size_t size)
