@@ -84,10 +84,10 @@ if [ -n "$missing" ]; then
                 -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root
                 -o Acquire::Retries=3)
         echo "# fetching ${missing% } from $uri (trixie, sid) into $dir"
-        if ! out=$(apt-get "${APT[@]}" update 2>&1); then
+        if ! update_out=$(apt-get "${APT[@]}" update 2>&1); then
                 while read -r slot pkg version suite; do
                         [[ " $missing" == *" $slot "* ]] &&
-                                echo "not ok - containerd fetch: $pkg=$version: apt-get update of $uri trixie and sid failed: $(tail -n2 <<<"$out" | tr '\n' ' ')"
+                                echo "not ok - containerd fetch: $pkg=$version: apt-get update of $uri trixie and sid failed: $(tail -n2 <<<"$update_out" | tr '\n' ' ')"
                 done <<<"$SLOTS"
                 exit 1
         fi
@@ -101,7 +101,12 @@ while read -r slot pkg version suite; do
         get=$version
         if ! grep -qxF "$version" <<<"$listed"; then
                 get=$(newest $listed)
-                if [ -z "$get" ]; then
+                if [ -z "$get" ] && ! compgen -G "$apt_dir/lists/*_dists_${suite}_*Packages*" >/dev/null; then
+                        # apt-get update exits 0 when it could not fetch a list
+                        echo "not ok - containerd fetch: $pkg=$version: no package list of $suite from $uri: $( { grep -E "^[WE]: .*/dists/$suite/" <<<"$update_out" || grep -E '^[WE]: ' <<<"$update_out"; } | head -n1 | head -c 300)"
+                        failed=1
+                        continue
+                elif [ -z "$get" ]; then
                         echo "not ok - containerd fetch: $pkg=$version: $suite at $uri lists no $pkg"
                         failed=1
                         continue
