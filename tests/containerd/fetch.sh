@@ -119,7 +119,7 @@ while read -r slot pkg version suite; do
                 failed=1
                 continue
         fi
-        rm -rf "$dir/$slot.new" "$dir/$slot"
+        rm -rf "${dir:?}/$slot.new" "${dir:?}/$slot"
         if ! dpkg -x "$apt_dir"/debs/*.deb "$dir/$slot.new" || ! echo "$get $suite" >"$dir/$slot.new/VERSION"; then
                 echo "not ok - containerd fetch: $pkg=$get: dpkg -x into $dir/$slot failed"
                 failed=1
