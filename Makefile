@@ -21,7 +21,8 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 # Debian packages: to build, to test (real runtimes), and for the demo.
 DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	protobuf-c-compiler libprotobuf-c-dev
-DEB_TEST := runc podman busybox-static jq util-linux python3-jsonschema
+DEB_TEST := runc podman busybox-static jq util-linux python3-jsonschema python3-grpcio python3-grpc-tools \
+	containernetworking-plugins
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 # The emulated NUMA machine (tests/vm): qemu, crun for the guest, cc for its workload.
 DEB_VM := qemu-system-x86 qemu-utils crun gcc libc6-dev
