@@ -292,7 +292,8 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
         }
         np_exited_remove(np_ledger_dir(verb->ledger), record->id);
         if (np_watch_attach(context->sysfs_root, &context->config, verb->topology, verb->ledger, record, &diag) < 0) {
-                snprintf(outcome->monitor_warning, sizeof(outcome->monitor_warning), "%.1000s", diag.message);
+                snprintf(outcome->warning, sizeof(outcome->warning),
+                         "%.1000s; the container is placed but not monitored", diag.message);
                 return;
         }
         outcome->watched = true;
@@ -550,7 +551,7 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
                 strcpy(record.cgroup, dir);
         else if (r < 0) {
                 /* not fatal: the container runs, numapin only cannot find it */
-                snprintf(outcome.monitor_warning, sizeof(outcome.monitor_warning), "%.900s; its cgroup is not recorded",
+                snprintf(outcome.warning, sizeof(outcome.warning), "%.900s; its cgroup is not recorded",
                          diag->message);
                 *diag = (struct np_diag){};
         }
@@ -642,7 +643,7 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         record = r == 0 ? np_ledger_find(verb.ledger, id) : NULL;
         if (record) {
                 if (np_watch_detach(np_ledger_dir(verb.ledger), &context->config, record, &monitor_diag) < 0)
-                        snprintf(outcome.monitor_warning, sizeof(outcome.monitor_warning), "%.1000s",
+                        snprintf(outcome.warning, sizeof(outcome.warning), "%.1000s",
                                  monitor_diag.message);
                 r = forget(&verb, id, diag, &outcome);
         }

@@ -51,9 +51,10 @@ struct np_outcome {
         char cgroup_path[PATH_MAX];
         enum np_cgroup_layout cgroup_layout;
         bool watched; /* the locality monitor counts it */
-        /* why it is not watched though it asked to be, "" otherwise: the
-         * front-end warns with it */
-        char monitor_warning[1024];
+        /* what went wrong beside the verb, which did not stop it (not watched
+         * though it asked to be, its cgroup not found), "" otherwise: a whole
+         * line the front-end logs as a warning */
+        char warning[1100];
         size_t n_updates;
         struct np_update *updates;
         unsigned int reclaimed; /* stale records of gone containers dropped on the way */

@@ -91,8 +91,8 @@ static int place(struct np_context *context, const struct np_state *state, struc
                 np_log_debug("container '%s': nothing to do (%s)", state->id, p->reason);
                 return 0;
         }
-        if (outcome.monitor_warning[0])
-                np_log_warning("%s; the container is placed but not monitored", outcome.monitor_warning);
+        if (outcome.warning[0])
+                np_log_warning("%s", outcome.warning);
 
         r = np_cgroup_apply(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &p->cpus,
                             p->write_mems ? &p->mems : NULL, diag, &saved, NULL, 0);
@@ -131,8 +131,8 @@ static int release(struct np_context *context, const struct np_state *state, str
         r = np_lifecycle_release(context, state->id, 0, diag, &outcome);
         if (r < 0)
                 return r;
-        if (outcome.monitor_warning[0])
-                np_log_warning("%s", outcome.monitor_warning);
+        if (outcome.warning[0])
+                np_log_warning("%s", outcome.warning);
         if (outcome.kind == NP_OUTCOME_RELEASED)
                 np_log_info("container '%s': allocation released", state->id);
         write_updates(&outcome);

@@ -276,8 +276,8 @@ static int cmd_release(const struct options *opts, struct np_context *context)
         r = np_lifecycle_release(context, opts->release_id, NP_RELEASE_FORGET, &diag, &outcome);
         if (r < 0)
                 return fail(&diag, r);
-        if (outcome.monitor_warning[0])
-                np_log_warning("%s", outcome.monitor_warning);
+        if (outcome.warning[0])
+                np_log_warning("%s", outcome.warning);
         if (outcome.kind != NP_OUTCOME_RELEASED) {
                 np_log_error("release: no record '%s' in %s", opts->release_id, context->state_dir);
                 np_outcome_clear(&outcome);

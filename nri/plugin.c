@@ -788,8 +788,8 @@ static void release(struct nri_plugin *plugin, const char *id, struct np_outcome
                 return;
         }
         protected_updates(plugin, NULL, ret_outcome);
-        if (ret_outcome->monitor_warning[0])
-                np_log_warning("%s", ret_outcome->monitor_warning);
+        if (ret_outcome->warning[0])
+                np_log_warning("%s", ret_outcome->warning);
         if (ret_outcome->kind == NP_OUTCOME_RELEASED)
                 np_log_info("container '%s': allocation released", id);
 }
@@ -834,9 +834,8 @@ static void post_create(struct nri_plugin *plugin, const Nri__PodSandbox *pod, c
         }
         if (np_lifecycle_started(plugin->context, &in.input, &diag, &outcome) < 0)
                 np_log_warning("container '%s': %s", container->id, diag.message);
-        else if (outcome.monitor_warning[0])
-                np_log_warning("container '%s': %s; the container is placed but not monitored", container->id,
-                               outcome.monitor_warning);
+        else if (outcome.warning[0])
+                np_log_warning("container '%s': %s", container->id, outcome.warning);
         container_input_clear(&in);
         np_outcome_clear(&outcome);
 }

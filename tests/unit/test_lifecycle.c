@@ -176,7 +176,7 @@ static void test_lifecycle_place_records_the_container_and_its_cgroup(void **sta
         assert_string_equal(outcome.cgroup_path, "/a");
         assert_int_equal(outcome.cgroup_layout, NP_CGROUP_LEGACY);
         assert_false(outcome.watched); /* a fixture tree: the monitor has nothing to count */
-        assert_string_equal(outcome.monitor_warning, "");
+        assert_string_equal(outcome.warning, "");
         record = find(f, "a");
         assert_non_null(record);
         snprintf(dir, sizeof(dir), "%s/cpuset/a", f->cgroup);

@@ -241,7 +241,8 @@ sc_cpusonly() {
         is "$1 cpus-only: poststop freed the record" 0 "$(records)"
 }
 
-# [7] an unannotated container is left alone, and has no record
+# [7] an unannotated container is not placed: with no CPU held exclusively it keeps every
+# CPU and node, and its record (policy none, kept off exclusive CPUs) goes at poststop
 sc_unannotated() {
         local rt=$1 B=/tmp/bundle-plain-$1 err out
         bundle "$B" '{}' "sleep 600" || return
@@ -250,8 +251,10 @@ sc_unannotated() {
         out=$(running $rt np-plain-$rt)
         is "$rt unannotated: Cpus_allowed_list $ALL_CPUS" "$ALL_CPUS" "$(field Cpus_allowed_list "$out")"
         is "$rt unannotated: Mems_allowed_list $ALL_MEMS" "$ALL_MEMS" "$(field Mems_allowed_list "$out")"
-        is "$rt unannotated: no record" 0 "$(records)"
+        is "$rt unannotated: recorded as policy none, every CPU" "none $ALL_CPUS" \
+                "$($CTL list --json | jq -r --arg id np-plain-$rt '.containers[] | select(.id == $id) | "\(.policy) \(.cpus)"')"
         $rt delete -f np-plain-$rt >/dev/null 2>&1
+        is "$rt unannotated: poststop freed its record" 0 "$(records)"
 }
 
 # [8] a node the machine does not have: refused with numapin's message, and no record
