@@ -217,6 +217,11 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
         if (r >= 0 && verb->ledger) {
                 if (verb->repin || !np_cpulist_equal(np_ledger_exclusive_cpus(verb->ledger), &verb->exclusive_before))
                         r = repin(verb->context, verb->ledger, verb->topology, diag, outcome);
+                /* what protected containers may use once the verb is done */
+                np_policy_shared_cpus(verb->topology, &verb->context->decision_config,
+                                      np_ledger_exclusive_cpus(verb->ledger), &verb->topology->node_ids,
+                                      &outcome->shared_pool);
+                outcome->shared_pool_known = true;
         }
         np_context_unlock(verb->context);
         if (r < 0) {

@@ -57,6 +57,10 @@ struct np_outcome {
         char warning[1100];
         size_t n_updates;
         struct np_update *updates;
+        /* the CPUs no one holds exclusively, once the verb is done (known for
+         * every verb that took the ledger's lock): what protected containers use */
+        bool shared_pool_known;
+        struct np_cpulist shared_pool;
         unsigned int reclaimed; /* stale records of gone containers dropped on the way */
 };
 

@@ -281,7 +281,9 @@ static void protected_updates(struct nri_plugin *plugin, const char *skip, struc
         struct np_cpulist pool;
         struct np_diag diag = {};
 
-        if (np_lifecycle_shared_pool(plugin->context, &diag, &pool) < 0) {
+        if (into->shared_pool_known)
+                pool = into->shared_pool; /* the verb's, under its lock */
+        else if (np_lifecycle_shared_pool(plugin->context, &diag, &pool) < 0) {
                 np_log_warning("cannot derive the shared CPUs: %s", diag.message);
                 return;
         }
