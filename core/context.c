@@ -119,6 +119,10 @@ int np_context_refresh_kubelet(struct np_context *context, struct np_diag *diag)
         struct stat st = {};
         int r;
 
+        if (context->options.refresh_ns && context->kubelet_checked_ns &&
+            np_context_now_ns() - context->kubelet_checked_ns < context->options.refresh_ns)
+                return 0;
+        context->kubelet_checked_ns = np_context_now_ns();
         snprintf(path, sizeof(path), "%s/%s", context->config.kubelet_root_dir, NP_KUBELET_CPU_STATE);
         if (stat(path, &st) < 0)
                 st = (struct stat){};
@@ -202,6 +206,7 @@ int np_context_set_config(struct np_context *context, const char *text, size_t s
         *context = candidate;
         /* another kubelet_root_dir, perhaps: read again at the next refresh */
         context->kubelet_stat = (struct stat){ .st_ino = (ino_t)-1 };
+        context->kubelet_checked_ns = 0;
         decide_with(context);
         return 0;
 }
@@ -227,8 +232,8 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
                 if (r < 0)
                         return r;
                 context->topology_read_ns = now;
-        } else if (context->options.memory_refresh_ns &&
-                   now - context->topology_read_ns >= context->options.memory_refresh_ns) {
+        } else if (context->options.refresh_ns &&
+                   now - context->topology_read_ns >= context->options.refresh_ns) {
                 r = np_topology_refresh(context->topology, context->sysfs_root, diag);
                 if (r < 0)
                         return r;

@@ -31,9 +31,10 @@ struct np_context_options {
         const char *cgroup_root;
         const char *proc_root;
         enum np_source source; /* what records this process writes say */
-        /* how old the nodes' free memory may be before a placement reads it again;
-         * 0: read once (a short-lived process) */
-        uint64_t memory_refresh_ns;
+        /* how old what numapin read of the node (each node's free memory, kubelet's
+         * state) may be before a verb reads it again; 0: at every verb (a
+         * short-lived process reads it once anyway) */
+        uint64_t refresh_ns;
         /* read sysfs without the state dir's topology cache (which a miss rewrites):
          * a command that only looks writes nothing */
         bool uncached_topology;
@@ -72,6 +73,7 @@ struct np_context {
         struct np_config decision_config;
         struct np_kubelet kubelet;
         struct stat kubelet_stat; /* of cpu_manager_state when last read; st_ino 0: not found */
+        uint64_t kubelet_checked_ns; /* when its file was last looked at; 0: look at the next verb */
         char config_path[PATH_MAX];
         bool config_required;
         char state_dir[PATH_MAX];
@@ -106,7 +108,7 @@ int np_context_set_config(struct np_context *context, const char *text, size_t s
                           struct np_diag *diag);
 
 /* The topology, loaded on first use through the cache in the state dir; with
- * memory_refresh_ns, the nodes' memory is read again once it is that old. */
+ * refresh_ns, the nodes' memory is read again once it is that old. */
 int np_context_topology(struct np_context *context, struct np_diag *diag, const struct np_topology **ret_topology);
 
 /* The ledger with its lock held: exclusive for a change (the state dir is
@@ -116,7 +118,7 @@ int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag
 void np_context_unlock(struct np_context *context);
 
 /* kubelet's CPU manager state under the config's kubelet_root_dir, read again
- * when its file changed: with the static policy the CPUs it assigned join the
+ * when its file changed (looked at once every refresh_ns at most): with the static policy the CPUs it assigned join the
  * reserved ones in decision_config. A state that cannot be read is a warning's
  * matter for the caller (-errno with diag); the last good one is kept. */
 int np_context_refresh_kubelet(struct np_context *context, struct np_diag *diag);

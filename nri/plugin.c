@@ -38,7 +38,7 @@ int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *
 
         *plugin = (struct nri_plugin){};
         o.source = NP_SOURCE_NRI;
-        o.memory_refresh_ns = NRI_REFRESH_NS;
+        o.refresh_ns = NRI_REFRESH_NS;
         o.reclaim_interval_ns = NRI_RECLAIM_NS;
         o.protect_unrecorded = true; /* the runtime lists them again at Synchronize */
         r = np_context_open(&o, diag, &plugin->context);
