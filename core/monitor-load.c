@@ -423,7 +423,7 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
         }
         bpf_map_update_elem(bpf_map__fd(skel->maps.pmu_info), &(__u32){ 0 }, &pmu_info, BPF_ANY);
         locality_bpf__destroy(skel);
-        np_log_info("monitor: loaded and pinned in %s (%s)", dir, attach);
+        np_log_debug("monitor: loaded and pinned in %s (%s)", dir, attach);
         return 0;
 fail:
         if (diag && !diag->error)

@@ -190,7 +190,7 @@ static int prepare_bpffs(const char *pin_root, struct np_diag *diag)
                         return np_diag_fail(diag, -errno,
                                             "monitor: %s is not bpffs and mounting bpffs there failed: %s", parent,
                                             strerror(errno));
-                np_log_info("monitor: mounted bpffs on %s", parent);
+                np_log_debug("monitor: mounted bpffs on %s", parent);
         }
         if (mkdir(pin_root, 0700) < 0 && errno != EEXIST)
                 return np_diag_fail(diag, -errno, "monitor: cannot create %s: %s", pin_root, strerror(errno));
