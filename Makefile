@@ -67,7 +67,7 @@ $(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/nri/%.pb-c.c $(BUILD)/nri/%.pb-c.h
 	$(CC) $(NP_CFLAGS) -Wno-shadow $(CFLAGS) -I$(BUILD)/nri -c -o $@ $<
 
 $(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o $(UNIT_OBJ): $(PROTO_GEN_H) $(wildcard nri/*.h)
-$(UNIT_OBJ): tests/unit/helpers.h
+$(UNIT_OBJ): $(wildcard tests/unit/*.h)
 
 # The BPF objects (CO-RE: no kernel headers needed), each embedded in user code
 # through a libbpf skeleton: <name>.bpf.c -> build/bpf/<name>.bpf.o ->

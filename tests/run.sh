@@ -16,7 +16,7 @@ failures=()
 
 # tap_to_dialect BINARY: cmocka's TAP on stdin, out in the dialect with each test named
 # "BINARY: TEST". A failure's reason is the "# " lines after it (cmocka's assertion
-# message); a skip's is the "# skip: " line before it (tests/unit/test_monitor.c's
+# message); a skip's is the "# skip: " line before it (tests/unit/monitor_test.h's
 # skip_because). Other lines pass through.
 tap_to_dialect() {
         awk -v bin="$1" '

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/* Loading the locality monitor (core/monitor-load.c) on the running kernel: with the CPU
+ * and memory-block tables faked to a second node, pages count as remote and outside the
+ * allowed nodes, and moves between CPUs of two nodes as cross-node migrations; bpffs is
+ * mounted where missing, bad pin roots are refused, an older build's pin dir is left alone. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/statfs.h>
+
+#include <linux/magic.h>
+
+#include "monitor_test.h"
+
+static void set_cpu_node(struct np_monitor *monitor, uint32_t cpu, uint32_t node)
+{
+        int r = np_monitor_set_cpu_node(monitor, cpu, node);
+
+        if (r < 0)
+                fail_msg("np_monitor_set_cpu_node(%u, %u): %s", cpu, node, strerror(-r));
+}
+
+static void require_cpus_0_and_1(void)
+{
+        if (!have_cpus_0_and_1())
+                skip_because("needs CPUs 0 and 1 to move a task between them");
+}
+
+/* The host-1node-2cpu fixture with a memory-only node 1 added: node ids 0-1 (a
+ * node stride of 2) and no CPU above 1, so it fits any machine with 2 CPUs. */
+static void make_two_node_fixture(const char *sysfs)
+{
+        char fixture[PATH_MAX], node[PATH_MAX + 64], path[PATH_MAX * 2];
+        struct np_diag diag = {};
+
+        np_test_copy_tree(np_test_fixture("host-1node-2cpu", fixture, sizeof(fixture)), sysfs);
+        snprintf(node, sizeof(node), "%s/devices/system/node", sysfs);
+        np_test_write_file(np_test_path(path, sizeof(path), node, "online"), "0-1\n");
+        np_test_write_file(np_test_path(path, sizeof(path), node, "possible"), "0-1\n");
+        np_test_write_file(np_test_path(path, sizeof(path), node, "has_memory"), "0-1\n");
+        np_test_write_file(np_test_path(path, sizeof(path), node, "node0/distance"), "10 20\n");
+        assert_int_equal(mkdir(np_test_path(path, sizeof(path), node, "node1"), 0755), 0);
+        np_test_write_file(np_test_path(path, sizeof(path), node, "node1/cpulist"), "\n");
+        np_test_write_file(np_test_path(path, sizeof(path), node, "node1/distance"), "20 10\n");
+        np_test_write_file(np_test_path(path, sizeof(path), node, "node1/meminfo"),
+                           "Node 1 MemTotal:        4194304 kB\n"
+                           "Node 1 MemFree:         4000000 kB\n"
+                           "Node 1 MemUsed:          194304 kB\n");
+        if (np_topology_load(sysfs, &diag, &suite.two_node) < 0)
+                fail_msg("loading the two-node fixture %s: %s", sysfs, diag.message);
+        assert_int_equal(suite.two_node->n_nodes, 2);
+}
+
+/* The shared suite, and the two-node topology the faked-node tests load with. */
+static int load_suite_setup(void **state)
+{
+        char sysfs[PATH_MAX + 16];
+        int r = suite_setup(state);
+
+        if (r == 0)
+                make_two_node_fixture(np_test_path(sysfs, sizeof(sysfs), suite.tmp, "two-node"));
+        return r;
+}
+
+/* --- a faked second node ------------------------------------------------------------------ */
+
+static struct np_monitor *load_two_node_monitor(struct env *env)
+{
+        struct np_monitor *monitor;
+
+        require_bpf();
+        require_cpus_0_and_1();
+        monitor = load_monitor(env, suite.two_node, 4);
+        assert_int_equal(monitor->node_stride, 2);
+        return monitor;
+}
+
+static void test_monitor_counts_pages_of_a_faked_node_1_as_remote_and_outside_mems(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor = load_two_node_monitor(env);
+        struct np_locality l;
+        const char *cgroup;
+        uint64_t id;
+
+        set_cpu_node(monitor, 0, 0);
+        set_cpu_node(monitor, 1, 0);
+        assert_int_equal(np_monitor_set_all_blocks_node(monitor, 1), 0);
+        cgroup = make_cgroup(env, "remote", &id);
+        watch(monitor, id, 0, "0");
+
+        run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = 0 });
+        l = read_slot(monitor, 0);
+        assert_pages_near(&l, l.nodes[1].pages, pages_of(64 * MIB), "pages on node 1");
+        assert_locality(&l, l.nodes[0].pages == 0);
+        assert_locality(&l, l.nodes[1].pages_local == 0);
+        assert_locality(&l, l.counters.pages_outside == l.nodes[1].pages);
+        assert_locality(&l, l.counters.pages_unknown_node == 0);
+        assert_locality(&l, l.nodes[0].cpu_ns > 0);
+        assert_locality(&l, l.nodes[1].cpu_ns == 0);
+}
+
+static void test_monitor_counts_pages_as_local_when_the_cpu_table_puts_cpu_0_on_their_node(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor = load_two_node_monitor(env);
+        struct np_locality l;
+        const char *cgroup;
+        uint64_t id;
+
+        set_cpu_node(monitor, 0, 1);
+        set_cpu_node(monitor, 1, 0);
+        assert_int_equal(np_monitor_set_all_blocks_node(monitor, 1), 0);
+        cgroup = make_cgroup(env, "local", &id);
+        watch(monitor, id, 0, "1");
+
+        run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = 0 });
+        l = read_slot(monitor, 0);
+        assert_pages_near(&l, l.nodes[1].pages, pages_of(64 * MIB), "pages on node 1");
+        /* a page or two may come before the child runs on CPU 0 only */
+        assert_locality(&l, l.nodes[1].pages_local * 100 >= l.nodes[1].pages * 99);
+        assert_locality(&l, l.counters.pages_outside == 0);
+        assert_locality(&l, l.nodes[1].cpu_ns > 0);
+}
+
+static void test_monitor_counts_migrations_between_cpus_of_two_nodes_as_cross_node(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor = load_two_node_monitor(env);
+        struct np_locality l;
+        const char *cgroup;
+        uint64_t id;
+
+        set_cpu_node(monitor, 0, 0);
+        set_cpu_node(monitor, 1, 1);
+        cgroup = make_cgroup(env, "cross", &id);
+        watch(monitor, id, 2, "0-1");
+
+        run_child(env, cgroup, (struct phase){ .pin_cpu = -1, .flips = FLIPS });
+        l = read_slot(monitor, 2);
+        assert_locality(&l, l.counters.migrations >= FLIPS);
+        assert_locality(&l, l.counters.migrations_cross >= FLIPS);
+        assert_locality(&l, l.nodes[0].cpu_ns > 0 && l.nodes[1].cpu_ns > 0);
+}
+
+static void test_monitor_counts_no_cross_node_migrations_between_cpus_of_one_node(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor = load_two_node_monitor(env);
+        struct np_locality l;
+        const char *cgroup;
+        uint64_t id;
+
+        set_cpu_node(monitor, 0, 0);
+        set_cpu_node(monitor, 1, 0);
+        cgroup = make_cgroup(env, "same-node", &id);
+        watch(monitor, id, 2, "0");
+
+        run_child(env, cgroup, (struct phase){ .pin_cpu = -1, .flips = FLIPS });
+        l = read_slot(monitor, 2);
+        assert_locality(&l, l.counters.migrations >= FLIPS);
+        assert_locality(&l, l.counters.migrations_cross == 0);
+}
+
+/* --- pin roots ------------------------------------------------------------------------------ */
+
+static void test_monitor_open_mounts_bpffs_on_a_pin_root_parent_that_is_not_bpffs(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor = NULL;
+        struct np_diag diag = {};
+        char *pin_root;
+        struct statfs fs;
+        struct np_locality l;
+        const char *cgroup;
+        uint64_t id;
+        int r;
+
+        require_bpf();
+        np_test_mkdtemp(env->tmp, sizeof(env->tmp));
+        assert_int_equal(statfs(env->tmp, &fs), 0);
+        assert_true((unsigned long)fs.f_type != BPF_FS_MAGIC);
+        assert_true(env->n_pin_roots < MAX_HELD);
+        pin_root = env->pin_roots[env->n_pin_roots++];
+        np_test_path(pin_root, PATH_MAX, env->tmp, "numapin");
+
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &monitor);
+        if (statfs(env->tmp, &fs) == 0 && (unsigned long)fs.f_type == BPF_FS_MAGIC)
+                snprintf(env->mount, sizeof(env->mount), "%s", env->tmp); /* unmounted by the teardown */
+        if (r < 0 && bpf_unavailable(r))
+                skip_because("cannot load BPF here: %s", diag.message);
+        if (r < 0)
+                fail_msg("np_monitor_open(%s): %s", pin_root, diag.message);
+        hold_monitor(env, monitor);
+        if (!env->mount[0])
+                fail_msg("np_monitor_open(%s) worked but %s is not bpffs", pin_root, env->tmp);
+        assert_true(strncmp(monitor->dir, pin_root, strlen(pin_root)) == 0);
+
+        cgroup = make_cgroup(env, "fresh-bpffs", &id);
+        watch(monitor, id, 0, "0");
+        run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = -1 });
+        l = read_slot(monitor, 0);
+        assert_pages_near(&l, total_pages(&l), pages_of(64 * MIB), "pages counted through the new bpffs");
+}
+
+static void test_monitor_open_fails_naming_a_pin_root_parent_that_cannot_hold_a_mount(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor = NULL;
+        struct np_diag diag = {};
+        char file[PATH_MAX + 16], pin_root[PATH_MAX + 32];
+        struct statfs fs;
+        int r;
+
+        require_bpf();
+        np_test_mkdtemp(env->tmp, sizeof(env->tmp));
+        np_test_path(file, sizeof(file), env->tmp, "not-a-dir");
+        np_test_write_file(file, "a regular file\n");
+        np_test_path(pin_root, sizeof(pin_root), file, "numapin");
+
+        r = np_monitor_open(SYSFS, pin_root, suite.host, 4, true, &diag, &monitor);
+        assert_null(monitor);
+        if (r == -EPERM)
+                skip_because("cannot mount here (BPF, but no CAP_SYS_ADMIN): %s", diag.message);
+        assert_int_equal(r, -ENOTDIR);
+        assert_int_equal(diag.error, r);
+        if (!strstr(diag.message, file))
+                fail_msg("the message does not name %s: %s", file, diag.message);
+        assert_int_equal(statfs(file, &fs), 0);
+        assert_true((unsigned long)fs.f_type != BPF_FS_MAGIC);
+}
+
+static void test_monitor_open_refuses_a_pin_root_without_a_parent_dir(void **state)
+{
+        struct np_monitor *monitor = NULL;
+        struct np_diag diag = {};
+
+        require_bpf();
+        assert_int_equal(np_monitor_open(SYSFS, "/numapin-test-no-parent", suite.host, 4, true, &diag, &monitor),
+                         -EINVAL);
+        assert_null(monitor);
+        if (!strstr(diag.message, "/numapin-test-no-parent"))
+                fail_msg("the message does not name the pin root: %s", diag.message);
+        assert_false(file_exists("/numapin-test-no-parent"));
+}
+
+static void test_monitor_open_ignores_a_pin_dir_left_by_an_older_build(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        char old_dir[PATH_MAX + 32], old_map[PATH_MAX + 64], own_dir[PATH_MAX];
+        struct bpf_map_info old_info = {}, own_info = {};
+        __u32 len = sizeof(old_info);
+        struct np_monitor *monitor;
+        _cleanup_close_ int old_fd = -1;
+        uint64_t key;
+
+        require_bpf();
+        assert_int_equal(mkdir(pin_root, 0700), 0);
+        np_test_path(old_dir, sizeof(old_dir), pin_root, "0000000000000000");
+        assert_int_equal(mkdir(old_dir, 0700), 0);
+        old_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "watched", sizeof(__u64), sizeof(__u32), 16, NULL);
+        if (old_fd < 0 && bpf_unavailable(-errno))
+                skip_because("cannot create a BPF map here: %s", strerror(errno));
+        assert_true(old_fd >= 0);
+        assert_int_equal(bpf_obj_pin(old_fd, np_test_path(old_map, sizeof(old_map), old_dir, "watched")), 0);
+
+        monitor = load_monitor_at(env, pin_root, suite.host, 4);
+        assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
+        assert_string_equal(monitor->dir, own_dir);
+        assert_string_not_equal(monitor->dir, old_dir);
+        assert_true(file_exists(old_map)); /* left for np_monitor_remove, once nothing uses it */
+        assert_int_equal(np_test_count_entries(pin_root), 2);
+        assert_int_equal(bpf_obj_get_info_by_fd(old_fd, &old_info, &len), 0);
+        len = sizeof(own_info);
+        assert_int_equal(bpf_obj_get_info_by_fd(monitor->watched_fd, &own_info, &len), 0);
+        assert_int_not_equal(own_info.id, old_info.id);
+
+        watch(monitor, 4242, 0, "0");
+        assert_int_equal(bpf_map_get_next_key(old_fd, NULL, &key), -ENOENT);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                /* only the classic page program reads the node from a table a test can fake */
+                VARIANT_TEST(test_monitor_counts_pages_of_a_faked_node_1_as_remote_and_outside_mems, classic),
+                VARIANT_TEST(test_monitor_counts_pages_as_local_when_the_cpu_table_puts_cpu_0_on_their_node, classic),
+                BOTH(test_monitor_counts_migrations_between_cpus_of_two_nodes_as_cross_node),
+                BOTH(test_monitor_counts_no_cross_node_migrations_between_cpus_of_one_node),
+                ONE_TEST(test_monitor_open_mounts_bpffs_on_a_pin_root_parent_that_is_not_bpffs),
+                ONE_TEST(test_monitor_open_fails_naming_a_pin_root_parent_that_cannot_hold_a_mount),
+                ONE_TEST(test_monitor_open_refuses_a_pin_root_without_a_parent_dir),
+                ONE_TEST(test_monitor_open_ignores_a_pin_dir_left_by_an_older_build),
+        };
+
+        return cmocka_run_group_tests(tests, load_suite_setup, suite_teardown);
+}
