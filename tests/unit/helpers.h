@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../core/cpulist.h"
@@ -231,4 +232,42 @@ static inline struct np_topology *np_test_load_topology(const char *name)
         if (np_topology_load(root, &diag, &topology) < 0)
                 fail_msg("loading fixture %s: %s", name, diag.message);
         return topology;
+}
+
+/* The pid of a process that has exited and been reaped: no process has it now. */
+static inline pid_t np_test_dead_pid(void)
+{
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        return pid;
+}
+
+/* A node for tests of whole verbs: a private folder holding a state dir path,
+ * a v1 cpuset hierarchy of regular files (cpuset.cpus 0-31), a config file
+ * path, and a sysfs fixture. */
+struct np_test_node {
+        char dir[PATH_MAX];
+        char state[PATH_MAX];
+        char cgroup[PATH_MAX];
+        char config[PATH_MAX];
+        char sysfs[PATH_MAX];
+};
+
+static inline void np_test_node_init(struct np_test_node *node, const char *machine, const char *config)
+{
+        char path[PATH_MAX];
+
+        np_test_mkdtemp(node->dir, sizeof(node->dir));
+        np_test_path(node->state, sizeof(node->state), node->dir, "state");
+        np_test_path(node->cgroup, sizeof(node->cgroup), node->dir, "cgroup");
+        np_test_path(node->config, sizeof(node->config), node->dir, "config.json");
+        np_test_fixture(machine, node->sysfs, sizeof(node->sysfs));
+        assert_int_equal(mkdir(node->cgroup, 0755), 0);
+        assert_int_equal(mkdir(np_test_path(path, sizeof(path), node->cgroup, "cpuset"), 0755), 0);
+        np_test_write_file(np_test_path(path, sizeof(path), node->cgroup, "cpuset/cpuset.cpus"), "0-31");
+        np_test_write_file(node->config, config);
 }

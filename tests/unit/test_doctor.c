@@ -165,17 +165,6 @@ static void save_nri_status(struct fixture *f, int pid)
         assert_int_equal(np_nri_status_save(f->state, &status), 0);
 }
 
-static int dead_pid(void)
-{
-        pid_t pid = fork();
-
-        assert_true(pid >= 0);
-        if (pid == 0)
-                _exit(0);
-        assert_int_equal(waitpid(pid, NULL, 0), pid);
-        return pid;
-}
-
 static void test_doctor_on_an_empty_node_is_all_ok_but_bpffs(void **state)
 {
         struct fixture *f = *state;
@@ -247,7 +236,7 @@ static void test_doctor_tells_a_running_nri_plugin_from_a_dead_one(void **state)
         assert_true(f->doctor.nri_running);
         assert_check(f, "nri", NP_CHECK_OK, "talks to cri-o 1.34.0 over NRI before v0.12");
         assert_check(f, "nri", NP_CHECK_OK, "7 runtime cpuset updates answered");
-        save_nri_status(f, dead_pid());
+        save_nri_status(f, np_test_dead_pid());
         run(f);
         assert_true(f->doctor.nri_found);
         assert_false(f->doctor.nri_running);

@@ -134,18 +134,6 @@ static bool file_exists(const char *dir, const char *name)
 }
 
 /* A pid that certainly belongs to no process any more: a child, reaped. */
-static int dead_pid(void)
-{
-        int status;
-        pid_t pid = fork();
-
-        assert_true(pid >= 0);
-        if (pid == 0)
-                _exit(0);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        return pid;
-}
-
 /* The record at `index` in id order. */
 static const struct np_record *record_at(const struct np_ledger *ledger, size_t index)
 {
@@ -325,10 +313,10 @@ static void test_ledger_reclaim_drops_only_records_of_gone_containers(void **sta
         char live_cgroup[4096];
 
         /* dead pid, cgroup folder gone */
-        gone.pid = dead_pid();
+        gone.pid = np_test_dead_pid();
         np_test_path(gone.cgroup, sizeof(gone.cgroup), dir->tmp, "cgroup-of-gone");
         /* dead pid, but its cgroup folder is still there */
-        cgroup_left.pid = dead_pid();
+        cgroup_left.pid = np_test_dead_pid();
         np_test_path(live_cgroup, sizeof(live_cgroup), dir->tmp, "cgroup-left");
         assert_int_equal(mkdir(live_cgroup, 0755), 0);
         snprintf(cgroup_left.cgroup, sizeof(cgroup_left.cgroup), "%s", live_cgroup);

@@ -18,11 +18,8 @@
 #include "helpers.h"
 
 struct fixture {
-        char dir[PATH_MAX];
-        char state[PATH_MAX];
-        char cgroup[PATH_MAX];
-        char config[PATH_MAX];
-        char sysfs[PATH_MAX];
+        struct np_test_node node;
+        char *dir, *state, *cgroup, *config, *sysfs; /* the node's, by their short names */
         struct np_context *context;
 };
 
@@ -52,19 +49,15 @@ static void open_context(struct fixture *f, enum np_source source)
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        char path[PATH_MAX];
 
         assert_non_null(f);
-        np_test_mkdtemp(f->dir, sizeof(f->dir));
-        np_test_path(f->state, sizeof(f->state), f->dir, "state");
-        np_test_path(f->cgroup, sizeof(f->cgroup), f->dir, "cgroup");
-        np_test_path(f->config, sizeof(f->config), f->dir, "config.json");
-        np_test_fixture("2socket-smt", f->sysfs, sizeof(f->sysfs));
         /* a v1 cpuset hierarchy, as on this host */
-        assert_int_equal(mkdir(f->cgroup, 0755), 0);
-        assert_int_equal(mkdir(np_test_path(path, sizeof(path), f->cgroup, "cpuset"), 0755), 0);
-        np_test_write_file(np_test_path(path, sizeof(path), f->cgroup, "cpuset/cpuset.cpus"), "0-31");
-        write_config(f, "{}");
+        np_test_node_init(&f->node, "2socket-smt", "{}");
+        f->dir = f->node.dir;
+        f->state = f->node.state;
+        f->cgroup = f->node.cgroup;
+        f->config = f->node.config;
+        f->sysfs = f->node.sysfs;
         open_context(f, NP_SOURCE_HOOK);
         *state = f;
         return 0;
@@ -419,17 +412,6 @@ static void test_lifecycle_place_again_repins_what_an_interrupted_run_left(void 
         np_outcome_clear(&outcome);
 }
 
-static pid_t dead_pid(void)
-{
-        pid_t pid = fork();
-
-        assert_true(pid >= 0);
-        if (pid == 0)
-                _exit(0);
-        assert_int_equal(waitpid(pid, NULL, 0), pid);
-        return pid;
-}
-
 static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **state)
 {
         struct fixture *f = *state;
@@ -448,7 +430,7 @@ static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **s
         /* its poststop never ran: the pid is dead and the cgroup removed */
         assert_int_equal(np_context_ledger(f->context, true, NULL, &ledger), 0);
         record = *np_ledger_find(ledger, "gone");
-        record.pid = dead_pid();
+        record.pid = np_test_dead_pid();
         assert_int_equal(np_ledger_put(ledger, &record), 0);
         np_context_unlock(f->context);
         snprintf(dir, sizeof(dir), "%s/cpuset/gone", f->cgroup);

@@ -18,11 +18,8 @@
 #include "helpers.h"
 
 struct fixture {
-        char dir[PATH_MAX];
-        char state[PATH_MAX];
-        char cgroup[PATH_MAX];
-        char config[PATH_MAX];
-        char sysfs[PATH_MAX];
+        struct np_test_node node;
+        char *dir, *state, *cgroup, *config, *sysfs; /* the node's, by their short names */
         struct nri_plugin plugin;
 };
 
@@ -31,18 +28,14 @@ static int setup(void **state)
         struct fixture *f = calloc(1, sizeof(*f));
         struct np_context_options options;
         struct np_diag diag = {};
-        char path[PATH_MAX];
 
         assert_non_null(f);
-        np_test_mkdtemp(f->dir, sizeof(f->dir));
-        np_test_path(f->state, sizeof(f->state), f->dir, "state");
-        np_test_path(f->cgroup, sizeof(f->cgroup), f->dir, "cgroup");
-        np_test_path(f->config, sizeof(f->config), f->dir, "config.json");
-        np_test_fixture("2socket-smt", f->sysfs, sizeof(f->sysfs));
-        assert_int_equal(mkdir(f->cgroup, 0755), 0);
-        assert_int_equal(mkdir(np_test_path(path, sizeof(path), f->cgroup, "cpuset"), 0755), 0);
-        np_test_write_file(np_test_path(path, sizeof(path), f->cgroup, "cpuset/cpuset.cpus"), "0-31");
-        np_test_write_file(f->config, "{\"monitor\": false}");
+        np_test_node_init(&f->node, "2socket-smt", "{\"monitor\": false}");
+        f->dir = f->node.dir;
+        f->state = f->node.state;
+        f->cgroup = f->node.cgroup;
+        f->config = f->node.config;
+        f->sysfs = f->node.sysfs;
         options = (struct np_context_options){ .config_path = f->config,
                                                .state_dir = f->state,
                                                .sysfs_root = f->sysfs,
