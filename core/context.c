@@ -5,21 +5,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statfs.h>
 #include <time.h>
 
 #include "context.h"
+#include "monitor.h"
 #include "topocache.h"
-
-#ifndef SYSFS_MAGIC
-#define SYSFS_MAGIC 0x62656572
-#endif
-#ifndef CGROUP_SUPER_MAGIC
-#define CGROUP_SUPER_MAGIC 0x27e0eb
-#endif
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 /* flag, then environment, then the config's value (which holds the default
  * when the file does not set it), then the built-in default */
@@ -57,23 +47,16 @@ bool np_context_option(struct np_context_options *options, int option, const cha
         }
 }
 
-static bool fs_is(const char *path, long magic)
-{
-        struct statfs st;
-
-        return statfs(path, &st) == 0 && (long)st.f_type == magic;
-}
-
+/* The monitor's own test of a running kernel: sysfs at the sysfs root, and a
+ * kernel cgroup hierarchy (v2 at the root, or v1 cpuset below it). */
 static bool roots_are_the_kernels(const struct np_context *context)
 {
         char cpuset[PATH_MAX + 8];
 
-        if (!fs_is(context->sysfs_root, SYSFS_MAGIC))
-                return false;
-        if (fs_is(context->cgroup_root, CGROUP2_SUPER_MAGIC))
+        if (np_monitor_supported(context->sysfs_root, context->cgroup_root, NULL) == 0)
                 return true;
         snprintf(cpuset, sizeof(cpuset), "%s/cpuset", context->cgroup_root);
-        return fs_is(cpuset, CGROUP_SUPER_MAGIC);
+        return np_monitor_supported(context->sysfs_root, cpuset, NULL) == 0;
 }
 
 static int resolve_settings(struct np_context *context, struct np_diag *diag)
@@ -232,8 +215,7 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
                 if (r < 0)
                         return r;
                 context->topology_read_ns = now;
-        } else if (context->options.refresh_ns &&
-                   now - context->topology_read_ns >= context->options.refresh_ns) {
+        } else if (context->options.refresh_ns && now - context->topology_read_ns >= context->options.refresh_ns) {
                 r = np_topology_refresh(context->topology, context->sysfs_root, diag);
                 if (r < 0)
                         return r;

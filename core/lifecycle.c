@@ -556,8 +556,7 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
                 strcpy(record.cgroup, dir);
         else if (r < 0) {
                 /* not fatal: the container runs, numapin only cannot find it */
-                snprintf(outcome.warning, sizeof(outcome.warning), "%.900s; its cgroup is not recorded",
-                         diag->message);
+                snprintf(outcome.warning, sizeof(outcome.warning), "%.900s; its cgroup is not recorded", diag->message);
                 *diag = (struct np_diag){};
         }
         if (np_input_request(context, input, NULL, &outcome.request, &demand) == 0)
@@ -624,6 +623,11 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                                       &outcome.placement);
                 r = put_new(&verb, input, diag, &outcome);
         }
+        /* the cpuset it has is not the one numapin holds for it: the caller sets it back */
+        if (r == 0 && outcome.kind != NP_OUTCOME_NONE)
+                outcome.drifted = !cpus || !cpus[0] || !np_cpulist_equal(&cpu_list, &outcome.placement.cpus) ||
+                                  (outcome.placement.write_mems &&
+                                   (!has_mems || !np_cpulist_equal(&mem_list, &outcome.placement.mems)));
         return verb_end(&verb, r, diag, &outcome, ret_outcome);
 }
 
@@ -648,8 +652,7 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         record = r == 0 ? np_ledger_find(verb.ledger, id) : NULL;
         if (record) {
                 if (np_watch_detach(np_ledger_dir(verb.ledger), &context->config, record, &monitor_diag) < 0)
-                        snprintf(outcome.warning, sizeof(outcome.warning), "%.1000s",
-                                 monitor_diag.message);
+                        snprintf(outcome.warning, sizeof(outcome.warning), "%.1000s", monitor_diag.message);
                 r = forget(&verb, id, diag, &outcome);
         }
         if (r == 0 && (flags & NP_RELEASE_FORGET))

@@ -38,7 +38,7 @@ struct np_update {
         enum np_source source;
         char cgroup_dir[PATH_MAX]; /* "" when its cgroup is not known */
         struct np_cpulist cpus;
-        bool write_mems;          /* a restore of the whole placement: the mems too */
+        bool write_mems; /* a restore of the whole placement: the mems too */
         struct np_cpulist mems;
 };
 
@@ -51,6 +51,7 @@ struct np_outcome {
         char cgroup_path[PATH_MAX];
         enum np_cgroup_layout cgroup_layout;
         bool watched; /* the locality monitor counts it */
+        bool drifted; /* adopt: the cpuset the container has is not its placement */
         /* what went wrong beside the verb, which did not stop it (not watched
          * though it asked to be, its cgroup not found), "" otherwise: a whole
          * line the front-end logs as a warning */
@@ -106,8 +107,8 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
 /* Counts a container placed before numapin saw it, from the cpuset it has
  * (text as the runtime reports it; `mems` NULL or "": every node). Refused
  * when the cpuset names CPUs or nodes the machine lacks. A container numapin
- * holds already is KEPT with its recorded placement (the caller compares it
- * with the cpuset the container has now); one it does not place is recorded
+ * holds already is KEPT with its recorded placement (`drifted` says when the
+ * cpuset the container has now differs from it); one it does not place is recorded
  * as protected (see below) when the config protects such containers. */
 int np_lifecycle_adopt(struct np_context *context, const struct np_input *input, const char *cpus, const char *mems,
                        struct np_diag *diag, struct np_outcome *ret_outcome);

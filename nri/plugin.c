@@ -405,24 +405,6 @@ static bool listed(Nri__SynchronizeRequest **parts, size_t n_parts, const char *
         return false;
 }
 
-/* Whether the cpuset a container has (as the runtime lists it) is not the one
- * numapin holds for it. */
-static bool cpuset_differs(const Nri__Container *container, const struct np_placement *placement)
-{
-        const Nri__LinuxResources *resources = container->linux ? container->linux->resources : NULL;
-        const Nri__LinuxCPU *cpu = resources ? resources->cpu : NULL;
-        struct np_cpulist cpus, mems;
-
-        if (!cpu || !cpu->cpus || np_cpulist_parse(cpu->cpus, NP_CPULIST_MAX, "cpus", NULL, &cpus) < 0)
-                return true;
-        if (!np_cpulist_equal(&cpus, &placement->cpus))
-                return true;
-        if (!placement->write_mems)
-                return false;
-        return !cpu->mems || np_cpulist_parse(cpu->mems, NP_MAX_NODES, "mems", NULL, &mems) < 0 ||
-               !np_cpulist_equal(&mems, &placement->mems);
-}
-
 /* What a Synchronize changed, for its log line and the status numapinctl shows. */
 struct sync_counts {
         unsigned int adopted, restored, moved, dropped;
@@ -456,7 +438,7 @@ static void sync_container(struct nri_plugin *plugin, const Nri__PodSandbox *pod
                 counts->adopted++;
         if (outcome.kind == NP_OUTCOME_PROTECTED && nri_protected_add(&plugin->protected, container->id) < 0)
                 np_log_warning("synchronize: out of memory: container '%s' not protected", container->id);
-        if (outcome.kind != NP_OUTCOME_NONE && cpuset_differs(container, &outcome.placement)) {
+        if (outcome.kind != NP_OUTCOME_NONE && outcome.drifted) {
                 update = (struct np_update){ .source = NP_SOURCE_NRI,
                                              .cpus = outcome.placement.cpus,
                                              .write_mems = outcome.placement.write_mems,

@@ -543,11 +543,14 @@ static void test_lifecycle_adopt_counts_a_container_from_its_cpuset(void **state
         input.container_annotations = &set;
         assert_int_equal(np_lifecycle_adopt(f->context, &input, "8,24", "1", &diag, &outcome), 0);
         assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_false(outcome.drifted); /* counted as it runs */
         assert_cpulist_equal(&find(f, "old")->exclusive_cpus, "8,24");
         np_outcome_clear(&outcome);
         /* what was placed stays where it is */
         assert_int_equal(np_lifecycle_adopt(f->context, &input, "0-31", NULL, &diag, &outcome), 0);
         assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
+        assert_true(outcome.drifted); /* widened while numapin was away: to be set back */
+        assert_cpulist_equal(&outcome.placement.cpus, "8,24");
         assert_cpulist_equal(&find(f, "old")->cpus, "8,24");
         np_outcome_clear(&outcome);
 
