@@ -16,6 +16,14 @@ static const char *const container_name_keys[] = {
         "io.kubernetes.cri.container-name", /* containerd */
         "io.kubernetes.container.name",     /* CRI-O */
 };
+static const char *const pod_name_keys[] = {
+        "io.kubernetes.cri.sandbox-name", /* containerd */
+        "io.kubernetes.pod.name",         /* CRI-O */
+};
+static const char *const pod_namespace_keys[] = {
+        "io.kubernetes.cri.sandbox-namespace", /* containerd */
+        "io.kubernetes.pod.namespace",         /* CRI-O */
+};
 static const char *const sandbox_type_keys[] = {
         "io.kubernetes.cri.container-type",  /* containerd */
         "io.kubernetes.cri-o.ContainerType", /* CRI-O */
@@ -89,6 +97,9 @@ bool np_annotations_relevant(const char *key)
         for (size_t i = 0; i < ARRAY_SIZE(sandbox_type_keys); i++)
                 if (strcmp(key, sandbox_type_keys[i]) == 0)
                         return true;
+        for (size_t i = 0; i < ARRAY_SIZE(pod_name_keys); i++)
+                if (strcmp(key, pod_name_keys[i]) == 0 || strcmp(key, pod_namespace_keys[i]) == 0)
+                        return true;
         return false;
 }
 
@@ -161,16 +172,30 @@ int np_annotations_from_json(struct json_object *object, const char *what, struc
 
 static bool valid_container_name(const char *name, size_t len)
 {
-        if (len == 0 || len > NP_CONTAINER_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                char c = name[i];
-                bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        return len == strlen(name) && np_name_valid(name, NP_CONTAINER_NAME_MAX);
+}
 
-                if (!alnum && (i == 0 || !strchr("_.-", c)))
-                        return false;
+int np_request_set_pod(struct np_request *request, const char *namespace, const char *name, struct np_diag *diag)
+{
+        char quoted[128];
+
+        if (namespace && namespace[0]) {
+                if (!np_name_valid(namespace, NP_NAMESPACE_MAX))
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "pod namespace '%s': expected 1-%d characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
+                                np_log_quote(quoted, sizeof(quoted), namespace), NP_NAMESPACE_MAX);
+                strcpy(request->pod_namespace, namespace);
         }
-        return true;
+        if (name && name[0]) {
+                if (!np_name_valid(name, NP_POD_NAME_MAX))
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "pod name '%s': expected 1-%d characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
+                                np_log_quote(quoted, sizeof(quoted), name), NP_POD_NAME_MAX);
+                strcpy(request->pod_name, name);
+        }
+        return 0;
 }
 
 enum scope {
@@ -329,6 +354,10 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
                                 np_log_quote(quoted, sizeof(quoted), container_name));
                 strcpy(request.container_name, container_name);
         }
+        r = np_request_set_pod(&request, first_of(set, pod_namespace_keys, ARRAY_SIZE(pod_namespace_keys)),
+                               first_of(set, pod_name_keys, ARRAY_SIZE(pod_name_keys)), diag);
+        if (r < 0)
+                return r;
         sandbox = first_of(set, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys));
         request.sandbox = sandbox && strcmp(sandbox, "sandbox") == 0;
 

@@ -32,3 +32,6 @@ int np_annotations_from_json(struct json_object *object, const char *what, struc
  * `default_policy` (from the config); sandboxes always get NP_POLICY_NONE. */
 int np_annotations_parse(const struct np_annotation_set *set, const char *container_name, enum np_policy default_policy,
                          struct np_diag *diag, struct np_request *ret_request);
+/* Sets the pod's namespace and name (NULL or "": left as they are), each checked
+ * as np_annotations_parse checks the container's name. */
+int np_request_set_pod(struct np_request *request, const char *namespace, const char *name, struct np_diag *diag);

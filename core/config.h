@@ -29,6 +29,9 @@ enum np_unannotated {
         NP_UNANNOTATED_IGNORE,  /* untouched: an exclusive CPU may then be shared with them */
 };
 
+#define NP_METRICS_EXITED_GRACE_DEFAULT 300   /* seconds: the last scrapes see the final counters */
+#define NP_METRICS_EXITED_GRACE_MAX     86400
+
 struct np_config {
         struct np_cpulist reserved_cpus; /* never given to containers */
         char state_dir[PATH_MAX];
@@ -40,6 +43,7 @@ struct np_config {
         unsigned int monitor_slots;                   /* how many containers it can watch */
         enum np_unannotated unannotated;
         char kubelet_root_dir[PATH_MAX]; /* where kubelet keeps cpu_manager_state and memory_manager_state */
+        unsigned int metrics_exited_grace_seconds; /* how long an exited container's series stay */
 };
 
 void np_config_init(struct np_config *config);

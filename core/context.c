@@ -135,8 +135,10 @@ static void drop_loaded(struct np_context *context)
 {
         np_ledger_close(context->ledger);
         np_topology_free(context->topology);
+        np_opstats_close(context->opstats);
         context->ledger = NULL;
         context->topology = NULL;
+        context->opstats = NULL;
 }
 
 int np_context_open(const struct np_context_options *options, struct np_diag *diag, struct np_context **ret_context)
@@ -186,6 +188,7 @@ int np_context_set_config(struct np_context *context, const char *text, size_t s
         drop_loaded(context);
         candidate.ledger = NULL;
         candidate.topology = NULL;
+        candidate.opstats = NULL;
         *context = candidate;
         /* another kubelet_root_dir, perhaps: read again at the next refresh */
         context->kubelet_stat = (struct stat){ .st_ino = (ino_t)-1 };
@@ -252,4 +255,13 @@ void np_context_unlock(struct np_context *context)
 {
         if (context->ledger)
                 np_ledger_unlock(context->ledger);
+}
+
+struct np_opstats *np_context_opstats(struct np_context *context)
+{
+        struct np_diag diag = {};
+
+        if (!context->opstats && np_opstats_open(context->state_dir, true, &diag, &context->opstats) < 0)
+                np_log_debug("operations are not counted: %s", diag.message);
+        return context->opstats;
 }

@@ -17,6 +17,7 @@
 #include "kubelet.h"
 #include "ledger.h"
 #include "model.h"
+#include "opstats.h"
 #include "topology.h"
 
 #define NP_SYSFS_ROOT_DEFAULT  "/sys"
@@ -87,6 +88,7 @@ struct np_context {
         uint64_t topology_read_ns;
         uint64_t reclaimed_ns;    /* when gone containers were last looked for */
         struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
+        struct np_opstats *opstats; /* NULL until first counted in */
         bool ledger_exclusive;
         /* np_lifecycle_batch_begin() holds the lock across verbs */
         bool batch;
@@ -126,6 +128,11 @@ int np_context_refresh_kubelet(struct np_context *context, struct np_diag *diag)
  * the pod `pod_uid`: such a container is kubelet's to pin. */
 const struct np_cpulist *np_context_kubelet_assigned(const struct np_context *context, const char *pod_uid,
                                                      const char *name);
+
+/* The operations counters of the state dir, mapped on first use (made when
+ * missing); NULL when they cannot be (no state dir yet: nothing was placed),
+ * which the np_opstats functions take as "count nothing". */
+struct np_opstats *np_context_opstats(struct np_context *context);
 
 /* Whether the sysfs and cgroup roots are the running kernel's (not a fixture
  * tree): only then are there cgroup ids for the locality monitor to count. */

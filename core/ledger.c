@@ -5,6 +5,7 @@
  * be read stops placement (fail closed) with a message naming the file. */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,6 +89,38 @@ static int get_list(struct json_object *obj, const char *key, const char *what, 
         return np_cpulist_parse(s, NP_CPULIST_MAX, field, diag, ret_list);
 }
 
+int np_names_from_json(struct json_object *obj, const char *what, struct np_diag *diag, struct np_names *ret_names)
+{
+        static const struct {
+                const char *key;
+                size_t offset, max;
+        } fields[] = {
+                { "namespace", offsetof(struct np_names, namespace), NP_NAMESPACE_MAX },
+                { "pod", offsetof(struct np_names, pod), NP_POD_NAME_MAX },
+                { "container", offsetof(struct np_names, container), NP_CONTAINER_NAME_MAX },
+        };
+        struct json_object *names;
+        const char *s;
+        int r;
+
+        r = np_json_get(obj, "kubernetes", json_type_object, what, diag, &names);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+                r = np_json_get_string(names, fields[i].key, fields[i].max, what, diag, &s);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0 || !np_name_valid(s, fields[i].max))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s: field 'kubernetes.%s': expected 1-%zu of A-Z a-z 0-9 _ . - starting with a letter or digit",
+                                            what, fields[i].key, fields[i].max);
+                strcpy((char *)ret_names + fields[i].offset, s);
+        }
+        return 0;
+}
+
 static int record_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
                             struct np_record *ret_record)
 {
@@ -136,6 +169,9 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
         rec.created = r == 0 ? n : 0;
         r = np_json_get_string(obj, "source", 32, what, diag, &s);
         rec.source = r == 0 ? np_source_from_string(s) : NP_SOURCE_UNKNOWN;
+        r = np_names_from_json(obj, what, diag, &rec.names);
+        if (r < 0)
+                return r;
         r = np_json_get(obj, "monitor", json_type_object, what, diag, &value);
         if (r == 0) {
                 uint64_t id;
@@ -595,6 +631,24 @@ void np_record_from_placement(struct np_record *record, const char *id, const st
         record->source = source;
 }
 
+int np_names_to_json(const struct np_names *names, struct json_object *obj)
+{
+        struct json_object *o;
+
+        if (!names->namespace[0] && !names->pod[0] && !names->container[0])
+                return 0;
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        if (names->namespace[0])
+                json_object_object_add(o, "namespace", json_object_new_string(names->namespace));
+        if (names->pod[0])
+                json_object_object_add(o, "pod", json_object_new_string(names->pod));
+        if (names->container[0])
+                json_object_object_add(o, "container", json_object_new_string(names->container));
+        return json_object_object_add(obj, "kubernetes", o) < 0 ? -ENOMEM : 0;
+}
+
 static int add_list(struct json_object *obj, const char *key, const struct np_cpulist *list)
 {
         char text[NP_CPULIST_BUFSIZE];
@@ -625,6 +679,9 @@ int np_record_to_json(const struct np_record *rec, struct json_object **ret_obje
         json_object_object_add(obj, "pid", json_object_new_int(rec->pid));
         json_object_object_add(obj, "created", json_object_new_int64(rec->created));
         json_object_object_add(obj, "source", json_object_new_string(np_source_to_string(rec->source)));
+        r = np_names_to_json(&rec->names, obj);
+        if (r < 0)
+                return r;
         if (rec->monitor.on) {
                 struct json_object *monitor = json_object_new_object();
 

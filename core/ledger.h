@@ -25,6 +25,7 @@ struct np_record {
         int pid;               /* the container's init at creation, 0 if unknown */
         int64_t created;       /* seconds since the epoch */
         enum np_source source;
+        struct np_names names; /* its namespace, pod and name in Kubernetes, for metrics */
         struct np_record_monitor {
                 bool on;            /* watched by the locality monitor */
                 uint32_t slot;      /* its counters' slot */
@@ -83,4 +84,14 @@ void np_record_placement(const struct np_record *record, struct np_placement *re
 /* Fills a record from a placement. */
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
                               enum np_source source);
+/* A record's Kubernetes names as the field "kubernetes" of `obj`: {"namespace",
+ * "pod", "container"}, each only when known, the field only when one is. */
+int np_names_to_json(const struct np_names *names, struct json_object *obj);
+/* Reads it back (a missing field or key: ""), each name checked with np_name_valid. */
+int np_names_from_json(struct json_object *obj, const char *what, struct np_diag *diag, struct np_names *ret_names);
+/* A record's Kubernetes names as the field "kubernetes" of `obj`: {"namespace",
+ * "pod", "container"}, each only when known, the field only when one is. */
+int np_names_to_json(const struct np_names *names, struct json_object *obj);
+/* Reads it back (a missing field or key: ""), each name checked with np_name_valid. */
+int np_names_from_json(struct json_object *obj, const char *what, struct np_diag *diag, struct np_names *ret_names);
 int np_record_to_json(const struct np_record *record, struct json_object **ret_object);

@@ -69,6 +69,8 @@ int np_input_request(const struct np_context *context, const struct np_input *in
                 return np_diag_fail(diag, r, "annotations: %s", strerror(-r));
         r = np_annotations_parse(&set, input->name, context->config.default_policy, diag, ret_request);
         np_annotations_clear(&set);
+        if (r == 0)
+                r = np_request_set_pod(ret_request, input->pod_namespace, input->pod_name, diag);
         if (r < 0)
                 return r;
         return np_demand_from_limits(input->cpu_quota, input->cpu_period ? input->cpu_period : NP_CPU_PERIOD_DEFAULT,
@@ -338,6 +340,14 @@ static int valid_id(const char *id, struct np_diag *diag)
 
 /* --- the verbs ------------------------------------------------------------------------ */
 
+/* The Kubernetes names the request found, for the record's metrics labels. */
+static void record_names(struct np_record *record, const struct np_request *request)
+{
+        snprintf(record->names.namespace, sizeof(record->names.namespace), "%s", request->pod_namespace);
+        snprintf(record->names.pod, sizeof(record->names.pod), "%s", request->pod_name);
+        snprintf(record->names.container, sizeof(record->names.container), "%s", request->container_name);
+}
+
 /* Records a container adopted as it runs; the outcome says PLACED. */
 static int put_new(struct verb *verb, const struct np_input *input, struct np_diag *diag, struct np_outcome *outcome)
 {
@@ -345,6 +355,7 @@ static int put_new(struct verb *verb, const struct np_input *input, struct np_di
         int r;
 
         np_record_from_placement(&record, input->id, &outcome->placement, verb->context->options.source);
+        record_names(&record, &outcome->request);
         record.pid = input->pid > 0 ? input->pid : 0;
         r = np_ledger_put(verb->ledger, &record);
         if (r < 0)
@@ -416,8 +427,8 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         return 0;
 }
 
-int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
-                       struct np_diag *diag, struct np_outcome *ret_outcome)
+static int place(struct np_context *context, const struct np_input *input, unsigned int flags, struct np_diag *diag,
+                 struct np_outcome *ret_outcome)
 {
         struct np_outcome outcome = {};
         struct np_demand demand;
@@ -485,6 +496,7 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
                 r = 0;
         } else if (r == 0) {
                 np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
+                record_names(&record, &outcome.request);
                 record.pid = input->pid > 0 ? input->pid : 0;
                 snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
                 outcome.kind = NP_OUTCOME_PLACED;
@@ -508,6 +520,39 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
                 verb.repin = !np_cpulist_empty(&outcome.placement.exclusive_cpus);
         }
         return verb_end(&verb, r, diag, &outcome, ret_outcome);
+}
+
+/* The operations counter a front-end's source counts in; false for another source. */
+static bool op_source(const struct np_context *context, enum np_op_source *ret_source)
+{
+        if (context->options.source == NP_SOURCE_HOOK)
+                *ret_source = NP_OP_HOOK;
+        else if (context->options.source == NP_SOURCE_NRI)
+                *ret_source = NP_OP_NRI;
+        else
+                return false;
+        return true;
+}
+
+int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
+                       struct np_diag *diag, struct np_outcome *ret_outcome)
+{
+        enum np_op_source source;
+        int r = place(context, input, flags, diag, ret_outcome);
+
+        /* a placement made, or one that failed: a kept one or a container left
+         * alone is not a placement */
+        if ((flags & NP_PLACE_COMMIT) && op_source(context, &source) && (r < 0 || ret_outcome->kind == NP_OUTCOME_PLACED))
+                np_opstats_placement(np_context_opstats(context), source, r < 0 ? np_op_result_of(r) : NP_OP_PLACED);
+        return r;
+}
+
+void np_lifecycle_latency(struct np_context *context, uint64_t duration_ns)
+{
+        enum np_op_source source;
+
+        if (op_source(context, &source))
+                np_opstats_duration(np_context_opstats(context), source, duration_ns);
 }
 
 int np_lifecycle_abort(struct np_context *context, const char *id, const struct np_outcome *placed,

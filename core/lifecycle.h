@@ -93,7 +93,15 @@ int np_input_request(const struct np_context *context, const struct np_input *in
  * np_lifecycle_shared_pool() changes. */
 int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus);
 
-/* */
+/* Counts how long a front-end took over one placement (the hook's whole run,
+ * the NRI plugin's CreateContainer) in the operations counters of the state
+ * dir, for its source; np_lifecycle_place counts its result there itself. */
+void np_lifecycle_latency(struct np_context *context, uint64_t duration_ns);
+
+/* Decides where a container goes. With NP_PLACE_COMMIT the placement is
+ * recorded (PLACED; KEPT when it was placed before), the monitor attached and
+ * the result counted in the operations counters (hook and NRI); without it,
+ * a plan: nothing is written. */
 int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
                        struct np_diag *diag, struct np_outcome *ret_outcome);
 /* Undoes a place whose outcome was PLACED: unwatches the container (no final

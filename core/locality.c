@@ -126,6 +126,11 @@ void np_locality_stats_fill(const struct np_record *record, const struct np_loca
                 .exited_at = exited_at > 0 ? exited_at : 0,
         };
         snprintf(s->id, sizeof(s->id), "%s", record->id);
+        s->names = record->names;
+        s->placed_nodes = record->nodes;
+        s->cpus = record->cpus;
+        s->exclusive = !np_cpulist_empty(&record->exclusive_cpus);
+        s->source = record->source;
         for (unsigned int n = 0; n < s->n_nodes; n++) {
                 const struct np_bpf_node_counters *nc = &counters->nodes[n];
                 uint64_t node_local = MIN(nc->pages_local, nc->pages);
@@ -178,6 +183,29 @@ static int pmu_to_json(const struct np_locality_pmu *pmu, struct json_object *ob
         json_object_object_add(counts, "remote_percent", percent_json(pmu->share_known, pmu->remote_percent));
         json_object_object_add(obj, "pmu", counts);
         return 0;
+}
+
+static int placement_to_json(const struct np_locality_stats *s, struct json_object *obj)
+{
+        struct json_object *p = json_object_new_object();
+        char text[NP_CPULIST_BUFSIZE];
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = np_cpulist_format(&s->placed_nodes, text, sizeof(text));
+        if (r == 0) {
+                json_object_object_add(p, "nodes", json_object_new_string(text));
+                r = np_cpulist_format(&s->cpus, text, sizeof(text));
+        }
+        if (r < 0) {
+                json_object_put(p);
+                return r;
+        }
+        json_object_object_add(p, "cpus", json_object_new_string(text));
+        json_object_object_add(p, "cpu_mode", json_object_new_string(s->exclusive ? "exclusive" : "shared"));
+        json_object_object_add(p, "source", json_object_new_string(np_source_to_string(s->source)));
+        return json_object_object_add(obj, "placement", p) < 0 ? -ENOMEM : 0;
 }
 
 int np_locality_stats_to_json(const struct np_locality_stats *s, struct json_object **ret_object)
@@ -235,9 +263,16 @@ int np_locality_stats_to_json(const struct np_locality_stats *s, struct json_obj
                 return r;
         if (s->state == NP_LOCALITY_EXITED)
                 json_object_object_add(obj, "exited_at", json_object_new_int64(s->exited_at));
+        r = np_names_to_json(&s->names, obj);
+        if (r < 0)
+                return r;
+        r = placement_to_json(s, obj);
+        if (r < 0)
+                return r;
         *ret_object = TAKE_PTR(obj);
         return 0;
 }
+
 
 /* Every field of the form is required: a getter's -ENOENT is a missing field. */
 static int required(int r, const char *what, const char *key, struct np_diag *diag)
@@ -349,6 +384,44 @@ static int pmu_from_json(struct json_object *obj, const char *what, struct np_di
         return 0;
 }
 
+/* "placement": {nodes, cpus, cpu_mode, source}, optional on reading */
+static int placement_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
+                               struct np_locality_stats *s)
+{
+        struct json_object *p;
+        char field[PATH_MAX + 128], quoted[64];
+        const char *text;
+        int r;
+
+        r = np_json_get(obj, "placement", json_type_object, what, diag, &p);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        snprintf(field, sizeof(field), "%s, placement", what);
+        r = required(np_json_get_string(p, "nodes", NP_CPULIST_BUFSIZE, field, diag, &text), field, "nodes", diag);
+        if (r == 0)
+                r = np_cpulist_parse(text, NP_CPULIST_MAX, field, diag, &s->placed_nodes);
+        if (r == 0)
+                r = required(np_json_get_string(p, "cpus", NP_CPULIST_BUFSIZE, field, diag, &text), field, "cpus",
+                             diag);
+        if (r == 0)
+                r = np_cpulist_parse(text, NP_CPULIST_MAX, field, diag, &s->cpus);
+        if (r == 0)
+                r = required(np_json_get_string(p, "cpu_mode", 16, field, diag, &text), field, "cpu_mode", diag);
+        if (r < 0)
+                return r;
+        if (strcmp(text, "exclusive") != 0 && strcmp(text, "shared") != 0)
+                return np_diag_fail(diag, -EINVAL, "%s: field 'cpu_mode' is '%s'; expected exclusive or shared", field,
+                                    np_log_quote(quoted, sizeof(quoted), text));
+        s->exclusive = strcmp(text, "exclusive") == 0;
+        r = required(np_json_get_string(p, "source", 32, field, diag, &text), field, "source", diag);
+        if (r < 0)
+                return r;
+        s->source = np_source_from_string(text);
+        return 0;
+}
+
 int np_locality_stats_from_json(struct json_object *obj, const char *what, struct np_diag *diag,
                                 struct np_locality_stats *ret_stats)
 {
@@ -435,6 +508,9 @@ int np_locality_stats_from_json(struct json_object *obj, const char *what, struc
                 if (r < 0)
                         return r;
         }
+        if ((r = np_names_from_json(obj, what, diag, &s->names)) < 0 ||
+            (r = placement_from_json(obj, what, diag, s)) < 0)
+                return r;
         *ret_stats = stats;
         return 0;
 }

@@ -51,8 +51,14 @@ struct np_locality_pmu {
 /* One container's figures: what `numapinctl stats` shows, in text or JSON. */
 struct np_locality_stats {
         char id[NP_ID_MAX + 1];
+        struct np_names names; /* in Kubernetes, from its record */
         enum np_locality_state state;
         enum np_policy policy;
+        /* its placement, for the labels of its metrics (an exited container's too) */
+        struct np_cpulist placed_nodes;
+        struct np_cpulist cpus;
+        bool exclusive;
+        enum np_source source;
         struct np_cpulist allowed_nodes;
         unsigned int n_nodes;
         struct np_locality_node_stats nodes[NP_BPF_MAX_NODES];
@@ -96,8 +102,10 @@ void np_locality_stats_fill(const struct np_record *record, const struct np_loca
  * pages_allocated, pages_local, pages_remote, resident_bytes}], cpu_seconds,
  * pages_allocated, local_percent, remote_percent, pages_outside_allowed,
  * pages_unknown_node, migrations, migrations_cross_node, numa_balancing_migrations,
- * pmu: {local, remote, remote_percent} or "unavailable" with pmu_reason, exited_at}.
- * Unknown figures are null; exited_at only once exited. */
+ * pmu: {local, remote, remote_percent} or "unavailable" with pmu_reason, exited_at,
+ * kubernetes: {namespace, pod, container}, placement: {nodes, cpus, cpu_mode, source}}.
+ * Unknown figures are null; exited_at only once exited, kubernetes only when known;
+ * placement is optional on reading (files of older builds). */
 int np_locality_stats_to_json(const struct np_locality_stats *stats, struct json_object **ret_object);
 /* Reads that form back, every field checked: -EINVAL (diag naming `what` and the
  * field) when one is missing or of another type. cpu_seconds and pages_allocated

@@ -89,3 +89,19 @@ int np_demand_from_limits(int64_t cpu_quota, uint64_t cpu_period, int64_t memory
         *ret_demand = demand;
         return 0;
 }
+
+bool np_name_valid(const char *name, size_t max)
+{
+        size_t len = strlen(name);
+
+        if (len == 0 || len > max)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = name[i];
+                bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+                if (!alnum && (i == 0 || !strchr("_.-", c)))
+                        return false;
+        }
+        return true;
+}

@@ -6,12 +6,15 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpulist.h"
 
 #define NP_ID_MAX               200
 #define NP_CONTAINER_NAME_MAX   63
+#define NP_POD_NAME_MAX         253 /* a DNS subdomain, Kubernetes' limit for a pod's name */
+#define NP_NAMESPACE_MAX        63  /* a DNS label */
 #define NP_MAX_EXCLUSIVE_CPUS   8192
 #define NP_ANNOTATION_VALUE_MAX 4096
 #define NP_ANNOTATION_KEY_MAX   96     /* the longest numapin key: node-count.numapin.io/container.<63> */
@@ -20,6 +23,9 @@
 
 /* Container ids: 1-200 of A-Z a-z 0-9 _ + . - , not starting with a dot. */
 bool np_id_valid(const char *id);
+/* Kubernetes names as numapin takes them (Kubernetes allows fewer): 1-`max` of
+ * A-Z a-z 0-9 _ . - starting with a letter or digit. */
+bool np_name_valid(const char *name, size_t max);
 
 enum np_policy {
         NP_POLICY_NONE,
@@ -44,12 +50,22 @@ const char *np_source_to_string(enum np_source source);
 /* Unknown words give NP_SOURCE_UNKNOWN (a record written by a newer build). */
 enum np_source np_source_from_string(const char *s);
 
+/* Who a container is in Kubernetes, for the labels of its metrics: "" outside it,
+ * or where neither the CRI annotations nor the runtime said. */
+struct np_names {
+        char namespace[NP_NAMESPACE_MAX + 1];
+        char pod[NP_POD_NAME_MAX + 1];
+        char container[NP_CONTAINER_NAME_MAX + 1];
+};
+
 /* What a container asks for, from its annotations. */
 struct np_request {
         enum np_policy policy;                          /* NP_POLICY_NONE: leave the container alone */
         bool annotated;                                 /* some numapin key applies to this container */
         bool sandbox;                                   /* a pod sandbox (pause) container */
         char container_name[NP_CONTAINER_NAME_MAX + 1]; /* "" outside Kubernetes */
+        char pod_namespace[NP_NAMESPACE_MAX + 1];       /* "" when unknown */
+        char pod_name[NP_POD_NAME_MAX + 1];             /* "" when unknown */
         bool nodes_auto;                                /* numapin chooses the nodes */
         struct np_cpulist nodes;                        /* the explicit node list when !nodes_auto */
         unsigned int node_count;                        /* nodes `auto` may choose; 0: the fewest that fit */
@@ -103,6 +119,8 @@ struct np_input {
         const char *name;         /* the container's name; NULL: from the CRI annotations */
         const char *pod;          /* the pod sandbox's id, NULL when unknown */
         const char *pod_uid;      /* the pod's Kubernetes uid (kubelet's key), NULL when unknown */
+        const char *pod_name;      /* the pod's name and namespace; NULL: from the CRI annotations */
+        const char *pod_namespace;
         int pid;                  /* its init, 0 when not known yet */
         const char *cgroups_path; /* linux.cgroupsPath, NULL or "" when absent */
         bool locate_cgroup;       /* the cgroup exists already: find it at placement */

@@ -147,6 +147,8 @@ int main(int argc, char **argv)
         struct options opts;
         struct np_state state = {};
         struct np_diag diag = {};
+        uint64_t started = np_context_now_ns();
+        bool placing;
         size_t size;
         int r;
 
@@ -175,10 +177,12 @@ int main(int argc, char **argv)
                 snprintf(log_context, sizeof(log_context), "container %s: ", state.id);
                 np_log_set_syslog(log_context);
         }
+        placing = strcmp(opts.stage, "poststop") != 0;
         if (r == 0)
-                r = strcmp(opts.stage, "poststop") == 0 ? release(context, &state, &diag)
-                                                        : place(context, &state, &diag);
+                r = placing ? place(context, &state, &diag) : release(context, &state, &diag);
         np_state_clear(&state);
+        if (placing)
+                np_lifecycle_latency(context, np_context_now_ns() - started);
         if (r == 0)
                 return 0;
         if (!diag.message[0])

@@ -124,6 +124,8 @@ static int container_input(const Nri__PodSandbox *pod, const Nri__Container *con
         in->input.name = container->name;
         in->input.pod = container->pod_sandbox_id;
         in->input.pod_uid = pod && pod->uid && pod->uid[0] ? pod->uid : NULL;
+        in->input.pod_name = pod ? pod->name : NULL;
+        in->input.pod_namespace = pod ? pod->namespace_ : NULL;
         /* a pid beyond any the kernel hands out (PID_MAX_LIMIT) is not trusted:
          * the ledger's reclaim signals it */
         in->input.pid = container->pid <= 4194304 ? (int)container->pid : 0;
@@ -888,6 +890,8 @@ void nri_plugin_handle(struct nri_plugin *plugin, const char *method, const uint
 {
         Nri__Empty empty = NRI__EMPTY__INIT;
         char message[256], quoted[128];
+        enum np_nri_method counted = np_nri_method_from_name(method);
+        uint64_t started = np_context_now_ns();
 
         *reply = (struct nri_reply){};
         if (strcmp(method, "Configure") == 0)
@@ -912,4 +916,7 @@ void nri_plugin_handle(struct nri_plugin *plugin, const char *method, const uint
                 snprintf(message, sizeof(message), "method %s", np_log_quote(quoted, sizeof(quoted), method));
                 reply_fail(reply, NRI_STATUS_UNIMPLEMENTED, message);
         }
+        if (counted == NP_NRI_CREATE_CONTAINER)
+                np_lifecycle_latency(plugin->context, np_context_now_ns() - started);
+        np_opstats_nri_request(np_context_opstats(plugin->context), counted, reply->code == NRI_STATUS_OK);
 }

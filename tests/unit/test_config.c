@@ -231,7 +231,8 @@ static void test_config_load_refuses_unknown_field_naming_it(void **state)
 {
         assert_refused(*state, "{\"reserved_cpus\": \"0\", \"reserved_cpu\": \"1\"}", -EINVAL,
                        "unknown field 'reserved_cpu'; expected reserved_cpus, state_dir, default_policy, on_error, "
-                       "log_level, monitor, monitor_pin_dir, monitor_slots, unannotated or kubelet_root_dir");
+                       "log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir or "
+                       "metrics_exited_grace_seconds");
         assert_refused(*state, "{\"Monitor\": true}", -EINVAL, "unknown field 'Monitor'");
         assert_refused(*state, "{\"x\\ny\": 1}", -EINVAL, "unknown field 'x\\x0ay'");
 }
