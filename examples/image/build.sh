@@ -51,7 +51,7 @@ static() {
 }
 
 for bin in "${binaries[@]}"; do
-        [ -f "build/$bin" ] || die "build/$bin is missing: run make all first"
+        [ -f "build/$bin" ] || die "build/$bin is missing (make all builds it)"
         [ -x "build/$bin" ] || die "build/$bin is not executable"
         why=$(static "build/$bin") || die "build/$bin is not static ($why): an image FROM scratch has no libc"
 done

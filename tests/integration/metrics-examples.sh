@@ -332,11 +332,11 @@ static_elf() {
 image_check
 expect_status "build.sh --check, no binaries: exits 1" 1 "$status"
 expect_eq "build.sh --check, no binaries: one line naming build/numapin-nri" \
-        "error: build/numapin-nri is missing: run make all first" "$err"
+        "error: build/numapin-nri is missing (make all builds it)" "$err"
 if static_elf "$R/build/numapin-nri"; then
         image_check
         expect_eq "build.sh --check, numapin-exporter missing: one line naming it" \
-                "error: build/numapin-exporter is missing: run make all first" "$err"
+                "error: build/numapin-exporter is missing (make all builds it)" "$err"
         cp "$(readlink -f "$BASH")" "$R/build/numapin-exporter"
         image_check
         expect_status "build.sh --check, a dynamic numapin-exporter: exits 1" 1 "$status"
