@@ -52,7 +52,7 @@ NumapinPlacementErrors NumapinMonitorDown NumapinMonitorSlotsExhausted"
 # promtool ARGS...: Debian's prometheus package has it (make test installs it); without
 # it every check that needs it fails, never passes
 promtool_ok() {
-        command -v promtool >/dev/null || why "promtool is not installed (Debian package prometheus)"
+        command -v promtool >/dev/null || { why "promtool is not installed (Debian package prometheus)"; return; }
         local out
         out=$(promtool "$@" 2>&1) || why "promtool $*: $out"
 }
