@@ -48,7 +48,7 @@ BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/benc
 NRI_HARNESS := $(BUILD)/tests/nri-harness
 NRI_HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/nri/*.c))
 
-.PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean
+.PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean image
 
 all: $(BINS)
 
@@ -229,3 +229,6 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+image: all
+	bash examples/image/build.sh
