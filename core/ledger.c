@@ -190,6 +190,28 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
         return 0;
 }
 
+int np_record_read(int dir_fd, const char *name, const char *what, struct np_diag *diag, struct np_record *ret_record)
+{
+        _cleanup_json_ struct json_object *obj = NULL;
+        _cleanup_free_ char *text = NULL;
+        char id[NP_ID_MAX + 8];
+        size_t size;
+        int r;
+
+        r = np_read_regular_file_at(dir_fd, name, RECORD_LIMIT, &text, &size);
+        if (r < 0)
+                return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
+        r = np_json_parse(text, size, RECORD_LIMIT, what, diag, &obj);
+        if (r == 0)
+                r = record_from_json(obj, what, diag, ret_record);
+        if (r < 0)
+                return r;
+        snprintf(id, sizeof(id), "%s.json", ret_record->id);
+        if (strcmp(id, name) != 0)
+                return np_diag_fail(diag, -EINVAL, "%s: its id does not match its file name", what);
+        return 0;
+}
+
 static int compare_records(const void *a, const void *b)
 {
         return strcmp((*(const struct np_record *const *)a)->id, (*(const struct np_record *const *)b)->id);
@@ -211,35 +233,19 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
         }
         rewinddir(dir);
         while ((entry = readdir(dir))) {
-                _cleanup_json_ struct json_object *obj = NULL;
-                _cleanup_free_ char *text = NULL;
-                char what[PATH_MAX + 64], id[NP_ID_MAX + 8];
-                size_t len = strlen(entry->d_name), size;
+                char what[PATH_MAX + 64];
+                size_t len = strlen(entry->d_name);
                 _cleanup_free_ struct np_record *record = NULL;
 
                 if (entry->d_name[0] == '.' || len <= 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
                         continue;
                 snprintf(what, sizeof(what), "ledger record %s/containers/%s", state_dir, entry->d_name);
-                r = np_read_file_at(ledger->records_fd, entry->d_name, RECORD_LIMIT, &text, &size);
-                if (r < 0) {
-                        r = np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
-                        break;
-                }
-                r = np_json_parse(text, size, RECORD_LIMIT, what, diag, &obj);
-                if (r < 0)
-                        break;
                 record = malloc(sizeof(*record));
                 r = record && reserve_one(ledger) == 0 ? 0 : -ENOMEM;
+                if (r == 0)
+                        r = np_record_read(ledger->records_fd, entry->d_name, what, diag, record);
                 if (r < 0)
                         break;
-                r = record_from_json(obj, what, diag, record);
-                if (r < 0)
-                        break;
-                snprintf(id, sizeof(id), "%s.json", record->id);
-                if (strcmp(id, entry->d_name) != 0) {
-                        r = np_diag_fail(diag, -EINVAL, "%s: its id does not match its file name", what);
-                        break;
-                }
                 ledger->records[ledger->n_records++] = TAKE_PTR(record);
         }
         closedir(dir);

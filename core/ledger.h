@@ -84,6 +84,10 @@ void np_record_placement(const struct np_record *record, struct np_placement *re
 /* Fills a record from a placement. */
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
                               enum np_source source);
+/* One record file, <id>.json in the directory `dir_fd` (<state dir>/containers),
+ * read without the lock: records are replaced whole by rename(). `what` names
+ * it in messages. */
+int np_record_read(int dir_fd, const char *name, const char *what, struct np_diag *diag, struct np_record *ret_record);
 /* A record's Kubernetes names as the field "kubernetes" of `obj`: {"namespace",
  * "pod", "container"}, each only when known, the field only when one is. */
 int np_names_to_json(const struct np_names *names, struct json_object *obj);

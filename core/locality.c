@@ -127,6 +127,7 @@ void np_locality_stats_fill(const struct np_record *record, const struct np_loca
         };
         snprintf(s->id, sizeof(s->id), "%s", record->id);
         s->names = record->names;
+        s->placement_known = true;
         s->placed_nodes = record->nodes;
         s->cpus = record->cpus;
         s->exclusive = !np_cpulist_empty(&record->exclusive_cpus);
@@ -266,7 +267,7 @@ int np_locality_stats_to_json(const struct np_locality_stats *s, struct json_obj
         r = np_names_to_json(&s->names, obj);
         if (r < 0)
                 return r;
-        r = placement_to_json(s, obj);
+        r = s->placement_known ? placement_to_json(s, obj) : 0;
         if (r < 0)
                 return r;
         *ret_object = TAKE_PTR(obj);
@@ -419,6 +420,7 @@ static int placement_from_json(struct json_object *obj, const char *what, struct
         if (r < 0)
                 return r;
         s->source = np_source_from_string(text);
+        s->placement_known = true;
         return 0;
 }
 
@@ -670,15 +672,15 @@ void np_exited_remove(const char *state_dir, const char *id)
 
 /* One kept file into `ret_stats`: -EINVAL with diag naming the file and the field
  * when it is not an exited container's figures under its own name. */
-static int exited_read(int dir_fd, const char *name, const char *what, struct np_diag *diag,
-                       struct np_locality_stats *ret_stats)
+int np_exited_read(int dir_fd, const char *name, const char *what, struct np_diag *diag,
+                   struct np_locality_stats *ret_stats)
 {
         _cleanup_json_ struct json_object *obj = NULL;
         _cleanup_free_ char *text = NULL;
         size_t size, id_len = strlen(name) - strlen(".json");
         int r;
 
-        r = np_read_file_at(dir_fd, name, EXITED_LIMIT, &text, &size);
+        r = np_read_regular_file_at(dir_fd, name, EXITED_LIMIT, &text, &size);
         if (r < 0)
                 return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
         r = np_json_parse(text, size, EXITED_LIMIT, what, diag, &obj);
@@ -732,7 +734,7 @@ static int load_exited(const char *state_dir, const struct np_ledger *ledger, co
                 if (id && (len != strlen(id) + strlen(".json") || strncmp(e->d_name, id, strlen(id)) != 0))
                         continue;
                 snprintf(what, sizeof(what), "exited record %s/%s/%s", state_dir, NP_EXITED_DIR, e->d_name);
-                r = exited_read(dir_fd, e->d_name, what, &diag, &stats);
+                r = np_exited_read(dir_fd, e->d_name, what, &diag, &stats);
                 if (r == -ENOMEM)
                         break;
                 if (r < 0)

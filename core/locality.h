@@ -54,7 +54,9 @@ struct np_locality_stats {
         struct np_names names; /* in Kubernetes, from its record */
         enum np_locality_state state;
         enum np_policy policy;
-        /* its placement, for the labels of its metrics (an exited container's too) */
+        /* its placement, for the labels of its metrics (an exited container's too);
+         * unknown in files of older builds */
+        bool placement_known;
         struct np_cpulist placed_nodes;
         struct np_cpulist cpus;
         bool exclusive;
@@ -128,5 +130,10 @@ int np_exited_save(const char *state_dir, const struct np_locality_stats *stats)
 /* Every kept container (an empty report when there are none); a file that is not
  * an exited container's figures is left out with a warning naming it and the field. */
 int np_exited_load(const char *state_dir, struct np_locality_report *ret_report);
+/* One kept file, <id>.json in `dir_fd` (<state dir>/exited): -EINVAL with diag
+ * naming `what` and the field when it is not an exited container's figures
+ * under its own name. */
+int np_exited_read(int dir_fd, const char *name, const char *what, struct np_diag *diag,
+                   struct np_locality_stats *ret_stats);
 /* Forgets one (a new container with the same id, or numapinctl release). */
 void np_exited_remove(const char *state_dir, const char *id);

@@ -2,7 +2,8 @@
 /* numapinctl: look at what numapin sees and decides. `topology` prints the
  * machine, `plan` makes the hook's decision for a described container without
  * changing anything (or records it with --commit), `list` shows the ledger,
- * `release` drops a record and `doctor` checks the node. */
+ * `release` drops a record, `doctor` checks the node and `metrics` prints what
+ * the /metrics endpoint serves. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "../core/json.h"
 #include "../core/lifecycle.h"
 #include "../core/locality.h"
+#include "../core/metrics.h"
 #include "../core/parse.h"
 #include "../core/policy.h"
 #include "updates.h"
@@ -45,7 +47,8 @@ static void usage(FILE *out)
                      "  release ID                        drop a ledger record\n"
                      "  stats [ID] [--json] [--watch SECONDS]\n"
                      "                                    NUMA locality of the monitored containers\n"
-                     "  doctor [--json]                   the node checked before trusting numapin\n");
+                     "  doctor [--json]                   the node checked before trusting numapin\n"
+                     "  metrics                           the Prometheus exposition text of the node, once\n");
 }
 
 static char *format_list(const struct np_cpulist *list, char *buf, size_t size)
@@ -513,6 +516,24 @@ static struct json_object *doctor_kubelet_json(const struct np_doctor *doctor)
         return kubelet;
 }
 
+/* What numapin-exporter's /metrics answers, once, for scripts and a look by hand. */
+static int cmd_metrics(const struct options *opts)
+{
+        _cleanup_metrics_ struct np_metrics *metrics = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct np_diag diag = {};
+        size_t size;
+        int r;
+
+        r = np_metrics_new(&opts->context, &diag, &metrics);
+        if (r < 0)
+                return fail(&diag, r);
+        r = np_metrics_render(metrics, &text, &size);
+        if (r < 0)
+                return fail(NULL, r);
+        return fwrite(text, 1, size, stdout) == size && fflush(stdout) == 0 ? 0 : fail(NULL, -EIO);
+}
+
 static int cmd_doctor(const struct options *opts, struct np_context *context)
 {
         _cleanup_(np_doctor_clear) struct np_doctor doctor = {};
@@ -693,6 +714,8 @@ int main(int argc, char **argv)
 
         if (strcmp(opts.command, "topology") == 0)
                 r = cmd_topology(&opts, context);
+        else if (strcmp(opts.command, "metrics") == 0)
+                r = cmd_metrics(&opts);
         else if (strcmp(opts.command, "plan") == 0)
                 r = cmd_plan(&opts, context);
         else if (strcmp(opts.command, "list") == 0)

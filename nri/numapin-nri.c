@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../core/parse.h"
+#include "../core/metrics-http.h"
 #include "plugin.h"
 #include "ttrpc.pb-c.h"
 #include "wire.h"
@@ -39,6 +40,7 @@ struct options {
         char name[NAME_MAX_LEN + 1];
         char idx[3];
         int inherited_fd; /* NRI_PLUGIN_SOCKET: started by the runtime, -1 otherwise */
+        const char *metrics_listen; /* --metrics-listen ADDR, NULL: no endpoint */
         struct np_context_options plugin;
 };
 
@@ -58,8 +60,10 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-        fprintf(out, "usage: numapin-nri [--socket PATH] [--name NAME] [--idx NN]\n"
+        fprintf(out, "usage: numapin-nri [--socket PATH] [--name NAME] [--idx NN] [--metrics-listen ADDR]\n"
                      "                   " NP_CONTEXT_USAGE "\n"
+                     "--metrics-listen serves the node's placements and locality at http://ADDR/metrics\n"
+                     "(ADDR: HOST:PORT, [IPV6]:PORT or :PORT for every interface).\n"
                      "Started by the runtime (pre-installed), it reads NRI_PLUGIN_SOCKET, NRI_PLUGIN_NAME and\n"
                      "NRI_PLUGIN_IDX instead.\n");
 }
@@ -111,6 +115,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 { "socket", required_argument, NULL, 'k' },
                 { "name", required_argument, NULL, 'n' },
                 { "idx", required_argument, NULL, 'i' },
+                { "metrics-listen", required_argument, NULL, 'm' },
                 NP_CONTEXT_LONG_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -134,6 +139,9 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 case 'i':
                         if (set_identity(opts, NULL, optarg) < 0)
                                 return -EINVAL;
+                        break;
+                case 'm':
+                        opts->metrics_listen = optarg;
                         break;
                 case 'h':
                         usage(stdout);
@@ -340,6 +348,8 @@ static void sleep_ms(unsigned int ms)
 int main(int argc, char **argv)
 {
         struct sigaction action = { .sa_handler = on_signal };
+        _cleanup_metrics_ struct np_metrics *metrics = NULL;
+        _cleanup_metrics_server_ struct np_metrics_server *server = NULL;
         struct nri_plugin plugin;
         struct options opts;
         struct np_diag diag = {};
@@ -352,8 +362,16 @@ int main(int argc, char **argv)
         if (parse_options(argc, argv, &opts) < 0)
                 return 2;
         r = nri_plugin_init(&plugin, &opts.plugin, &diag);
+        if (r == 0 && opts.metrics_listen) {
+                r = np_metrics_new(&opts.plugin, &diag, &metrics);
+                if (r == 0)
+                        r = np_metrics_server_start(metrics, opts.metrics_listen, &diag, &server);
+                if (r == 0)
+                        np_log_info("metrics at http://%s/metrics", opts.metrics_listen);
+                plugin.metrics = metrics;
+        }
         if (r < 0) {
-                np_log_error("%s", diag.message);
+                np_log_error("%s", diag.message[0] ? diag.message : strerror(-r));
                 return 1;
         }
         sigaction(SIGTERM, &action, NULL);

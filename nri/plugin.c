@@ -347,6 +347,11 @@ static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, 
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, diag.message);
                 return;
         }
+        /* the endpoint reads the state dir this config names */
+        if (plugin->metrics && np_metrics_set_config(plugin->metrics, request->config,
+                                                     request->config ? strlen(request->config) : 0,
+                                                     "NRI plugin config (Configure)", &diag) < 0)
+                np_log_warning("metrics: %s", diag.message);
         np_log_set_level(context->config.log_level);
         r = np_context_ledger(context, true, &diag, &ledger);
         if (r == 0)

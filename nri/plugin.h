@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../core/context.h"
+#include "../core/metrics.h"
 #include "../core/nristatus.h"
 #include "nri.pb-c.h"
 #include "protected.h"
@@ -31,6 +32,7 @@
 
 struct nri_plugin {
         struct np_context *context; /* the ledger stays loaded, locked only while a call is served */
+        struct np_metrics *metrics; /* the /metrics endpoint's renderer (--metrics-listen), or NULL; not owned */
         bool configured;
         struct nri_protected protected; /* containers kept off exclusive CPUs without a record */
         /* the runtime it talks to and what it did against the runtime's view,
