@@ -241,6 +241,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/always
 	install -m 0644 examples/hooks.d/always/*.json $(DESTDIR)$(PREFIX)/share/numapin/examples/hooks.d/always/
 	install -m 0644 examples/nri/* $(DESTDIR)$(PREFIX)/share/numapin/examples/nri/
+	install -d $(DESTDIR)$(PREFIX)/share/numapin/examples/metrics
+	install -m 0644 examples/metrics/* $(DESTDIR)$(PREFIX)/share/numapin/examples/metrics/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/numapin-hook $(DESTDIR)$(PREFIX)/bin/numapinctl $(DESTDIR)$(PREFIX)/bin/numapin-nri \

@@ -427,8 +427,9 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         return 0;
 }
 
+/* `ret_refused`: a failure is the request's (invalid, or it does not fit), not numapin's */
 static int place(struct np_context *context, const struct np_input *input, unsigned int flags, struct np_diag *diag,
-                 struct np_outcome *ret_outcome)
+                 struct np_outcome *ret_outcome, bool *ret_refused)
 {
         struct np_outcome outcome = {};
         struct np_demand demand;
@@ -444,6 +445,7 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                         return r;
         }
         r = np_input_request(context, input, diag, &outcome.request, &demand);
+        *ret_refused = r < 0;
         if (r < 0)
                 return r;
         if (kubelets(context, input, &outcome)) {
@@ -480,10 +482,12 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                 r = reclaim(&verb, &outcome);
         if (r == 0 && outcome.request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
                 protected_placement(&verb, &demand, &outcome.placement);
-        else if (r == 0)
+        else if (r == 0) {
                 r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome.request,
                                     &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
                                     &outcome.placement);
+                *ret_refused = r < 0 && r != -ENOMEM; /* the decision reads no file */
+        }
         if (r == 1) {
                 /* placed before: the same placement, its pid and cgroup brought up to date */
                 record = *np_ledger_find(verb.ledger, input->id);
@@ -538,12 +542,14 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
                        struct np_diag *diag, struct np_outcome *ret_outcome)
 {
         enum np_op_source source;
-        int r = place(context, input, flags, diag, ret_outcome);
+        bool refused = false;
+        int r = place(context, input, flags, diag, ret_outcome, &refused);
 
         /* a placement made, or one that failed: a kept one or a container left
          * alone is not a placement */
         if ((flags & NP_PLACE_COMMIT) && op_source(context, &source) && (r < 0 || ret_outcome->kind == NP_OUTCOME_PLACED))
-                np_opstats_placement(np_context_opstats(context), source, r < 0 ? np_op_result_of(r) : NP_OP_PLACED);
+                np_opstats_placement(np_context_opstats(context), source,
+                                     r >= 0 ? NP_OP_PLACED : refused ? NP_OP_REFUSED : NP_OP_ERROR);
         return r;
 }
 

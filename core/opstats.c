@@ -68,21 +68,6 @@ enum np_nri_method np_nri_method_from_name(const char *name)
         return NP_NRI_OTHER;
 }
 
-enum np_op_result np_op_result_of(int r)
-{
-        switch (-r) {
-        case EINVAL:
-        case ENOSPC:
-        case EILSEQ:
-        case ERANGE:
-        case E2BIG:
-        case EDOM:
-                return NP_OP_REFUSED;
-        default:
-                return NP_OP_ERROR;
-        }
-}
-
 static bool valid_layout(const struct np_opstats_data *data)
 {
         return memcmp(data->magic, MAGIC, sizeof(data->magic)) == 0 && data->version == VERSION &&

@@ -76,9 +76,6 @@ void np_opstats_nri_request(struct np_opstats *opstats, enum np_nri_method metho
 /* Each counter read atomically (the whole is not one instant: counters only grow). */
 void np_opstats_read(const struct np_opstats *opstats, struct np_opstats_data *ret_data);
 
-/* What a failed placement's -errno counts as: refused for a request that is
- * invalid or does not fit (EINVAL, ENOSPC, EILSEQ, ERANGE, E2BIG, EDOM), else error. */
-enum np_op_result np_op_result_of(int r);
 const char *np_op_source_name(enum np_op_source source);
 const char *np_op_result_name(enum np_op_result result);
 const char *np_nri_method_name(enum np_nri_method method);

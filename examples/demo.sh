@@ -106,7 +106,21 @@ echo "numapinctl stats (exited containers keep their final counters):"
 "$CTL" --state-dir "$STATE" stats | sed 's/^/  /'
 echo "numapinctl stats np-demo-d-$$:"
 "$CTL" --state-dir "$STATE" stats "np-demo-d-$$" | sed 's/^/  /'
-say "9. The NRI plugin: numapin-nri answers a runtime's calls (the project's NRI harness plays containerd)"
+say "9. The same for Prometheus: numapin-exporter serves /metrics (here a few of its series)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$ROOT/build/numapin-exporter" --state-dir "$STATE" --listen "127.0.0.1:$port" &
+EXPORTER=$!
+for _ in $(seq 50); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+        sleep 0.1
+done
+echo "curl http://127.0.0.1:$port/metrics:"
+curl -fsS "http://127.0.0.1:$port/metrics" |
+        grep -E '^numapin_(container_pages_allocated_total|container_info|node_cpus|placements_total\{source="hook",result="(placed|refused)"\})' |
+        grep -v ',state="\(reserved\|isolated\)"' | sed 's/^/  /' || true
+kill "$EXPORTER" 2>/dev/null || true
+wait "$EXPORTER" 2>/dev/null || true
+say "10. The NRI plugin: numapin-nri answers a runtime's calls (the project's NRI harness plays containerd)"
 NRI_STATE=$DEMO/nri-state
 echo '{}' > "$DEMO/nri-config.json"
 cat > "$DEMO/nri-steps" <<'STEPS'
@@ -125,4 +139,4 @@ echo "the ledger it keeps, the same as the hook's:"
 
 echo
 echo "demo done: numapin placed, explained, re-pinned, refused, released and measured real runc containers,"
-echo "and placed the same way through NRI."
+echo "served the figures to Prometheus, and placed the same way through NRI."

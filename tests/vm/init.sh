@@ -344,6 +344,33 @@ sc_monitor() {
         else
                 notok "$rt monitor: CPUs on node 0, memory bound to node 1: ~100% remote" "status $st ($out): $(echo "$stats" | tr -d ' \n' | head -c 600)"
         fi
+        # the same two in the Prometheus exposition (both exited, within the grace period)
+        out=$($CTL metrics 2>&1)
+        remote=$(metrics_remote_percent "$out" np-remote-$rt)
+        if [ "$remote" -ge 99 ] 2>/dev/null; then
+                ok "$rt metrics: CPUs on node 0, memory on node 1: ${remote}% of the pages remote in /metrics"
+        else
+                notok "$rt metrics: CPUs on node 0, memory on node 1: ~100% remote in /metrics" \
+                        "got '$remote': $(echo "$out" | grep "np-remote-$rt" | head -c 600)"
+        fi
+        remote=$(metrics_remote_percent "$out" np-mon-$rt)
+        if [ "$remote" -le 1 ] 2>/dev/null; then
+                ok "$rt metrics: bound container: ${remote}% of the pages remote in /metrics"
+        else
+                notok "$rt metrics: bound container: ~0% remote in /metrics" \
+                        "got '$remote': $(echo "$out" | grep "np-mon-$rt" | head -c 600)"
+        fi
+}
+
+# metrics_remote_percent TEXT ID: the remote share of container ID's pages in the
+# exposition TEXT, in whole percent ("none" when it has no pages there)
+metrics_remote_percent() {
+        echo "$1" | awk -v id="container_id=\"$2\"" '
+                /^numapin_container_pages_allocated_total\{/ && index($0, id) {
+                        all += $NF
+                        if (index($0, "locality=\"remote\"")) remote += $NF
+                }
+                END { if (all > 0) printf "%d\n", remote * 100 / all + 0.5; else print "none" }'
 }
 
 # --- the run ------------------------------------------------------------------------------
