@@ -15,6 +15,7 @@
 
 #include "../../core/annotations.h"
 #include "../../core/lifecycle.h"
+#include "../../core/opstats.h"
 #include "helpers.h"
 
 struct fixture {
@@ -178,6 +179,89 @@ static void test_lifecycle_place_records_the_container_and_its_cgroup(void **sta
         assert_int_equal(record->pid, getpid());
         assert_int_equal(np_cpulist_count(&record->exclusive_cpus), 2);
         np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_place_keeps_the_kubernetes_names_for_metrics(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_annotation_set set = {};
+        const struct np_record *record;
+        struct np_diag diag = {};
+
+        /* containerd's CRI annotations */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "a", "cpus.numapin.io/pod=1",
+                               "io.kubernetes.cri.sandbox-namespace=shop", "io.kubernetes.cri.sandbox-name=web-7d9f",
+                               "io.kubernetes.cri.container-name=nginx", NULL),
+                         0);
+        record = find(f, "a");
+        assert_string_equal(record->names.namespace, "shop");
+        assert_string_equal(record->names.pod, "web-7d9f");
+        assert_string_equal(record->names.container, "nginx");
+        np_outcome_clear(&outcome);
+
+        /* CRI-O's; the runtime's word (NRI's pod) wins over the annotations */
+        assert_int_equal(np_annotations_add(&set, "policy.numapin.io/pod", "bind"), 0);
+        assert_int_equal(np_annotations_add(&set, "io.kubernetes.pod.namespace", "crio-ns"), 0);
+        assert_int_equal(np_annotations_add(&set, "io.kubernetes.pod.name", "from-annotation"), 0);
+        input.id = "b";
+        input.pod_name = "from-runtime";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, &diag, &outcome), 0);
+        record = find(f, "b");
+        assert_string_equal(record->names.namespace, "crio-ns");
+        assert_string_equal(record->names.pod, "from-runtime");
+        np_outcome_clear(&outcome);
+
+        /* a name that could not be Kubernetes' is refused, naming it */
+        input.id = "c";
+        input.pod_name = "bad\"name";
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, &diag, &outcome), -EINVAL);
+        assert_non_null(strstr(diag.message, "pod name 'bad"));
+        assert_null(find(f, "c"));
+        np_annotations_clear(&set);
+}
+
+static void test_lifecycle_counts_placements_by_result_for_its_source(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_annotation_set set = {};
+        struct np_opstats *opstats;
+        struct np_opstats_data data;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "a", "cpus.numapin.io/pod=1", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "b", "policy.numapin.io/pod=bind", NULL), 0);
+        np_outcome_clear(&outcome);
+        /* kept (a second hook stage): not a new placement */
+        input.id = "b";
+        input.container_annotations = &set;
+        assert_int_equal(np_annotations_add(&set, "policy.numapin.io/pod", "bind"), 0);
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, NULL, &outcome), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
+        np_outcome_clear(&outcome);
+        np_annotations_clear(&set);
+        /* refused: a node this machine does not have, an invalid value */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "c", "nodes.numapin.io/pod=7", NULL), -ENOENT);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "d", "cpus.numapin.io/pod=x", NULL), -EINVAL);
+        /* a plan is not counted */
+        assert_int_equal(place(f, 0, &outcome, "e", "cpus.numapin.io/pod=1", NULL), 0);
+        np_outcome_clear(&outcome);
+        np_lifecycle_latency(f->context, 3000000); /* 3 ms */
+
+        assert_int_equal(np_opstats_open(f->state, false, NULL, &opstats), 0);
+        np_opstats_read(opstats, &data);
+        assert_int_equal(data.placements[NP_OP_HOOK][NP_OP_PLACED], 2);
+        assert_int_equal(data.placements[NP_OP_HOOK][NP_OP_REFUSED], 2);
+        assert_int_equal(data.placements[NP_OP_HOOK][NP_OP_ERROR], 0);
+        assert_int_equal(data.placements[NP_OP_NRI][NP_OP_PLACED], 0);
+        assert_int_equal(data.duration_ns_sum[NP_OP_HOOK], 3000000);
+        assert_int_equal(data.duration_buckets[NP_OP_HOOK][5], 1); /* le 0.005 */
+        assert_true(np_op_bucket_bounds[5] == 0.005);
+        np_opstats_close(opstats);
 }
 
 static void test_lifecycle_place_again_keeps_the_first_placement(void **state)
@@ -755,6 +839,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 TEST(test_lifecycle_place_records_the_container_and_its_cgroup),
+                TEST(test_lifecycle_place_keeps_the_kubernetes_names_for_metrics),
+                TEST(test_lifecycle_counts_placements_by_result_for_its_source),
                 TEST(test_lifecycle_place_again_keeps_the_first_placement),
                 TEST(test_lifecycle_unannotated_container_is_protected_and_recorded),
                 TEST(test_lifecycle_unannotated_ignore_touches_no_state),
