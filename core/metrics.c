@@ -132,6 +132,8 @@ struct cache {
 struct pinned {
         char *dir;
         struct np_monitor *monitor;
+        struct np_monitor_snapshot snapshot; /* this scrape's counters, read on first need */
+        bool snapshot_taken;                 /* ... and tried: when it failed, slot by slot */
         bool pmu;
         char reason[NP_LOCALITY_REASON_MAX + 1];
 };
@@ -404,7 +406,14 @@ static void read_figures(struct np_metrics *m, struct entry *e, unsigned int max
         e->resident_known = false;
         if (!e->monitored || !(p = pinned_get(m, e->monitor_dir)) || !p->monitor)
                 return;
-        if (np_monitor_read(p->monitor, e->slot, &locality) < 0) {
+        if (!p->snapshot_taken) {
+                p->snapshot_taken = true;
+                if (np_monitor_snapshot(p->monitor, &p->snapshot) < 0)
+                        p->snapshot = (struct np_monitor_snapshot){};
+        }
+        if (p->snapshot.nodes) {
+                np_monitor_snapshot_slot(&p->snapshot, e->slot, &locality);
+        } else if (np_monitor_read(p->monitor, e->slot, &locality) < 0) {
                 /* the set was removed or replaced: open it again at the next scrape */
                 np_monitor_close(p->monitor);
                 p->monitor = NULL;
@@ -718,6 +727,7 @@ void np_metrics_free(struct np_metrics *m)
         cache_clear(&m->running);
         cache_clear(&m->exited);
         for (size_t i = 0; i < m->n_pinned; i++) {
+                np_monitor_snapshot_clear(&m->pinned[i].snapshot);
                 np_monitor_close(m->pinned[i].monitor);
                 free(m->pinned[i].dir);
         }
@@ -791,6 +801,10 @@ static int render(struct np_metrics *m, struct text *t)
         monitor_families(&s);
         operation_families(&s);
         free(s.all);
+        for (size_t i = 0; i < m->n_pinned; i++) {
+                np_monitor_snapshot_clear(&m->pinned[i].snapshot);
+                m->pinned[i].snapshot_taken = false;
+        }
         return t->failed ? -ENOMEM : 0;
 }
 

@@ -420,6 +420,111 @@ int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
         return 0;
 }
 
+/* Sums every entry of the per-CPU array `fd` (`n` entries of `size` bytes a CPU)
+ * into `sum(entry, value, userdata)`, BATCH entries a lookup. */
+#define BATCH 256
+static int read_batched(int fd, unsigned int n, size_t size, unsigned int n_cpus,
+                        void (*sum)(unsigned int entry, const void *value, void *userdata), void *userdata)
+{
+        size_t stride = (size + 7) & ~(size_t)7;
+        _cleanup_free_ void *values = calloc(BATCH, stride * n_cpus);
+        _cleanup_free_ __u32 *keys = calloc(BATCH, sizeof(*keys));
+        __u32 next = 0, count;
+        bool first = true;
+        int r;
+
+        if (!values || !keys)
+                return -ENOMEM;
+        for (unsigned int done = 0; done < n;) {
+                count = MIN(BATCH, n - done);
+                r = bpf_map_lookup_batch(fd, first ? NULL : &next, &next, keys, values, &count, NULL);
+                if (r < 0 && errno != ENOENT)
+                        return errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ? -EOPNOTSUPP : -errno;
+                for (__u32 i = 0; i < count; i++)
+                        for (unsigned int c = 0; c < n_cpus; c++)
+                                sum(keys[i], (const char *)values + (i * n_cpus + c) * stride, userdata);
+                done += count;
+                first = false;
+                if (r < 0 || count == 0)
+                        break; /* ENOENT: that was the last */
+        }
+        return 0;
+}
+
+static void sum_node(unsigned int entry, const void *value, void *userdata)
+{
+        struct np_monitor_snapshot *s = userdata;
+        const struct np_bpf_node_counters *v = value;
+        unsigned int slot = entry / s->node_stride, node = entry % s->node_stride;
+        struct np_bpf_node_counters *to;
+
+        if (slot >= s->slots)
+                return;
+        to = &s->nodes[slot * s->node_stride + node];
+        to->cpu_ns += v->cpu_ns;
+        to->pages += v->pages;
+        to->pages_local += v->pages_local;
+}
+
+static void sum_counters(unsigned int entry, const void *value, void *userdata)
+{
+        struct np_monitor_snapshot *s = userdata;
+        const struct np_bpf_slot_counters *v = value;
+        struct np_bpf_slot_counters *to;
+
+        if (entry >= s->slots)
+                return;
+        to = &s->counters[entry];
+        to->pages_outside += v->pages_outside;
+        to->pages_unknown_node += v->pages_unknown_node;
+        to->migrations += v->migrations;
+        to->migrations_cross += v->migrations_cross;
+        to->numa_balancing_pages += v->numa_balancing_pages;
+        to->pmu_local += v->pmu_local;
+        to->pmu_remote += v->pmu_remote;
+}
+
+int np_monitor_snapshot(const struct np_monitor *m, struct np_monitor_snapshot *ret)
+{
+        struct np_monitor_snapshot s = { .slots = m->slots, .node_stride = m->node_stride };
+        int r;
+
+        if (s.node_stride == 0 || s.node_stride > NP_BPF_MAX_NODES)
+                return -EINVAL;
+        s.nodes = calloc((size_t)s.slots * s.node_stride, sizeof(*s.nodes));
+        s.counters = calloc(s.slots, sizeof(*s.counters));
+        r = s.nodes && s.counters ? 0 : -ENOMEM;
+        if (r == 0)
+                r = read_batched(m->slot_nodes_fd, s.slots * s.node_stride, sizeof(struct np_bpf_node_counters),
+                                 m->n_cpus, sum_node, &s);
+        if (r == 0)
+                r = read_batched(m->slot_counters_fd, s.slots, sizeof(struct np_bpf_slot_counters), m->n_cpus,
+                                 sum_counters, &s);
+        if (r < 0) {
+                np_monitor_snapshot_clear(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+void np_monitor_snapshot_clear(struct np_monitor_snapshot *s)
+{
+        free(s->nodes);
+        free(s->counters);
+        *s = (struct np_monitor_snapshot){};
+}
+
+void np_monitor_snapshot_slot(const struct np_monitor_snapshot *s, uint32_t slot, struct np_locality *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        if (slot >= s->slots)
+                return;
+        ret->node_stride = s->node_stride;
+        memcpy(ret->nodes, &s->nodes[(size_t)slot * s->node_stride], s->node_stride * sizeof(*ret->nodes));
+        ret->counters = s->counters[slot];
+}
+
 int np_monitor_read(const struct np_monitor *m, uint32_t slot, struct np_locality *ret)
 {
         size_t node_size = (sizeof(struct np_bpf_node_counters) + 7) & ~(size_t)7;

@@ -77,6 +77,21 @@ int np_monitor_unwatch(struct np_monitor *monitor, uint64_t cgroup_id);
 int np_monitor_sweep(struct np_monitor *monitor, const bool *live, unsigned int n_live);
 /* Sums a slot's per-CPU counters. */
 int np_monitor_read(const struct np_monitor *monitor, uint32_t slot, struct np_locality *ret_locality);
+/* Every slot's counters, summed over the CPUs, read at once: a scrape of many
+ * containers makes a few batch lookups instead of node_stride + 1 a container. */
+struct np_monitor_snapshot {
+        unsigned int slots;
+        unsigned int node_stride;              /* as in struct np_locality, at most NP_BPF_MAX_NODES */
+        struct np_bpf_node_counters *nodes;    /* [slot * node_stride + node] */
+        struct np_bpf_slot_counters *counters; /* [slot] */
+};
+/* -EOPNOTSUPP where the kernel has no batch lookups (before 5.6): read slot by slot. */
+int np_monitor_snapshot(const struct np_monitor *monitor, struct np_monitor_snapshot *ret_snapshot);
+void np_monitor_snapshot_clear(struct np_monitor_snapshot *snapshot);
+/* One slot's counters from a snapshot, as np_monitor_read() gives them. */
+void np_monitor_snapshot_slot(const struct np_monitor_snapshot *snapshot, uint32_t slot,
+                              struct np_locality *ret_locality);
+
 /* How many cgroups are watched. */
 int np_monitor_count(const struct np_monitor *monitor, unsigned int *ret_count);
 /* Detaches and unpins a whole set (an older build's, once nothing uses it). */
