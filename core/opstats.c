@@ -163,8 +163,8 @@ int np_opstats_open(const char *state_dir, bool create, struct np_diag *diag, st
                         r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
                 if (r == -ENOENT || r == -EINVAL) {
                         if (r == -EINVAL)
-                                np_log_warning("%s/%s is not numapin's counters file of this build; counting anew",
-                                               state_dir, NP_OPSTATS_FILE);
+                                np_log_debug("%s/%s is not numapin's counters file of this build; counting anew",
+                                             state_dir, NP_OPSTATS_FILE);
                         r = create_file(dir_fd, NP_OPSTATS_FILE, r == -EINVAL);
                         if (r == 0)
                                 r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
