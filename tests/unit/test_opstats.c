@@ -113,7 +113,7 @@ static void test_opstats_counts_survive_close_and_reopen(void **state)
         np_opstats_placement(opstats, NP_OP_HOOK, NP_OP_PLACED);
         np_opstats_placement(opstats, NP_OP_NRI, NP_OP_REFUSED);
         np_opstats_placement(opstats, NP_OP_NRI, NP_OP_ERROR);
-        np_opstats_duration(opstats, NP_OP_NRI, 300000);      /* 0.3 ms */
+        np_opstats_duration(opstats, NP_OP_NRI, 300000);     /* 0.3 ms */
         np_opstats_duration(opstats, NP_OP_NRI, 3000000000); /* 3 s: beyond the last bound */
         np_opstats_nri_request(opstats, NP_NRI_CREATE_CONTAINER, true);
         np_opstats_nri_request(opstats, NP_NRI_CREATE_CONTAINER, false);
@@ -479,8 +479,8 @@ static void test_opstats_duration_on_a_bound_goes_in_that_bucket(void **state)
 {
         /* the bounds in nanoseconds, as the spec lists them in seconds */
         static const uint64_t bounds_ns[NP_OP_BUCKETS] = {
-                100000,    250000,    500000,    1000000,   2500000,   5000000,    10000000,
-                25000000,  50000000,  100000000, 250000000, 500000000, 1000000000, 2500000000,
+                100000,   250000,   500000,    1000000,   2500000,   5000000,    10000000,
+                25000000, 50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000,
         };
         static const double bounds_s[NP_OP_BUCKETS] = {
                 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -504,12 +504,12 @@ static void test_opstats_duration_on_a_bound_goes_in_that_bucket(void **state)
                 /* one nanosecond more is in the next one (the last: +Inf) */
                 got = bucket_of(opstats, bounds_ns[b] + 1);
                 if (got != b + 1)
-                        fail_msg("%llu ns went in bucket %zu, expected %zu", (unsigned long long)bounds_ns[b] + 1,
-                                 got, b + 1);
+                        fail_msg("%llu ns went in bucket %zu, expected %zu", (unsigned long long)bounds_ns[b] + 1, got,
+                                 b + 1);
                 got = bucket_of(opstats, bounds_ns[b] - 1);
                 if (got != b)
-                        fail_msg("%llu ns went in bucket %zu, expected %zu", (unsigned long long)bounds_ns[b] - 1,
-                                 got, b);
+                        fail_msg("%llu ns went in bucket %zu, expected %zu", (unsigned long long)bounds_ns[b] - 1, got,
+                                 b);
         }
         assert_int_equal(bucket_of(opstats, 3600 * NS_PER_SECOND), NP_OP_BUCKETS);
         np_opstats_close(opstats);
