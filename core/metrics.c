@@ -718,7 +718,8 @@ void np_metrics_free(struct np_metrics *m)
         cache_clear(&m->running);
         cache_clear(&m->exited);
         for (size_t i = 0; i < m->n_pinned; i++) {
-                np_monitor_close(m->pinned[i].monitor);
+                if (m->pinned[i].monitor) /* NULL: the set could not be opened */
+                        np_monitor_close(m->pinned[i].monitor);
                 free(m->pinned[i].dir);
         }
         free(m->pinned);
