@@ -113,6 +113,7 @@ struct entry {
         struct promise *promised; /* its memory limit on each of its nodes */
         size_t n_promised;
         int64_t exited_at; /* 0: it runs */
+        bool moved;        /* scan: its fields went to the new cache; the name stays for the search */
         /* this scrape's figures (an exited container's final ones) */
         bool counted;
         bool pmu; /* its PMU tier counts */
@@ -318,10 +319,10 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
                         fresh.entries = grown;
                 }
                 old = cache_find(cache, de->d_name);
-                if (old && old->file && old->ino == st.st_ino && old->size == st.st_size &&
+                if (old && !old->moved && old->ino == st.st_ino && old->size == st.st_size &&
                     old->mtime.tv_sec == st.st_mtim.tv_sec && old->mtime.tv_nsec == st.st_mtim.tv_nsec) {
                         fresh.entries[fresh.n++] = *old;
-                        *old = (struct entry){ .file = NULL };
+                        old->moved = true; /* its name stays: the cache is searched again, sorted */
                         continue;
                 }
                 snprintf(what, sizeof(what), "%s/%s", path, de->d_name);
@@ -356,7 +357,7 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
         closedir(dir);
         /* what was not found again is gone */
         for (size_t i = 0; i < cache->n; i++)
-                if (cache->entries[i].file)
+                if (!cache->entries[i].moved)
                         entry_clear(&cache->entries[i]);
         free(cache->entries);
         if (fresh.n > 1)
