@@ -447,9 +447,10 @@ static void container_families(struct scrape *s)
         struct text *t = s->t;
 
         family(t, "numapin_container_info", "gauge",
-               "A container numapin placed: its policy, nodes, cpuset and who placed it (value 1).");
+               "A container numapin placed: its policy, nodes, cpuset, who placed it and whether it runs (value 1).");
         for (size_t i = 0; i < s->n_all; i++)
-                put(t, "numapin_container_info{%s,%s} 1\n", s->all[i]->labels, s->all[i]->info);
+                put(t, "numapin_container_info{%s,%s,state=\"%s\"} 1\n", s->all[i]->labels, s->all[i]->info,
+                    s->all[i]->exited_at ? "exited" : "running");
 
         family(t, "numapin_container_exited_timestamp_seconds", "gauge",
                "When an exited container exited; its final counters stay for metrics_exited_grace_seconds.");
