@@ -319,8 +319,10 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
                         fresh.entries = grown;
                 }
                 old = cache_find(cache, de->d_name);
+                /* an unchanged file keeps its entry, unless its grace period ended since */
                 if (old && !old->moved && old->ino == st.st_ino && old->size == st.st_size &&
-                    old->mtime.tv_sec == st.st_mtim.tv_sec && old->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+                    old->mtime.tv_sec == st.st_mtim.tv_sec && old->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+                    !(exited && old->exited_at + grace < now)) {
                         fresh.entries[fresh.n++] = *old;
                         old->moved = true; /* its name stays: the cache is searched again, sorted */
                         continue;
