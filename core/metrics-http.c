@@ -55,9 +55,11 @@ int np_metrics_address_parse(const char *address, struct sockaddr_storage *ret_a
                 port_text = colon + 1;
         }
         host[host_len] = '\0';
+        if (port_text[0] < '0' || port_text[0] > '9')
+                goto bad; /* strtoul would take a sign or leading blanks */
         errno = 0;
         port = strtoul(port_text, &end, 10);
-        if (!port_text[0] || *end || errno || port > 65535 || port_text[0] == '-' || port_text[0] == '+')
+        if (*end || errno || port > 65535)
                 goto bad;
         if (address[0] == '[') {
                 in6->sin6_family = AF_INET6;

@@ -113,6 +113,7 @@ struct entry {
         struct promise *promised; /* its memory limit on each of its nodes */
         size_t n_promised;
         int64_t exited_at; /* 0: it runs */
+        bool moved;        /* scan: its fields went to the new cache; the name stays for the search */
         /* this scrape's figures (an exited container's final ones) */
         bool counted;
         bool pmu; /* its PMU tier counts */
@@ -320,10 +321,12 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
                         fresh.entries = grown;
                 }
                 old = cache_find(cache, de->d_name);
-                if (old && old->file && old->ino == st.st_ino && old->size == st.st_size &&
-                    old->mtime.tv_sec == st.st_mtim.tv_sec && old->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+                /* an unchanged file keeps its entry, unless its grace period ended since */
+                if (old && !old->moved && old->ino == st.st_ino && old->size == st.st_size &&
+                    old->mtime.tv_sec == st.st_mtim.tv_sec && old->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+                    !(exited && old->exited_at + grace < now)) {
                         fresh.entries[fresh.n++] = *old;
-                        *old = (struct entry){ .file = NULL };
+                        old->moved = true; /* its name stays: the cache is searched again, sorted */
                         continue;
                 }
                 snprintf(what, sizeof(what), "%s/%s", path, de->d_name);
@@ -358,7 +361,7 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
         closedir(dir);
         /* what was not found again is gone */
         for (size_t i = 0; i < cache->n; i++)
-                if (cache->entries[i].file)
+                if (!cache->entries[i].moved)
                         entry_clear(&cache->entries[i]);
         free(cache->entries);
         if (fresh.n > 1)
@@ -455,9 +458,10 @@ static void container_families(struct scrape *s)
         struct text *t = s->t;
 
         family(t, "numapin_container_info", "gauge",
-               "A container numapin placed: its policy, nodes, cpuset and who placed it (value 1).");
+               "A container numapin placed: its policy, nodes, cpuset, who placed it and whether it runs (value 1).");
         for (size_t i = 0; i < s->n_all; i++)
-                put(t, "numapin_container_info{%s,%s} 1\n", s->all[i]->labels, s->all[i]->info);
+                put(t, "numapin_container_info{%s,%s,state=\"%s\"} 1\n", s->all[i]->labels, s->all[i]->info,
+                    s->all[i]->exited_at ? "exited" : "running");
 
         family(t, "numapin_container_exited_timestamp_seconds", "gauge",
                "When an exited container exited; its final counters stay for metrics_exited_grace_seconds.");
@@ -728,7 +732,7 @@ void np_metrics_free(struct np_metrics *m)
         cache_clear(&m->exited);
         for (size_t i = 0; i < m->n_pinned; i++) {
                 np_monitor_snapshot_clear(&m->pinned[i].snapshot);
-                np_monitor_close(m->pinned[i].monitor);
+                np_monitor_close(m->pinned[i].monitor); /* NULL: the set could not be opened */
                 free(m->pinned[i].dir);
         }
         free(m->pinned);

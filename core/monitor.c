@@ -98,6 +98,8 @@ int np_monitor_supported(const char *sysfs_root, const char *cgroup_dir, struct 
 
 void np_monitor_close(struct np_monitor *monitor)
 {
+        if (!monitor)
+                return;
         int *fds[] = { &monitor->watched_fd,       &monitor->slot_info_fd, &monitor->slot_nodes_fd,
                        &monitor->slot_counters_fd, &monitor->cpu_node_fd,  &monitor->block_node_fd,
                        &monitor->pmu_info_fd,      &monitor->index_fd };

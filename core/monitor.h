@@ -60,7 +60,7 @@ int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct n
                     unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor);
 /* Opens a pinned set by its directory (a record's), without loading. */
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor);
-void np_monitor_close(struct np_monitor *monitor);
+void np_monitor_close(struct np_monitor *monitor); /* NULL is nothing to close */
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_monitor *, np_monitor_close);
 #define _cleanup_monitor_ _cleanup_(np_monitor_closep)
 

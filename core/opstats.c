@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -134,12 +135,25 @@ int np_opstats_open(const char *state_dir, bool create, struct np_diag *diag, st
                 return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
         r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
         if (create && (r == -ENOENT || r == -EINVAL)) {
-                if (r == -EINVAL)
-                        np_log_warning("%s/%s is not numapin's counters file of this build; counting anew", state_dir,
-                                       NP_OPSTATS_FILE);
-                r = create_file(dir_fd, NP_OPSTATS_FILE, r == -EINVAL);
-                if (r == 0)
+                /* one maker at a time (the state dir's own flock, which nothing else
+                 * takes): a process that found the same damaged file must map the
+                 * replacement made meanwhile, not rename its own over it, which
+                 * would leave the first counting into an unlinked file */
+                while (flock(dir_fd, LOCK_EX) < 0)
+                        if (errno != EINTR) {
+                                r = -errno;
+                                break;
+                        }
+                if (r == -ENOENT || r == -EINVAL)
                         r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
+                if (r == -ENOENT || r == -EINVAL) {
+                        if (r == -EINVAL)
+                                np_log_debug("%s/%s is not numapin's counters file of this build; counting anew",
+                                             state_dir, NP_OPSTATS_FILE);
+                        r = create_file(dir_fd, NP_OPSTATS_FILE, r == -EINVAL);
+                        if (r == 0)
+                                r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
+                }
         }
         close(dir_fd);
         if (r < 0)
