@@ -25,18 +25,28 @@
 #define PMU_UNAVAILABLE "unavailable"
 #define PMU_TEXT_MAX    256 /* "unavailable (why)" as older builds kept it */
 
-/* Adds the "N<id>=<value>" fields of one numa_stat line, times `unit`. */
-static void add_per_node(const char *line, uint64_t unit, uint64_t resident[NP_BPF_MAX_NODES])
+/* Adds the "N<id>=<value>" fields of one numa_stat line (up to its newline),
+ * times `unit`. Parsed by hand: a scrape reads one file per container. */
+static void add_per_node(const char *p, uint64_t unit, uint64_t resident[NP_BPF_MAX_NODES])
 {
-        const char *p = line;
+        while (*p && *p != '\n') {
+                unsigned long long node, value;
+                char *end;
 
-        while ((p = strstr(p, " N"))) {
-                unsigned int node;
-                unsigned long long value;
-
-                if (sscanf(p, " N%u=%llu", &node, &value) == 2 && node < NP_BPF_MAX_NODES)
+                if (p[0] != ' ' || p[1] != 'N') {
+                        p++;
+                        continue;
+                }
+                node = strtoull(p + 2, &end, 10);
+                if (end == p + 2 || *end != '=') {
+                        p = end;
+                        continue;
+                }
+                p = end + 1;
+                value = strtoull(p, &end, 10);
+                if (end != p && node < NP_BPF_MAX_NODES)
                         resident[node] += value * unit;
-                p += 2;
+                p = end;
         }
 }
 
@@ -72,11 +82,12 @@ int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_B
         }
         if (r < 0)
                 return r;
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        for (const char *line = text, *end; *line; line = end ? end + 1 : line + strlen(line)) {
+                end = strchr(line, '\n');
                 if (bytes && (strncmp(line, "anon ", 5) == 0 || strncmp(line, "file ", 5) == 0))
                         add_per_node(line + 4, 1, resident);
-                else if (!bytes && strncmp(line, "total=", 6) == 0 && strchr(line, ' '))
-                        add_per_node(strchr(line, ' '), (uint64_t)getpagesize(), resident);
+                else if (!bytes && strncmp(line, "total=", 6) == 0)
+                        add_per_node(line + 6, (uint64_t)getpagesize(), resident);
         }
         return 0;
 }

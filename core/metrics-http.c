@@ -186,9 +186,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
                 return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "numapin: cannot render the metrics\n",
                                     NULL);
         }
-        response = MHD_create_response_from_buffer(size, text, MHD_RESPMEM_MUST_FREE);
+        response = MHD_create_response_from_buffer_with_free_callback(size, text, np_metrics_text_free);
         if (!response) {
-                free(text);
+                np_metrics_text_free(text);
                 return MHD_NO;
         }
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, NP_METRICS_CONTENT_TYPE);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,14 +29,54 @@
 #endif
 
 #define TEXT_INITIAL (64 * 1024)
+/* The text's mapping begins with its size, then the text. */
+#define TEXT_HEADER 16
 
 /* --- the text ------------------------------------------------------------------------ */
 
+/* Kept in an anonymous mapping of its own, not the heap: a thousand containers'
+ * text is megabytes, and a heap would keep them resident after the scrape. */
 struct text {
-        char *buf;
+        char *buf; /* TEXT_HEADER bytes into the mapping */
         size_t len, cap;
         bool failed; /* out of memory: the whole render fails */
 };
+
+static bool text_init(struct text *t)
+{
+        char *map = mmap(NULL, TEXT_INITIAL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        if (map == MAP_FAILED)
+                return false;
+        *(size_t *)map = TEXT_INITIAL;
+        *t = (struct text){ .buf = map + TEXT_HEADER, .cap = TEXT_INITIAL - TEXT_HEADER };
+        t->buf[0] = '\0';
+        return true;
+}
+
+static bool text_grow(struct text *t, size_t need)
+{
+        size_t size = (t->cap + TEXT_HEADER) * 2;
+        char *map;
+
+        while (size - TEXT_HEADER < need)
+                size *= 2;
+        map = mremap(t->buf - TEXT_HEADER, t->cap + TEXT_HEADER, size, MREMAP_MAYMOVE);
+        if (map == MAP_FAILED)
+                return false;
+        *(size_t *)map = size;
+        t->buf = map + TEXT_HEADER;
+        t->cap = size - TEXT_HEADER;
+        return true;
+}
+
+void np_metrics_text_free(void *text)
+{
+        char *map = text ? (char *)text - TEXT_HEADER : NULL;
+
+        if (map)
+                munmap(map, *(size_t *)map);
+}
 
 __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
 {
@@ -54,13 +95,10 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
                 }
                 if ((size_t)n < t->cap - t->len)
                         break;
-                char *grown = realloc(t->buf, MAX(t->cap * 2, t->len + (size_t)n + 1));
-                if (!grown) {
+                if (!text_grow(t, t->len + (size_t)n + 1)) {
                         t->failed = true;
                         return;
                 }
-                t->cap = MAX(t->cap * 2, t->len + (size_t)n + 1);
-                t->buf = grown;
         }
         t->len += (size_t)n;
 }
@@ -135,6 +173,7 @@ struct pinned {
         struct np_monitor *monitor;
         struct np_monitor_snapshot snapshot; /* this scrape's counters, read on first need */
         bool snapshot_taken;                 /* ... and tried: when it failed, slot by slot */
+        bool checked;                        /* the PMU tier's state read this scrape */
         bool pmu;
         char reason[NP_LOCALITY_REASON_MAX + 1];
 };
@@ -395,7 +434,11 @@ static struct pinned *pinned_get(struct np_metrics *m, const char *dir)
                 snprintf(p->reason, sizeof(p->reason), "%.*s", (int)sizeof(p->reason) - 1, diag.message);
                 return p;
         }
-        p->pmu = !np_locality_pmu_reason(p->monitor, p->reason, sizeof(p->reason));
+        if (!p->checked) {
+                /* once a scrape, not once a container */
+                p->pmu = !np_locality_pmu_reason(p->monitor, p->reason, sizeof(p->reason));
+                p->checked = true;
+        }
         return p;
 }
 
@@ -808,25 +851,25 @@ static int render(struct np_metrics *m, struct text *t)
         for (size_t i = 0; i < m->n_pinned; i++) {
                 np_monitor_snapshot_clear(&m->pinned[i].snapshot);
                 m->pinned[i].snapshot_taken = false;
+                m->pinned[i].checked = false;
         }
         return t->failed ? -ENOMEM : 0;
 }
 
 int np_metrics_render(struct np_metrics *m, char **ret_text, size_t *ret_size)
 {
-        struct text t = { .buf = malloc(TEXT_INITIAL), .cap = TEXT_INITIAL };
         uint64_t started = np_context_now_ns();
+        struct text t;
         int r;
 
-        if (!t.buf)
+        if (!text_init(&t))
                 return -ENOMEM;
-        t.buf[0] = '\0';
         pthread_mutex_lock(&m->lock);
         r = render(m, &t);
         m->last_render_ns = np_context_now_ns() - started;
         pthread_mutex_unlock(&m->lock);
         if (r < 0) {
-                free(t.buf);
+                np_metrics_text_free(t.buf);
                 return r;
         }
         *ret_text = t.buf;

@@ -34,7 +34,9 @@ const struct np_config *np_metrics_config(const struct np_metrics *metrics);
 int np_metrics_set_config(struct np_metrics *metrics, const char *text, size_t size, const char *what,
                           struct np_diag *diag);
 
-/* The exposition text, malloc'd (the caller frees it). A part that cannot be
+/* The exposition text, freed with np_metrics_text_free(). A part that cannot be
  * read (a damaged record, a pinned set gone) is left out and logged at debug
  * level; only a failure to allocate fails the whole. */
 int np_metrics_render(struct np_metrics *metrics, char **ret_text, size_t *ret_size);
+/* (a void * for libmicrohttpd's free callback; NULL is nothing) */
+void np_metrics_text_free(void *text);

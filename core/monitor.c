@@ -401,29 +401,9 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
         return r;
 }
 
-int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
-{
-        __u64 key, next;
-        void *prev = NULL;
-        unsigned int n = 0;
-
-        for (__u32 i = 0; i < m->index_size; i++) {
-                struct np_bpf_index_entry e;
-
-                if (bpf_map_lookup_elem(m->index_fd, &i, &e) == 0 && e.cgroup_id)
-                        n++;
-        }
-        while (bpf_map_get_next_key(m->watched_fd, prev, &next) == 0) {
-                key = next;
-                prev = &key;
-                n++;
-        }
-        *ret_count = n;
-        return 0;
-}
-
-/* Sums every entry of the per-CPU array `fd` (`n` entries of `size` bytes a CPU)
- * into `sum(entry, value, userdata)`, BATCH entries a lookup. */
+/* Passes every entry of the array `fd` (`n` entries of `size` bytes on each of
+ * `n_cpus`: 1 for an array that is not per-CPU) to `sum(entry, value,
+ * userdata)`, BATCH entries a lookup. */
 #define BATCH 256
 static int read_batched(int fd, unsigned int n, size_t size, unsigned int n_cpus,
                         void (*sum)(unsigned int entry, const void *value, void *userdata), void *userdata)
@@ -484,6 +464,42 @@ static void sum_counters(unsigned int entry, const void *value, void *userdata)
         to->numa_balancing_pages += v->numa_balancing_pages;
         to->pmu_local += v->pmu_local;
         to->pmu_remote += v->pmu_remote;
+}
+
+static void count_entry(unsigned int entry, const void *value, void *userdata)
+{
+        if (((const struct np_bpf_index_entry *)value)->cgroup_id)
+                (*(unsigned int *)userdata)++;
+}
+
+int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
+{
+        __u64 key, next;
+        void *prev = NULL;
+        unsigned int n = 0;
+        int r;
+
+        /* the index in batches (index_size entries: lookups one by one cost a
+         * system call each), then the few that overflowed into the hash */
+        r = read_batched(m->index_fd, m->index_size, sizeof(struct np_bpf_index_entry), 1, count_entry, &n);
+        if (r == -EOPNOTSUPP) {
+                n = 0;
+                for (__u32 i = 0; i < m->index_size; i++) {
+                        struct np_bpf_index_entry e;
+
+                        if (bpf_map_lookup_elem(m->index_fd, &i, &e) == 0 && e.cgroup_id)
+                                n++;
+                }
+        } else if (r < 0) {
+                return r;
+        }
+        while (bpf_map_get_next_key(m->watched_fd, prev, &next) == 0) {
+                key = next;
+                prev = &key;
+                n++;
+        }
+        *ret_count = n;
+        return 0;
 }
 
 int np_monitor_snapshot(const struct np_monitor *m, struct np_monitor_snapshot *ret)

@@ -520,8 +520,8 @@ static struct json_object *doctor_kubelet_json(const struct np_doctor *doctor)
 static int cmd_metrics(const struct options *opts)
 {
         _cleanup_metrics_ struct np_metrics *metrics = NULL;
-        _cleanup_free_ char *text = NULL;
         struct np_diag diag = {};
+        char *text;
         size_t size;
         int r;
 
@@ -531,7 +531,9 @@ static int cmd_metrics(const struct options *opts)
         r = np_metrics_render(metrics, &text, &size);
         if (r < 0)
                 return fail(NULL, r);
-        return fwrite(text, 1, size, stdout) == size && fflush(stdout) == 0 ? 0 : fail(NULL, -EIO);
+        r = fwrite(text, 1, size, stdout) == size && fflush(stdout) == 0 ? 0 : -EIO;
+        np_metrics_text_free(text);
+        return r < 0 ? fail(NULL, r) : 0;
 }
 
 static int cmd_doctor(const struct options *opts, struct np_context *context)

@@ -130,7 +130,7 @@ static int teardown(void **state)
 
         np_metrics_free(f->metrics);
         np_context_free(f->context);
-        free(f->text);
+        np_metrics_text_free(f->text);
         if (f->monitor)
                 np_monitor_close(f->monitor);
         if (f->bpf_root[0])
@@ -169,7 +169,7 @@ static const char *render(struct fixture *f)
         size_t size = 0;
         int r;
 
-        free(f->text);
+        np_metrics_text_free(f->text);
         f->text = NULL;
         r = np_metrics_render(metrics(f), &f->text, &size);
         if (r < 0)
