@@ -8,8 +8,10 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 B=$ROOT/build/bench
 TMP=$(mktemp -d /tmp/numapin-bench.XXXXXX)
-trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true; umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"
-      rm -rf "/sys/fs/bpf/numapin-bench-$$" 2>/dev/null || true
+trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true
+      for pid in ${metrics_pids:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+      umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"
+      rm -rf "/sys/fs/bpf/numapin-bench-$$" "/sys/fs/bpf/numapin-bench-metrics-$$" 2>/dev/null || true
       rmdir "/sys/fs/cgroup/cpuset/numapin-bench-$$" "/sys/fs/cgroup/numapin-bench-$$" 2>/dev/null || true' EXIT
 HOOK_RUNS=${HOOK_RUNS:-400}
 RUNC_RUNS=${RUNC_RUNS:-30}
@@ -191,4 +193,157 @@ if [ -x "$ROOT/build/numapin-nri" ] && [ -x "$ROOT/build/tests/nri-harness" ]; t
         if [ "$nri_dir" = "$TMP/tmpfs/nri" ]; then umount "$TMP/tmpfs"; else rm -rf "$nri_dir"; fi
 else
         echo "NRI plugin: skipped (make build/numapin-nri build/tests/nri-harness)"
+fi
+echo
+
+# 6. A scrape of numapin-exporter's /metrics against Debian's prometheus-node-exporter
+#    serving its own (default collectors) in the same run: the 8node-nps4 fixture
+#    machine with 100 and with 1000 containers placed as the hook places them, each
+#    in a cgroup directory with a memory.numa_stat (on a tmpfs) and watched by the
+#    real BPF locality monitor (a private pin root, a fake cgroup id per container,
+#    its counters filled in), so that every scrape reads the maps and the files.
+#    bench_scrape keeps one connection per endpoint and takes them in turn.
+#    NUMAPIN_BENCH_EXPORTER measures another numapin-exporter build.
+METRICS_RUNS=${METRICS_RUNS:-200}
+METRICS_WARMUP=${METRICS_WARMUP:-20}
+METRICS_SLOTS=2048
+exporter=${NUMAPIN_BENCH_EXPORTER:-$ROOT/build/numapin-exporter}
+node_exporter=/usr/bin/prometheus-node-exporter
+nps4=$ROOT/tests/fixtures/sysfs/8node-nps4
+[ -d "$nps4" ] || nps4=${NUMAPIN_FIXTURES_GEN:-$ROOT/build/fixtures/sysfs}/8node-nps4
+metrics_pin=/sys/fs/bpf/numapin-bench-metrics-$$
+listen_port() { # PID: the TCP port it listens on, once it does
+        local i port
+        for i in $(seq 1 200); do
+                port=$(ss -Hltnp 2>/dev/null | awk -v p="pid=$1," 'index($0, p) { n = split($4, a, ":"); print a[n]; exit }')
+                if [ -n "$port" ]; then
+                        echo "$port"
+                        return 0
+                fi
+                kill -0 "$1" 2>/dev/null || return 1
+                sleep 0.05
+        done
+        return 1
+}
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; } # PID VmRSS|VmHWM
+stop() { # PID: sends SIGTERM, waits; $ended: how it ended ("stopped": it was still running)
+        local rc=0
+        kill "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || rc=$?
+        if [ "$rc" -eq 0 ] || [ "$rc" -eq 143 ]; then
+                ended="stopped"
+        elif [ "$rc" -gt 128 ]; then
+                ended="killed by SIG$(kill -l $((rc - 128)))"
+        else
+                ended="exited $rc"
+        fi
+}
+met() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > 0 && a < b) ? "met" : "not met" }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+if [ "$(id -u)" -ne 0 ]; then
+        echo "metrics scrape: skipped (loading the BPF locality monitor needs root)"
+elif [ ! -x "$node_exporter" ] || ! command -v ss >/dev/null; then
+        echo "metrics scrape: skipped (needs $node_exporter and ss: apt-get install prometheus-node-exporter iproute2)"
+elif [ ! -d "$nps4" ]; then
+        echo "bench: fixture 8node-nps4 is missing ($nps4): run make build/fixtures/sysfs/8node-nps4" >&2
+        exit 1
+elif ! { mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=256m numapin-bench "$TMP/tmpfs" 2>/dev/null; }; then
+        echo "metrics scrape: skipped (mounting a tmpfs failed)"
+else
+        m=$TMP/tmpfs
+        fixture_out=""
+        # COUNT FIRST-SLOT: the two states share the pinned set, in slots of their own
+        for spec in "100 0" "1000 100"; do
+                read -r count first <<<"$spec"
+                fixture_out+="$("$B/bench_metrics_fixture" "$nps4" "$metrics_pin" "$METRICS_SLOTS" "$m/state$count" \
+                        "$m/cgroup" "$count" "$first")"$'\n'
+        done
+        printf '{"monitor": true, "monitor_pin_dir": "%s", "monitor_slots": %d}\n' "$metrics_pin" "$METRICS_SLOTS" \
+                >"$m/config.json"
+        # each started as a simple command, so that $! is the server itself
+        "$exporter" --state-dir "$m/state100" --sysfs-root "$nps4" --config "$m/config.json" --listen 127.0.0.1:0 \
+                2>"$m/exporter100.log" &
+        pid100=$!
+        metrics_pids=$pid100
+        "$exporter" --state-dir "$m/state1000" --sysfs-root "$nps4" --config "$m/config.json" --listen 127.0.0.1:0 \
+                2>"$m/exporter1000.log" &
+        pid1000=$!
+        metrics_pids+=" $pid1000"
+        "$node_exporter" --web.listen-address=127.0.0.1:0 >"$m/node-exporter.log" 2>&1 &
+        pid_node=$!
+        metrics_pids+=" $pid_node"
+        if port100=$(listen_port "$pid100") && port1000=$(listen_port "$pid1000") &&
+                port_node=$(listen_port "$pid_node"); then
+                scrape_out=$("$B/bench_scrape" "$METRICS_WARMUP" "$METRICS_RUNS" "c100=127.0.0.1:$port100" \
+                        "c1000=127.0.0.1:$port1000" "node=127.0.0.1:$port_node") || true
+        else
+                scrape_out="c100 failed 1 0 0 0 no endpoint listening"$'\n'"c1000 failed 1 0 0 0 not run"$'\n'
+                scrape_out+="node failed 1 0 0 0 not run"
+        fi
+        rss100=$(status_kib "$pid100" VmRSS) hwm100=$(status_kib "$pid100" VmHWM)
+        rss1000=$(status_kib "$pid1000" VmRSS) hwm1000=$(status_kib "$pid1000" VmHWM)
+        rss_node=$(status_kib "$pid_node" VmRSS) hwm_node=$(status_kib "$pid_node" VmHWM)
+        stop "$pid100"
+        ended100=$ended
+        stop "$pid1000"
+        ended1000=$ended
+        stop "$pid_node"
+        metrics_pids=""
+        "$B/bench_metrics_fixture" --remove "$metrics_pin" || true
+        umount "$TMP/tmpfs"
+
+        # bench_scrape's lines: NAME median p99 bytes series reconnects first, or
+        # NAME failed SCRAPE first bytes series reason...
+        field() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' <<<"$scrape_out"; }
+        failed() { [ "$(field "$1" 2)" = failed ]; }
+        first_us() { if failed "$1"; then field "$1" 4; else field "$1" 7; fi; }
+        reason() { awk -v k="$1" '$1 == k { $1 = $2 = $3 = $4 = $5 = $6 = ""; sub(/^ +/, ""); print }' <<<"$scrape_out"; }
+        echo "metrics scrape on 8node-nps4 (8 nodes, 128 CPUs), the BPF locality monitor on, $METRICS_RUNS scrapes each" \
+                "after $METRICS_WARMUP warm-up, one keep-alive connection each, in turn; containers placed:"
+        awk 'NF { printf "    %d containers: %d bind, %d cpus-only, %d with exclusive CPUs, %d watched\n", $2, $4, $6, $8, $10 }' \
+                <<<"$fixture_out"
+        for c in 100 1000; do
+                ended_var=ended$c
+                if failed "c$c"; then
+                        printf '  %-36s failed at scrape %s: %s (numapin-exporter %s); its first scrape: %d bytes, %d series\n' \
+                                "numapin-exporter, $c containers" "$(field "c$c" 3)" "$(reason "c$c")" "${!ended_var}" \
+                                "$(field "c$c" 5)" "$(field "c$c" 6)"
+                else
+                        printf '  %-36s median %8.0f us   p99 %8.0f us   %8d bytes %6d series\n' \
+                                "numapin-exporter, $c containers" "$(field "c$c" 2)" "$(field "c$c" 3)" \
+                                "$(field "c$c" 4)" "$(field "c$c" 5)"
+                fi
+        done
+        if failed node; then
+                printf '  %-36s failed at scrape %s: %s\n' "baseline: prometheus-node-exporter" "$(field node 3)" \
+                        "$(reason node)"
+        else
+                printf '  %-36s median %8.0f us   p99 %8.0f us   %8d bytes %6d series\n' \
+                        "baseline: prometheus-node-exporter" "$(field node 2)" "$(field node 3)" "$(field node 4)" \
+                        "$(field node 5)"
+        fi
+        for c in 100 1000; do
+                goal_us=$((c * 10))
+                if failed "c$c" || failed node; then
+                        echo "  $c containers: no ratio (goal: under $(ms "$goal_us") and faster than node-exporter: not met)"
+                        continue
+                fi
+                echo "  $c containers: median $(ratio "$(field "c$c" 2)" "$(field node 2)")x, p99" \
+                        "$(ratio "$(field "c$c" 3)" "$(field node 3)")x node-exporter's;" \
+                        "goal: under $(ms "$goal_us"): $(met "$(field "c$c" 2)" "$goal_us");" \
+                        "faster than node-exporter: $(met "$(field "c$c" 2)" "$(field node 2)")"
+        done
+        echo "  the first scrape (a cold cache: every record parsed): 100 containers $(ms "$(first_us c100)")," \
+                "1000 containers $(ms "$(first_us c1000)"); node-exporter $(ms "$(first_us node)")"
+        echo "metrics endpoints' resident memory after the scrapes:"
+        printf '  %-36s VmRSS %8s KiB   VmHWM %8s KiB\n' "numapin-exporter, 100 containers" "${rss100:-?}" "${hwm100:-?}"
+        printf '  %-36s VmRSS %8s KiB   VmHWM %8s KiB (goal: under 4096 KiB: %s)\n' "numapin-exporter, 1000 containers" \
+                "${rss1000:-?}" "${hwm1000:-?}" "$(met "${rss1000:-0}" 4096)"
+        printf '  %-36s VmRSS %8s KiB   VmHWM %8s KiB\n' "baseline: prometheus-node-exporter" "${rss_node:-?}" \
+                "${hwm_node:-?}"
+        if [ -n "$rss1000" ] && [ -n "$rss_node" ]; then
+                echo "  ratio: 1000 containers $(ratio "$rss1000" "$rss_node")x node-exporter's VmRSS"
+        else
+                echo "  ratio: none (a process was gone before its memory was read)"
+        fi
 fi
