@@ -28,7 +28,8 @@
 #define NP_VERSION "unknown"
 #endif
 
-#define TEXT_INITIAL (64 * 1024)
+#define TEXT_INITIAL    (64 * 1024)
+#define WATCHED_READ_NS 10000000000ull
 /* The text's mapping begins with its size, then the text. */
 #define TEXT_HEADER 16
 
@@ -174,6 +175,8 @@ struct pinned {
         struct np_monitor_snapshot snapshot; /* this scrape's counters, read on first need */
         bool snapshot_taken;                 /* ... and tried: when it failed, slot by slot */
         bool checked;                        /* the PMU tier's state read this scrape */
+        unsigned int watched;                /* np_monitor_count() when last read */
+        uint64_t watched_read_ns;            /* ... then (0: never) */
         bool pmu;
         char reason[NP_LOCALITY_REASON_MAX + 1];
 };
@@ -453,8 +456,15 @@ static void read_figures(struct np_metrics *m, struct entry *e, unsigned int max
         if (!e->monitored || !(p = pinned_get(m, e->monitor_dir)) || !p->monitor)
                 return;
         if (!p->snapshot_taken) {
+                /* the slots of every container counted in this set, read at once */
+                _cleanup_free_ uint32_t *slots = calloc(m->running.n + 1, sizeof(*slots));
+                size_t n = 0;
+
                 p->snapshot_taken = true;
-                if (np_monitor_snapshot(p->monitor, &p->snapshot) < 0)
+                for (size_t i = 0; slots && i < m->running.n; i++)
+                        if (m->running.entries[i].monitored && strcmp(m->running.entries[i].monitor_dir, p->dir) == 0)
+                                slots[n++] = m->running.entries[i].slot;
+                if (!slots || np_monitor_snapshot(p->monitor, slots, n, &p->snapshot) < 0)
                         p->snapshot = (struct np_monitor_snapshot){};
         }
         if (p->snapshot.nodes) {
@@ -670,10 +680,17 @@ static void monitor_families(struct scrape *s)
                 return; /* switched off: nothing is missing */
         if (np_monitor_dir(m->context->config.monitor_pin_dir, dir, sizeof(dir)) == 0)
                 p = pinned_get(m, dir);
-        if (p && p->monitor && np_monitor_count(p->monitor, &watched) < 0) {
-                np_monitor_close(p->monitor);
-                p->monitor = NULL;
+        /* counting reads the whole watch index (thousands of entries): at most
+         * once every WATCHED_READ_NS, the figure in between is that one */
+        if (p && p->monitor &&
+            (!p->watched_read_ns || np_context_now_ns() - p->watched_read_ns >= WATCHED_READ_NS)) {
+                if (np_monitor_count(p->monitor, &p->watched) < 0) {
+                        np_monitor_close(p->monitor);
+                        p->monitor = NULL;
+                }
+                p->watched_read_ns = np_context_now_ns();
         }
+        watched = p ? p->watched : 0;
         family(t, "numapin_monitor_up", "gauge",
                "1 when this build's eBPF locality monitor is loaded and readable (it loads with the first watched "
                "container).");
@@ -684,7 +701,8 @@ static void monitor_families(struct scrape *s)
                "1 when the PMU tier counts DRAM fills; 0 with the reason when it cannot.");
         escape(p->pmu ? "" : p->reason, reason, sizeof(reason));
         put(t, "numapin_monitor_pmu_available{reason=\"%s\"} %d\n", reason, p->pmu ? 1 : 0);
-        family(t, "numapin_monitor_watched_containers", "gauge", "Containers the monitor counts.");
+        family(t, "numapin_monitor_watched_containers", "gauge",
+               "Containers the monitor counts (its watch index, read at most every 10 s).");
         put(t, "numapin_monitor_watched_containers %u\n", watched);
         family(t, "numapin_monitor_free_slots", "gauge", "Containers the monitor can still watch (monitor_slots).");
         put(t, "numapin_monitor_free_slots %u\n", p->monitor->slots > watched ? p->monitor->slots - watched : 0);

@@ -405,14 +405,15 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
  * `n_cpus`: 1 for an array that is not per-CPU) to `sum(entry, value,
  * userdata)`, BATCH entries a lookup. */
 #define BATCH 256
-static int read_batched(int fd, unsigned int n, size_t size, unsigned int n_cpus,
+static int read_batched(int fd, unsigned int from, unsigned int n, size_t size, unsigned int n_cpus,
                         void (*sum)(unsigned int entry, const void *value, void *userdata), void *userdata)
 {
         size_t stride = (size + 7) & ~(size_t)7;
-        _cleanup_free_ void *values = calloc(BATCH, stride * n_cpus);
-        _cleanup_free_ __u32 *keys = calloc(BATCH, sizeof(*keys));
-        __u32 next = 0, count;
-        bool first = true;
+        _cleanup_free_ void *values = calloc(MIN(n, BATCH), stride * n_cpus);
+        _cleanup_free_ __u32 *keys = calloc(MIN(n, BATCH), sizeof(*keys));
+        /* a batch starts after the key it is given: entry `from` after from - 1 */
+        __u32 next = from - 1, count;
+        bool first = from == 0;
         int r;
 
         if (!values || !keys)
@@ -481,7 +482,7 @@ int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
 
         /* the index in batches (index_size entries: lookups one by one cost a
          * system call each), then the few that overflowed into the hash */
-        r = read_batched(m->index_fd, m->index_size, sizeof(struct np_bpf_index_entry), 1, count_entry, &n);
+        r = read_batched(m->index_fd, 0, m->index_size, sizeof(struct np_bpf_index_entry), 1, count_entry, &n);
         if (r == -EOPNOTSUPP) {
                 n = 0;
                 for (__u32 i = 0; i < m->index_size; i++) {
@@ -502,22 +503,49 @@ int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
         return 0;
 }
 
-int np_monitor_snapshot(const struct np_monitor *m, struct np_monitor_snapshot *ret)
+static int compare_slots(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+int np_monitor_snapshot(const struct np_monitor *m, const uint32_t *slots, size_t n_slots,
+                        struct np_monitor_snapshot *ret)
 {
         struct np_monitor_snapshot s = { .slots = m->slots, .node_stride = m->node_stride };
+        _cleanup_free_ uint32_t *sorted = malloc((n_slots + 1) * sizeof(*sorted));
         int r;
 
         if (s.node_stride == 0 || s.node_stride > NP_BPF_MAX_NODES)
                 return -EINVAL;
+        /* zeroed pages cost nothing until a slot read fills them */
         s.nodes = calloc((size_t)s.slots * s.node_stride, sizeof(*s.nodes));
         s.counters = calloc(s.slots, sizeof(*s.counters));
-        r = s.nodes && s.counters ? 0 : -ENOMEM;
-        if (r == 0)
-                r = read_batched(m->slot_nodes_fd, s.slots * s.node_stride, sizeof(struct np_bpf_node_counters),
+        r = s.nodes && s.counters && sorted ? 0 : -ENOMEM;
+        if (r == 0 && n_slots) {
+                memcpy(sorted, slots, n_slots * sizeof(*sorted));
+                qsort(sorted, n_slots, sizeof(*sorted), compare_slots);
+        }
+        /* each run of consecutive slots in a batch or a few: slots are handed out
+         * from the lowest free one, so a node's containers make few runs */
+        for (size_t i = 0; r == 0 && i < n_slots;) {
+                size_t j = i + 1;
+
+                if (sorted[i] >= s.slots) {
+                        i++;
+                        continue;
+                }
+                while (j < n_slots && sorted[j] <= sorted[j - 1] + 1 && sorted[j] < s.slots)
+                        j++;
+                r = read_batched(m->slot_nodes_fd, sorted[i] * s.node_stride,
+                                 (sorted[j - 1] - sorted[i] + 1) * s.node_stride, sizeof(struct np_bpf_node_counters),
                                  m->n_cpus, sum_node, &s);
-        if (r == 0)
-                r = read_batched(m->slot_counters_fd, s.slots, sizeof(struct np_bpf_slot_counters), m->n_cpus,
-                                 sum_counters, &s);
+                if (r == 0)
+                        r = read_batched(m->slot_counters_fd, sorted[i], sorted[j - 1] - sorted[i] + 1,
+                                         sizeof(struct np_bpf_slot_counters), m->n_cpus, sum_counters, &s);
+                i = j;
+        }
         if (r < 0) {
                 np_monitor_snapshot_clear(&s);
                 return r;

@@ -77,8 +77,9 @@ int np_monitor_unwatch(struct np_monitor *monitor, uint64_t cgroup_id);
 int np_monitor_sweep(struct np_monitor *monitor, const bool *live, unsigned int n_live);
 /* Sums a slot's per-CPU counters. */
 int np_monitor_read(const struct np_monitor *monitor, uint32_t slot, struct np_locality *ret_locality);
-/* Every slot's counters, summed over the CPUs, read at once: a scrape of many
- * containers makes a few batch lookups instead of node_stride + 1 a container. */
+/* The counters of many slots, summed over the CPUs, read at once: a scrape
+ * makes a batch lookup or two for each run of consecutive slots instead of
+ * node_stride + 1 lookups a container. Slots not asked for read as zero. */
 struct np_monitor_snapshot {
         unsigned int slots;
         unsigned int node_stride;              /* as in struct np_locality, at most NP_BPF_MAX_NODES */
@@ -86,7 +87,8 @@ struct np_monitor_snapshot {
         struct np_bpf_slot_counters *counters; /* [slot] */
 };
 /* -EOPNOTSUPP where the kernel has no batch lookups (before 5.6): read slot by slot. */
-int np_monitor_snapshot(const struct np_monitor *monitor, struct np_monitor_snapshot *ret_snapshot);
+int np_monitor_snapshot(const struct np_monitor *monitor, const uint32_t *slots, size_t n_slots,
+                        struct np_monitor_snapshot *ret_snapshot);
 void np_monitor_snapshot_clear(struct np_monitor_snapshot *snapshot);
 /* One slot's counters from a snapshot, as np_monitor_read() gives them. */
 void np_monitor_snapshot_slot(const struct np_monitor_snapshot *snapshot, uint32_t slot,

@@ -109,7 +109,7 @@ static void test_monitor_counts_each_page_a_watched_child_touches_as_local_on_no
         assert_locality(&l, l.nodes[0].cpu_ns > 0);
 }
 
-static void test_monitor_snapshot_reads_every_slot_as_slot_reads_do(void **state)
+static void test_monitor_snapshot_reads_the_slots_asked_as_slot_reads_do(void **state)
 {
         struct env *env = *state;
         struct np_monitor_snapshot snapshot;
@@ -124,7 +124,8 @@ static void test_monitor_snapshot_reads_every_slot_as_slot_reads_do(void **state
         watch(monitor, id, 290, "0");
         run_child(env, cgroup, (struct phase){ .touch_bytes = 16 * MIB, .pin_cpu = -1 });
 
-        assert_int_equal(np_monitor_snapshot(monitor, &snapshot), 0);
+        /* asked for three slots, two of them a run */
+        assert_int_equal(np_monitor_snapshot(monitor, (const uint32_t[]){ 291, 3, 290 }, 3, &snapshot), 0);
         assert_int_equal(snapshot.slots, 300);
         one = read_slot(monitor, 290);
         np_monitor_snapshot_slot(&snapshot, 290, &from_snapshot);
@@ -132,8 +133,12 @@ static void test_monitor_snapshot_reads_every_slot_as_slot_reads_do(void **state
         assert_true(total_pages(&one) >= pages_of(16 * MIB));
         assert_memory_equal(from_snapshot.nodes, one.nodes, one.node_stride * sizeof(one.nodes[0]));
         assert_memory_equal(&from_snapshot.counters, &one.counters, sizeof(one.counters));
-        /* a slot no one watches reads as nothing */
-        np_monitor_snapshot_slot(&snapshot, 17, &from_snapshot);
+        /* a slot no one watches reads as nothing, as does one not asked for */
+        np_monitor_snapshot_slot(&snapshot, 291, &from_snapshot);
+        assert_int_equal(total_pages(&from_snapshot), 0);
+        np_monitor_snapshot_clear(&snapshot);
+        assert_int_equal(np_monitor_snapshot(monitor, (const uint32_t[]){ 289 }, 1, &snapshot), 0);
+        np_monitor_snapshot_slot(&snapshot, 290, &from_snapshot);
         assert_int_equal(total_pages(&from_snapshot), 0);
         np_monitor_snapshot_clear(&snapshot);
 }
@@ -455,7 +460,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 BOTH(test_monitor_counts_each_page_a_watched_child_touches_as_local_on_node_0),
-                ONE_TEST(test_monitor_snapshot_reads_every_slot_as_slot_reads_do),
+                ONE_TEST(test_monitor_snapshot_reads_the_slots_asked_as_slot_reads_do),
                 BOTH(test_monitor_counts_nothing_for_a_child_in_an_unwatched_cgroup),
                 BOTH(test_monitor_counts_nothing_for_a_slot_after_unwatch),
                 BOTH(test_monitor_pinned_set_keeps_counting_after_the_loading_process_exits),
