@@ -276,6 +276,21 @@ static uint64_t read_generation(int lock_fd)
         return generation;
 }
 
+uint64_t np_ledger_generation(const char *state_dir)
+{
+        char path[PATH_MAX + 8];
+        uint64_t generation;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/lock", state_dir);
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        generation = read_generation(fd);
+        close(fd);
+        return generation;
+}
+
 /* A state dir that holds no ledger yet, read: nothing placed. */
 static int empty_ledger(const char *state_dir, struct np_ledger **ret_ledger)
 {

@@ -84,6 +84,10 @@ void np_record_placement(const struct np_record *record, struct np_placement *re
 /* Fills a record from a placement. */
 void np_record_from_placement(struct np_record *record, const char *id, const struct np_placement *placement,
                               enum np_source source);
+/* The counter every change of the ledger bumps, read without the lock (for a
+ * reader of the records files that wants to know whether to read them again);
+ * 0 when there is none yet. */
+uint64_t np_ledger_generation(const char *state_dir);
 /* One record file, <id>.json in the directory `dir_fd` (<state dir>/containers),
  * read without the lock: records are replaced whole by rename(). `what` names
  * it in messages. */

@@ -63,6 +63,18 @@ static int memory_v1_dir(int pid, char *buf, size_t size)
         return (size_t)snprintf(buf, size, "/sys/fs/cgroup/memory%s", path) >= size ? -ENAMETOOLONG : 0;
 }
 
+static void parse_numa_stat(const char *text, bool bytes, uint64_t resident[NP_BPF_MAX_NODES])
+{
+        memset(resident, 0, NP_BPF_MAX_NODES * sizeof(*resident));
+        for (const char *line = text, *end; *line; line = end ? end + 1 : line + strlen(line)) {
+                end = strchr(line, '\n');
+                if (bytes && (strncmp(line, "anon ", 5) == 0 || strncmp(line, "file ", 5) == 0))
+                        add_per_node(line + 4, 1, resident);
+                else if (!bytes && strncmp(line, "total=", 6) == 0)
+                        add_per_node(line + 6, (uint64_t)getpagesize(), resident);
+        }
+}
+
 int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES])
 {
         _cleanup_free_ char *text = NULL;
@@ -82,13 +94,40 @@ int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_B
         }
         if (r < 0)
                 return r;
-        for (const char *line = text, *end; *line; line = end ? end + 1 : line + strlen(line)) {
-                end = strchr(line, '\n');
-                if (bytes && (strncmp(line, "anon ", 5) == 0 || strncmp(line, "file ", 5) == 0))
-                        add_per_node(line + 4, 1, resident);
-                else if (!bytes && strncmp(line, "total=", 6) == 0)
-                        add_per_node(line + 6, (uint64_t)getpagesize(), resident);
+        parse_numa_stat(text, bytes, resident);
+        return 0;
+}
+
+int np_locality_numa_stat_dir(const char *cgroup_dir, int pid, bool *ret_v1)
+{
+        char dir[PATH_MAX];
+        int fd = open(cgroup_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd >= 0 && faccessat(fd, "memory.numa_stat", F_OK, 0) == 0) {
+                *ret_v1 = false;
+                return fd;
         }
+        if (fd >= 0)
+                close(fd);
+        if (pid <= 0 || memory_v1_dir(pid, dir, sizeof(dir)) < 0)
+                return -ENOENT;
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_v1 = true;
+        return fd;
+}
+
+int np_locality_resident_at(int dir_fd, bool v1, uint64_t resident[NP_BPF_MAX_NODES])
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        r = np_read_file_at(dir_fd, "memory.numa_stat", NUMA_STAT_LIMIT, &text, &size);
+        if (r < 0)
+                return r;
+        parse_numa_stat(text, !v1, resident);
         return 0;
 }
 

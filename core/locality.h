@@ -89,6 +89,13 @@ struct np_locality_report {
  * -ENOENT when the cgroup or its numa_stat is gone. */
 int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES]);
 
+/* For a reader that comes back (the metrics endpoint, at every scrape): the
+ * directory whose memory.numa_stat np_locality_resident() reads, opened once
+ * (O_PATH), and whether it is cgroup v1's (pages) — then read relative to it,
+ * with no path to walk. -ENOENT when there is none. */
+int np_locality_numa_stat_dir(const char *cgroup_dir, int pid, bool *ret_v1);
+int np_locality_resident_at(int dir_fd, bool v1, uint64_t resident[NP_BPF_MAX_NODES]);
+
 /* Why the PMU tier of the pinned set counts nothing, in `buf`; NULL when it
  * counts (the figures are then in the counters). */
 const char *np_locality_pmu_reason(const struct np_monitor *monitor, char *buf, size_t size);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 
 #define TEXT_INITIAL    (64 * 1024)
 #define WATCHED_READ_NS 10000000000ull
+#define RESCAN_NS       10000000000ull
 /* The text's mapping begins with its size, then the text. */
 #define TEXT_HEADER 16
 
@@ -147,6 +149,9 @@ struct entry {
         char *monitor_dir;
         char *cgroup;
         int pid;
+        bool numa_stat_open; /* the folder of its memory.numa_stat, opened at the first read that found it */
+        int numa_stat_fd;
+        bool numa_stat_v1;
         unsigned int *exclusive; /* the CPUs it holds alone */
         size_t n_exclusive;
         struct promise *promised; /* its memory limit on each of its nodes */
@@ -166,6 +171,9 @@ struct entry {
 struct cache {
         struct entry *entries; /* by file name */
         size_t n;
+        ino_t dir_ino; /* the folder when it was read (the exited containers' one) */
+        struct timespec dir_mtime;
+        uint64_t scanned_ns; /* ... and then; a folder's time is coarse: read it anew every RESCAN_NS */
 };
 
 /* A pinned set that records name, opened once. */
@@ -192,10 +200,14 @@ struct np_metrics {
         struct np_locality_stats *scratch_stats;
         struct np_usage *scratch_usage;
         uint64_t last_render_ns;
+        uint64_t ledger_generation; /* np_ledger_generation() at the last scan of the records */
+        uint64_t records_scanned_ns; /* ... and when */
 };
 
 static void entry_clear(struct entry *e)
 {
+        if (e->numa_stat_open)
+                close(e->numa_stat_fd);
         free(e->file);
         free(e->labels);
         free(e->info);
@@ -322,12 +334,27 @@ static int entry_from_exited(const struct np_locality_stats *s, struct entry *e)
         return 0;
 }
 
+/* Drops the exited containers that exited before `oldest`, keeping the order. */
+static void drop_expired(struct cache *cache, int64_t oldest)
+{
+        size_t kept = 0;
+
+        for (size_t i = 0; i < cache->n; i++) {
+                if (cache->entries[i].exited_at < oldest)
+                        entry_clear(&cache->entries[i]);
+                else
+                        cache->entries[kept++] = cache->entries[i];
+        }
+        cache->n = kept;
+}
+
 /* Reads <state dir>/`subdir` into `cache`: a file unchanged since the last scrape
  * keeps its entry, another is parsed; an exited container past the grace period
  * is not read at all. A file that is not a record is left out (debug log). */
 static int scan(struct np_metrics *m, const char *subdir, bool exited, struct cache *cache)
 {
         struct cache fresh = {};
+        struct stat dir_st;
         size_t cap = 0;
         int64_t now = (int64_t)time(NULL), grace = m->context->config.metrics_exited_grace_seconds;
         char path[PATH_MAX + 32];
@@ -340,6 +367,19 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
         if (!dir) {
                 cache_clear(cache);
                 return errno == ENOENT ? 0 : -errno;
+        }
+        if (exited && np_context_now_ns() - cache->scanned_ns < RESCAN_NS && fstat(dirfd(dir), &dir_st) == 0 &&
+            cache->dir_ino == dir_st.st_ino &&
+            cache->dir_mtime.tv_sec == dir_st.st_mtim.tv_sec && cache->dir_mtime.tv_nsec == dir_st.st_mtim.tv_nsec) {
+                /* no file came or went (up to NP_EXITED_KEEP of them): only the grace period moved */
+                closedir(dir);
+                drop_expired(cache, now - grace);
+                return 0;
+        }
+        if (exited && fstat(dirfd(dir), &dir_st) == 0) {
+                cache->dir_ino = dir_st.st_ino;
+                cache->dir_mtime = dir_st.st_mtim;
+                cache->scanned_ns = np_context_now_ns();
         }
         while (r == 0 && (de = readdir(dir))) {
                 size_t len = strlen(de->d_name);
@@ -408,6 +448,9 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
         free(cache->entries);
         if (fresh.n > 1)
                 qsort(fresh.entries, fresh.n, sizeof(*fresh.entries), compare_entries);
+        fresh.dir_ino = cache->dir_ino;
+        fresh.dir_mtime = cache->dir_mtime;
+        fresh.scanned_ns = cache->scanned_ns;
         *cache = fresh;
         return r;
 }
@@ -490,7 +533,15 @@ static void read_figures(struct np_metrics *m, struct entry *e, unsigned int max
         e->counters = locality.counters;
         e->pmu = p->pmu;
         e->counted = true;
-        if (np_locality_resident(e->cgroup, e->pid, resident) == 0) {
+        /* a thousand containers' paths walked at each scrape cost more than reading
+         * their files: each folder is opened once (the fd limit raised by the
+         * front-end; when it runs out, the path is walked as before) */
+        if (!e->numa_stat_open) {
+                e->numa_stat_fd = np_locality_numa_stat_dir(e->cgroup, e->pid, &e->numa_stat_v1);
+                e->numa_stat_open = e->numa_stat_fd >= 0;
+        }
+        if (e->numa_stat_open ? np_locality_resident_at(e->numa_stat_fd, e->numa_stat_v1, resident) == 0
+                              : np_locality_resident(e->cgroup, e->pid, resident) == 0) {
                 memcpy(e->resident, resident, e->n_nodes * sizeof(*e->resident));
                 e->resident_known = true;
         }
@@ -806,6 +857,17 @@ void np_metrics_free(struct np_metrics *m)
         free(m);
 }
 
+void np_metrics_raise_fd_limit(void)
+{
+        struct rlimit limit;
+
+        if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+                limit.rlim_cur = limit.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+                        np_log_debug("metrics: cannot raise the open files limit: %s", strerror(errno));
+        }
+}
+
 const struct np_config *np_metrics_config(const struct np_metrics *m)
 {
         return &m->context->config;
@@ -823,6 +885,7 @@ int np_metrics_set_config(struct np_metrics *m, const char *text, size_t size, c
                 cache_clear(&m->exited);
                 np_opstats_close(m->opstats);
                 m->opstats = NULL;
+                m->ledger_generation = 0;
         }
         pthread_mutex_unlock(&m->lock);
         return r;
@@ -833,16 +896,27 @@ static int render(struct np_metrics *m, struct text *t)
         struct scrape s = { .m = m, .t = t };
         struct np_diag diag = {};
         unsigned int max_nodes = 0;
-        int r;
+        uint64_t generation, now;
+        int r = 0;
 
-        r = np_context_topology(m->context, &diag, &s.topology);
-        if (r < 0) {
+        if (np_context_topology(m->context, &diag, &s.topology) < 0) {
                 np_log_debug("metrics: no topology: %s", diag.message);
                 s.topology = NULL;
         }
         if (np_context_refresh_kubelet(m->context, &diag) < 0)
                 np_log_debug("metrics: %s", diag.message);
-        if ((r = scan(m, "containers", false, &m->running)) < 0 || (r = scan(m, NP_EXITED_DIR, true, &m->exited)) < 0) {
+        /* the records are looked at again when the ledger changed (a thousand
+         * files' stat a scrape otherwise), and every RESCAN_NS in any case */
+        generation = np_ledger_generation(m->context->state_dir);
+        now = np_context_now_ns();
+        if (generation != m->ledger_generation || generation == 0 || now - m->records_scanned_ns >= RESCAN_NS) {
+                r = scan(m, "containers", false, &m->running);
+                m->ledger_generation = generation;
+                m->records_scanned_ns = now;
+        }
+        if (r == 0)
+                r = scan(m, NP_EXITED_DIR, true, &m->exited);
+        if (r < 0) {
                 if (r == -ENOMEM)
                         return r;
                 np_log_debug("metrics: cannot read the state dir %s: %s", m->context->state_dir, strerror(-r));

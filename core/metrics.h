@@ -26,6 +26,10 @@ void np_metrics_free(struct np_metrics *metrics);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_metrics *, np_metrics_free)
 #define _cleanup_metrics_ _cleanup_(np_metrics_freep)
 
+/* Raises the process's soft limit of open files to its hard limit: a renderer
+ * keeps one O_PATH folder open per container it reads memory.numa_stat of. */
+void np_metrics_raise_fd_limit(void);
+
 /* The config it reads with (for the front-end's log level). */
 const struct np_config *np_metrics_config(const struct np_metrics *metrics);
 

@@ -66,6 +66,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         np_log_set_level(np_metrics_config(metrics)->log_level);
+        /* the endpoint keeps a folder open per container (memory.numa_stat) */
+        np_metrics_raise_fd_limit();
 
         /* blocked before the server's thread starts, so that only sigwait() takes them */
         sigemptyset(&stop);

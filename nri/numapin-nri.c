@@ -363,6 +363,7 @@ int main(int argc, char **argv)
                 return 2;
         r = nri_plugin_init(&plugin, &opts.plugin, &diag);
         if (r == 0 && opts.metrics_listen) {
+                np_metrics_raise_fd_limit(); /* a folder open per container (memory.numa_stat) */
                 r = np_metrics_new(&opts.plugin, &diag, &metrics);
                 if (r == 0)
                         r = np_metrics_server_start(metrics, opts.metrics_listen, &diag, &server);
