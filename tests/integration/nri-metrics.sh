@@ -6,16 +6,17 @@
 #
 # The budget is the harness's: it fails any call its runtime would, one not answered
 # within 2 s (the request timeout of containerd and CRI-O), and every p99 must be within
-# it. Beyond that the harness has no latency threshold, so the p99 of CreateContainer
-# with no container held (the bench's round trips, whose renders are cheap: a render
-# that held CreateContainer up would show there) is also held to 2x that of the same
-# bench unscraped, plus 1 ms for this 2-CPU machine's scheduling noise; a pair of runs
-# that misses it is run again, up to three times, as a plugin that waited for its
-# renders would miss it every time. As 1000 containers accumulate, each render takes a
-# few milliseconds of CPU, which the plugin's NRI thread shares when both land on one
-# CPU: that p99 is printed, held only to the budget. The scraping clients run on CPU 1
-# (a Prometheus scrapes from elsewhere). The state dirs are on a tmpfs, as
-# /run/numapin is: a bench in a disk's directory measures its journal.
+# it. Beyond that the harness has no latency threshold, so the p99 of each bench phase
+# (round trips with no container held; creations as 1000 accumulate, when a render takes
+# about 4 ms) is also held to 2x that of the same bench unscraped, plus 1 ms for this
+# machine's scheduling noise; a pair of runs that misses it is run again, up to five
+# times, as a plugin whose CreateContainer waited for a render would miss it every time.
+# What is measured is whether the endpoint holds CreateContainer up, not whether its CPU
+# time competes: the harness and the plugin's NRI thread run on CPU 0, the endpoint's
+# thread and the scraping clients on CPU 1 (a Prometheus scrapes from elsewhere). On one
+# CPU shared with back-to-back renders of 1000 containers, CreateContainer's p99 is a few
+# milliseconds, the renders' CPU time. The state dirs are on a tmpfs, as /run/numapin
+# is: a bench in a disk's directory measures its journal.
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
@@ -35,10 +36,11 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 fi
 CONF=$NP_TMP/config.json
 echo '{"monitor": false}' >"$CONF"
-# the scraping clients on CPU 1 where there is one
-SCRAPER_CPU=
+# the bench (the harness and the plugin's NRI thread) on CPU 0, the plugin's endpoint
+# thread and the scraping clients on CPU 1, where there are two
+BENCH_CPU= SCRAPER_CPU=
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-        SCRAPER_CPU="taskset -c 1"
+        BENCH_CPU="taskset -c 0" SCRAPER_CPU="taskset -c 1"
 fi
 
 free_port() {
@@ -47,14 +49,17 @@ free_port() {
 
 # start_scrapers PORT DIR: two scrapers back to back over keep-alive connections (each
 # counts whole 200 answers and others into DIR/scraper.N on SIGTERM) and 5 idle clients,
-# none holding the script's fd 3; SCRAPER_PIDS holds their pids.
+# none holding the script's fd 3; SCRAPER_PIDS holds their pids. Returns once all three
+# have started (python3 takes its time), so that they scrape from the plugin's start.
 start_scrapers() {
         local port=$1 dir=$2 n
         SCRAPER_PIDS=()
+        rm -f "$dir"/ready.*
         for n in 1 2; do
-                $SCRAPER_CPU python3 - "$port" "$dir/scraper.$n" 3>&- <<'EOF' &
+                $SCRAPER_CPU python3 - "$port" "$dir/scraper.$n" "$dir/ready.$n" 3>&- <<'EOF' &
 import http.client, os, signal, sys, time
 port, out = int(sys.argv[1]), sys.argv[2]
+open(sys.argv[3], "w").close()
 whole = other = failed = 0
 last = "-"
 def stop(*_):
@@ -84,8 +89,9 @@ while True:
 EOF
                 SCRAPER_PIDS+=($!)
         done
-        $SCRAPER_CPU python3 - "$port" 3>&- <<'EOF' &
+        $SCRAPER_CPU python3 - "$port" "$dir/ready.idle" 3>&- <<'EOF' &
 import socket, sys, time
+open(sys.argv[2], "w").close()
 held = []
 while len(held) < 5:
     try:
@@ -96,6 +102,11 @@ time.sleep(600)
 EOF
         SCRAPER_PIDS+=($!)
         for n in "${SCRAPER_PIDS[@]}"; do at_exit "kill $n"; done
+        for n in $(seq 100); do
+                [ -e "$dir/ready.1" ] && [ -e "$dir/ready.2" ] && [ -e "$dir/ready.idle" ] && return 0
+                sleep 0.1
+        done
+        echo "# the scrapers did not start within 10 s"
 }
 
 stop_scrapers() {
@@ -172,50 +183,71 @@ check "the plugin logged no warning (Configure's empty config taken by the endpo
 
 # --- latency: the harness's bench, unscraped and scraped -------------------------------
 
-# bench NAME ARGS...: the harness's bench with the plugin's ARGS; prints its lines
+# bench NAME ARGS...: the harness's bench with the plugin's ARGS into $FAST/NAME.out, run
+# on BENCH_CPU; the plugin's endpoint thread is moved to SCRAPER_CPU once it starts.
+# The bench's status in bench_status.
 bench() {
-        local name=$1
+        local name=$1 pid plugin= task i
         shift
         rm -rf "$FAST/$name"
         mkdir -p "$FAST/$name/state" "$FAST/$name/cgroup"
-        "$HARNESS" --plugin "$NRI" --state-dir "$FAST/$name/state" --log "$FAST/$name/plugin.log" \
+        $BENCH_CPU "$HARNESS" --plugin "$NRI" --state-dir "$FAST/$name/state" --log "$FAST/$name/plugin.log" \
                 --count 5000 --hold 1000 bench -- \
-                --sysfs-root "$SYSFS" --cgroup-root "$FAST/$name/cgroup" --config "$CONF" "$@" 2>&1
+                --sysfs-root "$SYSFS" --cgroup-root "$FAST/$name/cgroup" --config "$CONF" "$@" \
+                >"$FAST/$name.out" 2>&1 &
+        pid=$!
+        at_exit "kill $pid"
+        # the plugin is the harness's child; its second thread is libmicrohttpd's
+        for i in $(seq 200); do
+                [ -n "$SCRAPER_CPU" ] || break
+                plugin=$(ps -o pid= --ppid "$pid" | tr -d ' ' | head -1)
+                if [ -n "$plugin" ] && [ "$(ls "/proc/$plugin/task" 2>/dev/null | wc -l)" -ge 2 ]; then
+                        for task in $(ls "/proc/$plugin/task"); do
+                                [ "$task" = "$plugin" ] || taskset -p -c "${SCRAPER_CPU##* }" "$task" >/dev/null
+                        done
+                        break
+                fi
+                sleep 0.01
+        done
+        wait "$pid"
+        bench_status=$?
 }
-# p99 NAME OUTPUT: the p99 in microseconds of a bench line ("NAME MEDIAN P99")
-p99() { awk -v n="$1" '$1 == n { print $3 }' <<<"$2"; }
-within() { awk -v s="$1" -v b="$2" 'BEGIN { exit !(s <= 2 * b + 1000) }'; }
+# p99 NAME FILE: the p99 in microseconds of a bench line ("NAME MEDIAN P99")
+p99() { awk -v n="$1" '$1 == n { print $3 }' "$2"; }
+within() { awk -v s="$1" -v b="$2" 'BEGIN { exit !(s != "" && b != "" && s <= 2 * b + 1000) }'; }
 below_budget() { awk -v s="$1" 'BEGIN { exit !(s != "" && s < 2000000) }'; }
 
 verdict= budget=
-for attempt in 1 2 3; do
+for attempt in 1 2 3 4 5; do
         port=$(free_port)
-        base=$(bench base --metrics-listen "127.0.0.1:$port")
-        base_status=$?
+        bench base --metrics-listen "127.0.0.1:$port"
+        base_status=$bench_status
         mkdir -p "$FAST/scrapers"
         rm -f "$FAST"/scrapers/scraper.*
         start_scrapers "$port" "$FAST/scrapers"
-        scraped=$(bench scraped --metrics-listen "127.0.0.1:$port")
-        scraped_status=$?
+        bench scraped --metrics-listen "127.0.0.1:$port"
+        scraped_status=$bench_status
         stop_scrapers
         read -r whole other failed last <<<"$(scraped_counts "$FAST/scrapers")"
-        echo "# attempt $attempt, p99 in us unscraped / scraped ($whole whole scrapes, $other others):" \
+        base=$FAST/base.out scraped=$FAST/scraped.out
+        echo "# attempt $attempt, p99 in us unscraped / scraped ($whole whole scrapes, $other others, $failed failed: $last):" \
                 "create $(p99 create_us "$base") / $(p99 create_us "$scraped")," \
                 "create while 1000 accumulate $(p99 create_growing_us "$base") / $(p99 create_growing_us "$scraped")," \
                 "Ping $(p99 baseline_us "$base") / $(p99 baseline_us "$scraped")"
-        if [ "$base_status" -ne 0 ] || [ "$scraped_status" -ne 0 ] || [ -z "$(p99 create_us "$scraped")" ]; then
-                verdict="a bench failed: unscraped status $base_status, scraped status $scraped_status: $(grep -v '^[a-z_]* [0-9.]*' <<<"$scraped$base" | head -3)"
+        if [ "$base_status" -ne 0 ] || [ "$scraped_status" -ne 0 ] || [ -z "$(p99 create_growing_us "$scraped")" ]; then
+                verdict="a bench failed: unscraped status $base_status, scraped status $scraped_status: $(grep -hv '^[a-z_]* [0-9.]*' "$scraped" "$base" | head -3)"
                 break
         fi
         budget=ok
         for phase in create_us create_growing_us; do
                 below_budget "$(p99 $phase "$scraped")" || budget="$phase p99 $(p99 $phase "$scraped") us"
         done
-        if within "$(p99 create_us "$scraped")" "$(p99 create_us "$base")"; then
+        if within "$(p99 create_us "$scraped")" "$(p99 create_us "$base")" &&
+                within "$(p99 create_growing_us "$scraped")" "$(p99 create_growing_us "$base")"; then
                 verdict=ok
                 break
         fi
-        verdict="p99 scraped beyond 2x unscraped + 1 ms in 3 attempts; the last: $(p99 create_us "$base") / $(p99 create_us "$scraped") us"
+        verdict="p99 scraped beyond 2x unscraped + 1 ms in 5 attempts; the last: create $(p99 create_us "$base") / $(p99 create_us "$scraped") us, while 1000 accumulate $(p99 create_growing_us "$base") / $(p99 create_growing_us "$scraped") us"
 done
 ran_bench() { [ "$base_status" -eq 0 ] && [ "$scraped_status" -eq 0 ] || why "$verdict"; }
 check "every CreateContainer of the bench answered within the runtime's 2 s, scraped or not" ran_bench
