@@ -877,6 +877,9 @@ int np_metrics_set_config(struct np_metrics *m, const char *text, size_t size, c
 {
         int r;
 
+        /* empty: no config came (an external plugin's Configure), as NULL keeps the one loaded */
+        if (text && size == 0)
+                text = NULL;
         pthread_mutex_lock(&m->lock);
         r = np_context_set_config(m->context, text, size, what, diag);
         if (r == 0) {

@@ -1079,6 +1079,36 @@ static void test_metrics_monitor_switched_off_says_nothing_of_it(void **state)
         assert_exposition_format(text);
 }
 
+static void test_metrics_set_config_takes_a_later_config(void **state)
+{
+        struct fixture *f = *state;
+        struct np_diag diag = {};
+        static const char monitor_off[] = "{\"monitor\": false}";
+        const char *text;
+
+        place_ok(f, "here", -1, NULL, "nodes.numapin.io/pod=0");
+        text = render(f);
+        assert_int_equal(count(text, "numapin_container_info", "container_id=here", NULL), 1);
+        assert_int_equal(count(text, "numapin_monitor_up", NULL), 1);
+        /* an empty one, as an external NRI plugin's Configure brings it: the loaded one stays */
+        if (np_metrics_set_config(metrics(f), "", 0, "NRI plugin config (Configure)", &diag) < 0)
+                fail_msg("an empty config: %s", diag.message);
+        text = render(f);
+        assert_int_equal(count(text, "numapin_container_info", "container_id=here", NULL), 1);
+        assert_int_equal(count(text, "numapin_monitor_up", NULL), 1);
+        /* one that switches the monitor off (the state dir stays the --state-dir flag's) */
+        if (np_metrics_set_config(metrics(f), monitor_off, strlen(monitor_off), "NRI plugin config (Configure)",
+                                  &diag) < 0)
+                fail_msg("%s: %s", monitor_off, diag.message);
+        text = render(f);
+        assert_int_equal(count(text, "numapin_container_info", "container_id=here", NULL), 1);
+        assert_int_equal(count(text, "numapin_monitor_up", NULL), 0);
+        /* a bad one is refused, naming where it came from */
+        assert_true(np_metrics_set_config(metrics(f), "{\"monitor\": 3}", 14, "NRI plugin config (Configure)", &diag) <
+                    0);
+        assert_non_null(strstr(diag.message, "NRI plugin config (Configure)"));
+}
+
 /* --- with a real pinned set (root, BPF) ------------------------------------------------------ */
 
 /* Loads a pinned set into a private pin root; skips the test where BPF cannot load. */
@@ -1221,6 +1251,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_metrics_free_after_a_scrape_that_found_no_monitor, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_monitor_switched_off_says_nothing_of_it, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_metrics_set_config_takes_a_later_config, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_monitored_container_is_counted_from_its_pinned_set, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_pmu_reason_is_escaped, setup, teardown),
