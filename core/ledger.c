@@ -198,9 +198,9 @@ int np_record_read(int dir_fd, const char *name, const char *what, struct np_dia
         size_t size;
         int r;
 
-        r = np_read_regular_file_at(dir_fd, name, RECORD_LIMIT, &text, &size);
+        r = np_read_file_at(dir_fd, name, RECORD_LIMIT, &text, &size);
         if (r < 0)
-                return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
+                return np_diag_fail(diag, r, "%s: %s", what, np_file_strerror_at(dir_fd, name, r));
         r = np_json_parse(text, size, RECORD_LIMIT, what, diag, &obj);
         if (r == 0)
                 r = record_from_json(obj, what, diag, ret_record);
