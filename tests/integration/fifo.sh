@@ -143,6 +143,16 @@ check "ledger record a FIFO, numapinctl metrics: exits 0 within 2 s" \
 check "ledger record a FIFO, numapinctl metrics: the readable record is still exported" \
         eval 'grep -q "ctr1" "$C/out" || why "no ctr1 in the exposition"'
 
+# --- the ledger's lock file (read-only users opened it blocking) --------------------
+new_case
+placed_once
+fifo "$SD/lock"
+ctl --config "$CONF" list
+expect_refused "ledger lock a FIFO, numapinctl list" numapinctl "state dir $SD/lock: $NOT_REGULAR"
+state_for ctr2
+hook --config "$CONF" createRuntime
+expect_refused "ledger lock a FIFO, hook createRuntime" numapin-hook "state dir $SD/lock: $NOT_REGULAR"
+
 # --- the topology cache ------------------------------------------------------------
 new_case
 placed_once
