@@ -95,7 +95,7 @@ int np_cgroup_controller_path(const char *proc_root, int pid, const char *contro
         snprintf(file, sizeof(file), "%s/%d/cgroup", proc_root, pid);
         r = np_read_file_at(AT_FDCWD, file, PROC_CGROUP_LIMIT, &text, NULL);
         if (r < 0)
-                return np_diag_fail(diag, r, "%s: %s", file, strerror(-r));
+                return np_diag_fail(diag, r, "%s: %s", file, np_file_strerror_at(AT_FDCWD, file, r));
         for (char *line = text, *next; line && *line; line = next) {
                 char *first, *second;
 
@@ -247,7 +247,7 @@ static int enable_cpuset_in_parents(int root_fd, const char *path, const char *r
                         if (r < 0)
                                 return np_diag_fail(diag, r,
                                                     "cgroup %s/%s: cannot enable cpuset in cgroup.subtree_control: %s",
-                                                    root, parent, strerror(-r));
+                                                    root, parent, np_file_strerror_at(fd, "cgroup.subtree_control", r));
                 }
                 if (strlen(parent) + len + 2 >= sizeof(parent))
                         return -ENAMETOOLONG;
@@ -288,6 +288,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         _cleanup_close_ int root_fd = -1, dir_fd = -1;
         struct np_cgroup_saved saved = {};
         char hierarchy[PATH_MAX], dir[PATH_MAX], cpus_text[NP_CPULIST_BUFSIZE], mems_text[NP_CPULIST_BUFSIZE];
+        const char *file;
         int r;
 
         r = validate_path(path, "cgroup path", diag);
@@ -311,12 +312,16 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
             (mems && np_cpulist_format(mems, mems_text, sizeof(mems_text)) < 0))
                 return -ENOBUFS;
 
-        r = read_value(dir_fd, "cpuset.cpus", &saved.cpus);
-        if (r == 0 && mems)
-                r = read_value(dir_fd, "cpuset.mems", &saved.mems);
+        file = "cpuset.cpus";
+        r = read_value(dir_fd, file, &saved.cpus);
+        if (r == 0 && mems) {
+                file = "cpuset.mems";
+                r = read_value(dir_fd, file, &saved.mems);
+        }
         if (r < 0) {
                 np_cgroup_saved_clear(&saved);
-                return np_diag_fail(diag, r, "cgroup %s: cannot read its cpuset: %s", dir, strerror(-r));
+                return np_diag_fail(diag, r, "cgroup %s: cannot read %s: %s", dir, file,
+                                    np_file_strerror_at(dir_fd, file, r));
         }
 
         if (mems && layout == NP_CGROUP_LEGACY &&
@@ -325,7 +330,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 if (r < 0 && r != -ENOENT) {
                         np_cgroup_saved_clear(&saved);
                         return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.memory_migrate: %s", dir,
-                                            strerror(-r));
+                                            np_file_strerror_at(dir_fd, "cpuset.memory_migrate", r));
                 }
         }
         if (mems) {
@@ -334,12 +339,13 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                         np_cgroup_revert(root, layout, path, &saved);
                         np_cgroup_saved_clear(&saved);
                         return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.mems '%s': %s", dir, mems_text,
-                                            strerror(-r));
+                                            np_file_strerror_at(dir_fd, "cpuset.mems", r));
                 }
         }
         r = np_write_attribute_at(dir_fd, "cpuset.cpus", cpus_text);
         if (r < 0) {
-                np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.cpus '%s': %s", dir, cpus_text, strerror(-r));
+                np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.cpus '%s': %s", dir, cpus_text,
+                             np_file_strerror_at(dir_fd, "cpuset.cpus", r));
                 np_cgroup_revert(root, layout, path, &saved);
                 np_cgroup_saved_clear(&saved);
                 return r;
@@ -396,6 +402,7 @@ int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct 
         if (r == 0)
                 r = np_write_attribute_at(dir_fd, "cpuset.cpus", text);
         if (r < 0)
-                return np_diag_fail(diag, r, "writing cpuset.cpus '%s' in %s: %s", text, dir, strerror(-r));
+                return np_diag_fail(diag, r, "writing cpuset.cpus '%s' in %s: %s", text, dir,
+                                    np_file_strerror_at(dir_fd, "cpuset.cpus", r));
         return 0;
 }

@@ -49,7 +49,7 @@ int np_config_load(const char *path, bool required, struct np_diag *diag, struct
         if (r == -EFBIG)
                 return np_diag_fail(diag, r, "config %s: larger than %d bytes", path, CONFIG_LIMIT);
         if (r < 0)
-                return np_diag_fail(diag, r, "config %s: %s", path, strerror(-r));
+                return np_diag_fail(diag, r, "config %s: %s", path, np_file_strerror_at(AT_FDCWD, path, r));
         snprintf(what, sizeof(what), "config %s", path);
         return np_config_parse(text, size, what, diag, ret_config);
 }

@@ -237,7 +237,7 @@ static int drop_in_hook(int dir_fd, const char *name, const char *path, struct n
         size_t len;
         int r;
 
-        r = np_read_regular_file_at(dir_fd, name, DROP_IN_LIMIT, &text, &len);
+        r = np_read_file_at(dir_fd, name, DROP_IN_LIMIT, &text, &len);
         if (r < 0 || !strstr(text, HOOK_NAME))
                 return 0; /* not ours to judge */
         r = np_json_parse(text, len, DROP_IN_LIMIT, path, diag, &root);
@@ -588,10 +588,10 @@ static int check_placed(const struct placed *p, struct np_doctor *doctor)
                        p->cgroup, strerror(errno));
                 return add_check(doctor, "ledger", &line) < 0 ? -ENOMEM : 1;
         }
-        r = np_read_regular_file_at(dir_fd, "cpuset.cpus", CPUSET_FILE_LIMIT, &text, NULL);
+        r = np_read_file_at(dir_fd, "cpuset.cpus", CPUSET_FILE_LIMIT, &text, NULL);
         if (r < 0) {
                 clause(&line, NP_CHECK_WARNING, "container '%s' (%s): %s/cpuset.cpus cannot be read: %s%s", p->id,
-                       source, p->cgroup, strerror(-r),
+                       source, p->cgroup, np_file_strerror_at(dir_fd, "cpuset.cpus", r),
                        r == -ENOENT ? " (the cpuset controller is not enabled for its cgroup)" : "");
                 return add_check(doctor, "ledger", &line) < 0 ? -ENOMEM : 1;
         }

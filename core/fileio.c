@@ -60,14 +60,67 @@ int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size)
         return 0;
 }
 
+/* Opens `path` without blocking (a FIFO without a writer, or without a reader
+ * when writing, would hang open(2) or read(2) forever) and keeps it only when
+ * it is a regular file, as sysfs, cgroup and proc attributes are too: -EINVAL
+ * for anything else (a FIFO, a socket, a device, a directory).
+ * O_NONBLOCK is cleared again before the fd is handed out. */
+int np_open_regular_at(int dirfd, const char *path, int flags)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int fd_flags;
+
+        fd = openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                int r = -errno;
+
+                /* a socket, or a FIFO opened for writing without a reader, fails open(2) itself */
+                if (r == -ENXIO && fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
+                    !S_ISREG(st.st_mode))
+                        return -EINVAL;
+                return r;
+        }
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        fd_flags = fcntl(fd, F_GETFL);
+        if (fd_flags < 0 || fcntl(fd, F_SETFL, fd_flags & ~O_NONBLOCK) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
 int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
 {
         _cleanup_close_ int fd = -1;
 
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = np_open_regular_at(dirfd, path, O_RDONLY);
         if (fd < 0)
-                return -errno;
+                return fd;
         return np_read_fd(fd, limit, ret_data, ret_size);
+}
+
+const char *np_file_strerror_at(int dirfd, const char *path, int error)
+{
+        struct stat st;
+
+        if (error != -EINVAL || fstatat(dirfd, path, &st, 0) < 0 || S_ISREG(st.st_mode))
+                return strerror(-error);
+        switch (st.st_mode & S_IFMT) {
+        case S_IFIFO:
+                return "not a regular file (a FIFO); expected a regular file";
+        case S_IFSOCK:
+                return "not a regular file (a socket); expected a regular file";
+        case S_IFCHR:
+                return "not a regular file (a character device); expected a regular file";
+        case S_IFBLK:
+                return "not a regular file (a block device); expected a regular file";
+        case S_IFDIR:
+                return "not a regular file (a directory); expected a regular file";
+        default:
+                return "not a regular file; expected a regular file";
+        }
 }
 
 static int write_all(int fd, const void *data, size_t size)
@@ -123,9 +176,9 @@ int np_write_attribute_at(int dirfd, const char *path, const char *value)
         size_t len = strlen(value);
         ssize_t n;
 
-        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+        fd = np_open_regular_at(dirfd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW);
         if (fd < 0)
-                return -errno;
+                return fd;
         do
                 n = write(fd, value, len);
         while (n < 0 && errno == EINTR);
@@ -140,29 +193,4 @@ int np_open_dir_at(int dirfd, const char *path)
 {
         int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
-}
-
-/* Files that other parties write (kubelet's state files, the NRI plugin's
- * status): opened without blocking, so a FIFO with no writer cannot hang the
- * open, and read only when regular. */
-int np_read_regular_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
-{
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-        int flags;
-
-        fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (st.st_size > 0 && (size_t)st.st_size > limit)
-                return -EFBIG;
-        /* a regular file reads the same either way; blocking reads keep np_read_fd simple */
-        flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-                return -errno;
-        return np_read_fd(fd, limit, ret_data, ret_size);
 }

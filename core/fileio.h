@@ -4,8 +4,18 @@
 
 #include <stddef.h>
 
-/* Reads all of `path` (relative to dirfd) into a NUL-terminated buffer. Fails
- * with -EFBIG when the file holds more than `limit` bytes. */
+/* Opens `path` (relative to dirfd) with `flags` plus O_CLOEXEC|O_NOCTTY,
+ * without blocking, and keeps it only when it is a regular file (sysfs, cgroup
+ * and proc attributes are): -EINVAL for a FIFO, a socket, a device or a
+ * directory, which are never read or written (a directory opened for writing
+ * fails open(2) with -EISDIR). Returns the fd, in
+ * blocking mode again. */
+int np_open_regular_at(int dirfd, const char *path, int flags);
+
+/* Reads all of the regular file `path` (relative to dirfd, opened with
+ * np_open_regular_at()) into a NUL-terminated buffer. Fails with -EFBIG when
+ * the file holds more than `limit` bytes, -EINVAL when it is not a regular
+ * file. */
 int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);
 
 /* Reads a whole fd (a pipe such as stdin) with the same limit. */
@@ -20,14 +30,14 @@ int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size);
 int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode);
 
 /* Writes `value` to an existing kernel attribute (cgroup or sysfs file) in one
- * write(2), as the kernel expects. */
+ * write(2), as the kernel expects; opened with np_open_regular_at(), so a FIFO
+ * or a device is refused with -EINVAL instead of blocking, a symlink with -ELOOP. */
 int np_write_attribute_at(int dirfd, const char *path, const char *value);
 
 /* Opens a directory (O_DIRECTORY|O_CLOEXEC|O_PATH not used: readable fd). */
 int np_open_dir_at(int dirfd, const char *path);
 
-/* Reads all of `path` (relative to dirfd) into a NUL-terminated buffer, as
- * np_read_file_at() does, after opening it with O_NONBLOCK and checking with
- * fstat() that it is a regular file: -EINVAL when it is not (a FIFO, a
- * socket, a device, a directory), -EFBIG beyond `limit` bytes. */
-int np_read_regular_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);
+/* The text for a message when a read or write of `path` failed with `error`:
+ * "not a regular file (a FIFO); expected a regular file" for the type check's
+ * -EINVAL, strerror() otherwise. */
+const char *np_file_strerror_at(int dirfd, const char *path, int error);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* kubelet's CPU and Memory manager state files, read as hostile input: each
- * through np_read_regular_file_at() (regular files only, bounded, never
+ * through np_read_file_at() (regular files only, bounded, never
  * blocking) and np_json_parse(), then every field numapin uses checked for its
  * type and form. Fields numapin does not use (checksum, machineState) are left
  * alone, so a newer kubelet's additions do not make a file unreadable. */
@@ -64,7 +64,7 @@ static int read_state(int root_fd, const char *what, const char *name, struct np
         size_t size;
         int r;
 
-        r = np_read_regular_file_at(root_fd, name, NP_KUBELET_STATE_LIMIT, &text, &size);
+        r = np_read_file_at(root_fd, name, NP_KUBELET_STATE_LIMIT, &text, &size);
         if (r == -ENOENT)
                 return 1;
         if (r == -EINVAL)

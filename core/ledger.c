@@ -198,9 +198,9 @@ int np_record_read(int dir_fd, const char *name, const char *what, struct np_dia
         size_t size;
         int r;
 
-        r = np_read_regular_file_at(dir_fd, name, RECORD_LIMIT, &text, &size);
+        r = np_read_file_at(dir_fd, name, RECORD_LIMIT, &text, &size);
         if (r < 0)
-                return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
+                return np_diag_fail(diag, r, "%s: %s", what, np_file_strerror_at(dir_fd, name, r));
         r = np_json_parse(text, size, RECORD_LIMIT, what, diag, &obj);
         if (r == 0)
                 r = record_from_json(obj, what, diag, ret_record);
@@ -308,6 +308,7 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
 {
         _cleanup_ledger_ struct np_ledger *ledger = NULL;
         _cleanup_close_ int dir_fd = -1;
+        struct stat st;
         int r;
 
         if (state_dir[0] != '/')
@@ -337,10 +338,16 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                 return -ENOMEM;
         ledger->lock_fd = ledger->records_fd = -1;
         ledger->exclusive = exclusive;
-        ledger->lock_fd =
-                openat(dir_fd, "lock", (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW, 0644);
+        /* O_NONBLOCK: a FIFO in its place must not hang the open; flock() and pread() ignore it */
+        ledger->lock_fd = openat(dir_fd, "lock",
+                                 (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (ledger->lock_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s/lock: %s", state_dir, strerror(errno));
+        if (fstat(ledger->lock_fd, &st) < 0)
+                return np_diag_fail(diag, -errno, "state dir %s/lock: %s", state_dir, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return np_diag_fail(diag, -EINVAL, "state dir %s/lock: %s", state_dir,
+                                    np_file_strerror_at(dir_fd, "lock", -EINVAL));
         while (flock(ledger->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
                 if (errno != EINTR)
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", state_dir,

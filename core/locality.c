@@ -730,9 +730,9 @@ int np_exited_read(int dir_fd, const char *name, const char *what, struct np_dia
         size_t size, id_len = strlen(name) - strlen(".json");
         int r;
 
-        r = np_read_regular_file_at(dir_fd, name, EXITED_LIMIT, &text, &size);
+        r = np_read_file_at(dir_fd, name, EXITED_LIMIT, &text, &size);
         if (r < 0)
-                return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
+                return np_diag_fail(diag, r, "%s: %s", what, np_file_strerror_at(dir_fd, name, r));
         r = np_json_parse(text, size, EXITED_LIMIT, what, diag, &obj);
         if (r < 0)
                 return r;

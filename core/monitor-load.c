@@ -27,6 +27,20 @@
 
 #define TRACEFS "/sys/kernel/tracing"
 
+/* A kernel config, plain or gzipped, when it is a regular file; gzgets() reads at most a line at a time. */
+static gzFile open_config(const char *path)
+{
+        int fd = np_open_regular_at(AT_FDCWD, path, O_RDONLY);
+        gzFile f;
+
+        if (fd < 0)
+                return NULL;
+        f = gzdopen(fd, "r"); /* reads plain text as well */
+        if (!f)
+                close(fd);
+        return f;
+}
+
 /* CONFIG_NODES_SHIFT of the running kernel when its page flags hold the node in
  * their top bits (SPARSEMEM_VMEMMAP), from /boot/config-<release> or /proc/config.gz;
  * 0 when unknown. */
@@ -41,9 +55,9 @@ static unsigned int kernel_nodes_shift(void)
         if (uname(&u) < 0)
                 return 0;
         snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-        f = gzopen(path, "r"); /* reads plain text as well */
+        f = open_config(path);
         if (!f)
-                f = gzopen("/proc/config.gz", "r");
+                f = open_config("/proc/config.gz");
         if (!f)
                 return 0;
         while (gzgets(f, line, sizeof(line))) {

@@ -15,6 +15,7 @@
 
 #include <bpf/bpf.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "monitor-internal.h"
 
@@ -27,6 +28,7 @@ static int pmu_events_of_cpu(struct perf_event_attr *local, struct perf_event_at
         char line[256], vendor[64] = "";
         unsigned int family = 0;
         FILE *f;
+        int fd;
 
         *local = (struct perf_event_attr){ .size = sizeof(*local), .exclude_hv = 1 };
         *remote = *local;
@@ -41,7 +43,10 @@ static int pmu_events_of_cpu(struct perf_event_attr *local, struct perf_event_at
                 snprintf(text, size, "this machine has no CPU PMU");
                 return -EOPNOTSUPP;
         }
-        f = fopen("/proc/cpuinfo", "re");
+        fd = np_open_regular_at(AT_FDCWD, "/proc/cpuinfo", O_RDONLY);
+        f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (fd >= 0 && !f)
+                close(fd);
         while (f && fgets(line, sizeof(line), f) && (!vendor[0] || !family)) {
                 sscanf(line, "vendor_id : %63s", vendor);
                 sscanf(line, "cpu family : %u", &family);

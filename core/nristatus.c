@@ -121,7 +121,7 @@ int np_nri_status_load(const char *state_dir, struct np_diag *diag, struct np_nr
                 return -ENOENT;
         if (dir_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
-        r = np_read_regular_file_at(dir_fd, NP_NRI_STATUS_FILE, NP_NRI_STATUS_LIMIT, &data, &size);
+        r = np_read_file_at(dir_fd, NP_NRI_STATUS_FILE, NP_NRI_STATUS_LIMIT, &data, &size);
         if (r == -ENOENT)
                 return r;
         if (r == -EINVAL)

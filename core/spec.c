@@ -96,6 +96,9 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
         r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &text, &size);
         if (r == -EFBIG)
                 return np_diag_fail(diag, r, "bundle %s: config.json is larger than %d bytes", bundle, NP_SPEC_LIMIT);
+        if (r == -EINVAL)
+                return np_diag_fail(diag, r, "config.json %s/config.json: %s (the OCI runtime spec)", bundle,
+                                    np_file_strerror_at(spec->bundle_fd, "config.json", r));
         if (r < 0)
                 return np_diag_fail(diag, r,
                                     "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",

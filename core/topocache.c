@@ -213,8 +213,12 @@ int np_topology_load_cached(const char *sysfs_root, const char *cache_path, stru
         if (!cache_path || make_key(sysfs_root, &key, &key_size) < 0)
                 return np_topology_load(sysfs_root, diag, ret_topology);
 
-        if (np_read_file_at(AT_FDCWD, cache_path, CACHE_LIMIT, &data, &size) == 0 &&
-            read_cache(data, size, key, key_size, &t) == 0) {
+        r = np_read_file_at(AT_FDCWD, cache_path, CACHE_LIMIT, &data, &size);
+        /* a stale or damaged cache is rebuilt; something else in its place (a FIFO) is not ours to replace */
+        if (r == -EINVAL)
+                return np_diag_fail(diag, r, "topology cache %s: %s", cache_path,
+                                    np_file_strerror_at(AT_FDCWD, cache_path, r));
+        if (r == 0 && read_cache(data, size, key, key_size, &t) == 0) {
                 r = np_topology_refresh(t, sysfs_root, diag);
                 if (r < 0)
                         return r;

@@ -31,7 +31,8 @@ static int read_attr(int dirfd, const char *path, const char *where, struct np_d
 {
         int r = np_read_file_at(dirfd, path, ATTR_LIMIT, ret_text, NULL);
         if (r < 0 && r != -ENOENT)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", where, path, strerror(-r));
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", where, path,
+                                    np_file_strerror_at(dirfd, path, r));
         return r;
 }
 
@@ -114,7 +115,8 @@ static int read_meminfo(int node_dir, const char *node_path, struct np_diag *dia
         snprintf(path, sizeof(path), "node%u/meminfo", node->id);
         r = np_read_file_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
         if (r < 0)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path, strerror(-r));
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path,
+                                    np_file_strerror_at(node_dir, path, r));
         if (meminfo_field(meminfo, "MemTotal", &node->memory_total_kb) < 0 ||
             meminfo_field(meminfo, "MemFree", &node->memory_free_kb) < 0 ||
             node->memory_free_kb > node->memory_total_kb)
@@ -205,7 +207,8 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
         snprintf(path, sizeof(path), "node%u/distance", id);
         r = np_read_file_at(node_dir, path, ATTR_LIMIT, &distance, NULL);
         if (r < 0)
-                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path, strerror(-r));
+                return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path,
+                                    np_file_strerror_at(node_dir, path, r));
         node->distances = calloc(n_nodes, sizeof(*node->distances));
         if (!node->distances)
                 return -ENOMEM;

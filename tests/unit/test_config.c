@@ -326,8 +326,9 @@ static void test_config_load_refuses_directory_naming_it(void **state)
         snprintf(sub, sizeof(sub), "%s/subdir", fx->dir);
         assert_int_equal(mkdir(sub, 0700), 0);
         assert_true(np_config_load(sub, false, &diag, &config) < 0);
-        assert_int_equal(diag.error, -EISDIR);
+        assert_int_equal(diag.error, -EINVAL);
         assert_non_null(strstr(diag.message, sub));
+        assert_non_null(strstr(diag.message, "not a regular file (a directory)"));
 }
 
 /* The NRI plugin's config arrives as text in Configure: the same fields, the

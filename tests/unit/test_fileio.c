@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Bounded reads from files and pipes, atomic replacement (mode kept, no
+/* Bounded reads from files and pipes (FIFOs, sockets, devices and folders
+ * refused at open without blocking), atomic replacement (mode kept, no
  * temporary file left, symlinks and folders refused) and single-write kernel
  * attributes, in a private temporary folder. */
 #include <stdarg.h>
@@ -12,7 +13,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,8 +136,112 @@ static void test_fileio_read_file_at_reports_a_missing_file(void **state)
         char *data = NULL;
 
         assert_int_equal(np_read_file_at(folder->fd, "missing", 100, &data, NULL), -ENOENT);
-        assert_int_equal(np_read_file_at(folder->fd, ".", 100, &data, NULL), -EISDIR);
+        assert_int_equal(np_read_file_at(folder->fd, ".", 100, &data, NULL), -EINVAL);
         assert_null(data);
+}
+
+static double now_seconds(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A FIFO with no writer would block a plain open(2) forever, one with a
+ * writer that never writes would block read(2): both are refused at once. */
+static void test_fileio_read_file_at_refuses_a_fifo_without_blocking(void **state)
+{
+        struct folder *folder = *state;
+        char *data = NULL;
+        double start = now_seconds();
+        int writer;
+
+        assert_int_equal(mkfifoat(folder->fd, "fifo", 0644), 0);
+        assert_int_equal(np_read_file_at(folder->fd, "fifo", 100, &data, NULL), -EINVAL);
+        /* with a writer holding it open too */
+        writer = openat(folder->fd, "fifo", O_RDWR | O_CLOEXEC);
+        assert_true(writer >= 0);
+        assert_int_equal(np_read_file_at(folder->fd, "fifo", 100, &data, NULL), -EINVAL);
+        close(writer);
+        assert_null(data);
+        assert_true(now_seconds() - start < 1.0);
+        assert_string_equal(np_file_strerror_at(folder->fd, "fifo", -EINVAL),
+                            "not a regular file (a FIFO); expected a regular file");
+}
+
+static void test_fileio_read_file_at_refuses_a_socket_a_device_and_a_folder(void **state)
+{
+        struct folder *folder = *state;
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        char *data = NULL;
+        int sock;
+
+        sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(sock >= 0);
+        np_test_path(address.sun_path, sizeof(address.sun_path), folder->path, "sock");
+        assert_int_equal(bind(sock, (struct sockaddr *)&address, sizeof(address)), 0);
+        assert_int_equal(np_read_file_at(folder->fd, "sock", 100, &data, NULL), -EINVAL);
+        assert_string_equal(np_file_strerror_at(folder->fd, "sock", -EINVAL),
+                            "not a regular file (a socket); expected a regular file");
+        close(sock);
+
+        /* /dev/null would read as empty, /dev/zero without end */
+        assert_int_equal(np_read_file_at(AT_FDCWD, "/dev/null", 100, &data, NULL), -EINVAL);
+        assert_int_equal(np_read_file_at(AT_FDCWD, "/dev/zero", 100, &data, NULL), -EINVAL);
+        assert_string_equal(np_file_strerror_at(AT_FDCWD, "/dev/zero", -EINVAL),
+                            "not a regular file (a character device); expected a regular file");
+
+        assert_int_equal(mkdirat(folder->fd, "dir", 0755), 0);
+        assert_int_equal(np_read_file_at(folder->fd, "dir", 100, &data, NULL), -EINVAL);
+        assert_string_equal(np_file_strerror_at(folder->fd, "dir", -EINVAL),
+                            "not a regular file (a directory); expected a regular file");
+        assert_null(data);
+}
+
+static void test_fileio_read_file_at_follows_a_symlink_to_a_regular_file(void **state)
+{
+        struct folder *folder = *state;
+        _cleanup_free_ char *data = NULL;
+
+        /* a ConfigMap's files are symlinks; sysfs paths hold symlinks too */
+        put(folder, "target", "0-3\n");
+        assert_int_equal(symlinkat("target", folder->fd, "link"), 0);
+        assert_int_equal(np_read_file_at(folder->fd, "link", 100, &data, NULL), 0);
+        assert_string_equal(data, "0-3\n");
+        assert_string_equal(np_file_strerror_at(folder->fd, "link", -ENOENT), strerror(ENOENT));
+}
+
+static void test_fileio_read_file_at_reads_proc_and_sysfs_attributes(void **state)
+{
+        _cleanup_free_ char *cgroup = NULL, *online = NULL;
+
+        /* procfs and sysfs files are regular files of size 0 or 4096 whatever they hold */
+        assert_int_equal(np_read_file_at(AT_FDCWD, "/proc/self/cgroup", 65536, &cgroup, NULL), 0);
+        if (access("/sys/devices/system/cpu/online", R_OK) == 0) {
+                assert_int_equal(np_read_file_at(AT_FDCWD, "/sys/devices/system/cpu/online", 64, &online, NULL), 0);
+                assert_true(strlen(online) > 0);
+        }
+}
+
+static void test_fileio_write_attribute_refuses_a_fifo_without_blocking(void **state)
+{
+        struct folder *folder = *state;
+        double start = now_seconds();
+        char buffer[8];
+        int reader;
+
+        assert_int_equal(mkfifoat(folder->fd, "cpuset.cpus", 0644), 0);
+        /* no reader: open(2) would block */
+        assert_int_equal(np_write_attribute_at(folder->fd, "cpuset.cpus", "0"), -EINVAL);
+        /* a reader: the write would go through to it */
+        reader = openat(folder->fd, "cpuset.cpus", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        assert_true(reader >= 0);
+        assert_int_equal(np_write_attribute_at(folder->fd, "cpuset.cpus", "0"), -EINVAL);
+        assert_int_equal(read(reader, buffer, sizeof(buffer)), 0);
+        close(reader);
+        assert_int_equal(np_write_attribute_at(AT_FDCWD, "/dev/null", "0"), -EINVAL);
+        assert_true(now_seconds() - start < 1.0);
 }
 
 static void test_fileio_read_fd_reads_a_pipe_to_its_end(void **state)
@@ -325,6 +433,11 @@ int main(void)
                 WITH_FOLDER(test_fileio_read_file_at_returns_the_whole_file_up_to_the_limit),
                 WITH_FOLDER(test_fileio_read_file_at_refuses_one_byte_beyond_the_limit),
                 WITH_FOLDER(test_fileio_read_file_at_reports_a_missing_file),
+                WITH_FOLDER(test_fileio_read_file_at_refuses_a_fifo_without_blocking),
+                WITH_FOLDER(test_fileio_read_file_at_refuses_a_socket_a_device_and_a_folder),
+                WITH_FOLDER(test_fileio_read_file_at_follows_a_symlink_to_a_regular_file),
+                cmocka_unit_test(test_fileio_read_file_at_reads_proc_and_sysfs_attributes),
+                WITH_FOLDER(test_fileio_write_attribute_refuses_a_fifo_without_blocking),
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_to_its_end),
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_larger_than_its_buffer),
                 cmocka_unit_test(test_fileio_read_fd_refuses_a_pipe_beyond_the_limit),
