@@ -177,6 +177,9 @@ int main(int argc, char **argv)
 
                 if (np_sandbox_apply(NP_SANDBOX_HOOK, context->config.monitor, &sandbox_diag) < 0)
                         np_log_warning("%s, continuing without a system call filter", sandbox_diag.message);
+                else
+                        np_log_debug("seccomp: the %s allow-list is in force; other calls fail with %s",
+                                     np_sandbox_profile_to_string(NP_SANDBOX_HOOK), strerror(NP_SANDBOX_ERRNO));
         }
 
         if (r == 0) {

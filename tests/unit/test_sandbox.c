@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* The seccomp allow-lists (core/sandbox.c): each profile, installed in a forked
  * child, refuses a call outside its list with EPERM on every thread, keeps the
- * listed ones working, shows as "Seccomp: 2" in /proc/self/status, and allows
+ * listed ones working (kill only with signal 0, sockets only AF_UNIX), shows as "Seccomp: 2" in /proc/self/status, and allows
  * the monitor's bpf() only with the monitor on; the exported filter says so. */
 #include <errno.h>
 #include <linux/bpf.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ enum {
         CHILD_THREAD_NOT_COVERED,
         CHILD_SOCKET_WRONG,
         CHILD_MONITOR_WRONG,
+        CHILD_KILL_WRONG,
 };
 
 static const enum np_sandbox_profile profiles[] = { NP_SANDBOX_HOOK, NP_SANDBOX_NRI, NP_SANDBOX_EXPORTER };
@@ -94,6 +96,9 @@ static int child(enum np_sandbox_profile profile, bool monitor)
         close(fd);
         if (socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) >= 0 || errno != EPERM)
                 return CHILD_SOCKET_WRONG;
+        /* kill(pid, 0) answers whether a process lives; a real signal is refused */
+        if (kill(getpid(), 0) != 0 || kill(getpid(), SIGCONT) == 0 || errno != EPERM)
+                return CHILD_KILL_WRONG;
         /* BPF_MAP_CREATE with nothing: EINVAL when bpf() is let through, EPERM when not */
         errno = 0;
         syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
