@@ -59,7 +59,7 @@ all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard core/*.h) bpf/locality.h
 	@mkdir -p $(dir $@)
-	$(CC) $(NP_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/nri -I$(MHD_DIR)/include -c -o $@ $<
+	$(CC) $(NP_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/nri -I$(BUILD)/sandbox -I$(MHD_DIR)/include -c -o $@ $<
 
 $(MHD_LIB): build-aux/libmicrohttpd.sh
 	bash build-aux/libmicrohttpd.sh $(MHD_DIR)
@@ -111,6 +111,22 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 $(BUILD)/bpf/locality.bpf.o: bpf/locality.h
 $(BUILD)/obj/core/monitor.o $(BUILD)/obj/core/monitor-load.o: $(BUILD)/bpf/locality.skel.h
+
+# The seccomp filters of core/sandbox.c's tables, compiled by libseccomp at build
+# time (some 400 us a filter, a quarter of the hook's run) into a C header that
+# core/sandbox.c installs as it is.
+$(BUILD)/obj/gen/sandbox-gen.o: core/sandbox.c core/sandbox.h core/log.h core/macro.h
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) -DNP_SANDBOX_GENERATOR -c -o $@ core/sandbox.c
+
+$(BUILD)/sandbox/sandbox-gen: build-aux/sandbox-gen.c $(BUILD)/obj/gen/sandbox-gen.o $(BUILD)/obj/core/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(NP_CFLAGS) $(CFLAGS) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
+
+$(BUILD)/sandbox/sandbox-filters.h: $(BUILD)/sandbox/sandbox-gen
+	$< $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/core/sandbox.o: $(BUILD)/sandbox/sandbox-filters.h
 
 $(LIB): $(CORE_OBJ)
 	@rm -f $@

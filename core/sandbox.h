@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -27,5 +28,17 @@ int np_sandbox_apply(enum np_sandbox_profile profile, bool monitor, struct np_di
 
 /* The filter as libseccomp's pseudo-filter code, without installing it. */
 int np_sandbox_export(enum np_sandbox_profile profile, bool monitor, FILE *out, struct np_diag *diag);
+/* The filter as libseccomp compiles it now (struct sock_filter[], written to `fd`). */
+int np_sandbox_export_bpf(enum np_sandbox_profile profile, bool monitor, int fd, struct np_diag *diag);
+/* The program np_sandbox_apply() installs, compiled at build time. */
+int np_sandbox_compiled(enum np_sandbox_profile profile, bool monitor, const void **ret_program, size_t *ret_size);
+
+/* build/sandbox/sandbox-filters.h's entries (build-aux/sandbox-gen.c) */
+struct np_sandbox_filter {
+        enum np_sandbox_profile profile;
+        bool monitor;
+        const void *program; /* struct sock_filter[] */
+        size_t size;         /* in bytes */
+};
 
 const char *np_sandbox_profile_to_string(enum np_sandbox_profile profile);

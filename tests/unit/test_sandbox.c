@@ -2,7 +2,8 @@
 /* The seccomp allow-lists (core/sandbox.c): each profile, installed in a forked
  * child, refuses a call outside its list with EPERM on every thread, keeps the
  * listed ones working (kill only with signal 0, sockets only AF_UNIX), shows as "Seccomp: 2" in /proc/self/status, and allows
- * the monitor's bpf() only with the monitor on; the exported filter says so. */
+ * the monitor's bpf() only with the monitor on; the exported filter says so, and
+ * the one compiled at build time is what libseccomp makes of the tables. */
 #include <errno.h>
 #include <linux/bpf.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -170,12 +172,34 @@ static void test_sandbox_export_defaults_to_eperm_and_lists_the_monitor_calls_on
         free(text);
 }
 
+/* build/sandbox/sandbox-filters.h is what libseccomp makes of the tables now */
+static void test_sandbox_compiled_filters_are_libseccomps_of_the_tables(void **state)
+{
+        for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+                for (int monitor = 0; monitor < 2; monitor++) {
+                        static char exported[65536];
+                        const void *program = NULL;
+                        size_t size = 0;
+                        int fd = memfd_create("sandbox", MFD_CLOEXEC);
+                        ssize_t n;
+
+                        assert_true(fd >= 0);
+                        assert_int_equal(np_sandbox_compiled(profiles[i], monitor, &program, &size), 0);
+                        assert_int_equal(np_sandbox_export_bpf(profiles[i], monitor, fd, NULL), 0);
+                        n = pread(fd, exported, sizeof(exported), 0);
+                        close(fd);
+                        assert_int_equal(n, size);
+                        assert_memory_equal(exported, program, size);
+                }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sandbox_no_filter_before_apply),
                 cmocka_unit_test(test_sandbox_refuses_a_call_outside_the_list_with_eperm_on_every_thread),
                 cmocka_unit_test(test_sandbox_without_monitor_refuses_bpf),
+                cmocka_unit_test(test_sandbox_compiled_filters_are_libseccomps_of_the_tables),
                 cmocka_unit_test(test_sandbox_export_defaults_to_eperm_and_lists_the_monitor_calls_only_with_it),
         };
 
