@@ -24,6 +24,7 @@
 #include "sandbox-filters.h"
 #endif
 
+/* clang-format off */
 /* Every profile: the C library, memory, files through directory fds, time,
  * signals and logging (stderr, and syslog's AF_UNIX socket). */
 static const char *const base_calls[] = {
@@ -81,6 +82,8 @@ static const char *const monitor_calls[] = {
         "bpf",  "perf_event_open", "mount", "clone", "wait4", "setsid", "prctl", "sysinfo", "memfd_create",
         "getrusage",
 };
+
+/* clang-format on */
 
 const char *np_sandbox_profile_to_string(enum np_sandbox_profile profile)
 {

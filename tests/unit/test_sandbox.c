@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The seccomp allow-lists (core/sandbox.c): each profile, installed in a forked
  * child, refuses a call outside its list with EPERM on every thread, keeps the
- * listed ones working (kill only with signal 0, sockets only AF_UNIX), shows as "Seccomp: 2" in /proc/self/status, and allows
- * the monitor's bpf() only with the monitor on; the exported filter says so, and
- * the one compiled at build time is what libseccomp makes of the tables. */
+ * listed ones working (kill only with signal 0, sockets only AF_UNIX), shows as "Seccomp: 2" in /proc/self/status, and
+ * allows the monitor's bpf() only with the monitor on; the exported filter says so, and the one compiled at build time
+ * is what libseccomp makes of the tables. */
 #include <errno.h>
 #include <linux/bpf.h>
 #include <pthread.h>
@@ -164,10 +164,10 @@ static void test_sandbox_export_defaults_to_eperm_and_lists_the_monitor_calls_on
                 text = NULL;
                 assert_true(getdelim(&text, &size, '\0', out) > 0);
                 fclose(out);
-                assert_non_null(strstr(text, "ERRNO(1)"));       /* the default action: EPERM */
-                assert_non_null(strstr(text, "if ($syscall == 0)")); /* read, listed */
+                assert_non_null(strstr(text, "ERRNO(1)"));                              /* the default action: EPERM */
+                assert_non_null(strstr(text, "if ($syscall == 0)"));                    /* read, listed */
                 assert_true((strstr(text, "if ($syscall == 321)") != NULL) == monitor); /* bpf */
-                assert_null(strstr(text, "if ($syscall == 169)")); /* reboot, never */
+                assert_null(strstr(text, "if ($syscall == 169)"));                      /* reboot, never */
         }
         free(text);
 }
