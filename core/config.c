@@ -22,6 +22,7 @@ void np_config_init(struct np_config *config)
                 .monitor_slots = NP_MONITOR_SLOTS,
                 .unannotated = NP_UNANNOTATED_PROTECT,
                 .metrics_exited_grace_seconds = NP_METRICS_EXITED_GRACE_DEFAULT,
+                .seccomp = true,
         };
         strcpy(config->state_dir, NP_STATE_DIR_DEFAULT);
         strcpy(config->kubelet_root_dir, NP_KUBELET_ROOT_DEFAULT);
@@ -31,7 +32,7 @@ void np_config_init(struct np_config *config)
 static const char *const known_fields[] = {
         "reserved_cpus", "state_dir",     "default_policy", "on_error",         "log_level",
         "monitor",       "monitor_pin_dir", "monitor_slots", "unannotated", "kubelet_root_dir",
-        "metrics_exited_grace_seconds",
+        "metrics_exited_grace_seconds", "seccomp",
 };
 
 int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config)
@@ -82,7 +83,7 @@ int np_config_parse(const char *text, size_t size, const char *what, struct np_d
                         char quoted[128];
                         return np_diag_fail(
                                 diag, -EINVAL,
-                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir or metrics_exited_grace_seconds",
+                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir, metrics_exited_grace_seconds or seccomp",
                                 what, np_log_quote(quoted, sizeof(quoted), key));
                 }
         }
@@ -159,6 +160,12 @@ int np_config_parse(const char *text, size_t size, const char *what, struct np_d
         r = np_json_get_int64(root, "metrics_exited_grace_seconds", 0, NP_METRICS_EXITED_GRACE_MAX, what, diag, &n);
         if (r == 0)
                 config.metrics_exited_grace_seconds = (unsigned int)n;
+        else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get(root, "seccomp", json_type_boolean, what, diag, &value);
+        if (r == 0)
+                config.seccomp = json_object_get_boolean(value);
         else if (r != -ENOENT)
                 return r;
 

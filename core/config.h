@@ -44,6 +44,7 @@ struct np_config {
         enum np_unannotated unannotated;
         char kubelet_root_dir[PATH_MAX]; /* where kubelet keeps cpu_manager_state and memory_manager_state */
         unsigned int metrics_exited_grace_seconds; /* how long an exited container's series stay */
+        bool seccomp; /* the processes' system call allow-lists (core/sandbox.c); false to debug */
 };
 
 void np_config_init(struct np_config *config);

@@ -12,6 +12,7 @@
 
 #include "../core/metrics-http.h"
 #include "../core/metrics.h"
+#include "../core/sandbox.h"
 
 #define LISTEN_DEFAULT "127.0.0.1:9651"
 
@@ -81,6 +82,15 @@ int main(int argc, char **argv)
                 return 1;
         }
         np_log_info("serving http://%s/metrics (port %u)", listen, np_metrics_server_port(server));
+        /* bound and serving: from here on only the calls of a scrape, on every thread */
+        if (np_metrics_config(metrics)->seccomp) {
+                r = np_sandbox_apply(NP_SANDBOX_EXPORTER, np_metrics_config(metrics)->monitor, &diag);
+                if (r < 0)
+                        np_log_warning("%s, continuing without a system call filter", diag.message);
+                else
+                        np_log_debug("seccomp: the %s allow-list is in force; other calls fail with %s",
+                                     np_sandbox_profile_to_string(NP_SANDBOX_EXPORTER), strerror(NP_SANDBOX_ERRNO));
+        }
         if (sigwait(&stop, &sig) == 0)
                 np_log_info("%s: stopping", strsignal(sig));
         return 0;

@@ -11,6 +11,7 @@
 
 #include "../core/fileio.h"
 #include "../core/lifecycle.h"
+#include "../core/sandbox.h"
 #include "../core/spec.h"
 #include "../core/state.h"
 #include "updates.h"
@@ -170,6 +171,16 @@ int main(int argc, char **argv)
                 r = np_diag_fail(&diag, r, "state on stdin: cannot read: %s", strerror(-r));
         else
                 r = np_state_parse(input, size, &diag, &state);
+        /* from here on only the calls of a placement or a release (core/sandbox.c) */
+        if (context->config.seccomp) {
+                struct np_diag sandbox_diag = {};
+
+                if (np_sandbox_apply(NP_SANDBOX_HOOK, context->config.monitor, &sandbox_diag) < 0)
+                        np_log_warning("%s, continuing without a system call filter", sandbox_diag.message);
+                else
+                        np_log_debug("seccomp: the %s allow-list is in force; other calls fail with %s",
+                                     np_sandbox_profile_to_string(NP_SANDBOX_HOOK), strerror(NP_SANDBOX_ERRNO));
+        }
 
         if (r == 0) {
                 char log_context[sizeof(state.id) + 16];

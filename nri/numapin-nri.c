@@ -18,6 +18,7 @@
 
 #include "../core/parse.h"
 #include "../core/metrics-http.h"
+#include "../core/sandbox.h"
 #include "plugin.h"
 #include "ttrpc.pb-c.h"
 #include "wire.h"
@@ -378,6 +379,17 @@ int main(int argc, char **argv)
         sigaction(SIGTERM, &action, NULL);
         sigaction(SIGINT, &action, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* configured, the metrics server bound: from here on only the calls of the
+         * runtime's requests and of scrapes, on every thread (the config that
+         * Configure brings later cannot lift it) */
+        if (plugin.context->config.seccomp) {
+                r = np_sandbox_apply(NP_SANDBOX_NRI, plugin.context->config.monitor, &diag);
+                if (r < 0)
+                        np_log_warning("%s, continuing without a system call filter", diag.message);
+                else
+                        np_log_debug("seccomp: the %s allow-list is in force; other calls fail with %s",
+                                     np_sandbox_profile_to_string(NP_SANDBOX_NRI), strerror(NP_SANDBOX_ERRNO));
+        }
 
         if (opts.inherited_fd >= 0) {
                 /* started by the runtime: one connection, for the runtime's lifetime */

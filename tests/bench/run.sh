@@ -48,8 +48,15 @@ JSON
         read -r trivial_med trivial_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$B/trivial-hook")
         read -r hook_med hook_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$ROOT/build/numapin-hook" \
                 "${args[@]}" createRuntime --then "$ROOT/build/numapin-hook" "${args[@]}" poststop)
+        # the same without its seccomp filter (core/sandbox.c): the filter's cost
+        echo '{"seccomp": false}' > "$dir/no-seccomp.json"
+        read -r open_med open_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$ROOT/build/numapin-hook" \
+                --config "$dir/no-seccomp.json" "${args[@]}" createRuntime \
+                --then "$ROOT/build/numapin-hook" --config "$dir/no-seccomp.json" "${args[@]}" poststop)
         echo "hook createRuntime, $HOOK_RUNS runs, state and bundle on $label:"
         printf '  %-28s median %8.0f us   p99 %8.0f us\n' "numapin-hook" "$hook_med" "$hook_p99"
+        printf '  %-28s median %8.0f us   p99 %8.0f us   (filter: %sx median)\n' "numapin-hook, seccomp false" \
+                "$open_med" "$open_p99" "$(ratio "$hook_med" "$open_med")"
         printf '  %-28s median %8.0f us   p99 %8.0f us\n' "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
         echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x (goal: within 1.5x)"
 }

@@ -227,12 +227,24 @@ static void test_config_unannotated_and_kubelet_root_dir(void **state)
                        "field 'kubelet_root_dir' must be an absolute path");
 }
 
+static void test_config_seccomp_is_on_by_default_and_can_be_turned_off(void **state)
+{
+        struct np_config config;
+        static const char off[] = "{\"seccomp\": false}";
+
+        np_config_init(&config);
+        assert_true(config.seccomp);
+        assert_int_equal(np_config_parse(off, strlen(off), "c", NULL, &config), 0);
+        assert_false(config.seccomp);
+        assert_refused(*state, "{\"seccomp\": \"off\"}", -EINVAL, "seccomp");
+}
+
 static void test_config_load_refuses_unknown_field_naming_it(void **state)
 {
         assert_refused(*state, "{\"reserved_cpus\": \"0\", \"reserved_cpu\": \"1\"}", -EINVAL,
                        "unknown field 'reserved_cpu'; expected reserved_cpus, state_dir, default_policy, on_error, "
-                       "log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir or "
-                       "metrics_exited_grace_seconds");
+                       "log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir, "
+                       "metrics_exited_grace_seconds or seccomp");
         assert_refused(*state, "{\"Monitor\": true}", -EINVAL, "unknown field 'Monitor'");
         assert_refused(*state, "{\"x\\ny\": 1}", -EINVAL, "unknown field 'x\\x0ay'");
 }
@@ -366,6 +378,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_config_load_reads_each_field_alone_keeping_other_defaults, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_config_unannotated_and_kubelet_root_dir, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_config_seccomp_is_on_by_default_and_can_be_turned_off, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_unknown_field_naming_it, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_bad_reserved_cpus, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_relative_state_dir, setup, teardown),
