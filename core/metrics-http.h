@@ -13,7 +13,7 @@
 #include "metrics.h"
 
 #define NP_METRICS_PORT_DEFAULT     9651
-#define NP_METRICS_CONNECTIONS      64       /* at once; more wait in the listen queue */
+#define NP_METRICS_CONNECTIONS      256      /* at once; more wait in the listen queue */
 #define NP_METRICS_IDLE_SECONDS     10       /* a connection that sends nothing for this long is closed */
 #define NP_METRICS_REQUEST_MAX      (16 * 1024) /* bytes of a request's line and headers */
 

@@ -163,7 +163,7 @@ all_whole() {
 check "and every text whole, up to numapin_scrape_duration_seconds" all_whole
 check "the exporter still runs after them" exporter_alive
 
-# 70 clients that connect and send nothing (the server takes 64 connections at once
+# 70 clients that connect and send nothing (the server takes 256 connections at once
 # and idles them out after 10 s)
 python3 - "$PORT" "$NP_TMP/idle.ready" <<'EOF' &
 import socket, sys, time
@@ -183,7 +183,7 @@ took=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }
 echo "# a scrape beside 70 idle clients: status $status after $took s"
 answered_beside_idle() {
         [ "$status" = 200 ] && awk -v s="$took" 'BEGIN { exit !(s < 2) }' ||
-                why "status $status after $took s (64 connections at most, idle ones closed after 10 s)"
+                why "status $status after $took s (256 connections at most, idle ones closed after 10 s)"
 }
 check "beside 70 idle clients a scrape is answered within 2 s" answered_beside_idle
 kill "$idle_pid" 2>/dev/null
