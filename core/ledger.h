@@ -97,9 +97,4 @@ int np_record_read(int dir_fd, const char *name, const char *what, struct np_dia
 int np_names_to_json(const struct np_names *names, struct json_object *obj);
 /* Reads it back (a missing field or key: ""), each name checked with np_name_valid. */
 int np_names_from_json(struct json_object *obj, const char *what, struct np_diag *diag, struct np_names *ret_names);
-/* A record's Kubernetes names as the field "kubernetes" of `obj`: {"namespace",
- * "pod", "container"}, each only when known, the field only when one is. */
-int np_names_to_json(const struct np_names *names, struct json_object *obj);
-/* Reads it back (a missing field or key: ""), each name checked with np_name_valid. */
-int np_names_from_json(struct json_object *obj, const char *what, struct np_diag *diag, struct np_names *ret_names);
 int np_record_to_json(const struct np_record *record, struct json_object **ret_object);

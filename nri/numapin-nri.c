@@ -369,7 +369,8 @@ int main(int argc, char **argv)
                 if (r == 0)
                         r = np_metrics_server_start(metrics, opts.metrics_listen, &diag, &server);
                 if (r == 0)
-                        np_log_info("metrics at http://%s/metrics", opts.metrics_listen);
+                        np_log_info("metrics at http://%s/metrics (port %u)", opts.metrics_listen,
+                                    np_metrics_server_port(server));
                 plugin.metrics = metrics;
         }
         if (r < 0) {
