@@ -265,7 +265,8 @@ clean:
 # core/ and nri/ sources compiled again with clang, libFuzzer, ASan and UBSan into
 # build/fuzz/obj (never the gcc-built libraries), linked as LIBS links the tools.
 # `make fuzz` runs each for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/<target>
-# and prints its runs (tests/fuzz/run.sh, which the test suites run for a few seconds).
+# (what they find kept in build/fuzz/corpus) and prints its runs (tests/fuzz/run.sh, which
+# the test suites run for a few seconds).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -298,7 +299,8 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB) $(MHD_LIB)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS) NUMAPIN_FUZZ_NO_BUILD=1 bash tests/fuzz/run.sh
+	FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS) NUMAPIN_FUZZ_NO_BUILD=1 NUMAPIN_FUZZ_WORK=$${NUMAPIN_FUZZ_WORK:-$(BUILD)/fuzz/corpus} \
+		bash tests/fuzz/run.sh
 
 image: all
 	bash examples/image/build.sh

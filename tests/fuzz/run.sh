@@ -6,7 +6,8 @@
 # not ok for a crash, a leak, a sanitizer report, a hang or a target that does not
 # build (clang and libclang-rt-14-dev are test packages: never a skip). A crashing
 # input is kept in build/fuzz/crashes/ for `build/fuzz/TARGET FILE` to replay.
-# NUMAPIN_FUZZ_WORK: the folder of the corpora the runs grow (default: a temporary one).
+# NUMAPIN_FUZZ_WORK: the folder of the corpora the runs grow (default: a temporary one;
+# build/fuzz/corpus for `make fuzz`).
 set -u
 source "$(dirname "$0")/../lib.sh"
 cd "$NP_ROOT" || exit 1
@@ -17,8 +18,8 @@ crashes=$NP_ROOT/build/fuzz/crashes
 
 # fuzz TARGET: builds it (unless make did already) and runs it
 fuzz() {
-        local target=$1 bin=build/fuzz/$1 log=$NP_TMP/$1.log status runs reason
-        if [ -z "${NUMAPIN_FUZZ_NO_BUILD:-}" ] && ! make --no-print-directory -s "$bin" >"$log" 2>&1; then
+        local target=$1 bin=build/fuzz/$1 log=$NP_TMP/$1.log status runs reason input
+        if [ -z "${NUMAPIN_FUZZ_NO_BUILD:-}" ] && ! make --no-print-directory -s -j"$(nproc)" "$bin" >"$log" 2>&1; then
                 fail "fuzz $target" "does not build: $(grep -m1 -E 'error|Error|not found' "$log" || tail -n1 "$log")"
                 return
         fi
@@ -46,7 +47,8 @@ fuzz() {
                 reason=$(grep -m1 -E '^SUMMARY: |ERROR: libFuzzer|fuzz setup: ' "$log" || tail -n1 "$log")
                 reason="exit status $status: $reason"
         fi
-        reason+="; input: $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n1)"
+        input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n1)
+        [ -n "$input" ] && reason+="; input: $input"
         fail "fuzz $target" "$reason"
         sed -n '/ERROR\|runtime error\|fuzz setup/,+12p' "$log" | head -n 20 | sed 's/^/# /'
 }
