@@ -22,7 +22,7 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	protobuf-c-compiler libprotobuf-c-dev curl xz-utils patch
 DEB_TEST := runc podman busybox-static jq util-linux python3-jsonschema python3-grpcio python3-grpc-tools \
-	containernetworking-plugins prometheus prometheus-node-exporter curl
+	containernetworking-plugins prometheus prometheus-node-exporter curl libclang-rt-14-dev
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 # The emulated NUMA machine (tests/vm): qemu, crun for the guest, cc for its workload.
 DEB_VM := qemu-system-x86 qemu-utils crun gcc libc6-dev
@@ -53,7 +53,8 @@ BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/benc
 NRI_HARNESS := $(BUILD)/tests/nri-harness
 NRI_HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/nri/*.c))
 
-.PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean image
+.PHONY: all deps deps-vm test test-unit test-integration test-e2e test-vm demo bench install uninstall format clean image \
+	fuzz fuzz-build
 
 all: $(BINS)
 
@@ -275,6 +276,47 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets (tests/fuzz/fuzz_<target>.c), one per parser or decoder: the
+# core/ and nri/ sources compiled again with clang, libFuzzer, ASan and UBSan into
+# build/fuzz/obj (never the gcc-built libraries), linked as LIBS links the tools.
+# `make fuzz` runs each for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/<target>
+# (what they find kept in build/fuzz/corpus) and prints its runs (tests/fuzz/run.sh, which
+# the test suites run for a few seconds).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -Ulinux -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Wshadow \
+	-Wno-unused-function -fPIE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -DNUMAPIN_SRCDIR='"$(CURDIR)"' \
+	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null) -I$(BUILD)/bpf -I$(BUILD)/nri -I$(MHD_DIR)/include
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CORE_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC))
+FUZZ_NRI_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out nri/numapin-nri.c,$(wildcard nri/*.c))) \
+	$(BUILD)/fuzz/obj/gen/nri.pb-c.o $(BUILD)/fuzz/obj/gen/ttrpc.pb-c.o
+FUZZ_LIB := $(BUILD)/fuzz/libnumapin-fuzz.a
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard core/*.h nri/*.h tests/fuzz/*.h) bpf/locality.h $(PROTO_GEN_H) \
+		$(BUILD)/bpf/locality.skel.h $(MHD_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/obj/gen/%.pb-c.o: $(BUILD)/nri/%.pb-c.c $(BUILD)/nri/%.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-shadow -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_CORE_OBJ) $(FUZZ_NRI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB) $(MHD_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -pie -o $@ $^ $(LIBS) -Wl,-Bstatic -lprotobuf-c -Wl,-Bdynamic
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS) NUMAPIN_FUZZ_NO_BUILD=1 NUMAPIN_FUZZ_WORK=$${NUMAPIN_FUZZ_WORK:-$(BUILD)/fuzz/corpus} \
+		bash tests/fuzz/run.sh
 
 image: all
 	bash examples/image/build.sh

@@ -399,7 +399,7 @@ static ssize_t index_of(const struct np_ledger *ledger, const char *id)
         struct np_record key, *keyp = &key;
         struct np_record **found;
 
-        if (strlen(id) > NP_ID_MAX)
+        if (ledger->n_records == 0 || strlen(id) > NP_ID_MAX) /* no records: no array to search */
                 return -1;
         strcpy(key.id, id);
         found = bsearch(&keyp, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);

@@ -155,15 +155,18 @@ static int read_cache(const char *data, size_t size, const char *key, size_t key
         t->n_nodes = header->n_nodes;
         for (size_t i = 0; i < t->n_nodes; i++) {
                 struct np_node *node = &t->nodes[i];
-                const uint32_t *id = take(&p, end, sizeof(node->id));
-                const struct np_cpulist *cpus = take(&p, end, sizeof(node->cpus));
-                const uint32_t *distances = take(&p, end, t->n_nodes * sizeof(uint32_t));
+                /* copied out, never dereferenced: after the key, the data is not aligned */
+                const void *id = take(&p, end, sizeof(node->id));
+                const void *cpus = take(&p, end, sizeof(node->cpus));
+                const void *distances = take(&p, end, t->n_nodes * sizeof(uint32_t));
 
-                if (!id || !cpus || !distances || *id >= NP_MAX_NODES || t->node_index[*id] >= 0 ||
-                    (i > 0 && *id <= t->nodes[i - 1].id))
+                if (!id || !cpus || !distances)
                         return -EINVAL;
-                node->id = *id;
-                node->cpus = *cpus;
+                memcpy(&node->id, id, sizeof(node->id));
+                if (node->id >= NP_MAX_NODES || t->node_index[node->id] >= 0 ||
+                    (i > 0 && node->id <= t->nodes[i - 1].id))
+                        return -EINVAL;
+                memcpy(&node->cpus, cpus, sizeof(node->cpus));
                 node->distances = malloc(t->n_nodes * sizeof(*node->distances));
                 if (!node->distances)
                         return -ENOMEM;

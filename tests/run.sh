@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Runs numapin's tests and prints one closing line: "tests: N passed, N failed, N skipped".
-# usage: tests/run.sh [all|unit|integration|e2e|vm] [NAME-FILTER]
+# usage: tests/run.sh [all|unit|integration|fuzz|e2e|vm] [NAME-FILTER]
 # Every suite reports in one dialect, counted here in one way: "ok - NAME",
 # "not ok - NAME: why", "skip - NAME: why" ("# " lines are comments). Integration and e2e
 # tests are bash scripts that report through tests/lib.sh; vm runs tests/vm/run.sh, the
@@ -114,12 +114,13 @@ run_vm() {
 }
 
 case $suite in
-all) run_unit; run_scripts tests/integration; run_scripts tests/e2e; run_vm ;;
+all) run_unit; run_scripts tests/integration; run_scripts tests/fuzz; run_scripts tests/e2e; run_vm ;;
 unit) run_unit ;;
 integration) run_scripts tests/integration ;;
+fuzz) run_scripts tests/fuzz ;;
 e2e) run_scripts tests/e2e ;;
 vm) run_vm ;;
-*) echo "usage: tests/run.sh [all|unit|integration|e2e|vm] [NAME-FILTER]" >&2; exit 2 ;;
+*) echo "usage: tests/run.sh [all|unit|integration|fuzz|e2e|vm] [NAME-FILTER]" >&2; exit 2 ;;
 esac
 
 if [ $((passed + failed + skipped)) -eq 0 ]; then
