@@ -288,7 +288,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -Ulinux -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Wshadow \
 	-Wno-unused-function -fPIE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -DNUMAPIN_SRCDIR='"$(CURDIR)"' \
-	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null) -I$(BUILD)/bpf -I$(BUILD)/nri -I$(MHD_DIR)/include
+	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null) -I$(BUILD)/bpf -I$(BUILD)/nri -I$(BUILD)/sandbox \
+	-I$(MHD_DIR)/include
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_CORE_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC))
@@ -297,7 +298,7 @@ FUZZ_NRI_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out nri/numapin-nr
 FUZZ_LIB := $(BUILD)/fuzz/libnumapin-fuzz.a
 
 $(BUILD)/fuzz/obj/%.o: %.c $(wildcard core/*.h nri/*.h tests/fuzz/*.h) bpf/locality.h $(PROTO_GEN_H) \
-		$(BUILD)/bpf/locality.skel.h $(MHD_LIB)
+		$(BUILD)/bpf/locality.skel.h $(MHD_LIB) $(BUILD)/sandbox/sandbox-filters.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
