@@ -406,3 +406,24 @@ int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct 
                                     np_file_strerror_at(dir_fd, "cpuset.cpus", r));
         return 0;
 }
+
+int np_cgroup_read_cpus(const char *dir, struct np_cpulist *ret_cpus)
+{
+        _cleanup_close_ int dir_fd = -1;
+        _cleanup_free_ char *text = NULL;
+        struct np_cpulist cpus;
+        int r;
+
+        if (dir[0] != '/')
+                return -ENOENT;
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dir_fd < 0)
+                return -errno;
+        r = read_value(dir_fd, "cpuset.cpus", &text);
+        if (r == 0)
+                r = np_cpulist_parse(text, NP_CPULIST_MAX, "cpuset.cpus", NULL, &cpus);
+        if (r < 0)
+                return r;
+        *ret_cpus = cpus;
+        return 0;
+}

@@ -59,3 +59,6 @@ int np_cgroup_locate(const char *root, const char *proc_root, enum np_cgroup_lay
 /* Writes cpuset.cpus of the cgroup directory `dir` (re-pinning a running
  * container); -ENOENT without a message when the cgroup is gone. */
 int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct np_diag *diag);
+/* The CPUs cpuset.cpus of the cgroup directory `dir` lists now; -ENOENT when
+ * the cgroup is gone, -EINVAL when the file does not hold a CPU list. */
+int np_cgroup_read_cpus(const char *dir, struct np_cpulist *ret_cpus);

@@ -93,6 +93,7 @@ struct np_context {
         /* np_lifecycle_batch_begin() holds the lock across verbs */
         bool batch;
         bool batch_repin;
+        bool batch_recover; /* a re-pin was pending when the batch took the lock */
         struct np_cpulist batch_exclusive_before;
 };
 

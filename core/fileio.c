@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* File helpers: every read is bounded, every replacement atomic (temporary file
  * beside the target, then rename), every open O_CLOEXEC and relative to a
- * directory fd so tests can point them at fixture trees. */
+ * directory fd so tests can point them at fixture trees. A process killed
+ * mid-replacement leaves the old file whole and at most a temporary name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -140,9 +141,66 @@ static int write_all(int fd, const void *data, size_t size)
         return 0;
 }
 
-int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode)
+/* The temporary names of replacements: ".NAME.numapin-PID.tmp" for a file
+ * several processes may replace at once, ".NAME.numapin.tmp" for one that
+ * only one process writes at a time. */
+#define TEMPORARY_MARK   ".numapin"
+#define TEMPORARY_SUFFIX ".tmp"
+
+bool np_temporary_name(const char *name)
+{
+        size_t len = strlen(name), suffix = strlen(TEMPORARY_SUFFIX);
+        const char *mark;
+
+        if (name[0] != '.' || len <= suffix || strcmp(name + len - suffix, TEMPORARY_SUFFIX) != 0)
+                return false;
+        mark = strstr(name + 1, TEMPORARY_MARK);
+        while (mark && strstr(mark + 1, TEMPORARY_MARK))
+                mark = strstr(mark + 1, TEMPORARY_MARK);
+        if (!mark)
+                return false;
+        mark += strlen(TEMPORARY_MARK);
+        if (*mark == '-') /* a pid */
+                for (mark++; *mark >= '0' && *mark <= '9'; mark++)
+                        ;
+        return strcmp(mark, TEMPORARY_SUFFIX) == 0;
+}
+
+/* The new file's data, in a file no one can see yet: an unnamed one
+ * (O_TMPFILE) given the temporary name only once complete, or where the file
+ * system has none, one created under that name. */
+static int write_temporary(int dirfd, const char *tmp, const void *data, size_t size, int mode, bool anonymous)
 {
         _cleanup_close_ int fd = -1;
+        char fd_path[64];
+        int r;
+
+        if (anonymous) {
+                fd = openat(dirfd, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
+                if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+                        return -errno;
+        }
+        if (fd < 0) {
+                anonymous = false;
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+                if (fd < 0)
+                        return -errno;
+        }
+        r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
+        if (r == 0)
+                r = write_all(fd, data, size);
+        if (r < 0 || !anonymous)
+                return r;
+        /* a name left by a killed process of this pid goes first */
+        (void)unlinkat(dirfd, tmp, 0);
+        snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+        if (linkat(AT_FDCWD, fd_path, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+                return -errno;
+        return 0;
+}
+
+static int replace(int dirfd, const char *name, const void *data, size_t size, int mode, bool single_writer)
+{
         char tmp[4096];
         struct stat st;
         int r;
@@ -154,20 +212,29 @@ int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
                         return -EINVAL;
                 mode = (int)(st.st_mode & 07777);
         }
-        r = snprintf(tmp, sizeof(tmp), ".%s.numapin-%d.tmp", name, (int)getpid());
+        if (single_writer)
+                r = snprintf(tmp, sizeof(tmp), ".%s" TEMPORARY_MARK TEMPORARY_SUFFIX, name);
+        else
+                r = snprintf(tmp, sizeof(tmp), ".%s" TEMPORARY_MARK "-%d" TEMPORARY_SUFFIX, name, (int)getpid());
         if (r < 0 || (size_t)r >= sizeof(tmp))
                 return -ENAMETOOLONG;
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-        if (fd < 0)
-                return -errno;
-        r = fchmod(fd, (mode_t)mode) < 0 ? -errno : 0;
-        if (r == 0)
-                r = write_all(fd, data, size);
+        /* one writer: the fixed name is reused, so nothing can be left beside it */
+        r = write_temporary(dirfd, tmp, data, size, mode, !single_writer);
         if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0)
                 unlinkat(dirfd, tmp, 0);
         return r;
+}
+
+int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode)
+{
+        return replace(dirfd, name, data, size, mode, false);
+}
+
+int np_write_file_replace_at(int dirfd, const char *name, const void *data, size_t size, int mode)
+{
+        return replace(dirfd, name, data, size, mode, true);
 }
 
 int np_write_attribute_at(int dirfd, const char *path, const char *value)

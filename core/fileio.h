@@ -2,6 +2,7 @@
 /* Bounded reads and atomic replacement of files, through directory fds. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Opens `path` (relative to dirfd) with `flags` plus O_CLOEXEC|O_NOCTTY,
@@ -28,6 +29,15 @@ int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size);
  * an fsync would double the hook's time. `mode` is used for a new file; an
  * existing file keeps its mode. */
 int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode);
+/* The same for a file that one process at a time replaces (a bundle's
+ * config.json, which only the hook of that container writes): its temporary
+ * name is fixed, so one left by a killed run is reused by the next. */
+int np_write_file_replace_at(int dirfd, const char *name, const void *data, size_t size, int mode);
+/* Whether `name` is a temporary name of the two above. The data is written
+ * unnamed (O_TMPFILE) and named only just before the rename, so a killed
+ * process rarely leaves one; a directory whose writers all hold the ledger's
+ * lock removes those it finds (np_ledger_open, the exited folder). */
+bool np_temporary_name(const char *name);
 
 /* Writes `value` to an existing kernel attribute (cgroup or sysfs file) in one
  * write(2), as the kernel expects; opened with np_open_regular_at(), so a FIFO

@@ -25,6 +25,7 @@ struct np_ledger {
         bool exclusive;
         bool locked;
         uint64_t generation; /* bumped by every change, kept in the lock file */
+        bool repin_pending;  /* kept in the lock file after the generation */
         char state_dir[PATH_MAX];
         bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
         struct np_usage usage;
@@ -237,6 +238,13 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
                 size_t len = strlen(entry->d_name);
                 _cleanup_free_ struct np_record *record = NULL;
 
+                /* under the lock every writer here holds: a temporary file is a killed one's */
+                if (ledger->exclusive && np_temporary_name(entry->d_name)) {
+                        if (unlinkat(ledger->records_fd, entry->d_name, 0) == 0)
+                                np_log_debug("removed %s/containers/%s, left by a process killed mid-write", state_dir,
+                                             entry->d_name);
+                        continue;
+                }
                 if (entry->d_name[0] == '.' || len <= 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
                         continue;
                 snprintf(what, sizeof(what), "ledger record %s/containers/%s", state_dir, entry->d_name);
@@ -274,6 +282,43 @@ static uint64_t read_generation(int lock_fd)
         if (pread(lock_fd, &generation, sizeof(generation), 0) != (ssize_t)sizeof(generation))
                 return 0;
         return generation;
+}
+
+/* The lock file's second word: nonzero from the first change of who holds CPUs
+ * (or of a shared container's CPUs) until the re-pins it calls for are applied. */
+#define REPIN_PENDING_OFFSET ((off_t)sizeof(uint64_t))
+
+static bool read_repin_pending(int lock_fd)
+{
+        uint64_t pending = 0;
+
+        if (pread(lock_fd, &pending, sizeof(pending), REPIN_PENDING_OFFSET) != (ssize_t)sizeof(pending))
+                return false;
+        return pending != 0;
+}
+
+static int write_repin_pending(struct np_ledger *ledger, bool pending)
+{
+        uint64_t word = pending;
+
+        if (ledger->repin_pending == pending)
+                return 0;
+        if (pwrite(ledger->lock_fd, &word, sizeof(word), REPIN_PENDING_OFFSET) != (ssize_t)sizeof(word))
+                return errno ? -errno : -EIO;
+        ledger->repin_pending = pending;
+        return 0;
+}
+
+bool np_ledger_repin_pending(const struct np_ledger *ledger)
+{
+        return ledger->repin_pending;
+}
+
+int np_ledger_repin_done(struct np_ledger *ledger)
+{
+        if (!ledger->exclusive || !ledger->locked)
+                return -EPERM;
+        return write_repin_pending(ledger, false);
 }
 
 uint64_t np_ledger_generation(const char *state_dir)
@@ -324,8 +369,9 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                 return empty_ledger(state_dir, ret_ledger);
         if (dir_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
-        if (!exclusive && (faccessat(dir_fd, "lock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ||
-                           faccessat(dir_fd, "containers", F_OK, AT_SYMLINK_NOFOLLOW) < 0) &&
+        if (!exclusive &&
+            (faccessat(dir_fd, "lock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ||
+             faccessat(dir_fd, "containers", F_OK, AT_SYMLINK_NOFOLLOW) < 0) &&
             errno == ENOENT)
                 return empty_ledger(state_dir, ret_ledger);
         if (exclusive && faccessat(dir_fd, "containers", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
@@ -354,6 +400,7 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                                             strerror(errno));
         ledger->locked = true;
         ledger->generation = read_generation(ledger->lock_fd);
+        ledger->repin_pending = read_repin_pending(ledger->lock_fd);
         snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
         ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ledger->records_fd < 0)
@@ -385,6 +432,7 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
                                             strerror(errno));
         ledger->locked = true;
         generation = read_generation(ledger->lock_fd);
+        ledger->repin_pending = read_repin_pending(ledger->lock_fd);
         if (generation == ledger->generation)
                 return 0;
         drop_all(ledger);
@@ -474,18 +522,35 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
 {
         char name[NP_ID_MAX + 8];
         ssize_t at;
+        int r;
 
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
         at = index_of(ledger, id);
         if (at < 0)
                 return -ENOENT;
+        if (!np_cpulist_empty(&ledger->records[at]->exclusive_cpus)) {
+                r = write_repin_pending(ledger, true);
+                if (r < 0)
+                        return r;
+        }
         snprintf(name, sizeof(name), "%s.json", id);
         if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         drop_at(ledger, (size_t)at);
         bump_generation(ledger);
         return 0;
+}
+
+/* A record written in place of `old` (NULL: a new one) that changes who holds
+ * CPUs exclusively, or a shared container's CPUs once placed: the cgroups
+ * catch up after the write, so a re-pin is pending until they have. */
+static bool repins_others(const struct np_record *old, const struct np_record *record)
+{
+        if (!old)
+                return !np_cpulist_empty(&record->exclusive_cpus);
+        return !np_cpulist_equal(&old->exclusive_cpus, &record->exclusive_cpus) ||
+               !np_cpulist_equal(&old->cpus, &record->cpus);
 }
 
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
@@ -508,13 +573,18 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         r = np_json_to_string(obj, &text, &size);
         if (r < 0)
                 return r;
+        existing = index_of(ledger, record->id);
+        if (repins_others(existing >= 0 ? ledger->records[existing] : NULL, record)) {
+                r = write_repin_pending(ledger, true);
+                if (r < 0)
+                        return r;
+        }
         snprintf(name, sizeof(name), "%s.json", record->id);
         r = np_write_file_atomic_at(ledger->records_fd, name, text, size, 0644);
         if (r < 0)
                 return r;
 
         bump_generation(ledger);
-        existing = index_of(ledger, record->id);
         if (existing >= 0) {
                 usage_forget(ledger, ledger->records[existing]);
                 *ledger->records[existing] = *record;
@@ -535,8 +605,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         ledger->records[at] = copy;
         ledger->n_records++;
         if (ledger->usage_valid)
-                np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus,
-                             &record->demand);
+                np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus, &record->demand);
         return 0;
 }
 

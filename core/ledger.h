@@ -68,6 +68,13 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
 int np_ledger_remove(struct np_ledger *ledger, const char *id);
 void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage);
+/* Whether a change of who holds CPUs exclusively (or of a shared container's
+ * CPUs) was recorded and its re-pins not yet applied: marked in the lock file
+ * by np_ledger_put()/np_ledger_remove() before the record changes, cleared by
+ * np_ledger_repin_done() once the cgroups say what the records say. A process
+ * killed in between leaves it set for the next holder of the lock. */
+bool np_ledger_repin_pending(const struct np_ledger *ledger);
+int np_ledger_repin_done(struct np_ledger *ledger);
 /* The CPUs held exclusively, from the same sum (no copy of it). */
 const struct np_cpulist *np_ledger_exclusive_cpus(const struct np_ledger *ledger);
 

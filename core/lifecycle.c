@@ -40,6 +40,12 @@ int np_outcome_merge_updates(struct np_outcome *into, const struct np_outcome *f
                 }
                 into->updates[at] = *update;
         }
+        if (from->repin_failures[0]) {
+                size_t used = strlen(into->repin_failures);
+
+                snprintf(into->repin_failures + used, sizeof(into->repin_failures) - used, "%s%s", used ? "; " : "",
+                         from->repin_failures);
+        }
         return 0;
 }
 
@@ -77,10 +83,16 @@ int np_input_request(const struct np_context *context, const struct np_input *in
                                      input->memory_limit, diag, ret_demand);
 }
 
-int np_outcome_write_cgroups(const struct np_outcome *outcome, bool skip_nri, char *ret_failures, size_t size)
+/* --- re-pinning --------------------------------------------------------------------- */
+
+/* Writes each update's CPUs into its container's cgroup, skipping the NRI
+ * plugin's containers when `skip_nri` (the plugin asks the runtime for
+ * those). Containers whose cgroup is gone are skipped; other failures are
+ * described in `ret_failures` ("" when none). Returns how many failed. */
+static int write_cgroups(const struct np_outcome *outcome, bool skip_nri, char *ret_failures, size_t size)
 {
         size_t used = 0;
-        int written = 0;
+        int failed = 0;
 
         ret_failures[0] = '\0';
         for (size_t i = 0; i < outcome->n_updates; i++) {
@@ -91,18 +103,17 @@ int np_outcome_write_cgroups(const struct np_outcome *outcome, bool skip_nri, ch
                 if (skip_nri && update->source == NP_SOURCE_NRI)
                         continue;
                 r = np_cgroup_write_cpus(update->cgroup_dir, &update->cpus, &diag);
-                if (r == 0)
-                        written++;
-                else if (r == -ENOENT)
+                if (r == -ENOENT)
                         np_log_debug("container '%s': its cgroup is gone, not re-pinned", update->id);
-                else if (used < size)
-                        used += (size_t)snprintf(ret_failures + used, size - used, "%scontainer '%s': %s",
-                                                 used ? "; " : "", update->id, diag.message);
+                else if (r < 0) {
+                        failed++;
+                        if (used < size)
+                                used += (size_t)snprintf(ret_failures + used, size - used, "%scontainer '%s': %s",
+                                                         used ? "; " : "", update->id, diag.message);
+                }
         }
-        return written;
+        return failed;
 }
-
-/* --- re-pinning --------------------------------------------------------------------- */
 
 static int add_update(struct np_outcome *outcome, const struct np_record *record)
 {
@@ -125,9 +136,22 @@ static const struct np_cpulist *record_nodes(const struct np_topology *topology,
         return record->policy == NP_POLICY_NONE ? &topology->node_ids : &record->nodes;
 }
 
+/* Whether a shared container whose record already says `cpus` must still be
+ * moved: after a run cut short between its record and its cgroup (`recover`),
+ * its cgroup is the truth. */
+static bool cgroup_behind(const struct np_record *rec, const struct np_cpulist *cpus, bool recover)
+{
+        struct np_cpulist now;
+
+        return recover && rec->cgroup[0] && np_cgroup_read_cpus(rec->cgroup, &now) == 0 &&
+               !np_cpulist_equal(&now, cpus);
+}
+
 /* Every shared container's CPUs derived again: its nodes' CPUs that no one
- * holds exclusively. One whose nodes have no shared CPU left keeps its cpuset. */
-static int repin(struct np_context *context, struct np_ledger *ledger, const struct np_topology *topology,
+ * holds exclusively. One whose nodes have no shared CPU left keeps its cpuset.
+ * `recover`: a run before this one was cut short in its re-pins, so the
+ * cgroups are compared too, not only the records. */
+static int repin(struct np_context *context, struct np_ledger *ledger, const struct np_topology *topology, bool recover,
                  struct np_diag *diag, struct np_outcome *outcome)
 {
         const struct np_cpulist held = *np_ledger_exclusive_cpus(ledger), *exclusive = &held;
@@ -147,7 +171,8 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
                         continue;
                 np_policy_shared_cpus(topology, &context->decision_config, exclusive, record_nodes(topology, rec),
                                       &shared);
-                if (np_cpulist_empty(&shared) || np_cpulist_equal(&shared, &rec->cpus))
+                if (np_cpulist_empty(&shared) ||
+                    (np_cpulist_equal(&shared, &rec->cpus) && !cgroup_behind(rec, &shared, recover)))
                         continue;
                 snprintf(ids[n_ids++], sizeof(*ids), "%s", rec->id);
         }
@@ -156,7 +181,9 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
 
                 np_policy_shared_cpus(topology, &context->decision_config, exclusive, record_nodes(topology, &record),
                                       &record.cpus);
-                r = np_ledger_put(ledger, &record);
+                r = np_cpulist_equal(&record.cpus, &np_ledger_find(ledger, ids[i])->cpus)
+                            ? 0
+                            : np_ledger_put(ledger, &record);
                 if (r < 0)
                         return np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", record.id,
                                             strerror(-r));
@@ -174,7 +201,8 @@ struct verb {
         struct np_ledger *ledger;
         const struct np_topology *topology;
         struct np_cpulist exclusive_before;
-        bool repin; /* re-derive the shared containers' CPUs at the end */
+        bool repin;   /* re-derive the shared containers' CPUs at the end */
+        bool recover; /* a re-pin was pending when the verb took the lock */
 };
 
 static int verb_begin(struct verb *verb, struct np_context *context, struct np_diag *diag)
@@ -198,6 +226,28 @@ static int verb_begin(struct verb *verb, struct np_context *context, struct np_d
         if (r < 0)
                 return r;
         verb->exclusive_before = *np_ledger_exclusive_cpus(verb->ledger);
+        verb->recover = np_ledger_repin_pending(verb->ledger);
+        return 0;
+}
+
+/* The re-pins, made while the lock is held so that two verbs' writes of one
+ * cgroup land in the order of their decisions; the mark that a re-pin is
+ * pending goes once every cgroup core writes says what its record says. */
+static int apply_repins(struct verb *verb, struct np_diag *diag, struct np_outcome *outcome)
+{
+        struct np_context *context = verb->context;
+        int r;
+
+        r = repin(context, verb->ledger, verb->topology, verb->recover, diag, outcome);
+        if (r < 0)
+                return r;
+        if (write_cgroups(outcome, context->options.source == NP_SOURCE_NRI, outcome->repin_failures,
+                          sizeof(outcome->repin_failures)) > 0)
+                return 0; /* still pending: the next verb tries again */
+        r = np_ledger_repin_done(verb->ledger);
+        if (r < 0)
+                np_log_debug("cannot clear the pending re-pin mark in %s: %s", np_ledger_dir(verb->ledger),
+                             strerror(-r));
         return 0;
 }
 
@@ -217,8 +267,9 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
                 return 0;
         }
         if (r >= 0 && verb->ledger) {
-                if (verb->repin || !np_cpulist_equal(np_ledger_exclusive_cpus(verb->ledger), &verb->exclusive_before))
-                        r = repin(verb->context, verb->ledger, verb->topology, diag, outcome);
+                if (verb->repin || verb->recover || np_ledger_repin_pending(verb->ledger) ||
+                    !np_cpulist_equal(np_ledger_exclusive_cpus(verb->ledger), &verb->exclusive_before))
+                        r = apply_repins(verb, diag, outcome);
                 /* what protected containers may use once the verb is done */
                 np_policy_shared_cpus(verb->topology, &verb->context->decision_config,
                                       np_ledger_exclusive_cpus(verb->ledger), &verb->topology->node_ids,
@@ -727,6 +778,7 @@ int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag)
         }
         context->batch = true;
         context->batch_repin = false;
+        context->batch_recover = verb.recover;
         context->batch_exclusive_before = verb.exclusive_before;
         return 0;
 }
@@ -738,7 +790,8 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
                              .ledger = context->ledger,
                              .topology = context->topology,
                              .exclusive_before = context->batch_exclusive_before,
-                             .repin = context->batch_repin };
+                             .repin = context->batch_repin,
+                             .recover = context->batch_recover };
 
         if (!context->batch)
                 return -EINVAL;

@@ -31,8 +31,9 @@ enum np_outcome_kind {
 };
 
 /* Another container whose CPUs change because exclusive CPUs were taken or
- * given back. Its record already says `cpus`; the front-end makes the
- * container use them (its cgroup, or the runtime for the NRI plugin's own). */
+ * given back. Its record already says `cpus`. Core has written its cgroup
+ * under the ledger's lock, except for the NRI plugin's own containers when the
+ * NRI plugin runs the verb: the plugin asks the runtime for those. */
 struct np_update {
         char id[NP_ID_MAX + 1];
         enum np_source source;
@@ -56,6 +57,9 @@ struct np_outcome {
          * though it asked to be, its cgroup not found), "" otherwise: a whole
          * line the front-end logs as a warning */
         char warning[1100];
+        /* the re-pins core could not write into a cgroup: "container 'a': why; ...",
+         * "" when none; the front-end logs it as a warning */
+        char repin_failures[2048];
         size_t n_updates;
         struct np_update *updates;
         /* the CPUs no one holds exclusively, once the verb is done (known for
@@ -66,16 +70,11 @@ struct np_outcome {
 };
 
 void np_outcome_clear(struct np_outcome *outcome);
-/* Adds `from`'s updates to `into`'s, a later one for the same container replacing the earlier. */
+/* Adds `from`'s updates to `into`'s, a later one for the same container
+ * replacing the earlier, and its re-pin failures to `into`'s. */
 int np_outcome_merge_updates(struct np_outcome *into, const struct np_outcome *from);
 /* "a: 0-7,16-23; b: 0-7,16-23" for a log line; "" when there are no updates. */
 const char *np_outcome_updates_text(const struct np_outcome *outcome, char *buf, size_t size);
-
-/* Writes each update's CPUs into its container's cgroup, skipping the NRI
- * plugin's containers when `skip_nri` (the plugin asks the runtime for
- * those). Returns how many were written; containers whose cgroup is gone are
- * skipped, other failures described in `ret_failures` ("" when none). */
-int np_outcome_write_cgroups(const struct np_outcome *outcome, bool skip_nri, char *ret_failures, size_t size);
 
 /* The request and the demand core reads from an input: the annotation filter,
  * the scope precedence, the limits and the demand arithmetic, once. */

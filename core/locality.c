@@ -668,6 +668,11 @@ static void prune(int dir_fd)
         while ((e = readdir(dir))) {
                 struct stat st;
 
+                /* written under the ledger's lock, as this is: a temporary file is a killed writer's */
+                if (np_temporary_name(e->d_name)) {
+                        (void)unlinkat(dir_fd, e->d_name, 0);
+                        continue;
+                }
                 if (e->d_name[0] == '.' || fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 n++;

@@ -166,7 +166,7 @@ int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placem
         r = np_json_to_string(spec->root, &text, &size);
         if (r < 0)
                 return r;
-        r = np_write_file_atomic_at(spec->bundle_fd, "config.json", text, size, 0644);
+        r = np_write_file_replace_at(spec->bundle_fd, "config.json", text, size, 0644);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot replace config.json: %s", spec->bundle, strerror(-r));
         return 0;

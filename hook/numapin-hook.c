@@ -108,7 +108,7 @@ static int place(struct np_context *context, const struct np_state *state, struc
 
                 if (np_lifecycle_abort(context, state->id, &outcome, &abort_diag, &undone) < 0)
                         np_log_warning("%s", abort_diag.message);
-                write_updates(&undone);
+                log_updates(&undone);
                 np_outcome_clear(&undone);
                 np_outcome_clear(&outcome);
                 return r;
@@ -118,7 +118,7 @@ static int place(struct np_context *context, const struct np_state *state, struc
         np_cpulist_format(&p->mems, mems, sizeof(mems));
         np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id, np_policy_to_string(p->policy),
                     cpus, mems, p->write_mems ? "" : " (not written)", p->reason);
-        write_updates(&outcome);
+        log_updates(&outcome);
         np_outcome_clear(&outcome);
         return 0;
 }
@@ -136,7 +136,7 @@ static int release(struct np_context *context, const struct np_state *state, str
                 np_log_warning("%s", outcome.warning);
         if (outcome.kind == NP_OUTCOME_RELEASED)
                 np_log_info("container '%s': allocation released", state->id);
-        write_updates(&outcome);
+        log_updates(&outcome);
         np_outcome_clear(&outcome);
         return 0;
 }

@@ -201,7 +201,7 @@ static int cmd_plan(const struct options *opts, struct np_context *context)
                 return 1;
         }
         committed = outcome.kind == NP_OUTCOME_PLACED;
-        write_updates(&outcome);
+        log_updates(&outcome);
 
         if (opts->json) {
                 _cleanup_json_ struct json_object *root = json_object_new_object();
@@ -287,7 +287,7 @@ static int cmd_release(const struct options *opts, struct np_context *context)
                 return 1;
         }
         printf("released %s\n", opts->release_id);
-        write_updates(&outcome);
+        log_updates(&outcome);
         np_outcome_clear(&outcome);
         return 0;
 }

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* The shared containers an outcome moves, written in their cgroups by the
- * front-ends that reach containers only through their cgroups: the OCI hook
- * and numapinctl (plan --commit, release). */
+/* The shared containers an outcome moved (core wrote their cgroups under the
+ * ledger's lock), logged alike by the OCI hook and numapinctl (plan --commit,
+ * release). */
 #include "updates.h"
 
-void write_updates(const struct np_outcome *outcome)
+void log_updates(const struct np_outcome *outcome)
 {
-        char failures[4096], text[4096];
+        char text[4096];
 
-        np_outcome_write_cgroups(outcome, false, failures, sizeof(failures));
-        if (failures[0])
-                np_log_warning("cannot re-pin shared containers: %s", failures);
+        if (outcome->repin_failures[0])
+                np_log_warning("cannot re-pin shared containers: %s", outcome->repin_failures);
         if (outcome->n_updates > 0)
                 np_log_info("shared containers re-pinned: %s", np_outcome_updates_text(outcome, text, sizeof(text)));
 }

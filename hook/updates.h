@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* What the OCI hook and numapinctl do alike with an outcome's changes to other
- * containers: write them into their cgroups and log the result once. */
+ * containers, which core has written into their cgroups: log them once. */
 #pragma once
 
 #include "../core/lifecycle.h"
 
-/* Writes each update's CPUs into its container's cgroup; a warning names the
- * ones that failed, an info line lists the ones re-pinned. */
-void write_updates(const struct np_outcome *outcome);
+/* A warning names the re-pins that failed, an info line lists the ones made. */
+void log_updates(const struct np_outcome *outcome);

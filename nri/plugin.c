@@ -233,13 +233,12 @@ static void updates_clear(struct updates *u)
  * outcome must outlive them) and cgroup writes. */
 static int updates_from(const struct np_outcome *outcome, struct updates *u)
 {
-        char failures[4096], text[4096];
+        char text[4096];
         size_t n = outcome->n_updates;
 
         *u = (struct updates){};
-        np_outcome_write_cgroups(outcome, true, failures, sizeof(failures));
-        if (failures[0])
-                np_log_warning("cannot re-pin shared containers: %s", failures);
+        if (outcome->repin_failures[0])
+                np_log_warning("cannot re-pin shared containers: %s", outcome->repin_failures);
         if (n == 0)
                 return 0;
         np_log_info("shared containers re-pinned: %s", np_outcome_updates_text(outcome, text, sizeof(text)));

@@ -357,6 +357,31 @@ static void test_fileio_write_atomic_leaves_no_temporary_file(void **state)
         assert_file(folder, "record.json", "version 4\n");
 }
 
+static void test_fileio_write_replace_reuses_the_temporary_name_a_killed_run_left(void **state)
+{
+        struct folder *folder = *state;
+        char path[4096];
+
+        /* what a hook killed between its write and its rename leaves */
+        np_test_write_file(np_test_path(path, sizeof(path), folder->path, ".config.json.numapin.tmp"), "{\"half");
+        assert_int_equal(np_write_file_replace_at(folder->fd, "config.json", "{}", 2, 0644), 0);
+        assert_int_equal(np_test_count_entries(folder->path), 1);
+        assert_file(folder, "config.json", "{}");
+}
+
+static void test_fileio_temporary_name_knows_its_own_names_only(void **state)
+{
+        (void)state;
+        assert_true(np_temporary_name(".c1.json.numapin-4242.tmp"));
+        assert_true(np_temporary_name(".config.json.numapin.tmp"));
+        assert_true(np_temporary_name(".a.numapin.json.numapin-1.tmp"));
+        assert_false(np_temporary_name("c1.json"));
+        assert_false(np_temporary_name(".c1.json.numapin-42x.tmp"));
+        assert_false(np_temporary_name(".c1.json.tmp"));
+        assert_false(np_temporary_name("c1.json.numapin-1.tmp"));
+        assert_false(np_temporary_name(".numapin-1.tmpx"));
+}
+
 static void test_fileio_write_atomic_refuses_names_with_a_slash(void **state)
 {
         struct folder *folder = *state;
@@ -444,6 +469,8 @@ int main(void)
                 WITH_FOLDER(test_fileio_write_atomic_creates_a_file_with_the_given_mode),
                 WITH_FOLDER(test_fileio_write_atomic_keeps_the_mode_of_an_existing_file),
                 WITH_FOLDER(test_fileio_write_atomic_leaves_no_temporary_file),
+                WITH_FOLDER(test_fileio_write_replace_reuses_the_temporary_name_a_killed_run_left),
+                cmocka_unit_test(test_fileio_temporary_name_knows_its_own_names_only),
                 WITH_FOLDER(test_fileio_write_atomic_refuses_names_with_a_slash),
                 WITH_FOLDER(test_fileio_write_atomic_refuses_to_replace_a_symlink_or_a_folder),
                 WITH_FOLDER(test_fileio_write_attribute_writes_an_existing_file_only),

@@ -159,6 +159,19 @@ static void test_ledger_open_creates_the_state_dir(void **state)
         assert_int_equal(np_ledger_count(ledger), 0);
 }
 
+static void test_ledger_exclusive_open_removes_temporary_files_of_killed_writers(void **state)
+{
+        struct state_dir *dir = *state;
+        char path[4096];
+
+        np_ledger_close(open_ledger(dir, true));
+        np_test_write_file(np_test_path(path, sizeof(path), dir->records, ".c1.json.numapin-999999.tmp"), "{\"id\"");
+        np_ledger_close(open_ledger(dir, false)); /* a reader leaves it: a writer may be at work */
+        assert_true(file_exists(dir->records, ".c1.json.numapin-999999.tmp"));
+        np_ledger_close(open_ledger(dir, true));
+        assert_false(file_exists(dir->records, ".c1.json.numapin-999999.tmp"));
+}
+
 static void test_ledger_shared_open_of_a_missing_state_dir_is_empty_and_creates_nothing(void **state)
 {
         struct state_dir *dir = *state;
@@ -599,7 +612,7 @@ static void test_ledger_relock_reloads_only_after_another_process_changed_it(voi
         put_ok(kept, &own);
         np_ledger_unlock(kept);
         assert_int_equal(np_ledger_put(kept, &own), -EPERM); /* changes need the lock */
-        assert_int_equal(np_ledger_relock(kept, &diag), 0); /* only its own change: kept as is */
+        assert_int_equal(np_ledger_relock(kept, &diag), 0);  /* only its own change: kept as is */
         np_ledger_unlock(kept);
 
         {
@@ -675,6 +688,7 @@ int main(void)
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
         const struct CMUnitTest tests[] = {
                 WITH_DIR(test_ledger_open_creates_the_state_dir),
+                WITH_DIR(test_ledger_exclusive_open_removes_temporary_files_of_killed_writers),
                 WITH_DIR(test_ledger_shared_open_of_a_missing_state_dir_is_empty_and_creates_nothing),
                 WITH_DIR(test_ledger_shared_open_of_an_empty_state_dir_is_empty),
                 cmocka_unit_test(test_ledger_refuses_a_relative_state_dir),
@@ -689,7 +703,7 @@ int main(void)
                 WITH_DIR(test_ledger_refuses_invalid_container_ids),
                 WITH_DIR(test_ledger_shared_open_refuses_changes),
                 cmocka_unit_test(test_ledger_record_from_placement_copies_the_placement),
-                        WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
+                WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
                 WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
         };

@@ -4,6 +4,7 @@
  * cgroup tree of regular files: what they record, which other containers'
  * CPUs change (re-pins as data), what is reclaimed; and the order in which a
  * context resolves its settings. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "../../core/annotations.h"
 #include "../../core/lifecycle.h"
@@ -80,7 +83,10 @@ static void make_cgroup(struct fixture *f, const char *id)
         char dir[PATH_MAX + 64], path[PATH_MAX + 128];
 
         snprintf(dir, sizeof(dir), "%s/cpuset/%s", f->cgroup, id);
-        assert_int_equal(mkdir(dir, 0755), 0);
+        if (mkdir(dir, 0755) < 0) {
+                assert_int_equal(errno, EEXIST); /* a run again for the same container */
+                return;
+        }
         snprintf(path, sizeof(path), "%s/cpuset.cpus", dir);
         np_test_write_file(path, "0-31");
         snprintf(path, sizeof(path), "%s/cpuset.mems", dir);
@@ -93,6 +99,21 @@ static char *cgroup_cpus(struct fixture *f, const char *id)
 
         snprintf(path, sizeof(path), "%s/cpuset/%s/cpuset.cpus", f->cgroup, id);
         return np_test_read_file(path);
+}
+
+/* Whether the lock file marks a re-pin pending (its second word). */
+static bool repin_pending(struct fixture *f)
+{
+        char path[PATH_MAX + 64];
+        uint64_t words[2] = {};
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/lock", f->state);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        (void)!read(fd, words, sizeof(words));
+        close(fd);
+        return words[1] != 0;
 }
 
 /* annotations "k=v" ... NULL into a set */
@@ -371,7 +392,6 @@ static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(
         struct fixture *f = *state;
         struct np_outcome shared = {}, exclusive = {};
         _cleanup_free_ char *cpus = NULL;
-        char failures[512];
         const struct np_update *u;
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
@@ -385,17 +405,112 @@ static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(
         assert_non_null(u);
         assert_cpulist_equal(&u->cpus, "1-7,17-23");
         assert_int_equal(u->source, NP_SOURCE_HOOK);
-        /* the record says so already; the front-end makes the container use it */
+        /* the record and the cgroup say so already, written under the lock */
         assert_cpulist_equal(&find(f, "s")->cpus, "1-7,17-23");
-        assert_int_equal(np_outcome_write_cgroups(&exclusive, false, failures, sizeof(failures)), 1);
-        assert_string_equal(failures, "");
         cpus = cgroup_cpus(f, "s");
         assert_string_equal(cpus, "1-7,17-23");
-        /* the plugin asks the runtime for its own containers: not written here */
-        exclusive.updates[0].source = NP_SOURCE_NRI;
-        assert_int_equal(np_outcome_write_cgroups(&exclusive, true, failures, sizeof(failures)), 0);
+        assert_string_equal(exclusive.repin_failures, "");
+        assert_false(repin_pending(f));
         np_outcome_clear(&shared);
         np_outcome_clear(&exclusive);
+}
+
+static void test_lifecycle_nri_plugin_leaves_its_own_containers_cgroups_to_the_runtime(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        _cleanup_free_ char *cpus = NULL;
+
+        open_context(f, NP_SOURCE_NRI);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
+        assert_non_null(update_for(&outcome, "s"));
+        assert_cpulist_equal(&find(f, "s")->cpus, "1-7,17-23");
+        cpus = cgroup_cpus(f, "s");
+        assert_string_equal(cpus, "0-31"); /* the plugin asks the runtime: not written by core */
+        np_outcome_clear(&outcome);
+}
+
+/* A run killed after its records changed and before the cgroups did: its
+ * record says "narrowed", the cgroup does not, and the lock file marks a
+ * re-pin pending (what np_ledger_put() leaves when nothing clears it). */
+static void interrupt_repin(struct fixture *f, const char *id, const char *cgroup_cpus_text)
+{
+        char path[PATH_MAX + 64];
+        uint64_t pending = 1;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/cpuset/%s/cpuset.cpus", f->cgroup, id);
+        np_test_write_file(path, cgroup_cpus_text);
+        snprintf(path, sizeof(path), "%s/lock", f->state);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(pwrite(fd, &pending, sizeof(pending), sizeof(uint64_t)), sizeof(pending));
+        close(fd);
+}
+
+static void test_lifecycle_any_next_verb_repairs_a_repin_cut_short(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        _cleanup_free_ char *cpus = NULL;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
+        np_outcome_clear(&outcome);
+        interrupt_repin(f, "s", "0-7,16-23");
+        open_context(f, NP_SOURCE_HOOK); /* the next process */
+        /* a verb that changes no one's exclusive CPUs: a shared container elsewhere */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "t", "nodes.numapin.io/pod=1", NULL), 0);
+        assert_non_null(update_for(&outcome, "s"));
+        cpus = cgroup_cpus(f, "s");
+        assert_string_equal(cpus, "1-7,17-23");
+        assert_false(repin_pending(f));
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_rerun_of_a_placed_container_repins_from_the_cgroups(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        _cleanup_free_ char *cpus = NULL;
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
+        np_outcome_clear(&outcome);
+        interrupt_repin(f, "s", "0-31");
+        open_context(f, NP_SOURCE_HOOK);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);
+        cpus = cgroup_cpus(f, "s");
+        assert_string_equal(cpus, "1-7,17-23");
+        np_outcome_clear(&outcome);
+}
+
+static void test_lifecycle_a_failed_repin_stays_pending(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        char path[PATH_MAX + 64];
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        /* cpuset.cpus a directory: the write fails, and says where */
+        snprintf(path, sizeof(path), "%s/cpuset/s/cpuset.cpus", f->cgroup);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
+        assert_non_null(strstr(outcome.repin_failures, "container 's'"));
+        assert_true(repin_pending(f));
+        np_outcome_clear(&outcome);
 }
 
 static void test_lifecycle_release_gives_exclusive_cpus_back(void **state)
@@ -847,6 +962,10 @@ int main(void)
                 TEST(test_lifecycle_protect_unrecorded_keeps_no_record),
                 TEST(test_lifecycle_plan_decides_without_recording),
                 TEST(test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates),
+                TEST(test_lifecycle_nri_plugin_leaves_its_own_containers_cgroups_to_the_runtime),
+                TEST(test_lifecycle_any_next_verb_repairs_a_repin_cut_short),
+                TEST(test_lifecycle_rerun_of_a_placed_container_repins_from_the_cgroups),
+                TEST(test_lifecycle_a_failed_repin_stays_pending),
                 TEST(test_lifecycle_release_gives_exclusive_cpus_back),
                 TEST(test_lifecycle_release_of_a_shared_container_repins_no_one),
                 TEST(test_lifecycle_abort_undoes_a_fresh_placement),
