@@ -683,6 +683,46 @@ void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
         *ret_usage = ledger->usage;
 }
 
+/* Exclusive means no other container runs there: a placement that would take
+ * the last CPUs a shared container may use is refused, naming it. Only the
+ * nodes the placement leaves without a shared CPU are looked at. */
+static int leaves_shared_cpus(const struct np_ledger *ledger, const struct np_topology *topology,
+                              const struct np_config *config, const char *id, const struct np_placement *placement,
+                              struct np_diag *diag)
+{
+        struct np_cpulist exclusive = *np_ledger_exclusive_cpus(ledger), emptied = {}, pool;
+
+        np_cpulist_or(&exclusive, &placement->exclusive_cpus);
+        NP_CPULIST_FOREACH(node, &placement->nodes) {
+                struct np_cpulist one = {};
+
+                np_cpulist_set(&one, node);
+                np_policy_shared_cpus(topology, config, &exclusive, &one, &pool);
+                if (np_cpulist_empty(&pool))
+                        np_cpulist_set(&emptied, node);
+        }
+        if (np_cpulist_empty(&emptied))
+                return 0;
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                const struct np_record *rec = ledger->records[i];
+                const struct np_cpulist *nodes = rec->policy == NP_POLICY_NONE ? &topology->node_ids : &rec->nodes;
+                char cpus[NP_CPULIST_BUFSIZE], node_list[NP_CPULIST_BUFSIZE];
+
+                if (!np_cpulist_empty(&rec->exclusive_cpus) || !np_cpulist_intersects(nodes, &emptied))
+                        continue;
+                np_policy_shared_cpus(topology, config, &exclusive, nodes, &pool);
+                if (!np_cpulist_empty(&pool))
+                        continue;
+                np_cpulist_format(&placement->exclusive_cpus, cpus, sizeof(cpus));
+                np_cpulist_format(nodes, node_list, sizeof(node_list));
+                return np_diag_fail(diag, -ENOSPC,
+                                    "container '%s': exclusive CPUs %s would leave shared container '%s' (nodes %s) "
+                                    "no CPU to run on; expected fewer exclusive CPUs or other nodes",
+                                    id, cpus, rec->id, node_list);
+        }
+        return 0;
+}
+
 int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *topology, const struct np_config *config,
                     const char *id, const struct np_request *request, const struct np_demand *demand,
                     unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement)
@@ -697,6 +737,8 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
         }
         np_ledger_usage(ledger, &usage);
         r = np_policy_place(topology, config, &usage, request, demand, flags, diag, ret_placement);
+        if (r == 0 && !np_cpulist_empty(&ret_placement->exclusive_cpus))
+                r = leaves_shared_cpus(ledger, topology, config, id, ret_placement, diag);
         return r < 0 ? r : 0;
 }
 

@@ -415,6 +415,33 @@ static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(
         np_outcome_clear(&exclusive);
 }
 
+static void test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_none(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_annotation_set set = {};
+        struct np_diag diag = {};
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        np_outcome_clear(&outcome);
+        /* node 0 has 16 CPUs: all of them exclusive would leave s nowhere to run */
+        assert_int_equal(np_annotations_add(&set, "nodes.numapin.io/pod", "0"), 0);
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "16"), 0);
+        input.id = "x";
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, &diag, &outcome), -ENOSPC);
+        assert_non_null(strstr(diag.message, "shared container 's'"));
+        assert_null(find(f, "x"));
+        np_annotations_clear(&set);
+        /* 14 leave it a core */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=14",
+                               NULL),
+                         0);
+        assert_cpulist_equal(&find(f, "s")->cpus, "7,23");
+        np_outcome_clear(&outcome);
+}
+
 static void test_lifecycle_nri_plugin_leaves_its_own_containers_cgroups_to_the_runtime(void **state)
 {
         struct fixture *f = *state;
@@ -962,6 +989,7 @@ int main(void)
                 TEST(test_lifecycle_protect_unrecorded_keeps_no_record),
                 TEST(test_lifecycle_plan_decides_without_recording),
                 TEST(test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates),
+                TEST(test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_none),
                 TEST(test_lifecycle_nri_plugin_leaves_its_own_containers_cgroups_to_the_runtime),
                 TEST(test_lifecycle_any_next_verb_repairs_a_repin_cut_short),
                 TEST(test_lifecycle_rerun_of_a_placed_container_repins_from_the_cgroups),
