@@ -49,7 +49,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook \
-	$(BUILD)/bench/bench_bpf $(BUILD)/bench/bench_metrics_fixture $(BUILD)/bench/bench_scrape
+	$(BUILD)/bench/bench_bpf $(BUILD)/bench/bench_metrics_fixture $(BUILD)/bench/bench_scrape \
+	$(BUILD)/bench/bench_sandbox
 NRI_HARNESS := $(BUILD)/tests/nri-harness
 NRI_HARNESS_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/nri/*.c))
 
@@ -169,7 +170,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(NRI_LIB) $(LIB) $(MHD_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -Wl,-Bstatic -lprotobuf-c -Wl,-Bdynamic $(CMOCKA_LIBS)
 
-$(BUILD)/bench/bench_place: $(BUILD)/obj/tests/bench/bench_place.o $(LIB)
+$(BUILD)/bench/bench_place $(BUILD)/bench/bench_sandbox: $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
