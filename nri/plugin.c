@@ -504,6 +504,11 @@ static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **part
                 for (size_t i = 0; i < parts[p]->n_containers; i++)
                         sync_container(plugin, find_pod(parts, n_parts, parts[p]->containers[i]->pod_sandbox_id),
                                        parts[p]->containers[i], &updates, &counts);
+        /* a container counted from its cpuset may sit on CPUs others already held
+         * exclusively (it started while the plugin was away): re-pin even when no
+         * exclusive holding changed */
+        if (counts.adopted)
+                plugin->context->batch_repin = true;
         n_gone = gone_records(plugin, parts, n_parts, &gone);
         for (size_t i = 0; i < n_gone; i++) {
                 struct np_outcome released = {};
