@@ -209,7 +209,7 @@ struct runtime {
         char register_error[256];
         int32_t events;
         unsigned int update_calls, stray;
-        char last_updates[512]; /* "ID:CPUS ..." of the last UpdateContainers call */
+        char last_updates[512];      /* "ID:CPUS ..." of the last UpdateContainers call */
         struct outcome *unsolicited; /* when set, every UpdateContainers call's updates are added to it */
         /* the plugin process, and the socket of an external one */
         char state_dir[PATH_MAX];

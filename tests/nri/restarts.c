@@ -17,11 +17,11 @@
 
 #include "harness.h"
 
-#define N_RESTARTS  100
-#define MAX_LIVE    48
-#define MAX_HELD    12 /* exclusive CPUs the runtime asks for at most, of 32: each node keeps shared CPUs */
-#define N_NODES     2
-#define SEED        0x5eed2026u
+#define N_RESTARTS 100
+#define MAX_LIVE   48
+#define MAX_HELD   12 /* exclusive CPUs the runtime asks for at most, of 32: each node keeps shared CPUs */
+#define N_NODES    2
+#define SEED       0x5eed2026u
 
 static const char *const node_cpus[N_NODES] = { "0-7,16-23", "8-15,24-31" };
 
@@ -354,8 +354,8 @@ static void compare(struct truth *t, const struct runtime *rt, int restart)
                 if (!cpulist_equal(e->cpus, c->spec.cpus) ||
                     (c->kind == EXCLUSIVE ? !cpulist_equal(e->exclusive, c->spec.cpus) : e->exclusive[0] != '\0'))
                         note_first(&t->cpus_wrong, t->cpus_why, sizeof(t->cpus_why), restart,
-                                   "%s: the runtime applied cpus %s, the record says cpus %s", c->spec.id,
-                                   c->spec.cpus, name_f("%s exclusive %s", e->cpus, dash(e->exclusive)));
+                                   "%s: the runtime applied cpus %s, the record says cpus %s", c->spec.id, c->spec.cpus,
+                                   name_f("%s exclusive %s", e->cpus, dash(e->exclusive)));
         }
         for (int i = 0; i < n; i++)
                 for (int j = i + 1; j < n; j++)
@@ -368,7 +368,8 @@ static void compare(struct truth *t, const struct runtime *rt, int restart)
                 for (size_t j = i + 1; j < t->n; j++) {
                         const struct live *a = &t->c[i], *b = &t->c[j];
 
-                        if ((a->kind == EXCLUSIVE || b->kind == EXCLUSIVE) && !cpulist_disjoint(a->spec.cpus, b->spec.cpus))
+                        if ((a->kind == EXCLUSIVE || b->kind == EXCLUSIVE) &&
+                            !cpulist_disjoint(a->spec.cpus, b->spec.cpus))
                                 note_first(&t->overlaps, t->overlap_why, sizeof(t->overlap_why), restart,
                                            "the cpusets of %s and %s overlap (%s), one of them exclusive", a->spec.id,
                                            b->spec.id, name_f("%s / %s", a->spec.cpus, b->spec.cpus));
@@ -387,13 +388,15 @@ static bool resync(struct truth *t, struct runtime *rt, int restart)
         r = runtime_await_registration(rt);
         if (r == 0)
                 r = runtime_configure(rt, &reply);
+        if (r < 0 && !t->sync_failed++)
+                snprintf(t->sync_why, sizeof(t->sync_why), "restart %d: registration or Configure: %s", restart,
+                         r == -ETIMEDOUT ? "no RegisterPlugin within 5 s"
+                         : r == -EPERM   ? rt->register_error
+                         : r == -EPROTO  ? "malformed ConfigureResponse"
+                                         : describe(&reply));
         reply_clear(&reply);
-        if (r < 0) {
-                if (!t->sync_failed++)
-                        snprintf(t->sync_why, sizeof(t->sync_why), "restart %d: registration or Configure: %s",
-                                 restart, r == -ETIMEDOUT ? "no RegisterPlugin within 5 s" : describe(&reply));
+        if (r < 0)
                 return false;
-        }
         for (size_t i = 0; i < t->n; i++)
                 specs[i] = t->c[i].spec;
         runtime_synchronize_specs(rt, specs, t->n, &sync);
@@ -466,8 +469,8 @@ void scenario_restarts(const struct options *o)
              "%.0f ms on average from the restart to the plugin's connection; %zu containers at the end, %u created",
              N_RESTARTS, containerd, dropped, supervisor, (double)(now_ns() - start) / 1e9,
              (double)reconnect_ns / 1e6 / N_RESTARTS, t.n, t.next_id);
-        expect(!t.sync_failed, "every registration, Configure, Synchronize and container call is answered", "%u failed, the first: %s",
-               t.sync_failed, t.sync_why);
+        expect(!t.sync_failed, "every registration, Configure, Synchronize and container call is answered",
+               "%u failed, the first: %s", t.sync_failed, t.sync_why);
         expect(!t.updates_unknown, "every update names a container the runtime has", "%u, the first: %s",
                t.updates_unknown, t.unknown_why);
         expect(!t.ids_wrong,
