@@ -390,10 +390,11 @@ static bool resync(struct truth *t, struct runtime *rt, int restart)
                 r = runtime_configure(rt, &reply);
         if (r < 0 && !t->sync_failed++)
                 snprintf(t->sync_why, sizeof(t->sync_why), "restart %d: registration or Configure: %s", restart,
-                         r == -ETIMEDOUT ? "no RegisterPlugin within 5 s"
-                         : r == -EPERM   ? rt->register_error
-                         : r == -EPROTO  ? "malformed ConfigureResponse"
-                                         : describe(&reply));
+                         r == -ETIMEDOUT    ? "no RegisterPlugin within 5 s"
+                         : r == -EPERM      ? rt->register_error
+                         : r == -ECONNRESET ? "the connection closed"
+                         : r == -EPROTO     ? "malformed ConfigureResponse"
+                                            : describe(&reply));
         reply_clear(&reply);
         if (r < 0)
                 return false;
