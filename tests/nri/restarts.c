@@ -215,7 +215,7 @@ static bool free_cpus(const struct truth *t, unsigned int node, unsigned int wan
 
 /* While the runtime is away: containers exit and are removed, new ones start
  * without the plugin (unannotated on every CPU, shared ones on their node's CPUs,
- * exclusive ones on CPUs kubelet gave them). */
+ * exclusive ones on CPUs kubelet gave them or on every CPU). */
 static void while_away(struct truth *t)
 {
         for (uint32_t k = rnd(t, 3); k > 0 && t->n > 0; k--)
@@ -229,7 +229,12 @@ static void while_away(struct truth *t)
                         new_spec(t, &t->c[t->n++], PLAIN, 0, "0-31", "0-1");
                 else if (kind == SHARED)
                         new_spec(t, &t->c[t->n++], SHARED, node, node_cpus[node], node ? "1" : "0");
-                else if (held(t) + want <= MAX_HELD && free_cpus(t, node, want, cpus, sizeof(cpus)))
+                else if (held(t) + want > MAX_HELD)
+                        continue;
+                else if (rnd(t, 3) == 0)
+                        /* on kubelet's shared pool: the plugin places it anew and moves it */
+                        new_spec(t, &t->c[t->n++], EXCLUSIVE, want, "0-31", "0-1");
+                else if (free_cpus(t, node, want, cpus, sizeof(cpus)))
                         new_spec(t, &t->c[t->n++], EXCLUSIVE, want, cpus, node ? "1" : "0");
         }
 }
