@@ -71,6 +71,7 @@ int parse_u64(const char *s, uint64_t max, uint64_t *ret);
 int parse_i64(const char *s, int64_t *ret);
 unsigned int cpulist_count(const char *s);
 bool cpulist_disjoint(const char *a, const char *b);
+bool cpulist_equal(const char *a, const char *b);
 
 struct arena {
         void **blocks;
@@ -208,7 +209,8 @@ struct runtime {
         char register_error[256];
         int32_t events;
         unsigned int update_calls, stray;
-        char last_updates[512]; /* "ID:CPUS ..." of the last UpdateContainers call */
+        char last_updates[512];      /* "ID:CPUS ..." of the last UpdateContainers call */
+        struct outcome *unsolicited; /* when set, every UpdateContainers call's updates are added to it */
         /* the plugin process, and the socket of an external one */
         char state_dir[PATH_MAX];
         pid_t pid;
@@ -318,6 +320,7 @@ void scenario_sync(const struct options *o);
 void scenario_events(const struct options *o, enum profile profile);
 void scenario_errors(const struct options *o);
 void scenario_reconnect(const struct options *o);
+void scenario_restarts(const struct options *o);
 void scenario_preinstalled(const struct options *o);
 void scenario_hostile(const struct options *o);
 int run_bench(const struct options *o);

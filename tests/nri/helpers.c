@@ -147,6 +147,14 @@ bool cpulist_disjoint(const char *a, const char *b)
         return true;
 }
 
+/* The same CPUs, however written ("2,3" and "2-3"); false when either is malformed. */
+bool cpulist_equal(const char *a, const char *b)
+{
+        uint64_t x[CPUSET_WORDS], y[CPUSET_WORDS];
+
+        return cpulist_parse(a, x) == 0 && cpulist_parse(b, y) == 0 && memcmp(x, y, sizeof(x)) == 0;
+}
+
 /* ---- an arena for the protobuf messages the runtime builds ------------------------------- */
 
 void *arena_alloc(struct arena *a, size_t size)

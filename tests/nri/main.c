@@ -97,7 +97,7 @@ static void usage(FILE *out)
                 "usage: nri-harness --plugin PATH --state-dir DIR [--log FILE] [--runtime v0.8|v0.10|v0.12]\n"
                 "                   [--count N] [--hold N] COMMAND [FILE] [-- PLUGIN-ARGS...]\n"
                 "The runtime side of NRI, driving numapin-nri. Commands:\n"
-                "  handshake sync events errors reconnect hostile preinstalled all\n"
+                "  handshake sync events errors reconnect restarts hostile preinstalled all\n"
                 "                 scenarios, printing ok/not ok lines\n"
                 "  script FILE    creates from FILE, one line each: create|update|postcreate|stop|remove ID [KEY=VALUE...]\n"
                 "  bench          round trips (--count, default 5000) and resident memory (--hold, default 1000)\n");
@@ -187,6 +187,8 @@ int main(int argc, char **argv)
                 scenario_errors(&o);
         if (strcmp(command, "reconnect") == 0 || strcmp(command, "all") == 0)
                 scenario_reconnect(&o);
+        if (strcmp(command, "restarts") == 0 || strcmp(command, "all") == 0)
+                scenario_restarts(&o);
         if (strcmp(command, "hostile") == 0 || strcmp(command, "all") == 0)
                 scenario_hostile(&o);
         if (strcmp(command, "preinstalled") == 0 || strcmp(command, "all") == 0)

@@ -186,6 +186,8 @@ static void serve_runtime_call(struct runtime *rt, const struct msg *m)
 
                 rt->update_calls++;
                 rt->last_updates[0] = '\0';
+                if (updates && rt->unsolicited)
+                        take_updates(updates->update, updates->n_update, rt->unsolicited);
                 for (size_t i = 0; updates && i < updates->n_update; i++) {
                         const Nri__ContainerUpdate *u = updates->update[i];
                         size_t used = strlen(rt->last_updates);
