@@ -708,6 +708,18 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                 /* what was placed stays where it is: the caller restores it if it moved */
                 outcome.kind = NP_OUTCOME_KEPT;
                 np_record_placement(existing, &outcome.placement);
+        } else if (r == 0 && outcome.request.exclusive_cpus > 0 &&
+                   (np_cpulist_count(&cpu_list) != outcome.request.exclusive_cpus ||
+                    np_cpulist_intersects(&cpu_list, np_ledger_exclusive_cpus(verb.ledger)))) {
+                /* a cpuset numapin could not have given it (it started while the NRI
+                 * plugin was away, on kubelet's shared pool): counted from it, it
+                 * would hold those CPUs alone beside their holders. Placed anew,
+                 * as at its creation; the caller moves it there. */
+                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id,
+                                    &outcome.request, &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0,
+                                    diag, &outcome.placement);
+                if (r == 0)
+                        r = put_new(&verb, input, diag, &outcome);
         } else if (r == 0 && outcome.request.policy == NP_POLICY_NONE) {
                 protected_placement(&verb, &demand, &outcome.placement);
                 if (context->options.protect_unrecorded)
@@ -724,6 +736,9 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                 np_policy_from_cpuset(verb.topology, &outcome.request, &cpu_list, has_mems ? &mem_list : NULL, &demand,
                                       &outcome.placement);
                 r = put_new(&verb, input, diag, &outcome);
+                /* a shared one counted as it runs may sit on CPUs others hold
+                 * exclusively: its CPUs are derived again like every shared one's */
+                verb.repin = np_cpulist_empty(&outcome.placement.exclusive_cpus);
         }
         /* the cpuset it has is not the one numapin holds for it: the caller sets it back */
         if (r == 0 && outcome.kind != NP_OUTCOME_NONE)

@@ -416,27 +416,6 @@ struct sync_counts {
         unsigned int adopted, restored, moved, dropped;
 };
 
-/* Whether a listed container that asks for exclusive CPUs, and that numapin does
- * not hold yet, has a cpuset numapin could not have given it: not that many CPUs,
- * or CPUs others already hold exclusively (it started while the plugin was away, on
- * kubelet's shared pool or on every CPU). Counted from that cpuset it would hold all
- * of it alone, beside the others; it is placed anew instead, as CreateContainer
- * places it, and moved there. */
-static bool needs_placing(struct nri_plugin *plugin, const struct np_input *input, const char *cpus)
-{
-        struct np_ledger *ledger = plugin->context->ledger; /* locked by the batch */
-        struct np_cpulist cpu_list = {};
-        struct np_request request;
-        struct np_demand demand;
-
-        if (!cpus || !cpus[0] || np_ledger_find(ledger, input->id) ||
-            np_input_request(plugin->context, input, NULL, &request, &demand) < 0 || request.exclusive_cpus == 0 ||
-            np_cpulist_parse(cpus, NP_CPULIST_MAX, "cpus", NULL, &cpu_list) < 0)
-                return false; /* adopting it says what is wrong, or counts it */
-        return np_cpulist_count(&cpu_list) != request.exclusive_cpus ||
-               np_cpulist_intersects(&cpu_list, np_ledger_exclusive_cpus(ledger));
-}
-
 /* One listed container: counted from its cpuset when numapin does not hold it
  * yet (protected, when numapin does not place it: moved off exclusive CPUs),
  * set back to its placement when it holds it and the cpuset changed while the
@@ -454,12 +433,8 @@ static void sync_container(struct nri_plugin *plugin, const Nri__PodSandbox *pod
 
         if (!np_id_valid(container->id) || container_input(pod, container, &in) < 0)
                 return;
-        if (needs_placing(plugin, &in.input, cpu ? cpu->cpus : NULL)) {
-                r = np_lifecycle_place(plugin->context, &in.input, NP_PLACE_COMMIT, &diag, &outcome);
-                outcome.drifted = true; /* the update moves it to its placement */
-        } else
-                r = np_lifecycle_adopt(plugin->context, &in.input, cpu ? cpu->cpus : NULL, cpu ? cpu->mems : NULL,
-                                       &diag, &outcome);
+        r = np_lifecycle_adopt(plugin->context, &in.input, cpu ? cpu->cpus : NULL, cpu ? cpu->mems : NULL, &diag,
+                               &outcome);
         container_input_clear(&in);
         if (r < 0) {
                 np_log_warning("synchronize: %s", diag.message);
@@ -528,11 +503,6 @@ static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **part
                 for (size_t i = 0; i < parts[p]->n_containers; i++)
                         sync_container(plugin, find_pod(parts, n_parts, parts[p]->containers[i]->pod_sandbox_id),
                                        parts[p]->containers[i], &updates, &counts);
-        /* a container counted from its cpuset may sit on CPUs others already held
-         * exclusively (it started while the plugin was away): re-pin even when no
-         * exclusive holding changed */
-        if (counts.adopted)
-                plugin->context->batch_repin = true;
         n_gone = gone_records(plugin, parts, n_parts, &gone);
         for (size_t i = 0; i < n_gone; i++) {
                 struct np_outcome released = {};
