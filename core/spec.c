@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "jsontext.h"
 #include "spec.h"
 
 void np_spec_free(struct np_spec *spec)
@@ -115,8 +116,20 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                 return r;
 
         r = np_json_get(spec->root, "annotations", json_type_object, "config.json", diag, &annotations);
-        if (r == 0)
-                r = np_annotations_from_json(annotations, "config.json annotations", diag, &spec->annotations);
+        if (r == 0) {
+                /* the keys with their exact bytes, from the text: json-c cuts a key at \u0000 */
+                struct np_json_span text_root, object;
+
+                r = np_jsontext_root(text, size, &text_root, NULL);
+                if (r == 0)
+                        r = np_jsontext_member(text, text_root, "annotations", &object);
+                if (r == -EEXIST)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "config.json: key 'annotations' appears more than once; expected it once");
+                if (r == 0)
+                        r = np_annotations_from_jsontext(text, object, "config.json annotations", diag,
+                                                         &spec->annotations);
+        }
         if (r < 0 && r != -ENOENT)
                 return r;
 

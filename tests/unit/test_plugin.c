@@ -117,8 +117,8 @@ static void container_init(struct container *c, const char *id, ...)
                 assert_true(i < 8 && eq);
                 snprintf(c->keys[i], sizeof(c->keys[i]), "%.*s", (int)(eq - kv), kv);
                 c->entries[i] = (Nri__Container__AnnotationsEntry)NRI__CONTAINER__ANNOTATIONS_ENTRY__INIT;
-                c->entries[i].key = c->keys[i];
-                c->entries[i].value = (char *)eq + 1;
+                c->entries[i].key = (ProtobufCBinaryData){ .len = strlen(c->keys[i]), .data = (uint8_t *)c->keys[i] };
+                c->entries[i].value = (ProtobufCBinaryData){ .len = strlen(eq + 1), .data = (uint8_t *)eq + 1 };
                 c->list[i] = &c->entries[i];
         }
         va_end(ap);
