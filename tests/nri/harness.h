@@ -131,7 +131,7 @@ int send_message(struct peer *p, enum split split, uint32_t conn, uint32_t strea
 /* ---- the container model: what containers.c builds messages from and reads answers into -- */
 
 struct kv {
-        char key[160];
+        char key[400]; /* room for keys beyond the longest numapin takes */
         char value[200];
         size_t key_len, value_len; /* either may hold NUL bytes */
 };
