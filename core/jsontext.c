@@ -125,41 +125,41 @@ static int scan_number(const char *text, size_t size, size_t *pos)
 
 static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth);
 
-/* An object or array at text[*pos]: members or elements until the closing bracket. */
+/* An object or array at text[*pos]: members or elements until the closing bracket.
+ * *pos moves along, so that on -EINVAL it is where scanning stopped. */
 static int scan_container(const char *text, size_t size, size_t *pos, unsigned depth)
 {
         char close = text[*pos] == '{' ? '}' : ']';
-        size_t i;
         int r;
 
         if (depth >= MAX_DEPTH)
                 return -EINVAL;
-        i = skip_ws(text, size, *pos + 1);
-        if (i < size && text[i] == close) {
-                *pos = i + 1;
+        *pos = skip_ws(text, size, *pos + 1);
+        if (*pos < size && text[*pos] == close) {
+                (*pos)++;
                 return 0;
         }
         for (;;) {
                 if (close == '}') {
-                        r = scan_string(text, size, &i);
+                        r = scan_string(text, size, pos);
                         if (r < 0)
                                 return r;
-                        i = skip_ws(text, size, i);
-                        if (i >= size || text[i] != ':')
+                        *pos = skip_ws(text, size, *pos);
+                        if (*pos >= size || text[*pos] != ':')
                                 return -EINVAL;
-                        i = skip_ws(text, size, i + 1);
+                        *pos = skip_ws(text, size, *pos + 1);
                 }
-                r = scan_value(text, size, &i, depth + 1);
+                r = scan_value(text, size, pos, depth + 1);
                 if (r < 0)
                         return r;
-                i = skip_ws(text, size, i);
-                if (i < size && text[i] == close) {
-                        *pos = i + 1;
+                *pos = skip_ws(text, size, *pos);
+                if (*pos < size && text[*pos] == close) {
+                        (*pos)++;
                         return 0;
                 }
-                if (i >= size || text[i] != ',')
+                if (*pos >= size || text[*pos] != ',')
                         return -EINVAL;
-                i = skip_ws(text, size, i + 1);
+                *pos = skip_ws(text, size, *pos + 1);
         }
 }
 
