@@ -66,7 +66,9 @@ static int scan_string(const char *text, size_t size, size_t *pos)
                         *pos = i + 1;
                         return 0;
                 }
-                if (c < 0x20)
+                /* RFC 8259 wants control characters escaped; json-c, which validates the
+                 * documents first, takes them raw, and so does the scanner (never a NUL) */
+                if (c == '\0')
                         return -EINVAL;
                 if (c != '\\')
                         continue;
@@ -84,41 +86,28 @@ static int scan_string(const char *text, size_t size, size_t *pos)
         return -EINVAL;
 }
 
-static size_t skip_digits(const char *text, size_t size, size_t pos)
-{
-        while (pos < size && text[pos] >= '0' && text[pos] <= '9')
-                pos++;
-        return pos;
-}
-
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, of any size: nothing is converted */
+/* A number of any size (nothing is converted), in the forms json-c takes: RFC 8259's
+ * and laxer ones (1., -.5, 00, NaN, -Infinity). The scanner follows json-c, which
+ * validates every document first, so that it never refuses what json-c took. */
 static int scan_number(const char *text, size_t size, size_t *pos)
 {
-        size_t i = *pos, digits;
+        static const char *const words[] = { "Infinity", "NaN" };
+        size_t i = *pos;
+        bool digit = false;
 
         if (i < size && text[i] == '-')
                 i++;
-        if (i >= size || text[i] < '0' || text[i] > '9')
+        for (size_t w = 0; w < ARRAY_SIZE(words); w++) {
+                size_t len = strlen(words[w]);
+                if (size - i >= len && memcmp(text + i, words[w], len) == 0) {
+                        *pos = i + len;
+                        return 0;
+                }
+        }
+        for (; i < size && strchr("0123456789.eE+-", text[i]) && text[i] != '\0'; i++)
+                digit = digit || (text[i] >= '0' && text[i] <= '9');
+        if (!digit)
                 return -EINVAL;
-        if (text[i] == '0')
-                i++;
-        else
-                i = skip_digits(text, size, i);
-        if (i < size && text[i] == '.') {
-                digits = skip_digits(text, size, i + 1);
-                if (digits == i + 1)
-                        return -EINVAL;
-                i = digits;
-        }
-        if (i < size && (text[i] == 'e' || text[i] == 'E')) {
-                i++;
-                if (i < size && (text[i] == '+' || text[i] == '-'))
-                        i++;
-                digits = skip_digits(text, size, i);
-                if (digits == i)
-                        return -EINVAL;
-                i = digits;
-        }
         *pos = i;
         return 0;
 }
@@ -179,6 +168,8 @@ static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth
                 return scan_string(text, size, pos);
         case '-':
         case '0' ... '9':
+        case 'I':
+        case 'N':
                 return scan_number(text, size, pos);
         default:
                 for (size_t i = 0; i < ARRAY_SIZE(literals); i++) {

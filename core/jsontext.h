@@ -14,9 +14,11 @@ struct np_json_span {
         size_t end;
 };
 
-/* Checks that text[0..size) is exactly one JSON value (RFC 8259, nesting at most 64
- * deep) with optional whitespace around it and gives the value's span. -EINVAL,
- * with the offset of the first bad byte in *ret_offset (may be NULL), when it is not. */
+/* Checks that text[0..size) is exactly one JSON value (nesting at most 64 deep) with
+ * optional whitespace around it and gives the value's span. -EINVAL, with the offset
+ * where scanning stopped in *ret_offset (may be NULL), when it is not. The grammar is
+ * json-c's, which validates documents first: RFC 8259's plus raw control characters in
+ * strings and laxer numbers (1., 00, NaN, Infinity); never a NUL byte. */
 int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_root, size_t *ret_offset);
 
 static inline bool np_jsontext_is(const char *text, struct np_json_span value, char first)
