@@ -26,8 +26,20 @@ static void test_jsontext_root_accepts_any_value_with_whitespace_around(void **s
         struct np_json_span root;
         /* json-c's grammar: raw control characters and laxer numbers too */
         static const char *const good[] = {
-                "{}", " [ ] ", "\"\"", "0", "-0.5e+10", "123456789012345678901234567890", "1E400", "1.", "00",
-                "NaN", "-Infinity", "true", "null", "\"raw\t\x01\"",
+                "{}",
+                " [ ] ",
+                "\"\"",
+                "0",
+                "-0.5e+10",
+                "123456789012345678901234567890",
+                "1E400",
+                "1.",
+                "00",
+                "NaN",
+                "-Infinity",
+                "true",
+                "null",
+                "\"raw\t\x01\"",
                 "{\"a\": [1, {\"b\": \"\\u0000\\ud800\\/\"}], \"a\": false}\r\n",
         };
 
@@ -42,8 +54,9 @@ static void test_jsontext_root_accepts_any_value_with_whitespace_around(void **s
 static void test_jsontext_root_refuses_what_is_not_one_json_value(void **state)
 {
         static const char *const bad[] = {
-                "", " ", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1,]", ".5", "-", "+1", "-x", "\"\\x\"",
-                "\"\\u12g4\"", "\"a", "\"\0\"", "tru", "nul", "{} {}", "{'a':1}", "[1 2]",
+                "",       " ",   "{",   "{\"a\"}", "{\"a\":}", "{\"a\":1,}",  "[1,]",
+                ".5",     "-",   "+1",  "-x",      "\"\\x\"",  "\"\\u12g4\"", "\"a",
+                "\"\0\"", "tru", "nul", "{} {}",   "{'a':1}",  "[1 2]",
         };
         char deep[200];
         size_t offset = 0;
