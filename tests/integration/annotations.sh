@@ -52,7 +52,7 @@ same_bytes() {
 new_case
 spec='{ "ociVersion":"1.0.2" ,
 	"annotations" : {"example.com/other": "a\u0000b\u0000", "example.com/lone" : "\ud800",
-   "nodes.numapin.io/pod":"1",   "example.com/escaped": "\/\u00E9\"" },
+   "nodes.numapin.io/pod":"1",   "example.com/escaped": "\/\u00E9\"", "example.com/a": "1", "example.com/a\u0000b": "2" },
   "process":{"rlimits":[{"hard":123456789012345678901234567890,"soft":-1.50E+3}],
       "args": ["sh"]},
   "linux":{"resources":{"cpu":{"mems" :"0","shares":2,  "cpus":  "0-63"},
@@ -69,7 +69,7 @@ expect_eq "it is placed on node 1, as asked" "8-15,24-31 1" "$cpus $mems"
 expected=${spec/'"cpus":  "0-63"'/"\"cpus\":  \"$cpus\""}
 expected=${expected/'"mems" :"0"'/"\"mems\" :\"$mems\""}
 printf '%s' "$expected" >"$C/expected"
-same_bytes "config.json is the original byte for byte but for cpus and mems (numbers beyond 64 bits, \\ud800, \\u0000, escapes, whitespace, order)" "$C/expected"
+same_bytes "config.json is the original byte for byte but for cpus and mems (numbers beyond 64 bits, \\ud800, \\u0000, two keys equal up to a NUL, escapes, whitespace, order)" "$C/expected"
 # jq refuses the lone surrogate; Python's json takes it, as Go's does
 still_json() { python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$B/config.json" 2>&1 || why "not JSON"; }
 check "the rewritten config.json is still JSON" still_json
