@@ -44,6 +44,35 @@ static const char *const field_prefixes[N_FIELDS] = {
         [FIELD_MONITOR] = "monitor." NUMAPIN_DOMAIN,
 };
 
+static bool key_is(const char *key, size_t key_len, const char *name)
+{
+        return key_len == strlen(name) && memcmp(key, name, key_len) == 0;
+}
+
+static bool key_in(const char *key, size_t key_len, const char *const *names, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (key_is(key, key_len, names[i]))
+                        return true;
+        return false;
+}
+
+enum np_annotation_owner np_annotations_classify(const char *key, size_t key_len)
+{
+        const char *slash = memchr(key, '/', key_len);
+        size_t domain_len = slash ? (size_t)(slash - key) : key_len, suffix_len = strlen(NUMAPIN_DOMAIN);
+
+        if (domain_len >= suffix_len && memcmp(key + domain_len - suffix_len, NUMAPIN_DOMAIN, suffix_len) == 0 &&
+            (domain_len == suffix_len || key[domain_len - suffix_len - 1] == '.'))
+                return NP_ANNOTATION_NUMAPIN;
+        if (key_in(key, key_len, container_name_keys, ARRAY_SIZE(container_name_keys)) ||
+            key_in(key, key_len, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys)) ||
+            key_in(key, key_len, pod_name_keys, ARRAY_SIZE(pod_name_keys)) ||
+            key_in(key, key_len, pod_namespace_keys, ARRAY_SIZE(pod_namespace_keys)))
+                return NP_ANNOTATION_CRI;
+        return NP_ANNOTATION_FOREIGN;
+}
+
 void np_annotations_clear(struct np_annotation_set *set)
 {
         for (size_t i = 0; i < set->n; i++) {
@@ -55,52 +84,56 @@ void np_annotations_clear(struct np_annotation_set *set)
         set->n = 0;
 }
 
-int np_annotations_add(struct np_annotation_set *set, const char *key, const char *value)
+static char *copy_bytes(const char *s, size_t len)
+{
+        char *copy = malloc(len + 1);
+
+        if (copy) {
+                memcpy(copy, s, len);
+                copy[len] = '\0';
+        }
+        return copy;
+}
+
+int np_annotations_add_bytes(struct np_annotation_set *set, const char *key, size_t key_len, const char *value,
+                             size_t value_len)
 {
         struct np_annotation *grown;
         _cleanup_free_ char *k = NULL, *v = NULL;
 
-        k = strdup(key);
-        v = strdup(value);
+        k = copy_bytes(key, key_len);
+        v = copy_bytes(value, value_len);
         if (!k || !v)
                 return -ENOMEM;
         grown = realloc(set->items, (set->n + 1) * sizeof(*set->items));
         if (!grown)
                 return -ENOMEM;
         set->items = grown;
-        set->items[set->n++] = (struct np_annotation){ .key = TAKE_PTR(k), .value = TAKE_PTR(v) };
+        set->items[set->n++] = (struct np_annotation){
+                .key = TAKE_PTR(k), .key_len = key_len, .value = TAKE_PTR(v), .value_len = value_len
+        };
         return 0;
+}
+
+int np_annotations_add(struct np_annotation_set *set, const char *key, const char *value)
+{
+        return np_annotations_add_bytes(set, key, strlen(key), value, strlen(value));
+}
+
+static const struct np_annotation *find(const struct np_annotation_set *set, const char *key, size_t key_len)
+{
+        /* the last one wins, as with a JSON object holding a key twice */
+        for (size_t i = set->n; i > 0; i--)
+                if (set->items[i - 1].key_len == key_len && memcmp(set->items[i - 1].key, key, key_len) == 0)
+                        return &set->items[i - 1];
+        return NULL;
 }
 
 const char *np_annotations_get(const struct np_annotation_set *set, const char *key)
 {
-        /* the last one wins, as with a JSON object holding a key twice */
-        for (size_t i = set->n; i > 0; i--)
-                if (strcmp(set->items[i - 1].key, key) == 0)
-                        return set->items[i - 1].value;
-        return NULL;
-}
+        const struct np_annotation *a = find(set, key, strlen(key));
 
-/* numapin's own keys (<field>.numapin.io/...) and the CRI keys that name the
- * container or mark a sandbox: every other annotation is someone else's. */
-bool np_annotations_relevant(const char *key)
-{
-        const char *slash = strchr(key, '/');
-        size_t domain_len = slash ? (size_t)(slash - key) : strlen(key), suffix_len = strlen(NUMAPIN_DOMAIN);
-
-        if (domain_len >= suffix_len && strncmp(key + domain_len - suffix_len, NUMAPIN_DOMAIN, suffix_len) == 0 &&
-            (domain_len == suffix_len || key[domain_len - suffix_len - 1] == '.'))
-                return true;
-        for (size_t i = 0; i < ARRAY_SIZE(container_name_keys); i++)
-                if (strcmp(key, container_name_keys[i]) == 0)
-                        return true;
-        for (size_t i = 0; i < ARRAY_SIZE(sandbox_type_keys); i++)
-                if (strcmp(key, sandbox_type_keys[i]) == 0)
-                        return true;
-        for (size_t i = 0; i < ARRAY_SIZE(pod_name_keys); i++)
-                if (strcmp(key, pod_name_keys[i]) == 0 || strcmp(key, pod_namespace_keys[i]) == 0)
-                        return true;
-        return false;
+        return a ? a->value : NULL;
 }
 
 static int add_relevant(struct np_annotation_set *set, const struct np_annotation_set *from, bool keep_existing)
@@ -109,9 +142,10 @@ static int add_relevant(struct np_annotation_set *set, const struct np_annotatio
                 const struct np_annotation *a = &from->items[i];
                 int r;
 
-                if (!np_annotations_relevant(a->key) || (keep_existing && np_annotations_get(set, a->key)))
+                if (np_annotations_classify(a->key, a->key_len) == NP_ANNOTATION_FOREIGN ||
+                    (keep_existing && find(set, a->key, a->key_len)))
                         continue;
-                r = np_annotations_add(set, a->key, a->value);
+                r = np_annotations_add_bytes(set, a->key, a->key_len, a->value, a->value_len);
                 if (r < 0)
                         return r;
         }
@@ -135,33 +169,39 @@ int np_annotations_merge(const struct np_annotation_set *container, const struct
         return 0;
 }
 
-int np_annotations_from_json(struct json_object *object, const char *what, struct np_diag *diag,
-                             struct np_annotation_set *ret_set)
+int np_annotations_from_jsontext(const char *text, struct np_json_span object, const char *what, struct np_diag *diag,
+                                 struct np_annotation_set *ret_set)
 {
         struct np_annotation_set set = {};
+        struct np_json_span key_span, value_span;
+        size_t cursor = 0;
         char quoted[128];
-        int r = 0;
+        int r;
 
-        json_object_object_foreach(object, key, value) {
-                const char *s;
+        while ((r = np_jsontext_next(text, object, &cursor, &key_span, &value_span)) > 0) {
+                _cleanup_free_ char *key = NULL, *value = NULL;
+                size_t key_len, value_len;
 
-                if (!np_annotations_relevant(key))
+                r = np_jsontext_string(text, key_span, &key, &key_len);
+                if (r < 0)
+                        break;
+                if (np_annotations_classify(key, key_len) == NP_ANNOTATION_FOREIGN)
                         continue; /* someone else's: not read, not judged */
-                if (!value || !json_object_is_type(value, json_type_string)) {
+                if (!np_jsontext_is(text, value_span, '"')) {
                         r = np_diag_fail(diag, -EINVAL, "%s: annotation '%s' is not a string; expected string values",
-                                         what, np_log_quote(quoted, sizeof(quoted), key));
-                        break;
+                                         what, np_log_quote_bytes(quoted, sizeof(quoted), key, key_len));
+                        goto fail;
                 }
-                s = json_object_get_string(value);
-                if (strlen(s) != (size_t)json_object_get_string_len(value)) {
-                        r = np_diag_fail(diag, -EINVAL, "%s: annotation '%s' holds a NUL character", what,
-                                         np_log_quote(quoted, sizeof(quoted), key));
+                r = np_jsontext_string(text, value_span, &value, &value_len);
+                if (r < 0)
                         break;
-                }
-                r = np_annotations_add(&set, key, s);
+                r = np_annotations_add_bytes(&set, key, key_len, value, value_len);
                 if (r < 0)
                         break;
         }
+        if (r == -EINVAL) /* from the scanner: not an object */
+                r = np_diag_fail(diag, r, "%s: expected a JSON object of string values", what);
+fail:
         if (r < 0) {
                 np_annotations_clear(&set);
                 return r;
@@ -204,18 +244,17 @@ enum scope {
         SCOPE_CONTAINER, /* container.<name>, the name in *ret_name */
 };
 
-/* Classifies one key. Returns -EINVAL (with diag) for a numapin-looking key that
- * has an unknown field or scope. */
+/* Reads one key (free of NUL bytes, checked before). Returns -EINVAL (with diag)
+ * for a key of numapin's that has an unknown field or scope: a malformed key of
+ * numapin's is refused on every path, never taken for someone else's. */
 static int classify_key(const char *key, enum field *ret_field, enum scope *ret_scope, const char **ret_name,
                         struct np_diag *diag)
 {
         const char *slash = strchr(key, '/');
         size_t domain_len = slash ? (size_t)(slash - key) : strlen(key);
-        size_t suffix_len = strlen(NUMAPIN_DOMAIN);
         char quoted[128];
 
-        if (domain_len < suffix_len || strncmp(key + domain_len - suffix_len, NUMAPIN_DOMAIN, suffix_len) != 0 ||
-            (domain_len > suffix_len && key[domain_len - suffix_len - 1] != '.')) {
+        if (np_annotations_classify(key, strlen(key)) != NP_ANNOTATION_NUMAPIN) {
                 *ret_scope = SCOPE_NONE;
                 return 0;
         }
@@ -315,6 +354,34 @@ static int parse_value(enum field field, const char *key, const char *value, str
         }
 }
 
+/* Keys and values are text: a NUL byte or invalid UTF-8 in an annotation numapin
+ * reads is refused, never cut or repaired (a key cut at a NUL would stand for
+ * another key). */
+static int check_bytes(const struct np_annotation *a, struct np_diag *diag)
+{
+        bool numapin = np_annotations_classify(a->key, a->key_len) == NP_ANNOTATION_NUMAPIN;
+        const char *key_form = numapin ? "<field>.numapin.io/pod or <field>.numapin.io/container.<name>"
+                                       : "UTF-8 text without NUL bytes";
+        char quoted[128];
+
+        np_log_quote_bytes(quoted, sizeof(quoted), a->key, a->key_len);
+        if (memchr(a->key, '\0', a->key_len))
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': the key holds a NUL byte; expected %s", quoted,
+                                    key_form);
+        if (!np_utf8_valid(a->key, a->key_len))
+                return np_diag_fail(diag, -EILSEQ, "annotation '%s': the key is not valid UTF-8; expected %s", quoted,
+                                    key_form);
+        if (memchr(a->value, '\0', a->value_len))
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "annotation '%s': the value holds a NUL byte; expected UTF-8 text without NUL bytes", quoted);
+        if (!np_utf8_valid(a->value, a->value_len))
+                return np_diag_fail(
+                        diag, -EILSEQ,
+                        "annotation '%s': the value is not valid UTF-8; expected UTF-8 text without NUL bytes", quoted);
+        return 0;
+}
+
 static const char *first_of(const struct np_annotation_set *set, const char *const *keys, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -337,11 +404,9 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
         int r;
 
         for (size_t i = 0; i < set->n; i++) {
-                const char *key = set->items[i].key, *value = set->items[i].value;
-
-                if (!np_utf8_valid(key, strlen(key)) || !np_utf8_valid(value, strlen(value)))
-                        return np_diag_fail(diag, -EILSEQ, "annotation '%s': not valid UTF-8; expected UTF-8 text",
-                                            np_log_quote(quoted, sizeof(quoted), key));
+                r = check_bytes(&set->items[i], diag);
+                if (r < 0)
+                        return r;
         }
 
         if (!container_name)

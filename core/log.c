@@ -100,10 +100,10 @@ size_t np_utf8_find_invalid(const char *s, size_t len)
 }
 
 /* Escapes `in` into out (size > 0): printable UTF-8 is kept, anything else is \xNN. */
-static void escape_into(char *out, size_t size, const char *in, size_t max_input)
+static void escape_into(char *out, size_t size, const char *in, size_t in_len, size_t max_input)
 {
         const unsigned char *p = (const unsigned char *)in;
-        size_t len = strlen(in), o = 0, i = 0;
+        size_t len = in_len, o = 0, i = 0;
         size_t whole = 0; /* the last end of a whole piece that leaves room for "..." */
         bool cut = false;
 
@@ -144,7 +144,13 @@ const char *np_log_quote(char *buf, size_t size, const char *value)
 {
         if (!value)
                 value = "(null)";
-        escape_into(buf, size, value, 96);
+        escape_into(buf, size, value, strlen(value), 96);
+        return buf;
+}
+
+const char *np_log_quote_bytes(char *buf, size_t size, const char *value, size_t len)
+{
+        escape_into(buf, size, value, len, 96);
         return buf;
 }
 
@@ -159,7 +165,7 @@ static void vlog_line(enum np_log_level level, const char *fmt, va_list ap)
         char raw[4096], line[4096];
 
         vsnprintf(raw, sizeof(raw), fmt, ap);
-        escape_into(line, sizeof(line), raw, sizeof(raw));
+        escape_into(line, sizeof(line), raw, strlen(raw), sizeof(raw));
         fprintf(stderr, "%s: %s: %s\n", log_prefix, tags[level], line);
         if (to_syslog && level <= NP_LOG_WARNING) {
                 /* no LOG_CONS: without a syslog daemon the line is only on stderr */
@@ -191,7 +197,7 @@ int np_diag_fail(struct np_diag *diag, int error, const char *fmt, ...)
         np_log_debug("%s", raw);
         if (diag) {
                 diag->error = error;
-                escape_into(diag->message, sizeof(diag->message), raw, sizeof(raw));
+                escape_into(diag->message, sizeof(diag->message), raw, strlen(raw), sizeof(raw));
         }
         return error;
 }

@@ -44,6 +44,8 @@ int np_diag_fail(struct np_diag *diag, int error, const char *fmt, ...) _printf_
 /* Copies `value` into `buf` for quoting in a message: at most `size`-1 bytes,
  * control bytes and invalid UTF-8 written as \xNN, long values cut with "...". */
 const char *np_log_quote(char *buf, size_t size, const char *value);
+/* The same for value[0..len), which may hold NUL bytes (each written as \x00). */
+const char *np_log_quote_bytes(char *buf, size_t size, const char *value, size_t len);
 
 /* The offset of the first byte in s[0..len) that is not part of valid UTF-8
  * (NUL counts as invalid), or len when there is none. */

@@ -99,9 +99,13 @@ struct np_placement {
         char reason[1024];
 };
 
+/* Bytes as the runtime gave them, NUL-terminated for convenience, but a key or value
+ * may hold NUL bytes or invalid UTF-8: the lengths are the truth. */
 struct np_annotation {
         char *key;
+        size_t key_len;
         char *value;
+        size_t value_len;
 };
 
 /* An owned list of annotations (from the OCI state, config.json, NRI or argv). */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Reads and rewrites the OCI config.json of a bundle. The file is validated
- * before anything is taken from it and replaced through a temporary file and
- * rename(), so a runtime never sees a half-written spec. */
+ * before anything is taken from it; the rewrite splices the cpuset into the
+ * original text and replaces the file through a temporary file and rename(),
+ * so a runtime never sees a half-written spec nor a field numapin changed
+ * without owning it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@ void np_spec_free(struct np_spec *spec)
 {
         if (!spec)
                 return;
-        json_object_put(spec->root);
+        free(spec->text);
         if (spec->bundle_fd >= 0)
                 close(spec->bundle_fd);
         np_annotations_clear(&spec->annotations);
@@ -72,13 +74,72 @@ static int read_resources(struct np_spec *spec, struct json_object *linux_obj, s
         return np_demand_from_limits(quota, period, limit, diag, &demand);
 }
 
+/* The path the rewrite edits, and the names of its keys for messages. */
+static const char *const cpuset_path[] = { "linux", "resources", "cpu" };
+static const char *const cpuset_path_names[] = { "linux", "linux.resources", "linux.resources.cpu" };
+
+static int member(const char *text, struct np_json_span object, const char *key, const char *name, struct np_diag *diag,
+                  struct np_json_span *ret_value)
+{
+        int r = np_jsontext_member(text, object, key, ret_value);
+
+        if (r == -EEXIST)
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "config.json: key '%s' appears more than once; expected it once (numapin reads or rewrites it)",
+                        name);
+        if (r == -EINVAL)
+                return np_diag_fail(diag, r, "config.json: '%s' is not a JSON object", name);
+        return r;
+}
+
+/* Finds where the cpuset goes in text (validated by np_json_parse already). */
+static int find_site(const char *text, size_t size, struct np_diag *diag, struct np_spec_site *ret_site)
+{
+        struct np_spec_site site = {};
+        struct np_json_span value;
+        int r;
+
+        r = np_jsontext_root(text, size, &site.object, NULL);
+        if (r < 0)
+                return np_diag_fail(diag, r, "config.json: expected one JSON object");
+        for (; site.depth < ARRAY_SIZE(cpuset_path); site.depth++) {
+                r = member(text, site.object, cpuset_path[site.depth], cpuset_path_names[site.depth], diag, &value);
+                if (r == -ENOENT)
+                        break;
+                if (r < 0)
+                        return r;
+                if (np_jsontext_is(text, value, '{')) {
+                        site.object = value;
+                        continue;
+                }
+                if (!np_jsontext_is(text, value, 'n')) /* json-c takes null for absent; other types are refused */
+                        return np_diag_fail(diag, -EINVAL, "config.json: field '%s' is not an object",
+                                            cpuset_path_names[site.depth]);
+                site.null_next = true;
+                site.next = value;
+                break;
+        }
+        if (site.depth == ARRAY_SIZE(cpuset_path)) {
+                r = member(text, site.object, "cpus", "linux.resources.cpu.cpus", diag, &site.cpus);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                site.has_cpus = r == 0;
+                r = member(text, site.object, "mems", "linux.resources.cpu.mems", diag, &site.mems);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                site.has_mems = r == 0;
+        }
+        *ret_site = site;
+        return 0;
+}
+
 int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec)
 {
         _cleanup_spec_ struct np_spec *spec = NULL;
-        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ struct json_object *root = NULL;
         struct json_object *linux_obj, *annotations;
         const char *version;
-        size_t size;
         int r;
 
         if (bundle[0] != '/' || strlen(bundle) >= PATH_MAX)
@@ -93,7 +154,7 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
         strcpy(spec->bundle, bundle);
         spec->cpu_quota = spec->memory_limit = -1;
         spec->cpu_period = NP_CPU_PERIOD_DEFAULT;
-        r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &text, &size);
+        r = np_read_file_at(spec->bundle_fd, "config.json", NP_SPEC_LIMIT, &spec->text, &spec->size);
         if (r == -EFBIG)
                 return np_diag_fail(diag, r, "bundle %s: config.json is larger than %d bytes", bundle, NP_SPEC_LIMIT);
         if (r == -EINVAL)
@@ -103,71 +164,176 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                 return np_diag_fail(diag, r,
                                     "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",
                                     bundle, strerror(-r));
-        r = np_json_parse(text, size, NP_SPEC_LIMIT, "config.json", diag, &spec->root);
+        r = np_json_parse(spec->text, spec->size, NP_SPEC_LIMIT, "config.json", diag, &root);
         if (r < 0)
                 return r;
-        if (!json_object_is_type(spec->root, json_type_object))
+        if (!json_object_is_type(root, json_type_object))
                 return np_diag_fail(diag, -EINVAL, "config.json: expected a JSON object");
-        r = np_json_get_string(spec->root, "ociVersion", 64, "config.json", diag, &version);
+        r = np_json_get_string(root, "ociVersion", 64, "config.json", diag, &version);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL, "config.json: field 'ociVersion' is missing");
         if (r < 0)
                 return r;
 
-        r = np_json_get(spec->root, "annotations", json_type_object, "config.json", diag, &annotations);
-        if (r == 0)
-                r = np_annotations_from_json(annotations, "config.json annotations", diag, &spec->annotations);
+        r = np_json_get(root, "annotations", json_type_object, "config.json", diag, &annotations);
+        if (r == 0) {
+                /* the keys with their exact bytes, from the text: json-c cuts a key at \u0000 */
+                struct np_json_span text_root, object;
+
+                r = np_jsontext_root(spec->text, spec->size, &text_root, NULL);
+                if (r == 0)
+                        r = member(spec->text, text_root, "annotations", "annotations", diag, &object);
+                if (r == 0)
+                        r = np_annotations_from_jsontext(spec->text, object, "config.json annotations", diag,
+                                                         &spec->annotations);
+        }
         if (r < 0 && r != -ENOENT)
                 return r;
 
-        r = np_json_get(spec->root, "linux", json_type_object, "config.json", diag, &linux_obj);
+        r = np_json_get(root, "linux", json_type_object, "config.json", diag, &linux_obj);
         if (r == -ENOENT)
                 r = 0;
         else if (r == 0)
                 r = read_resources(spec, linux_obj, diag);
         if (r < 0)
                 return r;
+        r = find_site(spec->text, spec->size, diag, &spec->site);
+        if (r < 0)
+                return r;
         *ret_spec = TAKE_PTR(spec);
         return 0;
 }
 
-/* obj[key] as an object, created when absent. */
-static struct json_object *child_object(struct json_object *obj, const char *key)
-{
-        struct json_object *child;
+/* `"key": value` and the objects of the path below `depth` around it, as JSON text. */
+static void put_member(FILE *out, unsigned depth, const char *cpus, const char *mems);
 
-        if (json_object_object_get_ex(obj, key, &child) && json_object_is_type(child, json_type_object))
-                return child;
-        child = json_object_new_object();
-        if (!child || json_object_object_add(obj, key, child) < 0)
-                return NULL;
-        return child;
+/* The value of cpuset_path[depth]: the objects below it down to cpu, with the cpuset. */
+static void put_value(FILE *out, unsigned depth, const char *cpus, const char *mems)
+{
+        fputc('{', out);
+        put_member(out, depth + 1, cpus, mems);
+        fputc('}', out);
+}
+
+static void put_member(FILE *out, unsigned depth, const char *cpus, const char *mems)
+{
+        if (depth < ARRAY_SIZE(cpuset_path)) {
+                fprintf(out, "\"%s\": ", cpuset_path[depth]);
+                put_value(out, depth, cpus, mems);
+                return;
+        }
+        if (cpus)
+                fprintf(out, "\"cpus\": \"%s\"", cpus);
+        if (mems)
+                fprintf(out, "%s\"mems\": \"%s\"", cpus ? ", " : "", mems);
+}
+
+/* Adds members (given by put_member from `depth`) at the end of object: after its
+ * last member, on a line of its own indented as that member when it has one. */
+static int insert_members(FILE *out, const char *text, struct np_json_span object, size_t *copied, unsigned depth,
+                          const char *cpus, const char *mems)
+{
+        struct np_json_span key, value, last_key = {}, last_value = {};
+        size_t cursor = 0, at, line;
+        int r;
+
+        while ((r = np_jsontext_next(text, object, &cursor, &key, &value)) > 0) {
+                last_key = key;
+                last_value = value;
+        }
+        if (r < 0)
+                return r;
+        at = last_value.end ? last_value.end : object.start + 1;
+        fwrite(text + *copied, 1, at - *copied, out);
+        *copied = at;
+        if (last_value.end) {
+                for (line = last_key.start; line > object.start && (text[line - 1] == ' ' || text[line - 1] == '\t');)
+                        line--;
+                if (text[line - 1] == '\n') {
+                        fputs(",\n", out);
+                        fwrite(text + line, 1, last_key.start - line, out);
+                } else
+                        fputs(", ", out);
+        }
+        put_member(out, depth, cpus, mems);
+        return 0;
+}
+
+/* Replaces text[span) with the string value `s`. */
+static void replace_string(FILE *out, const char *text, struct np_json_span span, size_t *copied, const char *s)
+{
+        fwrite(text + *copied, 1, span.start - *copied, out);
+        fprintf(out, "\"%s\"", s);
+        *copied = span.end;
+}
+
+/* The new text: the original with the cpuset spliced in at spec->site. */
+static int splice_cpuset(const struct np_spec *spec, const char *cpus, const char *mems, char **ret_text,
+                         size_t *ret_size)
+{
+        const struct np_spec_site *site = &spec->site;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0, copied = 0;
+        FILE *out;
+        int r = 0;
+
+        out = open_memstream(&text, &size);
+        if (!out)
+                return -ENOMEM;
+        if (site->null_next) {
+                fwrite(spec->text, 1, site->next.start, out);
+                put_value(out, site->depth, cpus, mems);
+                copied = site->next.end;
+        } else if (site->depth < ARRAY_SIZE(cpuset_path))
+                r = insert_members(out, spec->text, site->object, &copied, site->depth, cpus, mems);
+        else {
+                /* the two values in the order they are in the file, then what is missing */
+                bool mems_first = mems && site->has_mems && site->has_cpus && site->mems.start < site->cpus.start;
+
+                if (mems_first)
+                        replace_string(out, spec->text, site->mems, &copied, mems);
+                if (site->has_cpus)
+                        replace_string(out, spec->text, site->cpus, &copied, cpus);
+                if (mems && site->has_mems && !mems_first)
+                        replace_string(out, spec->text, site->mems, &copied, mems);
+                if (!site->has_cpus || (mems && !site->has_mems))
+                        r = insert_members(out, spec->text, site->object, &copied, site->depth,
+                                           site->has_cpus ? NULL : cpus, site->has_mems ? NULL : mems);
+        }
+        if (r == 0)
+                fwrite(spec->text + copied, 1, spec->size - copied, out);
+        if (fclose(out) != 0 && r == 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret_size = size;
+        *ret_text = TAKE_PTR(text);
+        return 0;
 }
 
 int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag)
 {
         _cleanup_free_ char *text = NULL;
         char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
-        struct json_object *linux_obj, *resources, *cpu;
+        struct np_spec_site site;
         size_t size;
         int r;
 
         if (np_cpulist_format(&placement->cpus, cpus, sizeof(cpus)) < 0 ||
             np_cpulist_format(&placement->mems, mems, sizeof(mems)) < 0)
                 return -ENOBUFS;
-        linux_obj = child_object(spec->root, "linux");
-        resources = linux_obj ? child_object(linux_obj, "resources") : NULL;
-        cpu = resources ? child_object(resources, "cpu") : NULL;
-        if (!cpu)
-                return -ENOMEM;
-        json_object_object_add(cpu, "cpus", json_object_new_string(cpus));
-        if (placement->write_mems)
-                json_object_object_add(cpu, "mems", json_object_new_string(mems));
-        r = np_json_to_string(spec->root, &text, &size);
+        r = splice_cpuset(spec, cpus, placement->write_mems ? mems : NULL, &text, &size);
+        if (r < 0)
+                return np_diag_fail(diag, r, "bundle %s: cannot rewrite config.json: %s", spec->bundle, strerror(-r));
+        r = find_site(text, size, diag, &site); /* the spliced text is JSON again, or this is a bug */
         if (r < 0)
                 return r;
         r = np_write_file_replace_at(spec->bundle_fd, "config.json", text, size, 0644);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot replace config.json: %s", spec->bundle, strerror(-r));
+        free(spec->text);
+        spec->text = TAKE_PTR(text);
+        spec->size = size;
+        spec->site = site;
         return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsontext.h"
 #include "state.h"
 
 void np_state_clear(struct np_state *state)
@@ -82,7 +83,18 @@ int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np
 
         r = np_json_get(root, "annotations", json_type_object, "state", diag, &annotations);
         if (r == 0) {
-                r = np_annotations_from_json(annotations, "state annotations", diag, &state.annotations);
+                /* the keys with their exact bytes, from the text: json-c cuts a key at \u0000 */
+                struct np_json_span text_root, object;
+
+                r = np_jsontext_root(buf, size, &text_root, NULL);
+                if (r == 0)
+                        r = np_jsontext_member(buf, text_root, "annotations", &object);
+                if (r == -EEXIST)
+                        return np_diag_fail(diag, -EINVAL,
+                                            "state: field 'annotations' appears more than once; expected it once");
+                if (r < 0)
+                        return np_diag_fail(diag, r, "state on stdin: expected a JSON object");
+                r = np_annotations_from_jsontext(buf, object, "state annotations", diag, &state.annotations);
                 if (r < 0)
                         return r;
                 state.has_annotations = true;

@@ -95,10 +95,16 @@ static void reply_pack(struct nri_reply *reply, const ProtobufCMessage *message)
         reply->code = NRI_STATUS_OK;
 }
 
-/* One of NRI's annotations into a set: only the keys core reads are copied. */
-static int add_annotation(struct np_annotation_set *set, const char *key, const char *value)
+/* One of NRI's annotations into a set, with its exact bytes: only the keys core
+ * reads are copied (core's classification, the hook's too). */
+static int add_annotation(struct np_annotation_set *set, const ProtobufCBinaryData *key,
+                          const ProtobufCBinaryData *value)
 {
-        return key && value && np_annotations_relevant(key) ? np_annotations_add(set, key, value) : 0;
+        const char *k = key->data ? (const char *)key->data : "", *v = value->data ? (const char *)value->data : "";
+
+        if (np_annotations_classify(k, key->len) == NP_ANNOTATION_FOREIGN)
+                return 0;
+        return np_annotations_add_bytes(set, k, key->len, v, value->len);
 }
 
 /* core's input model, from what the runtime says of a container and its pod */
@@ -142,10 +148,10 @@ static int container_input(const Nri__PodSandbox *pod, const Nri__Container *con
                 in->input.memory_limit = resources->memory->limit->value;
         r = 0;
         for (size_t i = 0; i < container->n_annotations && r == 0; i++)
-                r = add_annotation(&in->container_annotations, container->annotations[i]->key,
-                                   container->annotations[i]->value);
+                r = add_annotation(&in->container_annotations, &container->annotations[i]->key,
+                                   &container->annotations[i]->value);
         for (size_t i = 0; pod && i < pod->n_annotations && r == 0; i++)
-                r = add_annotation(&in->pod_annotations, pod->annotations[i]->key, pod->annotations[i]->value);
+                r = add_annotation(&in->pod_annotations, &pod->annotations[i]->key, &pod->annotations[i]->value);
         if (r < 0)
                 container_input_clear(in);
         return r;

@@ -2,11 +2,12 @@
 /* Fuzz target: a bundle's config.json (np_spec_load, from a bundle folder in a
  * temporary folder: there is no API from a buffer), the request from its
  * annotations, and the cpuset rewrite (np_spec_write_cpuset), whose result must
- * load again. */
+ * load again and hold the values written. */
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../core/annotations.h"
 #include "../../core/spec.h"
@@ -49,5 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* what numapin wrote, numapin reads */
         if (np_spec_load(bundle, &diag, &again) < 0)
                 fuzz_die("the rewritten config.json does not load: %s", diag.message);
+        if (!again->site.has_cpus || !again->site.has_mems ||
+            again->site.cpus.end - again->site.cpus.start != 6 ||
+            memcmp(again->text + again->site.cpus.start, "\"8-15\"", 6) != 0 ||
+            memcmp(again->text + again->site.mems.start, "\"1\"", 3) != 0)
+                fuzz_die("the rewritten config.json does not hold the cpuset written");
         return 0;
 }

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # The OCI hook and the NRI plugin decide alike: one sequence of containers (bind,
 # exclusive CPUs, explicit nodes, cpus-only, node-count, container-scoped keys, a
-# stop, a refusal) placed once by numapin-hook createRuntime/poststop and once by
-# numapin-nri through the harness, then the two ledgers and the cpusets compared.
+# stop, refusals, keys holding a NUL byte, someone else's keys of any form) placed
+# once by numapin-hook createRuntime/poststop and once by numapin-nri through the
+# harness, then the two ledgers and the cpusets compared.
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
@@ -39,6 +40,17 @@ STEPS=(
         "create d14 name=after pod:cpus.numapin.io/pod=2 pod:nodes.numapin.io/pod=0"
         "stop d7"
         "stop d14"
+        # a key cut at its NUL would be cpus.numapin.io/pod: refused, naming the key, on both paths
+        "create d15 name=nulkey pod:cpus.numapin.io/pod=1 pod:cpus.numapin.io/pod\\x00x=3"
+        "create d16 name=nulvalue pod:nodes.numapin.io/pod=0\\x001"
+        # someone else's keys are not read, whatever they hold
+        "create d17 name=foreign pod:example.com/other=a\\x00b pod:cpus.numapin.io\\x00/pod=5 pod:cpus.numapin.io/pod=1"
+        "create d18 name=longforeign pod:example.com/$(printf 'k%.0s' {1..330})=1 pod:policy.numapin.io/pod=bind"
+        # numapin's keys malformed or too long: refused on both paths
+        "create d19 name=bare pod:foo.numapin.io=1"
+        "create d20 name=long pod:cpus.numapin.io/container.$(printf 'n%.0s' {1..330})=1"
+        "stop d17"
+        "stop d18"
 )
 
 # --- (a) the OCI hook, as tests/integration/hook.sh runs it ----------------------------
@@ -65,9 +77,11 @@ for step in "${STEPS[@]}"; do
                         memory) memory=$(jq -c --argjson v "$value" '{limit: $v}' <<<"$memory") ;;
                         esac
                 done
-                # containerd's annotation passthrough: the pod's annotations and the CRI ones
+                # containerd's annotation passthrough: the pod's annotations and the CRI ones;
+                # the harness's \xNN (a NUL here) is JSON's \u00NN
                 annotations=$(jq -c --arg n "$name" --arg p "pod-$id" '. + {"io.kubernetes.cri.container-type": "container",
-                        "io.kubernetes.cri.container-name": $n, "io.kubernetes.cri.sandbox-id": $p}' <<<"$annotations")
+                        "io.kubernetes.cri.container-name": $n, "io.kubernetes.cri.sandbox-id": $p}' <<<"$annotations" |
+                        sed 's/\\\\x\([0-9a-fA-F][0-9a-fA-F]\)/\\u00\1/g')
                 jq -n --argjson a "$annotations" --argjson cpu "$cpu" --argjson mem "$memory" --arg cg "/$id" '{
                         ociVersion: "1.0.2", process: {args: ["sleep", "infinity"], cwd: "/"}, root: {path: "rootfs"},
                         annotations: $a,

@@ -23,6 +23,36 @@ static int spec_error(char *err, size_t errsize, const char *fmt, ...)
         return -EINVAL;
 }
 
+/* Copies `src` into dst[size) with \xNN and \\ decoded; false when it does not fit
+ * or an escape is malformed. */
+static bool copy_escaped(char *dst, size_t size, const char *src, size_t *ret_len)
+{
+        size_t n = 0;
+
+        for (const char *p = src; *p; p++) {
+                char c = *p;
+
+                if (c == '\\') {
+                        unsigned byte;
+
+                        if (p[1] == '\\')
+                                p++;
+                        else if (p[1] == 'x' && sscanf(p + 2, "%2x", &byte) == 1 && p[2] && p[3] &&
+                                 strspn(p + 2, "0123456789abcdefABCDEF") >= 2) {
+                                c = (char)byte;
+                                p += 3;
+                        } else
+                                return false;
+                }
+                if (n + 1 >= size)
+                        return false;
+                dst[n++] = c;
+        }
+        dst[n] = '\0';
+        *ret_len = n;
+        return true;
+}
+
 int spec_parse(const char *line, struct spec *ret, char *err, size_t errsize)
 {
         struct spec s = { .quota = -1, .memory = -1, .state = NRI__CONTAINER_STATE__CONTAINER_CREATED };
@@ -47,8 +77,8 @@ int spec_parse(const char *line, struct spec *ret, char *err, size_t errsize)
                 else if (strncmp(key, "ctr:", 4) == 0 && s.n_annotations < MAX_KV)
                         kv = &s.annotations[s.n_annotations++];
                 if (kv)
-                        fits = copy_str(kv->key, sizeof(kv->key), key + 4) &&
-                               copy_str(kv->value, sizeof(kv->value), value);
+                        fits = copy_escaped(kv->key, sizeof(kv->key), key + 4, &kv->key_len) &&
+                               copy_escaped(kv->value, sizeof(kv->value), value, &kv->value_len);
                 else if (strcmp(key, "name") == 0)
                         fits = copy_str(s.name, sizeof(s.name), value);
                 else if (strcmp(key, "pod") == 0)
@@ -157,24 +187,36 @@ static Nri__OptionalUInt64 *opt_u64(struct arena *a, uint64_t v)
         return o;
 }
 
-static Nri__PodSandbox__AnnotationsEntry *pod_entry(struct arena *a, const char *key, const char *value)
+static ProtobufCBinaryData arena_bytes(struct arena *a, const char *bytes, size_t len)
+{
+        return (ProtobufCBinaryData){ .len = len, .data = memcpy(arena_alloc(a, len + 1), bytes, len) };
+}
+
+static Nri__PodSandbox__AnnotationsEntry *pod_entry(struct arena *a, const char *key, size_t key_len, const char *value,
+                                                    size_t value_len)
 {
         Nri__PodSandbox__AnnotationsEntry *e = arena_alloc(a, sizeof(*e));
 
         nri__pod_sandbox__annotations_entry__init(e);
-        e->key = arena_strdup(a, key);
-        e->value = arena_strdup(a, value);
+        e->key = arena_bytes(a, key, key_len);
+        e->value = arena_bytes(a, value, value_len);
         return e;
 }
 
-static Nri__Container__AnnotationsEntry *ctr_entry(struct arena *a, const char *key, const char *value)
+static Nri__Container__AnnotationsEntry *ctr_entry(struct arena *a, const char *key, size_t key_len, const char *value,
+                                                   size_t value_len)
 {
         Nri__Container__AnnotationsEntry *e = arena_alloc(a, sizeof(*e));
 
         nri__container__annotations_entry__init(e);
-        e->key = arena_strdup(a, key);
-        e->value = arena_strdup(a, value);
+        e->key = arena_bytes(a, key, key_len);
+        e->value = arena_bytes(a, value, value_len);
         return e;
+}
+
+static Nri__Container__AnnotationsEntry *ctr_text(struct arena *a, const char *key, const char *value)
+{
+        return ctr_entry(a, key, strlen(key), value, strlen(value));
 }
 
 static Nri__Container__LabelsEntry *ctr_label(struct arena *a, const char *key, const char *value)
@@ -207,8 +249,9 @@ Nri__PodSandbox *build_pod(struct arena *a, const struct spec *s)
         pod->annotations = arena_alloc(a, (s->n_pod_annotations + 1) * sizeof(*pod->annotations));
         for (size_t i = 0; i < s->n_pod_annotations; i++)
                 pod->annotations[pod->n_annotations++] =
-                        pod_entry(a, s->pod_annotations[i].key, s->pod_annotations[i].value);
-        pod->annotations[pod->n_annotations++] = pod_entry(a, "kubernetes.io/config.source", "api");
+                        pod_entry(a, s->pod_annotations[i].key, s->pod_annotations[i].key_len,
+                                  s->pod_annotations[i].value, s->pod_annotations[i].value_len);
+        pod->annotations[pod->n_annotations++] = pod_entry(a, "kubernetes.io/config.source", 26, "api", 3);
         nri__linux_pod_sandbox__init(linux_pod);
         linux_pod->cgroup_parent = arena_printf(a, "/kubepods/besteffort/pod%s", pod->uid);
         linux_pod->cgroups_path = linux_pod->cgroup_parent;
@@ -244,10 +287,11 @@ Nri__Container *build_container(struct arena *a, const struct spec *s)
                                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
         c->annotations = arena_alloc(a, (s->n_annotations + 3) * sizeof(*c->annotations));
         for (size_t i = 0; i < s->n_annotations; i++)
-                c->annotations[c->n_annotations++] = ctr_entry(a, s->annotations[i].key, s->annotations[i].value);
-        c->annotations[c->n_annotations++] = ctr_entry(a, "io.kubernetes.cri.container-type", "container");
-        c->annotations[c->n_annotations++] = ctr_entry(a, "io.kubernetes.cri.container-name", s->name);
-        c->annotations[c->n_annotations++] = ctr_entry(a, "io.kubernetes.cri.sandbox-id", s->pod);
+                c->annotations[c->n_annotations++] = ctr_entry(a, s->annotations[i].key, s->annotations[i].key_len,
+                                                               s->annotations[i].value, s->annotations[i].value_len);
+        c->annotations[c->n_annotations++] = ctr_text(a, "io.kubernetes.cri.container-type", "container");
+        c->annotations[c->n_annotations++] = ctr_text(a, "io.kubernetes.cri.container-name", s->name);
+        c->annotations[c->n_annotations++] = ctr_text(a, "io.kubernetes.cri.sandbox-id", s->pod);
 
         nri__linux_cpu__init(cpu);
         cpu->shares = opt_u64(a, s->quota > 0 ? (uint64_t)s->quota * 1024 / 100000 : 2);

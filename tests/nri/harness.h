@@ -132,13 +132,15 @@ int send_message(struct peer *p, enum split split, uint32_t conn, uint32_t strea
 /* ---- the container model: what containers.c builds messages from and reads answers into -- */
 
 struct kv {
-        char key[160];
+        char key[400]; /* room for keys beyond the longest numapin takes */
         char value[200];
+        size_t key_len, value_len; /* either may hold NUL bytes */
 };
 
 /* One container, written as a line: "ID key=value...". Keys: name, pod, pod:ANNOTATION,
  * ctr:ANNOTATION, quota, period, memory, cpus, mems (its current cpuset), pid, padding
- * (bytes of extra labels), state (created|running). */
+ * (bytes of extra labels), state (created|running). In an annotation's key and value
+ * \xNN stands for the byte NN (a NUL, invalid UTF-8, a space) and \\ for a backslash. */
 struct spec {
         char id[256], name[64], pod[160];
         struct kv pod_annotations[MAX_KV], annotations[MAX_KV];

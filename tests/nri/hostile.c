@@ -402,14 +402,15 @@ void scenario_hostile(const struct options *o)
                        "%s", describe(&reply));
                 reply_clear(&reply);
                 request.container->id = "hugevalue";
-                request.container->annotations[0]->key = "policy.numapin.io/pod";
-                request.container->annotations[0]->value = xmalloc(65537);
-                memset(request.container->annotations[0]->value, 'b', 65536);
-                request.container->annotations[0]->value[65536] = '\0';
+                request.container->annotations[0]->key =
+                        (ProtobufCBinaryData){ .len = 21, .data = (uint8_t *)"policy.numapin.io/pod" };
+                request.container->annotations[0]->value =
+                        (ProtobufCBinaryData){ .len = 65536, .data = xmalloc(65537) };
+                memset(request.container->annotations[0]->value.data, 'b', 65536);
                 call(&rt, "CreateContainer", &request.base, &reply);
                 expect(reply.err == 0 && reply.code != CODE_OK && !has_record(&rt, "hugevalue"),
                        "an annotation value of 64 KiB: an error status", "%s", describe(&reply));
-                free(request.container->annotations[0]->value);
+                free(request.container->annotations[0]->value.data);
                 reply_clear(&reply);
                 arena_free(&a);
         }

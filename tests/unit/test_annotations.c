@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../core/json.h"
 #include "annotations_test.h"
 
 /* Runs the parser and returns its result; on failure checks that the request
@@ -534,32 +535,137 @@ static void test_annotations_add_and_get_keep_copies(void **state)
         np_annotations_clear(&set); /* twice is harmless */
 }
 
-static void test_annotations_from_json_copies_the_relevant_string_values(void **state)
+/* np_annotations_from_jsontext over a JSON text (validated as the hook validates it). */
+static int from_jsontext(const char *text, struct np_diag *diag, struct np_annotation_set *ret_set)
 {
-        _cleanup_json_ struct json_object *obj =
-                json_tokener_parse("{\"policy.numapin.io/pod\": \"bind\", \"other\": \"\"}");
+        _cleanup_json_ struct json_object *obj = NULL;
+        struct np_json_span root;
+
+        assert_int_equal(np_json_parse(text, strlen(text), 1 << 20, "annotations", NULL, &obj), 0);
+        assert_int_equal(np_jsontext_root(text, strlen(text), &root, NULL), 0);
+        return np_annotations_from_jsontext(text, root, "config.json annotations", diag, ret_set);
+}
+
+static void test_annotations_from_jsontext_copies_the_relevant_string_values(void **state)
+{
         _cleanup_set_ struct np_annotation_set set = {};
 
-        assert_non_null(obj);
-        assert_int_equal(np_annotations_from_json(obj, "annotations", NULL, &set), 0);
+        assert_int_equal(from_jsontext("{\"policy.numapin.io/pod\": \"bind\", \"other\": \"\"}", NULL, &set), 0);
         assert_int_equal(set.n, 1);
         assert_string_equal(np_annotations_get(&set, "policy.numapin.io/pod"), "bind");
         /* someone else's key is not read: the hook and the NRI plugin ignore it alike */
         assert_null(np_annotations_get(&set, "other"));
 }
 
-static void test_annotations_from_json_refuses_values_that_are_not_strings(void **state)
+static void test_annotations_from_jsontext_refuses_values_that_are_not_strings(void **state)
 {
-        _cleanup_json_ struct json_object *obj = json_tokener_parse("{\"a\": \"1\", \"cpus.numapin.io/pod\": 4}");
         struct np_annotation_set set = { .n = 77 };
         struct np_diag diag = {};
 
-        assert_non_null(obj);
-        assert_int_equal(np_annotations_from_json(obj, "config.json annotations", &diag, &set), -EINVAL);
+        assert_int_equal(from_jsontext("{\"a\": \"1\", \"cpus.numapin.io/pod\": 4}", &diag, &set), -EINVAL);
         assert_string_equal(
                 diag.message,
                 "config.json annotations: annotation 'cpus.numapin.io/pod' is not a string; expected string values");
         assert_int_equal(set.n, 77);
+}
+
+static void test_annotations_from_jsontext_skips_foreign_members_whatever_they_hold(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+
+        assert_int_equal(from_jsontext("{\"example.com/other\": \"a\\u0000b\", \"example.com/\\ud800\": [1, {}],"
+                                       " \"example.com/n\": 123456789012345678901234567890,"
+                                       " \"cpus.numapin.io\\u0000/pod\": \"9\", \"cpus.numapin.io/pod\": \"1\"}",
+                                       NULL, &set),
+                         0);
+        assert_int_equal(set.n, 1);
+        assert_string_equal(np_annotations_get(&set, "cpus.numapin.io/pod"), "1");
+}
+
+/* json-c cuts a key at \u0000: the text keeps "cpus.numapin.io/pod\0x" apart from the real key */
+static void test_annotations_from_jsontext_keeps_a_nul_in_a_key_and_parse_refuses_it(void **state)
+{
+        _cleanup_set_ struct np_annotation_set set = {};
+        struct np_request request = {};
+        struct np_diag diag = {};
+
+        assert_int_equal(
+                from_jsontext("{\"cpus.numapin.io/pod\": \"1\", \"cpus.numapin.io/pod\\u0000x\": \"3\"}", NULL, &set),
+                0);
+        assert_int_equal(set.n, 2);
+        assert_string_equal(np_annotations_get(&set, "cpus.numapin.io/pod"), "1");
+        assert_int_equal(set.items[1].key_len, 21);
+        assert_int_equal(np_annotations_parse(&set, NULL, NP_POLICY_NONE, &diag, &request), -EINVAL);
+        assert_string_equal(diag.message, "annotation 'cpus.numapin.io/pod\\x00x': the key holds a NUL byte; expected "
+                                          "<field>.numapin.io/pod or <field>.numapin.io/container.<name>");
+}
+
+static void test_annotations_parse_refuses_nul_and_lone_surrogate_in_values(void **state)
+{
+        _cleanup_set_ struct np_annotation_set nul = {}, surrogate = {}, cri = {};
+
+        assert_int_equal(from_jsontext("{\"nodes.numapin.io/pod\": \"0\\u00001\"}", NULL, &nul), 0);
+        assert_refused(&nul, NULL, -EINVAL, "annotation 'nodes.numapin.io/pod': the value holds a NUL byte",
+                       "expected UTF-8 text without NUL bytes", NULL);
+        assert_int_equal(from_jsontext("{\"policy.numapin.io/pod\": \"bind\\ud800\"}", NULL, &surrogate), 0);
+        assert_refused(&surrogate, NULL, -EILSEQ, "annotation 'policy.numapin.io/pod': the value is not valid UTF-8",
+                       NULL);
+        assert_int_equal(from_jsontext("{\"io.kubernetes.cri.container-name\": \"app\\u0000x\"}", NULL, &cri), 0);
+        assert_refused(&cri, NULL, -EINVAL, "annotation 'io.kubernetes.cri.container-name': the value holds a NUL",
+                       NULL);
+}
+
+static void test_annotations_classify_by_exact_bytes(void **state)
+{
+        static const struct {
+                const char *key;
+                size_t len;
+                enum np_annotation_owner owner;
+        } cases[] = {
+                { "cpus.numapin.io/pod", 19, NP_ANNOTATION_NUMAPIN },
+                { "cpus.numapin.io/pod\0x", 21, NP_ANNOTATION_NUMAPIN },
+                { "foo.numapin.io", 14, NP_ANNOTATION_NUMAPIN },
+                { "foo.numapin.io/pod", 18, NP_ANNOTATION_NUMAPIN },
+                { "numapin.io/x", 12, NP_ANNOTATION_NUMAPIN },
+                { "cpus.numapin.io\0/pod", 20, NP_ANNOTATION_FOREIGN },
+                { "xnumapin.io/pod", 15, NP_ANNOTATION_FOREIGN },
+                { "example.com/cpus.numapin.io", 27, NP_ANNOTATION_FOREIGN },
+                { "numapin.io.example.com/pod", 26, NP_ANNOTATION_FOREIGN },
+                { "io.kubernetes.cri.container-name", 32, NP_ANNOTATION_CRI },
+                { "io.kubernetes.cri.container-name\0", 33, NP_ANNOTATION_FOREIGN },
+                { "io.kubernetes.pod.namespace", 27, NP_ANNOTATION_CRI },
+                { "", 0, NP_ANNOTATION_FOREIGN },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                if (np_annotations_classify(cases[i].key, cases[i].len) != cases[i].owner)
+                        fail_msg("key %zu ('%s'): owner %d, expected %d", i, cases[i].key,
+                                 np_annotations_classify(cases[i].key, cases[i].len), cases[i].owner);
+        }
+}
+
+static void test_annotations_parse_refuses_malformed_numapin_keys_of_any_length(void **state)
+{
+        _cleanup_set_ struct np_annotation_set bare = {}, long_key = {};
+        char key[400];
+
+        add_pairs(&bare, "foo.numapin.io", "1", NULL);
+        assert_refused(&bare, NULL, -EINVAL, "annotation 'foo.numapin.io': unknown numapin key", NULL);
+        snprintf(key, sizeof(key), "cpus.numapin.io/container.%0350d", 0);
+        add_pairs(&long_key, key, "1", NULL);
+        assert_refused(&long_key, NULL, -EINVAL, "annotation 'cpus.numapin.io/container.000", "unknown scope", NULL);
+}
+
+static void test_annotations_merge_keeps_keys_that_differ_after_a_nul(void **state)
+{
+        _cleanup_set_ struct np_annotation_set container = {}, pod = {}, merged = {};
+
+        assert_int_equal(np_annotations_add_bytes(&container, "cpus.numapin.io/pod\0x", 21, "3", 1), 0);
+        assert_int_equal(np_annotations_add(&pod, "cpus.numapin.io/pod", "1"), 0);
+        assert_int_equal(np_annotations_add_bytes(&pod, "example.com/other", 17, "a\0b", 3), 0);
+        assert_int_equal(np_annotations_merge(&container, &pod, &merged), 0);
+        assert_int_equal(merged.n, 2); /* the foreign key is not copied */
+        assert_string_equal(np_annotations_get(&merged, "cpus.numapin.io/pod"), "1");
 }
 
 static void test_policy_names_round_trip(void **state)
@@ -619,8 +725,14 @@ int main(void)
                 cmocka_unit_test(test_annotations_parse_takes_node_list_of_4096_bytes_but_not_more),
                 cmocka_unit_test(test_annotations_parse_refuses_invalid_container_names),
                 cmocka_unit_test(test_annotations_add_and_get_keep_copies),
-                cmocka_unit_test(test_annotations_from_json_copies_the_relevant_string_values),
-                cmocka_unit_test(test_annotations_from_json_refuses_values_that_are_not_strings),
+                cmocka_unit_test(test_annotations_from_jsontext_copies_the_relevant_string_values),
+                cmocka_unit_test(test_annotations_from_jsontext_refuses_values_that_are_not_strings),
+                cmocka_unit_test(test_annotations_from_jsontext_skips_foreign_members_whatever_they_hold),
+                cmocka_unit_test(test_annotations_from_jsontext_keeps_a_nul_in_a_key_and_parse_refuses_it),
+                cmocka_unit_test(test_annotations_parse_refuses_nul_and_lone_surrogate_in_values),
+                cmocka_unit_test(test_annotations_classify_by_exact_bytes),
+                cmocka_unit_test(test_annotations_parse_refuses_malformed_numapin_keys_of_any_length),
+                cmocka_unit_test(test_annotations_merge_keeps_keys_that_differ_after_a_nul),
                 cmocka_unit_test(test_policy_names_round_trip),
         };
 

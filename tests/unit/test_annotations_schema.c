@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "../../core/json.h"
 #include "annotations_test.h"
 
 /* Loads the schema from $NUMAPIN_SRCDIR, the current directory, or two levels

@@ -117,8 +117,8 @@ static void container_init(struct container *c, const char *id, ...)
                 assert_true(i < 8 && eq);
                 snprintf(c->keys[i], sizeof(c->keys[i]), "%.*s", (int)(eq - kv), kv);
                 c->entries[i] = (Nri__Container__AnnotationsEntry)NRI__CONTAINER__ANNOTATIONS_ENTRY__INIT;
-                c->entries[i].key = c->keys[i];
-                c->entries[i].value = (char *)eq + 1;
+                c->entries[i].key = (ProtobufCBinaryData){ .len = strlen(c->keys[i]), .data = (uint8_t *)c->keys[i] };
+                c->entries[i].value = (ProtobufCBinaryData){ .len = strlen(eq + 1), .data = (uint8_t *)eq + 1 };
                 c->list[i] = &c->entries[i];
         }
         va_end(ap);
@@ -162,6 +162,19 @@ static void create_ok(struct fixture *f, const char *id, const char *first, cons
         response = create(f, &c, &reply);
         if (!response)
                 fail_msg("CreateContainer %s: status %d, %s", id, reply.code, reply.message);
+        assert_string_equal(adjusted_cpus(response), want_cpus);
+        nri__create_container_response__free_unpacked(response, NULL);
+        nri_reply_clear(&reply);
+}
+
+/* Creates a container built by the caller and checks its cpuset. */
+static void create_ok_container(struct fixture *f, struct container *c, const char *want_cpus)
+{
+        struct nri_reply reply;
+        Nri__CreateContainerResponse *response = create(f, c, &reply);
+
+        if (!response)
+                fail_msg("CreateContainer %s: status %d, %s", c->container.id, reply.code, reply.message);
         assert_string_equal(adjusted_cpus(response), want_cpus);
         nri__create_container_response__free_unpacked(response, NULL);
         nri_reply_clear(&reply);
@@ -234,6 +247,36 @@ static void test_plugin_create_refusal_carries_numapins_reason(void **state)
         assert_null(create(f, &c, &reply));
         assert_non_null(strstr(reply.message, "needs a memory policy"));
         nri_reply_clear(&reply);
+}
+
+/* NRI's strings are bytes: a key holding a NUL is not cut into the real key (it
+ * would ask for 3 CPUs where the real key asks for 1), it is refused naming it;
+ * someone else's key holding a NUL or invalid UTF-8 is not read. */
+static void test_plugin_create_refuses_a_nul_in_numapins_key_and_ignores_foreign_bytes(void **state)
+{
+        struct fixture *f = *state;
+        struct container c;
+        struct nri_reply reply;
+
+        configure(f, NULL);
+        container_init(&c, "nul", "cpus.numapin.io/pod=1", "cpus.numapin.io/pod=3", NULL);
+        c.entries[1].key = (ProtobufCBinaryData){ .len = 21, .data = (uint8_t *)"cpus.numapin.io/pod\0x" };
+        assert_null(create(f, &c, &reply));
+        assert_int_equal(reply.code, NRI_STATUS_UNKNOWN);
+        assert_string_equal(reply.message, "annotation 'cpus.numapin.io/pod\\x00x': the key holds a NUL byte; expected "
+                                           "<field>.numapin.io/pod or <field>.numapin.io/container.<name>");
+        nri_reply_clear(&reply);
+
+        container_init(&c, "nulvalue", "nodes.numapin.io/pod=0", NULL);
+        c.entries[0].value = (ProtobufCBinaryData){ .len = 3, .data = (uint8_t *)"0\0001" };
+        assert_null(create(f, &c, &reply));
+        assert_non_null(strstr(reply.message, "annotation 'nodes.numapin.io/pod': the value holds a NUL byte"));
+        nri_reply_clear(&reply);
+
+        container_init(&c, "foreign", "example.com/x=1", "cpus.numapin.io/pod=1", NULL);
+        c.entries[0].key = (ProtobufCBinaryData){ .len = 15, .data = (uint8_t *)"example.com/\0\xff\xfe" };
+        c.entries[0].value = (ProtobufCBinaryData){ .len = 2, .data = (uint8_t *)"\0\xff" };
+        create_ok_container(f, &c, "0");
 }
 
 static void test_plugin_memory_policy_from_nri_v0_12(void **state)
@@ -681,6 +724,7 @@ int main(void)
                 TEST(test_plugin_calls_before_configure_are_refused),
                 TEST(test_plugin_create_answers_with_the_cpuset_and_records_it),
                 TEST(test_plugin_create_refusal_carries_numapins_reason),
+                TEST(test_plugin_create_refuses_a_nul_in_numapins_key_and_ignores_foreign_bytes),
                 TEST(test_plugin_memory_policy_from_nri_v0_12),
                 TEST(test_plugin_exclusive_cpus_update_nri_containers_and_write_hook_cgroups),
                 TEST(test_plugin_update_keeps_numapins_cpuset),

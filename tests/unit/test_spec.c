@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The bundle's config.json: what np_spec_load() takes from it (annotations,
  * cgroupsPath, the demand from quota/period/limit), what it refuses, and the
- * cpuset rewrite, which must keep every field numapin does not own. */
+ * cpuset rewrite, which must keep every byte numapin does not own. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -388,6 +388,109 @@ static void test_spec_write_cpuset_creates_the_missing_objects(void **state)
         assert_true(json_object_is_type(namespaces, json_type_array));
 }
 
+/* Writes `placement` into a bundle holding `before` and compares the file byte for byte. */
+static void assert_rewrite(const struct bundle *bundle, const char *before, const struct np_placement *placement,
+                           const char *expected)
+{
+        _cleanup_spec_ struct np_spec *spec = load_ok(bundle, before);
+        char *text;
+
+        write_cpuset_ok(spec, placement);
+        text = np_test_read_file(bundle->config);
+        assert_non_null(text);
+        if (strcmp(text, expected) != 0)
+                fail_msg("rewritten config.json:\n%s\nexpected:\n%s", text, expected);
+        free(text);
+}
+
+/* What json-c would change: numbers beyond 64 bits, a lone surrogate, \u0000 in
+ * someone else's value, escapes, key order and whitespace. */
+static const char hostile_spec[] =
+        "{ \"ociVersion\":\"1.0.2\" ,\n"
+        "\t\"annotations\" : {\"example.com/other\": \"a\\u0000b\",\n"
+        "   \"example.com/s\" : \"\\ud800\\/x\\u00E9\", \"nodes.numapin.io/pod\":\"1\"},\n"
+        "  \"process\":{\"rlimits\":[{\"hard\":123456789012345678901234567890,"
+        "\"soft\":-1.50E+3}]},\n"
+        "  \"linux\":{\"resources\":{\"cpu\":{\"mems\" :\"0\",\"shares\":2,  \"cpus\":  \"0-63\"}},"
+        "\"cgroupsPath\":\"/c\"},\n"
+        "  \"zz\": 1e400 }\n";
+
+static void test_spec_write_cpuset_changes_only_the_bytes_of_cpus_and_mems(void **state)
+{
+        struct np_placement placement = placement_of("8-15,24-31", "1", true);
+        char expected[sizeof(hostile_spec) + 64];
+        const char *cpus = strstr(hostile_spec, "\"0-63\""), *mems = strstr(hostile_spec, "\"0\",");
+
+        /* the original with the two values replaced, by hand */
+        snprintf(expected, sizeof(expected), "%.*s\"1\"%.*s\"8-15,24-31\"%s", (int)(mems - hostile_spec), hostile_spec,
+                 (int)(cpus - mems - 3), mems + 3, cpus + 6);
+        assert_rewrite(*state, hostile_spec, &placement, expected);
+}
+
+static void test_spec_write_cpuset_leaves_mems_bytes_alone_when_memory_is_left_alone(void **state)
+{
+        struct np_placement placement = placement_of("4-7", "0-1", false);
+        char expected[sizeof(hostile_spec) + 64];
+        const char *cpus = strstr(hostile_spec, "\"0-63\"");
+
+        snprintf(expected, sizeof(expected), "%.*s\"4-7\"%s", (int)(cpus - hostile_spec), hostile_spec, cpus + 6);
+        assert_rewrite(*state, hostile_spec, &placement, expected);
+}
+
+static void test_spec_write_cpuset_inserts_members_as_the_file_is_indented(void **state)
+{
+        struct np_placement placement = placement_of("0-3", "0", true);
+
+        assert_rewrite(
+                *state,
+                "{\n    \"ociVersion\": \"1.0.2\",\n    \"linux\": {\n        \"cgroupsPath\": \"/c\"\n    }\n}\n",
+                &placement,
+                "{\n    \"ociVersion\": \"1.0.2\",\n    \"linux\": {\n        \"cgroupsPath\": \"/c\",\n"
+                "        \"resources\": {\"cpu\": {\"cpus\": \"0-3\", \"mems\": \"0\"}}\n    }\n}\n");
+        assert_rewrite(
+                *state, "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"cpu\":{}}}}", &placement,
+                "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"cpu\":{\"cpus\": \"0-3\", \"mems\": \"0\"}}}}");
+        assert_rewrite(
+                *state, "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"cpu\":{\"mems\":\"1\"}}}}", &placement,
+                "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"cpu\":{\"mems\":\"0\", \"cpus\": \"0-3\"}}}}");
+        assert_rewrite(
+                *state, "{\"ociVersion\":\"1.0.2\"}", &placement,
+                "{\"ociVersion\":\"1.0.2\", \"linux\": {\"resources\": {\"cpu\": {\"cpus\": \"0-3\", \"mems\": \"0\"}}}}");
+}
+
+/* json-c reads null as absent; the rewrite puts the object there */
+static void test_spec_write_cpuset_replaces_a_null_object(void **state)
+{
+        struct np_placement placement = placement_of("0-3", "0", false);
+
+        assert_rewrite(*state, "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":null, \"x\": 1}}", &placement,
+                       "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"cpu\": {\"cpus\": \"0-3\"}}, \"x\": 1}}");
+}
+
+/* A key numapin reads or rewrites, twice: which one would the runtime take? */
+static void test_spec_duplicate_keys_on_the_rewritten_path_are_refused_naming_them(void **state)
+{
+        assert_load_fails(*state, "{\"ociVersion\":\"1.0.2\",\"linux\":{},\"linux\":{}}", -EINVAL,
+                          "config.json: key 'linux' appears more than once");
+        assert_load_fails(
+                *state,
+                "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"1\",\"cpus\":\"2\"}}}}",
+                -EINVAL, "key 'linux.resources.cpu.cpus' appears more than once");
+        assert_load_fails(*state, "{\"ociVersion\":\"1.0.2\",\"annotations\":{},\"annotations\":{}}", -EINVAL,
+                          "key 'annotations' appears more than once");
+}
+
+static void test_spec_annotation_keys_keep_their_bytes(void **state)
+{
+        _cleanup_spec_ struct np_spec *spec =
+                load_ok(*state, "{\"ociVersion\":\"1.0.2\",\"annotations\":{\"cpus.numapin.io/pod\":\"1\","
+                                "\"cpus.numapin.io/pod\\u0000x\":\"3\",\"example.com/o\":\"\\u0000\"}}");
+
+        assert_int_equal(spec->annotations.n, 2);
+        assert_int_equal(spec->annotations.items[1].key_len, 21);
+        assert_string_equal(np_annotations_get(&spec->annotations, "cpus.numapin.io/pod"), "1");
+}
+
 static void test_spec_write_cpuset_leaves_no_temporary_file_and_keeps_the_mode(void **state)
 {
         struct bundle *bundle = *state;
@@ -421,6 +524,12 @@ int main(void)
                 WITH_BUNDLE(test_spec_write_cpuset_writes_only_cpus_when_memory_is_left_alone),
                 WITH_BUNDLE(test_spec_write_cpuset_creates_the_missing_objects),
                 WITH_BUNDLE(test_spec_write_cpuset_leaves_no_temporary_file_and_keeps_the_mode),
+                WITH_BUNDLE(test_spec_write_cpuset_changes_only_the_bytes_of_cpus_and_mems),
+                WITH_BUNDLE(test_spec_write_cpuset_leaves_mems_bytes_alone_when_memory_is_left_alone),
+                WITH_BUNDLE(test_spec_write_cpuset_inserts_members_as_the_file_is_indented),
+                WITH_BUNDLE(test_spec_write_cpuset_replaces_a_null_object),
+                WITH_BUNDLE(test_spec_duplicate_keys_on_the_rewritten_path_are_refused_naming_them),
+                WITH_BUNDLE(test_spec_annotation_keys_keep_their_bytes),
         };
 #undef WITH_BUNDLE
 

@@ -276,9 +276,24 @@ static void test_state_parse_rejects_annotation_values_that_are_not_strings(void
         assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"/b\","
                        "\"annotations\":{\"ok\":\"1\",\"cpus.numapin.io/pod\":4}}",
                        -EINVAL, "annotation 'cpus.numapin.io/pod' is not a string");
-        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"/b\","
-                       "\"annotations\":{\"cpus.numapin.io/pod\":\"a\\u0000b\"}}",
-                       -EINVAL, "annotation 'cpus.numapin.io/pod' holds a NUL character");
+}
+
+/* A NUL in numapin's key or value is kept with its length here; np_annotations_parse
+ * refuses it, for the hook and the NRI plugin alike. */
+static void test_state_parse_keeps_the_exact_bytes_of_numapin_annotations(void **state)
+{
+        static const char text[] = "{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,"
+                                   "\"bundle\":\"/b\",\"annotations\":{\"cpus.numapin.io/pod\":\"a\\u0000b\","
+                                   "\"cpus.numapin.io/pod\\u0000x\":\"3\"}}";
+        struct np_state s = {};
+        struct np_diag diag = {};
+
+        assert_int_equal(np_state_parse(text, strlen(text), &diag, &s), 0);
+        assert_int_equal(s.annotations.n, 2);
+        assert_int_equal(s.annotations.items[0].value_len, 3);
+        assert_memory_equal(s.annotations.items[1].key, "cpus.numapin.io/pod\0x", 21);
+        assert_int_equal(s.annotations.items[1].key_len, 21);
+        np_state_clear(&s);
 }
 
 /* Someone else's annotations are not numapin's to judge: the NRI plugin never
@@ -325,6 +340,7 @@ int main(void)
                 cmocka_unit_test(test_state_parse_rejects_pid_out_of_range_or_not_an_integer),
                 cmocka_unit_test(test_state_parse_rejects_annotations_that_are_not_an_object),
                 cmocka_unit_test(test_state_parse_rejects_annotation_values_that_are_not_strings),
+                cmocka_unit_test(test_state_parse_keeps_the_exact_bytes_of_numapin_annotations),
                 cmocka_unit_test(test_state_parse_ignores_foreign_annotations_of_any_form),
         };
 

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+/* A small JSON scanner over the original text: validates the grammar, gives the
+ * byte span of a value found by key, steps through an object's members and
+ * decodes a string with its exact bytes. It never builds a tree, so a rewrite
+ * can change one value and keep every other byte of the document. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsontext.h"
+#include "macro.h"
+
+#define MAX_DEPTH 64
+
+static bool is_ws(char c)
+{
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const char *text, size_t size, size_t pos)
+{
+        while (pos < size && is_ws(text[pos]))
+                pos++;
+        return pos;
+}
+
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* The code unit of the \uXXXX at text[pos] (pos at the backslash), or -1. */
+static int32_t unicode_escape(const char *text, size_t size, size_t pos)
+{
+        int32_t unit = 0;
+
+        if (pos + 6 > size || text[pos] != '\\' || text[pos + 1] != 'u')
+                return -1;
+        for (size_t i = pos + 2; i < pos + 6; i++) {
+                int d = hex_digit(text[i]);
+                if (d < 0)
+                        return -1;
+                unit = unit << 4 | d;
+        }
+        return unit;
+}
+
+/* A string at text[*pos] (its opening quote); *pos ends after the closing quote. */
+static int scan_string(const char *text, size_t size, size_t *pos)
+{
+        size_t i = *pos;
+
+        if (i >= size || text[i] != '"')
+                return -EINVAL;
+        for (i++; i < size; i++) {
+                unsigned char c = (unsigned char)text[i];
+
+                if (c == '"') {
+                        *pos = i + 1;
+                        return 0;
+                }
+                /* RFC 8259 wants control characters escaped; json-c, which validates the
+                 * documents first, takes them raw, and so does the scanner (never a NUL) */
+                if (c == '\0')
+                        return -EINVAL;
+                if (c != '\\')
+                        continue;
+                if (i + 1 >= size)
+                        return -EINVAL;
+                if (text[i + 1] == 'u') {
+                        if (unicode_escape(text, size, i) < 0)
+                                return -EINVAL;
+                        i += 5;
+                } else if (strchr("\"\\/bfnrt", text[i + 1]) && text[i + 1] != '\0')
+                        i++;
+                else
+                        return -EINVAL;
+        }
+        return -EINVAL;
+}
+
+/* A number of any size (nothing is converted), in the forms json-c takes: RFC 8259's
+ * and laxer ones (1., -.5, 00, NaN, -Infinity). The scanner follows json-c, which
+ * validates every document first, so that it never refuses what json-c took. */
+static int scan_number(const char *text, size_t size, size_t *pos)
+{
+        static const char *const words[] = { "Infinity", "NaN" };
+        size_t i = *pos;
+        bool digit = false;
+
+        if (i < size && text[i] == '-')
+                i++;
+        for (size_t w = 0; w < ARRAY_SIZE(words); w++) {
+                size_t len = strlen(words[w]);
+                if (size - i >= len && memcmp(text + i, words[w], len) == 0) {
+                        *pos = i + len;
+                        return 0;
+                }
+        }
+        for (; i < size && strchr("0123456789.eE+-", text[i]) && text[i] != '\0'; i++)
+                digit = digit || (text[i] >= '0' && text[i] <= '9');
+        if (!digit)
+                return -EINVAL;
+        *pos = i;
+        return 0;
+}
+
+static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth);
+
+/* An object or array at text[*pos]: members or elements until the closing bracket.
+ * *pos moves along, so that on -EINVAL it is where scanning stopped. */
+static int scan_container(const char *text, size_t size, size_t *pos, unsigned depth)
+{
+        char close = text[*pos] == '{' ? '}' : ']';
+        int r;
+
+        if (depth >= MAX_DEPTH)
+                return -EINVAL;
+        *pos = skip_ws(text, size, *pos + 1);
+        if (*pos < size && text[*pos] == close) {
+                (*pos)++;
+                return 0;
+        }
+        for (;;) {
+                if (close == '}') {
+                        r = scan_string(text, size, pos);
+                        if (r < 0)
+                                return r;
+                        *pos = skip_ws(text, size, *pos);
+                        if (*pos >= size || text[*pos] != ':')
+                                return -EINVAL;
+                        *pos = skip_ws(text, size, *pos + 1);
+                }
+                r = scan_value(text, size, pos, depth + 1);
+                if (r < 0)
+                        return r;
+                *pos = skip_ws(text, size, *pos);
+                if (*pos < size && text[*pos] == close) {
+                        (*pos)++;
+                        return 0;
+                }
+                if (*pos >= size || text[*pos] != ',')
+                        return -EINVAL;
+                *pos = skip_ws(text, size, *pos + 1);
+        }
+}
+
+/* One value at text[*pos] (no whitespace before it); *pos ends right after it. On
+ * -EINVAL *pos is where scanning stopped. */
+static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth)
+{
+        static const char *const literals[] = { "true", "false", "null" };
+
+        if (*pos >= size)
+                return -EINVAL;
+        switch (text[*pos]) {
+        case '{':
+        case '[':
+                return scan_container(text, size, pos, depth);
+        case '"':
+                return scan_string(text, size, pos);
+        case '-':
+        case '0' ... '9':
+        case 'I':
+        case 'N':
+                return scan_number(text, size, pos);
+        default:
+                for (size_t i = 0; i < ARRAY_SIZE(literals); i++) {
+                        size_t len = strlen(literals[i]);
+                        if (size - *pos >= len && memcmp(text + *pos, literals[i], len) == 0) {
+                                *pos += len;
+                                return 0;
+                        }
+                }
+                return -EINVAL;
+        }
+}
+
+int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_root, size_t *ret_offset)
+{
+        size_t start = skip_ws(text, size, 0), pos = start;
+        int r;
+
+        r = scan_value(text, size, &pos, 0);
+        if (r == 0 && skip_ws(text, size, pos) != size)
+                r = -EINVAL;
+        if (r < 0) {
+                if (ret_offset)
+                        *ret_offset = pos;
+                return r;
+        }
+        *ret_root = (struct np_json_span){ start, pos };
+        return 0;
+}
+
+int np_jsontext_next(const char *text, struct np_json_span object, size_t *cursor, struct np_json_span *ret_key,
+                     struct np_json_span *ret_value)
+{
+        size_t size = object.end, i;
+        struct np_json_span key, value;
+        int r;
+
+        if (!np_jsontext_is(text, object, '{') || (*cursor != 0 && (*cursor <= object.start || *cursor > size)))
+                return -EINVAL;
+        i = skip_ws(text, size, *cursor == 0 ? object.start + 1 : *cursor);
+        if (i < size && text[i] == '}')
+                return 0;
+        if (*cursor != 0) {
+                if (i >= size || text[i] != ',')
+                        return -EINVAL;
+                i = skip_ws(text, size, i + 1);
+        }
+        key.start = i;
+        r = scan_string(text, size, &i);
+        if (r < 0)
+                return r;
+        key.end = i;
+        i = skip_ws(text, size, i);
+        if (i >= size || text[i] != ':')
+                return -EINVAL;
+        value.start = i = skip_ws(text, size, i + 1);
+        r = scan_value(text, size, &i, 1);
+        if (r < 0)
+                return r;
+        value.end = i;
+        *cursor = i;
+        *ret_key = key;
+        *ret_value = value;
+        return 1;
+}
+
+int np_jsontext_member(const char *text, struct np_json_span object, const char *key, struct np_json_span *ret_value)
+{
+        struct np_json_span k, v, found = {};
+        size_t cursor = 0, key_len = strlen(key);
+        bool seen = false;
+        int r;
+
+        while ((r = np_jsontext_next(text, object, &cursor, &k, &v)) > 0) {
+                _cleanup_free_ char *name = NULL;
+                size_t len;
+
+                /* a key of other bytes cannot be equal: most keys are not decoded */
+                if (k.end - k.start - 2 < key_len)
+                        continue;
+                r = np_jsontext_string(text, k, &name, &len);
+                if (r < 0)
+                        return r;
+                if (len != key_len || memcmp(name, key, len) != 0)
+                        continue;
+                if (seen)
+                        return -EEXIST;
+                seen = true;
+                found = v;
+        }
+        if (r < 0)
+                return r;
+        if (!seen)
+                return -ENOENT;
+        *ret_value = found;
+        return 0;
+}
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+        if (cp < 0x80) {
+                out[0] = (char)cp;
+                return 1;
+        }
+        if (cp < 0x800) {
+                out[0] = (char)(0xc0 | cp >> 6);
+                out[1] = (char)(0x80 | (cp & 0x3f));
+                return 2;
+        }
+        if (cp < 0x10000) { /* a lone surrogate too: the bytes say what was there */
+                out[0] = (char)(0xe0 | cp >> 12);
+                out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                out[2] = (char)(0x80 | (cp & 0x3f));
+                return 3;
+        }
+        out[0] = (char)(0xf0 | cp >> 18);
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[3] = (char)(0x80 | (cp & 0x3f));
+        return 4;
+}
+
+int np_jsontext_string(const char *text, struct np_json_span string, char **ret_bytes, size_t *ret_len)
+{
+        _cleanup_free_ char *out = NULL;
+        size_t o = 0, end = string.end - 1, pos = string.start;
+
+        /* the span must be exactly one string */
+        if (!np_jsontext_is(text, string, '"') || scan_string(text, string.end, &pos) < 0 || pos != string.end)
+                return -EINVAL;
+        /* decoded bytes never outnumber the escaped ones: "\u00e9" (6) gives 2 */
+        out = malloc(string.end - string.start);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = string.start + 1; i < end; i++) {
+                int32_t unit, low;
+
+                if (text[i] != '\\') {
+                        out[o++] = text[i];
+                        continue;
+                }
+                switch (text[i + 1]) {
+                case 'b':
+                        out[o++] = '\b';
+                        break;
+                case 'f':
+                        out[o++] = '\f';
+                        break;
+                case 'n':
+                        out[o++] = '\n';
+                        break;
+                case 'r':
+                        out[o++] = '\r';
+                        break;
+                case 't':
+                        out[o++] = '\t';
+                        break;
+                case 'u':
+                        unit = unicode_escape(text, end, i);
+                        low = unit >= 0xd800 && unit < 0xdc00 ? unicode_escape(text, end, i + 6) : -1;
+                        if (low >= 0xdc00 && low < 0xe000) {
+                                o += put_utf8(out + o,
+                                              0x10000 + (((uint32_t)unit - 0xd800) << 10) + ((uint32_t)low - 0xdc00));
+                                i += 6;
+                        } else
+                                o += put_utf8(out + o, (uint32_t)unit);
+                        i += 4;
+                        break;
+                default: /* " \ / */
+                        out[o++] = text[i + 1];
+                        break;
+                }
+                i++;
+        }
+        out[o] = '\0';
+        *ret_len = o;
+        *ret_bytes = TAKE_PTR(out);
+        return 0;
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* The JSON text scanner (core/jsontext.c): what it accepts as one document, the
+ * spans it gives for members, duplicate and missing keys, and string decoding
+ * that keeps NUL bytes and lone surrogates as bytes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/jsontext.h"
+
+static int root_of(const char *text, struct np_json_span *ret_root)
+{
+        struct np_json_span root;
+
+        return np_jsontext_root(text, strlen(text), ret_root ? ret_root : &root, NULL);
+}
+
+static void test_jsontext_root_accepts_any_value_with_whitespace_around(void **state)
+{
+        struct np_json_span root;
+        /* json-c's grammar: raw control characters and laxer numbers too */
+        static const char *const good[] = {
+                "{}",
+                " [ ] ",
+                "\"\"",
+                "0",
+                "-0.5e+10",
+                "123456789012345678901234567890",
+                "1E400",
+                "1.",
+                "00",
+                "NaN",
+                "-Infinity",
+                "true",
+                "null",
+                "\"raw\t\x01\"",
+                "{\"a\": [1, {\"b\": \"\\u0000\\ud800\\/\"}], \"a\": false}\r\n",
+        };
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                if (root_of(good[i], NULL) < 0)
+                        fail_msg("refused '%s'", good[i]);
+        assert_int_equal(root_of("  {\"a\":1}\n", &root), 0);
+        assert_int_equal(root.start, 2);
+        assert_int_equal(root.end, 9);
+}
+
+static void test_jsontext_root_refuses_what_is_not_one_json_value(void **state)
+{
+        static const char *const bad[] = {
+                "",       " ",   "{",   "{\"a\"}", "{\"a\":}", "{\"a\":1,}",  "[1,]",
+                ".5",     "-",   "+1",  "-x",      "\"\\x\"",  "\"\\u12g4\"", "\"a",
+                "\"\0\"", "tru", "nul", "{} {}",   "{'a':1}",  "[1 2]",
+        };
+        char deep[200];
+        size_t offset = 0;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (root_of(bad[i], NULL) != -EINVAL)
+                        fail_msg("took '%s'", bad[i]);
+        memset(deep, '[', 65);
+        memset(deep + 65, ']', 65);
+        deep[130] = '\0';
+        assert_int_equal(root_of(deep, NULL), -EINVAL); /* 65 deep */
+        deep[129] = '\0';
+        assert_int_equal(root_of(deep + 1, NULL), 0); /* 64 deep */
+        assert_int_equal(np_jsontext_root("[1, x]", 6, &(struct np_json_span){}, &offset), -EINVAL);
+        assert_int_equal(offset, 4);
+}
+
+static void test_jsontext_member_gives_the_value_span_by_exact_key(void **state)
+{
+        static const char text[] = "{ \"a\\u0000\" : 1, \"a\" :  [ 2 ] , \"b\": {\"a\": 3}, \"\\u0061x\": \"y\" }";
+        struct np_json_span root, value;
+
+        assert_int_equal(root_of(text, &root), 0);
+        assert_int_equal(np_jsontext_member(text, root, "a", &value), 0);
+        assert_int_equal(value.end - value.start, 5);
+        assert_memory_equal(text + value.start, "[ 2 ]", 5);
+        assert_int_equal(np_jsontext_member(text, root, "ax", &value), 0);
+        assert_memory_equal(text + value.start, "\"y\"", 3);
+        assert_int_equal(np_jsontext_member(text, root, "c", &value), -ENOENT);
+        assert_int_equal(np_jsontext_member(text, value, "a", &value), -EINVAL); /* a string, not an object */
+}
+
+static void test_jsontext_member_reports_a_key_given_twice(void **state)
+{
+        static const char text[] = "{\"linux\": {}, \"x\": 1, \"linu\\u0078\": null}";
+        struct np_json_span root, value;
+
+        assert_int_equal(root_of(text, &root), 0);
+        assert_int_equal(np_jsontext_member(text, root, "linux", &value), -EEXIST);
+        assert_int_equal(np_jsontext_member(text, root, "x", &value), 0);
+}
+
+static void test_jsontext_next_steps_through_members_in_order(void **state)
+{
+        static const char text[] = "{\"k1\":1,\"k2\" : {\"n\":[]} ,\"k3\":\"v\"}";
+        static const char *const keys[] = { "\"k1\"", "\"k2\"", "\"k3\"" };
+        struct np_json_span root, key, value;
+        size_t cursor = 0, n = 0;
+        int r;
+
+        assert_int_equal(root_of(text, &root), 0);
+        while ((r = np_jsontext_next(text, root, &cursor, &key, &value)) > 0) {
+                assert_true(n < 3);
+                assert_int_equal(key.end - key.start, 4);
+                assert_memory_equal(text + key.start, keys[n], 4);
+                n++;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(n, 3);
+        cursor = 0;
+        assert_int_equal(np_jsontext_next(text, (struct np_json_span){ 0, 1 }, &cursor, &key, &value), -EINVAL);
+}
+
+static void test_jsontext_string_keeps_nul_bytes_pairs_and_lone_surrogates(void **state)
+{
+        static const char text[] = "\"a\\u0000b\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\\ud800x\\udc00\"";
+        static const char want[] = "a\0b\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\xed\xa0\x80x\xed\xb0\x80";
+        struct np_json_span span = { 0, strlen(text) };
+        char *bytes = NULL;
+        size_t len = 0;
+
+        assert_int_equal(np_jsontext_string(text, span, &bytes, &len), 0);
+        assert_int_equal(len, sizeof(want) - 1);
+        assert_memory_equal(bytes, want, len);
+        assert_int_equal(bytes[len], '\0');
+        free(bytes);
+        span.end--; /* not one string any more */
+        assert_int_equal(np_jsontext_string(text, span, &bytes, &len), -EINVAL);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_jsontext_root_accepts_any_value_with_whitespace_around),
+                cmocka_unit_test(test_jsontext_root_refuses_what_is_not_one_json_value),
+                cmocka_unit_test(test_jsontext_member_gives_the_value_span_by_exact_key),
+                cmocka_unit_test(test_jsontext_member_reports_a_key_given_twice),
+                cmocka_unit_test(test_jsontext_next_steps_through_members_in_order),
+                cmocka_unit_test(test_jsontext_string_keeps_nul_bytes_pairs_and_lone_surrogates),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
