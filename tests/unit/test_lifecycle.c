@@ -478,19 +478,29 @@ static void interrupt_repin(struct fixture *f, const char *id, const char *cgrou
         close(fd);
 }
 
-static void test_lifecycle_any_next_verb_repairs_a_repin_cut_short(void **state)
+/* Shared "s" on node 0, then "x" holding 2 of its CPUs exclusively, by a run
+ * killed before s's cgroup said so (it says `cgroup_cpus_text`); the next
+ * process's context is open. */
+static void interrupted_repin(struct fixture *f, const char *cgroup_cpus_text)
 {
-        struct fixture *f = *state;
         struct np_outcome outcome = {};
-        _cleanup_free_ char *cpus = NULL;
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
         np_outcome_clear(&outcome);
         assert_int_equal(
                 place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
         np_outcome_clear(&outcome);
-        interrupt_repin(f, "s", "0-7,16-23");
-        open_context(f, NP_SOURCE_HOOK); /* the next process */
+        interrupt_repin(f, "s", cgroup_cpus_text);
+        open_context(f, NP_SOURCE_HOOK);
+}
+
+static void test_lifecycle_any_next_verb_repairs_a_repin_cut_short(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        _cleanup_free_ char *cpus = NULL;
+
+        interrupted_repin(f, "0-7,16-23");
         /* a verb that changes no one's exclusive CPUs: a shared container elsewhere */
         assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "t", "nodes.numapin.io/pod=1", NULL), 0);
         assert_non_null(update_for(&outcome, "s"));
@@ -506,13 +516,7 @@ static void test_lifecycle_rerun_of_a_placed_container_repins_from_the_cgroups(v
         struct np_outcome outcome = {};
         _cleanup_free_ char *cpus = NULL;
 
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
-        np_outcome_clear(&outcome);
-        assert_int_equal(
-                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
-        np_outcome_clear(&outcome);
-        interrupt_repin(f, "s", "0-31");
-        open_context(f, NP_SOURCE_HOOK);
+        interrupted_repin(f, "0-31");
         assert_int_equal(
                 place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
         assert_int_equal(outcome.kind, NP_OUTCOME_KEPT);

@@ -599,76 +599,34 @@ static void test_plugin_synchronize_restores_placements_and_moves_plain_containe
         nri_reply_clear(&reply);
 }
 
-/* The runtime restarts; meanwhile a shared container started without the plugin
- * on all of node 0, where "x" holds 0,16: the Synchronize that adopts it moves it
- * off them, though no exclusive holding changed in that Synchronize. */
-static void test_plugin_synchronize_moves_an_adopted_shared_container_off_exclusive_cpus(void **state)
+/* The runtime comes back and lists two containers: "x", which the plugin placed
+ * on 0,16 before, and "late", started without the plugin on `late_cpus` /
+ * `late_mems` with the annotations given after them (NULL-terminated). Returns
+ * the Synchronize's response. */
+static Nri__SynchronizeResponse *synchronize_with_late(struct fixture *f, const char *late_cpus, const char *late_mems,
+                                                       const char *annotation, ...)
 {
-        struct fixture *f = *state;
-        Nri__SynchronizeRequest request = NRI__SYNCHRONIZE_REQUEST__INIT;
-        Nri__SynchronizeResponse *response;
-        Nri__LinuxResources resources[2] = { NRI__LINUX_RESOURCES__INIT, NRI__LINUX_RESOURCES__INIT };
-        Nri__LinuxCPU cpu[2] = { NRI__LINUX_CPU__INIT, NRI__LINUX_CPU__INIT };
-        Nri__Container *list[2];
-        struct container placed, shared;
-        struct np_ledger *ledger;
-        struct nri_reply reply;
-
-        configure(f, NULL);
-        create_ok(f, "x", "cpus.numapin.io/pod=2", NULL, "0,16");
-        container_init(&placed, "x", "cpus.numapin.io/pod=2", NULL);
-        container_init(&shared, "late", "policy.numapin.io/pod=bind", "nodes.numapin.io/pod=0", NULL);
-        cpu[0].cpus = "0,16";
-        cpu[0].mems = "0";
-        cpu[1].cpus = "0-7,16-23";
-        cpu[1].mems = "0";
-        resources[0].cpu = &cpu[0];
-        resources[1].cpu = &cpu[1];
-        placed.linux.resources = &resources[0];
-        shared.linux.resources = &resources[1];
-        placed.container.pid = shared.container.pid = (uint32_t)getpid();
-        list[0] = &placed.container;
-        list[1] = &shared.container;
-        request.containers = list;
-        request.n_containers = 2;
-        reply = call(f, "Synchronize", &request.base);
-        assert_int_equal(reply.code, NRI_STATUS_OK);
-        response = nri__synchronize_response__unpack(NULL, reply.len, reply.payload);
-        assert_non_null(response);
-        assert_non_null(updated_cpus(response->update, response->n_update, "late"));
-        assert_string_equal(updated_cpus(response->update, response->n_update, "late"), "1-7,17-23");
-        assert_null(updated_cpus(response->update, response->n_update, "x"));
-        nri__synchronize_response__free_unpacked(response, NULL);
-        nri_reply_clear(&reply);
-        assert_int_equal(np_context_ledger(f->plugin.context, false, NULL, &ledger), 0);
-        assert_cpulist_equal(&np_ledger_find(ledger, "late")->cpus, "1-7,17-23");
-        np_context_unlock(f->plugin.context);
-}
-
-/* The runtime restarts; meanwhile a container asking for 2 exclusive CPUs started
- * without the plugin on every CPU (kubelet's shared pool): it is placed anew around
- * the CPUs "x" holds and moved there, never recorded as holding them all. */
-static void test_plugin_synchronize_places_anew_an_exclusive_container_found_on_held_cpus(void **state)
-{
-        struct fixture *f = *state;
         Nri__SynchronizeRequest request = NRI__SYNCHRONIZE_REQUEST__INIT;
         Nri__SynchronizeResponse *response;
         Nri__LinuxResources resources[2] = { NRI__LINUX_RESOURCES__INIT, NRI__LINUX_RESOURCES__INIT };
         Nri__LinuxCPU cpu[2] = { NRI__LINUX_CPU__INIT, NRI__LINUX_CPU__INIT };
         Nri__Container *list[2];
         struct container placed, late;
-        struct np_ledger *ledger;
         struct nri_reply reply;
-        const char *moved;
+        const char *second;
+        va_list ap;
 
         configure(f, NULL);
         create_ok(f, "x", "cpus.numapin.io/pod=2", NULL, "0,16");
         container_init(&placed, "x", "cpus.numapin.io/pod=2", NULL);
-        container_init(&late, "late", "cpus.numapin.io/pod=2", NULL);
+        va_start(ap, annotation);
+        second = va_arg(ap, const char *);
+        va_end(ap);
+        container_init(&late, "late", annotation, second, NULL);
         cpu[0].cpus = "0,16";
         cpu[0].mems = "0";
-        cpu[1].cpus = "0-31";
-        cpu[1].mems = "0-1";
+        cpu[1].cpus = (char *)late_cpus;
+        cpu[1].mems = (char *)late_mems;
         resources[0].cpu = &cpu[0];
         resources[1].cpu = &cpu[1];
         placed.linux.resources = &resources[0];
@@ -682,6 +640,41 @@ static void test_plugin_synchronize_places_anew_an_exclusive_container_found_on_
         assert_int_equal(reply.code, NRI_STATUS_OK);
         response = nri__synchronize_response__unpack(NULL, reply.len, reply.payload);
         assert_non_null(response);
+        nri_reply_clear(&reply);
+        return response;
+}
+
+/* ...meanwhile a shared container started on all of node 0, where "x" holds 0,16:
+ * the Synchronize that adopts it moves it off them, though no exclusive holding
+ * changed in that Synchronize. */
+static void test_plugin_synchronize_moves_an_adopted_shared_container_off_exclusive_cpus(void **state)
+{
+        struct fixture *f = *state;
+        Nri__SynchronizeResponse *response;
+        struct np_ledger *ledger;
+
+        response = synchronize_with_late(f, "0-7,16-23", "0", "policy.numapin.io/pod=bind", "nodes.numapin.io/pod=0",
+                                         NULL);
+        assert_non_null(updated_cpus(response->update, response->n_update, "late"));
+        assert_string_equal(updated_cpus(response->update, response->n_update, "late"), "1-7,17-23");
+        assert_null(updated_cpus(response->update, response->n_update, "x"));
+        nri__synchronize_response__free_unpacked(response, NULL);
+        assert_int_equal(np_context_ledger(f->plugin.context, false, NULL, &ledger), 0);
+        assert_cpulist_equal(&np_ledger_find(ledger, "late")->cpus, "1-7,17-23");
+        np_context_unlock(f->plugin.context);
+}
+
+/* ...meanwhile a container asking for 2 exclusive CPUs started on every CPU
+ * (kubelet's shared pool): it is placed anew around the CPUs "x" holds and moved
+ * there, never recorded as holding them all. */
+static void test_plugin_synchronize_places_anew_an_exclusive_container_found_on_held_cpus(void **state)
+{
+        struct fixture *f = *state;
+        Nri__SynchronizeResponse *response;
+        struct np_ledger *ledger;
+        const char *moved;
+
+        response = synchronize_with_late(f, "0-31", "0-1", "cpus.numapin.io/pod=2", NULL);
         moved = updated_cpus(response->update, response->n_update, "late");
         assert_non_null(moved);
         assert_string_equal(moved, "8,24"); /* node 1 has the most free CPUs */
@@ -691,7 +684,6 @@ static void test_plugin_synchronize_places_anew_an_exclusive_container_found_on_
         assert_cpulist_equal(&np_ledger_find(ledger, "x")->exclusive_cpus, "0,16");
         np_context_unlock(f->plugin.context);
         nri__synchronize_response__free_unpacked(response, NULL);
-        nri_reply_clear(&reply);
 }
 
 static void test_plugin_refuses_bad_ids_and_unknown_methods(void **state)
