@@ -24,20 +24,24 @@ void np_outcome_clear(struct np_outcome *outcome)
 
 int np_outcome_merge_updates(struct np_outcome *into, const struct np_outcome *from)
 {
+        struct np_update *grown;
+
+        if (from->n_updates == 0)
+                return 0;
+        /* room for all at once: a realloc per update copied the array each time it
+         * could not grow in place, quadratic in the updates (thousands at a Synchronize) */
+        grown = realloc(into->updates, (into->n_updates + from->n_updates) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        into->updates = grown;
         for (size_t i = 0; i < from->n_updates; i++) {
                 const struct np_update *update = &from->updates[i];
-                struct np_update *grown;
                 size_t at = 0;
 
                 while (at < into->n_updates && strcmp(into->updates[at].id, update->id) != 0)
                         at++;
-                if (at == into->n_updates) {
-                        grown = realloc(into->updates, (into->n_updates + 1) * sizeof(*grown));
-                        if (!grown)
-                                return -ENOMEM;
-                        into->updates = grown;
+                if (at == into->n_updates)
                         into->n_updates++;
-                }
                 into->updates[at] = *update;
         }
         return 0;
