@@ -95,7 +95,7 @@ TEST_BINS := $(BINS) $(UNIT_BINS) $(NRI_HARNESS)
 all: $(BINS)
 ifeq ($(SANITIZE),1)
 # tells tests/run.sh that the binaries beside it are sanitized: it collects their reports
-all $(UNIT_BINS) $(NRI_HARNESS): $(BUILD)/sanitize
+all $(UNIT_BINS) $(NRI_HARNESS): | $(BUILD)/sanitize
 $(BUILD)/sanitize: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(SANITIZE_FLAGS)' | cmp -s - $@ || echo '$(SANITIZE_FLAGS)' > $@
