@@ -24,27 +24,31 @@ void np_outcome_clear(struct np_outcome *outcome)
 
 int np_outcome_merge_updates(struct np_outcome *into, const struct np_outcome *from)
 {
-        for (size_t i = 0; i < from->n_updates; i++) {
-                const struct np_update *update = &from->updates[i];
-                struct np_update *grown;
-                size_t at = 0;
+        struct np_update *grown;
 
-                while (at < into->n_updates && strcmp(into->updates[at].id, update->id) != 0)
-                        at++;
-                if (at == into->n_updates) {
-                        grown = realloc(into->updates, (into->n_updates + 1) * sizeof(*grown));
-                        if (!grown)
-                                return -ENOMEM;
-                        into->updates = grown;
-                        into->n_updates++;
-                }
-                into->updates[at] = *update;
-        }
         if (from->repin_failures[0]) {
                 size_t used = strlen(into->repin_failures);
 
                 snprintf(into->repin_failures + used, sizeof(into->repin_failures) - used, "%s%s", used ? "; " : "",
                          from->repin_failures);
+        }
+        if (from->n_updates == 0)
+                return 0;
+        /* room for all at once: a realloc per update copied the array each time it
+         * could not grow in place, quadratic in the updates (thousands at a Synchronize) */
+        grown = realloc(into->updates, (into->n_updates + from->n_updates) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        into->updates = grown;
+        for (size_t i = 0; i < from->n_updates; i++) {
+                const struct np_update *update = &from->updates[i];
+                size_t at = 0;
+
+                while (at < into->n_updates && strcmp(into->updates[at].id, update->id) != 0)
+                        at++;
+                if (at == into->n_updates)
+                        into->n_updates++;
+                into->updates[at] = *update;
         }
         return 0;
 }

@@ -18,8 +18,15 @@
 #                                        or a failure with no passing twin
 
 NP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NP_HOOK=$NP_ROOT/build/numapin-hook
-NP_CTL=$NP_ROOT/build/numapinctl
+# The binaries under test: build/, or the build folder $NUMAPIN_BUILD_DIR names (such as
+# make test-asan's build/asan), relative to the tree's root.
+NP_BUILD=${NUMAPIN_BUILD_DIR:-build}
+[[ $NP_BUILD == /* ]] || NP_BUILD=$NP_ROOT/$NP_BUILD
+NP_HOOK=$NP_BUILD/numapin-hook
+NP_CTL=$NP_BUILD/numapinctl
+NP_NRI=$NP_BUILD/numapin-nri
+NP_EXPORTER=$NP_BUILD/numapin-exporter
+NP_HARNESS=$NP_BUILD/tests/nri-harness
 # The committed sysfs fixtures, and where make generates the large ones.
 NP_FIXTURES=$NP_ROOT/tests/fixtures/sysfs
 NP_FIXTURES_GEN=${NUMAPIN_FIXTURES_GEN:-$NP_ROOT/build/fixtures/sysfs}

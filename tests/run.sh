@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Runs numapin's tests and prints one closing line: "tests: N passed, N failed, N skipped".
 # usage: tests/run.sh [all|unit|integration|fuzz|e2e|vm] [NAME-FILTER]
+# The binaries are build/'s, or those of the build folder $NUMAPIN_BUILD_DIR names (make
+# test-asan's build/asan). A sanitizer build (a "sanitize" file beside its binaries) has
+# its reports written to files, and a test after which one is found is not ok.
 # Every suite reports in one dialect, counted here in one way: "ok - NAME",
 # "not ok - NAME: why", "skip - NAME: why" ("# " lines are comments). Integration and e2e
 # tests are bash scripts that report through tests/lib.sh; vm runs tests/vm/run.sh, the
@@ -13,6 +16,22 @@ suite=${1:-all}
 filter=${2:-}
 passed=0 failed=0 skipped=0
 failures=()
+build=${NUMAPIN_BUILD_DIR:-build}
+
+# The sanitizers' reports (ASan, LeakSanitizer, UBSan) go to files in $sanitizer_logs,
+# emptied first; the runtimes exit with status 66 on the first one. A file there after a
+# test is that test's failure even when its script ignored the exit status, and any
+# left at the end (from a process that outlived its test) fail the run.
+sanitizer_logs=""
+if [ -f "$build/sanitize" ]; then
+        sanitizer_logs=$(cd "$build" && pwd)/sanitizer-logs/$suite
+        rm -rf "$sanitizer_logs"
+        mkdir -p "$sanitizer_logs/seen"
+        sanitizer_common=halt_on_error=1:abort_on_error=0:exitcode=66:print_stacktrace=1
+        export ASAN_OPTIONS="detect_leaks=1:$sanitizer_common${ASAN_OPTIONS:+:$ASAN_OPTIONS}:log_path=$sanitizer_logs/asan"
+        export UBSAN_OPTIONS="$sanitizer_common${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}:log_path=$sanitizer_logs/ubsan"
+        echo "# sanitizer build $build: reports in $sanitizer_logs"
+fi
 
 # tap_to_dialect BINARY: cmocka's TAP on stdin, out in the dialect with each test named
 # "BINARY: TEST". A failure's reason is the "# " lines after it (cmocka's assertion
@@ -75,15 +94,37 @@ tally() {
         done < <(grep '^not ok - ' <<<"$out")
 }
 
+# sanitizer_reports NAME: a "not ok" line for each report written since the last call:
+# what it found and its file, moved aside to seen/NAME.*. Frames left as module+offset
+# (a process under its seccomp filter cannot start llvm-symbolizer) are symbolized here.
+sanitizer_reports() {
+        local name=$1 file seen what
+        [ -n "$sanitizer_logs" ] || return 0
+        for file in "$sanitizer_logs"/*; do
+                [ -f "$file" ] || continue
+                seen=$sanitizer_logs/seen/$name.${file##*/}
+                mv "$file" "$seen"
+                if grep -qE '^ +#[0-9]+ 0x[0-9a-f]+ +\(.*\+0x[0-9a-f]+\)' "$seen" && command -v asan_symbolize >/dev/null &&
+                        asan_symbolize <"$seen" >"$seen.tmp" 2>/dev/null; then
+                        mv "$seen.tmp" "$seen"
+                fi
+                rm -f "$seen.tmp"
+                what=$(grep -m1 'runtime error: ' "$seen" || grep -m1 '^SUMMARY: ' "$seen" || grep -m1 'ERROR: ' "$seen" ||
+                        head -n1 "$seen")
+                echo "not ok - $name: sanitizer report: ${what#*==[0-9]*==} (in $seen)"
+        done
+}
+
 run_unit() {
         local bin out status
-        for bin in build/tests/test_*; do
+        for bin in "$build"/tests/test_*; do
                 [ -x "$bin" ] || continue
                 [ -n "$filter" ] && [[ $bin != *"$filter"* ]] && continue
                 echo "== unit: ${bin##*/}"
                 out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$bin" 2>&1)
                 status=$?
-                tally "${bin##*/}" "$status" "$(tap_to_dialect "${bin##*/}" <<<"$out")"
+                out=$(tap_to_dialect "${bin##*/}" <<<"$out")
+                tally "${bin##*/}" "$status" "$out"$'\n'"$(sanitizer_reports "${bin##*/}")"
         done
 }
 
@@ -95,7 +136,7 @@ run_scripts() {
                 echo "== ${dir#tests/}: ${script##*/}"
                 out=$(bash "$script" 2>&1)
                 status=$?
-                tally "${script##*/}" "$status" "$out"
+                tally "${script##*/}" "$status" "$out"$'\n'"$(sanitizer_reports "${script##*/}")"
         done
 }
 
@@ -123,6 +164,8 @@ vm) run_vm ;;
 *) echo "usage: tests/run.sh [all|unit|integration|fuzz|e2e|vm] [NAME-FILTER]" >&2; exit 2 ;;
 esac
 
+late=$(sanitizer_reports "after the last test")
+[ -z "$late" ] || tally "sanitizers" 0 "$late"
 if [ $((passed + failed + skipped)) -eq 0 ]; then
         echo "not ok - tests/run.sh: no checks ran (suite '$suite', filter '$filter')"
         failed=1

@@ -7,7 +7,6 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT NUMAPIN_CONFIG
-NP_EXPORTER=$NP_ROOT/build/numapin-exporter
 CONF=$NP_TMP/numapin-empty.json
 echo '{}' >"$CONF"
 NOT_REGULAR="not a regular file (a FIFO); expected a regular file"

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
-EXPORTER=$NP_ROOT/build/numapin-exporter
+EXPORTER=$NP_EXPORTER
 SYSFS=$NP_FIXTURES/2socket-smt
 STATE=$NP_TMP/state
 CONF=$NP_TMP/config.json

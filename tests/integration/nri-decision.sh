@@ -7,8 +7,8 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
-HARNESS=$NP_ROOT/build/tests/nri-harness
-NRI=$NP_ROOT/build/numapin-nri
+HARNESS=$NP_HARNESS
+NRI=$NP_NRI
 SYSFS=$NP_FIXTURES/2socket-smt
 CONF=$NP_TMP/config.json
 echo '{"monitor": false}' >"$CONF"

@@ -7,9 +7,9 @@
 source "$(dirname "$0")/../lib.sh"
 
 unset NUMAPIN_STATE_DIR NUMAPIN_SYSFS_ROOT NUMAPIN_CGROUP_ROOT NUMAPIN_PROC_ROOT
-HARNESS=$NP_ROOT/build/tests/nri-harness
-NRI=$NP_ROOT/build/numapin-nri
-EXPORTER=$NP_ROOT/build/numapin-exporter
+HARNESS=$NP_HARNESS
+NRI=$NP_NRI
+EXPORTER=$NP_EXPORTER
 SYSFS=$NP_FIXTURES/2socket-smt
 [ -x "$NRI" ] || skip_suite "build/numapin-nri is not built (make build/numapin-nri)"
 [ -x "$HARNESS" ] || skip_suite "build/tests/nri-harness is not built (make build/tests/nri-harness)"

@@ -69,7 +69,7 @@ pid_t spawn(const struct runtime *rt, const char *const *extra, int fd3)
 {
         const struct options *o = rt->o;
         static char env_name[160], env_idx[32];
-        char *argv[96], *envp[4] = { env_name, env_idx, "NRI_PLUGIN_SOCKET=3", NULL };
+        char *argv[96], *envp[8] = { env_name, env_idx, "NRI_PLUGIN_SOCKET=3", NULL };
         extern char **environ;
         char **env = environ;
         int n = 0, log_fd, null_fd;
@@ -91,6 +91,11 @@ pid_t spawn(const struct runtime *rt, const char *const *extra, int fd3)
                 /* exactly the runtime's three variables: NRI_PLUGIN_NAME, _IDX and _SOCKET */
                 snprintf(env_name, sizeof(env_name), "NRI_PLUGIN_NAME=%s", rt->name);
                 snprintf(env_idx, sizeof(env_idx), "NRI_PLUGIN_IDX=%s", rt->idx);
+                /* and a sanitizer build's options (make test-asan), for its runtime only */
+                for (size_t i = 0, k = 3; environ[i] && k < 7; i++)
+                        if (!strncmp(environ[i], "ASAN_OPTIONS=", 13) || !strncmp(environ[i], "UBSAN_OPTIONS=", 14) ||
+                            !strncmp(environ[i], "LSAN_OPTIONS=", 13))
+                                envp[k++] = environ[i];
                 env = envp;
         } else
                 unsetenv("NRI_PLUGIN_SOCKET");

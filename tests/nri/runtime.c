@@ -300,7 +300,7 @@ int call_body(struct runtime *rt, uint32_t stream, const uint8_t *body, size_t l
         Ttrpc__Response *response;
         struct msg *m = NULL;
         uint64_t start = now_ns();
-        int timeout = REQUEST_TIMEOUT_MS, r;
+        int timeout = REQUEST_WAIT_MS, r;
 
         *ret = (struct reply){};
         if (rt->deadline_ns) {
@@ -461,7 +461,7 @@ bool runtime_synchronize(struct runtime *rt, Nri__PodSandbox **pods, size_t n_po
         bool done = false, ok = false;
 
         *ret = (struct sync_result){};
-        rt->deadline_ns = start + (uint64_t)REQUEST_TIMEOUT_MS * 1000000ull;
+        rt->deadline_ns = start + (uint64_t)REQUEST_WAIT_MS * 1000000ull;
         while (!done) {
                 Nri__SynchronizeRequest request = NRI__SYNCHRONIZE_REQUEST__INIT;
                 Nri__SynchronizeResponse *response;

@@ -295,7 +295,7 @@ paged:
                 expect(!sync.why[0] && sync.echoes == sync.chunks - 1,
                        "each more=true chunk is echoed with more=true and no updates; the last is answered more=false",
                        "%s (%u echoes of %u chunks)", sync.why[0] ? sync.why : "", sync.echoes, sync.chunks);
-                expect(sync.ns < (uint64_t)REQUEST_TIMEOUT_MS * 1000000ull,
+                expect(sync.ns < (uint64_t)REQUEST_WAIT_MS * 1000000ull,
                        "the whole exchange fits the 2 s request timeout", "%.0f ms", (double)sync.ns / 1e6);
                 reply_clear(&sync.last);
                 expect_record(&rt, "pc-0", "nodes=0 cpus=0-7,16-23 mems=0 exclusive_cpus=",
