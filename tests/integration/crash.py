@@ -78,7 +78,13 @@ def run(op, cid, kill_after=None):
     it has ended. Returns (killed, exit status, stderr)."""
     argv, stdin_path = command(op, cid)
     stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
-    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = None
+    if kill_after is not None and "ASAN_OPTIONS" in os.environ:
+        # a sanitizer build (make test-asan): a kill that lands in LeakSanitizer's
+        # check at exit leaves a half report that is not numapin's; the runs that
+        # end normally keep the check
+        env = dict(os.environ, ASAN_OPTIONS=os.environ["ASAN_OPTIONS"] + ":detect_leaks=0")
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     if kill_after is not None:
         time.sleep(kill_after)
         # poll() reaps an ended process: only a live one is killed
