@@ -44,6 +44,8 @@ static const char *const base_calls[] = {
         /* identity, limits, randomness (json-c's hash seed) */
         "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "uname", "getrandom", "prlimit64",
         "getrlimit", "sched_getaffinity", "sched_yield",
+        /* glibc's qsort asks how much memory the machine has before it sorts a large array */
+        "sysinfo",
         /* signals, threads (glibc's locks and futexes), exit */
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "tgkill", "futex",
         "set_robust_list", "rseq", "restart_syscall", "exit", "exit_group",
@@ -79,7 +81,7 @@ static const char *const exporter_calls[] = {
  * tracepoints), the PMU tier's perf events and the detached numapin-pmu holder
  * (fork twice, setsid, its name), reading the maps. */
 static const char *const monitor_calls[] = {
-        "bpf",  "perf_event_open", "mount", "clone", "wait4", "setsid", "prctl", "sysinfo", "memfd_create",
+        "bpf",  "perf_event_open", "mount", "clone", "wait4", "setsid", "prctl", "memfd_create",
         "getrusage",
 };
 
@@ -162,6 +164,13 @@ static int build(enum np_sandbox_profile profile, bool monitor, struct np_diag *
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A1(SCMP_CMP_EQ, 0));
                 if (r < 0)
                         np_diag_fail(diag, r, "seccomp: cannot allow kill: %s", strerror(-r));
+        }
+        /* libmicrohttpd names its thread (glibc's pthread_setname_np: prctl
+         * PR_SET_NAME); the monitor's holder may call prctl at large */
+        if (r == 0 && (profile == NP_SANDBOX_NRI || profile == NP_SANDBOX_EXPORTER) && !monitor) {
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+                if (r < 0)
+                        np_diag_fail(diag, r, "seccomp: cannot allow prctl: %s", strerror(-r));
         }
         /* sockets: only AF_UNIX ones (syslog, the runtime's NRI socket); the
          * metrics listener is made before the filter */
