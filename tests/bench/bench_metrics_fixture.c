@@ -294,6 +294,15 @@ int main(int argc, char **argv)
                 describe(i, exclusive_left, &c);
                 diag = (struct np_diag){};
                 r = np_ledger_place(ledger, topology, &config, c.id, &c.request, &c.demand, 0, &diag, &placement);
+                if (r == -ENOSPC && c.request.exclusive_cpus) {
+                        /* the node auto chose would leave a shared container no CPU:
+                         * this one runs shared instead, as a retry without the ask would */
+                        c.request.exclusive_cpus = 0;
+                        c.demand.cpu_millis = 1000;
+                        diag = (struct np_diag){};
+                        r = np_ledger_place(ledger, topology, &config, c.id, &c.request, &c.demand, 0, &diag,
+                                            &placement);
+                }
                 if (r < 0) {
                         fprintf(stderr, "bench_metrics_fixture: container %u (%s): %s\n", i, c.id, diag.message);
                         return 1;
