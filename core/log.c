@@ -144,8 +144,7 @@ const char *np_log_quote(char *buf, size_t size, const char *value)
 {
         if (!value)
                 value = "(null)";
-        escape_into(buf, size, value, strlen(value), 96);
-        return buf;
+        return np_log_quote_bytes(buf, size, value, strlen(value));
 }
 
 const char *np_log_quote_bytes(char *buf, size_t size, const char *value, size_t len)
