@@ -339,9 +339,10 @@ clean:
 # build/fuzz/obj (never the gcc-built libraries), linked as LIBS links the tools.
 # `make fuzz` runs each for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/<target>
 # (what they find kept in build/fuzz/corpus) and prints its runs (tests/fuzz/run.sh, which
-# the test suites run for a few seconds).
+# the test suites run for a few seconds with a fixed seed); FUZZ_SEED=N repeats a run.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_SEED ?=
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -Ulinux -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Wshadow \
 	-Wno-unused-function -fPIE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -DNUMAPIN_SRCDIR='"$(CURDIR)"' \
@@ -373,7 +374,7 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB) $(MHD_LIB)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS) NUMAPIN_FUZZ_NO_BUILD=1 NUMAPIN_FUZZ_WORK=$${NUMAPIN_FUZZ_WORK:-$(BUILD)/fuzz/corpus} \
+	FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) NUMAPIN_FUZZ_NO_BUILD=1 NUMAPIN_FUZZ_WORK=$${NUMAPIN_FUZZ_WORK:-$(BUILD)/fuzz/corpus} \
 		bash tests/fuzz/run.sh
 
 image: all

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsontext.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -46,6 +47,13 @@ int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, 
                 if (!strchr(" \t\r\n", buf[i]))
                         return np_diag_fail(diag, -EINVAL, "%s: trailing data at byte offset %zu after the JSON value",
                                             what, i);
+        /* json-c's strict mode still takes 'single-quoted' keys; the scanner the hook
+         * reads annotations and rewrites config.json with does not, and both must
+         * agree on what a document is */
+        if (np_jsontext_root(buf, size, &(struct np_json_span){}, &bad) < 0)
+                return np_diag_fail(diag, -EINVAL, "%s: invalid JSON at byte offset %zu: %s", what, bad,
+                                    bad < size && buf[bad] == '\'' ? "a single-quoted string; JSON strings are in double quotes"
+                                                      : "expected RFC 8259 JSON");
         *ret_object = TAKE_PTR(obj);
         return 0;
 }

@@ -7,12 +7,15 @@
 # build (clang and libclang-rt-14-dev are test packages: never a skip). A crashing
 # input is kept in build/fuzz/crashes/ for `build/fuzz/TARGET FILE` to replay.
 # NUMAPIN_FUZZ_WORK: the folder of the corpora the runs grow (default: a temporary one;
-# build/fuzz/corpus for `make fuzz`).
+# build/fuzz/corpus for `make fuzz`). FUZZ_SEED: libFuzzer's seed, 1 unless set, so that
+# the few seconds in `make test` try the same sequence of inputs on every run (a gate that fails
+# by chance is no gate); empty for a random one, as `make fuzz` does.
 set -u
 source "$(dirname "$0")/../lib.sh"
 cd "$NP_ROOT" || exit 1
 
 seconds=${FUZZ_SMOKE_SECONDS:-3}
+seed=${FUZZ_SEED-1}
 work=${NUMAPIN_FUZZ_WORK:-$NP_TMP/corpus}
 crashes=$NP_ROOT/build/fuzz/crashes
 
@@ -34,7 +37,7 @@ fuzz() {
         mkdir -p "$work/$target" "$crashes"
         # libFuzzer adds what it finds to the first folder; the seeds stay as they are
         timeout -k 5 $((seconds + 60)) "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-                -artifact_prefix="$crashes/$target-" "$work/$target" "tests/fuzz/corpus/$target" >"$log" 2>&1
+                ${seed:+-seed="$seed"} -artifact_prefix="$crashes/$target-" "$work/$target" "tests/fuzz/corpus/$target" >"$log" 2>&1
         status=$?
         runs=$(sed -n 's/^Done \([0-9]*\) runs in .*/\1/p' "$log" | tail -n1)
         if [ "$status" -eq 0 ] && [ -n "$runs" ]; then
@@ -58,7 +61,7 @@ for src in tests/fuzz/fuzz_*.c; do
         name=${src##*/fuzz_}
         targets+=("${name%.c}")
 done
-echo "# ${#targets[@]} targets, $seconds s each"
+echo "# ${#targets[@]} targets, $seconds s each, seed ${seed:-random}"
 for target in "${targets[@]}"; do
         fuzz "$target"
 done

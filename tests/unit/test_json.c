@@ -178,6 +178,19 @@ static void test_json_parse_rejects_trailing_garbage_with_offset(void **state)
         assert_non_null(strstr(message, "byte offset 4"));
 }
 
+/* json-c's strict mode takes a single-quoted key; JSON (and the scanner the hook
+ * reads annotations with) does not, so numapin refuses it on every input */
+static void test_json_parse_rejects_single_quoted_keys_with_offset(void **state)
+{
+        const char *message = parse_fails("{'a': 1}", 8, -EINVAL);
+
+        assert_non_null(strstr(message, "byte offset 1: a single-quoted string"));
+        message = parse_fails("{\"a\": {\"b\": 1, 'c\"': 2}}", 24, -EINVAL);
+        assert_non_null(strstr(message, "byte offset 15: a single-quoted string"));
+        message = parse_fails("{\"a\": 'x'}", 10, -EINVAL);
+        assert_non_null(strstr(message, "byte offset 6"));
+}
+
 static void test_json_parse_accepts_trailing_whitespace(void **state)
 {
         _cleanup_json_ struct json_object *obj = parse_ok(" \t{\"a\": 1} \r\n\t\n");
@@ -457,6 +470,7 @@ int main(void)
                 cmocka_unit_test(test_json_parse_reports_truncated_json),
                 cmocka_unit_test(test_json_parse_reports_syntax_error_with_byte_offset),
                 cmocka_unit_test(test_json_parse_rejects_trailing_garbage_with_offset),
+                cmocka_unit_test(test_json_parse_rejects_single_quoted_keys_with_offset),
                 cmocka_unit_test(test_json_parse_accepts_trailing_whitespace),
                 cmocka_unit_test(test_json_parse_rejects_nesting_deeper_than_64),
                 cmocka_unit_test(test_json_get_returns_value_of_requested_type),
