@@ -24,6 +24,10 @@ static const char *const pod_namespace_keys[] = {
         "io.kubernetes.cri.sandbox-namespace", /* containerd */
         "io.kubernetes.pod.namespace",         /* CRI-O */
 };
+static const char *const sandbox_id_keys[] = {
+        "io.kubernetes.cri.sandbox-id",   /* containerd */
+        "io.kubernetes.cri-o.SandboxID",  /* CRI-O */
+};
 static const char *const sandbox_type_keys[] = {
         "io.kubernetes.cri.container-type",  /* containerd */
         "io.kubernetes.cri-o.ContainerType", /* CRI-O */
@@ -35,13 +39,19 @@ enum field {
         FIELD_NODE_COUNT,
         FIELD_CPUS,
         FIELD_MONITOR,
+        FIELD_SCOPE,
+        FIELD_STRATEGY,
+        FIELD_MEMORY_TIER,
+        FIELD_DEVICES,
         N_FIELDS,
 };
 
 static const char *const field_prefixes[N_FIELDS] = {
         [FIELD_POLICY] = "policy." NUMAPIN_DOMAIN,         [FIELD_NODES] = "nodes." NUMAPIN_DOMAIN,
         [FIELD_NODE_COUNT] = "node-count." NUMAPIN_DOMAIN, [FIELD_CPUS] = "cpus." NUMAPIN_DOMAIN,
-        [FIELD_MONITOR] = "monitor." NUMAPIN_DOMAIN,
+        [FIELD_MONITOR] = "monitor." NUMAPIN_DOMAIN,       [FIELD_SCOPE] = "scope." NUMAPIN_DOMAIN,
+        [FIELD_STRATEGY] = "strategy." NUMAPIN_DOMAIN,     [FIELD_MEMORY_TIER] = "memory-tier." NUMAPIN_DOMAIN,
+        [FIELD_DEVICES] = "devices." NUMAPIN_DOMAIN,
 };
 
 static bool key_is(const char *key, size_t key_len, const char *name)
@@ -67,6 +77,7 @@ enum np_annotation_owner np_annotations_classify(const char *key, size_t key_len
                 return NP_ANNOTATION_NUMAPIN;
         if (key_in(key, key_len, container_name_keys, ARRAY_SIZE(container_name_keys)) ||
             key_in(key, key_len, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys)) ||
+            key_in(key, key_len, sandbox_id_keys, ARRAY_SIZE(sandbox_id_keys)) ||
             key_in(key, key_len, pod_name_keys, ARRAY_SIZE(pod_name_keys)) ||
             key_in(key, key_len, pod_namespace_keys, ARRAY_SIZE(pod_namespace_keys)))
                 return NP_ANNOTATION_CRI;
@@ -281,7 +292,7 @@ static int classify_key(const char *key, enum field *ret_field, enum scope *ret_
         }
         return np_diag_fail(
                 diag, -EINVAL,
-                "annotation '%s': unknown numapin key; expected policy, nodes, node-count, cpus or monitor .numapin.io/{pod,container.<name>}",
+                "annotation '%s': unknown numapin key; expected policy, nodes, node-count, cpus, monitor, scope, strategy, memory-tier or devices .numapin.io/{pod,container.<name>}",
                 np_log_quote(quoted, sizeof(quoted), key));
 }
 
@@ -349,6 +360,38 @@ static int parse_value(enum field field, const char *key, const char *value, str
                 }
                 return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a boolean; expected true or false",
                                     quoted_key, quoted);
+        case FIELD_SCOPE:
+                if (strcmp(value, "container") == 0 || strcmp(value, "pod") == 0) {
+                        request->scope = value[0] == 'p' ? NP_SCOPE_POD : NP_SCOPE_CONTAINER;
+                        return 0;
+                }
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a scope; expected container or pod",
+                                    quoted_key, quoted);
+        case FIELD_STRATEGY:
+                if (strcmp(value, "spread") == 0 || strcmp(value, "pack") == 0) {
+                        request->strategy = value[0] == 'p' ? NP_STRATEGY_PACK : NP_STRATEGY_SPREAD;
+                        return 0;
+                }
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a strategy; expected spread or pack",
+                                    quoted_key, quoted);
+        case FIELD_MEMORY_TIER:
+                if (strcmp(value, "local") == 0 || strcmp(value, "extended") == 0) {
+                        request->memory_tier = value[0] == 'e' ? NP_MEMORY_TIER_EXTENDED : NP_MEMORY_TIER_LOCAL;
+                        return 0;
+                }
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "annotation '%s': '%s' is not a memory tier; expected local (the chosen nodes' memory) or extended (also the memory-only nodes nearest to them)",
+                        quoted_key, quoted);
+        case FIELD_DEVICES:
+                if (strcmp(value, "auto") == 0 || strcmp(value, "ignore") == 0) {
+                        request->device_affinity = value[0] == 'a';
+                        return 0;
+                }
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "annotation '%s': '%s' is not a device affinity; expected auto (nodes nearest to the container's devices) or ignore",
+                        quoted_key, quoted);
         default:
                 return -EINVAL;
         }
@@ -395,10 +438,10 @@ static const char *first_of(const struct np_annotation_set *set, const char *con
 int np_annotations_parse(const struct np_annotation_set *set, const char *container_name, enum np_policy default_policy,
                          struct np_diag *diag, struct np_request *ret_request)
 {
-        struct np_request request = { .nodes_auto = true, .monitor = true };
+        struct np_request request = { .nodes_auto = true, .monitor = true, .device_affinity = true };
         const char *pod_values[N_FIELDS] = {}, *container_values[N_FIELDS] = {};
         const char *pod_keys[N_FIELDS] = {}, *container_keys[N_FIELDS] = {};
-        const char *sandbox;
+        const char *sandbox, *sandbox_id;
         bool policy_given = false;
         char quoted[128];
         int r;
@@ -423,6 +466,14 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
                                first_of(set, pod_name_keys, ARRAY_SIZE(pod_name_keys)), diag);
         if (r < 0)
                 return r;
+        sandbox_id = first_of(set, sandbox_id_keys, ARRAY_SIZE(sandbox_id_keys));
+        if (sandbox_id) {
+                if (!np_id_valid(sandbox_id))
+                        return np_diag_fail(diag, -EINVAL,
+                                            "pod sandbox id '%s': expected 1-200 of A-Z a-z 0-9 _ + . - not starting with a dot",
+                                            np_log_quote(quoted, sizeof(quoted), sandbox_id));
+                strcpy(request.pod_id, sandbox_id);
+        }
         sandbox = first_of(set, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys));
         request.sandbox = sandbox && strcmp(sandbox, "sandbox") == 0;
 

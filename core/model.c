@@ -46,6 +46,35 @@ int np_policy_from_string(const char *s, enum np_policy *ret_policy)
         return -EINVAL;
 }
 
+static const char *const scope_names[] = {
+        [NP_SCOPE_CONTAINER] = "container",
+        [NP_SCOPE_POD] = "pod",
+};
+static const char *const strategy_names[] = {
+        [NP_STRATEGY_DEFAULT] = "default",
+        [NP_STRATEGY_SPREAD] = "spread",
+        [NP_STRATEGY_PACK] = "pack",
+};
+static const char *const memory_tier_names[] = {
+        [NP_MEMORY_TIER_LOCAL] = "local",
+        [NP_MEMORY_TIER_EXTENDED] = "extended",
+};
+
+const char *np_scope_to_string(enum np_scope scope)
+{
+        return (size_t)scope < ARRAY_SIZE(scope_names) ? scope_names[scope] : "invalid";
+}
+
+const char *np_strategy_to_string(enum np_strategy strategy)
+{
+        return (size_t)strategy < ARRAY_SIZE(strategy_names) ? strategy_names[strategy] : "invalid";
+}
+
+const char *np_memory_tier_to_string(enum np_memory_tier tier)
+{
+        return (size_t)tier < ARRAY_SIZE(memory_tier_names) ? memory_tier_names[tier] : "invalid";
+}
+
 static const char *const source_names[] = {
         [NP_SOURCE_UNKNOWN] = "unknown",
         [NP_SOURCE_HOOK] = "hook",

@@ -17,7 +17,7 @@
 #define NP_NAMESPACE_MAX        63  /* a DNS label */
 #define NP_MAX_EXCLUSIVE_CPUS   8192
 #define NP_ANNOTATION_VALUE_MAX 4096
-#define NP_ANNOTATION_KEY_MAX   96     /* the longest numapin key: node-count.numapin.io/container.<63> */
+#define NP_ANNOTATION_KEY_MAX   96     /* the longest numapin key: memory-tier.numapin.io/container.<63> */
 #define NP_CPU_PERIOD_DEFAULT   100000 /* microseconds, the kernel's and the OCI spec's default */
 #define NP_CPU_PERIOD_MAX       1000000
 
@@ -58,7 +58,40 @@ struct np_names {
         char container[NP_CONTAINER_NAME_MAX + 1];
 };
 
-/* What a container asks for, from its annotations. */
+/* What a container will use, from its CPU quota/period and memory limit. */
+struct np_demand {
+        uint64_t cpu_millis;   /* from the CPU quota/period, 0 when unlimited */
+        uint64_t memory_bytes; /* from the memory limit, 0 when unlimited */
+};
+
+/* scope.numapin.io: whether the container is placed on its own or on the node set of
+ * its pod, which the pod's first placed container chooses. */
+enum np_scope {
+        NP_SCOPE_CONTAINER,
+        NP_SCOPE_POD,
+};
+
+/* How `auto` ranks the nodes that fit (strategy.numapin.io, the config's "strategy"). */
+enum np_strategy {
+        NP_STRATEGY_DEFAULT, /* the config's (a request that does not say) */
+        NP_STRATEGY_SPREAD,  /* the most free capacity first: containers spread out */
+        NP_STRATEGY_PACK,    /* the least free capacity that fits first: whole nodes stay free */
+};
+
+/* Which nodes' memory `auto` gives (memory-tier.numapin.io). */
+enum np_memory_tier {
+        NP_MEMORY_TIER_LOCAL,    /* the chosen nodes' own memory only (never a memory-only node) */
+        NP_MEMORY_TIER_EXTENDED, /* also the memory-only nodes (CXL, HBM, GPU memory) nearest to them */
+};
+
+const char *np_scope_to_string(enum np_scope scope);
+const char *np_strategy_to_string(enum np_strategy strategy);
+const char *np_memory_tier_to_string(enum np_memory_tier tier);
+
+#define NP_DEVICE_NOTE_MAX 512
+
+/* What a container asks for, from its annotations, and (filled by core from its
+ * devices and its pod, never from annotations) where they pull it. */
 struct np_request {
         enum np_policy policy;                          /* NP_POLICY_NONE: leave the container alone */
         bool annotated;                                 /* some numapin key applies to this container */
@@ -73,12 +106,20 @@ struct np_request {
         bool monitor;                                   /* attach the BPF locality monitor */
         char nodes_key[NP_ANNOTATION_KEY_MAX + 1];      /* the annotation that gave nodes / node-count, */
         char node_count_key[NP_ANNOTATION_KEY_MAX + 1]; /* for messages ("" when none did) */
-};
+        enum np_scope scope;
+        enum np_strategy strategy;
+        enum np_memory_tier memory_tier;
+        bool device_affinity; /* devices.numapin.io: auto (true, the default) or ignore */
 
-/* What a container will use, from its CPU quota/period and memory limit. */
-struct np_demand {
-        uint64_t cpu_millis;   /* from the CPU quota/period, 0 when unlimited */
-        uint64_t memory_bytes; /* from the memory limit, 0 when unlimited */
+        /* filled by core (np_input_request and the ledger), not by annotations: */
+        struct np_cpulist device_nodes;      /* the NUMA nodes of its devices; `auto` goes nearest to them */
+        char device_note[NP_DEVICE_NOTE_MAX]; /* "/dev/nvidia0 on node 1" for the reason; also the devices
+                                              * ignored ("/dev/sda has no NUMA node"); "" without devices */
+        char pod_id[NP_ID_MAX + 1];          /* the pod sandbox's id, "" when unknown */
+        bool pod_nodes_fixed;                /* pod scope: another container of the pod holds nodes */
+        struct np_cpulist pod_nodes;         /* ...these: this one goes there or is refused */
+        struct np_demand pod_demand;         /* pod scope, the pod's first container: the whole pod's demand
+                                              * where the front-end knows it (NRI), else zero */
 };
 
 struct np_diag;
@@ -114,6 +155,13 @@ struct np_annotation_set {
         struct np_annotation *items;
 };
 
+/* A device given to a container, as the OCI spec and NRI give it. */
+struct np_device {
+        const char *path; /* in the container, for messages; NULL when not given */
+        char type;        /* 'c' character, 'b' block (OCI's 'u' is a character device too) */
+        uint32_t major, minor;
+};
+
 /* One container as a front-end saw it: the hook from the OCI state and
  * config.json, the NRI plugin from the runtime's request, numapinctl from its
  * flags. Nothing here is validated yet; core does that once. Borrowed: the
@@ -134,10 +182,18 @@ struct np_input {
         int64_t cpu_quota;    /* microseconds per period, < 0 unlimited */
         uint64_t cpu_period;  /* 0: NP_CPU_PERIOD_DEFAULT */
         int64_t memory_limit; /* bytes, < 0 unlimited */
+        /* the whole pod's limits where the front-end knows them (NRI's pod resources);
+         * < 0: unknown */
+        int64_t pod_cpu_quota;
+        uint64_t pod_cpu_period;
+        int64_t pod_memory_limit;
+        /* the devices of linux.devices (the hook) or of the NRI container */
+        const struct np_device *devices;
+        size_t n_devices;
 };
 
 /* An input with nothing known: unlimited, the default period. */
 #define NP_INPUT_INIT                                                                                                  \
         {                                                                                                              \
-                .cpu_quota = -1, .memory_limit = -1                                                                    \
+                .cpu_quota = -1, .memory_limit = -1, .pod_cpu_quota = -1, .pod_memory_limit = -1                       \
         }

@@ -363,7 +363,7 @@ static void test_annotations_parse_refuses_unknown_numapin_key(void **state)
 
                 add_pairs(&set, keys[i], "bind", NULL);
                 assert_refused(&set, NULL, -EINVAL, keys[i], "unknown numapin key",
-                               "expected policy, nodes, node-count, cpus or monitor", NULL);
+                               "expected policy, nodes, node-count, cpus, monitor, scope, strategy, memory-tier or devices", NULL);
         }
 }
 

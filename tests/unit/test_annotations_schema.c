@@ -129,6 +129,14 @@ static void check_values_entry(const char *base, struct json_object *values)
                         assert_string_equal(np_policy_to_string(request.policy), value);
                 else if (strcmp(base, "monitor.numapin.io") == 0)
                         assert_int_equal(request.monitor, strcmp(value, "true") == 0);
+                else if (strcmp(base, "scope.numapin.io") == 0)
+                        assert_string_equal(np_scope_to_string(request.scope), value);
+                else if (strcmp(base, "strategy.numapin.io") == 0)
+                        assert_string_equal(np_strategy_to_string(request.strategy), value);
+                else if (strcmp(base, "memory-tier.numapin.io") == 0)
+                        assert_string_equal(np_memory_tier_to_string(request.memory_tier), value);
+                else if (strcmp(base, "devices.numapin.io") == 0)
+                        assert_int_equal(request.device_affinity, strcmp(value, "auto") == 0);
                 else
                         fail_msg("schema key %s has values the test does not know how to check", base);
 
