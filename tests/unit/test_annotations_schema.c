@@ -222,6 +222,12 @@ static void check_default(const char *base, struct json_object *entry)
                 assert_int_equal(request.exclusive_cpus, json_object_get_int64(def));
         else if (strcmp(base, "monitor.numapin.io") == 0)
                 assert_int_equal(request.monitor, strcmp(json_object_get_string(def), "true") == 0);
+        else if (strcmp(base, "scope.numapin.io") == 0)
+                assert_string_equal(np_scope_to_string(request.scope), json_object_get_string(def));
+        else if (strcmp(base, "memory-tier.numapin.io") == 0)
+                assert_string_equal(np_memory_tier_to_string(request.memory_tier), json_object_get_string(def));
+        else if (strcmp(base, "devices.numapin.io") == 0)
+                assert_int_equal(request.device_affinity, strcmp(json_object_get_string(def), "auto") == 0);
         else
                 fail_msg("schema key %s has a default the test does not know how to check", base);
 }
