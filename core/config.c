@@ -23,6 +23,7 @@ void np_config_init(struct np_config *config)
                 .unannotated = NP_UNANNOTATED_PROTECT,
                 .metrics_exited_grace_seconds = NP_METRICS_EXITED_GRACE_DEFAULT,
                 .seccomp = true,
+                .strategy = NP_STRATEGY_SPREAD,
         };
         strcpy(config->state_dir, NP_STATE_DIR_DEFAULT);
         strcpy(config->kubelet_root_dir, NP_KUBELET_ROOT_DEFAULT);
@@ -32,7 +33,7 @@ void np_config_init(struct np_config *config)
 static const char *const known_fields[] = {
         "reserved_cpus", "state_dir",     "default_policy", "on_error",         "log_level",
         "monitor",       "monitor_pin_dir", "monitor_slots", "unannotated", "kubelet_root_dir",
-        "metrics_exited_grace_seconds", "seccomp",
+        "metrics_exited_grace_seconds", "seccomp", "strategy",
 };
 
 int np_config_load(const char *path, bool required, struct np_diag *diag, struct np_config *ret_config)
@@ -83,7 +84,7 @@ int np_config_parse(const char *text, size_t size, const char *what, struct np_d
                         char quoted[128];
                         return np_diag_fail(
                                 diag, -EINVAL,
-                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir, metrics_exited_grace_seconds or seccomp",
+                                "%s: unknown field '%s'; expected reserved_cpus, state_dir, default_policy, on_error, log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir, metrics_exited_grace_seconds, seccomp or strategy",
                                 what, np_log_quote(quoted, sizeof(quoted), key));
                 }
         }
@@ -177,6 +178,17 @@ int np_config_parse(const char *text, size_t size, const char *what, struct np_d
                         config.unannotated = NP_UNANNOTATED_IGNORE;
                 else
                         return np_diag_fail(diag, -EINVAL, "%s: field 'unannotated' must be protect or ignore", what);
+        } else if (r != -ENOENT)
+                return r;
+
+        r = np_json_get_string(root, "strategy", 32, what, diag, &s);
+        if (r == 0) {
+                if (strcmp(s, "spread") == 0)
+                        config.strategy = NP_STRATEGY_SPREAD;
+                else if (strcmp(s, "pack") == 0)
+                        config.strategy = NP_STRATEGY_PACK;
+                else
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'strategy' must be spread or pack", what);
         } else if (r != -ENOENT)
                 return r;
 

@@ -45,6 +45,7 @@ struct np_config {
         char kubelet_root_dir[PATH_MAX]; /* where kubelet keeps cpu_manager_state and memory_manager_state */
         unsigned int metrics_exited_grace_seconds; /* how long an exited container's series stay */
         bool seccomp; /* the processes' system call allow-lists (core/sandbox.c); false to debug */
+        enum np_strategy strategy; /* how `auto` ranks the nodes that fit, where a request does not say */
 };
 
 void np_config_init(struct np_config *config);

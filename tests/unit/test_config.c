@@ -239,12 +239,28 @@ static void test_config_seccomp_is_on_by_default_and_can_be_turned_off(void **st
         assert_refused(*state, "{\"seccomp\": \"off\"}", -EINVAL, "seccomp");
 }
 
+static void test_config_strategy_is_spread_by_default_and_can_be_pack(void **state)
+{
+        struct np_config config;
+        static const char pack[] = "{\"strategy\": \"pack\"}", spread[] = "{\"strategy\": \"spread\"}";
+
+        np_config_init(&config);
+        assert_int_equal(config.strategy, NP_STRATEGY_SPREAD);
+        assert_int_equal(np_config_parse(pack, strlen(pack), "c", NULL, &config), 0);
+        assert_int_equal(config.strategy, NP_STRATEGY_PACK);
+        assert_int_equal(np_config_parse(spread, strlen(spread), "c", NULL, &config), 0);
+        assert_int_equal(config.strategy, NP_STRATEGY_SPREAD);
+        assert_refused(*state, "{\"strategy\": \"fill\"}", -EINVAL, "field 'strategy' must be spread or pack");
+        assert_refused(*state, "{\"strategy\": \"default\"}", -EINVAL, "field 'strategy' must be spread or pack");
+        assert_refused(*state, "{\"strategy\": 1}", -EINVAL, "strategy");
+}
+
 static void test_config_load_refuses_unknown_field_naming_it(void **state)
 {
         assert_refused(*state, "{\"reserved_cpus\": \"0\", \"reserved_cpu\": \"1\"}", -EINVAL,
                        "unknown field 'reserved_cpu'; expected reserved_cpus, state_dir, default_policy, on_error, "
                        "log_level, monitor, monitor_pin_dir, monitor_slots, unannotated, kubelet_root_dir, "
-                       "metrics_exited_grace_seconds or seccomp");
+                       "metrics_exited_grace_seconds, seccomp or strategy");
         assert_refused(*state, "{\"Monitor\": true}", -EINVAL, "unknown field 'Monitor'");
         assert_refused(*state, "{\"x\\ny\": 1}", -EINVAL, "unknown field 'x\\x0ay'");
 }
@@ -379,6 +395,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_config_unannotated_and_kubelet_root_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_seccomp_is_on_by_default_and_can_be_turned_off, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_config_strategy_is_spread_by_default_and_can_be_pack, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_unknown_field_naming_it, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_config_load_refuses_bad_reserved_cpus, setup, teardown),
