@@ -38,6 +38,9 @@ void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np
 
         usage->containers++;
         np_cpulist_or(&usage->exclusive_cpus, exclusive_cpus);
+        /* counted as leaves_shared_cpus() in core/ledger.c counts them */
+        if (!exclusive && policy == NP_POLICY_NONE)
+                usage->shared_unbound++;
         if (n_nodes == 0)
                 return;
         NP_CPULIST_FOREACH(id, nodes) {
@@ -45,6 +48,8 @@ void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np
                         break;
                 if (!exclusive)
                         usage->shared_cpu_millis[id] += demand->cpu_millis / n_nodes;
+                if (!exclusive && policy != NP_POLICY_NONE)
+                        usage->shared_containers[id]++;
                 if (policy != NP_POLICY_CPUS_ONLY)
                         usage->memory_bytes[id] += demand->memory_bytes / n_nodes;
         }
@@ -57,12 +62,16 @@ void np_usage_remove_shared(struct np_usage *usage, enum np_policy policy, const
 
         if (usage->containers > 0)
                 usage->containers--;
+        if (policy == NP_POLICY_NONE && usage->shared_unbound > 0)
+                usage->shared_unbound--;
         if (n_nodes == 0)
                 return;
         NP_CPULIST_FOREACH(id, nodes) {
                 if (id >= NP_MAX_NODES)
                         break;
                 usage->shared_cpu_millis[id] -= MIN(usage->shared_cpu_millis[id], demand->cpu_millis / n_nodes);
+                if (policy != NP_POLICY_NONE && usage->shared_containers[id] > 0)
+                        usage->shared_containers[id]--;
                 if (policy != NP_POLICY_CPUS_ONLY)
                         usage->memory_bytes[id] -= MIN(usage->memory_bytes[id], demand->memory_bytes / n_nodes);
         }

@@ -17,6 +17,10 @@ struct np_usage {
         struct np_cpulist exclusive_cpus;
         uint64_t shared_cpu_millis[NP_MAX_NODES]; /* CPU demand of shared containers */
         uint64_t memory_bytes[NP_MAX_NODES];      /* memory limits of bound containers */
+        /* Containers that hold no CPU exclusively, which np_ledger_place() keeps a shared CPU
+         * for: those bound to the node, and those of policy none (they may run on any node). */
+        unsigned int shared_containers[NP_MAX_NODES];
+        unsigned int shared_unbound;
         unsigned int containers;
 };
 

@@ -635,6 +635,40 @@ static void test_policy_usage_add_splits_demand_over_the_nodes(void **state)
         assert_int_equal(usage.containers, 2);
 }
 
+/* The shared containers per node, counted as np_ledger_place() counts them: every container
+ * that holds no CPU exclusively (cpus-only too), on each of its nodes; policy none on none. */
+static void test_policy_usage_counts_shared_containers_per_node(void **state)
+{
+        struct np_usage usage;
+        struct np_cpulist nodes = np_test_cpulist("1,3"), node0 = np_test_cpulist("0"), none = {};
+        struct np_cpulist exclusive = np_test_cpulist("0-1");
+        struct np_demand demand = { .cpu_millis = 1000 };
+
+        np_usage_init(&usage);
+        np_usage_add(&usage, NP_POLICY_BIND, &nodes, &none, &demand);
+        np_usage_add(&usage, NP_POLICY_CPUS_ONLY, &node0, &none, &demand);
+        np_usage_add(&usage, NP_POLICY_BIND, &node0, &exclusive, &demand);
+        np_usage_add(&usage, NP_POLICY_NONE, &none, &none, &demand);
+        assert_int_equal(usage.shared_containers[0], 1);
+        assert_int_equal(usage.shared_containers[1], 1);
+        assert_int_equal(usage.shared_containers[2], 0);
+        assert_int_equal(usage.shared_containers[3], 1);
+        assert_int_equal(usage.shared_unbound, 1);
+
+        np_usage_remove_shared(&usage, NP_POLICY_BIND, &nodes, &demand);
+        np_usage_remove_shared(&usage, NP_POLICY_NONE, &none, &demand);
+        assert_int_equal(usage.shared_containers[0], 1);
+        assert_int_equal(usage.shared_containers[1], 0);
+        assert_int_equal(usage.shared_containers[3], 0);
+        assert_int_equal(usage.shared_unbound, 0);
+        np_usage_remove_shared(&usage, NP_POLICY_CPUS_ONLY, &node0, &demand);
+        assert_int_equal(usage.shared_containers[0], 0);
+        /* never below zero */
+        np_usage_remove_shared(&usage, NP_POLICY_CPUS_ONLY, &node0, &demand);
+        assert_int_equal(usage.shared_containers[0], 0);
+        assert_int_equal(usage.containers, 0);
+}
+
 /* A container placed before the NRI plugin connected is counted from its
  * cpuset: its nodes are those of its CPUs, its CPUs exclusive when it asked
  * for exclusive CPUs, all memory nodes when it has no mems. */
@@ -694,6 +728,7 @@ int main(void)
                 cmocka_unit_test(test_policy_none_leaves_the_container_alone_with_a_reason),
                 cmocka_unit_test(test_policy_node_count_beyond_the_machine_is_refused),
                 cmocka_unit_test(test_policy_usage_add_splits_demand_over_the_nodes),
+                cmocka_unit_test(test_policy_usage_counts_shared_containers_per_node),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
