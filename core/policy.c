@@ -125,14 +125,32 @@ struct candidate_set {
         unsigned int members[64];
         unsigned int n;
         unsigned int distance;
+        unsigned int device_distance; /* sum over the device nodes of the distance from the nearest member */
+        bool within_devices;          /* every member is a device node */
         int64_t cpu_free_millis;
         uint64_t memory_free_bytes;
         unsigned int exclusive_count, shared_count;
 };
 
-static void set_totals(const struct np_topology *t, const struct node_free *nf, struct candidate_set *set)
+/* What ranks and limits the candidate sets of one `auto` placement. */
+struct rank {
+        bool pack;                          /* strategy pack: the least free capacity first, else the most */
+        const struct np_cpulist *device_nodes;
+        const unsigned int *device_indices; /* the device nodes, as indices into topology->nodes */
+        unsigned int n_devices;             /* 0: devices do not rank */
+        uint64_t pod_cpu_millis;            /* pod scope, exclusive request: CPU the set must hold for the pod */
+        const struct np_usage *usage;       /* exclusive request: keep a shared CPU for shared containers; or NULL */
+        unsigned int machine_shared_count;  /* shared CPUs of the whole machine */
+        unsigned int shared_refused;        /* sets that fit but would take a shared container's last CPU */
+        bool devices_fit;                   /* some fitting set holds device nodes only */
+};
+
+static void set_totals(const struct np_topology *t, const struct node_free *nf, const struct rank *rank,
+                       struct candidate_set *set)
 {
         set->distance = 0;
+        set->device_distance = 0;
+        set->within_devices = rank->n_devices > 0;
         set->cpu_free_millis = 0;
         set->memory_free_bytes = 0;
         set->exclusive_count = set->shared_count = 0;
@@ -145,30 +163,95 @@ static void set_totals(const struct np_topology *t, const struct node_free *nf, 
                 set->shared_count += a->shared_count;
                 for (unsigned int j = i + 1; j < set->n; j++)
                         set->distance += t->nodes[a->index].distances[nf[set->members[j]].index];
+                if (rank->n_devices > 0 && !np_cpulist_test(rank->device_nodes, a->id))
+                        set->within_devices = false;
+        }
+        for (unsigned int d = 0; d < rank->n_devices; d++) {
+                unsigned int nearest = UINT32_MAX;
+
+                for (unsigned int i = 0; i < set->n; i++)
+                        nearest = MIN(nearest, t->nodes[nf[set->members[i]].index].distances[rank->device_indices[d]]);
+                set->device_distance += nearest;
         }
 }
 
-static bool set_fits(const struct candidate_set *set, const struct np_request *request, const struct np_demand *demand,
-                     bool needs_memory)
+/* Whether taking `want` exclusive CPUs from the set leaves a shared CPU on each of its nodes
+ * that shared containers are bound to, and one on the machine for those of policy none, as
+ * leaves_shared_cpus() in core/ledger.c demands. choose_cpus() takes all it can from one node
+ * after the other, the most free first (ties: the lower id), so what it takes from each node is
+ * known; taken as shared CPUs, which is exact on a node without free isolated CPUs and
+ * conservative on one with them. A container bound to several nodes counts on each. */
+static bool keeps_shared_cpus(const struct node_free *nf, const struct rank *rank, const struct candidate_set *set,
+                              unsigned int want)
+{
+        if (rank->usage->shared_unbound > 0 && rank->machine_shared_count <= MIN(want, set->shared_count))
+                return false;
+        for (unsigned int i = 0; i < set->n; i++) {
+                const struct node_free *a = &nf[set->members[i]];
+                unsigned int before = 0, take;
+
+                if (rank->usage->shared_containers[a->id] == 0)
+                        continue;
+                for (unsigned int j = 0; j < set->n; j++) {
+                        const struct node_free *b = &nf[set->members[j]];
+
+                        if (b->exclusive_count > a->exclusive_count ||
+                            (b->exclusive_count == a->exclusive_count && b->id < a->id))
+                                before += b->exclusive_count;
+                }
+                take = want > before ? MIN(want - before, a->exclusive_count) : 0;
+                if (a->shared_count <= take)
+                        return false;
+        }
+        return true;
+}
+
+static bool set_fits(const struct node_free *nf, struct rank *rank, const struct candidate_set *set,
+                     const struct np_request *request, const struct np_demand *demand, bool needs_memory)
 {
         if (request->exclusive_cpus > 0) {
-                if (set->exclusive_count < request->exclusive_cpus)
+                if (set->exclusive_count < request->exclusive_cpus ||
+                    (uint64_t)set->exclusive_count * 1000 < rank->pod_cpu_millis)
                         return false;
         } else if (set->shared_count == 0 || (uint64_t)set->shared_count * 1000 < demand->cpu_millis)
                 return false;
-        return !needs_memory || set->memory_free_bytes >= demand->memory_bytes;
+        if (needs_memory && set->memory_free_bytes < demand->memory_bytes)
+                return false;
+        if (request->exclusive_cpus > 0 && rank->usage && !keeps_shared_cpus(nf, rank, set, request->exclusive_cpus)) {
+                rank->shared_refused++;
+                return false;
+        }
+        return true;
 }
 
-/* True when a is a better choice than b. */
-static bool set_better(const struct candidate_set *a, const struct candidate_set *b)
+/* True when a is a better choice than b: nearer the devices, then closer together, then the
+ * strategy's order on free capacity (spread: the most, pack: the least). */
+static bool set_better(const struct rank *rank, const struct candidate_set *a, const struct candidate_set *b)
 {
+        if (a->device_distance != b->device_distance)
+                return a->device_distance < b->device_distance;
         if (a->n > 1 && a->distance != b->distance)
                 return a->distance < b->distance;
         if (a->cpu_free_millis != b->cpu_free_millis)
-                return a->cpu_free_millis > b->cpu_free_millis;
+                return (a->cpu_free_millis > b->cpu_free_millis) != rank->pack;
         if (a->memory_free_bytes != b->memory_free_bytes)
-                return a->memory_free_bytes > b->memory_free_bytes;
+                return (a->memory_free_bytes > b->memory_free_bytes) != rank->pack;
         return false; /* enumeration order: the lower ids came first */
+}
+
+/* Keeps `set` in `best` when it fits and ranks above it. */
+static void consider(const struct node_free *nf, struct rank *rank, const struct candidate_set *set,
+                     const struct np_request *request, const struct np_demand *demand, bool needs_memory,
+                     struct candidate_set *best, bool *found)
+{
+        if (!set_fits(nf, rank, set, request, demand, needs_memory))
+                return;
+        if (set->within_devices)
+                rank->devices_fit = true;
+        if (!*found || set_better(rank, set, best)) {
+                *best = *set;
+                *found = true;
+        }
 }
 
 static uint64_t combinations(unsigned int n, unsigned int k)
@@ -185,8 +268,8 @@ static uint64_t combinations(unsigned int n, unsigned int k)
 
 /* Best fitting set of k nodes among the candidates (indices into nf). */
 static bool best_set(const struct np_topology *t, const struct node_free *nf, const unsigned int *candidates,
-                     unsigned int n, unsigned int k, const struct np_request *request, const struct np_demand *demand,
-                     bool needs_memory, struct candidate_set *ret_best)
+                     unsigned int n, unsigned int k, struct rank *rank, const struct np_request *request,
+                     const struct np_demand *demand, bool needs_memory, struct candidate_set *ret_best)
 {
         struct candidate_set best = {}, set = { .n = k };
         bool found = false;
@@ -201,11 +284,8 @@ static bool best_set(const struct np_topology *t, const struct node_free *nf, co
                 for (;;) {
                         for (unsigned int i = 0; i < k; i++)
                                 set.members[i] = candidates[pos[i]];
-                        set_totals(t, nf, &set);
-                        if (set_fits(&set, request, demand, needs_memory) && (!found || set_better(&set, &best))) {
-                                best = set;
-                                found = true;
-                        }
+                        set_totals(t, nf, rank, &set);
+                        consider(nf, rank, &set, request, demand, needs_memory, &best, &found);
                         /* next combination in lexicographic order */
                         int i = (int)k - 1;
                         while (i >= 0 && pos[i] == n - k + (unsigned int)i)
@@ -243,11 +323,8 @@ static bool best_set(const struct np_topology *t, const struct node_free *nf, co
                                 used[pick] = true;
                                 set.members[set.n++] = candidates[pick];
                         }
-                        set_totals(t, nf, &set);
-                        if (set_fits(&set, request, demand, needs_memory) && (!found || set_better(&set, &best))) {
-                                best = set;
-                                found = true;
-                        }
+                        set_totals(t, nf, rank, &set);
+                        consider(nf, rank, &set, request, demand, needs_memory, &best, &found);
                 }
         }
         if (found)
@@ -439,17 +516,132 @@ static void append_reason(struct np_placement *placement, const char *fmt, ...)
         va_end(ap);
 }
 
+/* "pod 'ns/web' (sandbox 0123, scope.numapin.io pod)" and the like, for messages. */
+static void describe_pod(const struct np_request *request, char *buf, size_t size)
+{
+        char name[NP_NAMESPACE_MAX + NP_POD_NAME_MAX + 2] = "";
+
+        if (request->pod_name[0])
+                snprintf(name, sizeof(name), "%s%s%s", request->pod_namespace, request->pod_namespace[0] ? "/" : "",
+                         request->pod_name);
+        if (name[0] && request->pod_id[0])
+                snprintf(buf, size, "pod '%s' (sandbox %s, scope.numapin.io pod)", name, request->pod_id);
+        else if (name[0])
+                snprintf(buf, size, "pod '%s' (scope.numapin.io pod)", name);
+        else if (request->pod_id[0])
+                snprintf(buf, size, "pod sandbox '%s' (scope.numapin.io pod)", request->pod_id);
+        else
+                snprintf(buf, size, "the pod (scope.numapin.io pod)");
+}
+
+/* The node with CPUs nearest to the memory-only node at `index` in topology->nodes, by the
+ * distance from the CPUs' node to it (ties: the lower id), -1 when no node has CPUs.
+ * `cpu_nodes` are the indices of the nodes with CPUs, ascending. */
+static int nearest_cpu_node(const struct np_topology *t, const unsigned int *cpu_nodes, unsigned int n_cpu_nodes,
+                            size_t index)
+{
+        uint32_t nearest_distance = UINT32_MAX;
+        int nearest = -1;
+
+        for (unsigned int i = 0; i < n_cpu_nodes; i++) {
+                const struct np_node *node = &t->nodes[cpu_nodes[i]];
+
+                if (node->distances[index] < nearest_distance) {
+                        nearest = (int)node->id;
+                        nearest_distance = node->distances[index];
+                }
+        }
+        return nearest;
+}
+
+/* The memory-only nodes whose nearest node with CPUs is one of `nodes`. */
+static void nearest_memory_only_nodes(const struct np_topology *t, const unsigned int *cpu_nodes,
+                                      unsigned int n_cpu_nodes, const struct np_cpulist *nodes,
+                                      struct np_cpulist *ret_nodes)
+{
+        np_cpulist_zero(ret_nodes);
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                int nearest;
+
+                if (!np_cpulist_test(&t->memory_nodes, t->nodes[i].id) || !np_cpulist_empty(&t->nodes[i].cpus))
+                        continue;
+                nearest = nearest_cpu_node(t, cpu_nodes, n_cpu_nodes, i);
+                if (nearest >= 0 && np_cpulist_test(nodes, (unsigned int)nearest))
+                        np_cpulist_set(ret_nodes, t->nodes[i].id);
+        }
+}
+
+/* The reason of an `auto` choice: which rule and strategy chose the nodes. */
+static void explain_auto(struct np_placement *placement, const struct rank *rank, const struct candidate_set *chosen,
+                         const struct np_request *request, const struct np_demand *node_demand, bool needs_memory,
+                         const struct np_cpulist *cpu_node_ids)
+{
+        const char *strategy = rank->pack ? "pack" : "spread";
+        bool several = chosen->n > 1;
+        char list[NP_CPULIST_BUFSIZE], memory[32];
+
+        np_cpulist_format(&placement->nodes, list, sizeof(list));
+        format_bytes(chosen->memory_free_bytes, memory, sizeof(memory));
+        if (rank->n_devices > 0) {
+                char devices[NP_CPULIST_BUFSIZE], note[NP_DEVICE_NOTE_MAX + NP_CPULIST_BUFSIZE + 32];
+                struct np_cpulist device_cpu_nodes = *rank->device_nodes;
+
+                np_cpulist_format(rank->device_nodes, devices, sizeof(devices));
+                if (request->device_note[0])
+                        snprintf(note, sizeof(note), "%s", request->device_note);
+                else
+                        snprintf(note, sizeof(note), "devices on nodes %s", devices);
+                np_cpulist_and(&device_cpu_nodes, cpu_node_ids);
+                if (chosen->within_devices || rank->devices_fit || np_cpulist_empty(&device_cpu_nodes) ||
+                    np_cpulist_is_subset(&device_cpu_nodes, &placement->nodes))
+                        append_reason(placement, "auto (%s): node%s %s %s nearest the devices (%s): ", strategy,
+                                      several ? "s" : "", list, several ? "are" : "is", note);
+                else {
+                        char demand_text[128];
+
+                        describe_demand(request, node_demand, needs_memory, demand_text, sizeof(demand_text));
+                        append_reason(placement,
+                                      "auto (%s): the devices' nodes %s cannot hold %s; node%s %s %s the nearest that fits (%s): ",
+                                      strategy, devices, demand_text, several ? "s" : "", list, several ? "are" : "is",
+                                      note);
+                }
+                append_reason(placement, "device distance %u, ", chosen->device_distance);
+                if (several)
+                        append_reason(placement, "total distance %u, ", chosen->distance);
+                append_reason(placement, "%u free CPUs, %s free", chosen->exclusive_count, memory);
+        } else if (!several && rank->pack)
+                append_reason(placement, "auto (pack): node %s is the fullest that fits (%u free CPUs, %s free)", list,
+                              chosen->exclusive_count, memory);
+        else if (!several)
+                append_reason(placement,
+                              "auto (spread): node %s has the most free capacity that fits (%u free CPUs, %s free)",
+                              list, chosen->exclusive_count, memory);
+        else
+                append_reason(placement,
+                              "auto (%s): nodes %s are the closest set of %u that fits (total distance %u), %s (%u free CPUs, %s free)",
+                              strategy, list, chosen->n, chosen->distance,
+                              rank->pack ? "the fullest of those" : "the one with the most free capacity",
+                              chosen->exclusive_count, memory);
+}
+
 int np_policy_place(const struct np_topology *t, const struct np_config *config, const struct np_usage *usage,
                     const struct np_request *request, const struct np_demand *demand, unsigned int flags,
                     struct np_diag *diag, struct np_placement *ret_placement)
 {
         _cleanup_free_ struct node_free *nf = NULL;
-        _cleanup_free_ unsigned int *candidates = NULL;
+        _cleanup_free_ unsigned int *candidates = NULL, *cpu_nodes = NULL, *device_indices = NULL;
         struct np_placement placement = { .policy = request->policy, .demand = *demand };
+        struct np_demand node_demand = *demand; /* what the nodes must hold: pod scope may ask more */
+        struct np_cpulist cpu_node_ids = {};
         struct candidate_set chosen = {};
+        enum np_strategy strategy = request->strategy != NP_STRATEGY_DEFAULT ? request->strategy : config->strategy;
+        struct rank rank = { .pack = strategy == NP_STRATEGY_PACK };
         bool needs_memory = request->policy != NP_POLICY_CPUS_ONLY;
-        char list[NP_CPULIST_BUFSIZE], free_text[3072], demand_text[128];
-        unsigned int n_candidates = 0;
+        bool pod_first = request->scope == NP_SCOPE_POD && !request->pod_nodes_fixed && request->nodes_auto;
+        const struct np_cpulist *fixed = NULL; /* the nodes it must go on: as annotated, or the pod's */
+        const char *nodes_key = request->nodes_key[0] ? request->nodes_key : "nodes.numapin.io";
+        char list[NP_CPULIST_BUFSIZE], free_text[3072], demand_text[128], pod[640];
+        unsigned int n_candidates = 0, n_cpu_nodes = 0;
         int r;
 
         if (request->policy == NP_POLICY_NONE) {
@@ -471,76 +663,156 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         if (r < 0)
                 return r;
         candidates = calloc(t->n_nodes, sizeof(*candidates));
-        if (!candidates)
+        cpu_nodes = calloc(t->n_nodes, sizeof(*cpu_nodes));
+        if (!candidates || !cpu_nodes)
                 return -ENOMEM;
+        for (size_t i = 0; i < t->n_nodes; i++)
+                if (!np_cpulist_empty(&t->nodes[i].cpus)) {
+                        cpu_nodes[n_cpu_nodes++] = (unsigned int)i;
+                        np_cpulist_set(&cpu_node_ids, t->nodes[i].id);
+                }
+        if (request->pod_nodes_fixed || pod_first)
+                describe_pod(request, pod, sizeof(pod));
 
-        if (!request->nodes_auto) {
-                NP_CPULIST_FOREACH(id, &request->nodes) {
+        if (request->pod_nodes_fixed) {
+                if (np_cpulist_empty(&request->pod_nodes))
+                        return np_diag_fail(diag, -EINVAL, "%s holds no nodes; expected the nodes of its placed container",
+                                            pod);
+                if (!request->nodes_auto && !np_cpulist_equal(&request->nodes, &request->pod_nodes)) {
+                        char pod_list[NP_CPULIST_BUFSIZE];
+
+                        np_cpulist_format(&request->nodes, list, sizeof(list));
+                        np_cpulist_format(&request->pod_nodes, pod_list, sizeof(pod_list));
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "annotation '%s' asks for nodes %s, but %s holds nodes %s; expected the pod's nodes or no node list",
+                                nodes_key, list, pod, pod_list);
+                }
+                fixed = &request->pod_nodes;
+        } else if (!request->nodes_auto)
+                fixed = &request->nodes;
+
+        if (fixed) {
+                NP_CPULIST_FOREACH(id, fixed) {
                         if (!np_topology_node(t, (unsigned int)id)) {
                                 np_cpulist_format(&t->node_ids, list, sizeof(list));
+                                if (request->pod_nodes_fixed)
+                                        return np_diag_fail(
+                                                diag, -ENOENT,
+                                                "%s holds node %d, which does not exist on this machine (nodes %s)",
+                                                pod, id, list);
                                 return np_diag_fail(
                                         diag, -ENOENT,
                                         "annotation '%s': node %d does not exist on this machine; expected auto or a list of its nodes (%s)",
-                                        request->nodes_key[0] ? request->nodes_key : "nodes.numapin.io", id, list);
+                                        nodes_key, id, list);
                         }
                         candidates[n_candidates++] = (unsigned int)t->node_index[id];
                 }
                 chosen.n = n_candidates;
                 if (chosen.n > ARRAY_SIZE(chosen.members))
-                        return np_diag_fail(diag, -E2BIG, "annotation '%s': more than %zu nodes",
-                                            request->nodes_key[0] ? request->nodes_key : "nodes.numapin.io",
-                                            ARRAY_SIZE(chosen.members));
+                        return np_diag_fail(diag, -E2BIG, "%s%s%s: more than %zu nodes",
+                                            request->pod_nodes_fixed ? "" : "annotation '",
+                                            request->pod_nodes_fixed ? pod : nodes_key,
+                                            request->pod_nodes_fixed ? "" : "'", ARRAY_SIZE(chosen.members));
                 memcpy(chosen.members, candidates, n_candidates * sizeof(*candidates));
-                set_totals(t, nf, &chosen);
-                if (!set_fits(&chosen, request, demand, needs_memory)) {
+                set_totals(t, nf, &rank, &chosen);
+                np_cpulist_format(fixed, list, sizeof(list));
+                if (!set_fits(nf, &rank, &chosen, request, demand, needs_memory)) {
                         describe_free(nf, candidates, n_candidates, free_text, sizeof(free_text));
                         describe_demand(request, demand, needs_memory, demand_text, sizeof(demand_text));
-                        np_cpulist_format(&request->nodes, list, sizeof(list));
+                        if (request->pod_nodes_fixed)
+                                return np_diag_fail(diag, -ENOSPC, "%s holds nodes %s, which cannot hold %s: %s", pod,
+                                                    list, demand_text, free_text);
                         return np_diag_fail(diag, -ENOSPC, "nodes %s cannot hold %s: %s", list, demand_text, free_text);
                 }
-                np_cpulist_format(&request->nodes, list, sizeof(list));
-                append_reason(&placement, "nodes %s as annotated", list);
+                if (request->pod_nodes_fixed)
+                        append_reason(&placement, "pod scope: on the pod's nodes %s, which %s holds", list, pod);
+                else
+                        append_reason(&placement, "nodes %s as annotated", list);
+                placement.nodes = *fixed;
         } else {
                 unsigned int first_k = request->node_count ? request->node_count : 1;
                 unsigned int last_k;
-                bool found = false;
+                bool found = false, protect = false;
 
-                for (size_t i = 0; i < t->n_nodes; i++)
-                        if (!np_cpulist_empty(&t->nodes[i].cpus))
-                                candidates[n_candidates++] = (unsigned int)i;
+                memcpy(candidates, cpu_nodes, n_cpu_nodes * sizeof(*cpu_nodes));
+                n_candidates = n_cpu_nodes;
                 last_k = request->node_count ? request->node_count : n_candidates;
                 if (request->node_count > n_candidates)
                         return np_diag_fail(
                                 diag, -EINVAL, "annotation '%s': %u nodes asked, this machine has %u nodes with CPUs",
                                 request->node_count_key[0] ? request->node_count_key : "node-count.numapin.io",
                                 request->node_count, n_candidates);
-                for (unsigned int k = first_k; k <= last_k && !found; k++)
-                        found = best_set(t, nf, candidates, n_candidates, k, request, demand, needs_memory, &chosen);
+                if (pod_first) {
+                        node_demand.cpu_millis = MAX(demand->cpu_millis, request->pod_demand.cpu_millis);
+                        node_demand.memory_bytes = MAX(demand->memory_bytes, request->pod_demand.memory_bytes);
+                        if (request->exclusive_cpus > 0)
+                                rank.pod_cpu_millis = request->pod_demand.cpu_millis;
+                }
+                if (request->device_affinity && !np_cpulist_empty(&request->device_nodes)) {
+                        device_indices = calloc(t->n_nodes, sizeof(*device_indices));
+                        if (!device_indices)
+                                return -ENOMEM;
+                        NP_CPULIST_FOREACH(id, &request->device_nodes)
+                                if (id < NP_MAX_NODES && t->node_index[id] >= 0)
+                                        device_indices[rank.n_devices++] = (unsigned int)t->node_index[id];
+                        rank.device_nodes = &request->device_nodes;
+                        rank.device_indices = device_indices;
+                }
+                /* an exclusive request first keeps off the last shared CPU of shared containers; when
+                 * nothing fits so, np_ledger_place() has the last word */
+                if (request->exclusive_cpus > 0) {
+                        protect = usage->shared_unbound > 0;
+                        for (unsigned int i = 0; i < n_candidates; i++) {
+                                rank.machine_shared_count += nf[candidates[i]].shared_count;
+                                protect = protect || usage->shared_containers[nf[candidates[i]].id] > 0;
+                        }
+                }
+                for (int pass = protect ? 0 : 1; pass < 2 && !found; pass++) {
+                        rank.usage = pass == 0 ? usage : NULL;
+                        for (unsigned int k = first_k; k <= last_k && !found; k++)
+                                found = best_set(t, nf, candidates, n_candidates, k, &rank, request, &node_demand,
+                                                 needs_memory, &chosen);
+                }
                 if (!found) {
                         describe_free(nf, candidates, n_candidates, free_text, sizeof(free_text));
-                        describe_demand(request, demand, needs_memory, demand_text, sizeof(demand_text));
-                        return np_diag_fail(diag, -ENOSPC, "no %s fits %s: %s",
+                        describe_demand(request, &node_demand, needs_memory, demand_text, sizeof(demand_text));
+                        return np_diag_fail(diag, -ENOSPC, "no %s fits %s%s%s: %s",
                                             request->node_count > 1 ? "set of nodes" : "node or set of nodes",
-                                            demand_text, free_text);
+                                            demand_text, pod_first ? ", the demand of " : "", pod_first ? pod : "",
+                                            free_text);
                 }
                 for (unsigned int i = 0; i < chosen.n; i++)
                         np_cpulist_set(&placement.nodes, nf[chosen.members[i]].id);
-                np_cpulist_format(&placement.nodes, list, sizeof(list));
-                if (chosen.n == 1) {
-                        char memory[32];
-                        format_bytes(chosen.memory_free_bytes, memory, sizeof(memory));
+                explain_auto(&placement, &rank, &chosen, request, &node_demand, needs_memory, &cpu_node_ids);
+                if (rank.usage && rank.shared_refused > 0)
                         append_reason(&placement,
-                                      "auto: node %s has the most free capacity that fits (%u free CPUs, %s free)",
-                                      list, chosen.exclusive_count, memory);
-                } else
+                                      "; passed over nodes where its exclusive CPUs would take the last shared CPU of a shared container");
+                if (pod_first && request->pod_demand.cpu_millis == 0 && request->pod_demand.memory_bytes == 0)
                         append_reason(&placement,
-                                      "auto: nodes %s are the closest set of %u that fits (total distance %u)", list,
-                                      chosen.n, chosen.distance);
+                                      "; pod scope: the pod's first container, nodes chosen for its own demand (the pod's is unknown)");
+                else if (pod_first) {
+                        uint64_t cpu_millis = request->exclusive_cpus > 0 ? MAX((uint64_t)request->exclusive_cpus * 1000,
+                                                                                request->pod_demand.cpu_millis)
+                                                                          : node_demand.cpu_millis;
+                        char memory[32] = "no memory limit";
+
+                        if (needs_memory && node_demand.memory_bytes > 0)
+                                format_bytes(node_demand.memory_bytes, memory, sizeof(memory));
+                        append_reason(&placement, "; pod scope: nodes chosen for the pod's demand (%.1f CPUs, %s)",
+                                      (double)cpu_millis / 1000.0, memory);
+                }
         }
-        if (!request->nodes_auto)
-                placement.nodes = request->nodes;
+        if (request->device_note[0] && !request->device_affinity)
+                append_reason(&placement, "; devices ignored (devices.numapin.io ignore): %s", request->device_note);
+        else if (request->device_note[0] && fixed)
+                append_reason(&placement, "; devices not considered, the nodes are given: %s", request->device_note);
+        else if (request->device_note[0] && rank.n_devices == 0)
+                append_reason(&placement, "; devices: %s", request->device_note);
 
         r = choose_cpus(t, config, usage, request, nf, &chosen, &placement);
+        if (r < 0 || np_cpulist_empty(&placement.cpus))
+                np_cpulist_format(&placement.nodes, list, sizeof(list));
         if (r < 0)
                 return np_diag_fail(diag, r, "cannot choose CPUs on nodes %s: %s", list, strerror(-r));
         if (np_cpulist_empty(&placement.cpus))
@@ -563,6 +835,24 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 /* a node with CPUs but no memory cannot be in cpuset.mems */
                 placement.mems = placement.nodes;
                 np_cpulist_and(&placement.mems, &t->memory_nodes);
+                if (request->memory_tier == NP_MEMORY_TIER_EXTENDED && fixed && !request->pod_nodes_fixed)
+                        append_reason(&placement,
+                                      "; memory of the annotated nodes only (memory-tier extended is for auto)");
+                else if (request->memory_tier == NP_MEMORY_TIER_EXTENDED) {
+                        struct np_cpulist added;
+
+                        nearest_memory_only_nodes(t, cpu_nodes, n_cpu_nodes, &placement.nodes, &added);
+                        np_cpulist_andnot(&added, &placement.mems);
+                        np_cpulist_or(&placement.mems, &added);
+                        np_cpulist_format(&added, list, sizeof(list));
+                        if (np_cpulist_empty(&added))
+                                append_reason(&placement,
+                                              "; memory-tier extended: no memory-only node is nearest to these nodes");
+                        else
+                                append_reason(&placement,
+                                              "; memory-tier extended: memory also on memory-only node%s %s, nearest to these nodes",
+                                              np_cpulist_count(&added) == 1 ? "" : "s", list);
+                }
                 if (np_cpulist_empty(&placement.mems)) {
                         np_cpulist_format(&placement.nodes, list, sizeof(list));
                         return np_diag_fail(diag, -ENOSPC,

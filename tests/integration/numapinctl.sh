@@ -112,7 +112,7 @@ expect_status "plan text bind cpus=2: exit 0" 0 "$status"
 expect_eq "plan text bind cpus=2: policy/nodes/cpus/mems lines" \
         "policy: bind|nodes: 0|cpus: 0,16 (exclusive)|mems: 0" \
         "$(grep -E '^(policy|nodes|cpus|mems):' <<<"$out" | sed 's/:  */: /' | paste -sd '|')"
-expect_contains "plan text bind cpus=2: reason line" "reason:    auto: node 0 has the most free capacity" "$out"
+expect_contains "plan text bind cpus=2: reason line" "reason:    auto (spread): node 0 has the most free capacity" "$out"
 no_state_dir() { [ ! -e "$SD" ] || why "$SD was created"; }
 check "plan without --commit: creates no state dir" no_state_dir
 
