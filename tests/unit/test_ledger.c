@@ -683,6 +683,48 @@ static void test_ledger_place_reuses_a_record_and_places_around_the_others(void 
         assert_true(np_cpulist_equal(&usage.exclusive_cpus, &second.exclusive_cpus));
 }
 
+/* An exclusive container that would fill the node of a shared container goes to another node
+ * that fits instead of being refused; named in the node list, it is still refused. */
+static void test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_cpu(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        _cleanup_topology_ struct np_topology *topology = NULL;
+        struct np_request request = { .policy = NP_POLICY_BIND, .nodes_auto = true, .exclusive_cpus = 16 };
+        struct np_record shared = shared_record("shared", NP_POLICY_BIND, "0", 0, 0);
+        struct np_demand demand = {};
+        struct np_placement placement;
+        struct np_usage usage;
+        struct np_config config;
+        struct np_diag diag = {};
+        char fixture[4096];
+
+        np_config_init(&config);
+        assert_int_equal(np_topology_load(np_test_fixture("2socket-smt", fixture, sizeof(fixture)), &diag, &topology),
+                         0);
+        /* no CPU demand: node 0, with 4 MiB more free memory, would be the freer */
+        put_ok(ledger, &shared);
+        np_ledger_usage(ledger, &usage);
+        assert_int_equal(usage.shared_containers[0], 1);
+
+        if (np_ledger_place(ledger, topology, &config, "big", &request, &demand, 0, &diag, &placement) < 0)
+                fail_msg("refused: %s", diag.message);
+        assert_cpulist_equal(&placement.nodes, "1");
+        assert_int_equal(np_cpulist_count(&placement.exclusive_cpus), 16);
+        assert_false(np_cpulist_intersects(&placement.cpus, &topology->nodes[0].cpus));
+
+        request.nodes_auto = false;
+        request.nodes = np_test_cpulist("0");
+        assert_int_equal(np_ledger_place(ledger, topology, &config, "big", &request, &demand, 0, &diag, &placement),
+                         -ENOSPC);
+        assert_non_null(strstr(diag.message, "would leave shared container 'shared' (nodes 0) no CPU to run on"));
+
+        /* the count follows the record out */
+        assert_int_equal(np_ledger_remove(ledger, "shared"), 0);
+        np_ledger_usage(ledger, &usage);
+        assert_int_equal(usage.shared_containers[0], 0);
+}
+
 int main(void)
 {
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
@@ -706,6 +748,7 @@ int main(void)
                 WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
                 WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
+                WITH_DIR(test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_cpu),
         };
 #undef WITH_DIR
 
