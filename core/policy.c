@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* The placement decision. `auto` takes the node with the most free CPU
- * capacity that fits the CPU and memory demand; when one node is not enough (or
- * node-count asks for more) the set with the smallest total distance. Exclusive
- * CPUs come as whole SMT cores first, packed into one L3 where they fit. Every
- * tie is broken by the lower node or CPU id, so the same inputs always give the
+/* The placement decision. `auto` takes the fewest nodes that fit the CPU and memory
+ * demand (or node-count of them), ranked by nearness to the container's devices, then
+ * the smallest total distance, then the strategy: spread the most free capacity, pack
+ * the least; exclusive CPUs keep off the last shared CPU of shared containers where
+ * they can. A pod's containers go on the nodes its first chose, for the pod's demand.
+ * Exclusive CPUs come as whole SMT cores first, packed into one L3 where they fit.
+ * Every tie is broken by the lower node or CPU id, so the same inputs always give the
  * same answer. */
 #include <errno.h>
 #include <stdarg.h>
