@@ -136,7 +136,7 @@ struct candidate_set {
 
 /* What ranks and limits the candidate sets of one `auto` placement. */
 struct rank {
-        bool pack;                          /* strategy pack: the least free capacity first, else the most */
+        bool pack; /* strategy pack: the least free capacity first, else the most */
         const struct np_cpulist *device_nodes;
         const unsigned int *device_indices; /* the device nodes, as indices into topology->nodes */
         unsigned int n_devices;             /* 0: devices do not rank */
@@ -602,10 +602,10 @@ static void explain_auto(struct np_placement *placement, const struct rank *rank
                         char demand_text[128];
 
                         describe_demand(request, node_demand, needs_memory, demand_text, sizeof(demand_text));
-                        append_reason(placement,
-                                      "auto (%s): the devices' nodes %s cannot hold %s; node%s %s %s the nearest that fits (%s): ",
-                                      strategy, devices, demand_text, several ? "s" : "", list, several ? "are" : "is",
-                                      note);
+                        append_reason(
+                                placement,
+                                "auto (%s): the devices' nodes %s cannot hold %s; node%s %s %s the nearest that fits (%s): ",
+                                strategy, devices, demand_text, several ? "s" : "", list, several ? "are" : "is", note);
                 }
                 append_reason(placement, "device distance %u, ", chosen->device_distance);
                 if (several)
@@ -619,11 +619,12 @@ static void explain_auto(struct np_placement *placement, const struct rank *rank
                               "auto (spread): node %s has the most free capacity that fits (%u free CPUs, %s free)",
                               list, chosen->exclusive_count, memory);
         else
-                append_reason(placement,
-                              "auto (%s): nodes %s are the closest set of %u that fits (total distance %u), %s (%u free CPUs, %s free)",
-                              strategy, list, chosen->n, chosen->distance,
-                              rank->pack ? "the fullest of those" : "the one with the most free capacity",
-                              chosen->exclusive_count, memory);
+                append_reason(
+                        placement,
+                        "auto (%s): nodes %s are the closest set of %u that fits (total distance %u), %s (%u free CPUs, %s free)",
+                        strategy, list, chosen->n, chosen->distance,
+                        rank->pack ? "the fullest of those" : "the one with the most free capacity",
+                        chosen->exclusive_count, memory);
 }
 
 int np_policy_place(const struct np_topology *t, const struct np_config *config, const struct np_usage *usage,
@@ -678,8 +679,8 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
 
         if (request->pod_nodes_fixed) {
                 if (np_cpulist_empty(&request->pod_nodes))
-                        return np_diag_fail(diag, -EINVAL, "%s holds no nodes; expected the nodes of its placed container",
-                                            pod);
+                        return np_diag_fail(diag, -EINVAL,
+                                            "%s holds no nodes; expected the nodes of its placed container", pod);
                 if (!request->nodes_auto && !np_cpulist_equal(&request->nodes, &request->pod_nodes)) {
                         char pod_list[NP_CPULIST_BUFSIZE];
 
@@ -788,15 +789,18 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         np_cpulist_set(&placement.nodes, nf[chosen.members[i]].id);
                 explain_auto(&placement, &rank, &chosen, request, &node_demand, needs_memory, &cpu_node_ids);
                 if (rank.usage && rank.shared_refused > 0)
-                        append_reason(&placement,
-                                      "; passed over nodes where its exclusive CPUs would take the last shared CPU of a shared container");
+                        append_reason(
+                                &placement,
+                                "; passed over nodes where its exclusive CPUs would take the last shared CPU of a shared container");
                 if (pod_first && request->pod_demand.cpu_millis == 0 && request->pod_demand.memory_bytes == 0)
-                        append_reason(&placement,
-                                      "; pod scope: the pod's first container, nodes chosen for its own demand (the pod's is unknown)");
+                        append_reason(
+                                &placement,
+                                "; pod scope: the pod's first container, nodes chosen for its own demand (the pod's is unknown)");
                 else if (pod_first) {
-                        uint64_t cpu_millis = request->exclusive_cpus > 0 ? MAX((uint64_t)request->exclusive_cpus * 1000,
-                                                                                request->pod_demand.cpu_millis)
-                                                                          : node_demand.cpu_millis;
+                        uint64_t cpu_millis =
+                                request->exclusive_cpus > 0
+                                        ? MAX((uint64_t)request->exclusive_cpus * 1000, request->pod_demand.cpu_millis)
+                                        : node_demand.cpu_millis;
                         char memory[32] = "no memory limit";
 
                         if (needs_memory && node_demand.memory_bytes > 0)
@@ -851,9 +855,10 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                                 append_reason(&placement,
                                               "; memory-tier extended: no memory-only node is nearest to these nodes");
                         else
-                                append_reason(&placement,
-                                              "; memory-tier extended: memory also on memory-only node%s %s, nearest to these nodes",
-                                              np_cpulist_count(&added) == 1 ? "" : "s", list);
+                                append_reason(
+                                        &placement,
+                                        "; memory-tier extended: memory also on memory-only node%s %s, nearest to these nodes",
+                                        np_cpulist_count(&added) == 1 ? "" : "s", list);
                 }
                 if (np_cpulist_empty(&placement.mems)) {
                         np_cpulist_format(&placement.nodes, list, sizeof(list));
