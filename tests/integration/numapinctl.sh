@@ -92,6 +92,17 @@ done
 ctl --sysfs-root "$NP_FIXTURES/memory-only-node" topology --json
 expect_eq "topology --json memory-only-node: node 2 is memory-only with 64 GiB" "false false true 67108864" \
         "$(jq -r '[.nodes[].memory_only] + [.nodes[2].memory_total_kb] | map(tostring) | join(" ")' <<<"$out")"
+expect_eq "topology --json memory-only-node: node 2's nearest CPU node is 0, none on CPU nodes" "null null 0" \
+        "$(jq -r '[.nodes[].nearest_cpu_node] | map(tostring) | join(" ")' <<<"$out")"
+ctl --sysfs-root "$NP_FIXTURES/memory-only-node" topology
+expect_eq "topology text memory-only-node: node 2's line names its nearest CPU node" \
+        "node 2: memory only, 64.0 GiB, nearest CPU node 0 (distance 14)" "$(grep '^node 2:' <<<"$out")"
+if root=$(np_fixture gb200-34node); then
+        ctl --sysfs-root "$root" topology --json
+        expect_eq "topology --json gb200-34node: HBM nodes 2-17 nearest node 0, 18-33 nearest node 1" \
+                "$(printf '0%.0s ' {2..17})$(printf '1%.0s ' {18..33})" \
+                "$(jq -r '[.nodes[] | select(.memory_only) | .nearest_cpu_node | tostring] | join(" ") + " "' <<<"$out")"
+fi
 ctl --sysfs-root "$NP_FIXTURES/2socket-smt" topology --json
 expect_eq "topology --json 2socket-smt: CPU 17 is node 0, package 0, core of CPU 1" "0 0 true" \
         "$(jq -r '(.cpus[] | select(.id == 17)) as $c | (.cpus[] | select(.id == 1)) as $s | "\($c.node) \($c.package) \($c.core == $s.core)"' <<<"$out")"
