@@ -237,8 +237,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^
 
-# The sysfs fixture machines too large to commit (large-32node, 8node-nps4), generated
-# from tests/fixtures/gen-all.sh into build/fixtures/sysfs/ once; the folder is the target.
+# The sysfs fixture machines too large to commit (every `gen-all.sh --list generated`:
+# large-32node, 8node-nps4, gb200-34node, 64node-8192cpu), generated from
+# tests/fixtures/gen-all.sh into build/fixtures/sysfs/ once; the folder is the target
+# (a machine with GPUs gets its NAME.proc/ beside it in the same run).
 FIXTURES_GEN := $(addprefix $(SHARED_BUILD)/fixtures/sysfs/,$(shell bash tests/fixtures/gen-all.sh --list generated))
 $(FIXTURES_GEN): $(SHARED_BUILD)/fixtures/sysfs/%: tests/fixtures/gen-all.sh tests/fixtures/gen-sysfs.sh
 	@mkdir -p $(dir $@)

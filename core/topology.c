@@ -453,6 +453,28 @@ unsigned int np_topology_distance(const struct np_topology *topology, unsigned i
         return node->distances[topology->node_index[to]];
 }
 
+int np_topology_nearest_cpu_node(const struct np_topology *topology, unsigned int node_id)
+{
+        const struct np_node *from = np_topology_node(topology, node_id);
+        int nearest = -1;
+        uint32_t best = 0;
+
+        if (!from)
+                return -1;
+        /* nodes are in ascending id order: a later node wins only by a shorter distance */
+        for (size_t i = 0; i < topology->n_nodes; i++) {
+                const struct np_node *to = &topology->nodes[i];
+
+                if (np_cpulist_empty(&to->cpus))
+                        continue;
+                if (nearest < 0 || from->distances[i] < best) {
+                        nearest = (int)to->id;
+                        best = from->distances[i];
+                }
+        }
+        return nearest;
+}
+
 void np_topology_node_cpus(const struct np_topology *topology, const struct np_cpulist *nodes,
                            struct np_cpulist *ret_cpus)
 {

@@ -106,6 +106,12 @@ static int cmd_topology(const struct options *opts, const struct np_context *con
                                                json_object_new_int64((int64_t)n->memory_free_kb));
                         json_object_object_add(node, "memory_only",
                                                json_object_new_boolean(np_cpulist_empty(&n->cpus)));
+                        if (np_cpulist_empty(&n->cpus)) {
+                                int nearest = np_topology_nearest_cpu_node(t, n->id);
+
+                                json_object_object_add(node, "nearest_cpu_node",
+                                                       nearest < 0 ? NULL : json_object_new_int(nearest));
+                        }
                         for (size_t d = 0; d < t->n_nodes; d++)
                                 json_object_array_add(distances, json_object_new_int((int)n->distances[d]));
                         json_object_object_add(node, "distances", distances);
@@ -148,6 +154,21 @@ static int cmd_topology(const struct options *opts, const struct np_context *con
                        np_cpulist_empty(&n->cpus) ? "(memory only)" : format_list(&n->cpus, list, sizeof(list)),
                        (double)n->memory_total_kb / (1024.0 * 1024.0), (double)n->memory_free_kb / (1024.0 * 1024.0),
                        distances);
+        }
+        /* where a memory-only node's memory is nearest: the node whose CPUs reach it best */
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                const struct np_node *n = &t->nodes[i];
+                int nearest;
+
+                if (!np_cpulist_empty(&n->cpus))
+                        continue;
+                nearest = np_topology_nearest_cpu_node(t, n->id);
+                printf("node %u: memory only, %.1f GiB, ", n->id, (double)n->memory_total_kb / (1024.0 * 1024.0));
+                if (nearest < 0)
+                        printf("no node has CPUs\n");
+                else
+                        printf("nearest CPU node %d (distance %u)\n", nearest,
+                               np_topology_distance(t, n->id, (unsigned int)nearest));
         }
         return 0;
 }

@@ -87,7 +87,8 @@ static inline void np_test_rmtree(const char *path)
                 np_test_rmtree_at(AT_FDCWD, path);
 }
 
-/* Copies the regular files and folders below src_fd into dst_fd. */
+/* Copies the regular files, folders and symbolic links (as they are) below src_fd
+ * into dst_fd. */
 static inline void np_test_copy_tree_at(int src_fd, int dst_fd)
 {
         DIR *dir = fdopendir(dup(src_fd));
@@ -110,6 +111,13 @@ static inline void np_test_copy_tree_at(int src_fd, int dst_fd)
                         np_test_copy_tree_at(from, to);
                         close(from);
                         close(to);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t n = readlinkat(src_fd, entry->d_name, target, sizeof(target) - 1);
+
+                        assert_true(n > 0);
+                        target[n] = '\0';
+                        assert_int_equal(symlinkat(target, dst_fd, entry->d_name), 0);
                 } else if (S_ISREG(st.st_mode)) {
                         char buf[65536];
                         ssize_t n;

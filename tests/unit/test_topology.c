@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* np_topology_load() on every sysfs fixture machine (nodes, CPUs, memory,
- * distances, SMT cores, L3 groups, isolated and offline CPUs) and on copies of a
- * fixture with one file broken, which must be refused with a message naming it. */
+ * distances, SMT cores, L3 groups, isolated and offline CPUs, memory-only nodes
+ * and the CPU node nearest each) and on copies of a fixture with one file broken,
+ * which must be refused with a message naming it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -219,6 +220,93 @@ static void test_topology_large_32node_machine_loads_every_cpu(void **state)
         assert_int_equal(count_l3_groups(t, 0), 2);
 }
 
+static void test_topology_gb200_has_32_memory_only_hbm_nodes_nearest_their_cpu(void **state)
+{
+        _cleanup_topology_ struct np_topology *t = np_test_load_topology("gb200-34node");
+
+        assert_int_equal(t->n_nodes, 34);
+        assert_int_equal(t->n_cpus, 144);
+        assert_int_equal(t->n_cores, 144);
+        assert_cpulist_equal(&t->node_ids, "0-33");
+        assert_cpulist_equal(&t->memory_nodes, "0-33");
+        assert_cpulist_equal(&np_topology_node(t, 0)->cpus, "0-71");
+        assert_cpulist_equal(&np_topology_node(t, 1)->cpus, "72-143");
+        assert_int_equal(np_topology_node(t, 0)->memory_total_kb, 480ull * 1024 * 1024);
+        for (unsigned int id = 2; id <= 33; id++) {
+                assert_true(np_cpulist_empty(&np_topology_node(t, id)->cpus));
+                assert_int_equal(np_topology_node(t, id)->memory_total_kb, 24ull * 1024 * 1024);
+                assert_int_equal(np_topology_nearest_cpu_node(t, id), id <= 17 ? 0 : 1);
+        }
+        assert_int_equal(np_topology_distance(t, 0, 1), 40);
+        assert_int_equal(np_topology_distance(t, 2, 0), 80);
+        assert_int_equal(np_topology_distance(t, 2, 1), 120);
+        assert_int_equal(np_topology_distance(t, 33, 1), 80);
+        assert_int_equal(np_topology_distance(t, 2, 3), 255);
+        assert_int_equal(np_topology_cpu(t, 143)->package, 1);
+        assert_int_equal(count_l3_groups(t, 1), 1);
+}
+
+static void test_topology_64node_machine_loads_all_8192_cpus(void **state)
+{
+        _cleanup_topology_ struct np_topology *t = np_test_load_topology("64node-8192cpu");
+
+        assert_int_equal(t->n_nodes, 64);
+        assert_int_equal(t->n_cpus, NP_CPULIST_MAX);
+        assert_int_equal(t->n_cores, 4096);
+        assert_cpulist_equal(&t->node_ids, "0-63");
+        assert_cpulist_equal(&t->online_cpus, "0-8191");
+        assert_cpulist_equal(&t->memory_nodes, "0-63");
+        assert_cpulist_equal(&np_topology_node(t, 0)->cpus, "0-63,4096-4159");
+        assert_cpulist_equal(&np_topology_node(t, 63)->cpus, "4032-4095,8128-8191");
+        assert_int_equal(np_topology_distance(t, 0, 7), 12);
+        assert_int_equal(np_topology_distance(t, 0, 8), 32);
+        assert_int_equal(np_topology_distance(t, 63, 56), 12);
+        assert_int_equal(np_topology_cpu(t, 8191)->node, 63);
+        assert_int_equal(np_topology_cpu(t, 8191)->package, 7);
+        assert_int_equal(np_topology_cpu(t, 8191)->core_index, np_topology_cpu(t, 4095)->core_index);
+        assert_int_equal(count_l3_groups(t, 0), 8);
+        assert_int_equal(np_topology_nearest_cpu_node(t, 40), 40);
+}
+
+static void test_topology_nearest_cpu_node_of_the_memory_only_node(void **state)
+{
+        _cleanup_topology_ struct np_topology *t = np_test_load_topology("memory-only-node");
+
+        assert_int_equal(np_topology_nearest_cpu_node(t, 2), 0); /* 14 against 24 */
+        assert_int_equal(np_topology_nearest_cpu_node(t, 0), 0);
+        assert_int_equal(np_topology_nearest_cpu_node(t, 1), 1);
+        assert_int_equal(np_topology_nearest_cpu_node(t, 3), -1);
+        assert_int_equal(np_topology_nearest_cpu_node(t, NP_MAX_NODES), -1);
+}
+
+/* memory-only-node with node 2's distance row replaced by `row`. */
+static struct np_topology *load_memory_only_node_with_row(const char *row, char *tmp, size_t size)
+{
+        struct np_topology *t = NULL;
+        char fixture[4096], root[4096], path[4096];
+
+        np_test_mkdtemp(tmp, size);
+        np_test_path(root, sizeof(root), tmp, "sys");
+        np_test_copy_tree(np_test_fixture("memory-only-node", fixture, sizeof(fixture)), root);
+        np_test_write_file(np_test_path(path, sizeof(path), root, "devices/system/node/node2/distance"), row);
+        assert_int_equal(np_topology_load(root, NULL, &t), 0);
+        return t;
+}
+
+static void test_topology_nearest_cpu_node_ties_go_to_the_lower_id(void **state)
+{
+        char tmp[4096];
+        struct np_topology *t = load_memory_only_node_with_row("20 20 10\n", tmp, sizeof(tmp));
+
+        assert_int_equal(np_topology_nearest_cpu_node(t, 2), 0);
+        np_topology_free(t);
+        np_test_rmtree(tmp);
+        t = load_memory_only_node_with_row("24 14 10\n", tmp, sizeof(tmp));
+        assert_int_equal(np_topology_nearest_cpu_node(t, 2), 1);
+        np_topology_free(t);
+        np_test_rmtree(tmp);
+}
+
 static void test_topology_node_cpus_joins_the_cpus_of_the_given_nodes(void **state)
 {
         _cleanup_topology_ struct np_topology *t = np_test_load_topology("4node-distance");
@@ -419,6 +507,10 @@ int main(void)
                 cmocka_unit_test(test_topology_sparse_node_ids_keep_their_ids),
                 cmocka_unit_test(test_topology_offline_cpus_are_left_out),
                 cmocka_unit_test(test_topology_large_32node_machine_loads_every_cpu),
+                cmocka_unit_test(test_topology_gb200_has_32_memory_only_hbm_nodes_nearest_their_cpu),
+                cmocka_unit_test(test_topology_64node_machine_loads_all_8192_cpus),
+                cmocka_unit_test(test_topology_nearest_cpu_node_of_the_memory_only_node),
+                cmocka_unit_test(test_topology_nearest_cpu_node_ties_go_to_the_lower_id),
                 cmocka_unit_test(test_topology_node_cpus_joins_the_cpus_of_the_given_nodes),
                 cmocka_unit_test(test_topology_missing_root_is_refused_naming_it),
                 BROKEN(test_topology_copied_fixture_loads_before_it_is_broken),
