@@ -515,7 +515,7 @@ bad_annotation "negative cpus" '{"cpus.numapin.io/pod": "-1"}' \
 bad_annotation "huge cpus" '{"cpus.numapin.io/pod": "99999999999999999999"}' \
         "cpus.numapin.io/pod" "integer from 0 to 8192"
 bad_annotation "unknown numapin key" '{"cpu.numapin.io/pod": "1"}' \
-        "cpu.numapin.io/pod" "policy, nodes, node-count, cpus or monitor"
+        "cpu.numapin.io/pod" "policy, nodes, node-count, cpus, monitor, scope, strategy, memory-tier or devices"
 
 # --- bad input: cgroupsPath escapes ----------------------------------------------------
 for path in "/../../etc" "a/../../b"; do
