@@ -20,7 +20,72 @@ void np_spec_free(struct np_spec *spec)
         if (spec->bundle_fd >= 0)
                 close(spec->bundle_fd);
         np_annotations_clear(&spec->annotations);
+        for (size_t i = 0; i < spec->n_devices; i++)
+                free((char *)spec->devices[i].path);
+        free(spec->devices);
         free(spec);
+}
+
+/* linux.devices: the character and block devices, for device affinity (FIFOs, 'p',
+ * have no PCI function and are left out). */
+static int read_devices(struct np_spec *spec, struct json_object *linux_obj, struct np_diag *diag)
+{
+        struct json_object *devices;
+        size_t n;
+        int r;
+
+        r = np_json_get(linux_obj, "devices", json_type_array, "config.json linux", diag, &devices);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        n = json_object_array_length(devices);
+        if (n > NP_SPEC_DEVICES_MAX)
+                return np_diag_fail(diag, -E2BIG, "config.json linux.devices: %zu devices; expected at most %d", n,
+                                    NP_SPEC_DEVICES_MAX);
+        spec->devices = calloc(n ? n : 1, sizeof(*spec->devices));
+        if (!spec->devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *device = json_object_array_get_idx(devices, i);
+                struct np_device *d = &spec->devices[spec->n_devices];
+                char what[64];
+                const char *path, *type;
+                int64_t major, minor;
+
+                snprintf(what, sizeof(what), "config.json linux.devices[%zu]", i);
+                if (!json_object_is_type(device, json_type_object))
+                        return np_diag_fail(diag, -EINVAL, "%s: expected an object with path, type, major and minor",
+                                            what);
+                r = np_json_get_string(device, "path", PATH_MAX - 1, what, diag, &path);
+                if (r == -ENOENT)
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'path' is missing", what);
+                if (r == 0)
+                        r = np_json_get_string(device, "type", 1, what, diag, &type);
+                if (r == -ENOENT || (r == 0 && (type[0] == '\0' || !strchr("cbup", type[0]))))
+                        return np_diag_fail(diag, -EINVAL, "%s: field 'type' is missing or not one of c, b, u or p",
+                                            what);
+                if (r < 0)
+                        return r;
+                if (type[0] == 'p')
+                        continue;
+                r = np_json_get_int64(device, "major", 0, UINT32_MAX, what, diag, &major);
+                if (r == 0)
+                        r = np_json_get_int64(device, "minor", 0, UINT32_MAX, what, diag, &minor);
+                if (r == -ENOENT)
+                        return np_diag_fail(diag, -EINVAL, "%s: fields 'major' and 'minor' are required for type %s",
+                                            what, type);
+                if (r < 0)
+                        return r;
+                d->path = strdup(path);
+                if (!d->path)
+                        return -ENOMEM;
+                d->type = type[0] == 'b' ? 'b' : 'c';
+                d->major = (uint32_t)major;
+                d->minor = (uint32_t)minor;
+                spec->n_devices++;
+        }
+        return 0;
 }
 
 static int read_resources(struct np_spec *spec, struct json_object *linux_obj, struct np_diag *diag)
@@ -193,8 +258,11 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
         r = np_json_get(root, "linux", json_type_object, "config.json", diag, &linux_obj);
         if (r == -ENOENT)
                 r = 0;
-        else if (r == 0)
+        else if (r == 0) {
                 r = read_resources(spec, linux_obj, diag);
+                if (r == 0)
+                        r = read_devices(spec, linux_obj, diag);
+        }
         if (r < 0)
                 return r;
         r = find_site(spec->text, spec->size, diag, &spec->site);

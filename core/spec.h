@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The bundle's OCI runtime spec (config.json): what numapin reads from it
- * (annotations, cgroupsPath, CPU quota/period, memory limit) and the rewrite
+ * (annotations, cgroupsPath, CPU quota/period, memory limit, devices) and the rewrite
  * of linux.resources.cpu.cpus/mems that keeps every other byte of the file. */
 #pragma once
 
@@ -11,7 +11,8 @@
 #include "jsontext.h"
 #include "model.h"
 
-#define NP_SPEC_LIMIT (4 * 1024 * 1024)
+#define NP_SPEC_LIMIT       (4 * 1024 * 1024)
+#define NP_SPEC_DEVICES_MAX 4096
 
 /* Where the rewrite splices linux.resources.cpu.cpus/mems into the original text. */
 struct np_spec_site {
@@ -34,6 +35,8 @@ struct np_spec {
         int64_t cpu_quota;           /* linux.resources.cpu.quota, -1 when absent */
         uint64_t cpu_period;         /* linux.resources.cpu.period, NP_CPU_PERIOD_DEFAULT when absent */
         int64_t memory_limit;        /* linux.resources.memory.limit, -1 when absent */
+        struct np_device *devices;   /* linux.devices of types c, u (as c) and b */
+        size_t n_devices;
 };
 
 int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec);

@@ -85,6 +85,8 @@ static int place(struct np_context *context, const struct np_state *state, struc
         input.cpu_quota = spec->cpu_quota;
         input.cpu_period = spec->cpu_period;
         input.memory_limit = spec->memory_limit;
+        input.devices = spec->devices;
+        input.n_devices = spec->n_devices;
         r = np_lifecycle_place(context, &input, NP_PLACE_COMMIT, diag, &outcome);
         if (r < 0)
                 return r;

@@ -261,6 +261,53 @@ static void test_spec_fields_of_the_wrong_type_are_refused_naming_them(void **st
                           -EINVAL, "policy.numapin.io/pod");
 }
 
+/* linux.devices as runc's spec lists them: character (c, and u as c) and block
+ * devices with their numbers; FIFOs (p) have no PCI function and are left out. */
+static void test_spec_load_reads_devices(void **state)
+{
+        _cleanup_spec_ struct np_spec *spec = load_ok(
+                *state, "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": ["
+                        "{\"path\": \"/dev/nvidia0\", \"type\": \"c\", \"major\": 195, \"minor\": 0, \"fileMode\": 438},"
+                        "{\"path\": \"/dev/nvme0n1\", \"type\": \"b\", \"major\": 259, \"minor\": 0},"
+                        "{\"path\": \"/dev/fifo\", \"type\": \"p\"},"
+                        "{\"path\": \"/dev/infiniband/uverbs0\", \"type\": \"u\", \"major\": 231, \"minor\": 192}]}}");
+
+        assert_int_equal(spec->n_devices, 3);
+        assert_string_equal(spec->devices[0].path, "/dev/nvidia0");
+        assert_int_equal(spec->devices[0].type, 'c');
+        assert_int_equal(spec->devices[0].major, 195);
+        assert_int_equal(spec->devices[0].minor, 0);
+        assert_int_equal(spec->devices[1].type, 'b');
+        assert_int_equal(spec->devices[1].major, 259);
+        assert_string_equal(spec->devices[2].path, "/dev/infiniband/uverbs0");
+        assert_int_equal(spec->devices[2].type, 'c');
+        assert_int_equal(spec->devices[2].minor, 192);
+}
+
+static void test_spec_malformed_devices_are_refused_naming_them(void **state)
+{
+        assert_load_fails(*state, "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": {}}}", -EINVAL,
+                          "field 'devices' is an object; expected an array");
+        assert_load_fails(*state, "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [7]}}", -EINVAL,
+                          "linux.devices[0]: expected an object");
+        assert_load_fails(*state,
+                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"type\": \"c\", \"major\": 1, "
+                          "\"minor\": 3}]}}",
+                          -EINVAL, "linux.devices[0]: field 'path' is missing");
+        assert_load_fails(*state,
+                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/x\", \"type\": \"x\", "
+                          "\"major\": 1, \"minor\": 3}]}}",
+                          -EINVAL, "linux.devices[0]: field 'type' is missing or not one of c, b, u or p");
+        assert_load_fails(*state,
+                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", "
+                          "\"major\": 1, \"minor\": 3}, {\"path\": \"/dev/x\", \"type\": \"b\", \"major\": 8}]}}",
+                          -EINVAL, "linux.devices[1]: fields 'major' and 'minor' are required for type b");
+        assert_load_fails(*state,
+                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", "
+                          "\"major\": 4294967296, \"minor\": 0}]}}",
+                          -ERANGE, "linux.devices[0]");
+}
+
 static void test_spec_period_zero_is_refused(void **state)
 {
         assert_load_fails(*state,
@@ -516,6 +563,8 @@ int main(void)
                 cmocka_unit_test(test_spec_demand_refuses_a_period_out_of_range_and_a_huge_quota),
                 WITH_BUNDLE(test_spec_missing_oci_version_is_refused),
                 WITH_BUNDLE(test_spec_fields_of_the_wrong_type_are_refused_naming_them),
+                WITH_BUNDLE(test_spec_load_reads_devices),
+                WITH_BUNDLE(test_spec_malformed_devices_are_refused_naming_them),
                 WITH_BUNDLE(test_spec_period_zero_is_refused),
                 WITH_BUNDLE(test_spec_malformed_json_is_refused),
                 WITH_BUNDLE(test_spec_larger_than_4mib_is_refused),
