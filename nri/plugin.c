@@ -112,12 +112,55 @@ struct container_input {
         struct np_input input;
         struct np_annotation_set container_annotations;
         struct np_annotation_set pod_annotations;
+        struct np_device *devices;
 };
 
 static void container_input_clear(struct container_input *in)
 {
         np_annotations_clear(&in->container_annotations);
         np_annotations_clear(&in->pod_annotations);
+        free(in->devices);
+        in->devices = NULL;
+}
+
+/* The character and block devices (a FIFO has no PCI function); a number beyond
+ * 32 bits is no device of this kernel's and is left out. */
+static int container_devices(const Nri__LinuxContainer *linux, struct container_input *in)
+{
+        size_t n = 0;
+
+        if (!linux || linux->n_devices == 0)
+                return 0;
+        in->devices = calloc(linux->n_devices, sizeof(*in->devices));
+        if (!in->devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < linux->n_devices; i++) {
+                const Nri__LinuxDevice *d = linux->devices[i];
+                const char *type = d->type ? d->type : "";
+
+                if ((strcmp(type, "c") != 0 && strcmp(type, "u") != 0 && strcmp(type, "b") != 0) || d->major < 0 ||
+                    d->major > UINT32_MAX || d->minor < 0 || d->minor > UINT32_MAX)
+                        continue;
+                in->devices[n++] = (struct np_device){ .path = d->path, .type = type[0] == 'b' ? 'b' : 'c',
+                                                       .major = (uint32_t)d->major, .minor = (uint32_t)d->minor };
+        }
+        in->input.devices = in->devices;
+        in->input.n_devices = n;
+        return 0;
+}
+
+/* The pod's limits (the sum kubelet gives the sandbox), for the pod scope. */
+static void pod_resources(const Nri__PodSandbox *pod, struct np_input *input)
+{
+        const Nri__LinuxResources *resources = pod && pod->linux ? pod->linux->pod_resources : NULL;
+
+        if (resources && resources->cpu && resources->cpu->quota && resources->cpu->quota->value > 0) {
+                input->pod_cpu_quota = resources->cpu->quota->value;
+                if (resources->cpu->period)
+                        input->pod_cpu_period = resources->cpu->period->value;
+        }
+        if (resources && resources->memory && resources->memory->limit && resources->memory->limit->value > 0)
+                input->pod_memory_limit = resources->memory->limit->value;
 }
 
 static int container_input(const Nri__PodSandbox *pod, const Nri__Container *container, struct container_input *in)
@@ -146,7 +189,8 @@ static int container_input(const Nri__PodSandbox *pod, const Nri__Container *con
         }
         if (resources && resources->memory && resources->memory->limit)
                 in->input.memory_limit = resources->memory->limit->value;
-        r = 0;
+        pod_resources(pod, &in->input);
+        r = container_devices(container->linux, in);
         for (size_t i = 0; i < container->n_annotations && r == 0; i++)
                 r = add_annotation(&in->container_annotations, &container->annotations[i]->key,
                                    &container->annotations[i]->value);
