@@ -173,6 +173,13 @@ static int record_from_json(struct json_object *obj, const char *what, struct np
         r = np_names_from_json(obj, what, diag, &rec.names);
         if (r < 0)
                 return r;
+        r = np_json_get_string(obj, "pod_scope", NP_ID_MAX, what, diag, &s);
+        if (r == 0 && !np_id_valid(s))
+                return np_diag_fail(diag, -EINVAL, "%s: field 'pod_scope' is not a pod sandbox id", what);
+        if (r == 0)
+                strcpy(rec.pod_scope, s);
+        else if (r != -ENOENT)
+                return r;
         r = np_json_get(obj, "monitor", json_type_object, what, diag, &value);
         if (r == 0) {
                 uint64_t id;
@@ -728,6 +735,7 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
                     unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement)
 {
         const struct np_record *existing = np_ledger_find(ledger, id);
+        struct np_request pod_request = *request;
         struct np_usage usage;
         int r;
 
@@ -736,10 +744,24 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
                 return 1;
         }
         np_ledger_usage(ledger, &usage);
-        r = np_policy_place(topology, config, &usage, request, demand, flags, diag, ret_placement);
+        np_ledger_pod_nodes(ledger, id, &pod_request);
+        r = np_policy_place(topology, config, &usage, &pod_request, demand, flags, diag, ret_placement);
         if (r == 0 && !np_cpulist_empty(&ret_placement->exclusive_cpus))
                 r = leaves_shared_cpus(ledger, topology, config, id, ret_placement, diag);
         return r < 0 ? r : 0;
+}
+
+void np_ledger_pod_nodes(const struct np_ledger *ledger, const char *id, struct np_request *request)
+{
+        request->pod_nodes_fixed = false;
+        np_cpulist_zero(&request->pod_nodes);
+        if (request->scope != NP_SCOPE_POD || !request->pod_id[0])
+                return;
+        for (const struct np_record *r = np_ledger_next(ledger, NULL); r; r = np_ledger_next(ledger, r))
+                if (strcmp(r->pod_scope, request->pod_id) == 0 && (!id || strcmp(r->id, id) != 0)) {
+                        np_cpulist_or(&request->pod_nodes, &r->nodes);
+                        request->pod_nodes_fixed = true;
+                }
 }
 
 void np_record_placement(const struct np_record *record, struct np_placement *ret_placement)
@@ -821,6 +843,8 @@ int np_record_to_json(const struct np_record *rec, struct json_object **ret_obje
         r = np_names_to_json(&rec->names, obj);
         if (r < 0)
                 return r;
+        if (rec->pod_scope[0])
+                json_object_object_add(obj, "pod_scope", json_object_new_string(rec->pod_scope));
         if (rec->monitor.on) {
                 struct json_object *monitor = json_object_new_object();
 

@@ -26,6 +26,7 @@ struct np_record {
         int64_t created;       /* seconds since the epoch */
         enum np_source source;
         struct np_names names; /* its namespace, pod and name in Kubernetes, for metrics */
+        char pod_scope[NP_ID_MAX + 1]; /* placed with scope pod: its pod sandbox's id; "" otherwise */
         struct np_record_monitor {
                 bool on;            /* watched by the locality monitor */
                 uint32_t slot;      /* its counters' slot */
@@ -85,6 +86,11 @@ const struct np_cpulist *np_ledger_exclusive_cpus(const struct np_ledger *ledger
 int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *topology, const struct np_config *config,
                     const char *id, const struct np_request *request, const struct np_demand *demand,
                     unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement);
+
+/* Pod scope: the nodes the other containers (all but `id`, NULL: none left out) of the
+ * request's pod hold, in request->pod_nodes (pod_nodes_fixed when there are such
+ * containers). A pod's node set lasts as long as one of its containers' records. */
+void np_ledger_pod_nodes(const struct np_ledger *ledger, const char *id, struct np_request *request);
 
 /* The placement a record holds, its reason "already placed". */
 void np_record_placement(const struct np_record *record, struct np_placement *ret_placement);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "annotations.h"
+#include "devices.h"
 #include "lifecycle.h"
 #include "locality.h"
 #include "monitor.h"
@@ -68,6 +69,36 @@ const char *np_outcome_updates_text(const struct np_outcome *outcome, char *buf,
         return buf;
 }
 
+/* The pod a container belongs to (the runtime's word wins over the CRI annotations)
+ * and, for the pod scope, the whole pod's demand where the front-end knows it. */
+static int pod_scope(const struct np_input *input, struct np_diag *diag, struct np_request *request)
+{
+        struct np_diag pod_diag = {};
+        char quoted[128];
+        int r;
+
+        if (input->pod && input->pod[0]) {
+                if (!np_id_valid(input->pod))
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "pod sandbox id '%s': expected 1-200 of A-Z a-z 0-9 _ + . - not starting with a dot",
+                                np_log_quote(quoted, sizeof(quoted), input->pod));
+                snprintf(request->pod_id, sizeof(request->pod_id), "%s", input->pod);
+        }
+        if (request->scope != NP_SCOPE_POD || request->policy == NP_POLICY_NONE)
+                return 0;
+        if (!request->pod_id[0])
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "annotation 'scope.numapin.io': pod scope needs the pod's sandbox id, and this container has none (io.kubernetes.cri.sandbox-id, io.kubernetes.cri-o.SandboxID or NRI's pod); expected scope container outside a pod");
+        if (input->pod_cpu_quota < 0 && input->pod_memory_limit < 0)
+                return 0;
+        r = np_demand_from_limits(input->pod_cpu_quota,
+                                  input->pod_cpu_period ? input->pod_cpu_period : NP_CPU_PERIOD_DEFAULT,
+                                  input->pod_memory_limit, &pod_diag, &request->pod_demand);
+        return r < 0 ? np_diag_fail(diag, r, "the pod's resources: %s", pod_diag.message) : 0;
+}
+
 int np_input_request(const struct np_context *context, const struct np_input *input, struct np_diag *diag,
                      struct np_request *ret_request, struct np_demand *ret_demand)
 {
@@ -81,10 +112,22 @@ int np_input_request(const struct np_context *context, const struct np_input *in
         np_annotations_clear(&set);
         if (r == 0)
                 r = np_request_set_pod(ret_request, input->pod_namespace, input->pod_name, diag);
+        if (r == 0)
+                r = pod_scope(input, diag, ret_request);
+        if (r == 0)
+                r = np_demand_from_limits(input->cpu_quota,
+                                          input->cpu_period ? input->cpu_period : NP_CPU_PERIOD_DEFAULT,
+                                          input->memory_limit, diag, ret_demand);
         if (r < 0)
                 return r;
-        return np_demand_from_limits(input->cpu_quota, input->cpu_period ? input->cpu_period : NP_CPU_PERIOD_DEFAULT,
-                                     input->memory_limit, diag, ret_demand);
+        if (input->n_devices > 0 && ret_request->policy != NP_POLICY_NONE && ret_request->nodes_auto) {
+                r = np_devices_nodes(context->sysfs_root, context->proc_root, input->devices, input->n_devices,
+                                     &ret_request->device_nodes, ret_request->device_note,
+                                     sizeof(ret_request->device_note));
+                if (r < 0)
+                        return np_diag_fail(diag, r, "devices: %s", strerror(-r));
+        }
+        return 0;
 }
 
 /* --- re-pinning --------------------------------------------------------------------- */
@@ -396,11 +439,14 @@ static int valid_id(const char *id, struct np_diag *diag)
 /* --- the verbs ------------------------------------------------------------------------ */
 
 /* The Kubernetes names the request found, for the record's metrics labels. */
-static void record_names(struct np_record *record, const struct np_request *request)
+/* What a record keeps of the request: the Kubernetes names, and the pod its pod scope binds it to. */
+static void record_request(struct np_record *record, const struct np_request *request)
 {
         snprintf(record->names.namespace, sizeof(record->names.namespace), "%s", request->pod_namespace);
         snprintf(record->names.pod, sizeof(record->names.pod), "%s", request->pod_name);
         snprintf(record->names.container, sizeof(record->names.container), "%s", request->container_name);
+        snprintf(record->pod_scope, sizeof(record->pod_scope), "%s",
+                 request->scope == NP_SCOPE_POD ? request->pod_id : "");
 }
 
 /* Records a container adopted as it runs; the outcome says PLACED. */
@@ -410,7 +456,7 @@ static int put_new(struct verb *verb, const struct np_input *input, struct np_di
         int r;
 
         np_record_from_placement(&record, input->id, &outcome->placement, verb->context->options.source);
-        record_names(&record, &outcome->request);
+        record_request(&record, &outcome->request);
         record.pid = input->pid > 0 ? input->pid : 0;
         r = np_ledger_put(verb->ledger, &record);
         if (r < 0)
@@ -473,6 +519,7 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         if (r < 0)
                 return r;
         np_ledger_usage(ledger, &usage);
+        np_ledger_pod_nodes(ledger, NULL, &outcome->request);
         np_context_unlock(context);
         r = np_policy_place(topology, &context->decision_config, &usage, &outcome->request, &demand,
                             context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome->placement);
@@ -555,7 +602,7 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                 r = 0;
         } else if (r == 0) {
                 np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
-                record_names(&record, &outcome.request);
+                record_request(&record, &outcome.request);
                 record.pid = input->pid > 0 ? input->pid : 0;
                 snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
                 outcome.kind = NP_OUTCOME_PLACED;

@@ -570,6 +570,81 @@ static void test_lifecycle_release_gives_exclusive_cpus_back(void **state)
         np_outcome_clear(&outcome);
 }
 
+/* Pod scope through the verbs: the pod's first container chooses, the next follow
+ * whatever their own strategy says, one that does not fit there is refused naming the
+ * pod, and the node set goes with the pod's last record. */
+static void test_lifecycle_pod_scope_keeps_a_pod_on_its_first_containers_nodes(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+        struct np_diag diag = {};
+        struct np_input input = NP_INPUT_INIT;
+        struct np_annotation_set set = {};
+
+        /* node 0 mostly held, so that spread and pack disagree */
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "big", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=12", NULL),
+                0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "pod-a", "io.kubernetes.cri.sandbox-id=web",
+                               "scope.numapin.io/pod=pod", "cpus.numapin.io/pod=2", NULL),
+                         0);
+        assert_cpulist_equal(&outcome.placement.nodes, "1");
+        np_outcome_clear(&outcome);
+        assert_string_equal(find(f, "pod-a")->pod_scope, "web");
+
+        /* pack alone would take node 0, the fullest that fits: the pod's node wins */
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "pod-b", "io.kubernetes.cri.sandbox-id=web",
+                               "scope.numapin.io/pod=pod", "strategy.numapin.io/pod=pack", "cpus.numapin.io/pod=1",
+                               NULL),
+                         0);
+        assert_cpulist_equal(&outcome.placement.nodes, "1");
+        assert_non_null(strstr(outcome.placement.reason, "pod's nodes 1"));
+        np_outcome_clear(&outcome);
+
+        /* 15 exclusive CPUs do not fit on node 1 any more: refused, never placed on node 0 */
+        set = (struct np_annotation_set){};
+        assert_int_equal(np_annotations_add(&set, "io.kubernetes.cri.sandbox-id", "web"), 0);
+        assert_int_equal(np_annotations_add(&set, "scope.numapin.io/pod", "pod"), 0);
+        assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "15"), 0);
+        make_cgroup(f, "pod-c");
+        input.id = "pod-c";
+        input.cgroups_path = "/pod-c";
+        input.locate_cgroup = true;
+        input.pid = getpid();
+        input.container_annotations = &set;
+        assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, &diag, &outcome), -ENOSPC);
+        assert_non_null(strstr(diag.message, "pod sandbox 'web' (scope.numapin.io pod) holds nodes 1"));
+        assert_null(find(f, "pod-c"));
+        np_outcome_clear(&outcome);
+        np_annotations_clear(&set);
+
+        /* pod scope without a sandbox id to know the pod by */
+        memset(&diag, 0, sizeof(diag));
+        assert_int_equal(np_annotations_add(&set, "scope.numapin.io/pod", "pod"), 0);
+        input.id = "lonely";
+        assert_int_equal(np_lifecycle_place(f->context, &input, 0, &diag, &outcome), -EINVAL);
+        assert_non_null(strstr(diag.message, "pod scope needs the pod's sandbox id"));
+        np_annotations_clear(&set);
+
+        /* the last container goes: the next container of the pod chooses afresh (pack: node 0) */
+        assert_int_equal(np_lifecycle_release(f->context, "pod-a", 0, NULL, &outcome), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, 0, &outcome, "plan", "io.kubernetes.cri.sandbox-id=web", "scope.numapin.io/pod=pod",
+                               "strategy.numapin.io/pod=pack", "cpus.numapin.io/pod=1", NULL),
+                         0);
+        assert_cpulist_equal(&outcome.placement.nodes, "1"); /* pod-b still holds node 1 */
+        np_outcome_clear(&outcome);
+        assert_int_equal(np_lifecycle_release(f->context, "pod-b", 0, NULL, &outcome), 0);
+        np_outcome_clear(&outcome);
+        assert_int_equal(place(f, 0, &outcome, "plan", "io.kubernetes.cri.sandbox-id=web", "scope.numapin.io/pod=pod",
+                               "strategy.numapin.io/pod=pack", "cpus.numapin.io/pod=1", NULL),
+                         0);
+        assert_cpulist_equal(&outcome.placement.nodes, "0");
+        assert_null(strstr(outcome.placement.reason, "pod's nodes"));
+        np_outcome_clear(&outcome);
+}
+
 static void test_lifecycle_release_of_a_shared_container_repins_no_one(void **state)
 {
         struct fixture *f = *state;
@@ -999,6 +1074,7 @@ int main(void)
                 TEST(test_lifecycle_rerun_of_a_placed_container_repins_from_the_cgroups),
                 TEST(test_lifecycle_a_failed_repin_stays_pending),
                 TEST(test_lifecycle_release_gives_exclusive_cpus_back),
+                TEST(test_lifecycle_pod_scope_keeps_a_pod_on_its_first_containers_nodes),
                 TEST(test_lifecycle_release_of_a_shared_container_repins_no_one),
                 TEST(test_lifecycle_abort_undoes_a_fresh_placement),
                 TEST(test_lifecycle_place_again_repins_what_an_interrupted_run_left),
