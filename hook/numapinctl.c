@@ -31,6 +31,8 @@ struct options {
         int64_t cpu_quota;
         uint64_t cpu_period;
         int64_t memory_limit;
+        struct np_device devices[64]; /* --device, as linux.devices would give them */
+        size_t n_devices;
         const char *release_id;
         const char *stats_id;
         unsigned int watch; /* seconds, 0: once */
@@ -41,7 +43,8 @@ static void usage(FILE *out)
         fprintf(out, "usage: numapinctl " NP_CONTEXT_USAGE " COMMAND\n"
                      "  topology [--json]                 the NUMA topology numapin reads\n"
                      "  plan [--json] --annotation KEY=VALUE... [--cpu-quota US] [--cpu-period US]\n"
-                     "       [--memory-limit BYTES] [--container-name NAME] [--commit --id ID]\n"
+                     "       [--memory-limit BYTES] [--container-name NAME] [--device TYPE:MAJOR:MINOR[:PATH]]...\n"
+                     "       [--commit --id ID]\n"
                      "                                    the decision the hook would make, and why\n"
                      "  list [--json]                     the containers in the allocation ledger\n"
                      "  release ID                        drop a ledger record\n"
@@ -213,6 +216,8 @@ static int cmd_plan(const struct options *opts, struct np_context *context)
         input.cpu_quota = opts->cpu_quota;
         input.cpu_period = opts->cpu_period;
         input.memory_limit = opts->memory_limit;
+        input.devices = opts->devices;
+        input.n_devices = opts->n_devices;
         r = np_lifecycle_place(context, &input, opts->commit ? NP_PLACE_COMMIT : 0, &diag, &outcome);
         if (r < 0)
                 return fail(&diag, r);
@@ -610,6 +615,50 @@ static int parse_int_option(const char *name, const char *value, int64_t min, ui
         return 0;
 }
 
+/* --device TYPE:MAJOR:MINOR[:PATH]: c (or u) and b, as in linux.devices */
+static int parse_device(const char *value, struct options *opts)
+{
+        struct np_device *device = &opts->devices[opts->n_devices];
+        const char *given = value;
+        char type[2] = "";
+        const char *path;
+        uint64_t major, minor;
+        char number[16];
+        size_t len;
+
+        if (opts->n_devices == ARRAY_SIZE(opts->devices)) {
+                np_log_error("--device: more than %zu devices", ARRAY_SIZE(opts->devices));
+                return -E2BIG;
+        }
+        type[0] = value[0];
+        if (!strchr("cub", type[0]) || type[0] == '\0' || value[1] != ':')
+                goto bad;
+        value += 2;
+        for (int field = 0; field < 2; field++) {
+                len = strcspn(value, ":");
+                if (len == 0 || len >= sizeof(number))
+                        goto bad;
+                memcpy(number, value, len);
+                number[len] = '\0';
+                if (np_parse_u64(number, 0, UINT32_MAX, field == 0 ? &major : &minor) < 0)
+                        goto bad;
+                value += len;
+                if (field == 0 && *value++ != ':')
+                        goto bad;
+        }
+        path = *value == ':' ? value + 1 : NULL;
+        if (*value && (!path || !path[0]))
+                goto bad;
+        *device = (struct np_device){ .path = path, .type = type[0] == 'b' ? 'b' : 'c', .major = (uint32_t)major,
+                                      .minor = (uint32_t)minor };
+        opts->n_devices++;
+        return 0;
+bad:
+        np_log_error("--device '%s': expected TYPE:MAJOR:MINOR[:PATH], TYPE c, u or b, MAJOR and MINOR from 0 to %u",
+                     given, UINT32_MAX);
+        return -EINVAL;
+}
+
 static int parse_options(int argc, char **argv, struct options *opts)
 {
         static const struct option long_options[] = {
@@ -623,6 +672,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
                 { "commit", no_argument, NULL, 'x' },
                 { "id", required_argument, NULL, 'i' },
                 { "watch", required_argument, NULL, 'w' },
+                { "device", required_argument, NULL, 'd' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -651,6 +701,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
                                 return -ENOMEM;
                         break;
                 }
+                case 'd':
+                        if (parse_device(optarg, opts) < 0)
+                                return -EINVAL;
+                        break;
                 case 'q':
                         if (parse_int_option("--cpu-quota", optarg, -1, INT64_MAX, &n) < 0)
                                 return -EINVAL;
