@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # The OCI hook and the NRI plugin decide alike: one sequence of containers (bind,
 # exclusive CPUs, explicit nodes, cpus-only, node-count, container-scoped keys, a
-# stop, refusals, keys holding a NUL byte, someone else's keys of any form) placed
+# stop, refusals, keys holding a NUL byte, someone else's keys of any form, pod
+# scope) placed
 # once by numapin-hook createRuntime/poststop and once by numapin-nri through the
 # harness, then the two ledgers and the cpusets compared.
 source "$(dirname "$0")/../lib.sh"
@@ -51,139 +52,33 @@ STEPS=(
         "create d20 name=long pod:cpus.numapin.io/container.$(printf 'n%.0s' {1..330})=1"
         "stop d17"
         "stop d18"
+        # pod scope: the pod's first container chooses its nodes, the next ones follow or are
+        # refused, and the node set goes with the pod's last container
+        "create p1 pod=web name=a pod:scope.numapin.io/pod=pod pod:cpus.numapin.io/container.a=2"
+        "create p2 pod=web name=b pod:scope.numapin.io/pod=pod quota=100000 period=100000 memory=268435456"
+        "create p3 pod=web name=huge pod:scope.numapin.io/pod=pod pod:cpus.numapin.io/container.huge=15"
+        "create p4 pod=web name=solo pod:policy.numapin.io/pod=bind"
+        "create p5 pod=nopod name=x pod:scope.numapin.io/pod=sideways"
+        "stop p1"
+        "stop p2"
+        "create p6 pod=web name=c pod:scope.numapin.io/pod=pod pod:cpus.numapin.io/pod=3"
+        "stop p6"
 )
 
-# --- (a) the OCI hook, as tests/integration/hook.sh runs it ----------------------------
-A=$NP_TMP/hook-state CG=$NP_TMP/cgroup
-mkdir -p "$CG/cpuset"
-echo 0-31 >"$CG/cpuset/cpuset.cpus"
-echo 0-1 >"$CG/cpuset/cpuset.mems"
-declare -A hook_status hook_err
-for step in "${STEPS[@]}"; do
-        read -r cmd id rest <<<"$step"
-        B=$NP_TMP/bundles/$id
-        if [ "$cmd" = create ]; then
-                mkdir -p "$B" "$CG/cpuset/$id"
-                echo 0-31 >"$CG/cpuset/$id/cpuset.cpus"
-                echo 0-1 >"$CG/cpuset/$id/cpuset.mems"
-                echo 0 >"$CG/cpuset/$id/cpuset.memory_migrate"
-                name=main annotations='{}' cpu='{}' memory='{}'
-                for token in $rest; do
-                        key=${token%%=*} value=${token#*=}
-                        case $key in
-                        name) name=$value ;;
-                        pod:*) annotations=$(jq -c --arg k "${key#pod:}" --arg v "$value" '. + {($k): $v}' <<<"$annotations") ;;
-                        quota | period) cpu=$(jq -c --arg k "$key" --argjson v "$value" '. + {($k): $v}' <<<"$cpu") ;;
-                        memory) memory=$(jq -c --argjson v "$value" '{limit: $v}' <<<"$memory") ;;
-                        esac
-                done
-                # containerd's annotation passthrough: the pod's annotations and the CRI ones;
-                # the harness's \xNN (a NUL here) is JSON's \u00NN
-                annotations=$(jq -c --arg n "$name" --arg p "pod-$id" '. + {"io.kubernetes.cri.container-type": "container",
-                        "io.kubernetes.cri.container-name": $n, "io.kubernetes.cri.sandbox-id": $p}' <<<"$annotations" |
-                        sed 's/\\\\x\([0-9a-fA-F][0-9a-fA-F]\)/\\u00\1/g')
-                jq -n --argjson a "$annotations" --argjson cpu "$cpu" --argjson mem "$memory" --arg cg "/$id" '{
-                        ociVersion: "1.0.2", process: {args: ["sleep", "infinity"], cwd: "/"}, root: {path: "rootfs"},
-                        annotations: $a,
-                        linux: {cgroupsPath: $cg, resources: ({cpu: $cpu, memory: $mem} | with_entries(select(.value != {})))}
-                }' >"$B/config.json"
-                jq -n --arg id "$id" --arg b "$B" --argjson a "$annotations" \
-                        '{ociVersion: "1.0.2", id: $id, status: "creating", bundle: $b, annotations: $a}' >"$NP_TMP/state.json"
-                stage=createRuntime
-        else
-                jq -n --arg id "$id" --arg b "$B" '{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}' >"$NP_TMP/state.json"
-                stage=poststop
-        fi
-        "$NP_HOOK" --sysfs-root "$SYSFS" --cgroup-root "$CG" --state-dir "$A" --config "$CONF" "$stage" \
-                <"$NP_TMP/state.json" >/dev/null 2>"$NP_TMP/hook.err"
-        hook_status[$cmd-$id]=$?
-        hook_err[$cmd-$id]=$(cat "$NP_TMP/hook.err")
-done
+source "$(dirname "$0")/decisions.bash"
 
-# --- (b) the NRI plugin, driven by the harness -----------------------------------------
-NB=$NP_TMP/nri-state
-mkdir -p "$NB" "$NP_TMP/nri-cgroup"
-printf '%s\n' "${STEPS[@]}" >"$NP_TMP/steps"
-out=$("$HARNESS" --plugin "$NRI" --state-dir "$NB" --log "$NP_TMP/plugin.log" script "$NP_TMP/steps" -- \
-        --sysfs-root "$SYSFS" --cgroup-root "$NP_TMP/nri-cgroup" --config "$CONF" 2>&1)
-harness_status=$?
-expect_status "the harness runs the sequence through numapin-nri" 0 "$harness_status"
-declare -A nri_line
-while read -r cmd id verdict rest; do
-        [ -n "$id" ] && nri_line[$cmd-$id]="$verdict $rest"
-done < <(grep -E '^(create|stop) ' <<<"$out")
 
-# --- the same decisions ---------------------------------------------------------------
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
-declare -A nri_cpus # each container's cpuset as the plugin last set it (adjustment, then updates)
-for step in "${STEPS[@]}"; do
-        read -r cmd id _ <<<"$step"
-        line=${nri_line[$cmd-$id]:-}
-        hstatus=${hook_status[$cmd-$id]}
-        if [ -z "$line" ]; then
-                fail "$cmd $id: the plugin answered" "no line in the harness output: $(tail -3 <<<"$out")"
-                continue
-        fi
-        for update in $(grep -o 'update=[^ ]*' <<<"$line"); do
-                IFS=: read -r _ uid ucpus _ <<<"${update/=/:}"
-                nri_cpus[$uid]=$ucpus
-        done
-        if [ "$cmd" = stop ]; then
-                expect_eq "stop $id: poststop and StopContainer both succeed" "0 ok" "$hstatus ${line%% *}"
-                unset "nri_cpus[$id]"
-                continue
-        fi
-        if [[ $line == error* ]]; then
-                msg=${line#error * }
-                same_refusal() {
-                        [ "$hstatus" -ne 0 ] && [[ ${hook_err[$cmd-$id]} == *"$msg"* ]] ||
-                                why "hook exit $hstatus '${hook_err[$cmd-$id]}', plugin '$line'"
-                }
-                check "create $id: both refuse it, for the same reason" same_refusal
-                continue
-        fi
-        if [ "$hstatus" -ne 0 ]; then
-                fail "create $id: both place it" "the hook refused (exit $hstatus): ${hook_err[$cmd-$id]}; the plugin: $line"
-                continue
-        fi
-        nri_cpus[$id]=$(field cpus "$line")
-        want="$(jq -r '.linux.resources.cpu.cpus // "-"' "$NP_TMP/bundles/$id/config.json") $(jq -r '.linux.resources.cpu.mems // "-"' "$NP_TMP/bundles/$id/config.json")"
-        expect_eq "create $id: the plugin's adjustment (cpus mems) equals the hook's config.json" "$want" \
-                "$(field cpus "$line") $(field mems "$line")"
-done
-
-# every container's cpuset in the end: the hook's cgroup (written at create and by re-pinning)
-# against the plugin's adjustment and the updates it returned since
-for id in $(printf '%s\n' "${!nri_cpus[@]}" | sort -V); do
-        [ "${nri_cpus[$id]}" = - ] && continue
-        expect_eq "$id: its cpuset in the end, hook cgroup against plugin adjustment and updates" \
-                "$(cat "$CG/cpuset/$id/cpuset.cpus")" "${nri_cpus[$id]}"
-done
-
-# containers numapin does not place (d9, policy none) are kept off exclusive CPUs on both
-# paths alike (their cpusets are compared above); the hook records them, the plugin keeps
-# them in memory, as the runtime lists them again at every Synchronize
-ledger() {
-        "$NP_CTL" --config "$CONF" --state-dir "$1" list --json |
-                jq -S '[.containers[] | select(.policy != "none") | {id, policy, nodes, cpus, mems, exclusive_cpus, write_mems, cpu_millis, memory_bytes,
-                        monitor}] | sort_by(.id)'
+# pod scope as a user checks it: the pod's containers on one node set, the one that does not
+# fit there refused with the pod named, never placed elsewhere
+mems_of() { jq -r '.linux.resources.cpu.mems // "-"' "$NP_TMP/bundles/$1/config.json"; }
+expect_eq "pod scope: the pod's second container is on its first one's node" "$(mems_of p1)" "$(mems_of p2)"
+check_refused_pod() {
+        [ "${hook_status[create-p3]}" -ne 0 ] && [[ ${hook_err[create-p3]} == *"pod 'default/web' (sandbox web, scope.numapin.io pod) holds nodes"* ]] ||
+                why "hook exit ${hook_status[create-p3]}: ${hook_err[create-p3]}"
 }
-hook_ledger=$(ledger "$A")
-nri_ledger=$(ledger "$NB")
-expect_eq "both ledgers hold the same containers" "$(jq -r '[.[].id] | join(" ")' <<<"$hook_ledger")" \
-        "$(jq -r '[.[].id] | join(" ")' <<<"$nri_ledger")"
-for id in $(jq -r '.[].id' <<<"$hook_ledger"); do
-        expect_eq "$id: the same ledger record (policy, nodes, cpus, mems, exclusive CPUs, demand, monitor)" \
-                "$(jq -c --arg id "$id" '.[] | select(.id == $id)' <<<"$hook_ledger")" \
-                "$(jq -c --arg id "$id" '.[] | select(.id == $id)' <<<"$nri_ledger")"
-done
-# the monitor on both paths alike: a fixture tree is not the kernel's, so neither watches,
-# and neither keeps final counters of the containers it released
-expect_eq "both paths keep the same exited containers' counters (none on a fixture tree)" \
-        "$(ls "$A/exited" 2>/dev/null | sort | tr '\n' ' ')" "$(ls "$NB/exited" 2>/dev/null | sort | tr '\n' ' ')"
-expect_eq "the plugin's records say source nri" "nri" \
-        "$("$NP_CTL" --config "$CONF" --state-dir "$NB" list --json | jq -r '[.containers[].source] | unique | join(" ")')"
-if grep -q '^not ok' <<<"$out" || [ "$harness_status" -ne 0 ]; then
-        printf '%s\n' "$out" | grep -v '^create\|^stop' | sed 's/^/# harness: /'
-        sed 's/^/# plugin log: /' "$NP_TMP/plugin.log" | tail -20
-fi
+check "pod scope: a container that does not fit on the pod's nodes is refused, naming the pod" check_refused_pod
+expect_eq "pod scope: a container of the pod without the key is placed on its own" 0 "${hook_status[create-p4]}"
+check_bad_scope() {
+        [[ ${hook_err[create-p5]} == *"scope.numapin.io/pod"*"expected container or pod"* ]] || why "${hook_err[create-p5]}"
+}
+check "an unknown scope is refused, naming the key and the allowed values" check_bad_scope

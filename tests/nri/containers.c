@@ -3,6 +3,7 @@
  * into the pod and container messages with the fields a real runtime adds; the
  * calls about them (create, update, stop, events) and what the plugin answered. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,8 @@ static bool copy_escaped(char *dst, size_t size, const char *src, size_t *ret_le
 
 int spec_parse(const char *line, struct spec *ret, char *err, size_t errsize)
 {
-        struct spec s = { .quota = -1, .memory = -1, .state = NRI__CONTAINER_STATE__CONTAINER_CREATED };
+        struct spec s = { .quota = -1, .memory = -1, .pod_quota = -1, .pod_memory = -1,
+                          .state = NRI__CONTAINER_STATE__CONTAINER_CREATED };
         char buf[4096], *save = NULL, *token;
         bool fits = true;
 
@@ -91,6 +93,19 @@ int spec_parse(const char *line, struct spec *ret, char *err, size_t errsize)
                         r = parse_i64(value, &s.quota);
                 else if (strcmp(key, "memory") == 0)
                         r = parse_i64(value, &s.memory);
+                else if (strcmp(key, "podquota") == 0)
+                        r = parse_i64(value, &s.pod_quota);
+                else if (strcmp(key, "podmemory") == 0)
+                        r = parse_i64(value, &s.pod_memory);
+                else if (strcmp(key, "device") == 0 && s.n_devices < sizeof(s.devices) / sizeof(s.devices[0])) {
+                        /* device=TYPE:MAJOR:MINOR:PATH */
+                        struct spec_device *d = &s.devices[s.n_devices++];
+                        int used = 0;
+
+                        if (sscanf(value, "%c:%" SCNd64 ":%" SCNd64 ":%n", &d->type, &d->major, &d->minor, &used) != 3 ||
+                            used == 0 || !copy_str(d->path, sizeof(d->path), value + used))
+                                return spec_error(err, errsize, "'device=%s': expected TYPE:MAJOR:MINOR:PATH", value);
+                }
                 else if (strcmp(key, "period") == 0)
                         r = parse_u64(value, UINT64_MAX, &s.period);
                 else if (strcmp(key, "pid") == 0)
@@ -255,6 +270,23 @@ Nri__PodSandbox *build_pod(struct arena *a, const struct spec *s)
         nri__linux_pod_sandbox__init(linux_pod);
         linux_pod->cgroup_parent = arena_printf(a, "/kubepods/besteffort/pod%s", pod->uid);
         linux_pod->cgroups_path = linux_pod->cgroup_parent;
+        if (s->pod_quota >= 0 || s->pod_memory >= 0) {
+                Nri__LinuxResources *resources = arena_alloc(a, sizeof(*resources));
+
+                nri__linux_resources__init(resources);
+                if (s->pod_quota >= 0) {
+                        resources->cpu = arena_alloc(a, sizeof(*resources->cpu));
+                        nri__linux_cpu__init(resources->cpu);
+                        resources->cpu->quota = opt_i64(a, s->pod_quota);
+                        resources->cpu->period = opt_u64(a, 100000);
+                }
+                if (s->pod_memory >= 0) {
+                        resources->memory = arena_alloc(a, sizeof(*resources->memory));
+                        nri__linux_memory__init(resources->memory);
+                        resources->memory->limit = opt_i64(a, s->pod_memory);
+                }
+                linux_pod->pod_resources = resources;
+        }
         pod->linux = linux_pod;
         pod->runtime_handler = "runc";
         add_unknown_bytes(a, &pod->base, 10, "10.88.0.7", 9); /* ips, NRI v0.8 */
@@ -310,6 +342,17 @@ Nri__Container *build_container(struct arena *a, const struct spec *s)
         nri__linux_container__init(linux_ctr);
         linux_ctr->resources = resources;
         linux_ctr->cgroups_path = arena_printf(a, "/kubepods/besteffort/pod%s/%s", s->pod, s->id);
+        linux_ctr->devices = arena_alloc(a, (s->n_devices + 1) * sizeof(*linux_ctr->devices));
+        for (size_t i = 0; i < s->n_devices; i++) {
+                Nri__LinuxDevice *d = arena_alloc(a, sizeof(*d));
+
+                nri__linux_device__init(d);
+                d->path = arena_strdup(a, s->devices[i].path);
+                d->type = arena_printf(a, "%c", s->devices[i].type);
+                d->major = s->devices[i].major;
+                d->minor = s->devices[i].minor;
+                linux_ctr->devices[linux_ctr->n_devices++] = d;
+        }
         add_unknown_bytes(a, &linux_ctr->base, 1, pid_namespace, sizeof(pid_namespace)); /* namespaces */
         c->linux = linux_ctr;
 

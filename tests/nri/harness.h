@@ -158,6 +158,13 @@ struct spec {
         char cpus[256], mems[64];
         uint64_t pid, padding;
         Nri__ContainerState state;
+        struct spec_device {
+                char type; /* c, b, u, p */
+                int64_t major, minor;
+                char path[64];
+        } devices[8];
+        size_t n_devices;
+        int64_t pod_quota, pod_memory; /* the pod's resources; -1: not set */
 };
 
 struct cpuset_update {
