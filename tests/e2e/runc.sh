@@ -204,3 +204,36 @@ else
         skip "runc re-pin: a running shared container is moved off a new exclusive CPU" "the host has one CPU"
         skip "runc re-pin: it gets the CPU back when the exclusive container is deleted" "the host has one CPU"
 fi
+
+# --- pod scope: two containers of one pod (the CRI annotations a kubelet's runtime sets) ---
+pod_annotations() { # NAME EXTRA-JSON
+        jq -nc --arg n "$1" --arg p "np-$$-pod" --argjson extra "$2" '{"io.kubernetes.cri.sandbox-id": $p,
+                "io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": $n,
+                "io.kubernetes.cri.sandbox-name": "web", "io.kubernetes.cri.sandbox-namespace": "e2e",
+                "scope.numapin.io/pod": "pod"} + $extra'
+}
+pod_of() { ctl list --json | jq -r --arg id "$1" '.containers[] | select(.id == $id) | "\(.pod_scope // "-") \(.nodes)"'; }
+b=$(bundle poda "$(pod_annotations a '{"cpus.numapin.io/container.a": "1"}')" "$SHOW; exec sleep 300")
+run_bg "$(cid poda)" "$b"
+status_a=$?
+wait_output "$NP_TMP/$(cid poda).out"
+b=$(bundle podb "$(pod_annotations b '{}')" "$SHOW; exec sleep 300")
+run_bg "$(cid podb)" "$b"
+status_b=$?
+wait_output "$NP_TMP/$(cid podb).out"
+expect_eq "runc pod scope: both containers of the pod run" "0 0" "$status_a $status_b"
+expect_eq "runc pod scope: both records are bound to the pod, on the same nodes" \
+        "np-$$-pod $(pod_of "$(cid poda)" | cut -d' ' -f2)" "$(pod_of "$(cid podb)")"
+expect_eq "runc pod scope: the first container's record names its pod" "np-$$-pod" "$(pod_of "$(cid poda)" | cut -d' ' -f1)"
+plan=$(ctl plan --json --annotation io.kubernetes.cri.sandbox-id="np-$$-pod" --annotation scope.numapin.io/pod=pod \
+        --annotation policy.numapin.io/pod=bind 2>&1)
+expect_contains "runc pod scope: a plan for another container of the pod follows the pod's nodes" "pod" "$(jq -r .reason <<<"$plan" 2>&1)"
+stop "$(cid poda)"
+expect_eq "runc pod scope: the pod's node set stays while one of its containers lives" \
+        "np-$$-pod" "$(pod_of "$(cid podb)" | cut -d' ' -f1)"
+stop "$(cid podb)"
+expect_eq "runc pod scope: released with the pod's last container (no record left)" "" "$(records)"
+plan=$(ctl plan --json --annotation io.kubernetes.cri.sandbox-id="np-$$-pod" --annotation scope.numapin.io/pod=pod \
+        --annotation policy.numapin.io/pod=bind 2>&1)
+released_plan() { [[ $(jq -r .reason <<<"$plan" 2>&1) != *"pod's nodes"* ]] || why "plan: $plan"; }
+check "runc pod scope: after the last container, a new container of the pod chooses its nodes afresh" released_plan
