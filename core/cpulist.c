@@ -14,21 +14,10 @@ void np_cpulist_zero(struct np_cpulist *list)
         memset(list, 0, sizeof(*list));
 }
 
-void np_cpulist_set(struct np_cpulist *list, unsigned int id)
-{
-        if (id < NP_CPULIST_MAX)
-                list->bits[id / 64] |= UINT64_C(1) << (id % 64);
-}
-
 void np_cpulist_clear(struct np_cpulist *list, unsigned int id)
 {
         if (id < NP_CPULIST_MAX)
                 list->bits[id / 64] &= ~(UINT64_C(1) << (id % 64));
-}
-
-bool np_cpulist_test(const struct np_cpulist *list, unsigned int id)
-{
-        return id < NP_CPULIST_MAX && (list->bits[id / 64] >> (id % 64)) & 1;
 }
 
 unsigned int np_cpulist_count(const struct np_cpulist *list)
@@ -36,7 +25,7 @@ unsigned int np_cpulist_count(const struct np_cpulist *list)
         unsigned int n = 0;
 
         for (size_t i = 0; i < NP_CPULIST_WORDS; i++)
-                n += (unsigned int)__builtin_popcountll(list->bits[i]);
+                n += np_popcount64(list->bits[i]);
         return n;
 }
 

@@ -21,6 +21,7 @@
 struct node_free {
         unsigned int id;
         unsigned int index;           /* in topology->nodes */
+        unsigned int cpu_count;       /* online CPUs, 0 for a memory-only node */
         unsigned int exclusive_count; /* CPUs not reserved and not held exclusively */
         unsigned int shared_count;    /* the same minus isolated CPUs */
         int64_t cpu_free_millis;      /* shared pool capacity minus shared demand */
@@ -105,16 +106,20 @@ static int compute_free(const struct np_topology *t, const struct np_config *con
                 free_nodes[i].index = (unsigned int)i;
                 free_nodes[i].memory_free_bytes = MIN(free_now, unreserved);
         }
-        for (size_t c = 0; c < t->n_cpus; c++) {
-                const struct np_cpu *cpu = &t->cpus[c];
-                struct node_free *nf = &free_nodes[t->node_index[cpu->node]];
+        /* a word of 64 CPUs at a time: on an 8192-CPU machine a bit at a time is most of the decision */
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                const struct np_node *node = &t->nodes[i];
+                const uint64_t *cpus = node->cpus.bits;
 
-                if (np_cpulist_test(&config->reserved_cpus, cpu->id) ||
-                    np_cpulist_test(&usage->exclusive_cpus, cpu->id))
-                        continue;
-                nf->exclusive_count++;
-                if (!np_cpulist_test(&t->isolated_cpus, cpu->id))
-                        nf->shared_count++;
+                free_nodes[i].cpu_count = node->n_cpus;
+                for (size_t w = node->cpu_words_start; w < node->cpu_words_end; w++) {
+                        uint64_t free_bits;
+
+                        free_bits = cpus[w] & ~config->reserved_cpus.bits[w] & ~usage->exclusive_cpus.bits[w];
+                        free_nodes[i].exclusive_count += np_popcount64(free_bits);
+                        free_nodes[i].shared_count +=
+                                np_popcount64(free_bits & ~t->isolated_cpus.bits[w]);
+                }
         }
         for (size_t i = 0; i < t->n_nodes; i++)
                 free_nodes[i].cpu_free_millis = (int64_t)free_nodes[i].shared_count * 1000 -
@@ -391,13 +396,15 @@ static unsigned int pick_exclusive(const struct np_topology *t, unsigned int nod
         } groups[64];
         unsigned int n_groups = 0;
 
-        for (size_t c = 0; c < t->n_cpus; c++) {
-                const struct np_cpu *cpu = &t->cpus[c];
+        struct np_cpulist node_available = t->nodes[t->node_index[node_id]].cpus;
+
+        np_cpulist_and(&node_available, available);
+        NP_CPULIST_FOREACH(id, &node_available) {
+                const struct np_cpu *cpu = &t->cpus[t->cpu_index[id]];
                 const struct core_state *core = &cores[cpu->core_index];
                 unsigned int g = 0;
 
-                if (cpu->node != node_id || cpu->l3 < 0 || core->available != core->total ||
-                    !np_cpulist_test(available, cpu->id))
+                if (cpu->l3 < 0 || core->available != core->total)
                         continue;
                 while (g < n_groups && groups[g].l3 != cpu->l3)
                         g++;
@@ -417,13 +424,13 @@ static unsigned int pick_exclusive(const struct np_topology *t, unsigned int nod
         /* pass 0: whole cores in the best L3; 1: whole cores anywhere;
          * 2: threads of split cores; 3: any thread */
         for (int pass = 0; pass < 4 && taken < want; pass++) {
-                for (size_t c = 0; c < t->n_cpus && taken < want; c++) {
-                        const struct np_cpu *cpu = &t->cpus[c];
+                for (int c = np_cpulist_next(&node_available, 0); c >= 0 && taken < want;
+                     c = np_cpulist_next(&node_available, (unsigned int)c + 1)) {
+                        const struct np_cpu *cpu = &t->cpus[t->cpu_index[c]];
                         struct core_state *core = &cores[cpu->core_index];
                         bool whole = core->available == core->total;
 
-                        if (cpu->node != node_id || !np_cpulist_test(available, cpu->id) ||
-                            np_cpulist_test(picked, cpu->id))
+                        if (np_cpulist_test(picked, cpu->id))
                                 continue;
                         if (pass == 0 && (!whole || cpu->l3 != best_l3 || best_l3 < 0))
                                 continue;
@@ -432,10 +439,10 @@ static unsigned int pick_exclusive(const struct np_topology *t, unsigned int nod
                         if (pass == 2 && whole)
                                 continue;
                         if (pass <= 1) {
-                                /* take the whole core: every sibling of this CPU */
-                                for (size_t s = c; s < t->n_cpus; s++)
-                                        if (t->cpus[s].core_index == cpu->core_index) {
-                                                np_cpulist_set(picked, t->cpus[s].id);
+                                /* take the whole core: every sibling of this CPU (all on its node) */
+                                NP_CPULIST_FOREACH(s, &node_available)
+                                        if (s >= c && t->cpus[t->cpu_index[s]].core_index == cpu->core_index) {
+                                                np_cpulist_set(picked, (unsigned int)s);
                                                 taken++;
                                         }
                                 core->available = 0;
@@ -490,10 +497,17 @@ static int choose_cpus(const struct np_topology *t, const struct np_config *conf
 
         if (!cores)
                 return -ENOMEM;
-        for (size_t c = 0; c < t->n_cpus; c++) {
-                cores[t->cpus[c].core_index].total++;
-                if (np_cpulist_test(&available, t->cpus[c].id))
-                        cores[t->cpus[c].core_index].available++;
+        /* the cores of the chosen nodes only: a core is on one node */
+        NP_CPULIST_FOREACH(id, &placement->nodes) {
+                const struct np_node *node = np_topology_node(t, (unsigned int)id);
+
+                NP_CPULIST_FOREACH(c, &node->cpus) {
+                        struct core_state *core = &cores[t->cpus[t->cpu_index[c]].core_index];
+
+                        core->total++;
+                        if (np_cpulist_test(&available, (unsigned int)c))
+                                core->available++;
+                }
         }
         memcpy(order, set->members, set->n * sizeof(order[0]));
         qsort_r(order, set->n, sizeof(order[0]), compare_exclusive_desc, (void *)nf);
@@ -670,7 +684,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         if (!candidates || !cpu_nodes)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n_nodes; i++)
-                if (!np_cpulist_empty(&t->nodes[i].cpus)) {
+                if (nf[i].cpu_count > 0) {
                         cpu_nodes[n_cpu_nodes++] = (unsigned int)i;
                         np_cpulist_set(&cpu_node_ids, t->nodes[i].id);
                 }

@@ -167,6 +167,7 @@ static int read_cache(const char *data, size_t size, const char *key, size_t key
                     (i > 0 && node->id <= t->nodes[i - 1].id))
                         return -EINVAL;
                 memcpy(&node->cpus, cpus, sizeof(node->cpus));
+                np_node_count_cpus(node);
                 node->distances = malloc(t->n_nodes * sizeof(*node->distances));
                 if (!node->distances)
                         return -ENOMEM;

@@ -397,6 +397,7 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                                         node_path, id, np_cpulist_next(&twice, 0));
                         }
                         np_cpulist_or(&all_cpus, &node->cpus);
+                        np_node_count_cpus(node);
                         if (node->memory_total_kb > 0)
                                 np_cpulist_set(&t->memory_nodes, (unsigned int)id);
                         t->node_index[id] = (int16_t)i;
@@ -428,6 +429,18 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                 return r;
         *ret_topology = TAKE_PTR(t);
         return 0;
+}
+
+void np_node_count_cpus(struct np_node *node)
+{
+        node->n_cpus = np_cpulist_count(&node->cpus);
+        node->cpu_words_start = node->cpu_words_end = 0;
+        for (unsigned int w = 0; w < NP_CPULIST_WORDS; w++)
+                if (node->cpus.bits[w]) {
+                        if (node->cpu_words_end == 0)
+                                node->cpu_words_start = w;
+                        node->cpu_words_end = w + 1;
+                }
 }
 
 const struct np_node *np_topology_node(const struct np_topology *topology, unsigned int node_id)

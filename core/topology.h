@@ -16,6 +16,8 @@
 struct np_node {
         unsigned int id;
         struct np_cpulist cpus;   /* online CPUs of the node; empty for memory-only nodes */
+        unsigned int n_cpus;      /* how many, and the words of cpus.bits that hold them, */
+        unsigned int cpu_words_start, cpu_words_end; /* [start, end): what loops over a node read */
         uint64_t memory_total_kb; /* MemTotal of the node's meminfo */
         uint64_t memory_free_kb;  /* MemFree of the node's meminfo */
         uint32_t *distances;      /* one per node of the topology, in node order */
@@ -54,6 +56,9 @@ void np_topology_free(struct np_topology *topology);
 int np_topology_refresh(struct np_topology *topology, const char *sysfs_root, struct np_diag *diag);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_topology *, np_topology_free)
 #define _cleanup_topology_ _cleanup_(np_topology_freep)
+
+/* Sets a node's n_cpus and CPU word range from its cpus (at load, from sysfs or the cache). */
+void np_node_count_cpus(struct np_node *node);
 
 /* The node with this id, or NULL. */
 const struct np_node *np_topology_node(const struct np_topology *topology, unsigned int node_id);
