@@ -54,9 +54,40 @@ check() {
 case $MACHINE in
 # MON_MIB: what the monitored workload holds (a 4node node has 512 MiB)
 2node) NODES="0 1" ALL_CPUS=0-3 ALL_MEMS=0-1 NODE1_CPUS=2-3 MON_MIB=256 ;;
-4node) NODES="0 1 2 3" ALL_CPUS=0-3 ALL_MEMS=0-3 NODE1_CPUS=1 MON_MIB=64 ;;
+# DISK_NODE, DISK_BUS: the node of the disk run.sh gives the machine and its PCI root bus
+4node) NODES="0 1 2 3" ALL_CPUS=0-3 ALL_MEMS=0-3 NODE1_CPUS=1 MON_MIB=64 DISK_NODE=2 DISK_BUS=pci0000:40 ;;
 *) notok "machine" "unknown numapin.machine '$MACHINE'"; say DONE; poweroff -f ;;
 esac
+
+# The disk behind the machine's second PCI root bus (4node): its driver is a module, so
+# load virtio's modules in order and wait for the block device. DISK is its /dev path,
+# DISK_MAJ and DISK_MIN its numbers, as sysfs has them; all empty when it is missing
+# (the topology and devices scenarios then fail, saying so).
+DISK="" DISK_MAJ="" DISK_MIN="" DISK_WHY=""
+if [ -n "${DISK_NODE:-}" ]; then
+        for m in $(cat /lib/modules/vm/order 2>/dev/null); do
+                insmod "/lib/modules/vm/$m.ko" 2>/tmp/insmod.err || DISK_WHY="${DISK_WHY}insmod $m: $(cat /tmp/insmod.err); "
+        done
+        for _ in $(seq 100); do
+                for b in /sys/block/vd*; do
+                        [ -e "$b/dev" ] || continue
+                        DISK=/dev/${b##*/} DISK_MAJ=$(cut -d: -f1 "$b/dev") DISK_MIN=$(cut -d: -f2 "$b/dev")
+                done
+                [ -n "$DISK" ] && break
+                sleep 0.1
+        done
+        [ -n "$DISK" ] || DISK_WHY="${DISK_WHY}no /sys/block/vd* after 10 s ($(ls /sys/block | tr '\n' ' '))"
+        DISK_NODE_CPUS=$(cat /sys/devices/system/node/node$DISK_NODE/cpulist 2>&1)
+fi
+# pci_numa_node SYSFS-PATH: the numa_node of the first directory at or above it that has one
+pci_numa_node() {
+        local d=$1
+        while [ "$d" != /sys/devices ] && [ -n "$d" ]; do
+                [ -f "$d/numa_node" ] && { cat "$d/numa_node"; return; }
+                d=${d%/*}
+        done
+        echo none
+}
 
 # --- helpers for the containers -----------------------------------------------------------
 CTL="numapinctl --config /etc/numapin.json --state-dir /run/numapin"
@@ -138,7 +169,24 @@ sc_topology() {
                 check "topology: one cpu per node" '[.nodes[].cpus] == ["0","1","2","3"]' "$topo"
                 check "topology: distances 10/20/30" '[.nodes[].distances] ==
                         [[10,20,30,30],[20,10,30,30],[30,30,10,20],[30,30,20,10]]' "$topo"
+                topology_disk
         fi
+}
+# the disk qemu put behind a PCIe expander bridge on node 2: where sysfs has it
+topology_disk() {
+        local path
+        if [ -z "$DISK" ]; then
+                notok "topology: a virtio disk behind $DISK_BUS" "$DISK_WHY"
+                return
+        fi
+        path=$(readlink -f "/sys/dev/block/$DISK_MAJ:$DISK_MIN")
+        case $path in
+        /sys/devices/$DISK_BUS/*) ok "topology: $DISK ($DISK_MAJ:$DISK_MIN) is behind $DISK_BUS ($path)" ;;
+        *) notok "topology: $DISK ($DISK_MAJ:$DISK_MIN) is behind $DISK_BUS" "/sys/dev/block/$DISK_MAJ:$DISK_MIN is '$path'" ;;
+        esac
+        is "topology: $DISK's PCI function is on node $DISK_NODE (numa_node)" "$DISK_NODE" "$(pci_numa_node "$path")"
+        is "topology: $DISK is a block device $DISK_MAJ:$DISK_MIN in /dev" "block special file $DISK_MAJ:$DISK_MIN" \
+                "$(stat -c '%t %T %F' "$DISK" 2>&1 | { read -r t T f && printf '%s %d:%d' "$f" 0x$t 0x$T; })"
 }
 
 # [2] nodes=1: the container runs on node 1's CPUs and its memory comes from node 1
