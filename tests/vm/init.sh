@@ -106,6 +106,26 @@ bundle() {
                 | .annotations = $an
                 | .hooks = {createRuntime: [$cr], poststop: [$ps]}' "$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
 }
+# with_disk DIR: the bundle's container gets the disk in linux.devices, as kubelet's
+# device plugins hand one over, and may use it (linux.resources.devices)
+with_disk() {
+        jq --arg path "$DISK" --argjson maj "$DISK_MAJ" --argjson min "$DISK_MIN" '
+                .linux.devices = [{path: $path, type: "b", major: $maj, minor: $min, fileMode: 432, uid: 0, gid: 0}]
+                | .linux.resources.devices += [{allow: true, type: "b", major: $maj, minor: $min, access: "rwm"}]' \
+                "$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
+}
+# logged_hooks DIR: the bundle's hooks run numapin-hook at log level info with its stderr
+# appended to /tmp/numapin-hook.log, where its placement line (with the reason) stays;
+# runc and crun drop a successful hook's stderr, and the system log gets warnings only
+HOOK_LOG=/tmp/numapin-hook.log
+logged_hooks() {
+        local stage hooks="{}"
+        for stage in createRuntime poststop; do
+                hooks=$(echo "$hooks" | jq --arg s $stage --arg cmd "exec /usr/bin/numapin-hook --config /etc/numapin-info.json \
+--state-dir /run/numapin $stage 2>>$HOOK_LOG" '.[$s] = [{path: "/bin/sh", args: ["sh", "-c", $cmd]}]')
+        done
+        jq --argjson h "$hooks" '.hooks = $h' "$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
+}
 records() { $CTL list --json 2>&1 | jq -r '.containers | length' 2>&1; }
 # record ID: {nodes, cpus, mems} of a container's ledger record
 record() { $CTL list --json | jq -c --arg id "$1" '.containers[] | select(.id == $id) | {nodes, cpus, mems}'; }
@@ -421,6 +441,71 @@ metrics_remote_percent() {
                 END { if (all > 0) printf "%d\n", remote * 100 / all + 0.5; else print "none" }'
 }
 
+# with_quota DIR MILLICPUS: the bundle's container gets a CPU quota (linux.resources.cpu)
+with_quota() {
+        jq --argjson q $(($2 * 100)) '.linux.resources.cpu = {quota: $q, period: 100000}' "$1/config.json" >"$1/c.json" &&
+                mv "$1/c.json" "$1/config.json"
+}
+
+# [15] device affinity (4-node machine): a container given the disk on node 2 in
+# linux.devices, nodes=auto, lands on node 2 and the reason names the disk; with
+# devices=ignore it is accepted wherever auto puts it. So that only the disk can pull it
+# there, a container with half a CPU's quota holds node 2 first: by free capacity auto
+# takes another node (checked with numapinctl plan). Fails until numapin reads
+# linux.devices (issue 15).
+sc_devices() {
+        local rt=$1 B=/tmp/bundle-dev-$1 id=np-dev-$1 err rec want out line plan
+        if [ -z "$DISK" ]; then
+                notok "$rt devices: the disk on node $DISK_NODE is there" "$DISK_WHY"
+                return
+        fi
+        bundle /tmp/bundle-devhold-$rt "{\"nodes.numapin.io/pod\": \"$DISK_NODE\"}" "sleep 600" &&
+                with_quota /tmp/bundle-devhold-$rt 500 || return
+        err=$(start $rt np-devhold-$rt /tmp/bundle-devhold-$rt)
+        [ $? -eq 0 ] && ok "$rt devices: half a CPU of node $DISK_NODE held" ||
+                notok "$rt devices: half a CPU of node $DISK_NODE held" "$err"
+        plan=$($CTL plan --json --annotation policy.numapin.io/pod=bind --annotation nodes.numapin.io/pod=auto 2>&1 |
+                jq -r .nodes 2>&1)
+        [ -n "$plan" ] && [ "$plan" != "$DISK_NODE" ] &&
+                ok "$rt devices: without devices auto takes node $plan, not $DISK_NODE" ||
+                notok "$rt devices: without devices auto takes another node than $DISK_NODE" "plan says '$plan'"
+        bundle "$B" '{"policy.numapin.io/pod": "bind", "nodes.numapin.io/pod": "auto"}' "sleep 600" || return
+        with_disk "$B" && logged_hooks "$B" || { notok "$rt devices: bundle with $DISK" "jq failed"; return; }
+        err=$(start $rt $id "$B")
+        [ $? -eq 0 ] && ok "$rt devices: container given $DISK runs" || notok "$rt devices: container given $DISK runs" "$err"
+        rec=$(record $id)
+        want="{\"nodes\":\"$DISK_NODE\",\"cpus\":\"$DISK_NODE_CPUS\",\"mems\":\"$DISK_NODE\"}"
+        [ "$rec" = "$want" ] && ok "$rt devices: recorded on node $DISK_NODE, $DISK's node ($rec)" ||
+                notok "$rt devices: recorded on node $DISK_NODE, $DISK's node" \
+                        "expected $want, got '$rec': numapin did not follow linux.devices ($DISK $DISK_MAJ:$DISK_MIN)"
+        out=$(running $rt $id)
+        is "$rt devices: Cpus_allowed_list $DISK_NODE_CPUS (node $DISK_NODE)" "$DISK_NODE_CPUS" "$(field Cpus_allowed_list "$out")"
+        is "$rt devices: Mems_allowed_list $DISK_NODE" "$DISK_NODE" "$(field Mems_allowed_list "$out")"
+        # the reason: the hook's placement line, or the record if numapinctl list shows one
+        line=$(grep -F "container '$id':" $HOOK_LOG 2>/dev/null | tail -n1)
+        if echo "$line" | grep -qF "$DISK" ||
+                $CTL list --json | jq -e --arg id $id --arg d "$DISK" '.containers[] | select(.id == $id) | tostring |
+                        contains($d)' >/dev/null 2>&1; then
+                ok "$rt devices: the reason names $DISK (${line#*: info: })"
+        else
+                notok "$rt devices: the reason names $DISK" "not in the hook's log line '$line' nor in numapinctl list's record"
+        fi
+        $rt delete -f $id >/dev/null 2>&1
+        is "$rt devices: poststop freed its record" "np-devhold-$rt" "$($CTL list --json | jq -r '[.containers[].id] | join(" ")')"
+
+        B=/tmp/bundle-devignore-$1
+        id=np-devignore-$1
+        bundle "$B" '{"policy.numapin.io/pod": "bind", "nodes.numapin.io/pod": "auto", "devices.numapin.io/pod": "ignore"}' \
+                "sleep 600" || return
+        with_disk "$B" || { notok "$rt devices=ignore: bundle with $DISK" "jq failed"; return; }
+        err=$(start $rt $id "$B")
+        [ $? -eq 0 ] && ok "$rt devices=ignore: container given $DISK is accepted ($(record $id))" ||
+                notok "$rt devices=ignore: container given $DISK is accepted" "$err"
+        $rt delete -f $id >/dev/null 2>&1
+        $rt delete -f np-devhold-$rt >/dev/null 2>&1
+        is "$rt devices=ignore: poststop freed the records" 0 "$(records)"
+}
+
 # --- the run ------------------------------------------------------------------------------
 RUNTIMES=""
 for rt in runc crun; do
@@ -445,6 +530,7 @@ for rt in $RUNTIMES; do
         scenario monitor $rt
         [ "$MACHINE" = 2node ] && scenario repin $rt
         [ "$MACHINE" = 4node ] && scenario multinode $rt
+        [ "$MACHINE" = 4node ] && scenario devices $rt
 done
 
 say DONE
