@@ -506,6 +506,50 @@ sc_devices() {
         is "$rt devices=ignore: poststop freed the records" 0 "$(records)"
 }
 
+# [15] pod scope: containers a and b of one pod (one CRI sandbox id), scope=pod, land on
+# the same node, where spreading by free capacity would put b on another. 2node: one
+# exclusive CPU each (a node has two); 4node: half a CPU each by CPU quota (a node has
+# one). After both stop, the ledger holds neither. Fails until numapin places by pod.
+sc_pod() {
+        local rt=$1 sandbox=np-pod-sandbox-$1 name B an err rec_a rec_b na nb c got
+        for name in a b; do
+                B=/tmp/bundle-pod$name-$rt
+                an=$(jq -nc --arg s $sandbox --arg n $name '{"io.kubernetes.cri.sandbox-id": $s,
+                        "io.kubernetes.cri.container-name": $n, "scope.numapin.io/pod": "pod", "policy.numapin.io/pod": "bind"}')
+                [ "$MACHINE" = 2node ] && an=$(echo "$an" | jq -c '. + {"cpus.numapin.io/pod": "1"}')
+                bundle "$B" "$an" "sleep 600" || return
+                if [ "$MACHINE" = 4node ]; then with_quota "$B" 500 || return; fi
+                err=$(start $rt np-pod$name-$rt "$B")
+                [ $? -eq 0 ] && ok "$rt pod scope: container $name runs" || notok "$rt pod scope: container $name runs" "$err"
+        done
+        rec_a=$(record np-poda-$rt)
+        rec_b=$(record np-podb-$rt)
+        na=$(echo "$rec_a" | jq -r .nodes 2>/dev/null)
+        nb=$(echo "$rec_b" | jq -r .nodes 2>/dev/null)
+        if [ -n "$na" ] && [ "$na" = "$nb" ] && [ "$(echo "$na" | tr -cd ',-')" = "" ]; then
+                ok "$rt pod scope: a and b on the same node $na"
+        else
+                notok "$rt pod scope: a and b on the same node" \
+                        "a '$rec_a', b '$rec_b': numapin did not place b with its pod ($sandbox)"
+        fi
+        for name in a b; do
+                c=$(record np-pod$name-$rt | jq -r .cpus)
+                got=$(field Cpus_allowed_list "$(running $rt np-pod$name-$rt)")
+                [ -n "$c" ] && [ "$c" = "$got" ] && ok "$rt pod scope: $name runs on its recorded CPUs $c" ||
+                        notok "$rt pod scope: $name runs on its recorded CPUs" "record '$c', Cpus_allowed_list '$got'"
+        done
+        if [ "$MACHINE" = 2node ]; then
+                is "$rt pod scope: a and b hold different exclusive CPUs" 2 \
+                        "$(printf '%s\n%s\n' "$(echo "$rec_a" | jq -r .cpus)" "$(echo "$rec_b" | jq -r .cpus)" | sort -u | wc -l)"
+        fi
+        $rt delete -f np-poda-$rt >/dev/null 2>&1
+        is "$rt pod scope: after a stops, numapinctl list shows b only" np-podb-$rt \
+                "$($CTL list --json 2>&1 | jq -r '[.containers[].id] | join(" ")' 2>&1)"
+        $rt delete -f np-podb-$rt >/dev/null 2>&1
+        is "$rt pod scope: after both stop, numapinctl list shows neither" "" \
+                "$($CTL list --json 2>&1 | jq -r '[.containers[].id] | join(" ")' 2>&1)"
+}
+
 # --- the run ------------------------------------------------------------------------------
 RUNTIMES=""
 for rt in runc crun; do
@@ -531,6 +575,7 @@ for rt in $RUNTIMES; do
         [ "$MACHINE" = 2node ] && scenario repin $rt
         [ "$MACHINE" = 4node ] && scenario multinode $rt
         [ "$MACHINE" = 4node ] && scenario devices $rt
+        scenario pod $rt
 done
 
 say DONE
