@@ -441,17 +441,11 @@ metrics_remote_percent() {
                 END { if (all > 0) printf "%d\n", remote * 100 / all + 0.5; else print "none" }'
 }
 
-# with_quota DIR MILLICPUS: the bundle's container gets a CPU quota (linux.resources.cpu)
-with_quota() {
-        jq --argjson q $(($2 * 100)) '.linux.resources.cpu = {quota: $q, period: 100000}' "$1/config.json" >"$1/c.json" &&
-                mv "$1/c.json" "$1/config.json"
-}
-
 # [15] device affinity (4-node machine): a container given the disk on node 2 in
 # linux.devices, nodes=auto, lands on node 2 and the reason names the disk; with
 # devices=ignore it is accepted wherever auto puts it. So that only the disk can pull it
-# there, a container with half a CPU's quota holds node 2 first: by free capacity auto
-# takes another node (checked with numapinctl plan). Fails until numapin reads
+# there, half a CPU of node 2 is held first (numapinctl plan --commit): by free capacity
+# auto takes another node (checked with numapinctl plan). Fails until numapin reads
 # linux.devices (issue 15).
 sc_devices() {
         local rt=$1 B=/tmp/bundle-dev-$1 id=np-dev-$1 err rec want out line plan
@@ -459,9 +453,9 @@ sc_devices() {
                 notok "$rt devices: the disk on node $DISK_NODE is there" "$DISK_WHY"
                 return
         fi
-        bundle /tmp/bundle-devhold-$rt "{\"nodes.numapin.io/pod\": \"$DISK_NODE\"}" "sleep 600" &&
-                with_quota /tmp/bundle-devhold-$rt 500 || return
-        err=$(start $rt np-devhold-$rt /tmp/bundle-devhold-$rt)
+        # (a ledger record, no container: starting one costs seconds under TCG)
+        err=$($CTL plan --commit --id np-devhold-$rt --annotation nodes.numapin.io/pod=$DISK_NODE \
+                --cpu-quota 50000 --cpu-period 100000 2>&1)
         [ $? -eq 0 ] && ok "$rt devices: half a CPU of node $DISK_NODE held" ||
                 notok "$rt devices: half a CPU of node $DISK_NODE held" "$err"
         plan=$($CTL plan --json --annotation policy.numapin.io/pod=bind --annotation nodes.numapin.io/pod=auto 2>&1 |
@@ -502,23 +496,24 @@ sc_devices() {
         [ $? -eq 0 ] && ok "$rt devices=ignore: container given $DISK is accepted ($(record $id))" ||
                 notok "$rt devices=ignore: container given $DISK is accepted" "$err"
         $rt delete -f $id >/dev/null 2>&1
-        $rt delete -f np-devhold-$rt >/dev/null 2>&1
-        is "$rt devices=ignore: poststop freed the records" 0 "$(records)"
+        is "$rt devices=ignore: poststop freed its record" "np-devhold-$rt" \
+                "$($CTL list --json | jq -r '[.containers[].id] | join(" ")')"
+        $CTL release np-devhold-$rt >/dev/null
 }
 
-# [15] pod scope: containers a and b of one pod (one CRI sandbox id), scope=pod, land on
-# the same node, where spreading by free capacity would put b on another. 2node: one
-# exclusive CPU each (a node has two); 4node: half a CPU each by CPU quota (a node has
-# one). After both stop, the ledger holds neither. Fails until numapin places by pod.
+# [15] pod scope (2-node machine): containers a and b of one pod (one CRI sandbox id),
+# scope=pod, one exclusive CPU each, land on the same node (it has two CPUs), where
+# spreading by free capacity would put b on the other. After both stop, the ledger holds
+# neither. Fails until numapin places by pod. (Not on 4node: there it would cost 25 s
+# more of a run that is the longer one.)
 sc_pod() {
         local rt=$1 sandbox=np-pod-sandbox-$1 name B an err rec_a rec_b na nb c got
         for name in a b; do
                 B=/tmp/bundle-pod$name-$rt
                 an=$(jq -nc --arg s $sandbox --arg n $name '{"io.kubernetes.cri.sandbox-id": $s,
-                        "io.kubernetes.cri.container-name": $n, "scope.numapin.io/pod": "pod", "policy.numapin.io/pod": "bind"}')
-                [ "$MACHINE" = 2node ] && an=$(echo "$an" | jq -c '. + {"cpus.numapin.io/pod": "1"}')
+                        "io.kubernetes.cri.container-name": $n, "scope.numapin.io/pod": "pod",
+                        "policy.numapin.io/pod": "bind", "cpus.numapin.io/pod": "1"}')
                 bundle "$B" "$an" "sleep 600" || return
-                if [ "$MACHINE" = 4node ]; then with_quota "$B" 500 || return; fi
                 err=$(start $rt np-pod$name-$rt "$B")
                 [ $? -eq 0 ] && ok "$rt pod scope: container $name runs" || notok "$rt pod scope: container $name runs" "$err"
         done
@@ -538,10 +533,8 @@ sc_pod() {
                 [ -n "$c" ] && [ "$c" = "$got" ] && ok "$rt pod scope: $name runs on its recorded CPUs $c" ||
                         notok "$rt pod scope: $name runs on its recorded CPUs" "record '$c', Cpus_allowed_list '$got'"
         done
-        if [ "$MACHINE" = 2node ]; then
-                is "$rt pod scope: a and b hold different exclusive CPUs" 2 \
-                        "$(printf '%s\n%s\n' "$(echo "$rec_a" | jq -r .cpus)" "$(echo "$rec_b" | jq -r .cpus)" | sort -u | wc -l)"
-        fi
+        is "$rt pod scope: a and b hold different exclusive CPUs" 2 \
+                "$(printf '%s\n%s\n' "$(echo "$rec_a" | jq -r .cpus)" "$(echo "$rec_b" | jq -r .cpus)" | sort -u | wc -l)"
         $rt delete -f np-poda-$rt >/dev/null 2>&1
         is "$rt pod scope: after a stops, numapinctl list shows b only" np-podb-$rt \
                 "$($CTL list --json 2>&1 | jq -r '[.containers[].id] | join(" ")' 2>&1)"
@@ -573,9 +566,9 @@ for rt in $RUNTIMES; do
         scenario exclusive $rt
         scenario monitor $rt
         [ "$MACHINE" = 2node ] && scenario repin $rt
+        [ "$MACHINE" = 2node ] && scenario pod $rt
         [ "$MACHINE" = 4node ] && scenario multinode $rt
         [ "$MACHINE" = 4node ] && scenario devices $rt
-        scenario pod $rt
 done
 
 say DONE
