@@ -156,6 +156,8 @@ boot() {
                 if [ "$attempt" -eq 1 ] && { [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; } &&
                         grep -q 'soft lockup - CPU' "$TMP/$m.console"; then
                         log "$m: the guest kernel reported a soft lockup under emulation; booting $m once more"
+                        log "$m: $(tr -d '\r' <"$TMP/$m.console" | grep -m1 'soft lockup - CPU'); the last result line: $(
+                                tr -d '\r' <"$TMP/$m.console" | grep 'NUMAPIN-VM ' | tail -n1)"
                         t0=$SECONDS
                         continue
                 fi
