@@ -32,20 +32,32 @@ for b in runc jq cc; do command -v $b >/dev/null || die "$b is missing (apt-get 
 [ -x "$NP_ROOT/build/numapin-hook" ] && [ -x "$NP_ROOT/build/numapinctl" ] || die "build numapin first: make all"
 
 # --- the kernel: the stock Debian one that linux-image-amd64 points at, cached --------
+# the modules the 4node guest loads (in this order) for the disk behind its NUMA node 2
+# PCI root bus; the kernel has virtio and virtio_blk as modules only
+VM_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
 fetch_kernel() {
-        local pkg deb
-        [ -f "$KDIR/vmlinuz" ] && [ -f "$KDIR/config" ] && return 0
+        local pkg deb m
+        [ -f "$KDIR/vmlinuz" ] && [ -f "$KDIR/config" ] && [ -f "$KDIR/modules/virtio_blk.ko" ] && return 0
         pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
         [ -n "$pkg" ] || { log "apt-cache knows no linux-image-amd64: running apt-get update"; apt-get update -qq >&2; \
                 pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1); }
         [ -n "$pkg" ] || return 1
         mkdir -p "$KDIR/dl" || return 1
-        log "downloading $pkg"
-        (cd "$KDIR/dl" && apt-get download "$pkg" >&2) || return 1
-        deb=$(ls "$KDIR"/dl/"$pkg"_*.deb | head -n1)
-        rm -rf "$KDIR/x" && dpkg -x "$deb" "$KDIR/x" || return 1
-        # only vmlinuz is kept (the modules, 400 MiB, stay in the cached .deb for later)
-        # and its config: the locality monitor reads CONFIG_NODES_SHIFT from /boot/config-<release>
+        deb=$(ls "$KDIR"/dl/"$pkg"_*.deb 2>/dev/null | head -n1)
+        if [ -z "$deb" ]; then
+                log "downloading $pkg"
+                (cd "$KDIR/dl" && apt-get download "$pkg" >&2) || return 1
+                deb=$(ls "$KDIR"/dl/"$pkg"_*.deb | head -n1)
+        fi
+        # only vmlinuz, its config (the locality monitor reads CONFIG_NODES_SHIFT from
+        # /boot/config-<release>) and the few modules above are kept; the rest of the
+        # modules, 400 MiB, stay in the cached .deb
+        rm -rf "$KDIR/x" "$KDIR/modules" && mkdir -p "$KDIR/x" "$KDIR/modules" || return 1
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$KDIR/x" --wildcards './boot/*' \
+                './lib/modules/*/kernel/drivers/virtio/*.ko' './lib/modules/*/kernel/drivers/block/virtio_blk.ko' || return 1
+        for m in $VM_MODULES; do
+                cp "$(find "$KDIR/x/lib/modules" -name "$m.ko" | head -n1)" "$KDIR/modules/" || return 1
+        done
         cp "$KDIR"/x/boot/config-* "$KDIR/config" &&
                 cp "$KDIR"/x/boot/vmlinuz-* "$KDIR/vmlinuz.new" && mv "$KDIR/vmlinuz.new" "$KDIR/vmlinuz" &&
                 echo "$pkg" >"$KDIR/version" && rm -rf "$KDIR/x"
@@ -84,6 +96,10 @@ build_initramfs() {
         local a
         for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bundle/rootfs/bin/$a"; done
         echo '{}' >"$R/etc/numapin.json"
+        # the same at log level info, for the hooks whose placement reason a scenario reads
+        echo '{"log_level": "info"}' >"$R/etc/numapin-info.json"
+        mkdir -p "$R/lib/modules/vm" && for m in $VM_MODULES; do cp "$KDIR/modules/$m.ko" "$R/lib/modules/vm/" || return 1; done &&
+                echo "$VM_MODULES" >"$R/lib/modules/vm/order" || return 1
         mkdir -p "$R/boot" && cp "$KDIR/config" "$R/boot/config-$(sed 's/^linux-image-//' "$KDIR/version")" || return 1
         (cd "$R" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$TMP/initramfs.cpio.gz"
 }
@@ -109,7 +125,15 @@ boot() {
                 done
                 numa+=(-numa dist,src=0,dst=1,val=20 -numa dist,src=2,dst=3,val=20
                         -numa dist,src=0,dst=2,val=30 -numa dist,src=0,dst=3,val=30
-                        -numa dist,src=1,dst=2,val=30 -numa dist,src=1,dst=3,val=30) ;;
+                        -numa dist,src=1,dst=2,val=30 -numa dist,src=1,dst=3,val=30)
+                # a disk on node 2: a PCIe expander bridge with its own root bus 0x40, which
+                # ACPI gives _PXM 2, a root port on it and a virtio disk behind that (the
+                # guest's /dev/vda; 1 MiB, empty, this run's own file)
+                truncate -s 1M "$TMP/4node-disk.img" || return 1
+                numa+=(-drive "file=$TMP/4node-disk.img,if=none,id=disk2,format=raw"
+                        -device pxb-pcie,id=pxb2,bus_nr=64,numa_node=2,bus=pcie.0
+                        -device pcie-root-port,id=rp2,bus=pxb2,chassis=1
+                        -device virtio-blk-pci,drive=disk2,bus=rp2) ;;
         esac
         local t0=$SECONDS st
         local qemu=("$QEMU" -machine q35 -accel tcg,thread=multi -cpu qemu64 "${numa[@]}"
@@ -132,6 +156,8 @@ boot() {
                 if [ "$attempt" -eq 1 ] && { [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; } &&
                         grep -q 'soft lockup - CPU' "$TMP/$m.console"; then
                         log "$m: the guest kernel reported a soft lockup under emulation; booting $m once more"
+                        log "$m: $(tr -d '\r' <"$TMP/$m.console" | grep -m1 'soft lockup - CPU'); the last result line: $(
+                                tr -d '\r' <"$TMP/$m.console" | grep 'NUMAPIN-VM ' | tail -n1)"
                         t0=$SECONDS
                         continue
                 fi
