@@ -553,35 +553,17 @@ static void describe_pod(const struct np_request *request, char *buf, size_t siz
 /* The node with CPUs nearest to the memory-only node at `index` in topology->nodes, by the
  * distance from the CPUs' node to it (ties: the lower id), -1 when no node has CPUs.
  * `cpu_nodes` are the indices of the nodes with CPUs, ascending. */
-static int nearest_cpu_node(const struct np_topology *t, const unsigned int *cpu_nodes, unsigned int n_cpu_nodes,
-                            size_t index)
-{
-        uint32_t nearest_distance = UINT32_MAX;
-        int nearest = -1;
-
-        for (unsigned int i = 0; i < n_cpu_nodes; i++) {
-                const struct np_node *node = &t->nodes[cpu_nodes[i]];
-
-                if (node->distances[index] < nearest_distance) {
-                        nearest = (int)node->id;
-                        nearest_distance = node->distances[index];
-                }
-        }
-        return nearest;
-}
-
 /* The memory-only nodes whose nearest node with CPUs is one of `nodes`. */
-static void nearest_memory_only_nodes(const struct np_topology *t, const unsigned int *cpu_nodes,
-                                      unsigned int n_cpu_nodes, const struct np_cpulist *nodes,
+static void nearest_memory_only_nodes(const struct np_topology *t, const struct np_cpulist *nodes,
                                       struct np_cpulist *ret_nodes)
 {
         np_cpulist_zero(ret_nodes);
         for (size_t i = 0; i < t->n_nodes; i++) {
                 int nearest;
 
-                if (!np_cpulist_test(&t->memory_nodes, t->nodes[i].id) || !np_cpulist_empty(&t->nodes[i].cpus))
+                if (!np_cpulist_test(&t->memory_nodes, t->nodes[i].id) || t->nodes[i].n_cpus > 0)
                         continue;
-                nearest = nearest_cpu_node(t, cpu_nodes, n_cpu_nodes, i);
+                nearest = np_topology_nearest_cpu_node(t, t->nodes[i].id);
                 if (nearest >= 0 && np_cpulist_test(nodes, (unsigned int)nearest))
                         np_cpulist_set(ret_nodes, t->nodes[i].id);
         }
@@ -861,7 +843,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 else if (request->memory_tier == NP_MEMORY_TIER_EXTENDED) {
                         struct np_cpulist added;
 
-                        nearest_memory_only_nodes(t, cpu_nodes, n_cpu_nodes, &placement.nodes, &added);
+                        nearest_memory_only_nodes(t, &placement.nodes, &added);
                         np_cpulist_andnot(&added, &placement.mems);
                         np_cpulist_or(&placement.mems, &added);
                         np_cpulist_format(&added, list, sizeof(list));

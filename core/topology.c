@@ -474,15 +474,18 @@ int np_topology_nearest_cpu_node(const struct np_topology *topology, unsigned in
 
         if (!from)
                 return -1;
-        /* nodes are in ascending id order: a later node wins only by a shorter distance */
+        /* the distance from the CPU node's row: what its CPUs pay to reach that memory (the
+         * matrix may be asymmetric). Nodes are in ascending id order: a later node wins only
+         * by a shorter distance */
         for (size_t i = 0; i < topology->n_nodes; i++) {
-                const struct np_node *to = &topology->nodes[i];
+                const struct np_node *cpu_node = &topology->nodes[i];
+                uint32_t distance = cpu_node->distances[topology->node_index[from->id]];
 
-                if (np_cpulist_empty(&to->cpus))
+                if (cpu_node->n_cpus == 0)
                         continue;
-                if (nearest < 0 || from->distances[i] < best) {
-                        nearest = (int)to->id;
-                        best = from->distances[i];
+                if (nearest < 0 || distance < best) {
+                        nearest = (int)cpu_node->id;
+                        best = distance;
                 }
         }
         return nearest;

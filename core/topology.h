@@ -66,8 +66,9 @@ const struct np_node *np_topology_node(const struct np_topology *topology, unsig
 const struct np_cpu *np_topology_cpu(const struct np_topology *topology, unsigned int cpu_id);
 /* The distance between two nodes of the topology (ids), 0 if either is absent. */
 unsigned int np_topology_distance(const struct np_topology *topology, unsigned int from, unsigned int to);
-/* The node with CPUs nearest to `node_id` by the distance matrix (node_id's row;
- * ties go to the lower id): for a memory-only node (CXL, HBM) the node whose CPUs
+/* The node with CPUs nearest to `node_id` by the distance matrix (the distance
+ * from each CPU node's row, what its CPUs pay for that memory; ties go to the
+ * lower id): for a memory-only node (CXL, HBM) the node whose CPUs
  * reach it best, for a node with CPUs normally itself. -1 when node_id is not in
  * the topology or no node has CPUs. */
 int np_topology_nearest_cpu_node(const struct np_topology *topology, unsigned int node_id);

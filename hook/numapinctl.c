@@ -171,7 +171,7 @@ static int cmd_topology(const struct options *opts, const struct np_context *con
                         printf("no node has CPUs\n");
                 else
                         printf("nearest CPU node %d (distance %u)\n", nearest,
-                               np_topology_distance(t, n->id, (unsigned int)nearest));
+                               np_topology_distance(t, (unsigned int)nearest, n->id));
         }
         return 0;
 }

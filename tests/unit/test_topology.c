@@ -279,8 +279,9 @@ static void test_topology_nearest_cpu_node_of_the_memory_only_node(void **state)
         assert_int_equal(np_topology_nearest_cpu_node(t, NP_MAX_NODES), -1);
 }
 
-/* memory-only-node with node 2's distance row replaced by `row`. */
-static struct np_topology *load_memory_only_node_with_row(const char *row, char *tmp, size_t size)
+/* memory-only-node with the distance rows of its CPU nodes 0 and 1 replaced: what
+ * their CPUs pay to reach node 2's memory is what makes a CPU node nearest it. */
+static struct np_topology *load_memory_only_node_with_rows(const char *row0, const char *row1, char *tmp, size_t size)
 {
         struct np_topology *t = NULL;
         char fixture[4096], root[4096], path[4096];
@@ -288,7 +289,8 @@ static struct np_topology *load_memory_only_node_with_row(const char *row, char 
         np_test_mkdtemp(tmp, size);
         np_test_path(root, sizeof(root), tmp, "sys");
         np_test_copy_tree(np_test_fixture("memory-only-node", fixture, sizeof(fixture)), root);
-        np_test_write_file(np_test_path(path, sizeof(path), root, "devices/system/node/node2/distance"), row);
+        np_test_write_file(np_test_path(path, sizeof(path), root, "devices/system/node/node0/distance"), row0);
+        np_test_write_file(np_test_path(path, sizeof(path), root, "devices/system/node/node1/distance"), row1);
         assert_int_equal(np_topology_load(root, NULL, &t), 0);
         return t;
 }
@@ -296,12 +298,30 @@ static struct np_topology *load_memory_only_node_with_row(const char *row, char 
 static void test_topology_nearest_cpu_node_ties_go_to_the_lower_id(void **state)
 {
         char tmp[4096];
-        struct np_topology *t = load_memory_only_node_with_row("20 20 10\n", tmp, sizeof(tmp));
+        struct np_topology *t = load_memory_only_node_with_rows("10 21 20\n", "21 10 20\n", tmp, sizeof(tmp));
 
         assert_int_equal(np_topology_nearest_cpu_node(t, 2), 0);
         np_topology_free(t);
         np_test_rmtree(tmp);
-        t = load_memory_only_node_with_row("24 14 10\n", tmp, sizeof(tmp));
+        t = load_memory_only_node_with_rows("10 21 24\n", "21 10 14\n", tmp, sizeof(tmp));
+        assert_int_equal(np_topology_nearest_cpu_node(t, 2), 1);
+        np_topology_free(t);
+        np_test_rmtree(tmp);
+}
+
+/* An asymmetric matrix: node 2's own row says node 0 is nearer, but node 1's CPUs reach
+ * node 2's memory at less cost than node 0's do, so node 1 is nearest. */
+static void test_topology_nearest_cpu_node_reads_the_cpu_nodes_rows(void **state)
+{
+        char tmp[4096], path[4096];
+        struct np_topology *t;
+
+        t = load_memory_only_node_with_rows("10 21 30\n", "21 10 16\n", tmp, sizeof(tmp));
+        np_topology_free(t);
+        np_test_write_file(np_test_path(path, sizeof(path), tmp, "sys/devices/system/node/node2/distance"),
+                           "12 40 10\n");
+        t = NULL;
+        assert_int_equal(np_topology_load(np_test_path(path, sizeof(path), tmp, "sys"), NULL, &t), 0);
         assert_int_equal(np_topology_nearest_cpu_node(t, 2), 1);
         np_topology_free(t);
         np_test_rmtree(tmp);
@@ -511,6 +531,7 @@ int main(void)
                 cmocka_unit_test(test_topology_64node_machine_loads_all_8192_cpus),
                 cmocka_unit_test(test_topology_nearest_cpu_node_of_the_memory_only_node),
                 cmocka_unit_test(test_topology_nearest_cpu_node_ties_go_to_the_lower_id),
+                cmocka_unit_test(test_topology_nearest_cpu_node_reads_the_cpu_nodes_rows),
                 cmocka_unit_test(test_topology_node_cpus_joins_the_cpus_of_the_given_nodes),
                 cmocka_unit_test(test_topology_missing_root_is_refused_naming_it),
                 BROKEN(test_topology_copied_fixture_loads_before_it_is_broken),
