@@ -392,6 +392,10 @@ else
                         "$(ratio "$(field "c$c" 3)" "$(field node 3)")x node-exporter's;" \
                         "goal: under $(ms "$goal_us"): $(met "$(field "c$c" 2)" "$goal_us");" \
                         "faster than node-exporter: $(met "$(field "c$c" 2)" "$(field node 2)")"
+                goal "metrics scrape, $c containers (median)" "$(ms "$(field "c$c" 2)")" \
+                        "$(ms "$(field node 2)") (node-exporter)" "$(ratio "$(field "c$c" 2)" "$(field node 2)")x" \
+                        "under $(ms "$goal_us"), faster than node-exporter" \
+                        "$( [ "$(met "$(field "c$c" 2)" "$goal_us")" = met ] && [ "$(met "$(field "c$c" 2)" "$(field node 2)")" = met ] && echo met || echo "not met")"
         done
         echo "  the first scrape (a cold cache: every record parsed): 100 containers $(ms "$(first_us c100)")," \
                 "1000 containers $(ms "$(first_us c1000)"); node-exporter $(ms "$(first_us node)")"
@@ -401,6 +405,8 @@ else
                 "${rss1000:-?}" "${hwm1000:-?}" "$(met "${rss1000:-0}" 4096)"
         printf '  %-36s VmRSS %8s KiB   VmHWM %8s KiB\n' "baseline: prometheus-node-exporter" "${rss_node:-?}" \
                 "${hwm_node:-?}"
+        goal "numapin-exporter resident memory, 1000 containers" "${rss1000:-?} KiB" "${rss_node:-?} KiB (node-exporter)" \
+                "$(ratio "${rss1000:-0}" "${rss_node:-0}")x" "under 4096 KiB" "$(met "${rss1000:-0}" 4096)"
         if [ -n "$rss1000" ] && [ -n "$rss_node" ]; then
                 echo "  ratio: 1000 containers $(ratio "$rss1000" "$rss_node")x node-exporter's VmRSS"
         else
