@@ -39,7 +39,13 @@ int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size)
                 }
                 n = read(fd, data + size, capacity - size);
                 if (n < 0) {
+                        int flags;
+
                         if (errno == EINTR)
+                                continue;
+                        /* opened without blocking (np_read_file_at): blocking from here on */
+                        if (errno == EAGAIN && (flags = fcntl(fd, F_GETFL)) >= 0 && (flags & O_NONBLOCK) &&
+                            fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) >= 0)
                                 continue;
                         return -errno;
                 }
@@ -65,12 +71,13 @@ int np_read_fd(int fd, size_t limit, char **ret_data, size_t *ret_size)
  * when writing, would hang open(2) or read(2) forever) and keeps it only when
  * it is a regular file, as sysfs, cgroup and proc attributes are too: -EINVAL
  * for anything else (a FIFO, a socket, a device, a directory).
- * O_NONBLOCK is cleared again before the fd is handed out. */
-int np_open_regular_at(int dirfd, const char *path, int flags)
+ * O_NONBLOCK is cleared again before the fd is handed out, by one F_SETFL with
+ * the status flags this open set (F_SETFL changes only O_APPEND, O_ASYNC,
+ * O_DIRECT, O_NOATIME and O_NONBLOCK): no F_GETFL, one system call less a file. */
+static int open_regular(int dirfd, const char *path, int flags, bool keep_nonblock)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;
-        int fd_flags;
 
         fd = openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
@@ -86,17 +93,24 @@ int np_open_regular_at(int dirfd, const char *path, int flags)
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
-        fd_flags = fcntl(fd, F_GETFL);
-        if (fd_flags < 0 || fcntl(fd, F_SETFL, fd_flags & ~O_NONBLOCK) < 0)
+        if (!keep_nonblock && fcntl(fd, F_SETFL, flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)) < 0)
                 return -errno;
         return TAKE_FD(fd);
 }
 
+int np_open_regular_at(int dirfd, const char *path, int flags)
+{
+        return open_regular(dirfd, path, flags, false);
+}
+
+/* The fd never leaves: O_NONBLOCK stays (a regular file reads the same with it),
+ * and np_read_fd() clears it should a file system answer EAGAIN. Reading the
+ * topology of 1024 CPUs is some 5000 files. */
 int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
 {
         _cleanup_close_ int fd = -1;
 
-        fd = np_open_regular_at(dirfd, path, O_RDONLY);
+        fd = open_regular(dirfd, path, O_RDONLY, true);
         if (fd < 0)
                 return fd;
         return np_read_fd(fd, limit, ret_data, ret_size);
