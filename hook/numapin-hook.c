@@ -67,7 +67,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
 static int place(struct np_context *context, const struct np_state *state, struct np_diag *diag)
 {
         _cleanup_spec_ struct np_spec *spec = NULL;
-        struct np_outcome outcome = {}, undone = {};
+        struct np_outcome outcome = {};
         struct np_cgroup_saved saved = {};
         struct np_input input = NP_INPUT_INIT;
         const struct np_placement *p = &outcome.placement;
@@ -106,6 +106,8 @@ static int place(struct np_context *context, const struct np_state *state, struc
         }
         np_cgroup_saved_clear(&saved);
         if (r < 0) {
+                /* here only: 17 KiB that a placement which succeeds never touches */
+                struct np_outcome undone = {};
                 struct np_diag abort_diag = {};
 
                 if (np_lifecycle_abort(context, state->id, &outcome, &abort_diag, &undone) < 0)

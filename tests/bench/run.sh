@@ -30,14 +30,41 @@ bench_start=$(date +%s)
 echo "numapin bench ($(nproc) CPUs, $(uname -r))"
 echo
 
-# 1. The hook's wall time per container against a hook that only reads stdin.
-#    createRuntime is timed; poststop runs untimed after each so every run
-#    places a fresh container. Real sysfs, a fake v1 cgroup tree. Measured with
-#    the state dir and bundle on tmpfs (where /run/numapin and containerd's
-#    bundles live in production) and on this disk's ext4 (podman's bundles).
-hook_bench() { # DIR LABEL
-        local dir=$1 label=$2 cpus
-        mkdir -p "$dir/cg/cpuset/ctr" "$dir/bundle" "$dir/state"
+# 1. The hook's wall time per container against a hook that only reads stdin
+#    (tests/bench/trivial-hook.c) and against two Go hooks built here from
+#    tests/bench/go/ with Debian's Go (`make bench` installs golang-go): one that
+#    only reads stdin, one that rewrites config.json's cpuset as the least Go
+#    hook that pins a container does. createRuntime is timed; poststop runs
+#    untimed after each so every run places a fresh container. The hooks take
+#    turns, one run each, HOOK_RUNS rounds. Real sysfs, a fake v1 cgroup tree.
+#    Measured with the state dir and bundle on tmpfs (where /run/numapin and
+#    containerd's bundles live in production) and on this disk's ext4 (podman's
+#    bundles). Then a first container on a cold machine (no topology cache) of
+#    1024 CPUs (the large-32node fixture) against the same with the cache.
+go_built=""
+if command -v go >/dev/null; then
+        if (cd tests/bench/go && export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOFLAGS= \
+                GOPROXY=off GOTOOLCHAIN=local && go build -trimpath -o "$B/go-trivial-hook" ./trivial &&
+                go build -trimpath -o "$B/go-cpuset-hook" ./cpuset); then
+                go_built=1
+        else
+                echo "bench: the Go hooks of tests/bench/go do not build" >&2
+                exit 1
+        fi
+fi
+# met_within VALUE LIMIT: "met" when VALUE <= LIMIT
+met_within() { awk -v v="$1" -v l="$2" 'BEGIN { print (v <= l) ? "met" : "not met" }'; }
+# one_run STATE -- COMMAND... [--then COMMAND...]: one timed run's microseconds
+one_run() { local t; read -r t _ < <("$B/bench_exec" 1 "$@") && echo "$t"; }
+# stats FILE KIND: the median and p99 of KIND's samples, as bench_exec takes them
+stats() {
+        awk -v k="$2" '$1 == k { print $2 }' "$1" | sort -g |
+                awk '{ a[NR - 1] = $1 } END { printf "%s %s\n", a[int(NR / 2)], a[int((NR - 1) * 0.99)] }'
+}
+row() { printf '  %-28s median %8.0f us   p99 %8.0f us%s\n' "$1" "$2" "$3" "${4:-}"; }
+hook_bench() { # DIR LABEL SHORT-LABEL
+        local dir=$1 label=$2 short=$3 cpus i kind
+        mkdir -p "$dir/cg/cpuset/ctr" "$dir/bundle" "$dir/go-bundle" "$dir/state"
         cpus=$(cat /sys/devices/system/cpu/online)
         echo "$cpus" > "$dir/cg/cpuset/cpuset.cpus"
         for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$dir/cg/cpuset/ctr/$f"; done
@@ -46,31 +73,113 @@ hook_bench() { # DIR LABEL
  "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"},
  "linux":{"cgroupsPath":"/ctr","resources":{"memory":{"limit":268435456}}}}
 JSON
+        cp "$dir/bundle/config.json" "$dir/go-bundle/config.json"
         cat > "$dir/state.json" <<JSON
 {"ociVersion":"1.0.2-dev","id":"bench","status":"creating","pid":999999,"bundle":"$dir/bundle",
  "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"}}
 JSON
+        sed "s|\"bundle\":\"[^\"]*\"|\"bundle\":\"$dir/go-bundle\"|" "$dir/state.json" > "$dir/go-state.json"
         local args=(--state-dir "$dir/state" --cgroup-root "$dir/cg")
+        # the same without its seccomp filter (core/sandbox.c): the filter's cost
+        echo '{"seccomp": false}' > "$dir/no-seccomp.json"
+        local open_args=(--config "$dir/no-seccomp.json" "${args[@]}")
+        local kinds="trivial hook open"
+        [ -n "$go_built" ] && kinds="$kinds go-trivial go-cpuset"
         "$B/bench_exec" 20 "$dir/state.json" -- "$B/trivial-hook" >/dev/null
         "$B/bench_exec" 20 "$dir/state.json" -- "$ROOT/build/numapin-hook" "${args[@]}" createRuntime \
                 --then "$ROOT/build/numapin-hook" "${args[@]}" poststop >/dev/null
-        read -r trivial_med trivial_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$B/trivial-hook")
-        read -r hook_med hook_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$ROOT/build/numapin-hook" \
-                "${args[@]}" createRuntime --then "$ROOT/build/numapin-hook" "${args[@]}" poststop)
-        # the same without its seccomp filter (core/sandbox.c): the filter's cost
-        echo '{"seccomp": false}' > "$dir/no-seccomp.json"
-        read -r open_med open_p99 < <("$B/bench_exec" "$HOOK_RUNS" "$dir/state.json" -- "$ROOT/build/numapin-hook" \
-                --config "$dir/no-seccomp.json" "${args[@]}" createRuntime \
-                --then "$ROOT/build/numapin-hook" --config "$dir/no-seccomp.json" "${args[@]}" poststop)
-        echo "hook createRuntime, $HOOK_RUNS runs, state and bundle on $label:"
-        printf '  %-28s median %8.0f us   p99 %8.0f us\n' "numapin-hook" "$hook_med" "$hook_p99"
-        printf '  %-28s median %8.0f us   p99 %8.0f us   (filter: %sx median)\n' "numapin-hook, seccomp false" \
-                "$open_med" "$open_p99" "$(ratio "$hook_med" "$open_med")"
-        printf '  %-28s median %8.0f us   p99 %8.0f us\n' "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
-        echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x (goal: within 1.5x)"
+        : > "$dir/samples"
+        for i in $(seq 1 "$HOOK_RUNS"); do
+                for kind in $kinds; do
+                        case $kind in
+                        trivial) t=$(one_run "$dir/state.json" -- "$B/trivial-hook") ;;
+                        hook) t=$(one_run "$dir/state.json" -- "$ROOT/build/numapin-hook" "${args[@]}" createRuntime \
+                                --then "$ROOT/build/numapin-hook" "${args[@]}" poststop) ;;
+                        open) t=$(one_run "$dir/state.json" -- "$ROOT/build/numapin-hook" "${open_args[@]}" \
+                                createRuntime --then "$ROOT/build/numapin-hook" "${open_args[@]}" poststop) ;;
+                        go-trivial) t=$(one_run "$dir/go-state.json" -- "$B/go-trivial-hook") ;;
+                        go-cpuset) t=$(one_run "$dir/go-state.json" -- "$B/go-cpuset-hook" 0 0) ;;
+                        esac
+                        echo "$kind $t" >> "$dir/samples"
+                done
+        done
+        read -r trivial_med trivial_p99 < <(stats "$dir/samples" trivial)
+        read -r hook_med hook_p99 < <(stats "$dir/samples" hook)
+        read -r open_med open_p99 < <(stats "$dir/samples" open)
+        echo "hook createRuntime, $HOOK_RUNS runs each, interleaved, state and bundle on $label:"
+        row "numapin-hook" "$hook_med" "$hook_p99"
+        row "numapin-hook, seccomp false" "$open_med" "$open_p99" "   (filter: $(ratio "$hook_med" "$open_med")x median)"
+        row "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
+        echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x the trivial C hook" \
+                "(goal on tmpfs: within 1.3x)"
+        if [ "$short" = tmpfs ]; then
+                goal "hook createRuntime, tmpfs, median" "$hook_med us" "$trivial_med us (trivial C hook)" \
+                        "$(ratio "$hook_med" "$trivial_med")x" "within 1.3x" "$(met_within "$(ratio "$hook_med" "$trivial_med")" 1.3)"
+                goal "hook createRuntime, tmpfs, p99" "$hook_p99 us" "$trivial_p99 us (trivial C hook)" \
+                        "$(ratio "$hook_p99" "$trivial_p99")x" "within 1.3x" "$(met_within "$(ratio "$hook_p99" "$trivial_p99")" 1.3)"
+        fi
+        if [ -n "$go_built" ]; then
+                local go_kind go_label go_med go_p99
+                for go_kind in go-trivial go-cpuset; do
+                        case $go_kind in
+                        go-trivial) go_label="Go hook, reads stdin only" ;;
+                        go-cpuset) go_label="Go hook, writes the cpuset" ;;
+                        esac
+                        read -r go_med go_p99 < <(stats "$dir/samples" "$go_kind")
+                        row "$go_label" "$go_med" "$go_p99"
+                        echo "    numapin-hook against it: median $(ratio "$hook_med" "$go_med")x, p99 $(ratio "$hook_p99" "$go_p99")x" \
+                                "(goal: under 1x)"
+                        goal "hook createRuntime, $short, median, against $go_label" "$hook_med us" "$go_med us" \
+                                "$(ratio "$hook_med" "$go_med")x" "faster (under 1x)" "$(met_below "$hook_med" "$go_med")"
+                done
+        else
+                echo "  Go hooks: skipped (no go; make bench installs golang-go)"
+        fi
 }
+# cold_bench DIR: createRuntime on large-32node (1024 CPUs) without the topology
+# cache (removed after each run with the poststop) against with it, interleaved
+cold_bench() {
+        local dir=$1 fixture=${NUMAPIN_FIXTURES_GEN:-$ROOT/build/fixtures/sysfs}/large-32node i kind
+        [ -d "$ROOT/tests/fixtures/sysfs/large-32node" ] && fixture=$ROOT/tests/fixtures/sysfs/large-32node
+        if [ ! -d "$fixture" ]; then
+                echo "bench: fixture large-32node is missing ($fixture): run make build/fixtures/sysfs/large-32node" >&2
+                exit 1
+        fi
+        mkdir -p "$dir/cold/cg/cpuset/ctr" "$dir/cold/cold-state" "$dir/cold/warm-state"
+        cat "$fixture/devices/system/cpu/online" > "$dir/cold/cg/cpuset/cpuset.cpus"
+        for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$dir/cold/cg/cpuset/ctr/$f"; done
+        local hook=$ROOT/build/numapin-hook cold warm
+        local common=(--sysfs-root "$fixture" --cgroup-root "$dir/cold/cg")
+        cold=(--state-dir "$dir/cold/cold-state" "${common[@]}")
+        warm=(--state-dir "$dir/cold/warm-state" "${common[@]}")
+        "$B/bench_exec" 5 "$dir/state.json" -- "$hook" "${warm[@]}" createRuntime --then "$hook" "${warm[@]}" poststop >/dev/null
+        : > "$dir/cold/samples"
+        for i in $(seq 1 "$COLD_RUNS"); do
+                for kind in cold warm; do
+                        case $kind in
+                        cold) t=$(one_run "$dir/state.json" -- "$hook" "${cold[@]}" createRuntime --then /bin/sh -c \
+                                "\"\$0\" \"\$@\" poststop && rm -f '$dir/cold/cold-state/topology.cache'" \
+                                "$hook" "${cold[@]}") ;;
+                        warm) t=$(one_run "$dir/state.json" -- "$hook" "${warm[@]}" createRuntime \
+                                --then "$hook" "${warm[@]}" poststop) ;;
+                        esac
+                        echo "$kind $t" >> "$dir/cold/samples"
+                done
+        done
+        local cold_med cold_p99 warm_med warm_p99
+        read -r cold_med cold_p99 < <(stats "$dir/cold/samples" cold)
+        read -r warm_med warm_p99 < <(stats "$dir/cold/samples" warm)
+        echo "hook createRuntime on large-32node (1024 CPUs), $COLD_RUNS runs each, interleaved, on tmpfs:"
+        row "first container, no cache" "$cold_med" "$cold_p99"
+        row "baseline: topology cached" "$warm_med" "$warm_p99"
+        echo "  ratio: median $(ratio "$cold_med" "$warm_med")x the cached topology (goal: within 5x)"
+        goal "hook createRuntime, large-32node, no topology cache" "$cold_med us" "$warm_med us (cached)" \
+                "$(ratio "$cold_med" "$warm_med")x" "within 5x" "$(met_within "$(ratio "$cold_med" "$warm_med")" 5)"
+}
+COLD_RUNS=${COLD_RUNS:-50}
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=64m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
-        hook_bench "$TMP/tmpfs" "tmpfs (as /run in production)"
+        hook_bench "$TMP/tmpfs" "tmpfs (as /run in production)" tmpfs
+        cold_bench "$TMP/tmpfs"
         # the seccomp filter alone, in fresh processes: its install, and what it
         # adds to each of the calls a hook makes most
         echo '{"ociVersion":"1.0.2"}' > "$TMP/tmpfs/small.json"
@@ -90,7 +199,7 @@ if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=64m n
 else
         echo "hook on tmpfs: skipped (mounting a tmpfs needs root)"
 fi
-hook_bench "$TMP/disk" "$(df --output=fstype "$TMP" | tail -1) (this disk)"
+hook_bench "$TMP/disk" "$(df --output=fstype "$TMP" | tail -1) (this disk)" "$(df --output=fstype "$TMP" | tail -1)"
 echo
 
 # 2. runc run of a busybox container with the hook against without any hook,

@@ -1,0 +1,3 @@
+module numapin.invalid/bench
+
+go 1.19
