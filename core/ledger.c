@@ -751,7 +751,10 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
                         return r;
         }
         snprintf(name, sizeof(name), "%s.json", record->id);
-        r = np_write_file_atomic_at(ledger->records_fd, name, text, size, 0644);
+        /* one writer at a time, the holder of the exclusive lock: the fixed temporary name
+         * (no O_TMPFILE, link and unlink of a per-pid one); one a killed holder left is
+         * reused by the next write or removed by the next exclusive open */
+        r = np_write_file_replace_at(ledger->records_fd, name, text, size, 0644);
         if (r < 0)
                 return r;
 
