@@ -450,13 +450,14 @@ static uint64_t read_generation(int lock_fd)
  * (or of a shared container's CPUs) until the re-pins it calls for are applied. */
 #define REPIN_PENDING_OFFSET ((off_t)sizeof(uint64_t))
 
-static bool read_repin_pending(int lock_fd)
+/* Both words of the lock file in one read, as every lock of the ledger needs them. */
+static void read_lock_words(int lock_fd, uint64_t *ret_generation, bool *ret_repin_pending)
 {
-        uint64_t pending = 0;
+        uint64_t words[2] = {};
+        ssize_t n = pread(lock_fd, words, sizeof(words), 0);
 
-        if (pread(lock_fd, &pending, sizeof(pending), REPIN_PENDING_OFFSET) != (ssize_t)sizeof(pending))
-                return false;
-        return pending != 0;
+        *ret_generation = n >= (ssize_t)sizeof(words[0]) ? words[0] : 0;
+        *ret_repin_pending = n == (ssize_t)sizeof(words) && words[1] != 0;
 }
 
 static int write_repin_pending(struct np_ledger *ledger, bool pending)
@@ -561,8 +562,7 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", state_dir,
                                             strerror(errno));
         ledger->locked = true;
-        ledger->generation = read_generation(ledger->lock_fd);
-        ledger->repin_pending = read_repin_pending(ledger->lock_fd);
+        read_lock_words(ledger->lock_fd, &ledger->generation, &ledger->repin_pending);
         snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
         ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ledger->records_fd < 0)
@@ -593,8 +593,7 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", ledger->state_dir,
                                             strerror(errno));
         ledger->locked = true;
-        generation = read_generation(ledger->lock_fd);
-        ledger->repin_pending = read_repin_pending(ledger->lock_fd);
+        read_lock_words(ledger->lock_fd, &generation, &ledger->repin_pending);
         if (generation == ledger->generation)
                 return 0;
         drop_all(ledger);
