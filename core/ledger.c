@@ -19,6 +19,32 @@
 
 #define RECORD_LIMIT (256 * 1024)
 
+/* One record as the ledger holds it in memory, in one allocation: its scalars,
+ * then its four CPU lists as the 64-bit words from the first nonzero one to the
+ * last (none for an empty list), then its strings, each at its length. A few
+ * hundred bytes where a struct np_record takes some 10 KiB. */
+enum { LIST_NODES, LIST_CPUS, LIST_MEMS, LIST_EXCLUSIVE, N_LISTS };
+enum { TEXT_ID, TEXT_CGROUP, TEXT_POD_SCOPE, TEXT_MONITOR_DIR, TEXT_NAMESPACE, TEXT_POD, TEXT_CONTAINER, N_TEXTS };
+
+struct packed_record {
+        enum np_policy policy;
+        enum np_source source;
+        bool write_mems;
+        bool monitor_on;
+        int pid;
+        int64_t created;
+        struct np_demand demand;
+        uint32_t monitor_slot;
+        uint64_t monitor_cgroup_id;
+        struct {
+                uint8_t first, n; /* words[first, first + n) of the list, at `at` in words[] */
+                uint16_t at;
+        } lists[N_LISTS];
+        uint16_t n_words;
+        uint16_t texts[N_TEXTS]; /* where each string starts after the words; TEXT_ID at 0 */
+        uint64_t words[];
+};
+
 struct np_ledger {
         int lock_fd;
         int records_fd; /* -1 for the empty ledger of a state dir not made yet */
@@ -31,9 +57,132 @@ struct np_ledger {
         struct np_usage usage;
         size_t n_records;
         size_t capacity;
-        struct np_record **records; /* sorted by id; each its own allocation, so that
-                                     * inserting moves pointers, not records */
+        struct packed_record **records; /* sorted by id; each its own allocation, so that
+                                         * inserting moves pointers, not records */
+        struct np_record found;         /* what np_ledger_find() last handed out */
+        struct np_record iterated;      /* what np_ledger_next() last handed out */
 };
+
+static const char *packed_text(const struct packed_record *packed, unsigned int which)
+{
+        return (const char *)(packed->words + packed->n_words) + packed->texts[which];
+}
+
+static const char *packed_id(const struct packed_record *packed)
+{
+        return packed_text(packed, TEXT_ID);
+}
+
+static bool packed_list_empty(const struct packed_record *packed, unsigned int which)
+{
+        return packed->lists[which].n == 0;
+}
+
+static void packed_list(const struct packed_record *packed, unsigned int which, struct np_cpulist *ret_list)
+{
+        memset(ret_list, 0, sizeof(*ret_list));
+        memcpy(ret_list->bits + packed->lists[which].first, packed->words + packed->lists[which].at,
+               packed->lists[which].n * sizeof(uint64_t));
+}
+
+static bool packed_lists_equal(const struct packed_record *a, const struct packed_record *b, unsigned int which)
+{
+        return a->lists[which].first == b->lists[which].first && a->lists[which].n == b->lists[which].n &&
+               memcmp(a->words + a->lists[which].at, b->words + b->lists[which].at,
+                      a->lists[which].n * sizeof(uint64_t)) == 0;
+}
+
+/* A record packed, NULL when out of memory. */
+static struct packed_record *pack(const struct np_record *record)
+{
+        const struct np_cpulist *lists[N_LISTS] = { &record->nodes, &record->cpus, &record->mems,
+                                                    &record->exclusive_cpus };
+        const char *texts[N_TEXTS] = { record->id,          record->cgroup,         record->pod_scope,
+                                       record->monitor.dir, record->names.namespace, record->names.pod,
+                                       record->names.container };
+        struct packed_record header = { .policy = record->policy,
+                                        .source = record->source,
+                                        .write_mems = record->write_mems,
+                                        .monitor_on = record->monitor.on,
+                                        .pid = record->pid,
+                                        .created = record->created,
+                                        .demand = record->demand,
+                                        .monitor_slot = record->monitor.slot,
+                                        .monitor_cgroup_id = record->monitor.cgroup_id };
+        size_t lengths[N_TEXTS], text_size = 0;
+        struct packed_record *packed;
+        char *text;
+
+        for (unsigned int i = 0; i < N_LISTS; i++) {
+                unsigned int first = 0, last = NP_CPULIST_WORDS;
+
+                while (first < NP_CPULIST_WORDS && !lists[i]->bits[first])
+                        first++;
+                while (last > first && !lists[i]->bits[last - 1])
+                        last--;
+                header.lists[i].first = (uint8_t)(first < NP_CPULIST_WORDS ? first : 0);
+                header.lists[i].n = (uint8_t)(last - first);
+                header.lists[i].at = header.n_words;
+                header.n_words += header.lists[i].n;
+        }
+        for (unsigned int i = 0; i < N_TEXTS; i++) {
+                lengths[i] = strnlen(texts[i], PATH_MAX - 1);
+                header.texts[i] = (uint16_t)text_size;
+                text_size += lengths[i] + 1;
+        }
+        packed = malloc(sizeof(*packed) + header.n_words * sizeof(uint64_t) + text_size);
+        if (!packed)
+                return NULL;
+        *packed = header;
+        for (unsigned int i = 0; i < N_LISTS; i++)
+                memcpy(packed->words + header.lists[i].at, lists[i]->bits + header.lists[i].first,
+                       header.lists[i].n * sizeof(uint64_t));
+        text = (char *)(packed->words + header.n_words);
+        for (unsigned int i = 0; i < N_TEXTS; i++) {
+                memcpy(text + header.texts[i], texts[i], lengths[i]);
+                text[header.texts[i] + lengths[i]] = '\0';
+        }
+        return packed;
+}
+
+static void copy_text(char *to, size_t size, const struct packed_record *packed, unsigned int which)
+{
+        snprintf(to, size, "%s", packed_text(packed, which));
+}
+
+static void unpack(const struct packed_record *packed, struct np_record *ret_record)
+{
+        ret_record->policy = packed->policy;
+        ret_record->source = packed->source;
+        ret_record->write_mems = packed->write_mems;
+        ret_record->pid = packed->pid;
+        ret_record->created = packed->created;
+        ret_record->demand = packed->demand;
+        ret_record->monitor = (struct np_record_monitor){ .on = packed->monitor_on,
+                                                          .slot = packed->monitor_slot,
+                                                          .cgroup_id = packed->monitor_cgroup_id };
+        packed_list(packed, LIST_NODES, &ret_record->nodes);
+        packed_list(packed, LIST_CPUS, &ret_record->cpus);
+        packed_list(packed, LIST_MEMS, &ret_record->mems);
+        packed_list(packed, LIST_EXCLUSIVE, &ret_record->exclusive_cpus);
+        copy_text(ret_record->id, sizeof(ret_record->id), packed, TEXT_ID);
+        copy_text(ret_record->cgroup, sizeof(ret_record->cgroup), packed, TEXT_CGROUP);
+        copy_text(ret_record->pod_scope, sizeof(ret_record->pod_scope), packed, TEXT_POD_SCOPE);
+        copy_text(ret_record->monitor.dir, sizeof(ret_record->monitor.dir), packed, TEXT_MONITOR_DIR);
+        copy_text(ret_record->names.namespace, sizeof(ret_record->names.namespace), packed, TEXT_NAMESPACE);
+        copy_text(ret_record->names.pod, sizeof(ret_record->names.pod), packed, TEXT_POD);
+        copy_text(ret_record->names.container, sizeof(ret_record->names.container), packed, TEXT_CONTAINER);
+}
+
+/* A packed record's share of the usage sum. */
+static void usage_add_packed(struct np_usage *usage, const struct packed_record *packed)
+{
+        struct np_cpulist nodes, exclusive_cpus;
+
+        packed_list(packed, LIST_NODES, &nodes);
+        packed_list(packed, LIST_EXCLUSIVE, &exclusive_cpus);
+        np_usage_add(usage, packed->policy, &nodes, &exclusive_cpus, &packed->demand);
+}
 
 static void drop_all(struct np_ledger *ledger)
 {
@@ -48,7 +197,7 @@ static void drop_all(struct np_ledger *ledger)
 /* Room for one more record pointer, the array growing by doubling. */
 static int reserve_one(struct np_ledger *ledger)
 {
-        struct np_record **grown;
+        struct packed_record **grown;
         size_t capacity;
 
         if (ledger->n_records < ledger->capacity)
@@ -222,7 +371,8 @@ int np_record_read(int dir_fd, const char *name, const char *what, struct np_dia
 
 static int compare_records(const void *a, const void *b)
 {
-        return strcmp((*(const struct np_record *const *)a)->id, (*(const struct np_record *const *)b)->id);
+        return strcmp(packed_id(*(const struct packed_record *const *)a),
+                      packed_id(*(const struct packed_record *const *)b));
 }
 
 static int load_records(struct np_ledger *ledger, const char *state_dir, struct np_diag *diag)
@@ -261,7 +411,12 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
                         r = np_record_read(ledger->records_fd, entry->d_name, what, diag, record);
                 if (r < 0)
                         break;
-                ledger->records[ledger->n_records++] = TAKE_PTR(record);
+                ledger->records[ledger->n_records] = pack(record);
+                if (!ledger->records[ledger->n_records]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                ledger->n_records++;
         }
         closedir(dir);
         if (r < 0 && diag && diag->error == r)
@@ -295,13 +450,14 @@ static uint64_t read_generation(int lock_fd)
  * (or of a shared container's CPUs) until the re-pins it calls for are applied. */
 #define REPIN_PENDING_OFFSET ((off_t)sizeof(uint64_t))
 
-static bool read_repin_pending(int lock_fd)
+/* Both words of the lock file in one read, as every lock of the ledger needs them. */
+static void read_lock_words(int lock_fd, uint64_t *ret_generation, bool *ret_repin_pending)
 {
-        uint64_t pending = 0;
+        uint64_t words[2] = {};
+        ssize_t n = pread(lock_fd, words, sizeof(words), 0);
 
-        if (pread(lock_fd, &pending, sizeof(pending), REPIN_PENDING_OFFSET) != (ssize_t)sizeof(pending))
-                return false;
-        return pending != 0;
+        *ret_generation = n >= (ssize_t)sizeof(words[0]) ? words[0] : 0;
+        *ret_repin_pending = n == (ssize_t)sizeof(words) && words[1] != 0;
 }
 
 static int write_repin_pending(struct np_ledger *ledger, bool pending)
@@ -406,8 +562,7 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", state_dir,
                                             strerror(errno));
         ledger->locked = true;
-        ledger->generation = read_generation(ledger->lock_fd);
-        ledger->repin_pending = read_repin_pending(ledger->lock_fd);
+        read_lock_words(ledger->lock_fd, &ledger->generation, &ledger->repin_pending);
         snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
         ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ledger->records_fd < 0)
@@ -438,8 +593,7 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", ledger->state_dir,
                                             strerror(errno));
         ledger->locked = true;
-        generation = read_generation(ledger->lock_fd);
-        ledger->repin_pending = read_repin_pending(ledger->lock_fd);
+        read_lock_words(ledger->lock_fd, &generation, &ledger->repin_pending);
         if (generation == ledger->generation)
                 return 0;
         drop_all(ledger);
@@ -448,34 +602,54 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
         return r < 0 ? r : 1;
 }
 
+/* The index at which a record with `id` belongs in the sorted records. */
+static size_t insertion_point(const struct np_ledger *ledger, const char *id)
+{
+        size_t low = 0, high = ledger->n_records;
+
+        while (low < high) {
+                size_t middle = low + (high - low) / 2;
+
+                if (strcmp(packed_id(ledger->records[middle]), id) < 0)
+                        low = middle + 1;
+                else
+                        high = middle;
+        }
+        return low;
+}
+
 /* The index of the record with `id`, or -1. */
 static ssize_t index_of(const struct np_ledger *ledger, const char *id)
 {
-        struct np_record key, *keyp = &key;
-        struct np_record **found;
+        size_t at;
 
-        if (ledger->n_records == 0 || strlen(id) > NP_ID_MAX) /* no records: no array to search */
+        if (strlen(id) > NP_ID_MAX)
                 return -1;
-        strcpy(key.id, id);
-        found = bsearch(&keyp, ledger->records, ledger->n_records, sizeof(*ledger->records), compare_records);
-        return found ? found - ledger->records : -1;
+        at = insertion_point(ledger, id);
+        return at < ledger->n_records && strcmp(packed_id(ledger->records[at]), id) == 0 ? (ssize_t)at : -1;
 }
 
 const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id)
 {
+        struct np_ledger *cache = (struct np_ledger *)ledger; /* the slot is a copy, not a change */
         ssize_t at = index_of(ledger, id);
 
-        return at < 0 ? NULL : ledger->records[at];
+        if (at < 0)
+                return NULL;
+        unpack(ledger->records[at], &cache->found);
+        return &cache->found;
 }
 
 const struct np_record *np_ledger_next(const struct np_ledger *ledger, const struct np_record *previous)
 {
+        struct np_ledger *cache = (struct np_ledger *)ledger; /* the slot is a copy, not a change */
         ssize_t at = previous ? index_of(ledger, previous->id) : -1;
         size_t next = (size_t)(at + 1);
 
-        if (previous && at < 0)
+        if ((previous && at < 0) || next >= ledger->n_records)
                 return NULL;
-        return next < ledger->n_records ? ledger->records[next] : NULL;
+        unpack(ledger->records[next], &cache->iterated);
+        return &cache->iterated;
 }
 
 size_t np_ledger_count(const struct np_ledger *ledger)
@@ -488,31 +662,18 @@ const char *np_ledger_dir(const struct np_ledger *ledger)
         return ledger->state_dir;
 }
 
-/* The index at which a record with `id` belongs in the sorted records. */
-static size_t insertion_point(const struct np_ledger *ledger, const char *id)
-{
-        size_t low = 0, high = ledger->n_records;
-
-        while (low < high) {
-                size_t middle = low + (high - low) / 2;
-
-                if (strcmp(ledger->records[middle]->id, id) < 0)
-                        low = middle + 1;
-                else
-                        high = middle;
-        }
-        return low;
-}
-
 /* Takes a record out of the usage sum: in place for a shared one, by summing
  * again (later) for one that holds CPUs exclusively. */
-static void usage_forget(struct np_ledger *ledger, const struct np_record *record)
+static void usage_forget(struct np_ledger *ledger, const struct packed_record *packed)
 {
+        struct np_cpulist nodes;
+
         if (!ledger->usage_valid)
                 return;
-        if (np_cpulist_empty(&record->exclusive_cpus))
-                np_usage_remove_shared(&ledger->usage, record->policy, &record->nodes, &record->demand);
-        else
+        if (packed_list_empty(packed, LIST_EXCLUSIVE)) {
+                packed_list(packed, LIST_NODES, &nodes);
+                np_usage_remove_shared(&ledger->usage, packed->policy, &nodes, &packed->demand);
+        } else
                 ledger->usage_valid = false;
 }
 
@@ -536,7 +697,7 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
         at = index_of(ledger, id);
         if (at < 0)
                 return -ENOENT;
-        if (!np_cpulist_empty(&ledger->records[at]->exclusive_cpus)) {
+        if (!packed_list_empty(ledger->records[at], LIST_EXCLUSIVE)) {
                 r = write_repin_pending(ledger, true);
                 if (r < 0)
                         return r;
@@ -552,19 +713,18 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
 /* A record written in place of `old` (NULL: a new one) that changes who holds
  * CPUs exclusively, or a shared container's CPUs once placed: the cgroups
  * catch up after the write, so a re-pin is pending until they have. */
-static bool repins_others(const struct np_record *old, const struct np_record *record)
+static bool repins_others(const struct packed_record *old, const struct packed_record *packed)
 {
         if (!old)
-                return !np_cpulist_empty(&record->exclusive_cpus);
-        return !np_cpulist_equal(&old->exclusive_cpus, &record->exclusive_cpus) ||
-               !np_cpulist_equal(&old->cpus, &record->cpus);
+                return !packed_list_empty(packed, LIST_EXCLUSIVE);
+        return !packed_lists_equal(old, packed, LIST_EXCLUSIVE) || !packed_lists_equal(old, packed, LIST_CPUS);
 }
 
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
 {
         _cleanup_json_ struct json_object *obj = NULL;
         _cleanup_free_ char *text = NULL;
-        struct np_record *copy;
+        _cleanup_free_ struct packed_record *packed = NULL;
         char name[NP_ID_MAX + 8];
         ssize_t existing;
         size_t size, at;
@@ -580,51 +740,51 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         r = np_json_to_string(obj, &text, &size);
         if (r < 0)
                 return r;
+        packed = pack(record);
         existing = index_of(ledger, record->id);
-        if (repins_others(existing >= 0 ? ledger->records[existing] : NULL, record)) {
+        if (!packed || (existing < 0 && reserve_one(ledger) < 0))
+                return -ENOMEM;
+        if (repins_others(existing >= 0 ? ledger->records[existing] : NULL, packed)) {
                 r = write_repin_pending(ledger, true);
                 if (r < 0)
                         return r;
         }
         snprintf(name, sizeof(name), "%s.json", record->id);
-        r = np_write_file_atomic_at(ledger->records_fd, name, text, size, 0644);
+        /* one writer at a time, the holder of the exclusive lock: the fixed temporary name
+         * (no O_TMPFILE, link and unlink of a per-pid one); one a killed holder left is
+         * reused by the next write or removed by the next exclusive open */
+        r = np_write_file_replace_at(ledger->records_fd, name, text, size, 0644);
         if (r < 0)
                 return r;
 
         bump_generation(ledger);
         if (existing >= 0) {
                 usage_forget(ledger, ledger->records[existing]);
-                *ledger->records[existing] = *record;
-                if (ledger->usage_valid)
-                        np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus,
-                                     &record->demand);
-                return 0;
+                free(ledger->records[existing]);
+                ledger->records[existing] = TAKE_PTR(packed);
+        } else {
+                /* kept sorted by id: inserted in place */
+                at = insertion_point(ledger, record->id);
+                memmove(&ledger->records[at + 1], &ledger->records[at],
+                        (ledger->n_records - at) * sizeof(*ledger->records));
+                ledger->records[at] = TAKE_PTR(packed);
+                ledger->n_records++;
         }
-        copy = malloc(sizeof(*copy));
-        if (!copy || reserve_one(ledger) < 0) {
-                free(copy);
-                return -ENOMEM;
-        }
-        *copy = *record;
-        /* kept sorted by id: inserted in place */
-        at = insertion_point(ledger, record->id);
-        memmove(&ledger->records[at + 1], &ledger->records[at], (ledger->n_records - at) * sizeof(*ledger->records));
-        ledger->records[at] = copy;
-        ledger->n_records++;
         if (ledger->usage_valid)
                 np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus, &record->demand);
         return 0;
 }
 
-static bool container_gone(const struct np_record *rec)
+static bool container_gone(const struct packed_record *packed)
 {
+        const char *cgroup = packed_text(packed, TEXT_CGROUP);
         struct stat st;
         bool pid_alive, cgroup_exists;
 
-        if (rec->pid <= 0 && rec->cgroup[0] == '\0')
+        if (packed->pid <= 0 && cgroup[0] == '\0')
                 return false; /* a plan record: kept until released */
-        pid_alive = rec->pid > 0 && (kill(rec->pid, 0) == 0 || errno == EPERM);
-        cgroup_exists = rec->cgroup[0] != '\0' && stat(rec->cgroup, &st) == 0;
+        pid_alive = packed->pid > 0 && (kill(packed->pid, 0) == 0 || errno == EPERM);
+        cgroup_exists = cgroup[0] != '\0' && stat(cgroup, &st) == 0;
         return !pid_alive && !cgroup_exists;
 }
 
@@ -643,17 +803,17 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
                         i++;
                         continue;
                 }
-                snprintf(name, sizeof(name), "%s.json", ledger->records[i]->id);
+                snprintf(name, sizeof(name), "%s.json", packed_id(ledger->records[i]));
                 if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
                         return -errno;
                 np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
-                             ledger->records[i]->id);
+                             packed_id(ledger->records[i]));
                 if (ret_gone) {
                         grown = realloc(gone, (n_gone + 1) * sizeof(*gone));
                         if (!grown)
                                 return -ENOMEM;
                         gone = grown;
-                        gone[n_gone] = *ledger->records[i];
+                        unpack(ledger->records[i], &gone[n_gone]);
                 }
                 n_gone++;
                 drop_at(ledger, i);
@@ -681,10 +841,8 @@ void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
 
         if (!ledger->usage_valid) {
                 np_usage_init(&cache->usage);
-                for (size_t i = 0; i < ledger->n_records; i++) {
-                        const struct np_record *rec = ledger->records[i];
-                        np_usage_add(&cache->usage, rec->policy, &rec->nodes, &rec->exclusive_cpus, &rec->demand);
-                }
+                for (size_t i = 0; i < ledger->n_records; i++)
+                        usage_add_packed(&cache->usage, ledger->records[i]);
                 cache->usage_valid = true;
         }
         *ret_usage = ledger->usage;
@@ -711,11 +869,15 @@ static int leaves_shared_cpus(const struct np_ledger *ledger, const struct np_to
         if (np_cpulist_empty(&emptied))
                 return 0;
         for (size_t i = 0; i < ledger->n_records; i++) {
-                const struct np_record *rec = ledger->records[i];
-                const struct np_cpulist *nodes = rec->policy == NP_POLICY_NONE ? &topology->node_ids : &rec->nodes;
+                const struct packed_record *rec = ledger->records[i];
+                struct np_cpulist rec_nodes;
+                const struct np_cpulist *nodes = rec->policy == NP_POLICY_NONE ? &topology->node_ids : &rec_nodes;
                 char cpus[NP_CPULIST_BUFSIZE], node_list[NP_CPULIST_BUFSIZE];
 
-                if (!np_cpulist_empty(&rec->exclusive_cpus) || !np_cpulist_intersects(nodes, &emptied))
+                if (!packed_list_empty(rec, LIST_EXCLUSIVE))
+                        continue;
+                packed_list(rec, LIST_NODES, &rec_nodes);
+                if (!np_cpulist_intersects(nodes, &emptied))
                         continue;
                 np_policy_shared_cpus(topology, config, &exclusive, nodes, &pool);
                 if (!np_cpulist_empty(&pool))
@@ -725,7 +887,7 @@ static int leaves_shared_cpus(const struct np_ledger *ledger, const struct np_to
                 return np_diag_fail(diag, -ENOSPC,
                                     "container '%s': exclusive CPUs %s would leave shared container '%s' (nodes %s) "
                                     "no CPU to run on; expected fewer exclusive CPUs or other nodes",
-                                    id, cpus, rec->id, node_list);
+                                    id, cpus, packed_id(rec), node_list);
         }
         return 0;
 }
@@ -734,13 +896,23 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
                     const char *id, const struct np_request *request, const struct np_demand *demand,
                     unsigned int flags, struct np_diag *diag, struct np_placement *ret_placement)
 {
-        const struct np_record *existing = np_ledger_find(ledger, id);
+        ssize_t existing = index_of(ledger, id);
         struct np_request pod_request = *request;
         struct np_usage usage;
         int r;
 
-        if (existing) {
-                np_record_placement(existing, ret_placement);
+        if (existing >= 0) {
+                /* from the packed record: the slots np_ledger_find() and np_ledger_next() fill stay as they are */
+                const struct packed_record *packed = ledger->records[existing];
+
+                *ret_placement = (struct np_placement){ .policy = packed->policy,
+                                                        .write_mems = packed->write_mems,
+                                                        .demand = packed->demand };
+                packed_list(packed, LIST_NODES, &ret_placement->nodes);
+                packed_list(packed, LIST_CPUS, &ret_placement->cpus);
+                packed_list(packed, LIST_MEMS, &ret_placement->mems);
+                packed_list(packed, LIST_EXCLUSIVE, &ret_placement->exclusive_cpus);
+                snprintf(ret_placement->reason, sizeof(ret_placement->reason), "already placed");
                 return 1;
         }
         np_ledger_usage(ledger, &usage);
@@ -757,11 +929,17 @@ void np_ledger_pod_nodes(const struct np_ledger *ledger, const char *id, struct 
         np_cpulist_zero(&request->pod_nodes);
         if (request->scope != NP_SCOPE_POD || !request->pod_id[0])
                 return;
-        for (const struct np_record *r = np_ledger_next(ledger, NULL); r; r = np_ledger_next(ledger, r))
-                if (strcmp(r->pod_scope, request->pod_id) == 0 && (!id || strcmp(r->id, id) != 0)) {
-                        np_cpulist_or(&request->pod_nodes, &r->nodes);
-                        request->pod_nodes_fixed = true;
-                }
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                const struct packed_record *packed = ledger->records[i];
+                struct np_cpulist nodes;
+
+                if (strcmp(packed_text(packed, TEXT_POD_SCOPE), request->pod_id) != 0 ||
+                    (id && strcmp(packed_id(packed), id) == 0))
+                        continue;
+                packed_list(packed, LIST_NODES, &nodes);
+                np_cpulist_or(&request->pod_nodes, &nodes);
+                request->pod_nodes_fixed = true;
+        }
 }
 
 void np_record_placement(const struct np_record *record, struct np_placement *ret_placement)

@@ -58,9 +58,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_ledger *, np_ledger_close)
  * directory no longer exists. Plan records (no pid, no cgroup) stay. The
  * dropped records are handed out (malloc'd, for their monitor), when asked. */
 int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, size_t *ret_n_gone);
+/* The ledger keeps its records packed (a few hundred bytes each); these two hand one
+ * out unpacked in a slot of the ledger's: np_ledger_find()'s record lasts until the
+ * next np_ledger_find(), np_ledger_next()'s until the next np_ledger_next(), either
+ * until the ledger changes or closes. A caller that keeps one, or needs two found at
+ * once, copies it (struct np_record record = *np_ledger_find(...)). */
 const struct np_record *np_ledger_find(const struct np_ledger *ledger, const char *id);
 /* The records in id order: for (r = np_ledger_next(l, NULL); r; r = np_ledger_next(l, r)).
- * A change to the ledger ends an iteration. */
+ * A change to the ledger ends an iteration; np_ledger_find() inside one is fine. */
 const struct np_record *np_ledger_next(const struct np_ledger *ledger, const struct np_record *previous);
 size_t np_ledger_count(const struct np_ledger *ledger);
 const char *np_ledger_dir(const struct np_ledger *ledger);

@@ -443,22 +443,92 @@ static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, 
         reply_pack(reply, &response.base);
 }
 
-static const Nri__PodSandbox *find_pod(Nri__SynchronizeRequest **parts, size_t n_parts, const char *id)
+/* A Synchronize's pods and containers sorted by id, looked up by bsearch: with
+ * thousands of each, a scan per container would cost millions of strcmp(). */
+struct sync_index {
+        struct listed_pod {
+                const Nri__PodSandbox *pod;
+                size_t order; /* its place in the request: of pods listed twice, the first wins */
+        } *pods;
+        size_t n_pods;
+        const char **container_ids;
+        size_t n_containers;
+};
+
+static int compare_pods(const void *a, const void *b)
 {
-        for (size_t p = 0; p < n_parts; p++)
-                for (size_t i = 0; i < parts[p]->n_pods; i++)
-                        if (id && strcmp(parts[p]->pods[i]->id, id) == 0)
-                                return parts[p]->pods[i];
-        return NULL;
+        const struct listed_pod *x = a, *y = b;
+        int r = strcmp(x->pod->id, y->pod->id);
+
+        return r ? r : (x->order > y->order) - (x->order < y->order);
 }
 
-static bool listed(Nri__SynchronizeRequest **parts, size_t n_parts, const char *id)
+static int compare_pod_id(const void *key, const void *element)
 {
-        for (size_t p = 0; p < n_parts; p++)
+        return strcmp(key, ((const struct listed_pod *)element)->pod->id);
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void sync_index_clear(struct sync_index *index)
+{
+        free(index->pods);
+        free(index->container_ids);
+        *index = (struct sync_index){};
+}
+
+static int sync_index_build(Nri__SynchronizeRequest **parts, size_t n_parts, struct sync_index *ret_index)
+{
+        struct sync_index index = {};
+        size_t n_pods = 0, n_containers = 0;
+
+        for (size_t p = 0; p < n_parts; p++) {
+                n_pods += parts[p]->n_pods;
+                n_containers += parts[p]->n_containers;
+        }
+        index.pods = malloc((n_pods ? n_pods : 1) * sizeof(*index.pods));
+        index.container_ids = malloc((n_containers ? n_containers : 1) * sizeof(*index.container_ids));
+        if (!index.pods || !index.container_ids) {
+                sync_index_clear(&index);
+                return -ENOMEM;
+        }
+        for (size_t p = 0; p < n_parts; p++) {
+                for (size_t i = 0; i < parts[p]->n_pods; i++)
+                        if (parts[p]->pods[i]->id) {
+                                index.pods[index.n_pods] = (struct listed_pod){ parts[p]->pods[i], index.n_pods };
+                                index.n_pods++;
+                        }
                 for (size_t i = 0; i < parts[p]->n_containers; i++)
-                        if (strcmp(parts[p]->containers[i]->id, id) == 0)
-                                return true;
-        return false;
+                        if (parts[p]->containers[i]->id)
+                                index.container_ids[index.n_containers++] = parts[p]->containers[i]->id;
+        }
+        qsort(index.pods, index.n_pods, sizeof(*index.pods), compare_pods);
+        qsort(index.container_ids, index.n_containers, sizeof(*index.container_ids), compare_strings);
+        *ret_index = index;
+        return 0;
+}
+
+/* The first pod listed with `id`. */
+static const Nri__PodSandbox *find_pod(const struct sync_index *index, const char *id)
+{
+        const struct listed_pod *found;
+
+        if (!id || index->n_pods == 0)
+                return NULL;
+        found = bsearch(id, index->pods, index->n_pods, sizeof(*index->pods), compare_pod_id);
+        while (found && found > index->pods && strcmp(found[-1].pod->id, id) == 0)
+                found--;
+        return found ? found->pod : NULL;
+}
+
+static bool listed(const struct sync_index *index, const char *id)
+{
+        return index->n_containers > 0 &&
+               bsearch(&id, index->container_ids, index->n_containers, sizeof(*index->container_ids),
+                       compare_strings) != NULL;
 }
 
 /* What a Synchronize changed, for its log line and the status numapinctl shows. */
@@ -512,7 +582,7 @@ static void sync_container(struct nri_plugin *plugin, const Nri__PodSandbox *pod
 }
 
 /* The records of the plugin's containers that the runtime no longer lists. */
-static size_t gone_records(struct nri_plugin *plugin, Nri__SynchronizeRequest **parts, size_t n_parts,
+static size_t gone_records(struct nri_plugin *plugin, const struct sync_index *index,
                            char (**ret_ids)[NP_ID_MAX + 1])
 {
         struct np_ledger *ledger = plugin->context->ledger; /* locked by the batch */
@@ -521,7 +591,7 @@ static size_t gone_records(struct nri_plugin *plugin, Nri__SynchronizeRequest **
 
         for (const struct np_record *rec = ids ? np_ledger_next(ledger, NULL) : NULL; rec;
              rec = np_ledger_next(ledger, rec))
-                if (rec->source == NP_SOURCE_NRI && !listed(parts, n_parts, rec->id))
+                if (rec->source == NP_SOURCE_NRI && !listed(index, rec->id))
                         snprintf(ids[n++], sizeof(*ids), "%s", rec->id);
         *ret_ids = ids;
         return n;
@@ -535,15 +605,22 @@ static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **part
                        struct np_outcome *ret_updates)
 {
         struct np_outcome updates = {}, repinned = {};
+        struct sync_index index = {};
         struct sync_counts counts = {};
         char(*gone)[NP_ID_MAX + 1] = NULL;
         struct np_diag diag = {};
         size_t n_gone;
         int r;
 
+        r = sync_index_build(parts, n_parts, &index);
+        if (r < 0) {
+                np_log_warning("synchronize: out of memory");
+                return r;
+        }
         r = np_lifecycle_batch_begin(plugin->context, &diag);
         if (r < 0) {
                 np_log_warning("synchronize: %s", diag.message);
+                sync_index_clear(&index);
                 return r;
         }
         /* the runtime lists every container: the protected ones are known anew */
@@ -551,9 +628,10 @@ static int synchronize(struct nri_plugin *plugin, Nri__SynchronizeRequest **part
         plugin->protected.pool_known = np_lifecycle_shared_pool(plugin->context, NULL, &plugin->protected.pool) == 0;
         for (size_t p = 0; p < n_parts; p++)
                 for (size_t i = 0; i < parts[p]->n_containers; i++)
-                        sync_container(plugin, find_pod(parts, n_parts, parts[p]->containers[i]->pod_sandbox_id),
+                        sync_container(plugin, find_pod(&index, parts[p]->containers[i]->pod_sandbox_id),
                                        parts[p]->containers[i], &updates, &counts);
-        n_gone = gone_records(plugin, parts, n_parts, &gone);
+        n_gone = gone_records(plugin, &index, &gone);
+        sync_index_clear(&index);
         for (size_t i = 0; i < n_gone; i++) {
                 struct np_outcome released = {};
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* A sorted set of container ids: the plugin's protected containers. Adding
- * and removing move ids, 201 bytes each, never whole records. */
+/* A sorted set of container ids: the plugin's protected containers. Each id
+ * is kept at its length; adding and removing move pointers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,7 @@ bool nri_protected_has(const struct nri_protected *set, const char *id)
 int nri_protected_add(struct nri_protected *set, const char *id)
 {
         size_t at = position(set, id);
+        char *copy;
 
         if (strlen(id) > NP_ID_MAX)
                 return -EINVAL;
@@ -47,8 +48,11 @@ int nri_protected_add(struct nri_protected *set, const char *id)
                 set->ids = grown;
                 set->capacity = capacity;
         }
+        copy = strdup(id);
+        if (!copy)
+                return -ENOMEM;
         memmove(&set->ids[at + 1], &set->ids[at], (set->n - at) * sizeof(*set->ids));
-        strcpy(set->ids[at], id);
+        set->ids[at] = copy;
         set->n++;
         return 0;
 }
@@ -59,6 +63,7 @@ bool nri_protected_remove(struct nri_protected *set, const char *id)
 
         if (at >= set->n || strcmp(set->ids[at], id) != 0)
                 return false;
+        free(set->ids[at]);
         memmove(&set->ids[at], &set->ids[at + 1], (set->n - at - 1) * sizeof(*set->ids));
         set->n--;
         return true;
@@ -66,6 +71,8 @@ bool nri_protected_remove(struct nri_protected *set, const char *id)
 
 void nri_protected_clear(struct nri_protected *set)
 {
+        for (size_t i = 0; i < set->n; i++)
+                free(set->ids[i]);
         free(set->ids);
         *set = (struct nri_protected){};
 }

@@ -14,8 +14,8 @@
 struct nri_protected {
         size_t n;
         size_t capacity;
-        char (*ids)[NP_ID_MAX + 1]; /* sorted */
-        struct np_cpulist pool;     /* the CPUs every one of them was last given */
+        char **ids;             /* sorted, each malloc'd at its length */
+        struct np_cpulist pool; /* the CPUs every one of them was last given */
         bool pool_known;
 };
 

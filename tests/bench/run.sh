@@ -317,12 +317,15 @@ echo
 #    harness (the runtime's side of NRI, tests/nri/), each new annotated
 #    container removed after it, beside a call the plugin answers without work (an
 #    unknown method, UNIMPLEMENTED) interleaved in the same run; then NRI_HOLD
-#    containers kept. Its resident memory idle (after Configure and Synchronize) and
-#    holding them. 2socket-smt fixture, state on tmpfs.
+#    containers kept, the same round trips beside them, and a Synchronize listing
+#    them (as after a reconnection: each recorded, with its cpuset) beside an empty
+#    one on the same socket; then ten times as many kept. Its resident memory idle
+#    (after Configure and Synchronize) and holding them. 2socket-smt fixture, state
+#    on tmpfs.
 NRI_RUNS=${NRI_RUNS:-5000}
 NRI_HOLD=${NRI_HOLD:-1000}
 if [ -x "$ROOT/build/numapin-nri" ] && [ -x "$ROOT/build/tests/nri-harness" ]; then
-        if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=64m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
+        if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=256m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
                 nri_dir=$TMP/tmpfs/nri
         else
                 nri_dir=$(mktemp -d /dev/shm/numapin-nri-bench.XXXXXX)
@@ -330,30 +333,68 @@ if [ -x "$ROOT/build/numapin-nri" ] && [ -x "$ROOT/build/tests/nri-harness" ]; t
         mkdir -p "$nri_dir/state" "$nri_dir/cgroup"
         echo '{"monitor": false}' > "$nri_dir/config.json"
         if nri_out=$("$ROOT/build/tests/nri-harness" --plugin "$ROOT/build/numapin-nri" --state-dir "$nri_dir/state" \
-                --log "$nri_dir/plugin.log" --count "$NRI_RUNS" --hold "$NRI_HOLD" bench -- \
+                --log "$nri_dir/plugin.log" --count "$NRI_RUNS" --hold "$NRI_HOLD" \
+                --hold-more "$((NRI_HOLD * 10))" bench -- \
                 --sysfs-root "$ROOT/tests/fixtures/sysfs/2socket-smt" --cgroup-root "$nri_dir/cgroup" \
                 --config "$nri_dir/config.json" 2>&1); then
                 figure() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' <<<"$nri_out"; }
+                nri_round_trips() { # LABEL CREATE BASELINE
+                        printf '  %-34s median %8.1f us   p99 %8.1f us\n' "numapin-nri CreateContainer" \
+                                "$(figure "$2" 2)" "$(figure "$2" 3)"
+                        printf '  %-34s median %8.1f us   p99 %8.1f us\n' "baseline: unknown method" \
+                                "$(figure "$3" 2)" "$(figure "$3" 3)"
+                        echo "  ratio: median $(ratio "$(figure "$2" 2)" "$(figure "$3" 2)")x," \
+                                "p99 $(ratio "$(figure "$2" 3)" "$(figure "$3" 3)")x the baseline (goal: within 1.3x)"
+                        echo "  the plugin's own work, median: $(awk -v a="$(figure "$2" 2)" -v b="$(figure "$3" 2)" \
+                                'BEGIN { printf "%.1f", a - b }') us (CreateContainer minus the baseline)"
+                        for f in 2 3; do
+                                m=$(ratio "$(figure "$2" $f)" "$(figure "$3" $f)")
+                                goal "NRI CreateContainer $([ $f = 2 ] && echo median || echo p99), $1" \
+                                        "$(figure "$2" $f) us" "$(figure "$3" $f) us (unknown method)" "${m}x" \
+                                        "within 1.3x" \
+                                        "$(awk -v r="$m" 'BEGIN { print (r <= 1.3) ? "met" : "not met" }')"
+                        done
+                }
                 echo "NRI plugin CreateContainer round trip, $NRI_RUNS containers (each removed after), state on" \
                         "$(df --output=fstype "$nri_dir" | tail -1):"
-                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "numapin-nri CreateContainer" \
-                        "$(figure create_us 2)" "$(figure create_us 3)"
-                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "baseline: unknown method" \
-                        "$(figure baseline_us 2)" "$(figure baseline_us 3)"
+                nri_round_trips "empty ledger" create_us baseline_us
                 printf '  %-34s median %8.1f us   p99 %8.1f us\n' "RemoveContainer" \
                         "$(figure remove_us 2)" "$(figure remove_us 3)"
                 printf '  %-34s median %8.1f us   p99 %8.1f us\n' "CreateContainer, ledger 0 to $NRI_HOLD" \
                         "$(figure create_growing_us 2)" "$(figure create_growing_us 3)"
-                echo "  ratio: median $(ratio "$(figure create_us 2)" "$(figure baseline_us 2)")x," \
-                        "p99 $(ratio "$(figure create_us 3)" "$(figure baseline_us 3)")x the baseline;" \
-                        "p99 $(figure create_us 3) us (goal: under 100 us, the baseline's own round trip included)"
-                echo "  the plugin's own work, median: $(awk -v a="$(figure create_us 2)" -v b="$(figure baseline_us 2)" \
-                        'BEGIN { printf "%.1f", a - b }') us (CreateContainer minus the baseline)"
+                echo "the same with $(figure held 2) containers held, $(figure held 2) round trips:"
+                nri_round_trips "$(figure held 2) held" create_held_us baseline_held_us
+                echo "NRI plugin Synchronize of $(figure held 2) recorded running containers (21 calls):"
+                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "numapin-nri Synchronize" \
+                        "$(figure sync_us 2)" "$(figure sync_us 3)"
+                printf '  %-34s median %8.1f us   p99 %8.1f us\n' "baseline: empty Synchronize" \
+                        "$(figure sync_empty_us 2)" "$(figure sync_empty_us 3)"
+                sync_ms=$(awk -v u="$(figure sync_us 2)" 'BEGIN { printf "%.2f", u / 1000 }')
+                echo "  ratio: $(ratio "$(figure sync_us 2)" "$(figure sync_empty_us 2)")x the empty one;" \
+                        "median $sync_ms ms (goal: under 50 ms)"
+                goal "NRI Synchronize, $(figure held 2) containers (median)" "$sync_ms ms" \
+                        "$(figure sync_empty_us 2) us (empty Synchronize)" \
+                        "$(ratio "$(figure sync_us 2)" "$(figure sync_empty_us 2)")x" "under 50 ms" \
+                        "$(met_below "$sync_ms" 50)"
                 echo "NRI plugin resident memory (VmRSS):"
                 printf '  %-34s %8s KiB (goal: under 2048 KiB)\n' "idle, after Configure+Synchronize" \
                         "$(figure rss_idle_kib 2)"
-                printf '  %-34s %8s KiB (goal: under 4096 KiB)\n' "holding $NRI_HOLD containers" "$(figure rss_held_kib 2)"
-                echo "  ratio: $(ratio "$(figure rss_held_kib 2)" "$(figure rss_idle_kib 2)")x idle"
+                printf '  %-34s %8s KiB (goal: under 4096 KiB)\n' "holding $(figure held 2) containers" \
+                        "$(figure rss_held_kib 2)"
+                printf '  %-34s %8s KiB (goal: under 16384 KiB)\n' "holding $(figure held_more 2) containers" \
+                        "$(figure rss_held_more_kib 2)"
+                echo "  ratio: $(ratio "$(figure rss_held_kib 2)" "$(figure rss_idle_kib 2)")x idle with" \
+                        "$(figure held 2), $(ratio "$(figure rss_held_more_kib 2)" "$(figure rss_idle_kib 2)")x with" \
+                        "$(figure held_more 2)"
+                goal "NRI resident memory, idle" "$(figure rss_idle_kib 2) KiB" "-" "-" "under 2048 KiB" \
+                        "$(met_below "$(figure rss_idle_kib 2)" 2048)"
+                for held in "held rss_held_kib 4096" "held_more rss_held_more_kib 16384"; do
+                        read -r n rss limit <<<"$held"
+                        goal "NRI resident memory, $(figure "$n" 2) containers" "$(figure "$rss" 2) KiB" \
+                                "$(figure rss_idle_kib 2) KiB (idle)" \
+                                "$(ratio "$(figure "$rss" 2)" "$(figure rss_idle_kib 2)")x" "under $limit KiB" \
+                                "$(met_below "$(figure "$rss" 2)" "$limit")"
+                done
         else
                 echo "NRI plugin: the harness failed:"
                 printf '%s\n' "$nri_out" | tail -5 | sed 's/^/  /'

@@ -192,6 +192,7 @@ struct options {
         int n_plugin_args;
         const char *profile;
         unsigned int count, hold;
+        unsigned int hold_more; /* bench: then Synchronize and round trips with `hold` held, and this many held */
 };
 
 enum profile {

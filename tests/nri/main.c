@@ -95,12 +95,14 @@ static void usage(FILE *out)
 {
         fprintf(out,
                 "usage: nri-harness --plugin PATH --state-dir DIR [--log FILE] [--runtime v0.8|v0.10|v0.12]\n"
-                "                   [--count N] [--hold N] COMMAND [FILE] [-- PLUGIN-ARGS...]\n"
+                "                   [--count N] [--hold N] [--hold-more N] COMMAND [FILE] [-- PLUGIN-ARGS...]\n"
                 "The runtime side of NRI, driving numapin-nri. Commands:\n"
                 "  handshake sync events errors reconnect restarts hostile preinstalled all\n"
                 "                 scenarios, printing ok/not ok lines\n"
                 "  script FILE    creates from FILE, one line each: create|update|postcreate|stop|remove ID [KEY=VALUE...]\n"
-                "  bench          round trips (--count, default 5000) and resident memory (--hold, default 1000)\n");
+                "  bench          round trips (--count, default 5000) and resident memory (--hold,\n"
+                "                 default 1000); with --hold-more N also a Synchronize and the round\n"
+                "                 trips with those held, then N held\n");
 }
 
 int main(int argc, char **argv)
@@ -109,6 +111,7 @@ int main(int argc, char **argv)
                 { "plugin", required_argument, NULL, 'p' }, { "state-dir", required_argument, NULL, 's' },
                 { "log", required_argument, NULL, 'l' },    { "runtime", required_argument, NULL, 'r' },
                 { "count", required_argument, NULL, 'c' },  { "hold", required_argument, NULL, 'H' },
+                { "hold-more", required_argument, NULL, 'M' },
                 { "help", no_argument, NULL, 'h' },         {},
         };
         struct options o = {};
@@ -133,12 +136,13 @@ int main(int argc, char **argv)
                         break;
                 case 'c':
                 case 'H':
+                case 'M':
                         if (parse_u64(optarg, 1000000, &v) < 0 || v == 0) {
                                 fprintf(stderr, "nri-harness: --%s %s: expected a count from 1 to 1000000\n",
-                                        c == 'c' ? "count" : "hold", optarg);
+                                        c == 'c' ? "count" : c == 'H' ? "hold" : "hold-more", optarg);
                                 return 2;
                         }
-                        *(c == 'c' ? &o.count : &o.hold) = (unsigned int)v;
+                        *(c == 'c' ? &o.count : c == 'H' ? &o.hold : &o.hold_more) = (unsigned int)v;
                         break;
                 case 'h':
                         usage(stdout);

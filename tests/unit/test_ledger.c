@@ -251,6 +251,72 @@ static void test_ledger_put_replaces_the_record_with_the_same_id(void **state)
         assert_records_equal(np_ledger_find(ledger, "ctr"), &second);
 }
 
+static void test_ledger_keeps_every_field_of_a_record_in_memory(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record wide = full_record("wide"), found;
+
+        wide.nodes = np_test_cpulist("0,63");
+        wide.cpus = np_test_cpulist("0-8191");
+        wide.exclusive_cpus = np_test_cpulist("8100-8191");
+        wide.mems = (struct np_cpulist){};
+        memset(wide.cgroup, 'c', sizeof(wide.cgroup) - 1);
+        wide.cgroup[0] = '/';
+        wide.cgroup[sizeof(wide.cgroup) - 1] = '\0';
+        snprintf(wide.names.namespace, sizeof(wide.names.namespace), "kube-system");
+        snprintf(wide.names.pod, sizeof(wide.names.pod), "etcd-0");
+        snprintf(wide.names.container, sizeof(wide.names.container), "etcd");
+        snprintf(wide.pod_scope, sizeof(wide.pod_scope), "sandbox-1");
+        wide.monitor = (struct np_record_monitor){ .on = true, .slot = 9, .cgroup_id = 1ull << 40 };
+        snprintf(wide.monitor.dir, sizeof(wide.monitor.dir), "/sys/fs/bpf/numapin");
+        put_ok(ledger, &wide);
+        found = *np_ledger_find(ledger, "wide");
+        assert_records_equal(&found, &wide);
+        assert_string_equal(found.names.namespace, "kube-system");
+        assert_string_equal(found.names.pod, "etcd-0");
+        assert_string_equal(found.names.container, "etcd");
+        assert_string_equal(found.pod_scope, "sandbox-1");
+        assert_true(np_cpulist_empty(&found.mems));
+}
+
+static void test_ledger_find_inside_an_iteration_leaves_the_iteration_alone(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record a = full_record("a"), b = shared_record("b", NP_POLICY_BIND, "0", 0, 0);
+        const struct np_record *first;
+        size_t seen = 0;
+
+        put_ok(ledger, &a);
+        put_ok(ledger, &b);
+        for (const struct np_record *r = np_ledger_next(ledger, NULL); r; r = np_ledger_next(ledger, r)) {
+                const struct np_record *found = np_ledger_find(ledger, "a");
+
+                assert_non_null(found);
+                assert_records_equal(found, &a);
+                assert_string_equal(r->id, seen == 0 ? "a" : "b");
+                seen++;
+        }
+        assert_int_equal(seen, 2);
+        first = np_ledger_next(ledger, NULL);
+        assert_non_null(np_ledger_find(ledger, "b"));
+        assert_records_equal(first, &a); /* np_ledger_find() has its own slot */
+}
+
+static void test_ledger_put_leaves_no_temporary_file(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+        struct np_record record = full_record("ctr");
+
+        put_ok(ledger, &record);
+        record.pid = 5;
+        put_ok(ledger, &record);
+        assert_true(file_exists(dir->records, "ctr.json"));
+        assert_false(file_exists(dir->records, ".ctr.json.numapin.tmp"));
+}
+
 static void test_ledger_records_persist_across_close_and_open(void **state)
 {
         struct state_dir *dir = *state;
@@ -736,6 +802,9 @@ int main(void)
                 cmocka_unit_test(test_ledger_refuses_a_relative_state_dir),
                 WITH_DIR(test_ledger_put_find_and_remove_a_record),
                 WITH_DIR(test_ledger_put_replaces_the_record_with_the_same_id),
+                WITH_DIR(test_ledger_keeps_every_field_of_a_record_in_memory),
+                WITH_DIR(test_ledger_find_inside_an_iteration_leaves_the_iteration_alone),
+                WITH_DIR(test_ledger_put_leaves_no_temporary_file),
                 WITH_DIR(test_ledger_records_persist_across_close_and_open),
                 WITH_DIR(test_ledger_usage_sums_every_record),
                 WITH_DIR(test_ledger_reclaim_drops_only_records_of_gone_containers),
