@@ -285,12 +285,21 @@ static __always_inline void pmu_credit(__u32 cpu, struct np_bpf_slot_counters *c
 static __always_inline void on_switch(struct task_struct *prev, __u32 prev_pid, bool btf)
 {
         struct np_bpf_slot_counters *counters = NULL;
-        __u32 cpu = bpf_get_smp_processor_id(), *slot;
+        __u32 cpu, *slot;
         struct np_bpf_node_counters *nc;
         __u64 id, ran;
 
-        /* the current task is still prev */
-        slot = current_slot(btf, &id);
+        /* the current task is still prev: in tp_btf its cgroup comes straight off the
+         * BTF-typed argument, without a helper call for the current task or its cgroup */
+        if (btf) {
+                id = task_cgroup_id(prev, true);
+                slot = slot_of(id);
+        } else {
+                slot = current_slot(false, &id);
+        }
+        if (!slot && !pmu_enabled)
+                return; /* the common case: an unwatched task */
+        cpu = bpf_get_smp_processor_id();
         if (slot) {
                 if (btf)
                         ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
@@ -314,7 +323,8 @@ static __always_inline void on_switch(struct task_struct *prev, __u32 prev_pid, 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev)
 {
-        on_switch(prev, prev->pid, true);
+        /* the pid is read only where the classic sched_migrate_task needs it */
+        on_switch(prev, track_task_slots ? prev->pid : 0, true);
         return 0;
 }
 
@@ -330,26 +340,31 @@ int switch_classic(struct trace_event_raw_sched_switch *ctx)
 }
 
 /* --- pages allocated per node: local, remote, outside the allowed nodes ------------ */
+/* The slot's counters are looked up only for the rare pages they count: those of
+ * an unknown node or from outside the allowed nodes. */
 static __always_inline void on_page_alloc(__u32 *slot, __u32 page_node, unsigned int order)
 {
-        struct np_bpf_slot_counters *counters = bpf_map_lookup_elem(&slot_counters, slot);
+        struct np_bpf_slot_counters *counters;
         struct np_bpf_node_counters *nc;
         struct np_bpf_slot_info *info;
         __u64 pages = 1ULL << (order & 31);
 
-        if (!counters)
-                return;
         nc = node_counters(*slot, page_node);
         if (!nc) {
-                counters->pages_unknown_node += pages;
+                counters = bpf_map_lookup_elem(&slot_counters, slot);
+                if (counters)
+                        counters->pages_unknown_node += pages;
                 return;
         }
         nc->pages += pages;
         if (node_of_cpu(bpf_get_smp_processor_id()) == page_node)
                 nc->pages_local += pages;
         info = bpf_map_lookup_elem(&slot_info, slot);
-        if (info && page_node < NP_BPF_MAX_NODES && !(info->allowed[0] & (1ULL << (page_node % 64))))
-                counters->pages_outside += pages;
+        if (info && page_node < NP_BPF_MAX_NODES && !(info->allowed[0] & (1ULL << (page_node % 64)))) {
+                counters = bpf_map_lookup_elem(&slot_counters, slot);
+                if (counters)
+                        counters->pages_outside += pages;
+        }
 }
 
 SEC("tp_btf/mm_page_alloc")

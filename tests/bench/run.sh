@@ -306,6 +306,7 @@ echo
 #    programs on the same tracepoints (1 and 10,000 watched cgroups, and the
 #    workload unwatched), and a page-fault workload with it attached against
 #    without. A private pin root and cgroup: /sys/fs/bpf/numapin is not touched.
+#    bench_bpf adds its goal rows (issue 16) to $NUMAPIN_BENCH_GOALS itself.
 if [ "$(id -u)" -eq 0 ]; then
         "$B/bench_bpf" "/sys/fs/bpf/numapin-bench-$$" "numapin-bench-$$"
 else
