@@ -151,12 +151,14 @@ boot() {
                 st=$?
                 log "$m: qemu exited with $st after $((SECONDS - t0)) s"
                 # TCG on a busy 2-CPU host now and then leaves a guest CPU spinning
-                # (the guest kernel reports a soft lockup): that boot says nothing
-                # about numapin, so the machine boots once more; any other hang fails
-                if [ "$attempt" -eq 1 ] && { [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; } &&
-                        grep -q 'soft lockup - CPU' "$TMP/$m.console"; then
-                        log "$m: the guest kernel reported a soft lockup under emulation; booting $m once more"
-                        log "$m: $(tr -d '\r' <"$TMP/$m.console" | grep -m1 'soft lockup - CPU'); the last result line: $(
+                # (the guest kernel mostly reports a soft lockup, not always: a guest
+                # once stopped printing without one, and its scenarios passed in the
+                # next 5 boots): the machine boots once more, saying where the first
+                # boot stopped; a second hang fails
+                if [ "$attempt" -eq 1 ] && { [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; }; then
+                        log "$m: the guest did not power off within $TIMEOUT s; booting $m once more"
+                        log "$m: $(tr -d '\r' <"$TMP/$m.console" | grep -m1 'soft lockup - CPU' ||
+                                echo "no soft lockup reported"); the last result line: $(
                                 tr -d '\r' <"$TMP/$m.console" | grep 'NUMAPIN-VM ' | tail -n1)"
                         t0=$SECONDS
                         continue
