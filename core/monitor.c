@@ -210,7 +210,46 @@ static void unpin_all(const char *dir)
                 if (e->d_name[0] != '.')
                         unlinkat(dirfd(d), e->d_name, 0);
         closedir(d);
-        rmdir(dir);
+        unlinkat(AT_FDCWD, dir, AT_REMOVEDIR); /* rmdir(2) is outside the seccomp allow-lists */
+}
+
+/* A pin directory's name: the 16 hex digits of np_monitor_dir. */
+static bool is_set_name(const char *name)
+{
+        size_t n = strspn(name, "0123456789abcdef");
+
+        return n == 16 && name[n] == '\0';
+}
+
+/* Unpins the other builds' sets under pin_root that watch no cgroup, as a new
+ * build's set is loaded: their programs would otherwise go on running at every
+ * context switch and page allocation of the machine until it reboots. A set that
+ * still watches containers stays until np_watch_detach takes its last one. */
+static void retire_idle_sets(const char *pin_root, const char *own)
+{
+        DIR *d = opendir(pin_root);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                _cleanup_monitor_ struct np_monitor *other = NULL;
+                char dir[PATH_MAX];
+                unsigned int watched = 1;
+                int w;
+
+                if (!is_set_name(e->d_name))
+                        continue;
+                w = snprintf(dir, sizeof(dir), "%s/%s", pin_root, e->d_name);
+                if (w < 0 || (size_t)w >= sizeof(dir) || strcmp(dir, own) == 0 ||
+                    np_monitor_open_dir(dir, NULL, &other) < 0)
+                        continue;
+                if (np_monitor_count(other, &watched) == 0 && watched == 0) {
+                        unpin_all(dir);
+                        np_log_info("monitor: unpinned %s, another build's set that watched no container", dir);
+                }
+        }
+        closedir(d);
 }
 
 int np_monitor_remove(const char *dir)
@@ -259,6 +298,7 @@ int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct n
                         r = np_monitor_load(sysfs_root, dir, topology, slots, attach, sizeof(attach), diag);
                         if (r < 0)
                                 return r;
+                        retire_idle_sets(pin_root, dir);
                 }
         }
         r = np_monitor_open_dir(dir, diag, ret_monitor);

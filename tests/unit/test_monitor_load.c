@@ -2,13 +2,15 @@
 /* Loading the locality monitor (core/monitor-load.c) on the running kernel: with the CPU
  * and memory-block tables faked to a second node, pages count as remote and outside the
  * allowed nodes, and moves between CPUs of two nodes as cross-node migrations; bpffs is
- * mounted where missing, bad pin roots are refused, an older build's pin dir is left alone. */
+ * mounted where missing, bad pin roots are refused; an older build's set is unpinned at the
+ * load of a new one when it watches no container, and left while it still watches one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <sys/statfs.h>
 
 #include <linux/magic.h>
@@ -247,40 +249,107 @@ static void test_monitor_open_refuses_a_pin_root_without_a_parent_dir(void **sta
         assert_false(file_exists("/numapin-test-no-parent"));
 }
 
-static void test_monitor_open_ignores_a_pin_dir_left_by_an_older_build(void **state)
+/* The id of the first pinned link in a set's directory (the set's programs stay
+ * attached as long as their links exist). */
+static __u32 pinned_link_id(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        __u32 id = 0;
+
+        assert_non_null(d);
+        while (!id && (e = readdir(d)))
+                if (strncmp(e->d_name, "link_", 5) == 0) {
+                        struct bpf_link_info info = {};
+                        __u32 len = sizeof(info);
+                        char path[PATH_MAX + 300];
+                        _cleanup_close_ int fd = bpf_obj_get(np_test_path(path, sizeof(path), dir, e->d_name));
+
+                        assert_true(fd >= 0);
+                        assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+                        id = info.id;
+                }
+        closedir(d);
+        if (!id)
+                fail_msg("no pinned link in %s", dir);
+        return id;
+}
+
+/* Loads a set into pin_root and renames its directory to `name`, as an older
+ * build would have left it; watches cgroup 4242 in it first when `watching`. */
+static void leave_older_set(struct env *env, const char *pin_root, const char *name, bool watching, char *old_dir,
+                            size_t size)
+{
+        char own_dir[PATH_MAX];
+        struct np_monitor *monitor = load_monitor_at(env, pin_root, suite.host, 4);
+
+        if (watching)
+                watch(monitor, 4242, 0, "0");
+        assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
+        np_test_path(old_dir, size, pin_root, name);
+        assert_int_equal(rename(own_dir, old_dir), 0);
+}
+
+static void test_monitor_load_unpins_an_older_builds_set_that_watches_nothing(void **state)
 {
         struct env *env = *state;
         const char *pin_root = new_pin_root(env);
-        char old_dir[PATH_MAX + 32], old_map[PATH_MAX + 64], own_dir[PATH_MAX];
-        struct bpf_map_info old_info = {}, own_info = {};
-        __u32 len = sizeof(old_info);
+        char old_dir[PATH_MAX + 32], own_dir[PATH_MAX];
+        _cleanup_close_ int link_fd = -1;
         struct np_monitor *monitor;
-        _cleanup_close_ int old_fd = -1;
-        uint64_t key;
+        __u32 old_link;
 
         require_bpf();
-        assert_int_equal(mkdir(pin_root, 0700), 0);
-        np_test_path(old_dir, sizeof(old_dir), pin_root, "0000000000000000");
-        assert_int_equal(mkdir(old_dir, 0700), 0);
-        old_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "watched", sizeof(__u64), sizeof(__u32), 16, NULL);
-        if (old_fd < 0 && bpf_unavailable(-errno))
-                skip_because("cannot create a BPF map here: %s", strerror(errno));
-        assert_true(old_fd >= 0);
-        assert_int_equal(bpf_obj_pin(old_fd, np_test_path(old_map, sizeof(old_map), old_dir, "watched")), 0);
+        leave_older_set(env, pin_root, "0000000000000001", false, old_dir, sizeof(old_dir));
+        old_link = pinned_link_id(old_dir);
 
         monitor = load_monitor_at(env, pin_root, suite.host, 4);
         assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
         assert_string_equal(monitor->dir, own_dir);
-        assert_string_not_equal(monitor->dir, old_dir);
-        assert_true(file_exists(old_map)); /* left for np_monitor_remove, once nothing uses it */
-        assert_int_equal(np_test_count_entries(pin_root), 2);
-        assert_int_equal(bpf_obj_get_info_by_fd(old_fd, &old_info, &len), 0);
+        assert_false(file_exists(old_dir));
+        assert_int_equal(np_test_count_entries(pin_root), 1);
+        /* its programs are detached: the link is gone with its pin */
+        link_fd = bpf_link_get_fd_by_id(old_link);
+        assert_true(link_fd < 0);
+        assert_int_equal(errno, ENOENT);
+        assert_int_not_equal(pinned_link_id(own_dir), old_link);
+}
+
+static void test_monitor_load_leaves_an_older_builds_set_that_still_watches_a_container(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        char old_dir[PATH_MAX + 32], not_a_set[PATH_MAX + 32], own_dir[PATH_MAX];
+        struct bpf_map_info old_info = {}, own_info = {};
+        struct np_monitor *monitor, *old;
+        _cleanup_close_ int link_fd = -1;
+        struct np_diag diag = {};
+        __u32 len = sizeof(old_info);
+
+        require_bpf();
+        leave_older_set(env, pin_root, "0000000000000002", true, old_dir, sizeof(old_dir));
+        /* a directory whose name is not a set's is never touched */
+        assert_int_equal(mkdir(np_test_path(not_a_set, sizeof(not_a_set), pin_root, "keep"), 0700), 0);
+
+        monitor = load_monitor_at(env, pin_root, suite.host, 4);
+        assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
+        assert_string_equal(monitor->dir, own_dir);
+        assert_true(file_exists(old_dir));
+        assert_true(file_exists(not_a_set));
+        assert_int_equal(np_test_count_entries(pin_root), 3);
+        link_fd = bpf_link_get_fd_by_id(pinned_link_id(old_dir));
+        assert_true(link_fd >= 0);
+
+        /* the two sets are distinct: the new one does not see the old one's container */
+        if (np_monitor_open_dir(old_dir, &diag, &old) < 0)
+                fail_msg("np_monitor_open_dir(%s): %s", old_dir, diag.message);
+        hold_monitor(env, old);
+        assert_int_equal(bpf_obj_get_info_by_fd(old->watched_fd, &old_info, &len), 0);
         len = sizeof(own_info);
         assert_int_equal(bpf_obj_get_info_by_fd(monitor->watched_fd, &own_info, &len), 0);
         assert_int_not_equal(own_info.id, old_info.id);
-
-        watch(monitor, 4242, 0, "0");
-        assert_int_equal(bpf_map_get_next_key(old_fd, NULL, &key), -ENOENT);
+        assert_int_equal(np_monitor_lookup(monitor, 4242, &(uint32_t){ 0 }), -ENOENT);
+        assert_int_equal(np_monitor_lookup(old, 4242, &(uint32_t){ 0 }), 0);
 }
 
 int main(void)
@@ -294,7 +363,8 @@ int main(void)
                 ONE_TEST(test_monitor_open_mounts_bpffs_on_a_pin_root_parent_that_is_not_bpffs),
                 ONE_TEST(test_monitor_open_fails_naming_a_pin_root_parent_that_cannot_hold_a_mount),
                 ONE_TEST(test_monitor_open_refuses_a_pin_root_without_a_parent_dir),
-                ONE_TEST(test_monitor_open_ignores_a_pin_dir_left_by_an_older_build),
+                ONE_TEST(test_monitor_load_unpins_an_older_builds_set_that_watches_nothing),
+                ONE_TEST(test_monitor_load_leaves_an_older_builds_set_that_still_watches_a_container),
         };
 
         return cmocka_run_group_tests(tests, load_suite_setup, suite_teardown);
