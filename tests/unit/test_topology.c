@@ -109,6 +109,54 @@ static void test_topology_2socket_smt_siblings_share_a_core(void **state)
         assert_int_equal(count_l3_groups(t, 1), 1);
 }
 
+/* A copy of 2socket-smt under tmp/sys, for a test to change. */
+static const char *copy_2socket_smt(char *tmp, size_t size, char *root, size_t root_size)
+{
+        char fixture[4096];
+
+        np_test_mkdtemp(tmp, size);
+        np_test_path(root, root_size, tmp, "sys");
+        np_test_copy_tree(np_test_fixture("2socket-smt", fixture, sizeof(fixture)), root);
+        return root;
+}
+
+static void test_topology_reads_a_cores_and_an_l3s_files_once_for_all_their_cpus(void **state)
+{
+        char tmp[4096], root[4096], path[8192];
+        struct np_topology *t = NULL;
+
+        copy_2socket_smt(tmp, sizeof(tmp), root, sizeof(root));
+        /* CPU 16, CPU 0's SMT sibling and of its L3, without files of its own: the lists
+         * that name it (thread_siblings_list, shared_cpu_list) give its values */
+        np_test_rmtree(np_test_path(path, sizeof(path), root, "devices/system/cpu/cpu16/topology"));
+        np_test_rmtree(np_test_path(path, sizeof(path), root, "devices/system/cpu/cpu16/cache"));
+        assert_int_equal(np_topology_load(root, NULL, &t), 0);
+        assert_int_equal(np_topology_cpu(t, 16)->core_index, np_topology_cpu(t, 0)->core_index);
+        assert_int_equal(np_topology_cpu(t, 16)->core, np_topology_cpu(t, 0)->core);
+        assert_int_equal(np_topology_cpu(t, 16)->l3, 0);
+        assert_int_equal(t->n_cores, 16);
+        np_topology_free(t);
+        np_test_rmtree(tmp);
+}
+
+static void test_topology_a_sibling_list_naming_a_cpu_of_another_node_is_not_trusted(void **state)
+{
+        char tmp[4096], root[4096], path[8192];
+        struct np_topology *t = NULL;
+
+        copy_2socket_smt(tmp, sizeof(tmp), root, sizeof(root));
+        /* CPU 8 is on node 1, package 1: its own files say so */
+        np_test_write_file(np_test_path(path, sizeof(path), root, "devices/system/cpu/cpu0/topology/thread_siblings_list"),
+                           "0,8,16\n");
+        assert_int_equal(np_topology_load(root, NULL, &t), 0);
+        assert_int_equal(np_topology_cpu(t, 8)->package, 1);
+        assert_int_not_equal(np_topology_cpu(t, 8)->core_index, np_topology_cpu(t, 0)->core_index);
+        assert_int_equal(np_topology_cpu(t, 16)->core_index, np_topology_cpu(t, 0)->core_index);
+        assert_int_equal(t->n_cores, 16);
+        np_topology_free(t);
+        np_test_rmtree(tmp);
+}
+
 static void test_topology_4node_distance_rows_are_asymmetric_per_node(void **state)
 {
         _cleanup_topology_ struct np_topology *t = np_test_load_topology("4node-distance");
@@ -521,6 +569,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_topology_loads_the_single_node_host),
                 cmocka_unit_test(test_topology_2socket_smt_siblings_share_a_core),
+                cmocka_unit_test(test_topology_reads_a_cores_and_an_l3s_files_once_for_all_their_cpus),
+                cmocka_unit_test(test_topology_a_sibling_list_naming_a_cpu_of_another_node_is_not_trusted),
                 cmocka_unit_test(test_topology_4node_distance_rows_are_asymmetric_per_node),
                 cmocka_unit_test(test_topology_8node_nps4_has_two_l3_groups_per_node),
                 cmocka_unit_test(test_topology_memory_only_node_has_memory_and_no_cpus),
