@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The locality monitor's pinned set. The first hook of a boot (or of a new numapin
  * build) loads bpf/locality.bpf.c (monitor-load.c) and pins its links and maps
- * under <pin root>/<object hash>/; every later hook only opens the pinned maps and
+ * under <pin root>/<object hash>/ (taken at build time); every later hook only opens the pinned maps and
  * adds or removes one key, here. The pin directory is named after the BPF
  * object's hash, so a newer build never reads maps laid out by an older one. */
 #include <dirent.h>
@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "locality.hash.h" /* NP_MONITOR_OBJECT_HASH: the first 16 hex digits of its SHA-256 */
 #include "locality.skel.h"
 #include "monitor-internal.h"
 #include "monitor.h"
@@ -32,15 +33,8 @@ const char *const np_monitor_map_names[NP_MONITOR_N_MAPS] = { "slot_info",  "slo
 
 int np_monitor_dir(const char *pin_root, char *buf, size_t size)
 {
-        const unsigned char *elf;
-        uint64_t hash = 0xcbf29ce484222325ULL; /* FNV-1a */
-        size_t len;
-        int w;
+        int w = snprintf(buf, size, "%s/%s", pin_root, NP_MONITOR_OBJECT_HASH);
 
-        elf = locality_bpf__elf_bytes(&len);
-        for (size_t i = 0; i < len; i++)
-                hash = (hash ^ elf[i]) * 0x100000001b3ULL;
-        w = snprintf(buf, size, "%s/%016llx", pin_root, (unsigned long long)hash);
         return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
 }
 
