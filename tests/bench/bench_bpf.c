@@ -41,8 +41,9 @@
 #define CROWD          10000               /* watched cgroups: the workload's and 9,999 fake ids */
 #define FAKE_ID_BASE   (UINT64_C(1) << 62) /* above any inode number: no cgroup has these ids */
 #define ROUNDS         3                   /* of the three phases below, in rotating order */
+#define WARM_UP        10                  /* the warm-up phase runs 1/WARM_UP of a phase's workload */
 #define SWITCH_TRIPS   500000              /* pipe round trips per phase: sched_switch */
-#define MIGRATIONS     200000              /* moves of queued tasks between CPUs per phase: sched_migrate_task */
+#define MIGRATIONS     1000000             /* moves of queued tasks between CPUs per phase: sched_migrate_task */
 #define MOVED_TASKS    4                   /* the SCHED_IDLE spinners moved */
 #define COST_MIB       4096                /* fresh memory touched per phase: mm_page_alloc */
 #define MIN_EVENTS     200                 /* per phase, to report a tracepoint's cost */
@@ -483,6 +484,16 @@ static void detach_monitor(struct bench *b)
         b->real_watched = b->crowd_watched = false;
 }
 
+/* The i-th fake id of the crowd: one whose watch_index entry is not the workload
+ * cgroup's, so that the workload is found in the index, as most containers are
+ * (ids that share an entry go to the `watched` hash, one lookup more). */
+static uint64_t crowd_id(const struct np_monitor *m, uint64_t workload_id, uint32_t i)
+{
+        uint64_t mask = m->index_size - 1, fake = FAKE_ID_BASE + i;
+
+        return (fake & mask) == (workload_id & mask) ? FAKE_ID_BASE + CROWD + i : fake;
+}
+
 static int set_phase(struct bench *b, enum phase phase)
 {
         bool want_real = phase != PHASE_UNWATCHED, want_crowd = phase == PHASE_CROWD;
@@ -490,13 +501,17 @@ static int set_phase(struct bench *b, enum phase phase)
         uint64_t id;
         int r;
 
+        r = np_monitor_cgroup_id(b->cgroup, &id);
+        if (r < 0)
+                return r;
         if (want_crowd != b->crowd_watched) {
                 for (uint32_t i = 1; i < CROWD; i++) {
+                        uint64_t fake = crowd_id(b->monitor, id, i);
+
                         if (want_crowd)
-                                r = np_monitor_watch(b->monitor, FAKE_ID_BASE + i, i, &b->topology->memory_nodes,
-                                                     &diag);
+                                r = np_monitor_watch(b->monitor, fake, i, &b->topology->memory_nodes, &diag);
                         else
-                                r = np_monitor_unwatch(b->monitor, FAKE_ID_BASE + i);
+                                r = np_monitor_unwatch(b->monitor, fake);
                         if (r < 0) {
                                 fprintf(stderr, "bench_bpf: watching fake cgroup %u: %s\n", i, strerror(-r));
                                 return r;
@@ -505,9 +520,6 @@ static int set_phase(struct bench *b, enum phase phase)
                 b->crowd_watched = want_crowd;
         }
         if (want_real != b->real_watched) {
-                r = np_monitor_cgroup_id(b->cgroup, &id);
-                if (r < 0)
-                        return r;
                 r = want_real ? np_monitor_watch(b->monitor, id, 0, &b->topology->memory_nodes, &diag)
                               : np_monitor_unwatch(b->monitor, id);
                 if (r < 0)
@@ -665,9 +677,9 @@ static void subtract(struct run_stats *after, const struct run_stats *before)
         after->misses -= before->misses;
 }
 
-/* Runs the workload once (switches and migrations, then page faults) and takes
- * the programs' run time and count over it. */
-static int measure_phase(struct bench *b, struct phase_result *ret)
+/* Runs the workload once (switches and migrations, then page faults), or a
+ * `share`th of it, and takes the programs' run time and count over it. */
+static int measure_phase(struct bench *b, unsigned int share, struct phase_result *ret)
 {
         struct phase_result before = {}, after = {};
         struct reply reply;
@@ -676,14 +688,14 @@ static int measure_phase(struct bench *b, struct phase_result *ret)
         for (size_t t = 0; r == 0 && t < N_TRACEPOINTS; t++)
                 if ((r = read_run_stats(b->probes[t].numapin_fd, &before.numapin[t])) == 0)
                         r = read_run_stats(b->probes[t].empty_fd, &before.empty[t]);
-        if (r < 0 || (r = ask_worker(b, 's', SWITCH_TRIPS, &reply)) < 0)
+        if (r < 0 || (r = ask_worker(b, 's', SWITCH_TRIPS / share, &reply)) < 0)
                 return r;
         after.switches = reply.switches;
         after.migrations = reply.migrations;
-        if ((r = ask_worker(b, 'm', MIGRATIONS, &reply)) < 0)
+        if ((r = ask_worker(b, 'm', MIGRATIONS / share, &reply)) < 0)
                 return r;
         after.migrations += reply.migrations;
-        r = ask_worker(b, 'f', COST_MIB, &reply);
+        r = ask_worker(b, 'f', COST_MIB / share, &reply);
         for (size_t t = 0; r == 0 && t < N_TRACEPOINTS; t++)
                 if ((r = read_run_stats(b->probes[t].numapin_fd, &after.numapin[t])) == 0)
                         r = read_run_stats(b->probes[t].empty_fd, &after.empty[t]);
@@ -747,8 +759,8 @@ static int bench_cost(struct bench *b)
                 fprintf(stderr, "bench_bpf: cannot attach the empty programs: %s\n", strerror(-r));
                 return r;
         }
-        /* a warm-up phase, not counted */
-        r = measure_phase(b, &result);
+        /* a short warm-up phase, not counted */
+        r = measure_phase(b, WARM_UP, &result);
         for (unsigned int round = 0; r == 0 && round < ROUNDS; round++) {
                 for (unsigned int k = 0; r == 0 && k < N_PHASES; k++) {
                         enum phase phase = (enum phase)((round + k) % N_PHASES);
@@ -758,7 +770,7 @@ static int bench_cost(struct bench *b)
                         if (r == 0 && phase != PHASE_UNWATCHED)
                                 r = np_monitor_read(b->monitor, 0, &start);
                         if (r == 0)
-                                r = measure_phase(b, &result);
+                                r = measure_phase(b, 1, &result);
                         if (r == 0 && phase != PHASE_UNWATCHED)
                                 r = np_monitor_read(b->monitor, 0, &end);
                         if (r < 0)

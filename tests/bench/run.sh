@@ -11,8 +11,10 @@ TMP=$(mktemp -d /tmp/numapin-bench.XXXXXX)
 trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true
       for pid in ${metrics_pids:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
       umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"
-      rm -rf "/sys/fs/bpf/numapin-bench-$$" "/sys/fs/bpf/numapin-bench-metrics-$$" 2>/dev/null || true
-      rmdir "/sys/fs/cgroup/cpuset/numapin-bench-$$" "/sys/fs/cgroup/numapin-bench-$$" 2>/dev/null || true' EXIT
+      rm -rf "/sys/fs/bpf/numapin-bench-$$" "/sys/fs/bpf/numapin-bench-metrics-$$" "/sys/fs/bpf/numapin-bench-hook-$$" \
+        2>/dev/null || true
+      rmdir "/sys/fs/cgroup/cpuset/numapin-bench-$$" "/sys/fs/cgroup/numapin-bench-$$" \
+        "/sys/fs/cgroup/cpuset/numapin-bench-hook-$$" "/sys/fs/cgroup/numapin-bench-hook-$$" 2>/dev/null || true' EXIT
 HOOK_RUNS=${HOOK_RUNS:-400}
 RUNC_RUNS=${RUNC_RUNS:-30}
 
@@ -39,8 +41,11 @@ echo
 #    turns, one run each, HOOK_RUNS rounds. Real sysfs, a fake v1 cgroup tree.
 #    Measured with the state dir and bundle on tmpfs (where /run/numapin and
 #    containerd's bundles live in production) and on this disk's ext4 (podman's
-#    bundles). Then a first container on a cold machine (no topology cache) of
-#    1024 CPUs (the large-32node fixture) against the same with the cache.
+#    bundles). On tmpfs also with a real cgroup of this machine and the BPF
+#    locality monitor's programs already pinned (a private pin root): the watch at
+#    createRuntime and the unwatch at poststop are then part of every run, as for a
+#    container on a node. Then a first container on a cold machine (no topology
+#    cache) of 1024 CPUs (the large-32node fixture) against the same with the cache.
 go_built=""
 if command -v go >/dev/null; then
         if (cd tests/bench/go && export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOFLAGS= \
@@ -85,6 +90,14 @@ JSON
         local open_args=(--config "$dir/no-seccomp.json" "${args[@]}")
         local kinds="trivial hook open"
         [ -n "$go_built" ] && kinds="$kinds go-trivial go-cpuset"
+        local monitor_args=()
+        if [ "$short" = tmpfs ] && monitor_bundle "$dir"; then
+                monitor_args=(--config "$dir/monitor.json" --state-dir "$dir/monitor-state")
+                kinds="$kinds monitor"
+                # the first run loads and pins the programs
+                "$B/bench_exec" 20 "$dir/monitor-state.json" -- "$ROOT/build/numapin-hook" "${monitor_args[@]}" \
+                        createRuntime --then "$ROOT/build/numapin-hook" "${monitor_args[@]}" poststop >/dev/null
+        fi
         "$B/bench_exec" 20 "$dir/state.json" -- "$B/trivial-hook" >/dev/null
         "$B/bench_exec" 20 "$dir/state.json" -- "$ROOT/build/numapin-hook" "${args[@]}" createRuntime \
                 --then "$ROOT/build/numapin-hook" "${args[@]}" poststop >/dev/null
@@ -99,6 +112,9 @@ JSON
                                 createRuntime --then "$ROOT/build/numapin-hook" "${open_args[@]}" poststop) ;;
                         go-trivial) t=$(one_run "$dir/go-state.json" -- "$B/go-trivial-hook") ;;
                         go-cpuset) t=$(one_run "$dir/go-state.json" -- "$B/go-cpuset-hook" 0 0) ;;
+                        monitor) t=$(one_run "$dir/monitor-state.json" -- "$ROOT/build/numapin-hook" \
+                                "${monitor_args[@]}" createRuntime --then "$ROOT/build/numapin-hook" \
+                                "${monitor_args[@]}" poststop) ;;
                         esac
                         echo "$kind $t" >> "$dir/samples"
                 done
@@ -118,6 +134,23 @@ JSON
                 goal "hook createRuntime, tmpfs, p99" "$hook_p99 us" "$trivial_p99 us (trivial C hook)" \
                         "$(ratio "$hook_p99" "$trivial_p99")x" "within 1.3x" "$(met_within "$(ratio "$hook_p99" "$trivial_p99")" 1.3)"
         fi
+        if [ ${#monitor_args[@]} -gt 0 ]; then
+                local mon_med mon_p99 f
+                read -r mon_med mon_p99 < <(stats "$dir/samples" monitor)
+                row "numapin-hook, monitor attached" "$mon_med" "$mon_p99" \
+                        "   (a real cgroup, programs pinned: $(ratio "$mon_med" "$trivial_med")x median)"
+                for f in median p99; do
+                        local n=$mon_med b=$trivial_med
+                        [ $f = p99 ] && n=$mon_p99 b=$trivial_p99
+                        goal "hook createRuntime, tmpfs, monitor attached, $f" "$n us" "$b us (trivial C hook)" \
+                                "$(ratio "$n" "$b")x" "within 1.3x" "$(met_within "$(ratio "$n" "$b")" 1.3)"
+                done
+                # unpinned now: its programs would run through the rest of the bench
+                rm -rf "/sys/fs/bpf/numapin-bench-hook-$$"
+                rmdir "/sys/fs/cgroup/cpuset/numapin-bench-hook-$$" "/sys/fs/cgroup/numapin-bench-hook-$$" 2>/dev/null || true
+        elif [ "$short" = tmpfs ]; then
+                echo "  monitor attached: not timed (needs root, BPF and a cpuset cgroup of this machine)"
+        fi
         if [ -n "$go_built" ]; then
                 local go_kind go_label go_med go_p99
                 for go_kind in go-trivial go-cpuset; do
@@ -135,6 +168,37 @@ JSON
         else
                 echo "  Go hooks: skipped (no go; make bench installs golang-go)"
         fi
+}
+# monitor_bundle DIR: a bundle whose container has a real cgroup of this machine
+# (numapin-bench-hook-PID, with cpuset: v2, or v1 on a hybrid host) and a config
+# whose monitor pins under its own root; false where the monitor cannot attach.
+monitor_bundle() {
+        local dir=$1 cg
+        [ "$(id -u)" -eq 0 ] || return 1
+        if grep -qw cpuset /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+                cg=/sys/fs/cgroup/numapin-bench-hook-$$
+                mkdir -p "$cg" || return 1
+        elif [ -d /sys/fs/cgroup/cpuset ]; then
+                cg=/sys/fs/cgroup/cpuset/numapin-bench-hook-$$
+                mkdir -p "$cg" && cat /sys/fs/cgroup/cpuset/cpuset.cpus >"$cg/cpuset.cpus" &&
+                        cat /sys/fs/cgroup/cpuset/cpuset.mems >"$cg/cpuset.mems" || return 1
+        else
+                return 1
+        fi
+        mkdir -p "$dir/monitor-bundle" "$dir/monitor-state"
+        sed "s|\"cgroupsPath\":\"/ctr\"|\"cgroupsPath\":\"/numapin-bench-hook-$$\"|" "$dir/bundle/config.json" \
+                >"$dir/monitor-bundle/config.json"
+        sed "s|\"bundle\":\"[^\"]*\"|\"bundle\":\"$dir/monitor-bundle\"|" "$dir/state.json" >"$dir/monitor-state.json"
+        printf '{"monitor_pin_dir": "/sys/fs/bpf/numapin-bench-hook-%s"}\n' "$$" >"$dir/monitor.json"
+        # the monitor attaches only where BPF loads: one run says
+        "$ROOT/build/numapin-hook" --config "$dir/monitor.json" --state-dir "$dir/monitor-state" createRuntime \
+                <"$dir/monitor-state.json" 2>/dev/null || return 1
+        local attached
+        attached=$("$ROOT/build/numapinctl" --config "$dir/monitor.json" --state-dir "$dir/monitor-state" list --json |
+                jq -r '.containers[0].monitor.dir // empty')
+        "$ROOT/build/numapin-hook" --config "$dir/monitor.json" --state-dir "$dir/monitor-state" poststop \
+                <"$dir/monitor-state.json" >/dev/null 2>&1
+        [ -n "$attached" ]
 }
 # cold_bench DIR: createRuntime on large-32node (1024 CPUs) without the topology
 # cache (removed after each run with the poststop) against with it, interleaved

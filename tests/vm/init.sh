@@ -559,9 +559,31 @@ wanted() { [ -z "$ONLY" ] || case ",$ONLY," in *",$1,"*) true ;; *) false ;; esa
 # scenario NAME [RUNTIME]: runs one, then clears what it left
 scenario() {
         wanted "$1" || return 0
+        echo "$(cut -d. -f1 /proc/uptime) $1 ${2:-}" >/tmp/numapin-scenario
         "sc_$1" $2
         reset
 }
+
+# A heartbeat on the console every 30 s naming the scenario that runs, so that a
+# guest killed for not powering off tells which way it hung: heartbeats up to the
+# end mean a stuck scenario (its processes and where they wait are listed once it
+# has run RT_TIMEOUT + 60 s), none for minutes a stuck guest (kernel or emulator).
+heartbeat() {
+        local listed=""
+        while sleep 30; do
+                read -r since name rt </tmp/numapin-scenario || continue
+                now=$(cut -d. -f1 /proc/uptime)
+                echo "NUMAPIN-HB ${now}s: $name $rt for $((now - since))s"
+                if [ $((now - since)) -gt $((RT_TIMEOUT + 60)) ] && [ "$listed" != "$since" ]; then
+                        listed=$since
+                        for p in /proc/[0-9]*; do
+                                echo "NUMAPIN-HB   ${p#/proc/} $(cat "$p/wchan" 2>/dev/null) $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | head -c 120)"
+                        done
+                fi
+        done
+}
+echo "$(cut -d. -f1 /proc/uptime) start" >/tmp/numapin-scenario
+heartbeat &
 
 scenario topology
 for rt in $RUNTIMES; do

@@ -160,6 +160,8 @@ boot() {
                         log "$m: $(tr -d '\r' <"$TMP/$m.console" | grep -m1 'soft lockup - CPU' ||
                                 echo "no soft lockup reported"); the last result line: $(
                                 tr -d '\r' <"$TMP/$m.console" | grep 'NUMAPIN-VM ' | tail -n1)"
+                        log "$m: the last heartbeat: $(tr -d '\r' <"$TMP/$m.console" | grep 'NUMAPIN-HB [0-9]' |
+                                tail -n1 || true) (one every 30 s while the guest runs)"
                         t0=$SECONDS
                         continue
                 fi
