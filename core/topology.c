@@ -277,7 +277,13 @@ static int cpu_l3(int cpu_dir, const char *where, unsigned int *ret_index)
  * value is read once per package, die, core or L3 instead of once per CPU: a
  * first start on 1024 CPUs reads a fifth of the files. Entries are indexes in
  * t->cpus, -1 for "read its own". */
-enum { SHARE_PACKAGE, SHARE_DIE, SHARE_CORE, SHARE_L3, N_SHARES };
+enum {
+        SHARE_PACKAGE,
+        SHARE_DIE,
+        SHARE_CORE,
+        SHARE_L3,
+        N_SHARES
+};
 
 struct shared_values {
         int16_t from[N_SHARES][NP_CPULIST_MAX];

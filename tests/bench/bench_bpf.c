@@ -725,8 +725,8 @@ static uint64_t locality_pages(const struct np_locality *l)
 
 /* One row of `make bench`'s table of goals, to the file $NUMAPIN_BENCH_GOALS
  * (tests/bench/run.sh); nothing without it. */
-static void goal_row(const char *figure, const char *numapin, const char *baseline, const char *ratio,
-                     const char *goal, bool met)
+static void goal_row(const char *figure, const char *numapin, const char *baseline, const char *ratio, const char *goal,
+                     bool met)
 {
         const char *path = getenv("NUMAPIN_BENCH_GOALS");
         FILE *f;

@@ -146,8 +146,9 @@ static void test_topology_a_sibling_list_naming_a_cpu_of_another_node_is_not_tru
 
         copy_2socket_smt(tmp, sizeof(tmp), root, sizeof(root));
         /* CPU 8 is on node 1, package 1: its own files say so */
-        np_test_write_file(np_test_path(path, sizeof(path), root, "devices/system/cpu/cpu0/topology/thread_siblings_list"),
-                           "0,8,16\n");
+        np_test_write_file(
+                np_test_path(path, sizeof(path), root, "devices/system/cpu/cpu0/topology/thread_siblings_list"),
+                "0,8,16\n");
         assert_int_equal(np_topology_load(root, NULL, &t), 0);
         assert_int_equal(np_topology_cpu(t, 8)->package, 1);
         assert_int_not_equal(np_topology_cpu(t, 8)->core_index, np_topology_cpu(t, 0)->core_index);
