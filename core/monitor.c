@@ -200,11 +200,25 @@ static void unpin_all(const char *dir)
 
         if (!d)
                 return;
+        /* `watched` first: a set without it is incomplete, and the next loader
+         * (under the pin root's lock) removes what a killed removal left */
+        unlinkat(dirfd(d), "watched", 0);
         while ((e = readdir(d)))
                 if (e->d_name[0] != '.')
                         unlinkat(dirfd(d), e->d_name, 0);
         closedir(d);
         unlinkat(AT_FDCWD, dir, AT_REMOVEDIR); /* rmdir(2) is outside the seccomp allow-lists */
+}
+
+/* Whether `dir` holds a whole set: its `watched` map is pinned last at load and
+ * unpinned first at removal. */
+static bool set_complete(const char *dir)
+{
+        char watched[PATH_MAX + 16];
+        struct stat st;
+
+        snprintf(watched, sizeof(watched), "%s/watched", dir);
+        return stat(watched, &st) == 0;
 }
 
 /* A pin directory's name: the 16 hex digits of np_monitor_dir. */
@@ -216,9 +230,11 @@ static bool is_set_name(const char *name)
 }
 
 /* Unpins the other builds' sets under pin_root that watch no cgroup, as a new
- * build's set is loaded: their programs would otherwise go on running at every
- * context switch and page allocation of the machine until it reboots. A set that
- * still watches containers stays until np_watch_detach takes its last one. */
+ * build's set is loaded (the caller holds the pin root's lock): their programs
+ * would otherwise go on running at every context switch and page allocation of
+ * the machine until it reboots. A set that still watches containers stays until
+ * np_watch_detach takes its last one; one without `watched`, left by a load or a
+ * removal that was killed, goes. */
 static void retire_idle_sets(const char *pin_root, const char *own)
 {
         DIR *d = opendir(pin_root);
@@ -235,8 +251,14 @@ static void retire_idle_sets(const char *pin_root, const char *own)
                 if (!is_set_name(e->d_name))
                         continue;
                 w = snprintf(dir, sizeof(dir), "%s/%s", pin_root, e->d_name);
-                if (w < 0 || (size_t)w >= sizeof(dir) || strcmp(dir, own) == 0 ||
-                    np_monitor_open_dir(dir, NULL, &other) < 0)
+                if (w < 0 || (size_t)w >= sizeof(dir) || strcmp(dir, own) == 0)
+                        continue;
+                if (!set_complete(dir)) {
+                        unpin_all(dir);
+                        np_log_info("monitor: unpinned %s, a set whose load or removal was interrupted", dir);
+                        continue;
+                }
+                if (np_monitor_open_dir(dir, NULL, &other) < 0)
                         continue;
                 if (np_monitor_count(other, &watched) == 0 && watched == 0) {
                         unpin_all(dir);

@@ -290,26 +290,34 @@ static void leave_older_set(struct env *env, const char *pin_root, const char *n
         assert_int_equal(rename(own_dir, old_dir), 0);
 }
 
-static void test_monitor_load_unpins_an_older_builds_set_that_watches_nothing(void **state)
+static void test_monitor_load_unpins_older_builds_sets_that_watch_nothing_or_are_cut_short(void **state)
 {
         struct env *env = *state;
         const char *pin_root = new_pin_root(env);
-        char old_dir[PATH_MAX + 32], own_dir[PATH_MAX];
-        _cleanup_close_ int link_fd = -1;
+        char old_dir[PATH_MAX + 32], cut_dir[PATH_MAX + 32], cut_map[PATH_MAX + 64], own_dir[PATH_MAX];
+        int link_fd;
         struct np_monitor *monitor;
-        __u32 old_link;
+        __u32 old_link, cut_link;
 
         require_bpf();
         leave_older_set(env, pin_root, "0000000000000001", false, old_dir, sizeof(old_dir));
         old_link = pinned_link_id(old_dir);
+        /* and a set whose removal was killed after `watched`, the first pin it takes */
+        leave_older_set(env, pin_root, "0000000000000002", false, cut_dir, sizeof(cut_dir));
+        cut_link = pinned_link_id(cut_dir);
+        assert_int_equal(unlink(np_test_path(cut_map, sizeof(cut_map), cut_dir, "watched")), 0);
 
         monitor = load_monitor_at(env, pin_root, suite.host, 4);
         assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
         assert_string_equal(monitor->dir, own_dir);
         assert_false(file_exists(old_dir));
+        assert_false(file_exists(cut_dir));
         assert_int_equal(np_test_count_entries(pin_root), 1);
-        /* its programs are detached: the link is gone with its pin */
+        /* their programs are detached: the links are gone with their pins */
         link_fd = bpf_link_get_fd_by_id(old_link);
+        assert_true(link_fd < 0);
+        assert_int_equal(errno, ENOENT);
+        link_fd = bpf_link_get_fd_by_id(cut_link);
         assert_true(link_fd < 0);
         assert_int_equal(errno, ENOENT);
         assert_int_not_equal(pinned_link_id(own_dir), old_link);
@@ -363,7 +371,7 @@ int main(void)
                 ONE_TEST(test_monitor_open_mounts_bpffs_on_a_pin_root_parent_that_is_not_bpffs),
                 ONE_TEST(test_monitor_open_fails_naming_a_pin_root_parent_that_cannot_hold_a_mount),
                 ONE_TEST(test_monitor_open_refuses_a_pin_root_without_a_parent_dir),
-                ONE_TEST(test_monitor_load_unpins_an_older_builds_set_that_watches_nothing),
+                ONE_TEST(test_monitor_load_unpins_older_builds_sets_that_watch_nothing_or_are_cut_short),
                 ONE_TEST(test_monitor_load_leaves_an_older_builds_set_that_still_watches_a_container),
         };
 
