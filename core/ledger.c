@@ -23,8 +23,23 @@
  * then its four CPU lists as the 64-bit words from the first nonzero one to the
  * last (none for an empty list), then its strings, each at its length. A few
  * hundred bytes where a struct np_record takes some 10 KiB. */
-enum { LIST_NODES, LIST_CPUS, LIST_MEMS, LIST_EXCLUSIVE, N_LISTS };
-enum { TEXT_ID, TEXT_CGROUP, TEXT_POD_SCOPE, TEXT_MONITOR_DIR, TEXT_NAMESPACE, TEXT_POD, TEXT_CONTAINER, N_TEXTS };
+enum {
+        LIST_NODES,
+        LIST_CPUS,
+        LIST_MEMS,
+        LIST_EXCLUSIVE,
+        N_LISTS
+};
+enum {
+        TEXT_ID,
+        TEXT_CGROUP,
+        TEXT_POD_SCOPE,
+        TEXT_MONITOR_DIR,
+        TEXT_NAMESPACE,
+        TEXT_POD,
+        TEXT_CONTAINER,
+        N_TEXTS
+};
 
 struct packed_record {
         enum np_policy policy;
@@ -97,8 +112,12 @@ static struct packed_record *pack(const struct np_record *record)
 {
         const struct np_cpulist *lists[N_LISTS] = { &record->nodes, &record->cpus, &record->mems,
                                                     &record->exclusive_cpus };
-        const char *texts[N_TEXTS] = { record->id,          record->cgroup,         record->pod_scope,
-                                       record->monitor.dir, record->names.namespace, record->names.pod,
+        const char *texts[N_TEXTS] = { record->id,
+                                       record->cgroup,
+                                       record->pod_scope,
+                                       record->monitor.dir,
+                                       record->names.namespace,
+                                       record->names.pod,
                                        record->names.container };
         struct packed_record header = { .policy = record->policy,
                                         .source = record->source,
@@ -263,9 +282,10 @@ int np_names_from_json(struct json_object *obj, const char *what, struct np_diag
                 if (r == -ENOENT)
                         continue;
                 if (r < 0 || !np_name_valid(s, fields[i].max))
-                        return np_diag_fail(diag, -EINVAL,
-                                            "%s: field 'kubernetes.%s': expected 1-%zu of A-Z a-z 0-9 _ . - starting with a letter or digit",
-                                            what, fields[i].key, fields[i].max);
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "%s: field 'kubernetes.%s': expected 1-%zu of A-Z a-z 0-9 _ . - starting with a letter or digit",
+                                what, fields[i].key, fields[i].max);
                 strcpy((char *)ret_names + fields[i].offset, s);
         }
         return 0;
@@ -828,14 +848,10 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
 
 const struct np_cpulist *np_ledger_exclusive_cpus(const struct np_ledger *ledger)
 {
-        struct np_usage unused;
-
-        if (!ledger->usage_valid)
-                np_ledger_usage(ledger, &unused);
-        return &ledger->usage.exclusive_cpus;
+        return &np_ledger_usage(ledger)->exclusive_cpus;
 }
 
-void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
+const struct np_usage *np_ledger_usage(const struct np_ledger *ledger)
 {
         struct np_ledger *cache = (struct np_ledger *)ledger; /* the sum is a cache, not a change */
 
@@ -845,7 +861,7 @@ void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage)
                         usage_add_packed(&cache->usage, ledger->records[i]);
                 cache->usage_valid = true;
         }
-        *ret_usage = ledger->usage;
+        return &ledger->usage;
 }
 
 /* Exclusive means no other container runs there: a placement that would take
@@ -898,7 +914,6 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
 {
         ssize_t existing = index_of(ledger, id);
         struct np_request pod_request = *request;
-        struct np_usage usage;
         int r;
 
         if (existing >= 0) {
@@ -915,9 +930,9 @@ int np_ledger_place(const struct np_ledger *ledger, const struct np_topology *to
                 snprintf(ret_placement->reason, sizeof(ret_placement->reason), "already placed");
                 return 1;
         }
-        np_ledger_usage(ledger, &usage);
         np_ledger_pod_nodes(ledger, id, &pod_request);
-        r = np_policy_place(topology, config, &usage, &pod_request, demand, flags, diag, ret_placement);
+        r = np_policy_place(topology, config, np_ledger_usage(ledger), &pod_request, demand, flags, diag,
+                            ret_placement);
         if (r == 0 && !np_cpulist_empty(&ret_placement->exclusive_cpus))
                 r = leaves_shared_cpus(ledger, topology, config, id, ret_placement, diag);
         return r < 0 ? r : 0;

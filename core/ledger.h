@@ -25,7 +25,7 @@ struct np_record {
         int pid;               /* the container's init at creation, 0 if unknown */
         int64_t created;       /* seconds since the epoch */
         enum np_source source;
-        struct np_names names; /* its namespace, pod and name in Kubernetes, for metrics */
+        struct np_names names;         /* its namespace, pod and name in Kubernetes, for metrics */
         char pod_scope[NP_ID_MAX + 1]; /* placed with scope pod: its pod sandbox's id; "" otherwise */
         struct np_record_monitor {
                 bool on;            /* watched by the locality monitor */
@@ -73,7 +73,9 @@ const char *np_ledger_dir(const struct np_ledger *ledger);
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
 int np_ledger_remove(struct np_ledger *ledger, const char *id);
-void np_ledger_usage(const struct np_ledger *ledger, struct np_usage *ret_usage);
+/* What the records hold, summed (a cache kept up to date as records come and go);
+ * valid until the ledger next changes or is freed. */
+const struct np_usage *np_ledger_usage(const struct np_ledger *ledger);
 /* Whether a change of who holds CPUs exclusively (or of a shared container's
  * CPUs) was recorded and its re-pins not yet applied: marked in the lock file
  * by np_ledger_put()/np_ledger_remove() before the record changes, cleared by

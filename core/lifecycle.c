@@ -507,7 +507,7 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
 {
         const struct np_topology *topology;
         struct np_ledger *ledger;
-        struct np_usage usage;
+        const struct np_usage *usage;
         struct np_demand demand = outcome->placement.demand;
         int r;
 
@@ -518,10 +518,10 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         r = np_context_ledger(context, false, diag, &ledger);
         if (r < 0)
                 return r;
-        np_ledger_usage(ledger, &usage);
+        usage = np_ledger_usage(ledger); /* the loaded ledger's: kept until the next verb */
         np_ledger_pod_nodes(ledger, NULL, &outcome->request);
         np_context_unlock(context);
-        r = np_policy_place(topology, &context->decision_config, &usage, &outcome->request, &demand,
+        r = np_policy_place(topology, &context->decision_config, usage, &outcome->request, &demand,
                             context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome->placement);
         if (r < 0)
                 return r;
@@ -649,9 +649,12 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
 
         /* a placement made, or one that failed: a kept one or a container left
          * alone is not a placement */
-        if ((flags & NP_PLACE_COMMIT) && op_source(context, &source) && (r < 0 || ret_outcome->kind == NP_OUTCOME_PLACED))
+        if ((flags & NP_PLACE_COMMIT) && op_source(context, &source) &&
+            (r < 0 || ret_outcome->kind == NP_OUTCOME_PLACED))
                 np_opstats_placement(np_context_opstats(context), source,
-                                     r >= 0 ? NP_OP_PLACED : refused ? NP_OP_REFUSED : NP_OP_ERROR);
+                                     r >= 0    ? NP_OP_PLACED
+                                     : refused ? NP_OP_REFUSED
+                                               : NP_OP_ERROR);
         return r;
 }
 
@@ -766,9 +769,9 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                  * plugin was away, on kubelet's shared pool): counted from it, it
                  * would hold those CPUs alone beside their holders. Placed anew,
                  * as at its creation; the caller moves it there. */
-                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id,
-                                    &outcome.request, &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0,
-                                    diag, &outcome.placement);
+                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome.request,
+                                    &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
+                                    &outcome.placement);
                 if (r == 0)
                         r = put_new(&verb, input, diag, &outcome);
         } else if (r == 0 && outcome.request.policy == NP_POLICY_NONE) {

@@ -370,7 +370,7 @@ static void test_ledger_usage_sums_every_record(void **state)
         put_ok(ledger, &shared01);
         put_ok(ledger, &cpus_only);
 
-        np_ledger_usage(ledger, &usage);
+        usage = *np_ledger_usage(ledger);
         assert_int_equal(usage.containers, 4);
         assert_cpulist_equal(&usage.exclusive_cpus, "0-1,16-17");
         /* exclusive CPUs are not shared demand; a demand on two nodes is split */
@@ -603,7 +603,7 @@ static int concurrent_hook(const struct state_dir *dir, const struct np_topology
         r = np_ledger_open(dir->path, true, NULL, &ledger);
         if (r < 0)
                 return 1;
-        np_ledger_usage(ledger, &usage);
+        usage = *np_ledger_usage(ledger);
         r = np_policy_place(topology, &config, &usage, &request, &demand, 0, NULL, &placement);
         if (r == 0) {
                 /* widen the window between reading the usage and writing the record */
@@ -740,11 +740,11 @@ static void test_ledger_place_reuses_a_record_and_places_around_the_others(void 
         /* the usage the ledger keeps follows additions and removals */
         np_record_from_placement(&record, "b", &second, NP_SOURCE_NRI);
         put_ok(ledger, &record);
-        np_ledger_usage(ledger, &usage);
+        usage = *np_ledger_usage(ledger);
         assert_int_equal(usage.containers, 2);
         assert_int_equal(np_cpulist_count(&usage.exclusive_cpus), 8);
         assert_int_equal(np_ledger_remove(ledger, "a"), 0);
-        np_ledger_usage(ledger, &usage);
+        usage = *np_ledger_usage(ledger);
         assert_int_equal(usage.containers, 1);
         assert_true(np_cpulist_equal(&usage.exclusive_cpus, &second.exclusive_cpus));
 }
@@ -770,7 +770,7 @@ static void test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_
                          0);
         /* no CPU demand: node 0, with 4 MiB more free memory, would be the freer */
         put_ok(ledger, &shared);
-        np_ledger_usage(ledger, &usage);
+        usage = *np_ledger_usage(ledger);
         assert_int_equal(usage.shared_containers[0], 1);
 
         if (np_ledger_place(ledger, topology, &config, "big", &request, &demand, 0, &diag, &placement) < 0)
@@ -787,7 +787,7 @@ static void test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_
 
         /* the count follows the record out */
         assert_int_equal(np_ledger_remove(ledger, "shared"), 0);
-        np_ledger_usage(ledger, &usage);
+        usage = *np_ledger_usage(ledger);
         assert_int_equal(usage.shared_containers[0], 0);
 }
 
