@@ -437,6 +437,22 @@ static int start_worker(struct bench *b, const char *name)
         return np_write_attribute_at(b->cgroup_fd, b->cgroup_v1 ? "tasks" : "cgroup.procs", pid);
 }
 
+static void kill_cgroup_tasks(const char *cgroup)
+{
+        char path[PATH_MAX];
+        FILE *f;
+        int pid;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fscanf(f, "%d", &pid) == 1)
+                if (pid > 0)
+                        kill(pid, SIGKILL);
+        fclose(f);
+}
+
 static void stop_worker(struct bench *b)
 {
         if (b->request_fd >= 0)
@@ -452,12 +468,14 @@ static void stop_worker(struct bench *b)
         if (b->cgroup_fd >= 0)
                 close(b->cgroup_fd);
         b->cgroup_fd = -1;
-        /* a ping-pong partner left by a killed worker exits on EOF: retry for a while */
+        /* what a killed worker leaves (a ping-pong partner, the spinners it was
+         * moving) is still in the cgroup: killed too, until the cgroup is empty */
         for (int i = 0; b->cgroup[0] && i < 200; i++) {
                 if (rmdir(b->cgroup) == 0 || errno == ENOENT) {
                         b->cgroup[0] = '\0';
                         break;
                 }
+                kill_cgroup_tasks(b->cgroup);
                 usleep(10000);
         }
         if (b->cgroup[0])
@@ -974,6 +992,44 @@ static void cleanup(struct bench *b)
         stop_worker(b);
 }
 
+/* Prints the BPF programs already attached to tracepoints when the bench starts
+ * (a numapin monitor left pinned by a hook, another tool's probes): they run on
+ * the same events through every phase, so every figure below carries them. */
+static void report_attached_programs(void)
+{
+        unsigned int n = 0;
+        char names[256] = "";
+        __u32 id = 0;
+
+        while (bpf_link_get_next_id(id, &id) == 0) {
+                struct bpf_link_info link = {};
+                struct bpf_prog_info prog = {};
+                __u32 link_len = sizeof(link), prog_len = sizeof(prog);
+                int link_fd = bpf_link_get_fd_by_id(id), prog_fd;
+
+                if (link_fd < 0)
+                        continue;
+                if (bpf_obj_get_info_by_fd(link_fd, &link, &link_len) == 0 &&
+                    (link.type == BPF_LINK_TYPE_TRACING || link.type == BPF_LINK_TYPE_RAW_TRACEPOINT ||
+                     link.type == BPF_LINK_TYPE_PERF_EVENT)) {
+                        n++;
+                        prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+                        if (prog_fd >= 0 && bpf_obj_get_info_by_fd(prog_fd, &prog, &prog_len) == 0 &&
+                            strlen(names) + strlen(prog.name) + 3 < sizeof(names))
+                                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                                         names[0] ? ", " : "", prog.name);
+                        if (prog_fd >= 0)
+                                close(prog_fd);
+                }
+                close(link_fd);
+        }
+        if (n)
+                printf("locality monitor: warning: %u BPF programs were already attached to tracepoints (%s); they run on the same\n"
+                       "    events in every phase below (a numapin monitor left under /sys/fs/bpf/numapin is removed by\n"
+                       "    'rm -r /sys/fs/bpf/numapin' when no container is watched)\n",
+                       n, names);
+}
+
 int main(int argc, char **argv)
 {
         struct bench b = { .cgroup_fd = -1, .stats_fd = -1, .request_fd = -1, .reply_fd = -1 };
@@ -1001,6 +1057,7 @@ int main(int argc, char **argv)
         setvbuf(stdout, NULL, _IOLBF, 0); /* figures and errors in order */
         np_log_set_level(NP_LOG_WARNING);
 
+        report_attached_programs();
         r = np_topology_load("/sys", &diag, &topology);
         if (r < 0) {
                 fprintf(stderr, "bench_bpf: %s\n", diag.message);

@@ -12,7 +12,7 @@ trap 'runc delete -f "np-bench-$$" >/dev/null 2>&1 || true
       for pid in ${metrics_pids:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
       umount "$TMP/tmpfs" 2>/dev/null || true; rm -rf "$TMP"
       rm -rf "/sys/fs/bpf/numapin-bench-$$" "/sys/fs/bpf/numapin-bench-metrics-$$" "/sys/fs/bpf/numapin-bench-hook-$$" \
-        2>/dev/null || true
+        "/sys/fs/bpf/numapin-bench-runc-$$" 2>/dev/null || true
       rmdir "/sys/fs/cgroup/cpuset/numapin-bench-$$" "/sys/fs/cgroup/numapin-bench-$$" \
         "/sys/fs/cgroup/cpuset/numapin-bench-hook-$$" "/sys/fs/cgroup/numapin-bench-hook-$$" 2>/dev/null || true' EXIT
 HOOK_RUNS=${HOOK_RUNS:-400}
@@ -277,10 +277,16 @@ runc_bench() { # DIR LABEL
         (cd "$dir/runc" && runc spec)
         jq --arg root "$dir/runc/rootfs" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$root' \
                 "$dir/runc/config.json" > "$dir/plain.json"
-        jq --arg hook "$ROOT/build/numapin-hook" --arg state "$dir/runc-state" '
+        # the monitor as in production, but pinned under the bench's own root: the
+        # programs a hook loads stay attached while idle (core/monitor-load.c), and
+        # under /sys/fs/bpf/numapin they would run through the BPF figures below
+        printf '{"monitor_pin_dir": "/sys/fs/bpf/numapin-bench-runc-%s"}\n' "$$" >"$dir/runc-config.json"
+        jq --arg hook "$ROOT/build/numapin-hook" --arg state "$dir/runc-state" --arg config "$dir/runc-config.json" '
                 .annotations={"policy.numapin.io/pod":"bind"} |
-                .hooks={"createRuntime":[{"path":$hook,"args":["numapin-hook","--state-dir",$state,"createRuntime"]}],
-                        "poststop":[{"path":$hook,"args":["numapin-hook","--state-dir",$state,"poststop"]}]}' \
+                .hooks={"createRuntime":[{"path":$hook,"args":["numapin-hook","--config",$config,"--state-dir",$state,
+                                                                 "createRuntime"]}],
+                        "poststop":[{"path":$hook,"args":["numapin-hook","--config",$config,"--state-dir",$state,
+                                                          "poststop"]}]}' \
                 "$dir/plain.json" > "$dir/hooked.json"
         jq --arg hook "$B/trivial-hook" '
                 .hooks={"createRuntime":[{"path":$hook}], "poststop":[{"path":$hook}]}' \
@@ -317,6 +323,7 @@ if [ "$(id -u)" -eq 0 ] && command -v runc >/dev/null; then
                 umount "$TMP/tmpfs"
         fi
         runc_bench "$TMP/disk" "$(df --output=fstype "$TMP" | tail -1) (this disk)"
+        rm -rf "/sys/fs/bpf/numapin-bench-runc-$$"
 else
         echo "runc run: skipped (needs root and runc)"
 fi
