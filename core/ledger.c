@@ -62,7 +62,12 @@ struct packed_record {
 
 struct np_ledger {
         int lock_fd;
-        int records_fd; /* -1 for the empty ledger of a state dir not made yet */
+        int records_fd;    /* -1 for the empty ledger of a state dir not made yet */
+        int state_fd;      /* the state dir, where ledger.cache is */
+        bool cache_dirty;  /* the records differ from ledger.cache, or it failed its checks */
+        bool loaded;       /* the records were read under this lock: write_cache() may write */
+        bool from_cache;   /* ... and taken from ledger.cache */
+        bool cache_unsafe; /* a change could not bump the generation: ledger.cache must go */
         bool exclusive;
         bool locked;
         uint64_t generation; /* bumped by every change, kept in the lock file */
@@ -230,10 +235,283 @@ static int reserve_one(struct np_ledger *ledger)
         return 0;
 }
 
+/* --- ledger.cache: the packed records in one file ----------------------------------
+ * Reading the records' JSON costs some 25 us a record (four system calls and a
+ * parse), which a node with 100 containers paid on every create and every stop.
+ * The holder of the exclusive lock therefore leaves the packed records in one
+ * file as it unlocks, and the next open takes them from there when the file is
+ * provably a copy of what containers/ holds:
+ *  - its generation is the lock file's: every change bumps the generation before
+ *    it touches containers/, so a change by any process, or one killed half-way,
+ *    breaks it;
+ *  - containers/ is the directory it was written beside and unchanged since
+ *    (device, inode, size, links, mtime and ctime), and each record's file the one
+ *    it was copied from (inode, size, mtime and ctime): a record added, removed or
+ *    edited by hand breaks it;
+ *  - its layout is this build's, its checksum matches, and every record passes
+ *    bounds checks, with ids valid and in strictly ascending order.
+ * Anything else and the JSON records are read, as without a cache, and the cache
+ * is written anew. The JSON files stay the truth; the cache is only their copy. */
+#define CACHE_NAME        "ledger.cache"
+#define CACHE_VERSION     1 /* bumped with struct packed_record */
+#define CACHE_MIN_RECORDS 4 /* fewer: their JSON costs less than writing the cache */
+#define CACHE_LIMIT       (64 * 1024 * 1024)
+
+static const char cache_magic[8] = "NPLEDGR";
+
+struct cache_header {
+        char magic[8];
+        uint32_t version;
+        uint32_t layout; /* sizeof(struct packed_record) << 16 | NP_CPULIST_WORDS */
+        uint64_t generation;
+        uint64_t dir_dev, dir_ino, dir_size, dir_nlink;
+        int64_t dir_mtime_sec, dir_mtime_nsec, dir_ctime_sec, dir_ctime_nsec;
+        uint64_t n_records;
+        uint64_t payload_size; /* after the header: per record a struct cache_entry, then
+                                * the record, padded to 8 bytes */
+        uint64_t checksum;     /* of the payload, 8 bytes at a time */
+};
+
+struct cache_entry {
+        uint64_t size; /* of the packed record */
+        uint64_t ino;  /* its JSON file, <id>.json */
+        int64_t file_size, mtime_ns, ctime_ns;
+};
+
+#define CACHE_LAYOUT ((uint32_t)(sizeof(struct packed_record) << 16 | NP_CPULIST_WORDS))
+
+/* The identity of a record's JSON file, as the cache keeps it. */
+static int file_identity(const struct np_ledger *ledger, const struct packed_record *packed, struct cache_entry *ret)
+{
+        char name[NP_ID_MAX + 8];
+        struct stat st;
+
+        snprintf(name, sizeof(name), "%s.json", packed_id(packed));
+        if (fstatat(ledger->records_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        ret->ino = st.st_ino;
+        ret->file_size = st.st_size;
+        ret->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        ret->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+        return 0;
+}
+
+static size_t pad8(size_t n)
+{
+        return (n + 7) & ~(size_t)7;
+}
+
+static size_t packed_size(const struct packed_record *packed)
+{
+        const char *last = packed_text(packed, N_TEXTS - 1);
+
+        return (size_t)(last - (const char *)packed) + strlen(last) + 1;
+}
+
+static uint64_t cache_checksum(const void *payload, size_t size)
+{
+        const unsigned char *p = payload;
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (size_t i = 0; i + 8 <= size; i += 8) {
+                uint64_t word;
+
+                memcpy(&word, p + i, sizeof(word));
+                h = (h ^ word) * 0x100000001b3ULL;
+                h ^= h >> 29;
+        }
+        return h;
+}
+
+/* The identity of containers/, as the cache records it. */
+static int cache_identity(const struct np_ledger *ledger, struct cache_header *ret)
+{
+        struct stat dir;
+
+        if (fstat(ledger->records_fd, &dir) < 0)
+                return -errno;
+        ret->dir_dev = dir.st_dev;
+        ret->dir_ino = dir.st_ino;
+        ret->dir_size = (uint64_t)dir.st_size;
+        ret->dir_nlink = dir.st_nlink;
+        ret->dir_mtime_sec = dir.st_mtim.tv_sec;
+        ret->dir_mtime_nsec = dir.st_mtim.tv_nsec;
+        ret->dir_ctime_sec = dir.st_ctim.tv_sec;
+        ret->dir_ctime_nsec = dir.st_ctim.tv_nsec;
+        return 0;
+}
+
+static bool same_identity(const struct cache_header *a, const struct cache_header *b)
+{
+        return a->dir_dev == b->dir_dev && a->dir_ino == b->dir_ino && a->dir_size == b->dir_size &&
+               a->dir_nlink == b->dir_nlink && a->dir_mtime_sec == b->dir_mtime_sec &&
+               a->dir_mtime_nsec == b->dir_mtime_nsec && a->dir_ctime_sec == b->dir_ctime_sec &&
+               a->dir_ctime_nsec == b->dir_ctime_nsec;
+}
+
+/* Whether `size` bytes at `packed` (aligned, copied out of the cache) are a whole
+ * packed record: every list and string inside it, each string within its field
+ * of struct np_record, the id valid and the enums known. */
+static bool packed_valid(const struct packed_record *packed, size_t size)
+{
+        static const size_t text_max[N_TEXTS] = {
+                [TEXT_ID] = NP_ID_MAX,
+                [TEXT_CGROUP] = PATH_MAX - 1,
+                [TEXT_POD_SCOPE] = NP_ID_MAX,
+                [TEXT_MONITOR_DIR] = sizeof(((struct np_record *)NULL)->monitor.dir) - 1,
+                [TEXT_NAMESPACE] = NP_NAMESPACE_MAX,
+                [TEXT_POD] = NP_POD_NAME_MAX,
+                [TEXT_CONTAINER] = NP_CONTAINER_NAME_MAX,
+        };
+        size_t words_end, text_size;
+        const char *text;
+
+        if (size < sizeof(*packed))
+                return false;
+        words_end = sizeof(*packed) + (size_t)packed->n_words * sizeof(uint64_t);
+        if (words_end >= size)
+                return false;
+        text = (const char *)packed + words_end;
+        text_size = size - words_end;
+        if (text[text_size - 1] != '\0' || packed->texts[TEXT_ID] != 0)
+                return false;
+        for (unsigned int i = 0; i < N_LISTS; i++)
+                if ((size_t)packed->lists[i].first + packed->lists[i].n > NP_CPULIST_WORDS ||
+                    (size_t)packed->lists[i].at + packed->lists[i].n > packed->n_words)
+                        return false;
+        for (unsigned int i = 0; i < N_TEXTS; i++)
+                if (packed->texts[i] >= text_size || strlen(text + packed->texts[i]) > text_max[i])
+                        return false;
+        /* the last string ends the record, as pack() lays them out */
+        if (packed_size(packed) != size)
+                return false;
+        /* the flags as bytes: a bool holding another value than 0 or 1 is not one */
+        return np_id_valid(text) && (unsigned int)packed->policy <= NP_POLICY_INTERLEAVE &&
+               (unsigned int)packed->source <= NP_SOURCE_PLAN && packed->pid >= 0 &&
+               *(const unsigned char *)&packed->write_mems <= 1 && *(const unsigned char *)&packed->monitor_on <= 1;
+}
+
+/* Takes the records from ledger.cache: 0, or <0 when the cache is missing, stale
+ * or damaged (the ledger then holds no records). */
+static int load_cache(struct np_ledger *ledger)
+{
+        _cleanup_free_ char *data = NULL;
+        struct cache_header header, now;
+        size_t size, at;
+        int r;
+
+        r = np_read_file_at(ledger->state_fd, CACHE_NAME, CACHE_LIMIT, &data, &size);
+        if (r < 0)
+                return r;
+        if (size < sizeof(header))
+                return -EINVAL;
+        memcpy(&header, data, sizeof(header));
+        if (memcmp(header.magic, cache_magic, sizeof(cache_magic)) != 0 || header.version != CACHE_VERSION ||
+            header.layout != CACHE_LAYOUT || header.generation != ledger->generation ||
+            header.payload_size != size - sizeof(header) ||
+            header.n_records > header.payload_size / (sizeof(struct cache_entry) + sizeof(struct packed_record)))
+                return -ESTALE;
+        r = cache_identity(ledger, &now);
+        if (r < 0)
+                return r;
+        if (!same_identity(&header, &now) ||
+            cache_checksum(data + sizeof(header), header.payload_size) != header.checksum)
+                return -ESTALE;
+        at = sizeof(header);
+        for (uint64_t i = 0; i < header.n_records; i++) {
+                struct cache_entry entry, file;
+                struct packed_record *packed;
+
+                if (size - at < sizeof(entry))
+                        return -EINVAL;
+                memcpy(&entry, data + at, sizeof(entry));
+                at += sizeof(entry);
+                if (entry.size > size - at || entry.size > RECORD_LIMIT || reserve_one(ledger) < 0)
+                        return -EINVAL;
+                packed = malloc(entry.size);
+                if (!packed)
+                        return -ENOMEM;
+                memcpy(packed, data + at, entry.size);
+                ledger->records[ledger->n_records++] = packed;
+                if (!packed_valid(packed, entry.size) ||
+                    (i > 0 && strcmp(packed_id(ledger->records[i - 1]), packed_id(packed)) >= 0))
+                        return -EINVAL;
+                if (file_identity(ledger, packed, &file) < 0 || file.ino != entry.ino ||
+                    file.file_size != entry.file_size || file.mtime_ns != entry.mtime_ns ||
+                    file.ctime_ns != entry.ctime_ns)
+                        return -ESTALE;
+                at += pad8(entry.size);
+                if (at > size)
+                        return -EINVAL;
+        }
+        return at == size ? 0 : -EINVAL;
+}
+
+/* Leaves the records in ledger.cache for the next open, under the exclusive lock,
+ * when they changed or were read from their JSON, by a process that read them
+ * under this lock: a hook, numapinctl. The NRI plugin, which keeps its records
+ * between locks, writes it only after taking in another process's change, not
+ * at each of its own (a cache of 1000 records would double a CreateContainer). */
+static void write_cache(struct np_ledger *ledger)
+{
+        _cleanup_free_ char *data = NULL;
+        struct cache_header header = { .version = CACHE_VERSION,
+                                       .layout = CACHE_LAYOUT,
+                                       .generation = ledger->generation,
+                                       .n_records = ledger->n_records };
+        size_t size = sizeof(header), at;
+        int r;
+
+        if (!ledger->exclusive || ledger->state_fd < 0)
+                return;
+        if (ledger->cache_unsafe) {
+                /* its generation may be the lock file's although the records changed */
+                if (unlinkat(ledger->state_fd, CACHE_NAME, 0) < 0 && errno != ENOENT)
+                        np_log_warning("ledger: cannot remove %s/%s: %s", ledger->state_dir, CACHE_NAME,
+                                       strerror(errno));
+                ledger->cache_unsafe = ledger->cache_dirty = false;
+                return;
+        }
+        /* a smaller ledger leaves the old cache behind: its generation is past */
+        if (!ledger->cache_dirty || !ledger->loaded || ledger->n_records < CACHE_MIN_RECORDS)
+                return;
+        ledger->cache_dirty = ledger->loaded = false;
+        for (size_t i = 0; i < ledger->n_records; i++)
+                size += sizeof(struct cache_entry) + pad8(packed_size(ledger->records[i]));
+        data = calloc(1, size);
+        if (!data || cache_identity(ledger, &header) < 0)
+                return;
+        memcpy(header.magic, cache_magic, sizeof(cache_magic));
+        at = sizeof(header);
+        for (size_t i = 0; i < ledger->n_records; i++) {
+                struct cache_entry entry = { .size = packed_size(ledger->records[i]) };
+
+                /* a record whose file cannot be told: no cache (the next open reads the JSON) */
+                if (file_identity(ledger, ledger->records[i], &entry) < 0)
+                        return;
+                memcpy(data + at, &entry, sizeof(entry));
+                memcpy(data + at + sizeof(entry), ledger->records[i], entry.size);
+                at += sizeof(entry) + pad8(entry.size);
+        }
+        header.payload_size = size - sizeof(header);
+        header.checksum = cache_checksum(data + sizeof(header), header.payload_size);
+        memcpy(data, &header, sizeof(header));
+        r = np_write_file_replace_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
+        /* something else in its place (a FIFO, a symlink): the cache is numapin's own name */
+        if (r == -EINVAL && unlinkat(ledger->state_fd, CACHE_NAME, 0) == 0)
+                r = np_write_file_replace_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
+        if (r < 0)
+                np_log_debug("ledger: cannot write %s/%s: %s", ledger->state_dir, CACHE_NAME, strerror(-r));
+}
+
 void np_ledger_close(struct np_ledger *ledger)
 {
         if (!ledger)
                 return;
+        if (ledger->locked)
+                write_cache(ledger);
+        if (ledger->state_fd >= 0)
+                close(ledger->state_fd);
         if (ledger->lock_fd >= 0)
                 close(ledger->lock_fd); /* releases the flock */
         if (ledger->records_fd >= 0)
@@ -401,6 +679,20 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
         struct dirent *entry;
         int fd, r = 0;
 
+        ledger->loaded = true;
+        r = load_cache(ledger);
+        ledger->from_cache = r == 0;
+        if (r == 0) {
+                ledger->cache_dirty = false;
+                return 0;
+        }
+        if (r != -ENOENT)
+                np_log_debug("ledger: %s/%s not used (%s): reading the records", state_dir, CACHE_NAME,
+                             r == -ESTALE ? "older than the records" : strerror(-r));
+        drop_all(ledger);
+        ledger->cache_dirty = true;
+        r = 0;
+
         fd = dup(ledger->records_fd);
         if (fd < 0)
                 return -errno;
@@ -449,12 +741,19 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
 
 /* Every change bumps a counter kept in the lock file, so that a process which
  * keeps the records loaded between changes (the NRI plugin) sees when another
- * one (the hook, numapinctl) has changed them. */
+ * one (the hook, numapinctl) has changed them. It is bumped before containers/
+ * changes, so that ledger.cache is stale from the first byte of a change on, even
+ * for a process killed half-way; a change that fails after it leaves memory and
+ * containers/ apart, and marks the cache unsafe. */
 static void bump_generation(struct np_ledger *ledger)
 {
         ledger->generation++;
-        if (pwrite(ledger->lock_fd, &ledger->generation, sizeof(ledger->generation), 0) < 0)
+        ledger->cache_dirty = true;
+        if (pwrite(ledger->lock_fd, &ledger->generation, sizeof(ledger->generation), 0) !=
+            (ssize_t)sizeof(ledger->generation)) {
                 np_log_debug("cannot record the ledger's generation: %s", strerror(errno));
+                ledger->cache_unsafe = true;
+        }
 }
 
 static uint64_t read_generation(int lock_fd)
@@ -526,7 +825,7 @@ static int empty_ledger(const char *state_dir, struct np_ledger **ret_ledger)
 
         if (!ledger)
                 return -ENOMEM;
-        ledger->lock_fd = ledger->records_fd = -1;
+        ledger->lock_fd = ledger->records_fd = ledger->state_fd = -1;
         snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
         *ret_ledger = ledger;
         return 0;
@@ -565,7 +864,7 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
         ledger = calloc(1, sizeof(*ledger));
         if (!ledger)
                 return -ENOMEM;
-        ledger->lock_fd = ledger->records_fd = -1;
+        ledger->lock_fd = ledger->records_fd = ledger->state_fd = -1;
         ledger->exclusive = exclusive;
         /* O_NONBLOCK: a FIFO in its place must not hang the open; flock() and pread() ignore it */
         ledger->lock_fd = openat(dir_fd, "lock",
@@ -587,6 +886,7 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
         ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ledger->records_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s/containers: %s", state_dir, strerror(errno));
+        ledger->state_fd = TAKE_FD(dir_fd);
         r = load_records(ledger, state_dir, diag);
         if (r < 0)
                 return r;
@@ -596,8 +896,11 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
 
 void np_ledger_unlock(struct np_ledger *ledger)
 {
-        if (ledger->locked)
+        if (ledger->locked) {
+                write_cache(ledger);
+                ledger->loaded = false;
                 (void)flock(ledger->lock_fd, LOCK_UN);
+        }
         ledger->locked = false;
 }
 
@@ -677,6 +980,11 @@ size_t np_ledger_count(const struct np_ledger *ledger)
         return ledger->n_records;
 }
 
+bool np_ledger_read_from_cache(const struct np_ledger *ledger)
+{
+        return ledger->from_cache;
+}
+
 const char *np_ledger_dir(const struct np_ledger *ledger)
 {
         return ledger->state_dir;
@@ -723,10 +1031,13 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
                         return r;
         }
         snprintf(name, sizeof(name), "%s.json", id);
-        if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
-                return -errno;
-        drop_at(ledger, (size_t)at);
         bump_generation(ledger);
+        if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT) {
+                r = -errno;
+                ledger->cache_unsafe = true;
+                return r;
+        }
+        drop_at(ledger, (size_t)at);
         return 0;
 }
 
@@ -773,11 +1084,12 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         /* one writer at a time, the holder of the exclusive lock: the fixed temporary name
          * (no O_TMPFILE, link and unlink of a per-pid one); one a killed holder left is
          * reused by the next write or removed by the next exclusive open */
-        r = np_write_file_replace_at(ledger->records_fd, name, text, size, 0644);
-        if (r < 0)
-                return r;
-
         bump_generation(ledger);
+        r = np_write_file_replace_at(ledger->records_fd, name, text, size, 0644);
+        if (r < 0) {
+                ledger->cache_unsafe = true;
+                return r;
+        }
         if (existing >= 0) {
                 usage_forget(ledger, ledger->records[existing]);
                 free(ledger->records[existing]);
@@ -804,8 +1116,10 @@ static bool container_gone(const struct packed_record *packed)
         if (packed->pid <= 0 && cgroup[0] == '\0')
                 return false; /* a plan record: kept until released */
         pid_alive = packed->pid > 0 && (kill(packed->pid, 0) == 0 || errno == EPERM);
+        if (pid_alive)
+                return false;
         cgroup_exists = cgroup[0] != '\0' && stat(cgroup, &st) == 0;
-        return !pid_alive && !cgroup_exists;
+        return !cgroup_exists;
 }
 
 int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, size_t *ret_n_gone)
@@ -823,11 +1137,6 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
                         i++;
                         continue;
                 }
-                snprintf(name, sizeof(name), "%s.json", packed_id(ledger->records[i]));
-                if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT)
-                        return -errno;
-                np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
-                             packed_id(ledger->records[i]));
                 if (ret_gone) {
                         grown = realloc(gone, (n_gone + 1) * sizeof(*gone));
                         if (!grown)
@@ -835,9 +1144,18 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
                         gone = grown;
                         unpack(ledger->records[i], &gone[n_gone]);
                 }
+                snprintf(name, sizeof(name), "%s.json", packed_id(ledger->records[i]));
+                bump_generation(ledger);
+                if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT) {
+                        int r = -errno;
+
+                        ledger->cache_unsafe = true;
+                        return r;
+                }
+                np_log_debug("reclaimed the record of container '%s': its pid and cgroup are gone",
+                             packed_id(ledger->records[i]));
                 n_gone++;
                 drop_at(ledger, i);
-                bump_generation(ledger);
         }
         if (ret_gone)
                 *ret_gone = TAKE_PTR(gone);

@@ -69,6 +69,10 @@ const struct np_record *np_ledger_find(const struct np_ledger *ledger, const cha
 const struct np_record *np_ledger_next(const struct np_ledger *ledger, const struct np_record *previous);
 size_t np_ledger_count(const struct np_ledger *ledger);
 const char *np_ledger_dir(const struct np_ledger *ledger);
+/* Whether the records were last read from <state dir>/ledger.cache, the packed
+ * copy the holder of the exclusive lock leaves (core/ledger.c), rather than from
+ * their JSON files. */
+bool np_ledger_read_from_cache(const struct np_ledger *ledger);
 /* Adds or replaces the record with the same id. */
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */

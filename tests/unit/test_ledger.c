@@ -791,6 +791,219 @@ static void test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_
         assert_int_equal(usage.shared_containers[0], 0);
 }
 
+/* --- ledger.cache: the packed copy of the records --------------------------------- */
+
+/* Puts `n` records c0..c<n-1>, each with an exclusive CPU of its own, and closes. */
+static void put_records(const struct state_dir *dir, unsigned int n, struct np_record *ret_records)
+{
+        struct np_ledger *ledger = open_ledger(dir, true);
+
+        for (unsigned int i = 0; i < n; i++) {
+                char id[16], cpu[16];
+
+                snprintf(id, sizeof(id), "c%u", i);
+                snprintf(cpu, sizeof(cpu), "%u", i);
+                ret_records[i] = full_record(id);
+                ret_records[i].cpus = ret_records[i].exclusive_cpus = np_test_cpulist(cpu);
+                put_ok(ledger, &ret_records[i]);
+        }
+        np_ledger_close(ledger);
+}
+
+/* Opens the ledger, checks it holds exactly `records`, and says where they came from. */
+static bool open_and_check(const struct state_dir *dir, bool exclusive, const struct np_record *records, unsigned int n)
+{
+        struct np_ledger *ledger = open_ledger(dir, exclusive);
+        bool from_cache = np_ledger_read_from_cache(ledger);
+
+        assert_int_equal(np_ledger_count(ledger), n);
+        for (unsigned int i = 0; i < n; i++) {
+                const struct np_record *found = np_ledger_find(ledger, records[i].id);
+
+                assert_non_null(found);
+                assert_records_equal(found, &records[i]);
+        }
+        np_ledger_close(ledger);
+        return from_cache;
+}
+
+/* The kernel stamps files at its tick: a hand edit a tick after the cache's write */
+static void next_tick(void)
+{
+        struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
+
+        nanosleep(&pause, NULL);
+}
+
+static void test_ledger_cache_holds_a_copy_of_the_records(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record records[6];
+
+        /* three records are read from their JSON: no cache is written */
+        put_records(dir, 3, records);
+        assert_false(file_exists(dir->path, "ledger.cache"));
+        assert_false(open_and_check(dir, true, records, 3));
+
+        put_records(dir, 6, records);
+        assert_true(file_exists(dir->path, "ledger.cache"));
+        assert_true(open_and_check(dir, false, records, 6));
+        assert_true(open_and_check(dir, true, records, 6));
+
+        /* a removal reaches the cache too */
+        {
+                _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+                assert_int_equal(np_ledger_remove(ledger, "c5"), 0);
+        }
+        assert_true(open_and_check(dir, false, records, 5));
+}
+
+static void test_ledger_cache_is_not_trusted_after_a_change_outside_it(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record records[6];
+        char path[4096], lock[4096], *text;
+
+        put_records(dir, 5, records);
+        assert_true(open_and_check(dir, true, records, 5));
+
+        /* a record removed by hand, then added back by hand */
+        records[5] = full_record("c5");
+        records[5].cpus = records[5].exclusive_cpus = np_test_cpulist("5");
+        {
+                _cleanup_ledger_ struct np_ledger *other = open_ledger(dir, true);
+                put_ok(other, &records[5]);
+        }
+        assert_true(open_and_check(dir, false, records, 6));
+        text = np_test_read_file(np_test_path(path, sizeof(path), dir->records, "c5.json"));
+        assert_non_null(text);
+        assert_int_equal(unlink(path), 0);
+        assert_false(open_and_check(dir, true, records, 5)); /* and written anew with five */
+        assert_true(open_and_check(dir, false, records, 5));
+        next_tick();
+        np_test_write_file(path, text);
+        free(text);
+        assert_false(open_and_check(dir, false, records, 6));
+
+        /* a record edited in place by hand: its file is not the one the cache copied */
+        assert_false(open_and_check(dir, true, records, 6)); /* this one writes the cache again */
+        assert_true(open_and_check(dir, true, records, 6));
+        next_tick();
+        text = np_test_read_file(np_test_path(path, sizeof(path), dir->records, "c2.json"));
+        assert_non_null(text);
+        assert_non_null(strstr(text, "\"cpus\": \"2\""));
+        memcpy(strstr(text, "\"cpus\": \"2\""), "\"cpus\": \"7\"", 11);
+        np_test_write_file(path, text);
+        free(text);
+        records[2].cpus = np_test_cpulist("7");
+        assert_false(open_and_check(dir, true, records, 6));
+
+        /* the generation moved on by a process that kept no cache (an older build) */
+        assert_true(open_and_check(dir, true, records, 6));
+        {
+                uint64_t generation = np_ledger_generation(dir->path) + 1;
+                int fd = open(np_test_path(lock, sizeof(lock), dir->path, "lock"), O_WRONLY | O_CLOEXEC);
+
+                assert_true(fd >= 0);
+                assert_int_equal(pwrite(fd, &generation, sizeof(generation), 0), (ssize_t)sizeof(generation));
+                close(fd);
+        }
+        assert_false(open_and_check(dir, true, records, 6));
+}
+
+static void test_ledger_damaged_cache_is_ignored_for_the_records(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record records[5];
+        char path[4096];
+        unsigned char *good;
+        size_t size;
+        int fd;
+
+        put_records(dir, 5, records);
+        np_test_path(path, sizeof(path), dir->path, "ledger.cache");
+        {
+                struct stat st;
+
+                assert_int_equal(stat(path, &st), 0);
+                size = (size_t)st.st_size;
+                good = malloc(size);
+                assert_non_null(good);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                assert_int_equal(read(fd, good, size), (ssize_t)size);
+                close(fd);
+        }
+        assert_true(open_and_check(dir, false, records, 5));
+
+        /* every single byte changed, one at a time: the header's checks or the
+         * checksum refuse it, and the records come from their JSON */
+        for (size_t i = 0; i < size; i++) {
+                good[i] ^= 0x41;
+                fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+                assert_int_equal(write(fd, good, size), (ssize_t)size);
+                close(fd);
+                good[i] ^= 0x41;
+                if (open_and_check(dir, false, records, 5))
+                        fail_msg("a cache with byte %zu of %zu changed was trusted", i, size);
+        }
+
+        /* cut short, empty, or a FIFO (which must not hang the open) */
+        for (size_t cut = 0; cut < size; cut += 97) {
+                fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+                assert_int_equal(write(fd, good, cut), (ssize_t)cut);
+                close(fd);
+                assert_false(open_and_check(dir, false, records, 5));
+        }
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkfifo(path, 0644), 0);
+        assert_false(open_and_check(dir, false, records, 5));
+        assert_false(open_and_check(dir, true, records, 5)); /* and the writer replaces it */
+        assert_true(open_and_check(dir, false, records, 5));
+        free(good);
+}
+
+/* The NRI plugin keeps its ledger between locks: it writes the cache after reading
+ * the records, not at each of its own changes; a hook's change reaches it through
+ * the cache the hook leaves. */
+static void test_ledger_kept_ledger_writes_the_cache_only_after_reading(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *kept = open_ledger(dir, true);
+        struct np_record records[7];
+        struct np_diag diag = {};
+        struct stat first, later;
+        char path[4096];
+
+        for (unsigned int i = 0; i < 5; i++) {
+                char id[16];
+
+                snprintf(id, sizeof(id), "k%u", i);
+                records[i] = full_record(id);
+                put_ok(kept, &records[i]);
+        }
+        np_ledger_unlock(kept); /* it read the records at its open: the cache is written */
+        assert_int_equal(stat(np_test_path(path, sizeof(path), dir->path, "ledger.cache"), &first), 0);
+
+        assert_int_equal(np_ledger_relock(kept, &diag), 0);
+        records[5] = full_record("k5");
+        put_ok(kept, &records[5]);
+        np_ledger_unlock(kept);
+        assert_int_equal(stat(path, &later), 0);
+        assert_int_equal(later.st_ino, first.st_ino);        /* not written again */
+        assert_false(open_and_check(dir, true, records, 6)); /* stale: read from JSON, written anew */
+
+        {
+                _cleanup_ledger_ struct np_ledger *hook = open_ledger(dir, true);
+                assert_true(np_ledger_read_from_cache(hook));
+                records[6] = full_record("k6");
+                put_ok(hook, &records[6]);
+        }
+        assert_int_equal(np_ledger_relock(kept, &diag), 1);
+        assert_true(np_ledger_read_from_cache(kept));
+        assert_int_equal(np_ledger_count(kept), 7);
+        assert_records_equal(np_ledger_find(kept, "k6"), &records[6]);
+}
+
 int main(void)
 {
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
@@ -818,6 +1031,10 @@ int main(void)
                 WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
                 WITH_DIR(test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_cpu),
+                WITH_DIR(test_ledger_cache_holds_a_copy_of_the_records),
+                WITH_DIR(test_ledger_cache_is_not_trusted_after_a_change_outside_it),
+                WITH_DIR(test_ledger_damaged_cache_is_ignored_for_the_records),
+                WITH_DIR(test_ledger_kept_ledger_writes_the_cache_only_after_reading),
         };
 #undef WITH_DIR
 
