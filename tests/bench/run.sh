@@ -240,10 +240,65 @@ cold_bench() {
         goal "hook createRuntime, large-32node, no topology cache" "$cold_med us" "$warm_med us (cached)" \
                 "$(ratio "$cold_med" "$warm_med")x" "within 5x" "$(met_within "$(ratio "$cold_med" "$warm_med")" 5)"
 }
+# held_bench DIR: createRuntime of a shared container beside HELD_CONTAINERS shared
+# containers already placed (pid 1, alive, so none is reclaimed) against the same
+# container in an empty ledger, interleaved: what the ledger's size costs a hook.
+held_bench() {
+        local dir=$1/held hook=$ROOT/build/numapin-hook i kind t
+        mkdir -p "$dir/cg/cpuset/ctr" "$dir/bundle" "$dir/held-state" "$dir/empty-state"
+        cat /sys/devices/system/cpu/online > "$dir/cg/cpuset/cpuset.cpus"
+        cat /sys/devices/system/node/online > "$dir/cg/cpuset/cpuset.mems" 2>/dev/null || echo 0 > "$dir/cg/cpuset/cpuset.mems"
+        for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$dir/cg/cpuset/ctr/$f"; done
+        cat > "$dir/config.json" <<JSON
+{"ociVersion":"1.0.2-dev","process":{"args":["sh"]},"root":{"path":"rootfs"},
+ "annotations":{"policy.numapin.io/pod":"bind"},
+ "linux":{"cgroupsPath":"/ctr","resources":{"memory":{"limit":16777216}}}}
+JSON
+        cp "$dir/config.json" "$dir/bundle/config.json"
+        local common=(--cgroup-root "$dir/cg") args
+        for i in $(seq 1 "$HELD_CONTAINERS"); do
+                printf '{"ociVersion":"1.0.2-dev","id":"held-%s","status":"creating","pid":1,"bundle":"%s",
+ "annotations":{"policy.numapin.io/pod":"bind"}}\n' "$i" "$dir/bundle" > "$dir/held.json"
+                cp "$dir/config.json" "$dir/bundle/config.json"
+                "$hook" --state-dir "$dir/held-state" "${common[@]}" createRuntime < "$dir/held.json" || return 1
+        done
+        cp "$dir/config.json" "$dir/bundle/config.json"
+        printf '{"ociVersion":"1.0.2-dev","id":"bench","status":"creating","pid":999999,"bundle":"%s",
+ "annotations":{"policy.numapin.io/pod":"bind"}}\n' "$dir/bundle" > "$dir/state.json"
+        for kind in held empty; do
+                args=(--state-dir "$dir/$kind-state")
+                "$B/bench_exec" 10 "$dir/state.json" -- "$hook" "${args[@]}" "${common[@]}" createRuntime \
+                        --then "$hook" "${args[@]}" "${common[@]}" poststop >/dev/null
+        done
+        : > "$dir/samples"
+        for i in $(seq 1 "$HELD_RUNS"); do
+                for kind in held empty; do
+                        args=(--state-dir "$dir/$kind-state")
+                        t=$(one_run "$dir/state.json" -- "$hook" "${args[@]}" "${common[@]}" createRuntime \
+                                --then "$hook" "${args[@]}" "${common[@]}" poststop)
+                        echo "$kind $t" >> "$dir/samples"
+                done
+        done
+        local held_med held_p99 empty_med empty_p99
+        read -r held_med held_p99 < <(stats "$dir/samples" held)
+        read -r empty_med empty_p99 < <(stats "$dir/samples" empty)
+        echo "hook createRuntime of a shared container beside $HELD_CONTAINERS shared containers held, $HELD_RUNS runs each," \
+                "interleaved, on tmpfs:"
+        row "$HELD_CONTAINERS containers held" "$held_med" "$held_p99"
+        row "baseline: empty ledger" "$empty_med" "$empty_p99"
+        echo "  ratio: median $(ratio "$held_med" "$empty_med")x, p99 $(ratio "$held_p99" "$empty_p99")x the empty ledger" \
+                "(goal, this bench's own: within 1.3x)"
+        goal "hook createRuntime, tmpfs, $HELD_CONTAINERS containers held (median)" "$held_med us" \
+                "$empty_med us (empty ledger)" "$(ratio "$held_med" "$empty_med")x" "within 1.3x (bench's own)" \
+                "$(met_within "$(ratio "$held_med" "$empty_med")" 1.3)"
+}
+HELD_CONTAINERS=${HELD_CONTAINERS:-100}
+HELD_RUNS=${HELD_RUNS:-100}
 COLD_RUNS=${COLD_RUNS:-50}
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=64m numapin-bench "$TMP/tmpfs" 2>/dev/null; then
         hook_bench "$TMP/tmpfs" "tmpfs (as /run in production)" tmpfs
         cold_bench "$TMP/tmpfs"
+        held_bench "$TMP/tmpfs" || echo "hook beside containers held: not timed (placing them failed)"
         # the seccomp filter alone, in fresh processes: its install, and what it
         # adds to each of the calls a hook makes most
         echo '{"ociVersion":"1.0.2"}' > "$TMP/tmpfs/small.json"
