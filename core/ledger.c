@@ -55,6 +55,10 @@ struct packed_record {
                 uint8_t first, n; /* words[first, first + n) of the list, at `at` in words[] */
                 uint16_t at;
         } lists[N_LISTS];
+        struct file_id {
+                uint64_t ino; /* 0: not known yet (read from JSON, or just written) */
+                int64_t size, mtime_ns, ctime_ns;
+        } file; /* its JSON file as last seen, which ledger.cache checks */
         uint16_t n_words;
         uint16_t texts[N_TEXTS]; /* where each string starts after the words; TEXT_ID at 0 */
         uint64_t words[];
@@ -267,21 +271,15 @@ struct cache_header {
         uint64_t dir_dev, dir_ino, dir_size, dir_nlink;
         int64_t dir_mtime_sec, dir_mtime_nsec, dir_ctime_sec, dir_ctime_nsec;
         uint64_t n_records;
-        uint64_t payload_size; /* after the header: per record a struct cache_entry, then
+        uint64_t payload_size; /* after the header: per record its size (a uint64_t), then
                                 * the record, padded to 8 bytes */
         uint64_t checksum;     /* of the payload, 8 bytes at a time */
-};
-
-struct cache_entry {
-        uint64_t size; /* of the packed record */
-        uint64_t ino;  /* its JSON file, <id>.json */
-        int64_t file_size, mtime_ns, ctime_ns;
 };
 
 #define CACHE_LAYOUT ((uint32_t)(sizeof(struct packed_record) << 16 | NP_CPULIST_WORDS))
 
 /* The identity of a record's JSON file, as the cache keeps it. */
-static int file_identity(const struct np_ledger *ledger, const struct packed_record *packed, struct cache_entry *ret)
+static int file_identity(const struct np_ledger *ledger, const struct packed_record *packed, struct file_id *ret)
 {
         char name[NP_ID_MAX + 8];
         struct stat st;
@@ -290,7 +288,7 @@ static int file_identity(const struct np_ledger *ledger, const struct packed_rec
         if (fstatat(ledger->records_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         ret->ino = st.st_ino;
-        ret->file_size = st.st_size;
+        ret->size = st.st_size;
         ret->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         ret->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
         return 0;
@@ -409,7 +407,7 @@ static int load_cache(struct np_ledger *ledger)
         if (memcmp(header.magic, cache_magic, sizeof(cache_magic)) != 0 || header.version != CACHE_VERSION ||
             header.layout != CACHE_LAYOUT || header.generation != ledger->generation ||
             header.payload_size != size - sizeof(header) ||
-            header.n_records > header.payload_size / (sizeof(struct cache_entry) + sizeof(struct packed_record)))
+            header.n_records > header.payload_size / (sizeof(uint64_t) + sizeof(struct packed_record)))
                 return -ESTALE;
         r = cache_identity(ledger, &now);
         if (r < 0)
@@ -419,28 +417,29 @@ static int load_cache(struct np_ledger *ledger)
                 return -ESTALE;
         at = sizeof(header);
         for (uint64_t i = 0; i < header.n_records; i++) {
-                struct cache_entry entry, file;
                 struct packed_record *packed;
+                struct file_id file;
+                uint64_t record_size;
 
-                if (size - at < sizeof(entry))
+                if (size - at < sizeof(record_size))
                         return -EINVAL;
-                memcpy(&entry, data + at, sizeof(entry));
-                at += sizeof(entry);
-                if (entry.size > size - at || entry.size > RECORD_LIMIT || reserve_one(ledger) < 0)
+                memcpy(&record_size, data + at, sizeof(record_size));
+                at += sizeof(record_size);
+                if (record_size > size - at || record_size > RECORD_LIMIT || reserve_one(ledger) < 0)
                         return -EINVAL;
-                packed = malloc(entry.size);
+                packed = malloc(record_size);
                 if (!packed)
                         return -ENOMEM;
-                memcpy(packed, data + at, entry.size);
+                memcpy(packed, data + at, record_size);
                 ledger->records[ledger->n_records++] = packed;
-                if (!packed_valid(packed, entry.size) ||
+                if (!packed_valid(packed, record_size) ||
                     (i > 0 && strcmp(packed_id(ledger->records[i - 1]), packed_id(packed)) >= 0))
                         return -EINVAL;
-                if (file_identity(ledger, packed, &file) < 0 || file.ino != entry.ino ||
-                    file.file_size != entry.file_size || file.mtime_ns != entry.mtime_ns ||
-                    file.ctime_ns != entry.ctime_ns)
+                if (file_identity(ledger, packed, &file) < 0 || file.ino != packed->file.ino ||
+                    file.size != packed->file.size || file.mtime_ns != packed->file.mtime_ns ||
+                    file.ctime_ns != packed->file.ctime_ns)
                         return -ESTALE;
-                at += pad8(entry.size);
+                at += pad8(record_size);
                 if (at > size)
                         return -EINVAL;
         }
@@ -477,21 +476,24 @@ static void write_cache(struct np_ledger *ledger)
                 return;
         ledger->cache_dirty = ledger->loaded = false;
         for (size_t i = 0; i < ledger->n_records; i++)
-                size += sizeof(struct cache_entry) + pad8(packed_size(ledger->records[i]));
+                size += sizeof(uint64_t) + pad8(packed_size(ledger->records[i]));
         data = calloc(1, size);
         if (!data || cache_identity(ledger, &header) < 0)
                 return;
         memcpy(header.magic, cache_magic, sizeof(cache_magic));
         at = sizeof(header);
         for (size_t i = 0; i < ledger->n_records; i++) {
-                struct cache_entry entry = { .size = packed_size(ledger->records[i]) };
+                struct packed_record *packed = ledger->records[i];
+                uint64_t record_size = packed_size(packed);
 
-                /* a record whose file cannot be told: no cache (the next open reads the JSON) */
-                if (file_identity(ledger, ledger->records[i], &entry) < 0)
+                /* the files this process read or wrote itself, seen now; the others as
+                 * they were when checked, so that a hand edit since still shows. A file
+                 * that cannot be told: no cache (the next open reads the JSON) */
+                if (packed->file.ino == 0 && file_identity(ledger, packed, &packed->file) < 0)
                         return;
-                memcpy(data + at, &entry, sizeof(entry));
-                memcpy(data + at + sizeof(entry), ledger->records[i], entry.size);
-                at += sizeof(entry) + pad8(entry.size);
+                memcpy(data + at, &record_size, sizeof(record_size));
+                memcpy(data + at + sizeof(record_size), packed, record_size);
+                at += sizeof(record_size) + pad8(record_size);
         }
         header.payload_size = size - sizeof(header);
         header.checksum = cache_checksum(data + sizeof(header), header.payload_size);
