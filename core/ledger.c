@@ -446,6 +446,18 @@ static int load_cache(struct np_ledger *ledger)
         return at == size ? 0 : -EINVAL;
 }
 
+int np_ledger_cache_seal(void *image, size_t size)
+{
+        struct cache_header header;
+
+        if (size < sizeof(header))
+                return -EINVAL;
+        memcpy(&header, image, sizeof(header));
+        header.checksum = cache_checksum((char *)image + sizeof(header), size - sizeof(header));
+        memcpy(image, &header, sizeof(header));
+        return 0;
+}
+
 /* Leaves the records in ledger.cache for the next open, under the exclusive lock,
  * when they changed or were read from their JSON, by a process that read them
  * under this lock: a hook, numapinctl. The NRI plugin, which keeps its records

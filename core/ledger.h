@@ -73,6 +73,9 @@ const char *np_ledger_dir(const struct np_ledger *ledger);
  * copy the holder of the exclusive lock leaves (core/ledger.c), rather than from
  * their JSON files. */
 bool np_ledger_read_from_cache(const struct np_ledger *ledger);
+/* Recomputes the checksum of a ledger.cache image in place, so that a test can
+ * hand the reader records damaged past it; -EINVAL when `size` is no cache. */
+int np_ledger_cache_seal(void *image, size_t size);
 /* Adds or replaces the record with the same id. */
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
