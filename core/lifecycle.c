@@ -868,6 +868,19 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
         return verb_end(&verb, 0, diag, &outcome, ret_outcome);
 }
 
+int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_placement *ret_placement)
+{
+        const struct np_record *record;
+
+        if (!context->batch || !context->ledger)
+                return -EINVAL;
+        record = np_ledger_find(context->ledger, id);
+        if (!record)
+                return -ENOENT;
+        np_record_placement(record, ret_placement);
+        return 0;
+}
+
 int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus)
 {
         struct np_outcome outcome = {}, unused;

@@ -133,3 +133,8 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
  * batch_end derives them once for all, in its outcome. */
 int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag);
 int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome);
+/* Inside a batch: the CPUs and mems the container's record holds now, which
+ * another process may have re-pinned since the container's placement (a front-end
+ * that writes the container's cgroup itself writes these, before the batch ends);
+ * -ENOENT when it has no record. */
+int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_placement *ret_placement);

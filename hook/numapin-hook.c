@@ -70,7 +70,8 @@ static int place(struct np_context *context, const struct np_state *state, struc
         struct np_outcome outcome = {};
         struct np_cgroup_saved saved = {};
         struct np_input input = NP_INPUT_INIT;
-        const struct np_placement *p = &outcome.placement;
+        struct np_placement applied, recorded;
+        const struct np_placement *p = &applied;
         char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
         int r;
 
@@ -97,12 +98,33 @@ static int place(struct np_context *context, const struct np_state *state, struc
         if (outcome.warning[0])
                 np_log_warning("%s", outcome.warning);
 
-        r = np_cgroup_apply(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &p->cpus,
-                            p->write_mems ? &p->mems : NULL, diag, &saved, NULL, 0);
+        /* The container's cgroup is written under the ledger's lock, with the CPUs
+         * its record holds by then: a hook that took CPUs exclusively since this
+         * placement may have re-pinned this (shared) container, and this write must
+         * not land after that re-pin. */
+        applied = outcome.placement;
+        r = np_lifecycle_batch_begin(context, diag);
         if (r == 0) {
-                r = np_spec_write_cpuset(spec, p, diag);
-                if (r < 0)
-                        np_cgroup_revert(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &saved);
+                struct np_outcome held = {};
+                struct np_diag end_diag = {};
+
+                if (np_lifecycle_recorded(context, state->id, &recorded) == 0) {
+                        applied.cpus = recorded.cpus;
+                        applied.mems = recorded.mems;
+                }
+                r = np_cgroup_apply(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &p->cpus,
+                                    p->write_mems ? &p->mems : NULL, diag, &saved, NULL, 0);
+                if (r == 0) {
+                        r = np_spec_write_cpuset(spec, p, diag);
+                        if (r < 0)
+                                np_cgroup_revert(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path,
+                                                 &saved);
+                }
+                /* the lock goes, after any re-pin another run left pending */
+                if (np_lifecycle_batch_end(context, &end_diag, &held) < 0)
+                        np_log_warning("%s", end_diag.message);
+                log_updates(&held);
+                np_outcome_clear(&held);
         }
         np_cgroup_saved_clear(&saved);
         if (r < 0) {

@@ -415,6 +415,33 @@ static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(
         np_outcome_clear(&exclusive);
 }
 
+/* A hook writes its container's cgroup after the placement: by then another run
+ * may have taken CPUs exclusively and re-pinned it, so it writes what the record
+ * holds under the lock of a batch, not the placement it was handed. */
+static void test_lifecycle_recorded_gives_a_placement_as_re_pinned_since(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome shared = {}, exclusive = {}, end = {};
+        struct np_placement recorded;
+        struct np_diag diag = {};
+
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
+        assert_cpulist_equal(&shared.placement.cpus, "0-7,16-23");
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &exclusive, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
+        assert_int_equal(np_lifecycle_recorded(f->context, "s", &recorded), -EINVAL); /* no lock held */
+
+        assert_int_equal(np_lifecycle_batch_begin(f->context, &diag), 0);
+        assert_int_equal(np_lifecycle_recorded(f->context, "s", &recorded), 0);
+        assert_cpulist_equal(&recorded.cpus, "1-7,17-23");
+        assert_cpulist_equal(&recorded.mems, "0");
+        assert_int_equal(np_lifecycle_recorded(f->context, "nobody", &recorded), -ENOENT);
+        assert_int_equal(np_lifecycle_batch_end(f->context, &diag, &end), 0);
+        np_outcome_clear(&shared);
+        np_outcome_clear(&exclusive);
+        np_outcome_clear(&end);
+}
+
 static void test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_none(void **state)
 {
         struct fixture *f = *state;
@@ -435,9 +462,8 @@ static void test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_
         assert_null(find(f, "x"));
         np_annotations_clear(&set);
         /* 14 leave it a core */
-        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=14",
-                               NULL),
-                         0);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=14", NULL), 0);
         assert_cpulist_equal(&find(f, "s")->cpus, "7,23");
         np_outcome_clear(&outcome);
 }
@@ -1068,6 +1094,7 @@ int main(void)
                 TEST(test_lifecycle_protect_unrecorded_keeps_no_record),
                 TEST(test_lifecycle_plan_decides_without_recording),
                 TEST(test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates),
+                TEST(test_lifecycle_recorded_gives_a_placement_as_re_pinned_since),
                 TEST(test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_none),
                 TEST(test_lifecycle_nri_plugin_leaves_its_own_containers_cgroups_to_the_runtime),
                 TEST(test_lifecycle_any_next_verb_repairs_a_repin_cut_short),
