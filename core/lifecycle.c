@@ -299,7 +299,8 @@ static int apply_repins(struct verb *verb, struct np_diag *diag, struct np_outco
 }
 
 /* Re-pins when the verb changed who holds CPUs exclusively, drops the lock,
- * and hands the outcome out (on success only). */
+ * and hands the outcome out on success (`ret_outcome` may be `outcome` itself);
+ * on failure `outcome` is cleared and `ret_outcome` left alone. */
 static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_outcome *outcome,
                     struct np_outcome *ret_outcome)
 {
@@ -310,7 +311,8 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
                         return r;
                 }
                 verb->context->batch_repin = verb->context->batch_repin || verb->repin;
-                *ret_outcome = *outcome;
+                if (ret_outcome != outcome)
+                        *ret_outcome = *outcome;
                 return 0;
         }
         if (r >= 0 && verb->ledger) {
@@ -328,7 +330,8 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
                 np_outcome_clear(outcome);
                 return r;
         }
-        *ret_outcome = *outcome;
+        if (ret_outcome != outcome)
+                *ret_outcome = *outcome;
         return 0;
 }
 
@@ -530,10 +533,11 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
 }
 
 /* `ret_refused`: a failure is the request's (invalid, or it does not fit), not numapin's */
+/* Builds the outcome in the caller's: an outcome is 18 KiB, and every copy is
+ * pages a short-lived hook faults in. */
 static int place(struct np_context *context, const struct np_input *input, unsigned int flags, struct np_diag *diag,
-                 struct np_outcome *ret_outcome, bool *ret_refused)
+                 struct np_outcome *outcome, bool *ret_refused)
 {
-        struct np_outcome outcome = {};
         struct np_demand demand;
         struct np_record record;
         bool changed = false;
@@ -541,59 +545,56 @@ static int place(struct np_context *context, const struct np_input *input, unsig
         char dir[PATH_MAX] = "";
         int r;
 
+        *outcome = (struct np_outcome){};
         if (flags & NP_PLACE_COMMIT) {
                 r = valid_id(input->id, diag);
                 if (r < 0)
                         return r;
         }
-        r = np_input_request(context, input, diag, &outcome.request, &demand);
+        r = np_input_request(context, input, diag, &outcome->request, &demand);
         *ret_refused = r < 0;
         if (r < 0)
                 return r;
-        if (kubelets(context, input, &outcome)) {
-                *ret_outcome = outcome;
+        if (kubelets(context, input, outcome))
                 return 0;
-        }
-        if (outcome.request.policy == NP_POLICY_NONE &&
-            (!(flags & NP_PLACE_COMMIT) || !protects(context, &outcome.request))) {
+        if (outcome->request.policy == NP_POLICY_NONE &&
+            (!(flags & NP_PLACE_COMMIT) || !protects(context, &outcome->request))) {
                 /* left alone, with the reason: no topology or ledger needed */
-                np_policy_place(NULL, &context->config, NULL, &outcome.request, &demand, 0, diag, &outcome.placement);
-                *ret_outcome = outcome;
+                np_policy_place(NULL, &context->config, NULL, &outcome->request, &demand, 0, diag, &outcome->placement);
                 return 0;
         }
         if (!(flags & NP_PLACE_COMMIT)) {
-                outcome.placement.demand = demand;
-                r = plan(context, diag, &outcome);
+                outcome->placement.demand = demand;
+                r = plan(context, diag, outcome);
                 if (r < 0) {
-                        np_outcome_clear(&outcome);
+                        np_outcome_clear(outcome);
                         return r;
                 }
-                *ret_outcome = outcome;
                 return 0;
         }
 
         r = verb_begin(&verb, context, diag);
-        if (r == 0 && outcome.request.policy == NP_POLICY_NONE && context->options.protect_unrecorded) {
-                protected_placement(&verb, &demand, &outcome.placement);
-                outcome.kind = NP_OUTCOME_PROTECTED;
-                return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        if (r == 0 && outcome->request.policy == NP_POLICY_NONE && context->options.protect_unrecorded) {
+                protected_placement(&verb, &demand, &outcome->placement);
+                outcome->kind = NP_OUTCOME_PROTECTED;
+                return verb_end(&verb, r, diag, outcome, outcome);
         }
         if (r == 0 && input->locate_cgroup)
-                r = locate(context, input, false, diag, &outcome, dir, sizeof(dir));
+                r = locate(context, input, false, diag, outcome, dir, sizeof(dir));
         if (r == 0)
-                r = reclaim(&verb, &outcome);
-        if (r == 0 && outcome.request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
-                protected_placement(&verb, &demand, &outcome.placement);
+                r = reclaim(&verb, outcome);
+        if (r == 0 && outcome->request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
+                protected_placement(&verb, &demand, &outcome->placement);
         else if (r == 0) {
-                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome.request,
+                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
                                     &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
-                                    &outcome.placement);
+                                    &outcome->placement);
                 *ret_refused = r < 0 && r != -ENOMEM; /* the decision reads no file */
         }
         if (r == 1) {
                 /* placed before: the same placement, its pid and cgroup brought up to date */
                 record = *np_ledger_find(verb.ledger, input->id);
-                outcome.kind = NP_OUTCOME_KEPT;
+                outcome->kind = NP_OUTCOME_KEPT;
                 changed = input->locate_cgroup && (record.pid != input->pid || strcmp(record.cgroup, dir) != 0);
                 if (changed) {
                         record.pid = input->pid;
@@ -601,18 +602,18 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                 }
                 r = 0;
         } else if (r == 0) {
-                np_record_from_placement(&record, input->id, &outcome.placement, context->options.source);
-                record_request(&record, &outcome.request);
+                np_record_from_placement(&record, input->id, &outcome->placement, context->options.source);
+                record_request(&record, &outcome->request);
                 record.pid = input->pid > 0 ? input->pid : 0;
                 snprintf(record.cgroup, sizeof(record.cgroup), "%s", dir);
-                outcome.kind = NP_OUTCOME_PLACED;
+                outcome->kind = NP_OUTCOME_PLACED;
                 changed = true;
         }
         if (r == 0) {
                 bool watched = record.monitor.on;
 
                 /* watched first, so that the record is written once, slot included */
-                watch(&verb, &outcome.request, &record, &outcome);
+                watch(&verb, &outcome->request, &record, outcome);
                 if (changed || record.monitor.on != watched)
                         r = np_ledger_put(verb.ledger, &record);
                 if (r < 0) {
@@ -623,9 +624,9 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                 }
                 /* a container holding CPUs exclusively: the shared ones are derived
                  * again even when it was placed before (a run cut short re-pins) */
-                verb.repin = !np_cpulist_empty(&outcome.placement.exclusive_cpus);
+                verb.repin = !np_cpulist_empty(&outcome->placement.exclusive_cpus);
         }
-        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        return verb_end(&verb, r, diag, outcome, outcome);
 }
 
 /* The operations counter a front-end's source counts in; false for another source. */
@@ -854,7 +855,6 @@ int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag)
 
 int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome)
 {
-        struct np_outcome outcome = {};
         struct verb verb = { .context = context,
                              .ledger = context->ledger,
                              .topology = context->topology,
@@ -862,10 +862,11 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
                              .repin = context->batch_repin,
                              .recover = context->batch_recover };
 
+        *ret_outcome = (struct np_outcome){};
         if (!context->batch)
                 return -EINVAL;
         context->batch = false;
-        return verb_end(&verb, 0, diag, &outcome, ret_outcome);
+        return verb_end(&verb, 0, diag, ret_outcome, ret_outcome);
 }
 
 int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_placement *ret_placement)

@@ -100,7 +100,7 @@ void np_lifecycle_latency(struct np_context *context, uint64_t duration_ns);
 /* Decides where a container goes. With NP_PLACE_COMMIT the placement is
  * recorded (PLACED; KEPT when it was placed before), the monitor attached and
  * the result counted in the operations counters (hook and NRI); without it,
- * a plan: nothing is written. */
+ * a plan: nothing is written. On failure `ret_outcome` is left cleared. */
 int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
                        struct np_diag *diag, struct np_outcome *ret_outcome);
 /* Undoes a place whose outcome was PLACED: unwatches the container (no final
@@ -130,7 +130,7 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
 
 /* Several verbs under one hold of the ledger's lock (Synchronize adopts every
  * container the runtime lists): the verbs in between hand out no re-pins;
- * batch_end derives them once for all, in its outcome. */
+ * batch_end derives them once for all, in its outcome (cleared on failure). */
 int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag);
 int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome);
 /* Inside a batch: the CPUs and mems the container's record holds now, which

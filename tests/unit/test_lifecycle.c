@@ -457,9 +457,14 @@ static void test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_
         assert_int_equal(np_annotations_add(&set, "cpus.numapin.io/pod", "16"), 0);
         input.id = "x";
         input.container_annotations = &set;
+        outcome.kind = NP_OUTCOME_PLACED; /* what a caller's reused outcome may hold */
         assert_int_equal(np_lifecycle_place(f->context, &input, NP_PLACE_COMMIT, &diag, &outcome), -ENOSPC);
         assert_non_null(strstr(diag.message, "shared container 's'"));
         assert_null(find(f, "x"));
+        /* a refused placement hands back nothing that reads as one */
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_true(np_cpulist_empty(&outcome.placement.cpus));
+        assert_int_equal(outcome.n_updates, 0);
         np_annotations_clear(&set);
         /* 14 leave it a core */
         assert_int_equal(
