@@ -298,11 +298,9 @@ static int apply_repins(struct verb *verb, struct np_diag *diag, struct np_outco
         return 0;
 }
 
-/* Re-pins when the verb changed who holds CPUs exclusively, drops the lock,
- * and hands the outcome out on success (`ret_outcome` may be `outcome` itself);
- * on failure `outcome` is cleared and `ret_outcome` left alone. */
-static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_outcome *outcome,
-                    struct np_outcome *ret_outcome)
+/* Re-pins when the verb changed who holds CPUs exclusively and drops the lock;
+ * the verb's outcome (the caller's, see lifecycle.h) is cleared when it failed. */
+static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_outcome *outcome)
 {
         if (verb->context->batch) {
                 /* the lock stays held, the re-pins wait for np_lifecycle_batch_end() */
@@ -311,8 +309,6 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
                         return r;
                 }
                 verb->context->batch_repin = verb->context->batch_repin || verb->repin;
-                if (ret_outcome != outcome)
-                        *ret_outcome = *outcome;
                 return 0;
         }
         if (r >= 0 && verb->ledger) {
@@ -330,8 +326,6 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
                 np_outcome_clear(outcome);
                 return r;
         }
-        if (ret_outcome != outcome)
-                *ret_outcome = *outcome;
         return 0;
 }
 
@@ -533,8 +527,6 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
 }
 
 /* `ret_refused`: a failure is the request's (invalid, or it does not fit), not numapin's */
-/* Builds the outcome in the caller's: an outcome is 18 KiB, and every copy is
- * pages a short-lived hook faults in. */
 static int place(struct np_context *context, const struct np_input *input, unsigned int flags, struct np_diag *diag,
                  struct np_outcome *outcome, bool *ret_refused)
 {
@@ -553,8 +545,10 @@ static int place(struct np_context *context, const struct np_input *input, unsig
         }
         r = np_input_request(context, input, diag, &outcome->request, &demand);
         *ret_refused = r < 0;
-        if (r < 0)
+        if (r < 0) {
+                np_outcome_clear(outcome);
                 return r;
+        }
         if (kubelets(context, input, outcome))
                 return 0;
         if (outcome->request.policy == NP_POLICY_NONE &&
@@ -577,7 +571,7 @@ static int place(struct np_context *context, const struct np_input *input, unsig
         if (r == 0 && outcome->request.policy == NP_POLICY_NONE && context->options.protect_unrecorded) {
                 protected_placement(&verb, &demand, &outcome->placement);
                 outcome->kind = NP_OUTCOME_PROTECTED;
-                return verb_end(&verb, r, diag, outcome, outcome);
+                return verb_end(&verb, r, diag, outcome);
         }
         if (r == 0 && input->locate_cgroup)
                 r = locate(context, input, false, diag, outcome, dir, sizeof(dir));
@@ -626,7 +620,7 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                  * again even when it was placed before (a run cut short re-pins) */
                 verb.repin = !np_cpulist_empty(&outcome->placement.exclusive_cpus);
         }
-        return verb_end(&verb, r, diag, outcome, outcome);
+        return verb_end(&verb, r, diag, outcome);
 }
 
 /* The operations counter a front-end's source counts in; false for another source. */
@@ -642,16 +636,15 @@ static bool op_source(const struct np_context *context, enum np_op_source *ret_s
 }
 
 int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
-                       struct np_diag *diag, struct np_outcome *ret_outcome)
+                       struct np_diag *diag, struct np_outcome *outcome)
 {
         enum np_op_source source;
         bool refused = false;
-        int r = place(context, input, flags, diag, ret_outcome, &refused);
+        int r = place(context, input, flags, diag, outcome, &refused);
 
         /* a placement made, or one that failed: a kept one or a container left
          * alone is not a placement */
-        if ((flags & NP_PLACE_COMMIT) && op_source(context, &source) &&
-            (r < 0 || ret_outcome->kind == NP_OUTCOME_PLACED))
+        if ((flags & NP_PLACE_COMMIT) && op_source(context, &source) && (r < 0 || outcome->kind == NP_OUTCOME_PLACED))
                 np_opstats_placement(np_context_opstats(context), source,
                                      r >= 0    ? NP_OP_PLACED
                                      : refused ? NP_OP_REFUSED
@@ -668,29 +661,27 @@ void np_lifecycle_latency(struct np_context *context, uint64_t duration_ns)
 }
 
 int np_lifecycle_abort(struct np_context *context, const char *id, const struct np_outcome *placed,
-                       struct np_diag *diag, struct np_outcome *ret_outcome)
+                       struct np_diag *diag, struct np_outcome *outcome)
 {
-        struct np_outcome outcome = {};
+        bool undo = placed->kind == NP_OUTCOME_PLACED; /* read before `outcome` is reset: it may be `placed` */
         const struct np_record *record;
         struct verb verb;
         int r;
 
-        if (placed->kind != NP_OUTCOME_PLACED) {
-                *ret_outcome = outcome;
+        *outcome = (struct np_outcome){};
+        if (!undo)
                 return 0; /* nothing of this run's to undo */
-        }
         r = verb_begin(&verb, context, diag);
         if (r == 0 && (record = np_ledger_find(verb.ledger, id))) {
                 np_watch_unwatch(record);
-                r = forget(&verb, id, diag, &outcome);
+                r = forget(&verb, id, diag, outcome);
         }
-        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        return verb_end(&verb, r, diag, outcome);
 }
 
 int np_lifecycle_started(struct np_context *context, const struct np_input *input, struct np_diag *diag,
-                         struct np_outcome *ret_outcome)
+                         struct np_outcome *outcome)
 {
-        struct np_outcome outcome = {};
         const struct np_record *existing;
         struct np_demand demand;
         struct np_record record;
@@ -698,36 +689,37 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
         struct verb verb;
         int r;
 
+        *outcome = (struct np_outcome){};
         r = valid_id(input->id, diag);
         if (r < 0)
                 return r;
         r = verb_begin(&verb, context, diag);
         existing = r == 0 ? np_ledger_find(verb.ledger, input->id) : NULL;
         if (!existing)
-                return verb_end(&verb, r, diag, &outcome, ret_outcome);
+                return verb_end(&verb, r, diag, outcome);
         record = *existing;
         record.pid = input->pid > 0 ? input->pid : 0;
-        outcome.kind = NP_OUTCOME_KEPT;
-        r = locate(context, input, true, diag, &outcome, dir, sizeof(dir));
+        outcome->kind = NP_OUTCOME_KEPT;
+        r = locate(context, input, true, diag, outcome, dir, sizeof(dir));
         if (r == 0 && strlen(dir) < sizeof(record.cgroup))
                 strcpy(record.cgroup, dir);
         else if (r < 0) {
                 /* not fatal: the container runs, numapin only cannot find it */
-                snprintf(outcome.warning, sizeof(outcome.warning), "%.900s; its cgroup is not recorded", diag->message);
+                snprintf(outcome->warning, sizeof(outcome->warning), "%.900s; its cgroup is not recorded",
+                         diag->message);
                 *diag = (struct np_diag){};
         }
-        if (np_input_request(context, input, NULL, &outcome.request, &demand) == 0)
-                watch(&verb, &outcome.request, &record, &outcome);
+        if (np_input_request(context, input, NULL, &outcome->request, &demand) == 0)
+                watch(&verb, &outcome->request, &record, outcome);
         r = np_ledger_put(verb.ledger, &record);
         if (r < 0)
                 np_diag_fail(diag, r, "cannot update the ledger record of container '%s': %s", input->id, strerror(-r));
-        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        return verb_end(&verb, r, diag, outcome);
 }
 
 int np_lifecycle_adopt(struct np_context *context, const struct np_input *input, const char *cpus, const char *mems,
-                       struct np_diag *diag, struct np_outcome *ret_outcome)
+                       struct np_diag *diag, struct np_outcome *outcome)
 {
-        struct np_outcome outcome = {};
         struct np_cpulist cpu_list = {}, mem_list = {};
         const struct np_record *existing;
         struct np_demand demand;
@@ -736,51 +728,56 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
         struct verb verb;
         int r;
 
+        *outcome = (struct np_outcome){};
         r = valid_id(input->id, diag);
         if (r == 0)
-                r = np_input_request(context, input, diag, &outcome.request, &demand);
-        if (r < 0)
+                r = np_input_request(context, input, diag, &outcome->request, &demand);
+        if (r < 0) {
+                np_outcome_clear(outcome);
                 return r;
-        if (kubelets(context, input, &outcome) ||
-            (outcome.request.policy == NP_POLICY_NONE && !protects(context, &outcome.request))) {
-                *ret_outcome = outcome;
-                return 0;
         }
-        if (outcome.request.policy != NP_POLICY_NONE && (!cpus || !cpus[0]))
+        if (kubelets(context, input, outcome) ||
+            (outcome->request.policy == NP_POLICY_NONE && !protects(context, &outcome->request)))
+                return 0;
+        if (outcome->request.policy != NP_POLICY_NONE && (!cpus || !cpus[0])) {
+                np_outcome_clear(outcome);
                 return np_diag_fail(diag, -ENOENT, "container '%s' has no cpuset; not counted", input->id);
+        }
         snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.cpus", input->id);
         r = cpus && cpus[0] ? np_cpulist_parse(cpus, NP_CPULIST_MAX, what, diag, &cpu_list) : 0;
         if (r == 0 && has_mems) {
                 snprintf(what, sizeof(what), "container '%s': linux.resources.cpu.mems", input->id);
                 r = np_cpulist_parse(mems, NP_MAX_NODES, what, diag, &mem_list);
         }
-        if (r < 0)
+        if (r < 0) {
+                np_outcome_clear(outcome);
                 return r;
+        }
 
         r = verb_begin(&verb, context, diag);
         existing = r == 0 ? np_ledger_find(verb.ledger, input->id) : NULL;
         if (existing) {
                 /* what was placed stays where it is: the caller restores it if it moved */
-                outcome.kind = NP_OUTCOME_KEPT;
-                np_record_placement(existing, &outcome.placement);
-        } else if (r == 0 && outcome.request.exclusive_cpus > 0 &&
-                   (np_cpulist_count(&cpu_list) != outcome.request.exclusive_cpus ||
+                outcome->kind = NP_OUTCOME_KEPT;
+                np_record_placement(existing, &outcome->placement);
+        } else if (r == 0 && outcome->request.exclusive_cpus > 0 &&
+                   (np_cpulist_count(&cpu_list) != outcome->request.exclusive_cpus ||
                     np_cpulist_intersects(&cpu_list, np_ledger_exclusive_cpus(verb.ledger)))) {
                 /* a cpuset numapin could not have given it (it started while the NRI
                  * plugin was away, on kubelet's shared pool): counted from it, it
                  * would hold those CPUs alone beside their holders. Placed anew,
                  * as at its creation; the caller moves it there. */
-                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome.request,
+                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
                                     &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
-                                    &outcome.placement);
+                                    &outcome->placement);
                 if (r == 0)
-                        r = put_new(&verb, input, diag, &outcome);
-        } else if (r == 0 && outcome.request.policy == NP_POLICY_NONE) {
-                protected_placement(&verb, &demand, &outcome.placement);
+                        r = put_new(&verb, input, diag, outcome);
+        } else if (r == 0 && outcome->request.policy == NP_POLICY_NONE) {
+                protected_placement(&verb, &demand, &outcome->placement);
                 if (context->options.protect_unrecorded)
-                        outcome.kind = NP_OUTCOME_PROTECTED;
+                        outcome->kind = NP_OUTCOME_PROTECTED;
                 else
-                        r = put_new(&verb, input, diag, &outcome);
+                        r = put_new(&verb, input, diag, outcome);
         } else if (r == 0 && (!np_cpulist_is_subset(&cpu_list, &verb.topology->online_cpus) ||
                               (has_mems && !np_cpulist_is_subset(&mem_list, &verb.topology->node_ids))))
                 r = np_diag_fail(
@@ -788,50 +785,50 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                         "container '%s': cpuset '%s' / '%s' names CPUs or nodes this machine lacks; not counted",
                         input->id, cpus, has_mems ? mems : "");
         else if (r == 0) {
-                np_policy_from_cpuset(verb.topology, &outcome.request, &cpu_list, has_mems ? &mem_list : NULL, &demand,
-                                      &outcome.placement);
-                r = put_new(&verb, input, diag, &outcome);
+                np_policy_from_cpuset(verb.topology, &outcome->request, &cpu_list, has_mems ? &mem_list : NULL, &demand,
+                                      &outcome->placement);
+                r = put_new(&verb, input, diag, outcome);
                 /* a shared one counted as it runs may sit on CPUs others hold
                  * exclusively: its CPUs are derived again like every shared one's */
-                verb.repin = np_cpulist_empty(&outcome.placement.exclusive_cpus);
+                verb.repin = np_cpulist_empty(&outcome->placement.exclusive_cpus);
         }
         /* the cpuset it has is not the one numapin holds for it: the caller sets it back */
-        if (r == 0 && outcome.kind != NP_OUTCOME_NONE)
-                outcome.drifted = !cpus || !cpus[0] || !np_cpulist_equal(&cpu_list, &outcome.placement.cpus) ||
-                                  (outcome.placement.write_mems &&
-                                   (!has_mems || !np_cpulist_equal(&mem_list, &outcome.placement.mems)));
-        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+        if (r == 0 && outcome->kind != NP_OUTCOME_NONE)
+                outcome->drifted = !cpus || !cpus[0] || !np_cpulist_equal(&cpu_list, &outcome->placement.cpus) ||
+                                   (outcome->placement.write_mems &&
+                                    (!has_mems || !np_cpulist_equal(&mem_list, &outcome->placement.mems)));
+        return verb_end(&verb, r, diag, outcome);
 }
 
 int np_lifecycle_release(struct np_context *context, const char *id, unsigned int flags, struct np_diag *diag,
-                         struct np_outcome *ret_outcome)
+                         struct np_outcome *outcome)
 {
-        struct np_outcome outcome = {};
         const struct np_record *record;
         struct np_diag monitor_diag = {};
         struct stat st;
         struct verb verb;
         int r;
 
+        *outcome = (struct np_outcome){};
         r = valid_id(id, diag);
         if (r < 0)
                 return r;
         if (!context->ledger && stat(context->state_dir, &st) < 0 && errno == ENOENT) {
-                *ret_outcome = outcome; /* nothing was ever placed on this node */
+                return 0; /* nothing was ever placed on this node */
                 return 0;
         }
         r = verb_begin(&verb, context, diag);
         record = r == 0 ? np_ledger_find(verb.ledger, id) : NULL;
         if (record) {
                 if (np_watch_detach(np_ledger_dir(verb.ledger), &context->config, record, &monitor_diag) < 0)
-                        snprintf(outcome.warning, sizeof(outcome.warning), "%.1000s", monitor_diag.message);
-                r = forget(&verb, id, diag, &outcome);
+                        snprintf(outcome->warning, sizeof(outcome->warning), "%.1000s", monitor_diag.message);
+                r = forget(&verb, id, diag, outcome);
         }
         if (r == 0 && (flags & NP_RELEASE_FORGET))
                 np_exited_remove(np_ledger_dir(verb.ledger), id);
         if (r == 0)
-                r = reclaim(&verb, &outcome);
-        return verb_end(&verb, r, diag, &outcome, ret_outcome);
+                r = reclaim(&verb, outcome);
+        return verb_end(&verb, r, diag, outcome);
 }
 
 int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag)
@@ -853,7 +850,7 @@ int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag)
         return 0;
 }
 
-int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome)
+int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *outcome)
 {
         struct verb verb = { .context = context,
                              .ledger = context->ledger,
@@ -862,11 +859,11 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
                              .repin = context->batch_repin,
                              .recover = context->batch_recover };
 
-        *ret_outcome = (struct np_outcome){};
+        *outcome = (struct np_outcome){};
         if (!context->batch)
                 return -EINVAL;
         context->batch = false;
-        return verb_end(&verb, 0, diag, ret_outcome, ret_outcome);
+        return verb_end(&verb, 0, diag, outcome);
 }
 
 int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_placement *ret_placement)
@@ -884,7 +881,7 @@ int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_
 
 int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus)
 {
-        struct np_outcome outcome = {}, unused;
+        struct np_outcome outcome = {};
         struct np_demand none = {};
         struct verb verb;
         int r;
@@ -894,5 +891,5 @@ int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, s
                 protected_placement(&verb, &none, &outcome.placement);
                 *ret_cpus = outcome.placement.cpus;
         }
-        return verb_end(&verb, r, diag, &outcome, &unused);
+        return verb_end(&verb, r, diag, &outcome);
 }

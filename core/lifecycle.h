@@ -97,20 +97,26 @@ int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, s
  * dir, for its source; np_lifecycle_place counts its result there itself. */
 void np_lifecycle_latency(struct np_context *context, uint64_t duration_ns);
 
+/* The verbs below fill the caller's `outcome`, which the caller owns and
+ * frees with np_outcome_clear(): it is reset first and, when the verb fails,
+ * cleared again, so a failed verb leaves nothing in it. (Not an out-parameter
+ * written on success only: an outcome is 18 KiB, and a copy of it is pages a
+ * short-lived hook faults in.) */
+
 /* Decides where a container goes. With NP_PLACE_COMMIT the placement is
  * recorded (PLACED; KEPT when it was placed before), the monitor attached and
  * the result counted in the operations counters (hook and NRI); without it,
- * a plan: nothing is written. On failure `ret_outcome` is left cleared. */
+ * a plan: nothing is written. */
 int np_lifecycle_place(struct np_context *context, const struct np_input *input, unsigned int flags,
-                       struct np_diag *diag, struct np_outcome *ret_outcome);
+                       struct np_diag *diag, struct np_outcome *outcome);
 /* Undoes a place whose outcome was PLACED: unwatches the container (no final
  * counters: it never ran), drops its record, gives its exclusive CPUs back. */
 int np_lifecycle_abort(struct np_context *context, const char *id, const struct np_outcome *placed,
-                       struct np_diag *diag, struct np_outcome *ret_outcome);
+                       struct np_diag *diag, struct np_outcome *outcome);
 /* The container now runs (NRI's PostCreateContainer): its pid and cgroup are
  * recorded and the monitor attached. NONE when numapin holds no record of it. */
 int np_lifecycle_started(struct np_context *context, const struct np_input *input, struct np_diag *diag,
-                         struct np_outcome *ret_outcome);
+                         struct np_outcome *outcome);
 /* Counts a container placed before numapin saw it, from the cpuset it has
  * (text as the runtime reports it; `mems` NULL or "": every node). Refused
  * when the cpuset names CPUs or nodes the machine lacks. A container numapin
@@ -118,7 +124,7 @@ int np_lifecycle_started(struct np_context *context, const struct np_input *inpu
  * cpuset the container has now differs from it); one it does not place is recorded
  * as protected (see below) when the config protects such containers. */
 int np_lifecycle_adopt(struct np_context *context, const struct np_input *input, const char *cpus, const char *mems,
-                       struct np_diag *diag, struct np_outcome *ret_outcome);
+                       struct np_diag *diag, struct np_outcome *outcome);
 
 #define NP_RELEASE_FORGET (1u << 0) /* also forget its final counters (numapinctl release) */
 
@@ -126,13 +132,13 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
  * dropped, records of other gone containers reclaimed, CPUs it held
  * exclusively given back. NONE when numapin holds no record of it. */
 int np_lifecycle_release(struct np_context *context, const char *id, unsigned int flags, struct np_diag *diag,
-                         struct np_outcome *ret_outcome);
+                         struct np_outcome *outcome);
 
 /* Several verbs under one hold of the ledger's lock (Synchronize adopts every
  * container the runtime lists): the verbs in between hand out no re-pins;
- * batch_end derives them once for all, in its outcome (cleared on failure). */
+ * batch_end derives them once for all, in its outcome. */
 int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag);
-int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *ret_outcome);
+int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *outcome);
 /* Inside a batch: the CPUs and mems the container's record holds now, which
  * another process may have re-pinned since the container's placement (a front-end
  * that writes the container's cgroup itself writes these, before the batch ends);
