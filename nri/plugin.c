@@ -141,8 +141,10 @@ static int container_devices(const Nri__LinuxContainer *linux, struct container_
                 if ((strcmp(type, "c") != 0 && strcmp(type, "u") != 0 && strcmp(type, "b") != 0) || d->major < 0 ||
                     d->major > UINT32_MAX || d->minor < 0 || d->minor > UINT32_MAX)
                         continue;
-                in->devices[n++] = (struct np_device){ .path = d->path, .type = type[0] == 'b' ? 'b' : 'c',
-                                                       .major = (uint32_t)d->major, .minor = (uint32_t)d->minor };
+                in->devices[n++] = (struct np_device){ .path = d->path,
+                                                       .type = type[0] == 'b' ? 'b' : 'c',
+                                                       .major = (uint32_t)d->major,
+                                                       .minor = (uint32_t)d->minor };
         }
         in->input.devices = in->devices;
         in->input.n_devices = n;
@@ -328,7 +330,6 @@ static int updates_from(const struct np_outcome *outcome, struct updates *u)
 static void protected_updates(struct nri_plugin *plugin, const char *skip, struct np_outcome *into)
 {
         struct nri_protected *set = &plugin->protected;
-        struct np_outcome moved = {};
         struct np_cpulist pool;
         struct np_diag diag = {};
 
@@ -342,6 +343,9 @@ static void protected_updates(struct nri_plugin *plugin, const char *skip, struc
                 return;
         set->pool = pool;
         set->pool_known = true;
+        /* only here, when the pool changed: an outcome is 18 KiB to zero on every call */
+        struct np_outcome moved = {};
+
         moved.updates = calloc(set->n ? set->n : 1, sizeof(*moved.updates));
         if (!moved.updates) {
                 np_log_warning("out of memory: protected containers not moved");
@@ -397,9 +401,9 @@ static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, 
                 return;
         }
         /* the endpoint reads the state dir this config names */
-        if (plugin->metrics && np_metrics_set_config(plugin->metrics, request->config,
-                                                     request->config ? strlen(request->config) : 0,
-                                                     "NRI plugin config (Configure)", &diag) < 0)
+        if (plugin->metrics &&
+            np_metrics_set_config(plugin->metrics, request->config, request->config ? strlen(request->config) : 0,
+                                  "NRI plugin config (Configure)", &diag) < 0)
                 np_log_warning("metrics: %s", diag.message);
         np_log_set_level(context->config.log_level);
         r = np_context_ledger(context, true, &diag, &ledger);
@@ -449,7 +453,7 @@ struct sync_index {
         struct listed_pod {
                 const Nri__PodSandbox *pod;
                 size_t order; /* its place in the request: of pods listed twice, the first wins */
-        } *pods;
+        } * pods;
         size_t n_pods;
         const char **container_ids;
         size_t n_containers;
@@ -526,9 +530,8 @@ static const Nri__PodSandbox *find_pod(const struct sync_index *index, const cha
 
 static bool listed(const struct sync_index *index, const char *id)
 {
-        return index->n_containers > 0 &&
-               bsearch(&id, index->container_ids, index->n_containers, sizeof(*index->container_ids),
-                       compare_strings) != NULL;
+        return index->n_containers > 0 && bsearch(&id, index->container_ids, index->n_containers,
+                                                  sizeof(*index->container_ids), compare_strings) != NULL;
 }
 
 /* What a Synchronize changed, for its log line and the status numapinctl shows. */
@@ -582,8 +585,7 @@ static void sync_container(struct nri_plugin *plugin, const Nri__PodSandbox *pod
 }
 
 /* The records of the plugin's containers that the runtime no longer lists. */
-static size_t gone_records(struct nri_plugin *plugin, const struct sync_index *index,
-                           char (**ret_ids)[NP_ID_MAX + 1])
+static size_t gone_records(struct nri_plugin *plugin, const struct sync_index *index, char (**ret_ids)[NP_ID_MAX + 1])
 {
         struct np_ledger *ledger = plugin->context->ledger; /* locked by the batch */
         char(*ids)[NP_ID_MAX + 1] = calloc(np_ledger_count(ledger) + 1, sizeof(*ids));
