@@ -163,30 +163,64 @@ int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct
         return 0;
 }
 
+/* The lowest id >= `from` not in the list; NP_CPULIST_MAX when there is none. */
+static unsigned int next_absent(const struct np_cpulist *list, unsigned int from)
+{
+        for (size_t w = from / 64; w < NP_CPULIST_WORDS; w++) {
+                uint64_t word = ~list->bits[w];
+
+                if (w == from / 64)
+                        word &= ~UINT64_C(0) << (from % 64);
+                if (word)
+                        return (unsigned int)(w * 64 + (size_t)__builtin_ctzll(word));
+        }
+        return NP_CPULIST_MAX;
+}
+
+/* Writes the decimal digits of `id` at `out`; returns how many. */
+static size_t put_id(char *out, unsigned int id)
+{
+        char digits[10];
+        size_t n = 0;
+
+        do {
+                digits[n++] = (char)('0' + id % 10);
+                id /= 10;
+        } while (id);
+        for (size_t i = 0; i < n; i++)
+                out[i] = digits[n - 1 - i];
+        return n;
+}
+
+/* A range at a time, its end found a word at a time, its digits written
+ * without printf: the front-ends format several lists per placement. */
 int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size)
 {
         size_t used = 0;
-        int id;
 
         if (size == 0)
                 return -ENOBUFS;
         buf[0] = '\0';
-        id = np_cpulist_next(list, 0);
-        while (id >= 0) {
-                int last = id, n;
+        for (int id = np_cpulist_next(list, 0); id >= 0;) {
+                unsigned int end = next_absent(list, (unsigned int)id); /* one past the range */
+                char item[24];                                          /* ",8190-8191" */
+                size_t n = 0;
 
-                while (last + 1 < NP_CPULIST_MAX && np_cpulist_test(list, (unsigned int)last + 1))
-                        last++;
-                if (last == id)
-                        n = snprintf(buf + used, size - used, "%s%d", used ? "," : "", id);
-                else
-                        n = snprintf(buf + used, size - used, "%s%d-%d", used ? "," : "", id, last);
-                if (n < 0 || (size_t)n >= size - used) {
+                if (used)
+                        item[n++] = ',';
+                n += put_id(item + n, (unsigned int)id);
+                if (end - 1 > (unsigned int)id) {
+                        item[n++] = '-';
+                        n += put_id(item + n, end - 1);
+                }
+                if (n >= size - used) {
                         buf[0] = '\0';
                         return -ENOBUFS;
                 }
-                used += (size_t)n;
-                id = last + 1 < NP_CPULIST_MAX ? np_cpulist_next(list, (unsigned int)last + 1) : -1;
+                memcpy(buf + used, item, n);
+                used += n;
+                buf[used] = '\0';
+                id = end < NP_CPULIST_MAX ? np_cpulist_next(list, end) : -1;
         }
         return 0;
 }

@@ -286,6 +286,14 @@ static void test_cpulist_format_into_too_small_buffer_returns_enobufs(void **sta
         assert_string_equal(buf, "");
         assert_int_equal(np_cpulist_format(&list, buf, 1), -ENOBUFS);
         assert_int_equal(np_cpulist_format(&list, buf, 0), -ENOBUFS);
+        /* at every size too small: refused, and nothing written past the size */
+        for (size_t size = 1; size < 12; size++) {
+                memset(buf, 'x', sizeof(buf));
+                assert_int_equal(np_cpulist_format(&list, buf, size), -ENOBUFS);
+                assert_string_equal(buf, "");
+                for (size_t i = size; i < sizeof(buf); i++)
+                        assert_int_equal(buf[i], 'x');
+        }
 }
 
 /* xorshift32: the same pseudo-random ids on every run. */
@@ -297,9 +305,30 @@ static uint32_t next_random(uint32_t *seed)
         return *seed;
 }
 
+/* The list form the slow way, an id at a time: what np_cpulist_format must write. */
+static void reference_format(const struct np_cpulist *list, char *buf, size_t size)
+{
+        size_t used = 0;
+
+        buf[0] = '\0';
+        for (unsigned int id = 0; id < NP_CPULIST_MAX; id++) {
+                unsigned int last = id;
+
+                if (!np_cpulist_test(list, id))
+                        continue;
+                while (last + 1 < NP_CPULIST_MAX && np_cpulist_test(list, last + 1))
+                        last++;
+                if (last == id)
+                        used += (size_t)snprintf(buf + used, size - used, "%s%u", used ? "," : "", id);
+                else
+                        used += (size_t)snprintf(buf + used, size - used, "%s%u-%u", used ? "," : "", id, last);
+                id = last;
+        }
+}
+
 static void test_cpulist_round_trips_pseudo_random_sets(void **state)
 {
-        static char text[NP_CPULIST_BUFSIZE], again[NP_CPULIST_BUFSIZE];
+        static char text[NP_CPULIST_BUFSIZE], again[NP_CPULIST_BUFSIZE], expected[NP_CPULIST_BUFSIZE];
         uint32_t seed = 0x2545f491;
 
         /* from sparse to dense, so both single ids and long ranges occur */
@@ -313,6 +342,8 @@ static void test_cpulist_round_trips_pseudo_random_sets(void **state)
                 np_cpulist_set(&list, NP_CPULIST_MAX - 1); /* the highest id */
                 assert_true(np_cpulist_count(&list) > density * 32);
                 assert_int_equal(np_cpulist_format(&list, text, sizeof(text)), 0);
+                reference_format(&list, expected, sizeof(expected));
+                assert_string_equal(text, expected);
                 assert_int_equal(np_cpulist_parse(text, 0, "cpus", NULL, &parsed), 0);
                 assert_true(np_cpulist_equal(&parsed, &list));
                 assert_int_equal(np_cpulist_count(&parsed), np_cpulist_count(&list));
