@@ -17,26 +17,13 @@
 #include "../core/lifecycle.h"
 #include "plugin.h"
 
-/* _cleanup_ for messages unpacked by protobuf-c */
-#define DEFINE_UNPACKED_CLEANUP(type, name)                                                                            \
-        static inline void name##__free_unpackedp(type **p)                                                            \
-        {                                                                                                              \
-                if (*p)                                                                                                \
-                        name##__free_unpacked(*p, NULL);                                                               \
-        }
-DEFINE_UNPACKED_CLEANUP(Nri__ConfigureRequest, nri__configure_request)
-DEFINE_UNPACKED_CLEANUP(Nri__CreateContainerRequest, nri__create_container_request)
-DEFINE_UNPACKED_CLEANUP(Nri__UpdateContainerRequest, nri__update_container_request)
-DEFINE_UNPACKED_CLEANUP(Nri__StopContainerRequest, nri__stop_container_request)
-DEFINE_UNPACKED_CLEANUP(Nri__ContainerEventRequest, nri__container_event_request)
-DEFINE_UNPACKED_CLEANUP(Nri__StateChangeEvent, nri__state_change_event)
-
 int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *options, struct np_diag *diag)
 {
         struct np_context_options o = *options;
         int r;
 
         *plugin = (struct nri_plugin){};
+        nri_arena_init(&plugin->scratch);
         o.source = NP_SOURCE_NRI;
         o.refresh_ns = NRI_REFRESH_NS;
         o.reclaim_interval_ns = NRI_RECLAIM_NS;
@@ -63,6 +50,7 @@ void nri_plugin_clear(struct nri_plugin *plugin)
         nri_plugin_disconnected(plugin);
         np_context_free(plugin->context);
         nri_protected_clear(&plugin->protected);
+        nri_arena_free(&plugin->scratch);
         plugin->context = NULL;
 }
 
@@ -378,7 +366,7 @@ static void save_status(struct nri_plugin *plugin)
  * NRI version, the topology and the ledger; the events numapin needs. */
 static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
 {
-        _cleanup_(nri__configure_request__free_unpackedp) Nri__ConfigureRequest *request = NULL;
+        Nri__ConfigureRequest *request;
         Nri__ConfigureResponse response = NRI__CONFIGURE_RESPONSE__INIT;
         struct np_context *context = plugin->context;
         const struct np_topology *topology;
@@ -386,7 +374,7 @@ static void handle_configure(struct nri_plugin *plugin, const uint8_t *payload, 
         struct np_diag diag = {};
         int r;
 
-        request = nri__configure_request__unpack(NULL, len, payload);
+        request = nri__configure_request__unpack(&plugin->scratch.allocator, len, payload);
         if (!request) {
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, "Configure: malformed ConfigureRequest");
                 return;
@@ -806,9 +794,9 @@ fail:
 
 static void handle_create(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
 {
-        _cleanup_(nri__create_container_request__free_unpackedp) Nri__CreateContainerRequest *request = NULL;
+        Nri__CreateContainerRequest *request;
 
-        request = nri__create_container_request__unpack(NULL, len, payload);
+        request = nri__create_container_request__unpack(&plugin->scratch.allocator, len, payload);
         if (!request) {
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, "CreateContainer: malformed CreateContainerRequest");
                 return;
@@ -833,7 +821,7 @@ static bool asks_other_cpuset(const Nri__LinuxResources *asked, const struct cpu
  * cpuset stays numapin's. */
 static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
 {
-        _cleanup_(nri__update_container_request__free_unpackedp) Nri__UpdateContainerRequest *request = NULL;
+        Nri__UpdateContainerRequest *request;
         Nri__UpdateContainerResponse response = NRI__UPDATE_CONTAINER_RESPONSE__INIT;
         Nri__ContainerUpdate update = NRI__CONTAINER_UPDATE__INIT, *list[1] = { &update };
         Nri__LinuxContainerUpdate linux_update = NRI__LINUX_CONTAINER_UPDATE__INIT;
@@ -845,7 +833,7 @@ static void handle_update(struct nri_plugin *plugin, const uint8_t *payload, siz
         bool keep;
         int r = 0;
 
-        request = nri__update_container_request__unpack(NULL, len, payload);
+        request = nri__update_container_request__unpack(&plugin->scratch.allocator, len, payload);
         if (!request) {
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, "UpdateContainer: malformed UpdateContainerRequest");
                 return;
@@ -916,12 +904,12 @@ static void release(struct nri_plugin *plugin, const char *id, struct np_outcome
 
 static void handle_stop(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
 {
-        _cleanup_(nri__stop_container_request__free_unpackedp) Nri__StopContainerRequest *request = NULL;
+        Nri__StopContainerRequest *request;
         Nri__StopContainerResponse response = NRI__STOP_CONTAINER_RESPONSE__INIT;
         struct np_outcome outcome = {};
         struct updates updates = {};
 
-        request = nri__stop_container_request__unpack(NULL, len, payload);
+        request = nri__stop_container_request__unpack(&plugin->scratch.allocator, len, payload);
         if (!request) {
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, "StopContainer: malformed StopContainerRequest");
                 return;
@@ -997,9 +985,9 @@ static void container_event(struct nri_plugin *plugin, Nri__Event event, const N
 static void handle_event(struct nri_plugin *plugin, Nri__Event event, const uint8_t *payload, size_t len,
                          struct nri_reply *reply)
 {
-        _cleanup_(nri__container_event_request__free_unpackedp) Nri__ContainerEventRequest *request = NULL;
+        Nri__ContainerEventRequest *request;
 
-        request = nri__container_event_request__unpack(NULL, len, payload);
+        request = nri__container_event_request__unpack(&plugin->scratch.allocator, len, payload);
         if (!request) {
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, "malformed container event request");
                 return;
@@ -1009,9 +997,9 @@ static void handle_event(struct nri_plugin *plugin, Nri__Event event, const uint
 
 static void handle_state_change(struct nri_plugin *plugin, const uint8_t *payload, size_t len, struct nri_reply *reply)
 {
-        _cleanup_(nri__state_change_event__free_unpackedp) Nri__StateChangeEvent *request = NULL;
+        Nri__StateChangeEvent *request;
 
-        request = nri__state_change_event__unpack(NULL, len, payload);
+        request = nri__state_change_event__unpack(&plugin->scratch.allocator, len, payload);
         if (!request) {
                 reply_fail(reply, NRI_STATUS_INVALID_ARGUMENT, "StateChange: malformed StateChangeEvent");
                 return;
@@ -1050,6 +1038,7 @@ void nri_plugin_handle(struct nri_plugin *plugin, const char *method, const uint
                 snprintf(message, sizeof(message), "method %s", np_log_quote(quoted, sizeof(quoted), method));
                 reply_fail(reply, NRI_STATUS_UNIMPLEMENTED, message);
         }
+        nri_arena_reset(&plugin->scratch); /* the request goes: the reply holds copies */
         if (counted == NP_NRI_CREATE_CONTAINER)
                 np_lifecycle_latency(plugin->context, np_context_now_ns() - started);
         np_opstats_nri_request(np_context_opstats(plugin->context), counted, reply->code == NRI_STATUS_OK);

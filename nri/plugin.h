@@ -12,6 +12,7 @@
 #include "../core/context.h"
 #include "../core/metrics.h"
 #include "../core/nristatus.h"
+#include "arena.h"
 #include "nri.pb-c.h"
 #include "protected.h"
 #include "wire.h"
@@ -38,6 +39,9 @@ struct nri_plugin {
         /* the runtime it talks to and what it did against the runtime's view,
          * kept in <state dir>/nri-status.json for numapinctl doctor */
         struct np_nri_status status;
+        /* the request of the call being served (a Synchronize's parts, kept across
+         * calls, are not in it) */
+        struct nri_arena scratch;
         Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
         size_t n_sync_parts;
         size_t sync_bytes;
