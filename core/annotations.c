@@ -25,8 +25,8 @@ static const char *const pod_namespace_keys[] = {
         "io.kubernetes.pod.namespace",         /* CRI-O */
 };
 static const char *const sandbox_id_keys[] = {
-        "io.kubernetes.cri.sandbox-id",   /* containerd */
-        "io.kubernetes.cri-o.SandboxID",  /* CRI-O */
+        "io.kubernetes.cri.sandbox-id",  /* containerd */
+        "io.kubernetes.cri-o.SandboxID", /* CRI-O */
 };
 static const char *const sandbox_type_keys[] = {
         "io.kubernetes.cri.container-type",  /* containerd */
@@ -296,6 +296,11 @@ static int classify_key(const char *key, enum field *ret_field, enum scope *ret_
                 np_log_quote(quoted, sizeof(quoted), key));
 }
 
+/* The key and the value quoted for a message, on the paths that fail only: a
+ * pod's every annotation passes here at each placement. */
+#define QUOTED_KEY   np_log_quote(quoted_key, sizeof(quoted_key), key)
+#define QUOTED_VALUE np_log_quote(quoted, sizeof(quoted), value)
+
 static int parse_value(enum field field, const char *key, const char *value, struct np_diag *diag,
                        struct np_request *request)
 {
@@ -303,10 +308,8 @@ static int parse_value(enum field field, const char *key, const char *value, str
         uint32_t n;
         int r;
 
-        np_log_quote(quoted_key, sizeof(quoted_key), key);
-        np_log_quote(quoted, sizeof(quoted), value);
         if (strlen(value) > NP_ANNOTATION_VALUE_MAX)
-                return np_diag_fail(diag, -EINVAL, "annotation '%s': value is longer than %d bytes", quoted_key,
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': value is longer than %d bytes", QUOTED_KEY,
                                     NP_ANNOTATION_VALUE_MAX);
         switch (field) {
         case FIELD_POLICY:
@@ -315,7 +318,7 @@ static int parse_value(enum field field, const char *key, const char *value, str
                         return np_diag_fail(
                                 diag, -EINVAL,
                                 "annotation '%s': '%s' is not a policy; expected bind, cpus-only, preferred, interleave or none",
-                                quoted_key, quoted);
+                                QUOTED_KEY, QUOTED_VALUE);
                 return 0;
         case FIELD_NODES:
                 if (strcmp(value, "auto") == 0) {
@@ -326,13 +329,13 @@ static int parse_value(enum field field, const char *key, const char *value, str
                         return np_diag_fail(
                                 diag, -EINVAL,
                                 "annotation '%s': empty value; expected auto or a node list such as '1' or '0,2-3'",
-                                quoted_key);
+                                QUOTED_KEY);
                 r = np_cpulist_parse(value, 1024, "annotation", NULL, &request->nodes);
                 if (r < 0)
                         return np_diag_fail(
                                 diag, -EINVAL,
                                 "annotation '%s': '%s' is not a node list; expected auto or node ids 0-1023 such as '1' or '0,2-3'",
-                                quoted_key, quoted);
+                                QUOTED_KEY, QUOTED_VALUE);
                 request->nodes_auto = false;
                 return 0;
         case FIELD_NODE_COUNT:
@@ -341,7 +344,7 @@ static int parse_value(enum field field, const char *key, const char *value, str
                         return np_diag_fail(
                                 diag, -EINVAL,
                                 "annotation '%s': '%s' is not a node count; expected an integer from 1 to 1024",
-                                quoted_key, quoted);
+                                QUOTED_KEY, QUOTED_VALUE);
                 request->node_count = n;
                 return 0;
         case FIELD_CPUS:
@@ -350,7 +353,7 @@ static int parse_value(enum field field, const char *key, const char *value, str
                         return np_diag_fail(
                                 diag, -EINVAL,
                                 "annotation '%s': '%s' is not a CPU count; expected an integer from 0 to %d",
-                                quoted_key, quoted, NP_MAX_EXCLUSIVE_CPUS);
+                                QUOTED_KEY, QUOTED_VALUE, NP_MAX_EXCLUSIVE_CPUS);
                 request->exclusive_cpus = n;
                 return 0;
         case FIELD_MONITOR:
@@ -359,21 +362,21 @@ static int parse_value(enum field field, const char *key, const char *value, str
                         return 0;
                 }
                 return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a boolean; expected true or false",
-                                    quoted_key, quoted);
+                                    QUOTED_KEY, QUOTED_VALUE);
         case FIELD_SCOPE:
                 if (strcmp(value, "container") == 0 || strcmp(value, "pod") == 0) {
                         request->scope = value[0] == 'p' ? NP_SCOPE_POD : NP_SCOPE_CONTAINER;
                         return 0;
                 }
                 return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a scope; expected container or pod",
-                                    quoted_key, quoted);
+                                    QUOTED_KEY, QUOTED_VALUE);
         case FIELD_STRATEGY:
                 if (strcmp(value, "spread") == 0 || strcmp(value, "pack") == 0) {
                         request->strategy = value[0] == 'p' ? NP_STRATEGY_PACK : NP_STRATEGY_SPREAD;
                         return 0;
                 }
                 return np_diag_fail(diag, -EINVAL, "annotation '%s': '%s' is not a strategy; expected spread or pack",
-                                    quoted_key, quoted);
+                                    QUOTED_KEY, QUOTED_VALUE);
         case FIELD_MEMORY_TIER:
                 if (strcmp(value, "local") == 0 || strcmp(value, "extended") == 0) {
                         request->memory_tier = value[0] == 'e' ? NP_MEMORY_TIER_EXTENDED : NP_MEMORY_TIER_LOCAL;
@@ -382,7 +385,7 @@ static int parse_value(enum field field, const char *key, const char *value, str
                 return np_diag_fail(
                         diag, -EINVAL,
                         "annotation '%s': '%s' is not a memory tier; expected local (the chosen nodes' memory) or extended (also the memory-only nodes nearest to them)",
-                        quoted_key, quoted);
+                        QUOTED_KEY, QUOTED_VALUE);
         case FIELD_DEVICES:
                 if (strcmp(value, "auto") == 0 || strcmp(value, "ignore") == 0) {
                         request->device_affinity = value[0] == 'a';
@@ -391,11 +394,17 @@ static int parse_value(enum field field, const char *key, const char *value, str
                 return np_diag_fail(
                         diag, -EINVAL,
                         "annotation '%s': '%s' is not a device affinity; expected auto (nodes nearest to the container's devices) or ignore",
-                        quoted_key, quoted);
+                        QUOTED_KEY, QUOTED_VALUE);
         default:
                 return -EINVAL;
         }
 }
+
+#undef QUOTED_KEY
+#undef QUOTED_VALUE
+
+/* The key quoted for a message, on the paths that fail only */
+#define QUOTED_KEY np_log_quote_bytes(quoted, sizeof(quoted), a->key, a->key_len)
 
 /* Keys and values are text: a NUL byte or invalid UTF-8 in an annotation numapin
  * reads is refused, never cut or repaired (a key cut at a NUL would stand for
@@ -407,23 +416,25 @@ static int check_bytes(const struct np_annotation *a, struct np_diag *diag)
                                        : "UTF-8 text without NUL bytes";
         char quoted[128];
 
-        np_log_quote_bytes(quoted, sizeof(quoted), a->key, a->key_len);
         if (memchr(a->key, '\0', a->key_len))
-                return np_diag_fail(diag, -EINVAL, "annotation '%s': the key holds a NUL byte; expected %s", quoted,
+                return np_diag_fail(diag, -EINVAL, "annotation '%s': the key holds a NUL byte; expected %s", QUOTED_KEY,
                                     key_form);
         if (!np_utf8_valid(a->key, a->key_len))
-                return np_diag_fail(diag, -EILSEQ, "annotation '%s': the key is not valid UTF-8; expected %s", quoted,
-                                    key_form);
+                return np_diag_fail(diag, -EILSEQ, "annotation '%s': the key is not valid UTF-8; expected %s",
+                                    QUOTED_KEY, key_form);
         if (memchr(a->value, '\0', a->value_len))
                 return np_diag_fail(
                         diag, -EINVAL,
-                        "annotation '%s': the value holds a NUL byte; expected UTF-8 text without NUL bytes", quoted);
+                        "annotation '%s': the value holds a NUL byte; expected UTF-8 text without NUL bytes",
+                        QUOTED_KEY);
         if (!np_utf8_valid(a->value, a->value_len))
                 return np_diag_fail(
                         diag, -EILSEQ,
-                        "annotation '%s': the value is not valid UTF-8; expected UTF-8 text without NUL bytes", quoted);
+                        "annotation '%s': the value is not valid UTF-8; expected UTF-8 text without NUL bytes",
+                        QUOTED_KEY);
         return 0;
 }
+#undef QUOTED_KEY
 
 static const char *first_of(const struct np_annotation_set *set, const char *const *keys, size_t n)
 {
@@ -469,9 +480,10 @@ int np_annotations_parse(const struct np_annotation_set *set, const char *contai
         sandbox_id = first_of(set, sandbox_id_keys, ARRAY_SIZE(sandbox_id_keys));
         if (sandbox_id) {
                 if (!np_id_valid(sandbox_id))
-                        return np_diag_fail(diag, -EINVAL,
-                                            "pod sandbox id '%s': expected 1-200 of A-Z a-z 0-9 _ + . - not starting with a dot",
-                                            np_log_quote(quoted, sizeof(quoted), sandbox_id));
+                        return np_diag_fail(
+                                diag, -EINVAL,
+                                "pod sandbox id '%s': expected 1-200 of A-Z a-z 0-9 _ + . - not starting with a dot",
+                                np_log_quote(quoted, sizeof(quoted), sandbox_id));
                 strcpy(request.pod_id, sandbox_id);
         }
         sandbox = first_of(set, sandbox_type_keys, ARRAY_SIZE(sandbox_type_keys));
