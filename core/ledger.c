@@ -1067,7 +1067,6 @@ static bool repins_others(const struct packed_record *old, const struct packed_r
 
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
 {
-        _cleanup_json_ struct json_object *obj = NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ struct packed_record *packed = NULL;
         char name[NP_ID_MAX + 8];
@@ -1079,10 +1078,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
                 return -EPERM;
         if (!np_id_valid(record->id))
                 return -EINVAL;
-        r = np_record_to_json(record, &obj);
-        if (r < 0)
-                return r;
-        r = np_json_to_string(obj, &text, &size);
+        r = np_record_to_text(record, &text, &size);
         if (r < 0)
                 return r;
         packed = pack(record);
@@ -1381,5 +1377,214 @@ int np_record_to_json(const struct np_record *rec, struct json_object **ret_obje
                 json_object_object_add(obj, "monitor", monitor);
         }
         *ret_object = TAKE_PTR(obj);
+        return 0;
+}
+
+/* --- the record's text, written directly ---------------------------------------------- */
+/* np_record_to_text() writes what np_json_to_string() makes of np_record_to_json(),
+ * byte for byte (test_ledger compares them): json-c's object tree and printbuf
+ * were a third of an NRI CreateContainer's instructions. */
+struct record_text {
+        char *buf;
+        size_t len, size;
+        bool failed; /* out of memory */
+        bool first;  /* no member yet in the object being written */
+        unsigned int depth;
+};
+
+static void put_bytes(struct record_text *t, const char *bytes, size_t n)
+{
+        if (t->failed)
+                return;
+        if (t->size - t->len <= n) { /* room for the NUL too */
+                size_t size = MAX(t->size * 2, t->len + n + 1);
+                char *grown = realloc(t->buf, size);
+
+                if (!grown) {
+                        t->failed = true;
+                        return;
+                }
+                t->buf = grown;
+                t->size = size;
+        }
+        memcpy(t->buf + t->len, bytes, n);
+        t->len += n;
+        t->buf[t->len] = '\0';
+}
+
+/* A JSON string, escaped as json-c escapes it with JSON_C_TO_STRING_NOSLASHESCAPE:
+ * the two-character escapes, \u00xx for the other control characters, every
+ * other byte as it is. */
+static void put_string(struct record_text *t, const char *s)
+{
+        static const char hex[] = "0123456789abcdef";
+        const char *run = s;
+
+        put_bytes(t, "\"", 1);
+        for (;; s++) {
+                unsigned char c = (unsigned char)*s;
+                char escape[6] = { '\\', 0 };
+                size_t n = 2;
+
+                if (c >= 0x20 && c != '"' && c != '\\')
+                        continue;
+                put_bytes(t, run, (size_t)(s - run));
+                if (c == '\0')
+                        break;
+                run = s + 1;
+                switch (c) {
+                case '\b':
+                        escape[1] = 'b';
+                        break;
+                case '\n':
+                        escape[1] = 'n';
+                        break;
+                case '\r':
+                        escape[1] = 'r';
+                        break;
+                case '\t':
+                        escape[1] = 't';
+                        break;
+                case '\f':
+                        escape[1] = 'f';
+                        break;
+                case '"':
+                case '\\':
+                        escape[1] = (char)c;
+                        break;
+                default:
+                        memcpy(escape + 1, "u00", 3);
+                        escape[4] = hex[c >> 4];
+                        escape[5] = hex[c & 0xf];
+                        n = 6;
+                }
+                put_bytes(t, escape, n);
+        }
+        put_bytes(t, "\"", 1);
+}
+
+/* `"key": ` on a line of its own, indented as json-c indents (two spaces a level) */
+static void put_key(struct record_text *t, const char *key)
+{
+        static const char spaces[] = "        ";
+
+        put_bytes(t, t->first ? "\n" : ",\n", t->first ? 1 : 2);
+        put_bytes(t, spaces, MIN(2 * t->depth, sizeof(spaces) - 1));
+        put_string(t, key);
+        put_bytes(t, ": ", 2);
+        t->first = false;
+}
+
+static void put_string_member(struct record_text *t, const char *key, const char *value)
+{
+        put_key(t, key);
+        put_string(t, value);
+}
+
+/* An integer member in decimal, a '-' first when `negative`. */
+static void put_number_member(struct record_text *t, const char *key, bool negative, uint64_t magnitude)
+{
+        char digits[21];
+        size_t at = sizeof(digits);
+
+        do {
+                digits[--at] = (char)('0' + magnitude % 10);
+                magnitude /= 10;
+        } while (magnitude);
+        if (negative)
+                digits[--at] = '-';
+        put_key(t, key);
+        put_bytes(t, digits + at, sizeof(digits) - at);
+}
+
+static void put_int_member(struct record_text *t, const char *key, int64_t value)
+{
+        /* the magnitude of INT64_MIN too, in unsigned arithmetic */
+        put_number_member(t, key, value < 0, value < 0 ? 0 - (uint64_t)value : (uint64_t)value);
+}
+
+static void open_object(struct record_text *t)
+{
+        put_bytes(t, "{", 1);
+        t->depth++;
+        t->first = true;
+}
+
+static void close_object(struct record_text *t)
+{
+        static const char spaces[] = "        ";
+
+        t->depth--;
+        put_bytes(t, "\n", 1);
+        put_bytes(t, spaces, MIN(2 * t->depth, sizeof(spaces) - 1));
+        put_bytes(t, "}", 1);
+        t->first = false;
+}
+
+static int put_list_member(struct record_text *t, const char *key, const struct np_cpulist *list)
+{
+        char text[NP_CPULIST_BUFSIZE];
+        int r = np_cpulist_format(list, text, sizeof(text));
+
+        if (r < 0)
+                return r;
+        put_string_member(t, key, text);
+        return 0;
+}
+
+int np_record_to_text(const struct np_record *rec, char **ret_text, size_t *ret_size)
+{
+        struct record_text t = { .buf = malloc(1024), .size = 1024 }; /* a record's usual size */
+        const struct np_names *names = &rec->names;
+        int r;
+
+        if (!t.buf)
+                return -ENOMEM;
+        open_object(&t);
+        put_string_member(&t, "id", rec->id);
+        put_string_member(&t, "policy", np_policy_to_string(rec->policy));
+        if ((r = put_list_member(&t, "nodes", &rec->nodes)) < 0 || (r = put_list_member(&t, "cpus", &rec->cpus)) < 0 ||
+            (r = put_list_member(&t, "mems", &rec->mems)) < 0 ||
+            (r = put_list_member(&t, "exclusive_cpus", &rec->exclusive_cpus)) < 0) {
+                free(t.buf);
+                return r;
+        }
+        put_key(&t, "write_mems");
+        put_bytes(&t, rec->write_mems ? "true" : "false", rec->write_mems ? 4 : 5);
+        put_int_member(&t, "cpu_millis", (int64_t)rec->demand.cpu_millis);
+        put_int_member(&t, "memory_bytes", (int64_t)rec->demand.memory_bytes);
+        put_string_member(&t, "cgroup", rec->cgroup);
+        put_int_member(&t, "pid", rec->pid);
+        put_int_member(&t, "created", rec->created);
+        put_string_member(&t, "source", np_source_to_string(rec->source));
+        if (names->namespace[0] || names->pod[0] || names->container[0]) {
+                put_key(&t, "kubernetes");
+                open_object(&t);
+                if (names->namespace[0])
+                        put_string_member(&t, "namespace", names->namespace);
+                if (names->pod[0])
+                        put_string_member(&t, "pod", names->pod);
+                if (names->container[0])
+                        put_string_member(&t, "container", names->container);
+                close_object(&t);
+        }
+        if (rec->pod_scope[0])
+                put_string_member(&t, "pod_scope", rec->pod_scope);
+        if (rec->monitor.on) {
+                put_key(&t, "monitor");
+                open_object(&t);
+                put_string_member(&t, "dir", rec->monitor.dir);
+                put_int_member(&t, "slot", rec->monitor.slot);
+                put_number_member(&t, "cgroup_id", false, rec->monitor.cgroup_id);
+                close_object(&t);
+        }
+        close_object(&t);
+        put_bytes(&t, "\n", 1);
+        if (t.failed) {
+                free(t.buf);
+                return -ENOMEM;
+        }
+        *ret_text = t.buf;
+        *ret_size = t.len;
         return 0;
 }

@@ -125,3 +125,6 @@ int np_names_to_json(const struct np_names *names, struct json_object *obj);
 /* Reads it back (a missing field or key: ""), each name checked with np_name_valid. */
 int np_names_from_json(struct json_object *obj, const char *what, struct np_diag *diag, struct np_names *ret_names);
 int np_record_to_json(const struct np_record *record, struct json_object **ret_object);
+/* Its text in the state dir: what np_json_to_string() writes of np_record_to_json(),
+ * without building json-c's objects; the text ends with a newline. */
+int np_record_to_text(const struct np_record *record, char **ret_text, size_t *ret_size);

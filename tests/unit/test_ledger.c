@@ -317,6 +317,46 @@ static void test_ledger_put_leaves_no_temporary_file(void **state)
         assert_false(file_exists(dir->records, ".ctr.json.numapin.tmp"));
 }
 
+/* What the state dir holds of a record is json-c's pretty text of
+ * np_record_to_json(), written without json-c: the same bytes for every shape
+ * of record, strings that need escaping included. */
+static void test_ledger_record_text_is_json_c_text_of_the_record(void **state)
+{
+        struct np_record records[5];
+        /* every byte json-c escapes, a slash it leaves, UTF-8 and DEL as they are */
+        static const char hostile[] = "/sys/fs/cgroup/a\"b\\c\b\f\n\r\t\x01\x1f/\x7f\xc3\xa9";
+
+        records[0] = full_record("a");
+        records[1] = shared_record("b", NP_POLICY_CPUS_ONLY, "0-1", 0, 0);
+        records[2] = full_record("c");
+        snprintf(records[2].cgroup, sizeof(records[2].cgroup), "%s", hostile);
+        snprintf(records[2].names.namespace, sizeof(records[2].names.namespace), "kube-system");
+        snprintf(records[2].names.pod, sizeof(records[2].names.pod), "coredns-5d78c9869d-x2x7b");
+        snprintf(records[2].names.container, sizeof(records[2].names.container), "coredns");
+        snprintf(records[2].pod_scope, sizeof(records[2].pod_scope), "pod-sandbox-1");
+        records[2].monitor = (struct np_record_monitor){ .on = true, .slot = 4095, .cgroup_id = UINT64_MAX };
+        snprintf(records[2].monitor.dir, sizeof(records[2].monitor.dir), "/sys/fs/bpf/numapin/0123456789abcdef");
+        records[3] = full_record("d");
+        snprintf(records[3].names.container, sizeof(records[3].names.container), "only-a-name");
+        records[3].pid = -1;
+        records[3].created = INT64_MIN;
+        records[3].demand.memory_bytes = UINT64_MAX; /* json-c writes it as the int64 it is cast to */
+        records[4] = full_record("e");
+        records[4].nodes = np_test_cpulist("0-1023");
+        records[4].cpus = np_test_cpulist("0,2,4,6,8,8190-8191");
+        for (size_t i = 0; i < ARRAY_SIZE(records); i++) {
+                _cleanup_json_ struct json_object *obj = NULL;
+                _cleanup_free_ char *expected = NULL, *text = NULL;
+                size_t expected_size, size;
+
+                assert_int_equal(np_record_to_json(&records[i], &obj), 0);
+                assert_int_equal(np_json_to_string(obj, &expected, &expected_size), 0);
+                assert_int_equal(np_record_to_text(&records[i], &text, &size), 0);
+                assert_string_equal(text, expected);
+                assert_int_equal(size, expected_size);
+        }
+}
+
 static void test_ledger_records_persist_across_close_and_open(void **state)
 {
         struct state_dir *dir = *state;
@@ -1050,6 +1090,7 @@ int main(void)
                 WITH_DIR(test_ledger_refuses_invalid_container_ids),
                 WITH_DIR(test_ledger_shared_open_refuses_changes),
                 cmocka_unit_test(test_ledger_record_from_placement_copies_the_placement),
+                cmocka_unit_test(test_ledger_record_text_is_json_c_text_of_the_record),
                 WITH_DIR(test_ledger_concurrent_hooks_never_share_an_exclusive_cpu),
                 WITH_DIR(test_ledger_relock_reloads_only_after_another_process_changed_it),
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
