@@ -78,15 +78,18 @@ void np_cpulist_andnot(struct np_cpulist *dst, const struct np_cpulist *src)
 
 int np_cpulist_next(const struct np_cpulist *list, unsigned int from)
 {
-        for (size_t w = from / 64; w < NP_CPULIST_WORDS; w++) {
-                uint64_t word = list->bits[w];
+        size_t w = from / 64;
+        uint64_t word;
 
-                if (w == from / 64)
-                        word &= ~UINT64_C(0) << (from % 64);
-                if (word)
-                        return (int)(w * 64 + (size_t)__builtin_ctzll(word));
+        if (from >= NP_CPULIST_MAX)
+                return -1;
+        word = list->bits[w] & (~UINT64_C(0) << (from % 64));
+        while (!word) { /* whole words from here: a FOREACH's last call scans them all */
+                if (++w == NP_CPULIST_WORDS)
+                        return -1;
+                word = list->bits[w];
         }
-        return -1;
+        return (int)(w * 64 + (size_t)__builtin_ctzll(word));
 }
 
 /* Parses one id of an element; `end` is where the digits stop. */
@@ -166,15 +169,18 @@ int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct
 /* The lowest id >= `from` not in the list; NP_CPULIST_MAX when there is none. */
 static unsigned int next_absent(const struct np_cpulist *list, unsigned int from)
 {
-        for (size_t w = from / 64; w < NP_CPULIST_WORDS; w++) {
-                uint64_t word = ~list->bits[w];
+        size_t w = from / 64;
+        uint64_t word;
 
-                if (w == from / 64)
-                        word &= ~UINT64_C(0) << (from % 64);
-                if (word)
-                        return (unsigned int)(w * 64 + (size_t)__builtin_ctzll(word));
+        if (from >= NP_CPULIST_MAX)
+                return NP_CPULIST_MAX;
+        word = ~list->bits[w] & (~UINT64_C(0) << (from % 64));
+        while (!word) {
+                if (++w == NP_CPULIST_WORDS)
+                        return NP_CPULIST_MAX;
+                word = ~list->bits[w];
         }
-        return NP_CPULIST_MAX;
+        return (unsigned int)(w * 64 + (size_t)__builtin_ctzll(word));
 }
 
 /* Writes the decimal digits of `id` at `out`; returns how many. */
