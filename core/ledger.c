@@ -1417,14 +1417,13 @@ static void put_bytes(struct record_text *t, const char *bytes, size_t n)
  * other byte as it is. */
 static void put_string(struct record_text *t, const char *s)
 {
-        static const char hex[] = "0123456789abcdef";
+        static const char hex[] = "0123456789abcdef", named[] = "\b\f\n\r\t\"\\", names[] = "bfnrt\"\\";
         const char *run = s;
 
         put_bytes(t, "\"", 1);
         for (;; s++) {
                 unsigned char c = (unsigned char)*s;
-                char escape[6] = { '\\', 0 };
-                size_t n = 2;
+                const char *name;
 
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
@@ -1432,33 +1431,11 @@ static void put_string(struct record_text *t, const char *s)
                 if (c == '\0')
                         break;
                 run = s + 1;
-                switch (c) {
-                case '\b':
-                        escape[1] = 'b';
-                        break;
-                case '\n':
-                        escape[1] = 'n';
-                        break;
-                case '\r':
-                        escape[1] = 'r';
-                        break;
-                case '\t':
-                        escape[1] = 't';
-                        break;
-                case '\f':
-                        escape[1] = 'f';
-                        break;
-                case '"':
-                case '\\':
-                        escape[1] = (char)c;
-                        break;
-                default:
-                        memcpy(escape + 1, "u00", 3);
-                        escape[4] = hex[c >> 4];
-                        escape[5] = hex[c & 0xf];
-                        n = 6;
-                }
-                put_bytes(t, escape, n);
+                name = memchr(named, c, sizeof(named) - 1);
+                if (name)
+                        put_bytes(t, (const char[]){ '\\', names[name - named] }, 2);
+                else
+                        put_bytes(t, (const char[]){ '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] }, 6);
         }
         put_bytes(t, "\"", 1);
 }
