@@ -91,7 +91,13 @@ size_t np_utf8_find_invalid(const char *s, size_t len)
         const unsigned char *p = (const unsigned char *)s;
 
         for (size_t i = 0; i < len;) {
-                size_t n = utf8_sequence_length(p + i, len - i);
+                size_t n;
+
+                if (p[i] - 1u < 0x7fu) { /* ASCII but NUL: most text, without the call */
+                        i++;
+                        continue;
+                }
+                n = utf8_sequence_length(p + i, len - i);
                 if (n == 0)
                         return i;
                 i += n;
@@ -112,9 +118,19 @@ static void escape_into(char *out, size_t size, const char *in, size_t in_len, s
                 cut = true;
         }
         while (i < len) {
-                size_t n = utf8_sequence_length(p + i, len - i);
-                bool control = n == 1 && (p[i] < 0x20 || p[i] == 0x7f);
+                size_t n;
+                bool control;
 
+                if (p[i] >= 0x20 && p[i] < 0x7f) { /* printable ASCII, as the general case below takes it */
+                        if (o + 4 <= size)
+                                whole = o;
+                        if (o + 1 >= size)
+                                break;
+                        out[o++] = (char)p[i++];
+                        continue;
+                }
+                n = utf8_sequence_length(p + i, len - i);
+                control = n == 1 && (p[i] < 0x20 || p[i] == 0x7f);
                 if (o + 4 <= size)
                         whole = o;
                 if (n == 0 || control) {
