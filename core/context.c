@@ -259,9 +259,11 @@ void np_context_unlock(struct np_context *context)
 
 struct np_opstats *np_context_opstats(struct np_context *context)
 {
-        struct np_diag diag = {};
+        if (!context->opstats) { /* its diag only then: the NRI plugin counts each call */
+                struct np_diag diag = {};
 
-        if (!context->opstats && np_opstats_open(context->state_dir, true, &diag, &context->opstats) < 0)
-                np_log_debug("operations are not counted: %s", diag.message);
+                if (np_opstats_open(context->state_dir, true, &diag, &context->opstats) < 0)
+                        np_log_debug("operations are not counted: %s", diag.message);
+        }
         return context->opstats;
 }

@@ -73,7 +73,6 @@ const char *np_outcome_updates_text(const struct np_outcome *outcome, char *buf,
  * and, for the pod scope, the whole pod's demand where the front-end knows it. */
 static int pod_scope(const struct np_input *input, struct np_diag *diag, struct np_request *request)
 {
-        struct np_diag pod_diag = {};
         char quoted[128];
         int r;
 
@@ -93,6 +92,8 @@ static int pod_scope(const struct np_input *input, struct np_diag *diag, struct 
                         "annotation 'scope.numapin.io': pod scope needs the pod's sandbox id, and this container has none (io.kubernetes.cri.sandbox-id, io.kubernetes.cri-o.SandboxID or NRI's pod); expected scope container outside a pod");
         if (input->pod_cpu_quota < 0 && input->pod_memory_limit < 0)
                 return 0;
+        struct np_diag pod_diag = {}; /* 4 KiB to zero: only where it is used */
+
         r = np_demand_from_limits(input->pod_cpu_quota,
                                   input->pod_cpu_period ? input->pod_cpu_period : NP_CPU_PERIOD_DEFAULT,
                                   input->pod_memory_limit, &pod_diag, &request->pod_demand);
@@ -379,13 +380,14 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
                   struct np_outcome *outcome)
 {
         struct np_context *context = verb->context;
-        struct np_diag diag = {};
 
         outcome->watched = record->monitor.on;
         /* a container numapin only keeps off exclusive CPUs (policy none) is not its to measure */
         if (record->monitor.on || !context->config.monitor || !request->monitor || !record->cgroup[0] ||
             record->policy == NP_POLICY_NONE)
                 return;
+        struct np_diag diag = {}; /* 4 KiB to zero: only past the common returns */
+
         /* a fixture tree has no cgroup ids to count: the monitor says so itself */
         if (!np_context_real_kernel(context) || np_monitor_supported(context->sysfs_root, record->cgroup, &diag) < 0) {
                 np_log_debug("container '%s': not monitored: %s", record->id,
