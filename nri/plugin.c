@@ -319,13 +319,16 @@ static void protected_updates(struct nri_plugin *plugin, const char *skip, struc
 {
         struct nri_protected *set = &plugin->protected;
         struct np_cpulist pool;
-        struct np_diag diag = {};
 
         if (into->shared_pool_known)
                 pool = into->shared_pool; /* the verb's, under its lock */
-        else if (np_lifecycle_shared_pool(plugin->context, &diag, &pool) < 0) {
-                np_log_warning("cannot derive the shared CPUs: %s", diag.message);
-                return;
+        else {
+                struct np_diag diag = {};
+
+                if (np_lifecycle_shared_pool(plugin->context, &diag, &pool) < 0) {
+                        np_log_warning("cannot derive the shared CPUs: %s", diag.message);
+                        return;
+                }
         }
         if (set->pool_known && np_cpulist_equal(&pool, &set->pool))
                 return;
