@@ -85,6 +85,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook \
+	$(BUILD)/bench/floor-hook \
 	$(BUILD)/bench/bench_bpf $(BUILD)/bench/bench_metrics_fixture $(BUILD)/bench/bench_scrape \
 	$(BUILD)/bench/bench_sandbox
 NRI_HARNESS := $(BUILD)/tests/nri-harness
@@ -227,6 +228,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(NRI_LIB) $(LIB) $(MHD_LIB)
 $(BUILD)/bench/bench_place $(BUILD)/bench/bench_sandbox: $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The hook's floor (tests/bench/floor-hook.c): numapin's seccomp filter and system
+# calls, linked as numapin-hook is.
+$(BUILD)/bench/floor-hook: $(BUILD)/obj/tests/bench/floor-hook.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(STATIC_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ -lseccomp
 
 # The state a /metrics scrape reads: records, cgroups and the real monitor's maps.
 $(BUILD)/bench/bench_metrics_fixture: $(BUILD)/obj/tests/bench/bench_metrics_fixture.o $(LIB)
