@@ -25,28 +25,42 @@
 #define PMU_UNAVAILABLE "unavailable"
 #define PMU_TEXT_MAX    256 /* "unavailable (why)" as older builds kept it */
 
-/* Adds the "N<id>=<value>" fields of one numa_stat line (up to its newline),
+/* The digits at *p as a number, UINT64_MAX beyond it; *p moves past them.
+ * False when there is no digit. */
+static bool take_decimal(const char **p, uint64_t *ret_value)
+{
+        const char *q = *p;
+        uint64_t value = 0;
+
+        for (; *q >= '0' && *q <= '9'; q++) {
+                unsigned int digit = (unsigned int)(*q - '0');
+
+                value = value > (UINT64_MAX - digit) / 10 ? UINT64_MAX : value * 10 + digit;
+        }
+        if (q == *p)
+                return false;
+        *p = q;
+        *ret_value = value;
+        return true;
+}
+
+/* Adds the " N<id>=<value>" fields of one numa_stat line (up to its newline),
  * times `unit`. Parsed by hand: a scrape reads one file per container. */
 static void add_per_node(const char *p, uint64_t unit, uint64_t resident[NP_BPF_MAX_NODES])
 {
         while (*p && *p != '\n') {
-                unsigned long long node, value;
-                char *end;
+                uint64_t node, value;
 
                 if (p[0] != ' ' || p[1] != 'N') {
                         p++;
                         continue;
                 }
-                node = strtoull(p + 2, &end, 10);
-                if (end == p + 2 || *end != '=') {
-                        p = end;
+                p += 2;
+                if (!take_decimal(&p, &node) || *p != '=')
                         continue;
-                }
-                p = end + 1;
-                value = strtoull(p, &end, 10);
-                if (end != p && node < NP_BPF_MAX_NODES)
+                p++;
+                if (take_decimal(&p, &value) && node < NP_BPF_MAX_NODES)
                         resident[node] += value * unit;
-                p = end;
         }
 }
 
@@ -98,35 +112,49 @@ int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_B
         return 0;
 }
 
-int np_locality_numa_stat_dir(const char *cgroup_dir, int pid, bool *ret_v1)
+/* v2's memory.numa_stat in the container's folder, else v1's in the memory
+ * hierarchy of `pid`, as np_locality_resident() reads them */
+int np_locality_numa_stat_open(const char *cgroup_dir, int pid, bool *ret_v1)
 {
-        char dir[PATH_MAX];
-        int fd = open(cgroup_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char path[PATH_MAX + 32], dir[PATH_MAX];
+        int fd;
 
-        if (fd >= 0 && faccessat(fd, "memory.numa_stat", F_OK, 0) == 0) {
+        if ((size_t)snprintf(path, sizeof(path), "%s/memory.numa_stat", cgroup_dir) >= sizeof(path))
+                return -ENAMETOOLONG;
+        fd = np_open_regular_at(AT_FDCWD, path, O_RDONLY);
+        if (fd >= 0) {
                 *ret_v1 = false;
                 return fd;
         }
-        if (fd >= 0)
-                close(fd);
         if (pid <= 0 || memory_v1_dir(pid, dir, sizeof(dir)) < 0)
-                return -ENOENT;
-        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                return fd;
+        if ((size_t)snprintf(path, sizeof(path), "%s/memory.numa_stat", dir) >= sizeof(path))
+                return -ENAMETOOLONG;
+        fd = np_open_regular_at(AT_FDCWD, path, O_RDONLY);
         if (fd < 0)
-                return -errno;
+                return fd;
         *ret_v1 = true;
         return fd;
 }
 
-int np_locality_resident_at(int dir_fd, bool v1, uint64_t resident[NP_BPF_MAX_NODES])
+int np_locality_resident_fd(int fd, bool v1, uint64_t resident[NP_BPF_MAX_NODES])
 {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        int r;
+        _cleanup_free_ char *text = malloc(NUMA_STAT_LIMIT + 1);
+        ssize_t n;
 
-        r = np_read_file_at(dir_fd, "memory.numa_stat", NUMA_STAT_LIMIT, &text, &size);
-        if (r < 0)
-                return r;
+        if (!text)
+                return -ENOMEM;
+        /* One read that asks for more than a numa_stat can hold: the kernel writes
+         * a cgroup file whole into one read from its start, and a regular file
+         * ends where a read returns short. */
+        do
+                n = pread(fd, text, NUMA_STAT_LIMIT + 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n > NUMA_STAT_LIMIT)
+                return -EFBIG;
+        text[n] = '\0';
         parse_numa_stat(text, !v1, resident);
         return 0;
 }
@@ -323,7 +351,6 @@ int np_locality_stats_to_json(const struct np_locality_stats *s, struct json_obj
         *ret_object = TAKE_PTR(obj);
         return 0;
 }
-
 
 /* Every field of the form is required: a getter's -ENOENT is a missing field. */
 static int required(int r, const char *what, const char *key, struct np_diag *diag)

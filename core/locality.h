@@ -90,11 +90,13 @@ struct np_locality_report {
 int np_locality_resident(const char *cgroup_dir, int pid, uint64_t resident[NP_BPF_MAX_NODES]);
 
 /* For a reader that comes back (the metrics endpoint, at every scrape): the
- * directory whose memory.numa_stat np_locality_resident() reads, opened once
- * (O_PATH), and whether it is cgroup v1's (pages) — then read relative to it,
- * with no path to walk. -ENOENT when there is none. */
-int np_locality_numa_stat_dir(const char *cgroup_dir, int pid, bool *ret_v1);
-int np_locality_resident_at(int dir_fd, bool v1, uint64_t resident[NP_BPF_MAX_NODES]);
+ * memory.numa_stat np_locality_resident() reads, opened once (a regular file,
+ * else -EINVAL), and whether it is cgroup v1's (pages); then read again from its
+ * start at each call, one pread(2) for a file of one read's size, as the kernel
+ * writes the file anew at each read from offset 0. -ENOENT when there is none;
+ * -EFBIG when it is larger than a numa_stat can be. */
+int np_locality_numa_stat_open(const char *cgroup_dir, int pid, bool *ret_v1);
+int np_locality_resident_fd(int fd, bool v1, uint64_t resident[NP_BPF_MAX_NODES]);
 
 /* Why the PMU tier of the pinned set counts nothing, in `buf`; NULL when it
  * counts (the figures are then in the counters). */

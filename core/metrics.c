@@ -45,14 +45,23 @@ struct text {
         bool failed; /* out of memory: the whole render fails */
 };
 
-static bool text_init(struct text *t)
+/* `expected`: the last scrape's length. Its pages are made in one call
+ * (MAP_POPULATE), which costs less than a fault for each page as the text grows
+ * into them: a thousand containers' text is some 540 pages. */
+static bool text_init(struct text *t, size_t expected)
 {
-        char *map = mmap(NULL, TEXT_INITIAL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        size_t page = (size_t)getpagesize();
+        size_t size = expected ? (TEXT_HEADER + expected + expected / 16 + page - 1) / page * page : 0;
+        char *map;
 
+        if (size < TEXT_INITIAL)
+                size = TEXT_INITIAL;
+        map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | (expected ? MAP_POPULATE : 0), -1,
+                   0);
         if (map == MAP_FAILED)
                 return false;
-        *(size_t *)map = TEXT_INITIAL;
-        *t = (struct text){ .buf = map + TEXT_HEADER, .cap = TEXT_INITIAL - TEXT_HEADER };
+        *(size_t *)map = size;
+        *t = (struct text){ .buf = map + TEXT_HEADER, .cap = size - TEXT_HEADER };
         t->buf[0] = '\0';
         return true;
 }
@@ -106,6 +115,82 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
         t->len += (size_t)n;
 }
 
+/* The samples of the per-container families, a line for each container and
+ * node, written without printf: at a thousand containers they are most of a
+ * scrape's text and, through vsnprintf, most of its time. */
+static bool text_room(struct text *t, size_t n)
+{
+        if (t->failed)
+                return false;
+        if (n < t->cap - t->len)
+                return true;
+        if (text_grow(t, t->len + n + 1))
+                return true;
+        t->failed = true;
+        return false;
+}
+
+static void put_bytes(struct text *t, const char *s, size_t n)
+{
+        if (!text_room(t, n))
+                return;
+        memcpy(t->buf + t->len, s, n);
+        t->len += n;
+        t->buf[t->len] = '\0';
+}
+
+static void put_str(struct text *t, const char *s)
+{
+        put_bytes(t, s, strlen(s));
+}
+
+static void put_u64(struct text *t, uint64_t value)
+{
+        char digits[20];
+        size_t n = 0;
+
+        do {
+                digits[sizeof(digits) - ++n] = (char)('0' + value % 10);
+                value /= 10;
+        } while (value);
+        put_bytes(t, digits + sizeof(digits) - n, n);
+}
+
+/* `ns` as seconds with nine decimals, exactly */
+static void put_seconds(struct text *t, uint64_t ns)
+{
+        char fraction[10];
+        uint64_t rest = ns % 1000000000u;
+
+        put_u64(t, ns / 1000000000u);
+        fraction[0] = '.';
+        for (int i = 9; i > 0; i--, rest /= 10)
+                fraction[i] = (char)('0' + rest % 10);
+        put_bytes(t, fraction, sizeof(fraction));
+}
+
+/* "name{labels" of a sample; then put_node() for a node's, and put_value() */
+static void put_sample(struct text *t, const char *name, const char *labels)
+{
+        put_str(t, name);
+        put_bytes(t, "{", 1);
+        put_str(t, labels);
+}
+
+static void put_node(struct text *t, unsigned int node)
+{
+        put_bytes(t, ",node=\"", 7);
+        put_u64(t, node);
+        put_bytes(t, "\"", 1);
+}
+
+static void put_value(struct text *t, uint64_t value)
+{
+        put_bytes(t, "} ", 2);
+        put_u64(t, value);
+        put_bytes(t, "\n", 1);
+}
+
 static void family(struct text *t, const char *name, const char *type, const char *help)
 {
         put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -149,7 +234,7 @@ struct entry {
         char *monitor_dir;
         char *cgroup;
         int pid;
-        bool numa_stat_open; /* the folder of its memory.numa_stat, opened at the first read that found it */
+        bool numa_stat_open; /* its memory.numa_stat, opened at the first read that found it */
         int numa_stat_fd;
         bool numa_stat_v1;
         unsigned int *exclusive; /* the CPUs it holds alone */
@@ -200,7 +285,8 @@ struct np_metrics {
         struct np_locality_stats *scratch_stats;
         struct np_usage *scratch_usage;
         uint64_t last_render_ns;
-        uint64_t ledger_generation; /* np_ledger_generation() at the last scan of the records */
+        size_t last_text_len;        /* the last scrape's text, what the next one makes room for */
+        uint64_t ledger_generation;  /* np_ledger_generation() at the last scan of the records */
         uint64_t records_scanned_ns; /* ... and when */
 };
 
@@ -272,8 +358,8 @@ static int entry_from_record(struct np_metrics *m, const struct np_record *rec, 
         int r;
 
         if ((r = set_labels(e, rec->id, &rec->names)) < 0 ||
-            (r = set_info(e, rec->policy, &rec->nodes, &rec->cpus, &rec->mems,
-                          !np_cpulist_empty(&rec->exclusive_cpus), rec->source)) < 0)
+            (r = set_info(e, rec->policy, &rec->nodes, &rec->cpus, &rec->mems, !np_cpulist_empty(&rec->exclusive_cpus),
+                          rec->source)) < 0)
                 return r;
         e->cgroup = strdup(rec->cgroup);
         if (!e->cgroup)
@@ -369,8 +455,8 @@ static int scan(struct np_metrics *m, const char *subdir, bool exited, struct ca
                 return errno == ENOENT ? 0 : -errno;
         }
         if (exited && np_context_now_ns() - cache->scanned_ns < RESCAN_NS && fstat(dirfd(dir), &dir_st) == 0 &&
-            cache->dir_ino == dir_st.st_ino &&
-            cache->dir_mtime.tv_sec == dir_st.st_mtim.tv_sec && cache->dir_mtime.tv_nsec == dir_st.st_mtim.tv_nsec) {
+            cache->dir_ino == dir_st.st_ino && cache->dir_mtime.tv_sec == dir_st.st_mtim.tv_sec &&
+            cache->dir_mtime.tv_nsec == dir_st.st_mtim.tv_nsec) {
                 /* no file came or went (up to NP_EXITED_KEEP of them): only the grace period moved */
                 closedir(dir);
                 drop_expired(cache, now - grace);
@@ -533,14 +619,15 @@ static void read_figures(struct np_metrics *m, struct entry *e, unsigned int max
         e->counters = locality.counters;
         e->pmu = p->pmu;
         e->counted = true;
-        /* a thousand containers' paths walked at each scrape cost more than reading
-         * their files: each folder is opened once (the fd limit raised by the
-         * front-end; when it runs out, the path is walked as before) */
+        /* a thousand containers' paths walked and files opened at each scrape cost
+         * more than reading them: each file is opened once and read again from its
+         * start (the fd limit raised by the front-end; when it runs out, the path
+         * is walked as before) */
         if (!e->numa_stat_open) {
-                e->numa_stat_fd = np_locality_numa_stat_dir(e->cgroup, e->pid, &e->numa_stat_v1);
+                e->numa_stat_fd = np_locality_numa_stat_open(e->cgroup, e->pid, &e->numa_stat_v1);
                 e->numa_stat_open = e->numa_stat_fd >= 0;
         }
-        if (e->numa_stat_open ? np_locality_resident_at(e->numa_stat_fd, e->numa_stat_v1, resident) == 0
+        if (e->numa_stat_open ? np_locality_resident_fd(e->numa_stat_fd, e->numa_stat_v1, resident) == 0
                               : np_locality_resident(e->cgroup, e->pid, resident) == 0) {
                 memcpy(e->resident, resident, e->n_nodes * sizeof(*e->resident));
                 e->resident_known = true;
@@ -563,9 +650,12 @@ static void container_families(struct scrape *s)
 
         family(t, "numapin_container_info", "gauge",
                "A container numapin placed: its policy, nodes, cpuset, who placed it and whether it runs (value 1).");
-        for (size_t i = 0; i < s->n_all; i++)
-                put(t, "numapin_container_info{%s,%s,state=\"%s\"} 1\n", s->all[i]->labels, s->all[i]->info,
-                    s->all[i]->exited_at ? "exited" : "running");
+        for (size_t i = 0; i < s->n_all; i++) {
+                put_sample(t, "numapin_container_info", s->all[i]->labels);
+                put_bytes(t, ",", 1);
+                put_str(t, s->all[i]->info);
+                put_str(t, s->all[i]->exited_at ? ",state=\"exited\"} 1\n" : ",state=\"running\"} 1\n");
+        }
 
         family(t, "numapin_container_exited_timestamp_seconds", "gauge",
                "When an exited container exited; its final counters stay for metrics_exited_grace_seconds.");
@@ -580,9 +670,13 @@ static void container_families(struct scrape *s)
                 const struct entry *e = s->all[i];
 
                 for (unsigned int n = 0; e->counted && n < e->n_nodes; n++)
-                        if (e->nodes[n].cpu_ns)
-                                put(t, "numapin_container_cpu_seconds_total{%s,node=\"%u\"} %.9f\n", e->labels, n,
-                                    (double)e->nodes[n].cpu_ns / 1e9);
+                        if (e->nodes[n].cpu_ns) {
+                                put_sample(t, "numapin_container_cpu_seconds_total", e->labels);
+                                put_node(t, n);
+                                put_bytes(t, "} ", 2);
+                                put_seconds(t, e->nodes[n].cpu_ns);
+                                put_bytes(t, "\n", 1);
+                        }
         }
 
         family(t, "numapin_container_pages_allocated_total", "counter",
@@ -593,12 +687,18 @@ static void container_families(struct scrape *s)
                 for (unsigned int n = 0; e->counted && n < e->n_nodes; n++) {
                         uint64_t local = MIN(e->nodes[n].pages_local, e->nodes[n].pages);
 
-                        if (local)
-                                put(t, "numapin_container_pages_allocated_total{%s,node=\"%u\",locality=\"local\"} %llu\n",
-                                    e->labels, n, (unsigned long long)local);
-                        if (e->nodes[n].pages - local)
-                                put(t, "numapin_container_pages_allocated_total{%s,node=\"%u\",locality=\"remote\"} %llu\n",
-                                    e->labels, n, (unsigned long long)(e->nodes[n].pages - local));
+                        if (local) {
+                                put_sample(t, "numapin_container_pages_allocated_total", e->labels);
+                                put_node(t, n);
+                                put_str(t, ",locality=\"local\"");
+                                put_value(t, local);
+                        }
+                        if (e->nodes[n].pages - local) {
+                                put_sample(t, "numapin_container_pages_allocated_total", e->labels);
+                                put_node(t, n);
+                                put_str(t, ",locality=\"remote\"");
+                                put_value(t, e->nodes[n].pages - local);
+                        }
                 }
         }
 
@@ -621,10 +721,11 @@ static void container_families(struct scrape *s)
         for (size_t c = 0; c < ARRAY_SIZE(counters); c++) {
                 family(t, counters[c].name, "counter", counters[c].help);
                 for (size_t i = 0; i < s->n_all; i++)
-                        if (s->all[i]->counted)
-                                put(t, "%s{%s} %llu\n", counters[c].name, s->all[i]->labels,
-                                    (unsigned long long)*(const uint64_t *)((const char *)&s->all[i]->counters +
-                                                                            counters[c].offset));
+                        if (s->all[i]->counted) {
+                                put_sample(t, counters[c].name, s->all[i]->labels);
+                                put_value(t,
+                                          *(const uint64_t *)((const char *)&s->all[i]->counters + counters[c].offset));
+                        }
         }
 
         family(t, "numapin_container_resident_bytes", "gauge",
@@ -633,9 +734,11 @@ static void container_families(struct scrape *s)
                 const struct entry *e = s->all[i];
 
                 for (unsigned int n = 0; e->resident_known && n < e->n_nodes; n++)
-                        if (e->resident[n])
-                                put(t, "numapin_container_resident_bytes{%s,node=\"%u\"} %llu\n", e->labels, n,
-                                    (unsigned long long)e->resident[n]);
+                        if (e->resident[n]) {
+                                put_sample(t, "numapin_container_resident_bytes", e->labels);
+                                put_node(t, n);
+                                put_value(t, e->resident[n]);
+                        }
         }
 
         family(t, "numapin_container_dram_accesses_total", "counter",
@@ -733,8 +836,7 @@ static void monitor_families(struct scrape *s)
                 p = pinned_get(m, dir);
         /* counting reads the whole watch index (thousands of entries): at most
          * once every WATCHED_READ_NS, the figure in between is that one */
-        if (p && p->monitor &&
-            (!p->watched_read_ns || np_context_now_ns() - p->watched_read_ns >= WATCHED_READ_NS)) {
+        if (p && p->monitor && (!p->watched_read_ns || np_context_now_ns() - p->watched_read_ns >= WATCHED_READ_NS)) {
                 if (np_monitor_count(p->monitor, &p->watched) < 0) {
                         np_monitor_close(p->monitor);
                         p->monitor = NULL;
@@ -797,7 +899,8 @@ static void operation_families(struct scrape *s)
                     (unsigned long long)count);
         }
 
-        family(t, "numapin_nri_requests_total", "counter", "Calls of the runtime to the NRI plugin by method and status.");
+        family(t, "numapin_nri_requests_total", "counter",
+               "Calls of the runtime to the NRI plugin by method and status.");
         for (size_t method = 0; method < NP_NRI_METHODS; method++)
                 for (int status = 0; status < 2; status++)
                         put(t, "numapin_nri_requests_total{method=\"%s\",status=\"%s\"} %llu\n",
@@ -957,11 +1060,15 @@ int np_metrics_render(struct np_metrics *m, char **ret_text, size_t *ret_size)
         struct text t;
         int r;
 
-        if (!text_init(&t))
-                return -ENOMEM;
         pthread_mutex_lock(&m->lock);
+        if (!text_init(&t, m->last_text_len)) {
+                pthread_mutex_unlock(&m->lock);
+                return -ENOMEM;
+        }
         r = render(m, &t);
         m->last_render_ns = np_context_now_ns() - started;
+        if (r >= 0)
+                m->last_text_len = t.len;
         pthread_mutex_unlock(&m->lock);
         if (r < 0) {
                 np_metrics_text_free(t.buf);

@@ -505,6 +505,52 @@ static void test_locality_resident_reads_v2_numa_stat_anon_and_file(void **state
         rmdir(dir);
 }
 
+/* The metrics endpoint's way: the file opened once, read again from its start. */
+static void test_locality_numa_stat_kept_open_is_read_anew(void **state)
+{
+        char dir[4096], path[4200], big[70000];
+        uint64_t resident[NP_BPF_MAX_NODES];
+        bool v1 = true;
+        int fd;
+
+        np_test_mkdtemp(dir, sizeof(dir));
+        assert_int_equal(np_locality_numa_stat_open(dir, 0, &v1), -ENOENT);
+        snprintf(path, sizeof(path), "%s/memory.numa_stat", dir);
+        np_test_write_file(path, "anon N0=4096 N1=8192\nfile N0=1 N1=0\n");
+        fd = np_locality_numa_stat_open(dir, 0, &v1);
+        assert_true(fd >= 0);
+        assert_false(v1);
+        assert_int_equal(np_locality_resident_fd(fd, v1, resident), 0);
+        assert_int_equal(resident[0], 4097);
+        assert_int_equal(resident[1], 8192);
+        /* rewritten in place (the kernel writes it anew at each read) */
+        np_test_write_file(path, "anon N0=0 N1=0\nfile N0=5 N1=6\n");
+        assert_int_equal(np_locality_resident_fd(fd, v1, resident), 0);
+        assert_int_equal(resident[0], 5);
+        assert_int_equal(resident[1], 6);
+        /* fields that are not " N<id>=<digits>" are passed over; a value beyond 64
+         * bits is the largest; a node beyond the monitor's is left out */
+        np_test_write_file(path, "anon N0=-5 N=3 Nx=1 N1= N2=7 N3=99999999999999999999999 N999999=4\n"
+                                 "file N0=1x N1=2\n");
+        assert_int_equal(np_locality_resident_fd(fd, v1, resident), 0);
+        assert_int_equal(resident[0], 1);
+        assert_int_equal(resident[1], 2);
+        assert_int_equal(resident[2], 7);
+        assert_true(resident[3] == UINT64_MAX);
+        /* larger than any numa_stat: refused */
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        np_test_write_file(path, big);
+        assert_int_equal(np_locality_resident_fd(fd, v1, resident), -EFBIG);
+        close(fd);
+        /* a FIFO in its place is refused at once, not waited on */
+        unlink(path);
+        assert_int_equal(mkfifo(path, 0644), 0);
+        assert_int_equal(np_locality_numa_stat_open(dir, 0, &v1), -EINVAL);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -514,6 +560,7 @@ int main(void)
                 cmocka_unit_test(test_locality_json_pmu_unavailable_is_the_word_with_the_reason_apart),
                 cmocka_unit_test(test_locality_stats_survive_json_and_back),
                 cmocka_unit_test(test_locality_resident_reads_v2_numa_stat_anon_and_file),
+                cmocka_unit_test(test_locality_numa_stat_kept_open_is_read_anew),
                 cmocka_unit_test(test_locality_exited_store_keeps_and_forgets),
                 cmocka_unit_test(test_locality_exited_save_refuses_a_running_container_or_a_bad_id),
                 cmocka_unit_test(test_locality_exited_file_with_a_renamed_key_is_reported_naming_file_and_key),

@@ -698,6 +698,9 @@ static void test_metrics_unmonitored_container_has_only_its_info(void **state)
                               "locality=remote", NULL));
         assert_value(text, 2, "CPU seconds of counted on node 0",
                      value_of(text, "numapin_container_cpu_seconds_total", "container_id=counted", "node=0", NULL));
+        /* seconds written from the nanoseconds, nine decimals as before */
+        assert_non_null(strstr(text, "numapin_container_cpu_seconds_total{container_id=\"counted\",namespace=\"\","
+                                     "pod=\"\",container=\"\",node=\"0\"} 2.000000000\n"));
         /* no DRAM counts where the PMU tier did not run */
         assert_int_equal(count(text, "numapin_container_dram_accesses_total", "container_id=counted", NULL), 0);
 }
@@ -1135,14 +1138,17 @@ static void load_pinned_set(struct fixture *f)
                 fail_msg("np_monitor_open(%s): %s", f->bpf_root, diag.message);
 }
 
-/* A record the monitor counts in `slot` of the loaded set (or none: `slot` < 0). */
-static void put_record(struct fixture *f, const char *id, int slot)
+/* A record the monitor counts in `slot` of the loaded set (or none: `slot` < 0),
+ * applied to `cgroup` (NULL: none). */
+static void put_record_in(struct fixture *f, const char *id, int slot, const char *cgroup)
 {
         struct np_ledger *ledger = NULL;
         struct np_record record = {};
         struct np_diag diag = {};
 
         snprintf(record.id, sizeof(record.id), "%s", id);
+        if (cgroup)
+                snprintf(record.cgroup, sizeof(record.cgroup), "%s", cgroup);
         record.policy = NP_POLICY_BIND;
         record.nodes = np_test_cpulist("0");
         record.cpus = np_test_cpulist("0-7");
@@ -1160,6 +1166,11 @@ static void put_record(struct fixture *f, const char *id, int slot)
                 fail_msg("np_ledger_open: %s", diag.message);
         assert_int_equal(np_ledger_put(ledger, &record), 0);
         np_ledger_close(ledger);
+}
+
+static void put_record(struct fixture *f, const char *id, int slot)
+{
+        put_record_in(f, id, slot, NULL);
 }
 
 static void test_metrics_monitored_container_is_counted_from_its_pinned_set(void **state)
@@ -1185,6 +1196,41 @@ static void test_metrics_monitored_container_is_counted_from_its_pinned_set(void
         assert_non_null(strstr(names, "numapin_container_numa_balancing_pages_migrated_total"));
         assert_int_equal(value_of(text, "numapin_container_migrations_total", "container_id=watched", NULL), 0);
         assert_string_equal(series_of(text, "quiet", names, sizeof(names)), "numapin_container_info");
+        assert_exposition_format(text);
+}
+
+/* The exporter keeps each container's memory.numa_stat open between scrapes and
+ * reads it again from its start, as the kernel writes it anew at every read. */
+static void test_metrics_resident_bytes_read_anew_at_every_scrape(void **state)
+{
+        struct fixture *f = *state;
+        char fields[PATH_MAX + 64], cgroup[PATH_MAX + 16], path[PATH_MAX + 48];
+        const char *text;
+
+        load_pinned_set(f);
+        snprintf(fields, sizeof(fields), "\"monitor_pin_dir\": \"%s\"", f->bpf_root);
+        write_config(f, fields);
+        snprintf(cgroup, sizeof(cgroup), "%s/resident", f->node.cgroup);
+        assert_int_equal(mkdir(cgroup, 0755), 0);
+        snprintf(path, sizeof(path), "%s/memory.numa_stat", cgroup);
+        /* the figures of the nodes the pinned set counts (this machine's): node 0 at least */
+        np_test_write_file(path, "anon N0=4096 N1=8192\nfile N0=1 N1=0\nshmem N0=7 N1=7\n");
+        put_record_in(f, "watched", 3, cgroup);
+        text = render(f);
+        assert_value(text, 4097, "resident bytes on node 0",
+                     value_of(text, "numapin_container_resident_bytes", "container_id=watched", "node=0", NULL));
+        /* rewritten in place, longer than before: the next scrape has the new figure */
+        np_test_write_file(path, "anon N0=18446744073709551615 N1=0\nfile N0=0 N1=123456789012\n");
+        text = render(f);
+        assert_non_null(strstr(text, "container=\"\",node=\"0\"} 18446744073709551615\n"));
+        np_test_write_file(path, "anon N0=123456789012 N1=0\nfile N0=0 N1=0\n");
+        text = render(f);
+        assert_value(text, 123456789012.0, "resident bytes on node 0 after the rewrite",
+                     value_of(text, "numapin_container_resident_bytes", "container_id=watched", "node=0", NULL));
+        /* emptied: no resident figure at all */
+        np_test_write_file(path, "");
+        text = render(f);
+        assert_int_equal(count(text, "numapin_container_resident_bytes", "container_id=watched", NULL), 0);
         assert_exposition_format(text);
 }
 
@@ -1254,6 +1300,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_metrics_set_config_takes_a_later_config, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_monitored_container_is_counted_from_its_pinned_set, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_metrics_resident_bytes_read_anew_at_every_scrape, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_pmu_reason_is_escaped, setup, teardown),
         };
 
