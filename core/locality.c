@@ -77,15 +77,22 @@ static int memory_v1_dir(int pid, char *buf, size_t size)
         return (size_t)snprintf(buf, size, "/sys/fs/cgroup/memory%s", path) >= size ? -ENAMETOOLONG : 0;
 }
 
+/* The kernel writes each key once, v2's anon and file lines first and v1's
+ * total= line first: the scan ends when it has what it sums. */
 static void parse_numa_stat(const char *text, bool bytes, uint64_t resident[NP_BPF_MAX_NODES])
 {
+        unsigned int wanted = bytes ? 2 : 1;
+
         memset(resident, 0, NP_BPF_MAX_NODES * sizeof(*resident));
-        for (const char *line = text, *end; *line; line = end ? end + 1 : line + strlen(line)) {
+        for (const char *line = text, *end; *line && wanted; line = end ? end + 1 : line + strlen(line)) {
                 end = strchr(line, '\n');
-                if (bytes && (strncmp(line, "anon ", 5) == 0 || strncmp(line, "file ", 5) == 0))
+                if (bytes && (strncmp(line, "anon ", 5) == 0 || strncmp(line, "file ", 5) == 0)) {
                         add_per_node(line + 4, 1, resident);
-                else if (!bytes && strncmp(line, "total=", 6) == 0)
+                        wanted--;
+                } else if (!bytes && strncmp(line, "total=", 6) == 0) {
                         add_per_node(line + 6, (uint64_t)getpagesize(), resident);
+                        wanted--;
+                }
         }
 }
 

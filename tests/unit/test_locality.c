@@ -523,8 +523,8 @@ static void test_locality_numa_stat_kept_open_is_read_anew(void **state)
         assert_int_equal(np_locality_resident_fd(fd, v1, resident), 0);
         assert_int_equal(resident[0], 4097);
         assert_int_equal(resident[1], 8192);
-        /* rewritten in place (the kernel writes it anew at each read) */
-        np_test_write_file(path, "anon N0=0 N1=0\nfile N0=5 N1=6\n");
+        /* rewritten in place (the kernel writes it anew at each read), in another order */
+        np_test_write_file(path, "shmem N0=100 N1=100\nfile N0=5 N1=6\nkernel_stack N0=9 N1=9\nanon N0=0 N1=0\n");
         assert_int_equal(np_locality_resident_fd(fd, v1, resident), 0);
         assert_int_equal(resident[0], 5);
         assert_int_equal(resident[1], 6);
