@@ -497,9 +497,9 @@ static void sum_node(unsigned int entry, const void *value, void *userdata)
         unsigned int slot = entry / s->node_stride, node = entry % s->node_stride;
         struct np_bpf_node_counters *to;
 
-        if (slot >= s->slots)
+        if (slot < s->first || slot - s->first >= s->slots)
                 return;
-        to = &s->nodes[slot * s->node_stride + node];
+        to = &s->nodes[(slot - s->first) * s->node_stride + node];
         to->cpu_ns += v->cpu_ns;
         to->pages += v->pages;
         to->pages_local += v->pages_local;
@@ -511,9 +511,9 @@ static void sum_counters(unsigned int entry, const void *value, void *userdata)
         const struct np_bpf_slot_counters *v = value;
         struct np_bpf_slot_counters *to;
 
-        if (entry >= s->slots)
+        if (entry < s->first || entry - s->first >= s->slots)
                 return;
-        to = &s->counters[entry];
+        to = &s->counters[entry - s->first];
         to->pages_outside += v->pages_outside;
         to->pages_unknown_node += v->pages_unknown_node;
         to->migrations += v->migrations;
@@ -569,30 +569,33 @@ static int compare_slots(const void *a, const void *b)
 int np_monitor_snapshot(const struct np_monitor *m, const uint32_t *slots, size_t n_slots,
                         struct np_monitor_snapshot *ret)
 {
-        struct np_monitor_snapshot s = { .slots = m->slots, .node_stride = m->node_stride };
+        struct np_monitor_snapshot s = { .node_stride = m->node_stride };
         _cleanup_free_ uint32_t *sorted = malloc((n_slots + 1) * sizeof(*sorted));
         int r;
 
         if (s.node_stride == 0 || s.node_stride > NP_BPF_MAX_NODES)
                 return -EINVAL;
-        /* zeroed pages cost nothing until a slot read fills them */
-        s.nodes = calloc((size_t)s.slots * s.node_stride, sizeof(*s.nodes));
-        s.counters = calloc(s.slots, sizeof(*s.counters));
-        r = s.nodes && s.counters && sorted ? 0 : -ENOMEM;
-        if (r == 0 && n_slots) {
-                memcpy(sorted, slots, n_slots * sizeof(*sorted));
-                qsort(sorted, n_slots, sizeof(*sorted), compare_slots);
-        }
+        if (!sorted)
+                return -ENOMEM;
+        /* only the slots of the set that were asked for */
+        for (size_t i = 0; i < n_slots; i++)
+                if (slots[i] < m->slots)
+                        sorted[s.slots++] = slots[i];
+        n_slots = s.slots;
+        qsort(sorted, n_slots, sizeof(*sorted), compare_slots);
+        s.first = n_slots ? sorted[0] : 0;
+        s.slots = n_slots ? sorted[n_slots - 1] - s.first + 1 : 0;
+        /* from the lowest slot asked for to the highest, not the set's thousands:
+         * zeroed at every scrape */
+        s.nodes = calloc((size_t)MAX(s.slots, 1u) * s.node_stride, sizeof(*s.nodes));
+        s.counters = calloc(MAX(s.slots, 1u), sizeof(*s.counters));
+        r = s.nodes && s.counters ? 0 : -ENOMEM;
         /* each run of consecutive slots in a batch or a few: slots are handed out
          * from the lowest free one, so a node's containers make few runs */
         for (size_t i = 0; r == 0 && i < n_slots;) {
                 size_t j = i + 1;
 
-                if (sorted[i] >= s.slots) {
-                        i++;
-                        continue;
-                }
-                while (j < n_slots && sorted[j] <= sorted[j - 1] + 1 && sorted[j] < s.slots)
+                while (j < n_slots && sorted[j] <= sorted[j - 1] + 1)
                         j++;
                 r = read_batched(m->slot_nodes_fd, sorted[i] * s.node_stride,
                                  (sorted[j - 1] - sorted[i] + 1) * s.node_stride, sizeof(struct np_bpf_node_counters),
@@ -620,11 +623,11 @@ void np_monitor_snapshot_clear(struct np_monitor_snapshot *s)
 void np_monitor_snapshot_slot(const struct np_monitor_snapshot *s, uint32_t slot, struct np_locality *ret)
 {
         memset(ret, 0, sizeof(*ret));
-        if (slot >= s->slots)
+        if (slot < s->first || slot - s->first >= s->slots)
                 return;
         ret->node_stride = s->node_stride;
-        memcpy(ret->nodes, &s->nodes[(size_t)slot * s->node_stride], s->node_stride * sizeof(*ret->nodes));
-        ret->counters = s->counters[slot];
+        memcpy(ret->nodes, &s->nodes[(size_t)(slot - s->first) * s->node_stride], s->node_stride * sizeof(*ret->nodes));
+        ret->counters = s->counters[slot - s->first];
 }
 
 int np_monitor_read(const struct np_monitor *m, uint32_t slot, struct np_locality *ret)

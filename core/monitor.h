@@ -81,10 +81,10 @@ int np_monitor_read(const struct np_monitor *monitor, uint32_t slot, struct np_l
  * makes a batch lookup or two for each run of consecutive slots instead of
  * node_stride + 1 lookups a container. Slots not asked for read as zero. */
 struct np_monitor_snapshot {
-        unsigned int slots;
+        unsigned int first, slots;             /* the slots it holds: first to first + slots - 1 */
         unsigned int node_stride;              /* as in struct np_locality, at most NP_BPF_MAX_NODES */
-        struct np_bpf_node_counters *nodes;    /* [slot * node_stride + node] */
-        struct np_bpf_slot_counters *counters; /* [slot] */
+        struct np_bpf_node_counters *nodes;    /* [(slot - first) * node_stride + node] */
+        struct np_bpf_slot_counters *counters; /* [slot - first] */
 };
 /* -EOPNOTSUPP where the kernel has no batch lookups (before 5.6): read slot by slot. */
 int np_monitor_snapshot(const struct np_monitor *monitor, const uint32_t *slots, size_t n_slots,

@@ -124,9 +124,11 @@ static void test_monitor_snapshot_reads_the_slots_asked_as_slot_reads_do(void **
         watch(monitor, id, 290, "0");
         run_child(env, cgroup, (struct phase){ .touch_bytes = 16 * MIB, .pin_cpu = -1 });
 
-        /* asked for three slots, two of them a run */
-        assert_int_equal(np_monitor_snapshot(monitor, (const uint32_t[]){ 291, 3, 290 }, 3, &snapshot), 0);
-        assert_int_equal(snapshot.slots, 300);
+        /* asked for three slots, two of them a run (and one the set does not have):
+         * it holds those from the lowest to the highest */
+        assert_int_equal(np_monitor_snapshot(monitor, (const uint32_t[]){ 291, 3, 300, 290 }, 4, &snapshot), 0);
+        assert_int_equal(snapshot.first, 3);
+        assert_int_equal(snapshot.slots, 289);
         one = read_slot(monitor, 290);
         np_monitor_snapshot_slot(&snapshot, 290, &from_snapshot);
         assert_int_equal(from_snapshot.node_stride, one.node_stride);
@@ -135,6 +137,10 @@ static void test_monitor_snapshot_reads_the_slots_asked_as_slot_reads_do(void **
         assert_memory_equal(&from_snapshot.counters, &one.counters, sizeof(one.counters));
         /* a slot no one watches reads as nothing, as does one not asked for */
         np_monitor_snapshot_slot(&snapshot, 291, &from_snapshot);
+        assert_int_equal(total_pages(&from_snapshot), 0);
+        np_monitor_snapshot_slot(&snapshot, 2, &from_snapshot);
+        assert_int_equal(total_pages(&from_snapshot), 0);
+        np_monitor_snapshot_slot(&snapshot, 299, &from_snapshot);
         assert_int_equal(total_pages(&from_snapshot), 0);
         np_monitor_snapshot_clear(&snapshot);
         assert_int_equal(np_monitor_snapshot(monitor, (const uint32_t[]){ 289 }, 1, &snapshot), 0);
