@@ -5,7 +5,8 @@
 # with its Kubernetes names, a monitor=false one with only its info series, an exited
 # one's final counters kept for metrics_exited_grace_seconds and then gone (stale in
 # Prometheus), the operations counters, every expression of examples/metrics and the
-# alerting rules evaluating without error, promtool's lint. Needs root, runc, a static
+# alerting rules evaluating without error, promtool's lint, and a container's resident
+# memory followed from scrape to scrape as it grows. Needs root, runc, a static
 # busybox, cc and BPF; fails (never skips) without Prometheus.
 source "$(dirname "$0")/../lib.sh"
 source "$NP_ROOT/tests/prometheus/lib.sh"
@@ -244,6 +245,31 @@ check "metrics: Prometheus marks them stale: an instant query at now returns non
 history="$(prom_query "$PAGES" $((exited_at + 2)) | head -n -1 | jq -r '.data.result[0].value[1] // empty')"
 expect_eq "metrics: ... while its history keeps the final pages" true \
         "$(within 5 32768 "$history" && echo true || echo "false ('$history')")"
+
+# --- resident memory, read again at every scrape ----------------------------------------------
+# The exporter opens a container's memory.numa_stat at the first scrape that finds it and
+# reads it again from its start at each one after: this container sleeps first, so that
+# the file is opened while it holds little, then holds 64 MiB.
+grower=np-metrics-$$-grower
+b=$(bundle grower '{"nodes.numapin.io/pod": "0"}' "sleep 4 && exec workload 64 hold")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$grower'"
+runc_ run -d --bundle "$b" "$grower" </dev/null >"$NP_TMP/grower.out" 2>&1
+resident_of() { # ID: its resident bytes on node 0 in the exporter's text now
+        metrics_text "$EXPORTER_URL" | awk -v id="container_id=\"$1\"" \
+                'index($0, "numapin_container_resident_bytes{") == 1 && index($0, id) && index($0, "node=\"0\"") { print $NF }'
+}
+first_resident() { early=$(resident_of "$grower"); [ -n "$early" ]; }
+wait_until 3 first_resident
+small_at_first() { [ -n "$early" ] && [ "$early" -lt $((16 << 20)) ] || why "first scrape: '$early' bytes"; }
+check "metrics: a container's first resident figure, before it allocates, is under 16 MiB" small_at_first
+grown() {
+        local now
+        now=$(resident_of "$grower")
+        within 10 $((64 << 20)) "$now" || why "now '$now' bytes, at the first scrape '$early' ($(head -c 200 "$NP_TMP/grower.out"))"
+}
+wait_until 20 grown
+check "metrics: ... and once it holds 64 MiB, the same exporter's scrapes say so within 10% (numa_stat read anew)" grown
+runc_ delete -f "$grower" >/dev/null 2>&1
 
 kill -TERM "$EXPORTER_PID"
 wait "$EXPORTER_PID"
