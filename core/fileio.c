@@ -62,9 +62,9 @@ static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_
                 size += (size_t)n;
                 if (size > limit)
                         return -EFBIG;
-                if (file_size > 0 && ((off_t)size == file_size ||
-                                      (file_size == SYSFS_ATTRIBUTE_SIZE && size == (size_t)n && size < capacity &&
-                                       (off_t)size < file_size)))
+                if (file_size > 0 &&
+                    ((off_t)size == file_size || (file_size == SYSFS_ATTRIBUTE_SIZE && size == (size_t)n &&
+                                                  size < capacity && (off_t)size < file_size)))
                         break;
         }
         if (!data) {
@@ -233,25 +233,34 @@ static int write_temporary(int dirfd, const char *tmp, const void *data, size_t 
         return 0;
 }
 
+/* The temporary name of a replacement of `name` */
+static int temporary_name(const char *name, bool single_writer, char *buf, size_t size)
+{
+        int r;
+
+        if (strchr(name, '/'))
+                return -EINVAL;
+        if (single_writer)
+                r = snprintf(buf, size, ".%s" TEMPORARY_MARK TEMPORARY_SUFFIX, name);
+        else
+                r = snprintf(buf, size, ".%s" TEMPORARY_MARK "-%d" TEMPORARY_SUFFIX, name, (int)getpid());
+        return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+}
+
 static int replace(int dirfd, const char *name, const void *data, size_t size, int mode, bool single_writer)
 {
         char tmp[4096];
         struct stat st;
         int r;
 
-        if (strchr(name, '/'))
-                return -EINVAL;
+        r = temporary_name(name, single_writer, tmp, sizeof(tmp));
+        if (r < 0)
+                return r;
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISREG(st.st_mode))
                         return -EINVAL;
                 mode = (int)(st.st_mode & 07777);
         }
-        if (single_writer)
-                r = snprintf(tmp, sizeof(tmp), ".%s" TEMPORARY_MARK TEMPORARY_SUFFIX, name);
-        else
-                r = snprintf(tmp, sizeof(tmp), ".%s" TEMPORARY_MARK "-%d" TEMPORARY_SUFFIX, name, (int)getpid());
-        if (r < 0 || (size_t)r >= sizeof(tmp))
-                return -ENAMETOOLONG;
         /* one writer: the fixed name is reused, so nothing can be left beside it */
         r = write_temporary(dirfd, tmp, data, size, mode, !single_writer);
         if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
@@ -269,6 +278,16 @@ int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
 int np_write_file_replace_at(int dirfd, const char *name, const void *data, size_t size, int mode)
 {
         return replace(dirfd, name, data, size, mode, true);
+}
+
+int np_write_file_replace_discard_at(int dirfd, const char *name)
+{
+        char tmp[4096];
+        int r = temporary_name(name, true, tmp, sizeof(tmp));
+
+        if (r < 0)
+                return r;
+        return unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int np_write_attribute_at(int dirfd, const char *path, const char *value)

@@ -33,6 +33,10 @@ int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
  * config.json, which only the hook of that container writes): its temporary
  * name is fixed, so one left by a killed run is reused by the next. */
 int np_write_file_replace_at(int dirfd, const char *name, const void *data, size_t size, int mode);
+/* Removes the temporary file a killed np_write_file_replace_at() of `name` left,
+ * for a writer that does not replace `name` this time (the next replacement
+ * would have reused it). 0 also when there is none. */
+int np_write_file_replace_discard_at(int dirfd, const char *name);
 /* Whether `name` is a temporary name of the two above. The data is written
  * unnamed (O_TMPFILE) and named only just before the rename, so a killed
  * process rarely leaves one; a directory whose writers all hold the ledger's

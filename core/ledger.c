@@ -483,9 +483,16 @@ static void write_cache(struct np_ledger *ledger)
                 ledger->cache_unsafe = ledger->cache_dirty = false;
                 return;
         }
-        /* a smaller ledger leaves the old cache behind: its generation is past */
-        if (!ledger->cache_dirty || !ledger->loaded || ledger->n_records < CACHE_MIN_RECORDS)
+        if (!ledger->cache_dirty || !ledger->loaded)
                 return;
+        /* a smaller ledger leaves the old cache behind: its generation is past. What a
+         * process killed while writing one left goes: only a next cache reuses its name */
+        if (ledger->n_records < CACHE_MIN_RECORDS) {
+                if (np_write_file_replace_discard_at(ledger->state_fd, CACHE_NAME) < 0)
+                        np_log_debug("ledger: cannot remove the temporary file of %s/%s", ledger->state_dir,
+                                     CACHE_NAME);
+                return;
+        }
         ledger->cache_dirty = ledger->loaded = false;
         for (size_t i = 0; i < ledger->n_records; i++)
                 size += sizeof(uint64_t) + pad8(packed_size(ledger->records[i]));

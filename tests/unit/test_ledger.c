@@ -898,6 +898,28 @@ static void test_ledger_cache_holds_a_copy_of_the_records(void **state)
         assert_true(open_and_check(dir, false, records, 5));
 }
 
+/* A process killed while it wrote the cache leaves its temporary file; a later
+ * writer of a ledger too small for a cache removes it (a larger one reuses it). */
+static void test_ledger_cache_temporary_file_of_a_killed_writer_goes(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record records[6];
+        char path[PATH_MAX];
+
+        put_records(dir, 6, records);
+        np_test_write_file(np_test_path(path, sizeof(path), dir->path, ".ledger.cache.numapin.tmp"), "half a cache");
+        {
+                _cleanup_ledger_ struct np_ledger *ledger = open_ledger(dir, true);
+
+                for (unsigned int i = 0; i < 4; i++)
+                        assert_int_equal(np_ledger_remove(ledger, records[i].id), 0);
+        }
+        /* two records left: no cache is written, and the killed writer's file is gone */
+        assert_false(file_exists(dir->path, ".ledger.cache.numapin.tmp"));
+        assert_false(open_and_check(dir, true, records + 4, 2));
+        assert_false(file_exists(dir->path, ".ledger.cache.numapin.tmp"));
+}
+
 static void test_ledger_cache_is_not_trusted_after_a_change_outside_it(void **state)
 {
         struct state_dir *dir = *state;
@@ -1096,6 +1118,7 @@ int main(void)
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
                 WITH_DIR(test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_cpu),
                 WITH_DIR(test_ledger_cache_holds_a_copy_of_the_records),
+                WITH_DIR(test_ledger_cache_temporary_file_of_a_killed_writer_goes),
                 WITH_DIR(test_ledger_cache_is_not_trusted_after_a_change_outside_it),
                 WITH_DIR(test_ledger_damaged_cache_is_ignored_for_the_records),
                 WITH_DIR(test_ledger_kept_ledger_writes_the_cache_only_after_reading),
