@@ -3,7 +3,7 @@
  * A container is an entry in `watch_index` (its cgroup id -> a slot; see locality.h);
  * every event costs one lookup of the current task's cgroup id, however many
  * containers are watched, and only events of watched containers are counted, in
- * per-CPU arrays indexed by slot.
+ * a per-CPU array indexed by slot (slot_stats, one element a container).
  *
  * Each signal has a tp_btf program and a classic tracepoint program; user space
  * loads the one the running kernel supports (core/monitor-load.c). Kernel types are
@@ -94,12 +94,12 @@ struct trace_event_raw_mm_migrate_pages {
 } __attribute__((preserve_access_index));
 
 /* --- set by user space before loading -------------------------------------------- */
-const volatile bool key_cgroup_v1 = false;     /* key: the v1 cpuset cgroup, not the v2 one */
-const volatile __u32 node_stride = 1;          /* node ids per slot in slot_nodes */
-const volatile __u32 page_node_shift = 0;      /* tp_btf: node = page->flags >> shift */
-const volatile __u32 block_pfn_shift = 15;     /* classic: memory block = pfn >> shift */
-const volatile bool track_task_slots = false;  /* the classic sched_migrate_task is loaded */
-const volatile bool pmu_enabled = false;       /* the PMU tier's per-CPU events are there */
+const volatile bool key_cgroup_v1 = false;    /* key: the v1 cpuset cgroup, not the v2 one */
+const volatile __u32 node_stride = 1;         /* node ids in a slot_stats value */
+const volatile __u32 page_node_shift = 0;     /* tp_btf: node = page->flags >> shift */
+const volatile __u32 block_pfn_shift = 15;    /* classic: memory block = pfn >> shift */
+const volatile bool track_task_slots = false; /* the classic sched_migrate_task is loaded */
+const volatile bool pmu_enabled = false;      /* the PMU tier's per-CPU events are there */
 
 /* --- the maps (user space sizes them before loading) ----------------------------- */
 const volatile __u64 index_mask = 0; /* watch_index has index_mask + 1 entries */
@@ -111,34 +111,23 @@ struct {
         __type(value, struct np_bpf_index_entry);
 } watch_index SEC(".maps");
 
-/* the ids whose watch_index entry another id holds */
+/* the ids whose watch_index entry another id holds, each with an entry of its own */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
         __uint(max_entries, 1024);
         __type(key, __u64);
-        __type(value, __u32);
+        __type(value, struct np_bpf_index_entry);
 } watched SEC(".maps");
 
-struct {
-        __uint(type, BPF_MAP_TYPE_ARRAY);
-        __uint(max_entries, 1024);
-        __type(key, __u32);
-        __type(value, struct np_bpf_slot_info);
-} slot_info SEC(".maps");
-
+/* struct np_bpf_slot_stats cut to node_stride nodes: sized by user space, so
+ * declared by size, not by type (the verifier checks every access against the
+ * size the map was created with) */
 struct {
         __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
         __uint(max_entries, 1024);
-        __type(key, __u32);
-        __type(value, struct np_bpf_node_counters);
-} slot_nodes SEC(".maps");
-
-struct {
-        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-        __uint(max_entries, 1024);
-        __type(key, __u32);
-        __type(value, struct np_bpf_slot_counters);
-} slot_counters SEC(".maps");
+        __uint(key_size, sizeof(__u32));
+        __uint(value_size, sizeof(struct np_bpf_slot_stats));
+} slot_stats SEC(".maps");
 
 /* cpu -> node, from sysfs (a test may set another table) */
 struct {
@@ -206,7 +195,8 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task, bool btf)
         if (btf) {
                 if (!key_cgroup_v1)
                         return task->cgroups->dfl_cgrp->kn->id;
-                return task->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id)]->cgroup->kn->id;
+                return task->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id)]
+                        ->cgroup->kn->id;
         }
         if (!key_cgroup_v1)
                 return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
@@ -217,8 +207,8 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task, bool btf)
         return BPF_CORE_READ(css, cgroup, kn, id);
 }
 
-/* The slot of a cgroup id, NULL when it is not watched. */
-static __always_inline __u32 *slot_of(__u64 id)
+/* The entry of a cgroup id, NULL when it is not watched. */
+static __always_inline struct np_bpf_index_entry *watch_of(__u64 id)
 {
         __u32 index = (__u32)(id & index_mask);
         struct np_bpf_index_entry *e = bpf_map_lookup_elem(&watch_index, &index);
@@ -226,12 +216,12 @@ static __always_inline __u32 *slot_of(__u64 id)
         if (!e)
                 return NULL;
         if (e->cgroup_id == id)
-                return &e->slot;
+                return e;
         return e->overflow ? bpf_map_lookup_elem(&watched, &id) : NULL;
 }
 
-/* The current task's cgroup id and its slot, NULL when it is not watched. */
-static __always_inline __u32 *current_slot(bool btf, __u64 *ret_id)
+/* The current task's cgroup id and its entry, NULL when it is not watched. */
+static __always_inline struct np_bpf_index_entry *current_watch(bool btf, __u64 *ret_id)
 {
         if (!key_cgroup_v1)
                 *ret_id = bpf_get_current_cgroup_id();
@@ -239,7 +229,7 @@ static __always_inline __u32 *current_slot(bool btf, __u64 *ret_id)
                 *ret_id = task_cgroup_id(bpf_get_current_task_btf(), true);
         else
                 *ret_id = task_cgroup_id((struct task_struct *)bpf_get_current_task(), false);
-        return slot_of(*ret_id);
+        return watch_of(*ret_id);
 }
 
 static __always_inline __u32 node_of_cpu(__u32 cpu)
@@ -249,14 +239,21 @@ static __always_inline __u32 node_of_cpu(__u32 cpu)
         return node ? *node : NODE_UNKNOWN;
 }
 
-static __always_inline struct np_bpf_node_counters *node_counters(__u32 slot, __u32 node)
+static __always_inline struct np_bpf_slot_stats *stats_of(const struct np_bpf_index_entry *e)
 {
-        __u32 index;
+        return bpf_map_lookup_elem(&slot_stats, &e->slot);
+}
 
+/* NULL for a node id the value has no room for. The check also bounds the
+ * access for the verifier (node_stride is a constant of the loaded program). It
+ * holds only when the compiler compares and indexes with the same 64-bit
+ * register, after the comparison: hence a 64-bit node and the barrier. */
+static __always_inline struct np_bpf_node_counters *node_counters(struct np_bpf_slot_stats *stats, __u64 node)
+{
         if (node >= node_stride)
                 return NULL;
-        index = slot * node_stride + node;
-        return bpf_map_lookup_elem(&slot_nodes, &index);
+        barrier_var(node); /* the address is taken after the check, not before */
+        return &stats->nodes[node];
 }
 
 /* --- on-CPU time per node, and the PMU tier ---------------------------------------- */
@@ -284,40 +281,39 @@ static __always_inline void pmu_credit(__u32 cpu, struct np_bpf_slot_counters *c
 
 static __always_inline void on_switch(struct task_struct *prev, __u32 prev_pid, bool btf)
 {
-        struct np_bpf_slot_counters *counters = NULL;
-        __u32 cpu, *slot;
+        struct np_bpf_slot_stats *stats = NULL;
+        struct np_bpf_index_entry *e;
         struct np_bpf_node_counters *nc;
         __u64 id, ran;
+        __u32 cpu;
 
         /* the current task is still prev: in tp_btf its cgroup comes straight off the
          * BTF-typed argument, without a helper call for the current task or its cgroup */
         if (btf) {
                 id = task_cgroup_id(prev, true);
-                slot = slot_of(id);
+                e = watch_of(id);
         } else {
-                slot = current_slot(false, &id);
+                e = current_watch(false, &id);
         }
-        if (!slot && !pmu_enabled)
+        if (!e && !pmu_enabled)
                 return; /* the common case: an unwatched task */
         cpu = bpf_get_smp_processor_id();
-        if (slot) {
+        if (e && (stats = stats_of(e))) {
                 if (btf)
                         ran = prev->se.sum_exec_runtime - prev->se.prev_sum_exec_runtime;
                 else
                         ran = BPF_CORE_READ(prev, se.sum_exec_runtime) - BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
-                nc = node_counters(*slot, node_of_cpu(cpu));
+                nc = node_counters(stats, node_of_cpu(cpu));
                 if (nc && ran < 60ULL * 1000000000ULL) /* a stint longer than a minute is a torn read */
                         nc->cpu_ns += ran;
                 if (track_task_slots) {
-                        struct task_watch w = { .cgroup_id = id, .slot = *slot };
+                        struct task_watch w = { .cgroup_id = id, .slot = e->slot };
 
                         bpf_map_update_elem(&task_slot, &prev_pid, &w, BPF_ANY);
                 }
-                if (pmu_enabled)
-                        counters = bpf_map_lookup_elem(&slot_counters, slot);
         }
         if (pmu_enabled)
-                pmu_credit(cpu, counters);
+                pmu_credit(cpu, stats ? &stats->counters : NULL);
 }
 
 SEC("tp_btf/sched_switch")
@@ -340,51 +336,46 @@ int switch_classic(struct trace_event_raw_sched_switch *ctx)
 }
 
 /* --- pages allocated per node: local, remote, outside the allowed nodes ------------ */
-/* The slot's counters are looked up only for the rare pages they count: those of
- * an unknown node or from outside the allowed nodes. */
-static __always_inline void on_page_alloc(__u32 *slot, __u32 page_node, unsigned int order)
+static __always_inline void on_page_alloc(const struct np_bpf_index_entry *e, __u32 page_node, unsigned int order)
 {
-        struct np_bpf_slot_counters *counters;
+        struct np_bpf_slot_stats *stats = stats_of(e);
         struct np_bpf_node_counters *nc;
-        struct np_bpf_slot_info *info;
         __u64 pages = 1ULL << (order & 31);
 
-        nc = node_counters(*slot, page_node);
+        if (!stats)
+                return;
+        nc = node_counters(stats, page_node);
         if (!nc) {
-                counters = bpf_map_lookup_elem(&slot_counters, slot);
-                if (counters)
-                        counters->pages_unknown_node += pages;
+                stats->counters.pages_unknown_node += pages;
                 return;
         }
         nc->pages += pages;
         if (node_of_cpu(bpf_get_smp_processor_id()) == page_node)
                 nc->pages_local += pages;
-        info = bpf_map_lookup_elem(&slot_info, slot);
-        if (info && page_node < NP_BPF_MAX_NODES && !(info->allowed[0] & (1ULL << (page_node % 64)))) {
-                counters = bpf_map_lookup_elem(&slot_counters, slot);
-                if (counters)
-                        counters->pages_outside += pages;
-        }
+        /* page_node < node_stride <= NP_BPF_MAX_NODES: the bits of one word */
+        _Static_assert(NP_BPF_MAX_NODES == 64, "allowed[] is one word");
+        if (!(e->allowed[0] & (1ULL << (page_node % 64))))
+                stats->counters.pages_outside += pages;
 }
 
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(page_alloc_btf, struct page___ulong *page, unsigned int order)
 {
+        struct np_bpf_index_entry *e;
         unsigned long flags;
-        __u32 *slot;
         __u64 id;
 
         if (!page)
                 return 0;
-        slot = current_slot(true, &id);
-        if (!slot)
+        e = current_watch(true, &id);
+        if (!e)
                 return 0;
         /* a BTF-typed argument: read directly, no probe read */
         if (bpf_core_type_exists(memdesc_flags_t))
                 flags = ((struct page___memdesc *)page)->flags.f;
         else
                 flags = page->flags;
-        on_page_alloc(slot, page_node_shift ? (__u32)(flags >> (page_node_shift & 63)) : NODE_UNKNOWN, order);
+        on_page_alloc(e, page_node_shift ? (__u32)(flags >> (page_node_shift & 63)) : NODE_UNKNOWN, order);
         return 0;
 }
 
@@ -392,33 +383,31 @@ SEC("tracepoint/kmem/mm_page_alloc")
 int page_alloc_classic(struct trace_event_raw_mm_page_alloc *ctx)
 {
         unsigned long pfn = ctx->pfn;
-        __u32 block, *node, *slot;
+        struct np_bpf_index_entry *e;
+        __u32 block, *node;
         __u64 id;
 
         if (pfn == ~0UL)
                 return 0;
-        slot = current_slot(false, &id);
-        if (!slot)
+        e = current_watch(false, &id);
+        if (!e)
                 return 0;
         block = (__u32)(pfn >> (block_pfn_shift & 63));
         node = bpf_map_lookup_elem(&block_node, &block);
-        on_page_alloc(slot, node ? *node : NODE_UNKNOWN, ctx->order);
+        on_page_alloc(e, node ? *node : NODE_UNKNOWN, ctx->order);
         return 0;
 }
 
 /* --- task migrations, and those that cross nodes ------------------------------------ */
-static __always_inline void on_migrate(__u32 *slot, __u32 orig_cpu, __u32 dest_cpu)
+static __always_inline void on_migrate(const struct np_bpf_index_entry *e, __u32 orig_cpu, __u32 dest_cpu)
 {
-        struct np_bpf_slot_counters *counters;
+        struct np_bpf_slot_stats *stats;
 
-        if (!slot)
+        if (!e || !(stats = stats_of(e)))
                 return;
-        counters = bpf_map_lookup_elem(&slot_counters, slot);
-        if (!counters)
-                return;
-        counters->migrations++;
+        stats->counters.migrations++;
         if (node_of_cpu(orig_cpu) != node_of_cpu(dest_cpu))
-                counters->migrations_cross++;
+                stats->counters.migrations_cross++;
 }
 
 SEC("tp_btf/sched_migrate_task")
@@ -431,42 +420,39 @@ int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu)
                 orig_cpu = p->thread_info.cpu;
         else
                 orig_cpu = p->cpu;
-        on_migrate(slot_of(id), orig_cpu, dest_cpu);
+        on_migrate(watch_of(id), orig_cpu, dest_cpu);
         return 0;
 }
 
 SEC("tracepoint/sched/sched_migrate_task")
 int migrate_classic(struct trace_event_raw_sched_migrate_task *ctx)
 {
-        __u32 pid = ctx->pid, *slot;
+        __u32 pid = ctx->pid;
         struct task_watch *w = bpf_map_lookup_elem(&task_slot, &pid);
+        struct np_bpf_index_entry *e;
 
         /* the task's cgroup as last seen, counted only while it is still watched
          * in the same slot (unwatched since, or a reused pid: not counted) */
         if (!w)
                 return 0;
-        slot = slot_of(w->cgroup_id);
-        if (slot && *slot == w->slot)
-                on_migrate(slot, ctx->orig_cpu, ctx->dest_cpu);
+        e = watch_of(w->cgroup_id);
+        if (e && e->slot == w->slot)
+                on_migrate(e, ctx->orig_cpu, ctx->dest_cpu);
         return 0;
 }
 
 /* --- NUMA balancing: pages moved because they were on the wrong node ---------------- */
 static __always_inline void on_migrate_pages(unsigned long succeeded, int reason)
 {
-        struct np_bpf_slot_counters *counters;
-        __u32 *slot;
-
+        struct np_bpf_slot_stats *stats;
+        struct np_bpf_index_entry *e;
         __u64 id;
 
         if (reason != bpf_core_enum_value(enum migrate_reason, MR_NUMA_MISPLACED))
                 return;
-        slot = current_slot(false, &id);
-        if (!slot)
-                return;
-        counters = bpf_map_lookup_elem(&slot_counters, slot);
-        if (counters)
-                counters->numa_balancing_pages += succeeded;
+        e = current_watch(false, &id);
+        if (e && (stats = stats_of(e)))
+                stats->counters.numa_balancing_pages += succeeded;
 }
 
 /* The tracepoint's arguments grew over kernel versions (reason is the 7th on 6.1,

@@ -14,7 +14,7 @@
 
 /* The pinned maps user space opens, in this order; `watched` is pinned last, so
  * a set with it is complete. */
-#define NP_MONITOR_N_MAPS 8
+#define NP_MONITOR_N_MAPS 6
 extern const char *const np_monitor_map_names[NP_MONITOR_N_MAPS];
 
 /* The max_entries of the map `fd`. */

@@ -372,9 +372,8 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
         skel->rodata->index_mask = index_size - 1;
         bpf_map__set_max_entries(skel->maps.watch_index, index_size);
         bpf_map__set_max_entries(skel->maps.watched, slots);
-        bpf_map__set_max_entries(skel->maps.slot_info, slots);
-        bpf_map__set_max_entries(skel->maps.slot_counters, slots);
-        bpf_map__set_max_entries(skel->maps.slot_nodes, slots * stride);
+        bpf_map__set_max_entries(skel->maps.slot_stats, slots);
+        bpf_map__set_value_size(skel->maps.slot_stats, NP_BPF_SLOT_STATS_SIZE(stride));
         bpf_map__set_max_entries(skel->maps.cpu_node, (__u32)n_cpus);
         bpf_map__set_max_entries(skel->maps.block_node, MAX(n_blocks, 1u));
         bpf_map__set_max_entries(skel->maps.pmu_events, 2 * (__u32)n_cpus);

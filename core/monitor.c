@@ -28,8 +28,8 @@
 
 #define BPF_FS_MAGIC_VALUE 0xcafe4a11
 
-const char *const np_monitor_map_names[NP_MONITOR_N_MAPS] = { "slot_info",  "slot_nodes", "slot_counters", "cpu_node",
-                                                              "block_node", "pmu_info",   "watch_index",   "watched" };
+const char *const np_monitor_map_names[NP_MONITOR_N_MAPS] = { "slot_stats", "cpu_node",    "block_node",
+                                                              "pmu_info",   "watch_index", "watched" };
 
 int np_monitor_dir(const char *pin_root, char *buf, size_t size)
 {
@@ -94,9 +94,8 @@ void np_monitor_close(struct np_monitor *monitor)
 {
         if (!monitor)
                 return;
-        int *fds[] = { &monitor->watched_fd,       &monitor->slot_info_fd, &monitor->slot_nodes_fd,
-                       &monitor->slot_counters_fd, &monitor->cpu_node_fd,  &monitor->block_node_fd,
-                       &monitor->pmu_info_fd,      &monitor->index_fd };
+        int *fds[] = { &monitor->watched_fd,    &monitor->slot_stats_fd, &monitor->cpu_node_fd,
+                       &monitor->block_node_fd, &monitor->pmu_info_fd,   &monitor->index_fd };
 
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (*fds[i] >= 0)
@@ -115,23 +114,36 @@ int np_monitor_map_max_entries(int fd, unsigned int *ret_entries)
         return 0;
 }
 
+/* The node ids a slot_stats value holds, from its size; 0 when the size is not
+ * one NP_BPF_SLOT_STATS_SIZE gives. */
+static unsigned int stats_node_stride(int fd)
+{
+        struct bpf_map_info info = {};
+        __u32 len = sizeof(info);
+        size_t nodes_at = offsetof(struct np_bpf_slot_stats, nodes), node_size = sizeof(struct np_bpf_node_counters);
+
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.value_size <= nodes_at ||
+            (info.value_size - nodes_at) % node_size != 0 ||
+            (info.value_size - nodes_at) / node_size > NP_BPF_MAX_NODES)
+                return 0;
+        return (unsigned int)((info.value_size - nodes_at) / node_size);
+}
+
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor)
 {
         struct np_monitor *m = calloc(1, sizeof(*m));
         int *fds[ARRAY_SIZE(np_monitor_map_names)];
-        unsigned int nodes_entries = 0;
+        unsigned int stats_entries = 0;
         int n_cpus, r;
 
         if (!m)
                 return -ENOMEM;
-        fds[0] = &m->slot_info_fd;
-        fds[1] = &m->slot_nodes_fd;
-        fds[2] = &m->slot_counters_fd;
-        fds[3] = &m->cpu_node_fd;
-        fds[4] = &m->block_node_fd;
-        fds[5] = &m->pmu_info_fd;
-        fds[6] = &m->index_fd;
-        fds[7] = &m->watched_fd;
+        fds[0] = &m->slot_stats_fd;
+        fds[1] = &m->cpu_node_fd;
+        fds[2] = &m->block_node_fd;
+        fds[3] = &m->pmu_info_fd;
+        fds[4] = &m->index_fd;
+        fds[5] = &m->watched_fd;
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 *fds[i] = -1;
         snprintf(m->dir, sizeof(m->dir), "%s", dir);
@@ -148,7 +160,7 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
         }
         n_cpus = libbpf_num_possible_cpus();
         if (n_cpus <= 0 || (r = np_monitor_map_max_entries(m->watched_fd, &m->slots)) < 0 ||
-            (r = np_monitor_map_max_entries(m->slot_nodes_fd, &nodes_entries)) < 0 || m->slots == 0) {
+            (r = np_monitor_map_max_entries(m->slot_stats_fd, &stats_entries)) < 0 || m->slots == 0) {
                 np_monitor_close(m);
                 return np_diag_fail(diag, n_cpus <= 0 ? -EIO : r, "monitor: cannot read the pinned maps in %s", dir);
         }
@@ -158,8 +170,13 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
                 return np_diag_fail(diag, r < 0 ? r : -EINVAL, "monitor: the pinned watch_index in %s is unusable",
                                     dir);
         }
+        m->node_stride = stats_node_stride(m->slot_stats_fd);
+        if (stats_entries < m->slots || m->node_stride == 0) {
+                np_monitor_close(m);
+                return np_diag_fail(diag, -EINVAL, "monitor: the pinned slot_stats in %s is unusable", dir);
+        }
         m->n_cpus = (unsigned int)n_cpus;
-        m->node_stride = nodes_entries / m->slots;
+        m->stats_size = NP_BPF_SLOT_STATS_SIZE(m->node_stride);
         *ret_monitor = m;
         return 0;
 }
@@ -342,20 +359,24 @@ static int index_get(const struct np_monitor *m, uint64_t id, __u32 *ret_index, 
         return bpf_map_lookup_elem(m->index_fd, ret_index, ret_entry) < 0 ? -errno : 0;
 }
 
-static int index_put(struct np_monitor *m, uint64_t id, uint32_t slot)
+/* Watches `watch` (its cgroup id, slot and allowed nodes) in its index entry, or
+ * in the hash when another id holds that. */
+static int index_put(struct np_monitor *m, const struct np_bpf_index_entry *watch)
 {
         struct np_bpf_index_entry e;
         __u32 index;
-        int r = index_get(m, id, &index, &e);
+        int r = index_get(m, watch->cgroup_id, &index, &e);
 
         if (r < 0)
                 return r;
-        if (e.cgroup_id == 0 || e.cgroup_id == id) {
-                e.cgroup_id = id;
-                e.slot = slot;
-                bpf_map_delete_elem(m->watched_fd, &id); /* if it was in the hash before */
+        if (e.cgroup_id == 0 || e.cgroup_id == watch->cgroup_id) {
+                __u32 overflow = e.overflow;
+
+                e = *watch;
+                e.overflow = overflow;
+                bpf_map_delete_elem(m->watched_fd, &watch->cgroup_id); /* if it was in the hash before */
         } else {
-                if (bpf_map_update_elem(m->watched_fd, &id, &slot, BPF_ANY) < 0)
+                if (bpf_map_update_elem(m->watched_fd, &watch->cgroup_id, watch, BPF_ANY) < 0)
                         return errno == E2BIG ? -ENOSPC : -errno;
                 e.overflow = 1;
         }
@@ -374,35 +395,28 @@ int np_monitor_lookup(const struct np_monitor *m, uint64_t cgroup_id, uint32_t *
                 *ret_slot = e.slot;
                 return 0;
         }
-        if (!e.overflow || bpf_map_lookup_elem(m->watched_fd, &cgroup_id, ret_slot) < 0)
+        if (!e.overflow || bpf_map_lookup_elem(m->watched_fd, &cgroup_id, &e) < 0)
                 return -ENOENT;
+        *ret_slot = e.slot;
         return 0;
 }
 
 int np_monitor_watch(struct np_monitor *m, uint64_t cgroup_id, uint32_t slot, const struct np_cpulist *mems,
                      struct np_diag *diag)
 {
-        struct np_bpf_slot_info info = {};
+        struct np_bpf_index_entry watch = { .cgroup_id = cgroup_id, .slot = slot };
         int r;
 
         if (slot >= m->slots)
                 return np_diag_fail(diag, -ENOSPC, "monitor: slot %u beyond the %u the maps hold", slot, m->slots);
-        for (unsigned int n = 0; n < m->node_stride; n++) {
-                r = zero_percpu(m->slot_nodes_fd, slot * m->node_stride + n, sizeof(struct np_bpf_node_counters),
-                                m->n_cpus);
-                if (r < 0)
-                        return np_diag_fail(diag, r, "monitor: cannot reset slot %u: %s", slot, strerror(-r));
-        }
-        r = zero_percpu(m->slot_counters_fd, slot, sizeof(struct np_bpf_slot_counters), m->n_cpus);
+        r = zero_percpu(m->slot_stats_fd, slot, m->stats_size, m->n_cpus);
         if (r < 0)
                 return np_diag_fail(diag, r, "monitor: cannot reset slot %u: %s", slot, strerror(-r));
         NP_CPULIST_FOREACH(node, mems) {
                 if (node < NP_BPF_MAX_NODES)
-                        info.allowed[node / 64] |= 1ULL << (node % 64);
+                        watch.allowed[node / 64] |= 1ULL << (node % 64);
         }
-        if (bpf_map_update_elem(m->slot_info_fd, &slot, &info, BPF_ANY) < 0)
-                return np_diag_fail(diag, -errno, "monitor: cannot set slot %u: %s", slot, strerror(errno));
-        r = index_put(m, cgroup_id, slot);
+        r = index_put(m, &watch);
         if (r < 0)
                 return np_diag_fail(diag, r, "monitor: cannot watch cgroup %llu: %s", (unsigned long long)cgroup_id,
                                     r == -ENOSPC ? "the watched map is full" : strerror(-r));
@@ -443,9 +457,9 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
                 }
         }
         while (bpf_map_get_next_key(m->watched_fd, prev, &next) == 0) {
-                __u32 slot;
+                struct np_bpf_index_entry e;
 
-                if (bpf_map_lookup_elem(m->watched_fd, &next, &slot) == 0 && (slot >= n_live || !live[slot])) {
+                if (bpf_map_lookup_elem(m->watched_fd, &next, &e) == 0 && (e.slot >= n_live || !live[e.slot])) {
                         if (bpf_map_delete_elem(m->watched_fd, &next) < 0 && errno != ENOENT)
                                 r = -errno;
                         prev = NULL; /* the walk starts again after a delete */
@@ -459,14 +473,17 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
 
 /* Passes every entry of the array `fd` (`n` entries of `size` bytes on each of
  * `n_cpus`: 1 for an array that is not per-CPU) to `sum(entry, value,
- * userdata)`, BATCH entries a lookup. */
-#define BATCH 256
+ * userdata)`, up to BATCH entries a lookup, fewer where their values on all the
+ * CPUs would take more than BATCH_BYTES. */
+#define BATCH       256
+#define BATCH_BYTES (512 * 1024)
 static int read_batched(int fd, unsigned int from, unsigned int n, size_t size, unsigned int n_cpus,
                         void (*sum)(unsigned int entry, const void *value, void *userdata), void *userdata)
 {
         size_t stride = (size + 7) & ~(size_t)7;
-        _cleanup_free_ void *values = calloc(MIN(n, BATCH), stride * n_cpus);
-        _cleanup_free_ __u32 *keys = calloc(MIN(n, BATCH), sizeof(*keys));
+        unsigned int batch = (unsigned int)MAX(MIN((size_t)BATCH, BATCH_BYTES / (stride * n_cpus)), (size_t)1);
+        _cleanup_free_ void *values = calloc(MIN(n, batch), stride * n_cpus);
+        _cleanup_free_ __u32 *keys = calloc(MIN(n, batch), sizeof(*keys));
         /* a batch starts after the key it is given: entry `from` after from - 1 */
         __u32 next = from - 1, count;
         bool first = from == 0;
@@ -475,7 +492,7 @@ static int read_batched(int fd, unsigned int from, unsigned int n, size_t size, 
         if (!values || !keys)
                 return -ENOMEM;
         for (unsigned int done = 0; done < n;) {
-                count = MIN(BATCH, n - done);
+                count = MIN(batch, n - done);
                 r = bpf_map_lookup_batch(fd, first ? NULL : &next, &next, keys, values, &count, NULL);
                 if (r < 0 && errno != ENOENT)
                         return errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP ? -EOPNOTSUPP : -errno;
@@ -490,37 +507,32 @@ static int read_batched(int fd, unsigned int from, unsigned int n, size_t size, 
         return 0;
 }
 
-static void sum_node(unsigned int entry, const void *value, void *userdata)
+/* Adds one CPU's slot_stats value `v` (node_stride nodes) to `nodes` and `counters`. */
+static void add_stats(const struct np_bpf_slot_stats *v, unsigned int node_stride, struct np_bpf_node_counters *nodes,
+                      struct np_bpf_slot_counters *counters)
+{
+        for (unsigned int n = 0; n < node_stride; n++) {
+                nodes[n].cpu_ns += v->nodes[n].cpu_ns;
+                nodes[n].pages += v->nodes[n].pages;
+                nodes[n].pages_local += v->nodes[n].pages_local;
+        }
+        counters->pages_outside += v->counters.pages_outside;
+        counters->pages_unknown_node += v->counters.pages_unknown_node;
+        counters->migrations += v->counters.migrations;
+        counters->migrations_cross += v->counters.migrations_cross;
+        counters->numa_balancing_pages += v->counters.numa_balancing_pages;
+        counters->pmu_local += v->counters.pmu_local;
+        counters->pmu_remote += v->counters.pmu_remote;
+}
+
+static void sum_stats(unsigned int slot, const void *value, void *userdata)
 {
         struct np_monitor_snapshot *s = userdata;
-        const struct np_bpf_node_counters *v = value;
-        unsigned int slot = entry / s->node_stride, node = entry % s->node_stride;
-        struct np_bpf_node_counters *to;
 
         if (slot < s->first || slot - s->first >= s->slots)
                 return;
-        to = &s->nodes[(slot - s->first) * s->node_stride + node];
-        to->cpu_ns += v->cpu_ns;
-        to->pages += v->pages;
-        to->pages_local += v->pages_local;
-}
-
-static void sum_counters(unsigned int entry, const void *value, void *userdata)
-{
-        struct np_monitor_snapshot *s = userdata;
-        const struct np_bpf_slot_counters *v = value;
-        struct np_bpf_slot_counters *to;
-
-        if (entry < s->first || entry - s->first >= s->slots)
-                return;
-        to = &s->counters[entry - s->first];
-        to->pages_outside += v->pages_outside;
-        to->pages_unknown_node += v->pages_unknown_node;
-        to->migrations += v->migrations;
-        to->migrations_cross += v->migrations_cross;
-        to->numa_balancing_pages += v->numa_balancing_pages;
-        to->pmu_local += v->pmu_local;
-        to->pmu_remote += v->pmu_remote;
+        add_stats(value, s->node_stride, &s->nodes[(size_t)(slot - s->first) * s->node_stride],
+                  &s->counters[slot - s->first]);
 }
 
 static void count_entry(unsigned int entry, const void *value, void *userdata)
@@ -597,12 +609,8 @@ int np_monitor_snapshot(const struct np_monitor *m, const uint32_t *slots, size_
 
                 while (j < n_slots && sorted[j] <= sorted[j - 1] + 1)
                         j++;
-                r = read_batched(m->slot_nodes_fd, sorted[i] * s.node_stride,
-                                 (sorted[j - 1] - sorted[i] + 1) * s.node_stride, sizeof(struct np_bpf_node_counters),
-                                 m->n_cpus, sum_node, &s);
-                if (r == 0)
-                        r = read_batched(m->slot_counters_fd, sorted[i], sorted[j - 1] - sorted[i] + 1,
-                                         sizeof(struct np_bpf_slot_counters), m->n_cpus, sum_counters, &s);
+                r = read_batched(m->slot_stats_fd, sorted[i], sorted[j - 1] - sorted[i] + 1, m->stats_size, m->n_cpus,
+                                 sum_stats, &s);
                 i = j;
         }
         if (r < 0) {
@@ -632,42 +640,20 @@ void np_monitor_snapshot_slot(const struct np_monitor_snapshot *s, uint32_t slot
 
 int np_monitor_read(const struct np_monitor *m, uint32_t slot, struct np_locality *ret)
 {
-        size_t node_size = (sizeof(struct np_bpf_node_counters) + 7) & ~(size_t)7;
-        size_t counter_size = (sizeof(struct np_bpf_slot_counters) + 7) & ~(size_t)7;
-        _cleanup_free_ void *values = calloc(m->n_cpus, MAX(node_size, counter_size));
+        size_t value_size = (m->stats_size + 7) & ~(size_t)7;
+        _cleanup_free_ void *values = calloc(m->n_cpus, value_size);
 
         if (!values)
                 return -ENOMEM;
         if (slot >= m->slots)
                 return -ERANGE;
         memset(ret, 0, sizeof(*ret));
-        ret->node_stride = MIN(m->node_stride, (unsigned int)NP_BPF_MAX_NODES);
-        for (unsigned int n = 0; n < ret->node_stride; n++) {
-                __u32 key = slot * m->node_stride + n;
-
-                if (bpf_map_lookup_elem(m->slot_nodes_fd, &key, values) < 0)
-                        return -errno;
-                for (unsigned int c = 0; c < m->n_cpus; c++) {
-                        const struct np_bpf_node_counters *v = (const void *)((const char *)values + c * node_size);
-
-                        ret->nodes[n].cpu_ns += v->cpu_ns;
-                        ret->nodes[n].pages += v->pages;
-                        ret->nodes[n].pages_local += v->pages_local;
-                }
-        }
-        if (bpf_map_lookup_elem(m->slot_counters_fd, &slot, values) < 0)
+        ret->node_stride = m->node_stride;
+        if (bpf_map_lookup_elem(m->slot_stats_fd, &slot, values) < 0)
                 return -errno;
-        for (unsigned int c = 0; c < m->n_cpus; c++) {
-                const struct np_bpf_slot_counters *v = (const void *)((const char *)values + c * counter_size);
-
-                ret->counters.pages_outside += v->pages_outside;
-                ret->counters.pages_unknown_node += v->pages_unknown_node;
-                ret->counters.migrations += v->migrations;
-                ret->counters.migrations_cross += v->migrations_cross;
-                ret->counters.numa_balancing_pages += v->numa_balancing_pages;
-                ret->counters.pmu_local += v->pmu_local;
-                ret->counters.pmu_remote += v->pmu_remote;
-        }
+        for (unsigned int c = 0; c < m->n_cpus; c++)
+                add_stats((const void *)((const char *)values + c * value_size), m->node_stride, ret->nodes,
+                          &ret->counters);
         return 0;
 }
 

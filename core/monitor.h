@@ -26,16 +26,15 @@ enum np_monitor_attach {
 struct np_monitor {
         char dir[PATH_MAX]; /* <pin root>/<object hash> */
         int watched_fd;
-        int slot_info_fd;
-        int slot_nodes_fd;
-        int slot_counters_fd;
+        int slot_stats_fd;
         int cpu_node_fd;
         int block_node_fd;
         int pmu_info_fd;
         int index_fd;
         unsigned int slots;       /* containers it can watch */
         unsigned int index_size;  /* entries of watch_index, a power of two */
-        unsigned int node_stride; /* node ids per slot */
+        unsigned int node_stride; /* node ids in a slot_stats value, 1 to NP_BPF_MAX_NODES */
+        size_t stats_size;        /* the size of a slot_stats value: NP_BPF_SLOT_STATS_SIZE(node_stride) */
         unsigned int n_cpus;      /* possible CPUs: per-CPU values come in this many */
         char attach[160];         /* e.g. "sched_switch=tp_btf mm_page_alloc=classic ..." */
 };
@@ -78,8 +77,8 @@ int np_monitor_sweep(struct np_monitor *monitor, const bool *live, unsigned int 
 /* Sums a slot's per-CPU counters. */
 int np_monitor_read(const struct np_monitor *monitor, uint32_t slot, struct np_locality *ret_locality);
 /* The counters of many slots, summed over the CPUs, read at once: a scrape
- * makes a batch lookup or two for each run of consecutive slots instead of
- * node_stride + 1 lookups a container. Slots not asked for read as zero. */
+ * makes a batch lookup for each run of consecutive slots (BATCH slots each)
+ * instead of a lookup a container. Slots not asked for read as zero. */
 struct np_monitor_snapshot {
         unsigned int first, slots;             /* the slots it holds: first to first + slots - 1 */
         unsigned int node_stride;              /* as in struct np_locality, at most NP_BPF_MAX_NODES */

@@ -193,16 +193,19 @@ static int mkdir_parents(const char *path)
  * from its nodes (mostly local), a few migrations; spread over the possible CPUs. */
 static int fill_counters(const struct np_monitor *m, const struct np_record *rec, uint64_t seed)
 {
-        size_t node_size = (sizeof(struct np_bpf_node_counters) + 7) & ~(size_t)7;
-        size_t counter_size = (sizeof(struct np_bpf_slot_counters) + 7) & ~(size_t)7;
-        _cleanup_free_ void *values = calloc(m->n_cpus, MAX(node_size, counter_size));
+        size_t value_size = (m->stats_size + 7) & ~(size_t)7;
+        _cleanup_free_ void *values = calloc(m->n_cpus, value_size);
         unsigned int n_own = np_cpulist_count(&rec->nodes);
+        struct np_bpf_slot_counters counters = {};
 
         if (!values)
                 return -ENOMEM;
+        counters.migrations = mix(seed + 300) % 500000;
+        counters.migrations_cross = n_own > 1 ? counters.migrations / 20 : 0;
+        counters.numa_balancing_pages = rec->policy == NP_POLICY_CPUS_ONLY ? mix(seed + 400) % 5000 : 0;
+        ((struct np_bpf_slot_stats *)values)->counters = counters; /* CPU 0's value */
         for (unsigned int n = 0; n < m->node_stride; n++) {
                 struct np_bpf_node_counters total = {};
-                __u32 key = rec->monitor.slot * m->node_stride + n;
                 bool own = np_cpulist_test(&rec->nodes, n);
 
                 if (own) {
@@ -213,24 +216,16 @@ static int fill_counters(const struct np_monitor *m, const struct np_record *rec
                 } else if (np_cpulist_test(&rec->mems, n) && rec->policy == NP_POLICY_CPUS_ONLY && n % 3 == seed % 3) {
                         total.pages = mix(seed + 200 + n) % 200000 + 1; /* remote: no CPU of its own there */
                 }
-                memset(values, 0, m->n_cpus * node_size);
                 for (unsigned int c = 0; c < m->n_cpus; c++) {
-                        struct np_bpf_node_counters *v = (void *)((char *)values + c * node_size);
+                        struct np_bpf_slot_stats *stats = (void *)((char *)values + c * value_size);
+                        struct np_bpf_node_counters *v = &stats->nodes[n];
 
                         v->cpu_ns = total.cpu_ns / m->n_cpus + (c == 0 ? total.cpu_ns % m->n_cpus : 0);
                         v->pages = total.pages / m->n_cpus + (c == 0 ? total.pages % m->n_cpus : 0);
                         v->pages_local = total.pages_local / m->n_cpus + (c == 0 ? total.pages_local % m->n_cpus : 0);
                 }
-                if (bpf_map_update_elem(m->slot_nodes_fd, &key, values, BPF_ANY) < 0)
-                        return -errno;
         }
-        memset(values, 0, m->n_cpus * counter_size);
-        struct np_bpf_slot_counters *v = values;
-        v->migrations = mix(seed + 300) % 500000;
-        v->migrations_cross = n_own > 1 ? v->migrations / 20 : 0;
-        v->pages_outside = 0;
-        v->numa_balancing_pages = rec->policy == NP_POLICY_CPUS_ONLY ? mix(seed + 400) % 5000 : 0;
-        return bpf_map_update_elem(m->slot_counters_fd, &rec->monitor.slot, values, BPF_ANY) < 0 ? -errno : 0;
+        return bpf_map_update_elem(m->slot_stats_fd, &rec->monitor.slot, values, BPF_ANY) < 0 ? -errno : 0;
 }
 
 static int remove_set(const char *pin_root)

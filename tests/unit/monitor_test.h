@@ -106,10 +106,11 @@ static inline const char *attach_name(enum np_monitor_attach attach)
         return attach == NP_MONITOR_ATTACH_BTF ? "btf" : attach == NP_MONITOR_ATTACH_CLASSIC ? "classic" : "auto";
 }
 
-/* Errors that mean "no BPF here" (no privilege, lockdown, an old kernel), not a bug. */
+/* Errors that mean "no BPF here" (no privilege, lockdown, an old kernel), not a
+ * bug. As root, -EACCES is the verifier refusing a program: a failure, not a skip. */
 static inline bool bpf_unavailable(int r)
 {
-        return r == -EPERM || r == -EACCES || r == -ENOSYS || r == -EOPNOTSUPP;
+        return r == -EPERM || (r == -EACCES && geteuid() != 0) || r == -ENOSYS || r == -EOPNOTSUPP;
 }
 
 static inline char *locality_text(const struct np_locality *l, char *buf, size_t size)

@@ -454,11 +454,14 @@ static void test_monitor_counts_a_cgroup_whose_index_entry_another_holds(void **
         /* an id sharing the cgroup's index entry is watched first: the cgroup's
          * own id goes to the overflow map, where the programs must find it */
         watch(monitor, id + monitor->index_size, 5, "0");
+        /* its allowed nodes go with it into the overflow map: pages from node 0
+         * are not counted as outside them */
         watch(monitor, id, 3, "0");
         run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = -1 });
         l = read_slot(monitor, 3);
         other = read_slot(monitor, 5);
         assert_pages_near(&l, total_pages(&l), pages_of(64 * MIB), "pages of a child whose id overflowed");
+        assert_locality(&l, l.counters.pages_outside == 0);
         assert_locality(&other, total_pages(&other) == 0);
 }
 
