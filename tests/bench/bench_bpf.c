@@ -37,24 +37,24 @@
 #include "../../core/monitor.h"
 #include "../../core/topology.h"
 
-#define CROWD_SLOTS    16384               /* the monitor's maps for the 10,000-cgroup figure */
-#define CROWD          10000               /* watched cgroups: the workload's and 9,999 fake ids */
-#define FAKE_ID_BASE   (UINT64_C(1) << 62) /* above any inode number: no cgroup has these ids */
-#define ROUNDS         3                   /* of the three phases below, in rotating order */
-#define WARM_UP        10                  /* the warm-up phase runs 1/WARM_UP of a phase's workload */
-#define SWITCH_TRIPS   500000              /* pipe round trips per phase: sched_switch */
-#define MIGRATIONS     1000000             /* moves of queued tasks between CPUs per phase: sched_migrate_task */
-#define MOVED_TASKS    4                   /* the SCHED_IDLE spinners moved */
-#define COST_MIB       4096                /* fresh memory touched per phase: mm_page_alloc */
-#define CHUNK_MIB      256                 /* ... in chunks of this, each freed before the next */
-#define MIN_EVENTS     200                 /* per phase, to report a tracepoint's cost */
-#define GOAL_EVENTS    1000000             /* per phase, for a figure to count against its goal */
-#define GOAL_RATIO     1.5                 /* numapin's program against the empty one, per event */
-#define GOAL_CROWD     1.05                /* 10,000 watched cgroups against 1 */
-#define GOAL_FAULTS    1.0                 /* % the page-fault workload may lose beyond the empty programs */
-#define FAULT_MIB      256                 /* the page-fault workload */
-#define FAULT_ROUNDS   4                   /* of the three setups, in rotating order */
-#define RUNS_PER_BLOCK 3                   /* timed runs per setup and round, after one untimed run */
+#define CROWD_SLOTS  16384               /* the monitor's maps for the 10,000-cgroup figure */
+#define CROWD        10000               /* watched cgroups: the workload's and 9,999 fake ids */
+#define FAKE_ID_BASE (UINT64_C(1) << 62) /* above any inode number: no cgroup has these ids */
+#define ROUNDS       3                   /* of the three phases below, in rotating order */
+#define WARM_UP      10                  /* the warm-up phase runs 1/WARM_UP of a phase's workload */
+#define SWITCH_TRIPS 500000              /* pipe round trips per phase: sched_switch */
+#define MIGRATIONS   1000000             /* moves of queued tasks between CPUs per phase: sched_migrate_task */
+#define MOVED_TASKS  4                   /* the SCHED_IDLE spinners moved */
+#define COST_MIB     4096                /* fresh memory touched per phase: mm_page_alloc */
+#define CHUNK_MIB    256                 /* ... in chunks of this, each freed before the next */
+#define MIN_EVENTS   200                 /* per phase, to report a tracepoint's cost */
+#define GOAL_EVENTS  1000000             /* per phase, for a figure to count against its goal */
+#define GOAL_RATIO   1.5                 /* numapin's program against the empty one, per event */
+#define GOAL_CROWD   1.05                /* 10,000 watched cgroups against 1 */
+#define GOAL_FAULTS  1.0                 /* % the page-fault workload may lose beyond the empty programs */
+#define FAULT_MIB    256                 /* the page-fault workload */
+#define FAULT_ROUNDS 20                  /* of the three setups in rotating order */
+#define FAULT_RUNS   3                   /* timed runs per setup and round, after an untimed one: the fastest */
 
 enum phase {
         PHASE_ONE,       /* the workload's cgroup is the only one watched */
@@ -908,9 +908,21 @@ static int bench_cost(struct bench *b)
         return set_phase(b, PHASE_ONE);
 }
 
+/* The median of `values` (sorted in place) and the bounds of their middle half. */
+static void quartiles(double *values, size_t n, double *ret_low, double *ret_median, double *ret_high)
+{
+        qsort(values, n, sizeof(values[0]), compare_double);
+        *ret_low = n ? values[n / 4] : 0;
+        *ret_median = n ? values[(n - 1) / 2] : 0;
+        *ret_high = n ? values[n - 1 - n / 4] : 0;
+}
+
 /* (2) A page-fault-heavy workload with the monitor attached, against no programs
  * attached and against the empty programs (what any program on these tracepoints
- * costs). Blocks of runs in rotating order, after one untimed run each. */
+ * costs). Each round runs the three setups in rotating order, an untimed run
+ * and FAULT_RUNS timed ones each (the fastest counts: a run is slowed, never
+ * sped up, by what else the machine does), and is compared within itself: this
+ * machine's speed drifts by more than the goal between rounds. */
 static int bench_faults(struct bench *b)
 {
         enum fault_setup {
@@ -919,16 +931,17 @@ static int bench_faults(struct bench *b)
                 WITH_EMPTY,
                 N_SETUPS
         };
-        double runs[N_SETUPS][FAULT_ROUNDS * RUNS_PER_BLOCK], med[N_SETUPS];
-        unsigned int n_runs[N_SETUPS] = {};
+        double runs[N_SETUPS][FAULT_ROUNDS], monitor[FAULT_ROUNDS], empty[FAULT_ROUNDS], beyond[FAULT_ROUNDS];
+        double med[N_SETUPS];
         _cleanup_free_ char *stats = NULL;
         struct np_config config;
         struct reply reply;
+        unsigned int round;
         size_t size;
         int r = 0;
 
         np_config_init(&config);
-        for (unsigned int round = 0; r == 0 && round < FAULT_ROUNDS; round++) {
+        for (round = 0; r == 0 && round < FAULT_ROUNDS; round++) {
                 for (unsigned int k = 0; r == 0 && k < N_SETUPS; k++) {
                         enum fault_setup setup = (enum fault_setup)((round + k) % N_SETUPS);
 
@@ -938,11 +951,22 @@ static int bench_faults(struct bench *b)
                                 r = attach_monitor(b, config.monitor_slots);
                         else if (setup == WITH_EMPTY)
                                 r = attach_empty_programs(b);
-                        for (unsigned int run = 0; r == 0 && run <= RUNS_PER_BLOCK; run++) {
+                        runs[setup][round] = 0;
+                        for (unsigned int run = 0; r == 0 && run <= FAULT_RUNS; run++) {
+                                double us;
+
                                 r = ask_worker(b, 'f', FAULT_MIB, &reply);
-                                if (r == 0 && run > 0)
-                                        runs[setup][n_runs[setup]++] = (double)reply.ns / 1000;
+                                us = (double)reply.ns / 1000;
+                                if (r == 0 && run > 0 && (runs[setup][round] == 0 || us < runs[setup][round]))
+                                        runs[setup][round] = us;
                         }
+                }
+                if (r == 0) {
+                        double none = runs[WITHOUT][round];
+
+                        monitor[round] = (runs[WITH_MONITOR][round] - none) * 100 / none;
+                        empty[round] = (runs[WITH_EMPTY][round] - none) * 100 / none;
+                        beyond[round] = monitor[round] - empty[round];
                 }
         }
         detach_empty_programs(b);
@@ -952,30 +976,32 @@ static int bench_faults(struct bench *b)
                 return r;
         }
         for (int setup = 0; setup < N_SETUPS; setup++)
-                med[setup] = median(runs[setup], n_runs[setup]);
+                med[setup] = median(runs[setup], FAULT_ROUNDS);
         np_read_file_at(AT_FDCWD, "/proc/sys/kernel/bpf_stats_enabled", 16, &stats, &size);
         printf("page faults: touching %d MiB of fresh anonymous memory (%d faults on 4-KiB pages, THP off) in the\n"
-               "workload's cgroup, %u runs each, %d rounds of 3 setups in rotating order, BPF stats %s:\n",
-               FAULT_MIB, FAULT_MIB * 256, n_runs[WITH_MONITOR], FAULT_ROUNDS,
+               "workload's cgroup, %d rounds of the 3 setups in rotating order (the fastest of %d timed runs each,\n"
+               "after an untimed one), BPF stats %s:\n",
+               FAULT_MIB, FAULT_MIB * 256, FAULT_ROUNDS, FAULT_RUNS,
                stats && stats[0] == '1' ? "ON (kernel.bpf_stats_enabled=1)" : "off");
         printf("  %-34s median %8.0f us\n", "with the monitor, cgroup watched", med[WITH_MONITOR]);
         printf("  %-34s median %8.0f us\n", "baseline: no programs attached", med[WITHOUT]);
         printf("  %-34s median %8.0f us\n", "empty programs, same tracepoints", med[WITH_EMPTY]);
         {
-                double monitor = med[WITHOUT] > 0 ? (med[WITH_MONITOR] - med[WITHOUT]) * 100 / med[WITHOUT] : 0;
-                double empty = med[WITHOUT] > 0 ? (med[WITH_EMPTY] - med[WITHOUT]) * 100 / med[WITHOUT] : 0;
-                char numapin[64], baseline[64], beyond[32], goal[32];
+                double m = median(monitor, FAULT_ROUNDS), e = median(empty, FAULT_ROUNDS), d, low, high;
+                char numapin[64], baseline[64], beyond_text[64], goal[32];
 
-                printf("  overhead: %+.1f%% against no programs; empty programs alone: %+.1f%%; beyond the empty "
-                       "programs: %+.1f%% (goal: under %.0f%%)\n",
-                       monitor, empty, monitor - empty, GOAL_FAULTS);
-                snprintf(numapin, sizeof(numapin), "%.0f us (%+.1f%%)", med[WITH_MONITOR], monitor);
+                quartiles(beyond, FAULT_ROUNDS, &low, &d, &high);
+                printf("  overhead, each round against its own run without programs (median of %d rounds): %+.1f%%;\n"
+                       "  empty programs alone: %+.1f%%; beyond the empty programs: %+.1f%%, middle half of the rounds\n"
+                       "  %+.1f%% to %+.1f%% (goal: under %.0f%%)\n",
+                       FAULT_ROUNDS, m, e, d, low, high, GOAL_FAULTS);
+                snprintf(numapin, sizeof(numapin), "%.0f us (%+.1f%%)", med[WITH_MONITOR], m);
                 snprintf(baseline, sizeof(baseline), "%.0f us none, %.0f us empty (%+.1f%%)", med[WITHOUT],
-                         med[WITH_EMPTY], empty);
-                snprintf(beyond, sizeof(beyond), "%+.1f%% beyond empty", monitor - empty);
+                         med[WITH_EMPTY], e);
+                snprintf(beyond_text, sizeof(beyond_text), "%+.1f%% beyond empty (middle half %+.1f to %+.1f%%)", d,
+                         low, high);
                 snprintf(goal, sizeof(goal), "under %.0f%% beyond empty", GOAL_FAULTS);
-                goal_row("BPF monitor, page-fault workload", numapin, baseline, beyond, goal,
-                         monitor - empty < GOAL_FAULTS);
+                goal_row("BPF monitor, page-fault workload", numapin, baseline, beyond_text, goal, d < GOAL_FAULTS);
         }
         return 0;
 }
