@@ -114,19 +114,22 @@ int np_monitor_map_max_entries(int fd, unsigned int *ret_entries)
         return 0;
 }
 
-/* The node ids a slot_stats value holds, from its size; 0 when the size is not
- * one NP_BPF_SLOT_STATS_SIZE gives. */
-static unsigned int stats_node_stride(int fd)
+/* The slots slot_stats holds and the node ids of each, from its value size;
+ * -EINVAL when that is not a size NP_BPF_SLOT_STATS_SIZE gives. */
+static int stats_layout(int fd, unsigned int *ret_entries, unsigned int *ret_node_stride)
 {
         struct bpf_map_info info = {};
         __u32 len = sizeof(info);
         size_t nodes_at = offsetof(struct np_bpf_slot_stats, nodes), node_size = sizeof(struct np_bpf_node_counters);
 
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.value_size <= nodes_at ||
-            (info.value_size - nodes_at) % node_size != 0 ||
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                return -errno;
+        if (info.value_size <= nodes_at || (info.value_size - nodes_at) % node_size != 0 ||
             (info.value_size - nodes_at) / node_size > NP_BPF_MAX_NODES)
-                return 0;
-        return (unsigned int)((info.value_size - nodes_at) / node_size);
+                return -EINVAL;
+        *ret_entries = info.max_entries;
+        *ret_node_stride = (unsigned int)((info.value_size - nodes_at) / node_size);
+        return 0;
 }
 
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor)
@@ -160,20 +163,20 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
         }
         n_cpus = libbpf_num_possible_cpus();
         if (n_cpus <= 0 || (r = np_monitor_map_max_entries(m->watched_fd, &m->slots)) < 0 ||
-            (r = np_monitor_map_max_entries(m->slot_stats_fd, &stats_entries)) < 0 || m->slots == 0) {
+            (r = stats_layout(m->slot_stats_fd, &stats_entries, &m->node_stride)) < 0 || m->slots == 0 ||
+            stats_entries < m->slots) {
                 np_monitor_close(m);
-                return np_diag_fail(diag, n_cpus <= 0 ? -EIO : r, "monitor: cannot read the pinned maps in %s", dir);
+                return np_diag_fail(diag,
+                                    n_cpus <= 0 ? -EIO
+                                    : r < 0     ? r
+                                                : -EINVAL,
+                                    "monitor: cannot read the pinned maps in %s", dir);
         }
         if ((r = np_monitor_map_max_entries(m->index_fd, &m->index_size)) < 0 || m->index_size == 0 ||
             (m->index_size & (m->index_size - 1))) {
                 np_monitor_close(m);
                 return np_diag_fail(diag, r < 0 ? r : -EINVAL, "monitor: the pinned watch_index in %s is unusable",
                                     dir);
-        }
-        m->node_stride = stats_node_stride(m->slot_stats_fd);
-        if (stats_entries < m->slots || m->node_stride == 0) {
-                np_monitor_close(m);
-                return np_diag_fail(diag, -EINVAL, "monitor: the pinned slot_stats in %s is unusable", dir);
         }
         m->n_cpus = (unsigned int)n_cpus;
         m->stats_size = NP_BPF_SLOT_STATS_SIZE(m->node_stride);
@@ -374,7 +377,8 @@ static int index_put(struct np_monitor *m, const struct np_bpf_index_entry *watc
 
                 e = *watch;
                 e.overflow = overflow;
-                bpf_map_delete_elem(m->watched_fd, &watch->cgroup_id); /* if it was in the hash before */
+                if (overflow) /* it may have been in the hash before */
+                        bpf_map_delete_elem(m->watched_fd, &watch->cgroup_id);
         } else {
                 if (bpf_map_update_elem(m->watched_fd, &watch->cgroup_id, watch, BPF_ANY) < 0)
                         return errno == E2BIG ? -ENOSPC : -errno;
