@@ -863,6 +863,11 @@ static int running_stats(const struct np_record *rec, struct np_locality_report 
         int r;
 
         r = np_monitor_open_dir(rec->monitor.dir, &diag, &monitor);
+        if (r == 0 && monitor->foreign)
+                r = np_diag_fail(&diag, -EPROTO,
+                                 "counted by %s, another build's set, whose counters this build does not read "
+                                 "(containers started since the upgrade are counted)",
+                                 rec->monitor.dir);
         if (r == 0)
                 r = np_monitor_read(monitor, rec->monitor.slot, &locality);
         if (r < 0)

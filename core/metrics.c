@@ -582,7 +582,8 @@ static void read_figures(struct np_metrics *m, struct entry *e, unsigned int max
 
         e->counted = false;
         e->resident_known = false;
-        if (!e->monitored || !(p = pinned_get(m, e->monitor_dir)) || !p->monitor)
+        /* another build's set (before an upgrade) is laid out otherwise: not counted */
+        if (!e->monitored || !(p = pinned_get(m, e->monitor_dir)) || !p->monitor || p->monitor->foreign)
                 return;
         if (!p->snapshot_taken) {
                 /* the slots of every container counted in this set, read at once */

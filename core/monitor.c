@@ -27,6 +27,8 @@
 #include "monitor.h"
 
 #define BPF_FS_MAGIC_VALUE 0xcafe4a11
+/* the largest index entry of any build's set this one unwatches in */
+#define NP_MONITOR_MAX_ENTRY 256
 
 const char *const np_monitor_map_names[NP_MONITOR_N_MAPS] = { "slot_stats", "cpu_node",    "block_node",
                                                               "pmu_info",   "watch_index", "watched" };
@@ -132,12 +134,60 @@ static int stats_layout(int fd, unsigned int *ret_entries, unsigned int *ret_nod
         return 0;
 }
 
+/* The max_entries and value size of the map `fd`. */
+static int map_shape(int fd, unsigned int *ret_entries, unsigned int *ret_value_size)
+{
+        struct bpf_map_info info = {};
+        __u32 len = sizeof(info);
+
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                return -errno;
+        *ret_entries = info.max_entries;
+        *ret_value_size = info.value_size;
+        return 0;
+}
+
+/* Whether the maps of `m` are laid out as this build's programs lay them out;
+ * when they are not (another build's set, `foreign`), what any layout has: the
+ * `watched` hash keyed by cgroup id and, when there is one, an index array whose
+ * entries start with the cgroup id. */
+static int check_layout(struct np_monitor *m)
+{
+        unsigned int stats_entries = 0, watched_size = 0, index_size = 0;
+        int r;
+
+        r = map_shape(m->watched_fd, &m->slots, &watched_size);
+        if (r < 0)
+                return r;
+        if (m->slots == 0)
+                return -EINVAL;
+        if (m->index_fd >= 0) {
+                r = map_shape(m->index_fd, &m->index_size, &index_size);
+                if (r < 0)
+                        return r;
+                if (m->index_size == 0 || (m->index_size & (m->index_size - 1)) || index_size < sizeof(__u64) ||
+                    index_size > NP_MONITOR_MAX_ENTRY)
+                        return -EINVAL;
+                m->index_entry_size = index_size;
+        }
+        if (m->slot_stats_fd >= 0) {
+                r = stats_layout(m->slot_stats_fd, &stats_entries, &m->node_stride);
+                if (r < 0 && r != -EINVAL)
+                        return r;
+        }
+        m->foreign = m->index_fd < 0 || m->slot_stats_fd < 0 || m->cpu_node_fd < 0 || m->block_node_fd < 0 ||
+                     m->pmu_info_fd < 0 || watched_size != sizeof(struct np_bpf_index_entry) ||
+                     index_size != sizeof(struct np_bpf_index_entry) || m->node_stride == 0 || stats_entries < m->slots;
+        if (!m->foreign)
+                m->stats_size = NP_BPF_SLOT_STATS_SIZE(m->node_stride);
+        return 0;
+}
+
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor)
 {
         struct np_monitor *m = calloc(1, sizeof(*m));
         int *fds[ARRAY_SIZE(np_monitor_map_names)];
-        unsigned int stats_entries = 0;
-        int n_cpus, r;
+        int n_cpus = libbpf_num_possible_cpus(), r;
 
         if (!m)
                 return -ENOMEM;
@@ -155,31 +205,20 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
 
                 snprintf(path, sizeof(path), "%s/%s", dir, np_monitor_map_names[i]);
                 *fds[i] = bpf_obj_get(path);
-                if (*fds[i] < 0) {
+                /* another build's set may lack a map of this build's, never `watched` */
+                if (*fds[i] < 0 && (errno != ENOENT || fds[i] == &m->watched_fd)) {
                         r = -errno;
                         np_monitor_close(m);
                         return np_diag_fail(diag, r, "monitor: cannot open the pinned map %s: %s", path, strerror(-r));
                 }
         }
-        n_cpus = libbpf_num_possible_cpus();
-        if (n_cpus <= 0 || (r = np_monitor_map_max_entries(m->watched_fd, &m->slots)) < 0 ||
-            (r = stats_layout(m->slot_stats_fd, &stats_entries, &m->node_stride)) < 0 || m->slots == 0 ||
-            stats_entries < m->slots) {
+        r = n_cpus <= 0 ? -EIO : check_layout(m);
+        if (r < 0) {
                 np_monitor_close(m);
-                return np_diag_fail(diag,
-                                    n_cpus <= 0 ? -EIO
-                                    : r < 0     ? r
-                                                : -EINVAL,
-                                    "monitor: cannot read the pinned maps in %s", dir);
-        }
-        if ((r = np_monitor_map_max_entries(m->index_fd, &m->index_size)) < 0 || m->index_size == 0 ||
-            (m->index_size & (m->index_size - 1))) {
-                np_monitor_close(m);
-                return np_diag_fail(diag, r < 0 ? r : -EINVAL, "monitor: the pinned watch_index in %s is unusable",
-                                    dir);
+                return np_diag_fail(diag, r, "monitor: cannot read the pinned maps in %s: %s", dir,
+                                    r == -EINVAL ? "they are not a set's" : strerror(-r));
         }
         m->n_cpus = (unsigned int)n_cpus;
-        m->stats_size = NP_BPF_SLOT_STATS_SIZE(m->node_stride);
         *ret_monitor = m;
         return 0;
 }
@@ -338,9 +377,16 @@ int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct n
                 }
         }
         r = np_monitor_open_dir(dir, diag, ret_monitor);
-        if (r == 0)
-                snprintf((*ret_monitor)->attach, sizeof((*ret_monitor)->attach), "%s", attach);
-        return r;
+        if (r < 0)
+                return r;
+        if ((*ret_monitor)->foreign) {
+                np_monitor_close(*ret_monitor);
+                *ret_monitor = NULL;
+                return np_diag_fail(diag, -EPROTO, "monitor: the pinned set in %s is not laid out as this build's",
+                                    dir);
+        }
+        snprintf((*ret_monitor)->attach, sizeof((*ret_monitor)->attach), "%s", attach);
+        return 0;
 }
 
 /* --- watching ------------------------------------------------------------------------ */
@@ -391,7 +437,7 @@ int np_monitor_lookup(const struct np_monitor *m, uint64_t cgroup_id, uint32_t *
 {
         struct np_bpf_index_entry e;
         __u32 index;
-        int r = index_get(m, cgroup_id, &index, &e);
+        int r = m->foreign ? -EPROTO : index_get(m, cgroup_id, &index, &e);
 
         if (r < 0)
                 return r;
@@ -411,6 +457,9 @@ int np_monitor_watch(struct np_monitor *m, uint64_t cgroup_id, uint32_t slot, co
         struct np_bpf_index_entry watch = { .cgroup_id = cgroup_id, .slot = slot };
         int r;
 
+        if (m->foreign)
+                return np_diag_fail(diag, -EPROTO, "monitor: %s is another build's set, not laid out as this one's",
+                                    m->dir);
         if (slot >= m->slots)
                 return np_diag_fail(diag, -ENOSPC, "monitor: slot %u beyond the %u the maps hold", slot, m->slots);
         r = zero_percpu(m->slot_stats_fd, slot, m->stats_size, m->n_cpus);
@@ -427,17 +476,23 @@ int np_monitor_watch(struct np_monitor *m, uint64_t cgroup_id, uint32_t slot, co
         return 0;
 }
 
+/* Of any build's layout: an index entry starts with its cgroup id, and the hash
+ * is keyed by it. */
 int np_monitor_unwatch(struct np_monitor *m, uint64_t cgroup_id)
 {
-        struct np_bpf_index_entry e;
-        __u32 index;
-        int r = index_get(m, cgroup_id, &index, &e);
+        unsigned char entry[NP_MONITOR_MAX_ENTRY];
+        __u32 index = (__u32)(cgroup_id & (m->index_size - 1));
+        uint64_t id;
 
-        if (r < 0)
-                return r;
-        if (e.cgroup_id == cgroup_id) {
-                e.cgroup_id = 0; /* `overflow` stays: other ids of this index may be in the hash */
-                return bpf_map_update_elem(m->index_fd, &index, &e, BPF_ANY) < 0 ? -errno : 0;
+        if (m->index_fd >= 0) {
+                if (bpf_map_lookup_elem(m->index_fd, &index, entry) < 0)
+                        return -errno;
+                memcpy(&id, entry, sizeof(id));
+                if (id == cgroup_id) {
+                        /* the rest stays (`overflow`: other ids of this index may be in the hash) */
+                        memset(entry, 0, sizeof(id));
+                        return bpf_map_update_elem(m->index_fd, &index, entry, BPF_ANY) < 0 ? -errno : 0;
+                }
         }
         if (bpf_map_delete_elem(m->watched_fd, &cgroup_id) < 0 && errno != ENOENT)
                 return -errno;
@@ -450,6 +505,8 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
         void *prev = NULL;
         int r = 0;
 
+        if (m->foreign)
+                return -EPROTO;
         for (__u32 i = 0; i < m->index_size; i++) {
                 struct np_bpf_index_entry e;
 
@@ -539,9 +596,18 @@ static void sum_stats(unsigned int slot, const void *value, void *userdata)
                   &s->counters[slot - s->first]);
 }
 
+/* An index entry of any build's layout: its cgroup id first, 0 when free. */
+static bool entry_taken(const void *value)
+{
+        uint64_t id;
+
+        memcpy(&id, value, sizeof(id));
+        return id != 0;
+}
+
 static void count_entry(unsigned int entry, const void *value, void *userdata)
 {
-        if (((const struct np_bpf_index_entry *)value)->cgroup_id)
+        if (entry_taken(value))
                 (*(unsigned int *)userdata)++;
 }
 
@@ -553,16 +619,16 @@ int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
         int r;
 
         /* the index in batches (index_size entries: lookups one by one cost a
-         * system call each), then the few that overflowed into the hash */
-        r = read_batched(m->index_fd, 0, m->index_size, sizeof(struct np_bpf_index_entry), 1, count_entry, &n);
+         * system call each), then the few that overflowed into the hash; of any
+         * build's layout (an older one may have no index) */
+        r = m->index_fd < 0 ? 0 : read_batched(m->index_fd, 0, m->index_size, m->index_entry_size, 1, count_entry, &n);
         if (r == -EOPNOTSUPP) {
-                n = 0;
-                for (__u32 i = 0; i < m->index_size; i++) {
-                        struct np_bpf_index_entry e;
+                unsigned char entry[NP_MONITOR_MAX_ENTRY];
 
-                        if (bpf_map_lookup_elem(m->index_fd, &i, &e) == 0 && e.cgroup_id)
+                n = 0;
+                for (__u32 i = 0; i < m->index_size; i++)
+                        if (bpf_map_lookup_elem(m->index_fd, &i, entry) == 0 && entry_taken(entry))
                                 n++;
-                }
         } else if (r < 0) {
                 return r;
         }
@@ -586,9 +652,12 @@ int np_monitor_snapshot(const struct np_monitor *m, const uint32_t *slots, size_
                         struct np_monitor_snapshot *ret)
 {
         struct np_monitor_snapshot s = { .node_stride = m->node_stride };
-        _cleanup_free_ uint32_t *sorted = malloc((n_slots + 1) * sizeof(*sorted));
+        _cleanup_free_ uint32_t *sorted = NULL;
         int r;
 
+        if (m->foreign)
+                return -EPROTO;
+        sorted = malloc((n_slots + 1) * sizeof(*sorted));
         if (s.node_stride == 0 || s.node_stride > NP_BPF_MAX_NODES)
                 return -EINVAL;
         if (!sorted)
@@ -647,6 +716,8 @@ int np_monitor_read(const struct np_monitor *m, uint32_t slot, struct np_localit
         size_t value_size = (m->stats_size + 7) & ~(size_t)7;
         _cleanup_free_ void *values = calloc(m->n_cpus, value_size);
 
+        if (m->foreign)
+                return -EPROTO;
         if (!values)
                 return -ENOMEM;
         if (slot >= m->slots)
@@ -665,5 +736,7 @@ int np_monitor_pmu(const struct np_monitor *m, struct np_bpf_pmu_info *ret_info)
 {
         __u32 zero = 0;
 
+        if (m->foreign)
+                return -EPROTO;
         return bpf_map_lookup_elem(m->pmu_info_fd, &zero, ret_info) < 0 ? -errno : 0;
 }

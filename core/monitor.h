@@ -31,8 +31,13 @@ struct np_monitor {
         int block_node_fd;
         int pmu_info_fd;
         int index_fd;
+        /* another build's set, laid out otherwise: its containers can be counted
+         * and unwatched (np_monitor_count, np_monitor_unwatch), nothing else
+         * (-EPROTO); np_monitor_open never gives one */
+        bool foreign;
         unsigned int slots;       /* containers it can watch */
-        unsigned int index_size;  /* entries of watch_index, a power of two */
+        unsigned int index_size;  /* entries of watch_index, a power of two (0: none, an older set) */
+        size_t index_entry_size;  /* the size of one */
         unsigned int node_stride; /* node ids in a slot_stats value, 1 to NP_BPF_MAX_NODES */
         size_t stats_size;        /* the size of a slot_stats value: NP_BPF_SLOT_STATS_SIZE(node_stride) */
         unsigned int n_cpus;      /* possible CPUs: per-CPU values come in this many */
@@ -57,7 +62,8 @@ int np_monitor_dir(const char *pin_root, char *buf, size_t size);
  * np_topology_default_root()); both should describe the running kernel. */
 int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
                     unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor);
-/* Opens a pinned set by its directory (a record's), without loading. */
+/* Opens a pinned set by its directory (a record's), without loading: this
+ * build's, or another build's as a `foreign` one. */
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor);
 void np_monitor_close(struct np_monitor *monitor); /* NULL is nothing to close */
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_monitor *, np_monitor_close);

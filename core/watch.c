@@ -35,7 +35,8 @@ int np_watch_attach(const char *sysfs_root, const struct np_config *config, cons
         used = calloc(monitor->slots, sizeof(*used));
         if (!used)
                 return -ENOMEM;
-        for (const struct np_record *other = np_ledger_next(ledger, NULL); other; other = np_ledger_next(ledger, other)) {
+        for (const struct np_record *other = np_ledger_next(ledger, NULL); other;
+             other = np_ledger_next(ledger, other)) {
                 const struct np_record_monitor *m = &other->monitor;
 
                 if (m->on && m->slot < monitor->slots && strcmp(m->dir, monitor->dir) == 0 &&
@@ -86,15 +87,23 @@ int np_watch_detach(const char *state_dir, const struct np_config *config, const
         if (r < 0)
                 return r;
         np_monitor_unwatch(monitor, record->monitor.cgroup_id);
-        r = np_monitor_read(monitor, record->monitor.slot, &locality);
-        if (r == 0) {
-                np_locality_stats_fill(record, &locality, NULL, np_locality_pmu_reason(monitor, pmu, sizeof(pmu)),
-                                       (int64_t)time(NULL), &stats);
-                r = np_exited_save(state_dir, &stats);
+        if (monitor->foreign) {
+                r = np_diag_fail(diag, -EPROTO,
+                                 "monitor: container '%s' was counted by %s, another build's set, whose counters "
+                                 "this build does not read: its final counters are not kept",
+                                 record->id, record->monitor.dir);
+        } else {
+                r = np_monitor_read(monitor, record->monitor.slot, &locality);
+                if (r == 0) {
+                        np_locality_stats_fill(record, &locality, NULL,
+                                               np_locality_pmu_reason(monitor, pmu, sizeof(pmu)), (int64_t)time(NULL),
+                                               &stats);
+                        r = np_exited_save(state_dir, &stats);
+                }
+                if (r < 0)
+                        np_diag_fail(diag, r, "monitor: cannot keep the final counters of container '%s': %s",
+                                     record->id, strerror(-r));
         }
-        if (r < 0)
-                np_diag_fail(diag, r, "monitor: cannot keep the final counters of container '%s': %s", record->id,
-                             strerror(-r));
         if (np_monitor_dir(config->monitor_pin_dir, current, sizeof(current)) == 0 &&
             strcmp(current, record->monitor.dir) != 0 && np_monitor_count(monitor, &left) == 0 && left == 0)
                 np_monitor_remove(record->monitor.dir);

@@ -3,7 +3,9 @@
  * and memory-block tables faked to a second node, pages count as remote and outside the
  * allowed nodes, and moves between CPUs of two nodes as cross-node migrations; bpffs is
  * mounted where missing, bad pin roots are refused; an older build's set is unpinned at the
- * load of a new one when it watches no container, and left while it still watches one. */
+ * load of a new one when it watches no container, and left while it still watches one, also
+ * when the older build laid its maps out otherwise: its containers are still unwatched at
+ * their poststop, and the set goes with the last. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 
 #include <linux/magic.h>
 
+#include "../../core/watch.h"
 #include "monitor_test.h"
 
 static void set_cpu_node(struct np_monitor *monitor, uint32_t cpu, uint32_t node)
@@ -360,6 +363,110 @@ static void test_monitor_load_leaves_an_older_builds_set_that_still_watches_a_co
         assert_int_equal(np_monitor_lookup(old, 4242, &(uint32_t){ 0 }), 0);
 }
 
+/* A set as the build before one element per container laid it out (fc09fd3): a
+ * 16-byte index entry, a slot as the hash's value, counters per slot and node,
+ * the allowed nodes in a map of their own. `index_id` is watched in the index,
+ * `hash_id` (if not 0) in the hash. No programs: only its maps are read. */
+static void leave_older_layout_set(const char *pin_root, const char *name, uint64_t index_id, uint64_t hash_id,
+                                   char *dir, size_t size)
+{
+        static const struct {
+                const char *name;
+                enum bpf_map_type type;
+                __u32 key, value, entries;
+        } maps[] = {
+                { "slot_info", BPF_MAP_TYPE_ARRAY, 4, 8, 4 },
+                { "slot_nodes", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 24, 4 },
+                { "slot_counters", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 56, 4 },
+                { "cpu_node", BPF_MAP_TYPE_ARRAY, 4, 4, 2 },
+                { "block_node", BPF_MAP_TYPE_ARRAY, 4, 4, 1 },
+                { "pmu_info", BPF_MAP_TYPE_ARRAY, 4, 128, 1 },
+                { "watch_index", BPF_MAP_TYPE_ARRAY, 4, 16, 8 },
+                { "watched", BPF_MAP_TYPE_HASH, 8, 4, 4 },
+        };
+        char path[PATH_MAX + 64];
+
+        mkdir(pin_root, 0700);
+        np_test_path(dir, size, pin_root, name);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+                int fd = bpf_map_create(maps[i].type, maps[i].name, maps[i].key, maps[i].value, maps[i].entries, NULL);
+
+                if (fd < 0)
+                        fail_msg("bpf_map_create(%s): %s", maps[i].name, strerror(errno));
+                if (strcmp(maps[i].name, "watch_index") == 0 && index_id) {
+                        struct {
+                                __u64 cgroup_id;
+                                __u32 slot, overflow;
+                        } entry = { index_id, 0, hash_id != 0 };
+                        __u32 index = (__u32)(index_id & 7);
+
+                        assert_int_equal(bpf_map_update_elem(fd, &index, &entry, BPF_ANY), 0);
+                }
+                if (strcmp(maps[i].name, "watched") == 0 && hash_id)
+                        assert_int_equal(bpf_map_update_elem(fd, &hash_id, &(__u32){ 1 }, BPF_ANY), 0);
+                assert_int_equal(bpf_obj_pin(fd, np_test_path(path, sizeof(path), dir, maps[i].name)), 0);
+                close(fd);
+        }
+}
+
+static void test_monitor_load_unpins_an_older_layout_set_that_watches_nothing(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        char old_dir[PATH_MAX + 32], own_dir[PATH_MAX];
+        struct np_monitor *monitor;
+
+        require_bpf();
+        leave_older_layout_set(pin_root, "0000000000000003", 0, 0, old_dir, sizeof(old_dir));
+        monitor = load_monitor_at(env, pin_root, suite.host, 4);
+        assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
+        assert_string_equal(monitor->dir, own_dir);
+        assert_false(file_exists(old_dir));
+        assert_int_equal(np_test_count_entries(pin_root), 1);
+}
+
+static void test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_with_its_last(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        char old_dir[PATH_MAX + 32];
+        struct np_monitor *old = NULL;
+        struct np_record record = { .id = "before-the-upgrade" };
+        struct np_config config;
+        struct np_diag diag = {};
+        unsigned int watched = 0;
+
+        require_bpf();
+        /* 4242 in its index entry, 4242 + 8 (the same entry) in the hash */
+        leave_older_layout_set(pin_root, "0000000000000004", 4242, 4242 + 8, old_dir, sizeof(old_dir));
+        assert_int_equal(np_monitor_open_dir(old_dir, &diag, &old), 0);
+        hold_monitor(env, old);
+        assert_true(old->foreign);
+        assert_int_equal(np_monitor_count(old, &watched), 0);
+        assert_int_equal(watched, 2);
+        /* what this build cannot do in it says so, and changes nothing */
+        assert_int_equal(np_monitor_lookup(old, 4242, &(uint32_t){ 0 }), -EPROTO);
+        assert_int_equal(np_monitor_watch(old, 99, 2, &(struct np_cpulist){}, &diag), -EPROTO);
+        assert_non_null(strstr(diag.message, "another build's set"));
+
+        np_config_init(&config);
+        snprintf(config.monitor_pin_dir, sizeof(config.monitor_pin_dir), "%s", pin_root);
+        record.monitor = (struct np_record_monitor){ .on = true, .slot = 0, .cgroup_id = 4242 };
+        snprintf(record.monitor.dir, sizeof(record.monitor.dir), "%.255s", old_dir);
+        diag = (struct np_diag){};
+        assert_int_equal(np_watch_detach(env->tmp, &config, &record, &diag), -EPROTO);
+        assert_non_null(strstr(diag.message, "its final counters are not kept"));
+        assert_int_equal(np_monitor_count(old, &watched), 0);
+        assert_int_equal(watched, 1);
+        assert_true(file_exists(old_dir)); /* it still counts one */
+
+        record.monitor.cgroup_id = 4242 + 8;
+        record.monitor.slot = 1;
+        assert_int_equal(np_watch_detach(env->tmp, &config, &record, &diag), -EPROTO);
+        assert_false(file_exists(old_dir)); /* the last one gone, the set goes */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -373,6 +480,8 @@ int main(void)
                 ONE_TEST(test_monitor_open_refuses_a_pin_root_without_a_parent_dir),
                 ONE_TEST(test_monitor_load_unpins_older_builds_sets_that_watch_nothing_or_are_cut_short),
                 ONE_TEST(test_monitor_load_leaves_an_older_builds_set_that_still_watches_a_container),
+                ONE_TEST(test_monitor_load_unpins_an_older_layout_set_that_watches_nothing),
+                ONE_TEST(test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_with_its_last),
         };
 
         return cmocka_run_group_tests(tests, load_suite_setup, suite_teardown);
