@@ -287,7 +287,8 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
 {
         _cleanup_close_ int root_fd = -1, dir_fd = -1;
         struct np_cgroup_saved saved = {};
-        char hierarchy[PATH_MAX], dir[PATH_MAX], cpus_text[NP_CPULIST_BUFSIZE], mems_text[NP_CPULIST_BUFSIZE];
+        _cleanup_free_ char *cpus_text = NULL, *mems_text = NULL;
+        char hierarchy[PATH_MAX], dir[PATH_MAX];
         const char *file;
         int r;
 
@@ -308,9 +309,8 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 if (r < 0)
                         return r;
         }
-        if (np_cpulist_format(cpus, cpus_text, sizeof(cpus_text)) < 0 ||
-            (mems && np_cpulist_format(mems, mems_text, sizeof(mems_text)) < 0))
-                return -ENOBUFS;
+        if (np_cpulist_format_alloc(cpus, &cpus_text) < 0 || (mems && np_cpulist_format_alloc(mems, &mems_text) < 0))
+                return -ENOMEM;
 
         file = "cpuset.cpus";
         r = read_value(dir_fd, file, &saved.cpus);
@@ -390,7 +390,7 @@ int np_cgroup_locate(const char *root, const char *proc_root, enum np_cgroup_lay
 int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct np_diag *diag)
 {
         _cleanup_close_ int dir_fd = -1;
-        char text[NP_CPULIST_BUFSIZE];
+        _cleanup_free_ char *text = NULL;
         int r;
 
         if (dir[0] != '/')
@@ -398,9 +398,10 @@ int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct 
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dir_fd < 0)
                 return errno == ENOENT ? -ENOENT : np_diag_fail(diag, -errno, "cgroup %s: %s", dir, strerror(errno));
-        r = np_cpulist_format(cpus, text, sizeof(text));
-        if (r == 0)
-                r = np_write_attribute_at(dir_fd, "cpuset.cpus", text);
+        r = np_cpulist_format_alloc(cpus, &text);
+        if (r < 0)
+                return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.cpus: %s", dir, strerror(-r));
+        r = np_write_attribute_at(dir_fd, "cpuset.cpus", text);
         if (r < 0)
                 return np_diag_fail(diag, r, "writing cpuset.cpus '%s' in %s: %s", text, dir,
                                     np_file_strerror_at(dir_fd, "cpuset.cpus", r));

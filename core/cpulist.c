@@ -4,6 +4,7 @@
  * hidden by overlapping ranges going unnoticed (they are simply merged). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpulist.h"
@@ -199,18 +200,22 @@ static size_t put_id(char *out, unsigned int id)
 }
 
 /* A range at a time, its end found a word at a time, its digits written
- * without printf: the front-ends format several lists per placement. */
-int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size)
+ * without printf: the front-ends format several lists per placement. With
+ * `brief`, a list that does not fit is cut after the last range that fits with
+ * room for ",...", which ends it. Returns the length, or -ENOBUFS. */
+static int format(const struct np_cpulist *list, char *buf, size_t size, bool brief)
 {
+        static const char more[] = ",...";
         size_t used = 0;
 
-        if (size == 0)
+        if (size < (brief ? sizeof(more) : 1))
                 return -ENOBUFS;
         buf[0] = '\0';
         for (int id = np_cpulist_next(list, 0); id >= 0;) {
                 unsigned int end = next_absent(list, (unsigned int)id); /* one past the range */
-                char item[24];                                          /* ",8190-8191" */
-                size_t n = 0;
+                int next = end < NP_CPULIST_MAX ? np_cpulist_next(list, end) : -1;
+                char item[24]; /* ",8190-8191" */
+                size_t n = 0, room = size - used;
 
                 if (used)
                         item[n++] = ',';
@@ -219,14 +224,53 @@ int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size)
                         item[n++] = '-';
                         n += put_id(item + n, end - 1);
                 }
-                if (n >= size - used) {
-                        buf[0] = '\0';
-                        return -ENOBUFS;
+                if (brief && next >= 0)
+                        room -= sizeof(more) - 1; /* a range before the last leaves room for the mark */
+                if (n >= room) {
+                        const char *tail = used ? more : more + 1; /* "..." alone when no range fits */
+
+                        if (!brief) {
+                                buf[0] = '\0';
+                                return -ENOBUFS;
+                        }
+                        if (next < 0 && size - used < strlen(tail) + 1)
+                                return -ENOBUFS; /* cannot happen: the ranges before left room */
+                        memcpy(buf + used, tail, strlen(tail) + 1);
+                        return (int)(used + strlen(tail));
                 }
                 memcpy(buf + used, item, n);
                 used += n;
                 buf[used] = '\0';
-                id = end < NP_CPULIST_MAX ? np_cpulist_next(list, end) : -1;
+                id = next;
         }
+        return (int)used;
+}
+
+int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size)
+{
+        int r = format(list, buf, size, false);
+
+        return r < 0 ? r : 0;
+}
+
+const char *np_cpulist_brief(const struct np_cpulist *list, char *buf, size_t size)
+{
+        if (format(list, buf, size, true) < 0 && size > 0)
+                buf[0] = '\0';
+        return buf;
+}
+
+int np_cpulist_format_alloc(const struct np_cpulist *list, char **ret_text)
+{
+        char small[256], *text;
+
+        /* most lists are short: formatted once on the stack, then copied at their size */
+        if (format(list, small, sizeof(small), false) >= 0)
+                text = strdup(small);
+        else if ((text = malloc(NP_CPULIST_BUFSIZE)))
+                (void)format(list, text, NP_CPULIST_BUFSIZE, false); /* any list fits */
+        if (!text)
+                return -ENOMEM;
+        *ret_text = text;
         return 0;
 }

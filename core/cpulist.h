@@ -28,6 +28,13 @@ int np_cpulist_parse(const char *s, unsigned int limit, const char *what, struct
 
 /* Writes the shortest list form into buf; -ENOBUFS if it does not fit. */
 int np_cpulist_format(const struct np_cpulist *list, char *buf, size_t size);
+/* The list form for a message, in NP_CPULIST_BRIEF bytes (or `size`): a list
+ * too long for it is cut after a whole range and ends in ",...". Returns buf. */
+#define NP_CPULIST_BRIEF 1024
+const char *np_cpulist_brief(const struct np_cpulist *list, char *buf, size_t size);
+/* The whole list form at its own size, for a file (free() it): a frame or
+ * record with NP_CPULIST_BUFSIZE bytes for it costs pages it never uses. */
+int np_cpulist_format_alloc(const struct np_cpulist *list, char **ret_text);
 
 void np_cpulist_zero(struct np_cpulist *list);
 void np_cpulist_clear(struct np_cpulist *list, unsigned int id);

@@ -1223,7 +1223,7 @@ static int leaves_shared_cpus(const struct np_ledger *ledger, const struct np_to
                 const struct packed_record *rec = ledger->records[i];
                 struct np_cpulist rec_nodes;
                 const struct np_cpulist *nodes = rec->policy == NP_POLICY_NONE ? &topology->node_ids : &rec_nodes;
-                char cpus[NP_CPULIST_BUFSIZE], node_list[NP_CPULIST_BUFSIZE];
+                char cpus[NP_CPULIST_BRIEF], node_list[NP_CPULIST_BRIEF];
 
                 if (!packed_list_empty(rec, LIST_EXCLUSIVE))
                         continue;
@@ -1233,12 +1233,11 @@ static int leaves_shared_cpus(const struct np_ledger *ledger, const struct np_to
                 np_policy_shared_cpus(topology, config, &exclusive, nodes, &pool);
                 if (!np_cpulist_empty(&pool))
                         continue;
-                np_cpulist_format(&placement->exclusive_cpus, cpus, sizeof(cpus));
-                np_cpulist_format(nodes, node_list, sizeof(node_list));
                 return np_diag_fail(diag, -ENOSPC,
                                     "container '%s': exclusive CPUs %s would leave shared container '%s' (nodes %s) "
                                     "no CPU to run on; expected fewer exclusive CPUs or other nodes",
-                                    id, cpus, packed_id(rec), node_list);
+                                    id, np_cpulist_brief(&placement->exclusive_cpus, cpus, sizeof(cpus)),
+                                    packed_id(rec), np_cpulist_brief(nodes, node_list, sizeof(node_list)));
         }
         return 0;
 }
@@ -1340,8 +1339,8 @@ int np_names_to_json(const struct np_names *names, struct json_object *obj)
 
 static int add_list(struct json_object *obj, const char *key, const struct np_cpulist *list)
 {
-        char text[NP_CPULIST_BUFSIZE];
-        int r = np_cpulist_format(list, text, sizeof(text));
+        _cleanup_free_ char *text = NULL;
+        int r = np_cpulist_format_alloc(list, &text);
 
         if (r < 0)
                 return r;
@@ -1507,8 +1506,8 @@ static void close_object(struct record_text *t)
 
 static int put_list_member(struct record_text *t, const char *key, const struct np_cpulist *list)
 {
-        char text[NP_CPULIST_BUFSIZE];
-        int r = np_cpulist_format(list, text, sizeof(text));
+        _cleanup_free_ char *text = NULL;
+        int r = np_cpulist_format_alloc(list, &text);
 
         if (r < 0)
                 return r;

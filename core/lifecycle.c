@@ -60,11 +60,10 @@ const char *np_outcome_updates_text(const struct np_outcome *outcome, char *buf,
 
         buf[0] = '\0';
         for (size_t i = 0; i < outcome->n_updates && used < size; i++) {
-                char cpus[NP_CPULIST_BUFSIZE];
+                char cpus[NP_CPULIST_BRIEF];
 
-                np_cpulist_format(&outcome->updates[i].cpus, cpus, sizeof(cpus));
                 used += (size_t)snprintf(buf + used, size - used, "%s%s: %s", i ? "; " : "", outcome->updates[i].id,
-                                         cpus);
+                                         np_cpulist_brief(&outcome->updates[i].cpus, cpus, sizeof(cpus)));
         }
         return buf;
 }
@@ -470,15 +469,15 @@ static int put_new(struct verb *verb, const struct np_input *input, struct np_di
 static bool kubelets(const struct np_context *context, const struct np_input *input, struct np_outcome *outcome)
 {
         const struct np_cpulist *cpus = np_context_kubelet_assigned(context, input->pod_uid, input->name);
-        char text[NP_CPULIST_BUFSIZE];
+        char text[NP_CPULIST_BRIEF];
 
         if (!cpus)
                 return false;
-        np_cpulist_format(cpus, text, sizeof(text));
         outcome->kind = NP_OUTCOME_NONE;
         outcome->placement = (struct np_placement){ .policy = NP_POLICY_NONE };
         snprintf(outcome->placement.reason, sizeof(outcome->placement.reason),
-                 "kubelet's static CPU manager assigned it CPUs %.900s: left to kubelet", text);
+                 "kubelet's static CPU manager assigned it CPUs %.900s: left to kubelet",
+                 np_cpulist_brief(cpus, text, sizeof(text)));
         return true;
 }
 

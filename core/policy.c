@@ -576,15 +576,15 @@ static void explain_auto(struct np_placement *placement, const struct rank *rank
 {
         const char *strategy = rank->pack ? "pack" : "spread";
         bool several = chosen->n > 1;
-        char list[NP_CPULIST_BUFSIZE], memory[32];
+        char list[NP_CPULIST_BRIEF], memory[32];
 
-        np_cpulist_format(&placement->nodes, list, sizeof(list));
+        np_cpulist_brief(&placement->nodes, list, sizeof(list));
         format_bytes(chosen->memory_free_bytes, memory, sizeof(memory));
         if (rank->n_devices > 0) {
-                char devices[NP_CPULIST_BUFSIZE], note[NP_DEVICE_NOTE_MAX + NP_CPULIST_BUFSIZE + 32];
+                char devices[NP_CPULIST_BRIEF], note[NP_DEVICE_NOTE_MAX + NP_CPULIST_BRIEF + 32];
                 struct np_cpulist device_cpu_nodes = *rank->device_nodes;
 
-                np_cpulist_format(rank->device_nodes, devices, sizeof(devices));
+                np_cpulist_brief(rank->device_nodes, devices, sizeof(devices));
                 if (request->device_note[0])
                         snprintf(note, sizeof(note), "%s", request->device_note);
                 else
@@ -639,7 +639,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         bool pod_first = request->scope == NP_SCOPE_POD && !request->pod_nodes_fixed && request->nodes_auto;
         const struct np_cpulist *fixed = NULL; /* the nodes it must go on: as annotated, or the pod's */
         const char *nodes_key = request->nodes_key[0] ? request->nodes_key : "nodes.numapin.io";
-        char list[NP_CPULIST_BUFSIZE], free_text[3072], demand_text[128], pod[640];
+        char list[NP_CPULIST_BRIEF], free_text[3072], demand_text[128], pod[640];
         unsigned int n_candidates = 0, n_cpu_nodes = 0;
         int r;
 
@@ -678,10 +678,10 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         return np_diag_fail(diag, -EINVAL,
                                             "%s holds no nodes; expected the nodes of its placed container", pod);
                 if (!request->nodes_auto && !np_cpulist_equal(&request->nodes, &request->pod_nodes)) {
-                        char pod_list[NP_CPULIST_BUFSIZE];
+                        char pod_list[NP_CPULIST_BRIEF];
 
-                        np_cpulist_format(&request->nodes, list, sizeof(list));
-                        np_cpulist_format(&request->pod_nodes, pod_list, sizeof(pod_list));
+                        np_cpulist_brief(&request->nodes, list, sizeof(list));
+                        np_cpulist_brief(&request->pod_nodes, pod_list, sizeof(pod_list));
                         return np_diag_fail(
                                 diag, -EINVAL,
                                 "annotation '%s' asks for nodes %s, but %s holds nodes %s; expected the pod's nodes or no node list",
@@ -694,7 +694,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         if (fixed) {
                 NP_CPULIST_FOREACH(id, fixed) {
                         if (!np_topology_node(t, (unsigned int)id)) {
-                                np_cpulist_format(&t->node_ids, list, sizeof(list));
+                                np_cpulist_brief(&t->node_ids, list, sizeof(list));
                                 if (request->pod_nodes_fixed)
                                         return np_diag_fail(
                                                 diag, -ENOENT,
@@ -715,7 +715,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                                             request->pod_nodes_fixed ? "" : "'", ARRAY_SIZE(chosen.members));
                 memcpy(chosen.members, candidates, n_candidates * sizeof(*candidates));
                 set_totals(t, nf, &rank, &chosen);
-                np_cpulist_format(fixed, list, sizeof(list));
+                np_cpulist_brief(fixed, list, sizeof(list));
                 if (!set_fits(nf, &rank, &chosen, request, demand, needs_memory)) {
                         describe_free(nf, candidates, n_candidates, free_text, sizeof(free_text));
                         describe_demand(request, demand, needs_memory, demand_text, sizeof(demand_text));
@@ -814,7 +814,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
 
         r = choose_cpus(t, config, usage, request, nf, &chosen, &placement);
         if (r < 0 || np_cpulist_empty(&placement.cpus))
-                np_cpulist_format(&placement.nodes, list, sizeof(list));
+                np_cpulist_brief(&placement.nodes, list, sizeof(list));
         if (r < 0)
                 return np_diag_fail(diag, r, "cannot choose CPUs on nodes %s: %s", list, strerror(-r));
         if (np_cpulist_empty(&placement.cpus))
@@ -822,7 +822,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         diag, -ENOSPC,
                         "nodes %s have no CPU left for this container (memory-only, reserved or held exclusively); add a node with free CPUs",
                         list);
-        np_cpulist_format(&placement.cpus, list, sizeof(list));
+        np_cpulist_brief(&placement.cpus, list, sizeof(list));
         if (request->exclusive_cpus > 0)
                 append_reason(&placement, "; exclusive CPU%s %s, whole cores first",
                               request->exclusive_cpus == 1 ? "" : "s", list);
@@ -846,7 +846,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         nearest_memory_only_nodes(t, &placement.nodes, &added);
                         np_cpulist_andnot(&added, &placement.mems);
                         np_cpulist_or(&placement.mems, &added);
-                        np_cpulist_format(&added, list, sizeof(list));
+                        np_cpulist_brief(&added, list, sizeof(list));
                         if (np_cpulist_empty(&added))
                                 append_reason(&placement,
                                               "; memory-tier extended: no memory-only node is nearest to these nodes");
@@ -857,7 +857,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                                         np_cpulist_count(&added) == 1 ? "" : "s", list);
                 }
                 if (np_cpulist_empty(&placement.mems)) {
-                        np_cpulist_format(&placement.nodes, list, sizeof(list));
+                        np_cpulist_brief(&placement.nodes, list, sizeof(list));
                         return np_diag_fail(diag, -ENOSPC,
                                             "nodes %s have no memory; choose nodes with memory, or policy cpus-only",
                                             list);

@@ -381,15 +381,14 @@ static int splice_cpuset(const struct np_spec *spec, const char *cpus, const cha
 
 int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag)
 {
-        _cleanup_free_ char *text = NULL;
-        char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
+        _cleanup_free_ char *text = NULL, *cpus = NULL, *mems = NULL;
         struct np_spec_site site;
         size_t size;
         int r;
 
-        if (np_cpulist_format(&placement->cpus, cpus, sizeof(cpus)) < 0 ||
-            np_cpulist_format(&placement->mems, mems, sizeof(mems)) < 0)
-                return -ENOBUFS;
+        if (np_cpulist_format_alloc(&placement->cpus, &cpus) < 0 ||
+            np_cpulist_format_alloc(&placement->mems, &mems) < 0)
+                return -ENOMEM;
         r = splice_cpuset(spec, cpus, placement->write_mems ? mems : NULL, &text, &size);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot rewrite config.json: %s", spec->bundle, strerror(-r));

@@ -72,7 +72,7 @@ static int place(struct np_context *context, const struct np_state *state, struc
         struct np_input input = NP_INPUT_INIT;
         struct np_placement applied, recorded;
         const struct np_placement *p = &applied;
-        char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
+        char cpus[NP_CPULIST_BRIEF], mems[NP_CPULIST_BRIEF];
         int r;
 
         r = np_spec_load(state->bundle, diag, &spec);
@@ -140,10 +140,9 @@ static int place(struct np_context *context, const struct np_state *state, struc
                 return r;
         }
 
-        np_cpulist_format(&p->cpus, cpus, sizeof(cpus));
-        np_cpulist_format(&p->mems, mems, sizeof(mems));
         np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id, np_policy_to_string(p->policy),
-                    cpus, mems, p->write_mems ? "" : " (not written)", p->reason);
+                    np_cpulist_brief(&p->cpus, cpus, sizeof(cpus)), np_cpulist_brief(&p->mems, mems, sizeof(mems)),
+                    p->write_mems ? "" : " (not written)", p->reason);
         log_updates(&outcome);
         np_outcome_clear(&outcome);
         return 0;

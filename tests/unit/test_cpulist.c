@@ -4,6 +4,7 @@
  * pseudo-random set, and the set operations placement relies on. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../core/cpulist.h"
+#include "../../core/macro.h"
 
 /* A set from a list of ids, ended by -1. */
 static struct np_cpulist set_of(int first, ...)
@@ -296,6 +298,62 @@ static void test_cpulist_format_into_too_small_buffer_returns_enobufs(void **sta
         }
 }
 
+/* A record or a cgroup file gets the whole list, however long, at its own size. */
+static void test_cpulist_format_alloc_writes_whole_list_at_its_size(void **state)
+{
+        static char expected[NP_CPULIST_BUFSIZE];
+        _cleanup_free_ char *shortest = NULL, *worst = NULL, *empty = NULL;
+        struct np_cpulist list = set_of(0, 1, 2, 3, 8, 10, 11, -1), none = {};
+
+        assert_int_equal(np_cpulist_format_alloc(&list, &shortest), 0);
+        assert_string_equal(shortest, "0-3,8,10-11");
+        assert_int_equal(np_cpulist_format_alloc(&none, &empty), 0);
+        assert_string_equal(empty, "");
+        /* past the first guess on the stack: every other id of 8192, some 19 KiB */
+        np_cpulist_zero(&list);
+        for (unsigned int id = 0; id < NP_CPULIST_MAX; id += 2)
+                np_cpulist_set(&list, id);
+        assert_int_equal(np_cpulist_format(&list, expected, sizeof(expected)), 0);
+        assert_int_equal(np_cpulist_format_alloc(&list, &worst), 0);
+        assert_string_equal(worst, expected);
+}
+
+/* A message gets what fits, cut after a whole range and marked as cut. */
+static void test_cpulist_brief_cuts_after_a_whole_range_and_marks_it(void **state)
+{
+        struct np_cpulist list = set_of(0, 1, 2, 3, 8, 10, 11, -1);
+        char buf[NP_CPULIST_BRIEF];
+
+        assert_string_equal(np_cpulist_brief(&list, buf, sizeof(buf)), "0-3,8,10-11");
+        /* 11 bytes and the NUL: the whole list, no mark */
+        assert_string_equal(np_cpulist_brief(&list, buf, 12), "0-3,8,10-11");
+        /* one byte less: "0-3,8" and the mark, never half a range */
+        assert_string_equal(np_cpulist_brief(&list, buf, 11), "0-3,8,...");
+        assert_string_equal(np_cpulist_brief(&list, buf, 10), "0-3,8,...");
+        assert_string_equal(np_cpulist_brief(&list, buf, 9), "0-3,...");
+        assert_string_equal(np_cpulist_brief(&list, buf, 8), "0-3,...");
+        assert_string_equal(np_cpulist_brief(&list, buf, 7), "...");
+        assert_string_equal(np_cpulist_brief(&list, buf, 4), "");
+        /* at every size: a string shorter than it, nothing written past it */
+        for (size_t size = 1; size < sizeof(buf) && size < 16; size++) {
+                char out[32];
+
+                memset(out, 'x', sizeof(out));
+                np_cpulist_brief(&list, out, size);
+                assert_true(strlen(out) < size);
+                for (size_t i = size; i < sizeof(out); i++)
+                        assert_int_equal(out[i], 'x');
+        }
+        /* the worst list of 8192 CPUs fits a message's room cut */
+        np_cpulist_zero(&list);
+        for (unsigned int id = 0; id < NP_CPULIST_MAX; id += 2)
+                np_cpulist_set(&list, id);
+        np_cpulist_brief(&list, buf, sizeof(buf));
+        assert_true(strlen(buf) < sizeof(buf));
+        assert_memory_equal(buf, "0,2,4,6,8,10,", 13);
+        assert_string_equal(buf + strlen(buf) - 4, ",...");
+}
+
 /* xorshift32: the same pseudo-random ids on every run. */
 static uint32_t next_random(uint32_t *seed)
 {
@@ -514,6 +572,8 @@ int main(void)
                 cmocka_unit_test(test_cpulist_format_writes_full_set_as_one_range),
                 cmocka_unit_test(test_cpulist_format_fits_worst_case_in_bufsize),
                 cmocka_unit_test(test_cpulist_format_into_too_small_buffer_returns_enobufs),
+                cmocka_unit_test(test_cpulist_format_alloc_writes_whole_list_at_its_size),
+                cmocka_unit_test(test_cpulist_brief_cuts_after_a_whole_range_and_marks_it),
                 cmocka_unit_test(test_cpulist_round_trips_pseudo_random_sets),
                 cmocka_unit_test(test_cpulist_set_clear_and_test_ignore_ids_beyond_max),
                 cmocka_unit_test(test_cpulist_count_and_empty_follow_members),
