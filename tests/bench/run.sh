@@ -48,6 +48,8 @@ echo
 #    createRuntime and the unwatch at poststop are then part of every run, as for a
 #    container on a node. Then a first container on a cold machine (no topology
 #    cache) of 1024 CPUs (the large-32node fixture) against the same with the cache.
+#    Beside the times, each kind's page faults and CPU time a run (wait4's usage of
+#    the run, fork and exec included): where the hook's time goes.
 go_built=""
 if command -v go >/dev/null; then
         if (cd tests/bench/go && export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOFLAGS= \
@@ -61,14 +63,23 @@ if command -v go >/dev/null; then
 fi
 # met_within VALUE LIMIT: "met" when VALUE <= LIMIT
 met_within() { awk -v v="$1" -v l="$2" 'BEGIN { print (v <= l) ? "met" : "not met" }'; }
-# one_run STATE -- COMMAND... [--then COMMAND...]: one timed run's microseconds
-one_run() { local t; read -r t _ < <("$B/bench_exec" 1 "$@") && echo "$t"; }
+# one_run STATE -- COMMAND... [--then COMMAND...]: one timed run's microseconds,
+# then its page faults and CPU microseconds (bench_exec's usage of the run)
+one_run() { local t f c; read -r t _ f c < <("$B/bench_exec" 1 "$@") && echo "$t $f $c"; }
 # stats FILE KIND: the median and p99 of KIND's samples, as bench_exec takes them
 stats() {
         awk -v k="$2" '$1 == k { print $2 }' "$1" | sort -g |
                 awk '{ a[NR - 1] = $1 } END { printf "%s %s\n", a[int(NR / 2)], a[int((NR - 1) * 0.99)] }'
 }
 row() { printf '  %-28s median %8.0f us   p99 %8.0f us%s\n' "$1" "$2" "$3" "${4:-}"; }
+# run_usage FILE KIND: the median page faults and CPU microseconds of KIND's runs
+run_usage() {
+        local f
+        for f in 3 4; do
+                awk -v k="$2" -v f="$f" '$1 == k { print $f }' "$1" | sort -g | awk '{ a[NR - 1] = $1 } END { printf "%s ", a[int(NR / 2)] }'
+        done
+        echo
+}
 hook_bench() { # DIR LABEL SHORT-LABEL
         local dir=$1 label=$2 short=$3 cpus i kind
         mkdir -p "$dir/cg/cpuset/ctr" "$dir/bundle" "$dir/go-bundle" "$dir/state"
@@ -137,6 +148,14 @@ JSON
                 "   ($(ratio "$floor_med" "$trivial_med")x the trivial C hook)"
         echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x the trivial C hook" \
                 "(goal on tmpfs: within 1.3x); median $(ratio "$hook_med" "$floor_med")x the floor"
+        # where the time goes: the same runs' page faults and CPU time (fork and exec included)
+        local k faults trivial_faults cpu line="  per run (median): page faults / CPU time:"
+        for k in hook trivial floor go-trivial; do
+                [ "$k" = go-trivial ] && [ -z "$go_built" ] && continue
+                read -r faults cpu < <(run_usage "$dir/samples" "$k")
+                line+=" $k $faults / ${cpu} us;"
+        done
+        echo "${line%;}"
         if [ "$short" = tmpfs ]; then
                 goal "hook createRuntime, tmpfs, median" "$hook_med us" "$trivial_med us (trivial C hook)" \
                         "$(ratio "$hook_med" "$trivial_med")x" "within 1.3x" "$(met_within "$(ratio "$hook_med" "$trivial_med")" 1.3)"
@@ -145,6 +164,10 @@ JSON
                 # no goal: how much of the time is numapin's own work, beyond the filter and the calls
                 goal "hook createRuntime, tmpfs, median, against the floor" "$hook_med us" \
                         "$floor_med us (floor-hook)" "$(ratio "$hook_med" "$floor_med")x" "(none: shows numapin's own work)" "-"
+                read -r faults _ < <(run_usage "$dir/samples" hook)
+                read -r trivial_faults _ < <(run_usage "$dir/samples" trivial)
+                goal "hook createRuntime, tmpfs, page faults a run (median)" "$faults" "$trivial_faults (trivial C hook)" \
+                        "$(ratio "$faults" "$trivial_faults")x" "(none: shows where the time goes)" "-"
         fi
         if [ ${#monitor_args[@]} -gt 0 ]; then
                 local mon_med mon_p99 f
