@@ -887,6 +887,11 @@ static int bench_cost(struct bench *b)
                                "%.2fx 1 watched (goal: within %.2fx)%s\n",
                                ratio, med[PHASE_ONE] - base, GOAL_RATIO, crowd, GOAL_CROWD,
                                enough ? "" : " (fewer than 10^6 events per phase)");
+                        /* where the +ns go: finding the task's cgroup in the index (paid on
+                         * every event, watched or not), then counting (watched events only) */
+                        printf("    of which finding the cgroup (workload unwatched): %.2fx, +%.0f ns; counting: +%.0f ns\n",
+                               base > 0 ? med[PHASE_UNWATCHED] / base : 0, med[PHASE_UNWATCHED] - base,
+                               med[PHASE_ONE] - med[PHASE_UNWATCHED]);
                         snprintf(figure, sizeof(figure), "BPF %s, ns/event, %llu events/phase", tracepoints[t].name,
                                  (unsigned long long)per_phase);
                         snprintf(numapin, sizeof(numapin), "%.1f ns", med[PHASE_ONE]);
