@@ -53,10 +53,12 @@ static bool roots_are_the_kernels(const struct np_context *context)
 {
         char cpuset[PATH_MAX + 8];
 
-        if (np_monitor_supported(context->sysfs_root, context->cgroup_root, NULL) == 0)
+        if (np_monitor_sysfs_supported(context->sysfs_root, NULL) < 0)
+                return false;
+        if (np_monitor_cgroup_supported(context->cgroup_root, NULL) == 0)
                 return true;
         snprintf(cpuset, sizeof(cpuset), "%s/cpuset", context->cgroup_root);
-        return np_monitor_supported(context->sysfs_root, cpuset, NULL) == 0;
+        return np_monitor_cgroup_supported(cpuset, NULL) == 0;
 }
 
 static int resolve_settings(struct np_context *context, struct np_diag *diag)

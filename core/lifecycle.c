@@ -387,8 +387,9 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
                 return;
         struct np_diag diag = {}; /* 4 KiB to zero: only past the common returns */
 
-        /* a fixture tree has no cgroup ids to count: the monitor says so itself */
-        if (!np_context_real_kernel(context) || np_monitor_supported(context->sysfs_root, record->cgroup, &diag) < 0) {
+        /* a fixture tree has no cgroup ids to count: the monitor says so itself (the
+         * sysfs root was asked about with the context's roots) */
+        if (!np_context_real_kernel(context) || np_monitor_cgroup_supported(record->cgroup, &diag) < 0) {
                 np_log_debug("container '%s': not monitored: %s", record->id,
                              diag.message[0] ? diag.message : "sysfs or cgroup root is not the running kernel's");
                 return;

@@ -64,7 +64,7 @@ static int fs_magic(const char *path, const char *what, struct np_diag *diag, un
         return 0;
 }
 
-int np_monitor_supported(const char *sysfs_root, const char *cgroup_dir, struct np_diag *diag)
+int np_monitor_sysfs_supported(const char *sysfs_root, struct np_diag *diag)
 {
         unsigned long magic = 0;
         int r;
@@ -79,8 +79,14 @@ int np_monitor_supported(const char *sysfs_root, const char *cgroup_dir, struct 
                                     "monitor: the sysfs root %s is not a sysfs mount (filesystem magic 0x%lx): the "
                                     "monitor counts on the running kernel only",
                                     sysfs_root, magic);
-        if (!cgroup_dir)
-                return 0;
+        return 0;
+}
+
+int np_monitor_cgroup_supported(const char *cgroup_dir, struct np_diag *diag)
+{
+        unsigned long magic = 0;
+        int r;
+
         r = fs_magic(cgroup_dir, "cgroup", diag, &magic);
         if (r < 0)
                 return r;

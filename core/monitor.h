@@ -104,14 +104,15 @@ int np_monitor_count(const struct np_monitor *monitor, unsigned int *ret_count);
 /* Detaches and unpins a whole set (an older build's, once nothing uses it). */
 int np_monitor_remove(const char *dir);
 
-/* Whether the monitor can count here: `sysfs_root` (NULL: the default root of
- * np_topology_default_root()) is a sysfs mount, and `cgroup_dir` (unless NULL)
+/* Whether the monitor can count here, in two questions a caller asks once each:
+ * whether `sysfs_root` (NULL: "/sys") is a sysfs mount, and whether `cgroup_dir`
  * is a directory of a kernel cgroup hierarchy (cgroup2 or v1). A container's
  * cgroup directory, not the root of the hierarchy: on a v1 host /sys/fs/cgroup
  * itself is a tmpfs. A fixture tree (tests) is neither: -EOPNOTSUPP, with `diag`
- * naming the path; -errno when a path cannot be examined. Front-ends ask this
- * instead of comparing their roots with "/sys"; np_watch_attach asks it too. */
-int np_monitor_supported(const char *sysfs_root, const char *cgroup_dir, struct np_diag *diag);
+ * naming the path; -errno when a path cannot be examined. Front-ends ask these
+ * instead of comparing their roots with "/sys". */
+int np_monitor_sysfs_supported(const char *sysfs_root, struct np_diag *diag);
+int np_monitor_cgroup_supported(const char *cgroup_dir, struct np_diag *diag);
 
 /* The cgroup id the BPF programs see for the cgroup directory `path`. */
 int np_monitor_cgroup_id(const char *path, uint64_t *ret_id);

@@ -23,9 +23,6 @@ int np_watch_attach(const char *sysfs_root, const struct np_config *config, cons
         int r;
 
         record->monitor = (struct np_record_monitor){};
-        r = np_monitor_supported(sysfs_root, record->cgroup, diag);
-        if (r < 0)
-                return r;
         r = np_monitor_open(sysfs_root, config->monitor_pin_dir, topology, config->monitor_slots, true, diag, &monitor);
         if (r < 0)
                 return r;

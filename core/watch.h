@@ -10,8 +10,9 @@
 
 /* Loads the monitor if needed (its tables from `topology` and `sysfs_root`) and
  * watches the record's cgroup; on success record->monitor says where. A failure
- * leaves record->monitor off; -EOPNOTSUPP when the root or the cgroup is not
- * the kernel's (np_monitor_supported). */
+ * leaves record->monitor off. The caller has asked whether the sysfs root and
+ * the record's cgroup are the kernel's (np_monitor_sysfs_supported(),
+ * np_monitor_cgroup_supported()). */
 int np_watch_attach(const char *sysfs_root, const struct np_config *config, const struct np_topology *topology,
                     const struct np_ledger *ledger, struct np_record *record, struct np_diag *diag);
 /* Stops counting for the record (when its placement is undone). */

@@ -18,6 +18,7 @@
 
 #include "../../core/annotations.h"
 #include "../../core/lifecycle.h"
+#include "../../core/monitor.h"
 #include "../../core/opstats.h"
 #include "helpers.h"
 
@@ -1070,6 +1071,49 @@ static void test_context_knows_a_fixture_tree_is_not_the_running_kernel(void **s
         np_context_free(context);
 }
 
+/* The kernel's /sys with a fixture cgroup root is not the running kernel either:
+ * the monitor would find no cgroup ids there. */
+static void test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_is_not_the_running_kernel(void **state)
+{
+        struct fixture *f = *state;
+        struct np_context_options options = { .config_path = f->config,
+                                              .sysfs_root = "/sys",
+                                              .cgroup_root = f->cgroup };
+        struct np_context *context = NULL;
+
+        if (np_monitor_sysfs_supported("/sys", NULL) < 0)
+                skip();
+        assert_int_equal(np_context_open(&options, NULL, &context), 0);
+        assert_false(np_context_real_kernel(context));
+        np_context_free(context);
+}
+
+static void test_monitor_supported_names_the_path_that_is_not_the_kernels(void **state)
+{
+        struct fixture *f = *state;
+        struct np_diag diag = {};
+        char missing[PATH_MAX];
+
+        assert_int_equal(np_monitor_sysfs_supported(f->sysfs, &diag), -EOPNOTSUPP);
+        assert_non_null(strstr(diag.message, f->sysfs));
+        assert_non_null(strstr(diag.message, "not a sysfs mount"));
+        diag = (struct np_diag){};
+        assert_int_equal(np_monitor_cgroup_supported(f->cgroup, &diag), -EOPNOTSUPP);
+        assert_non_null(strstr(diag.message, f->cgroup));
+        assert_non_null(strstr(diag.message, "not a kernel cgroup"));
+        diag = (struct np_diag){};
+        np_test_path(missing, sizeof(missing), f->dir, "no-such-cgroup");
+        assert_int_equal(np_monitor_cgroup_supported(missing, &diag), -ENOENT);
+        assert_non_null(strstr(diag.message, missing));
+        /* this machine's own: sysfs, and the cgroup2 root or the v1 cpuset hierarchy */
+        if (np_monitor_sysfs_supported("/sys", NULL) < 0)
+                skip();
+        if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+                assert_int_equal(np_monitor_cgroup_supported("/sys/fs/cgroup", NULL), 0);
+        else if (access("/sys/fs/cgroup/cpuset", F_OK) == 0)
+                assert_int_equal(np_monitor_cgroup_supported("/sys/fs/cgroup/cpuset", NULL), 0);
+}
+
 static void test_context_set_config_applies_a_later_config(void **state)
 {
         struct fixture *f = *state;
@@ -1120,6 +1164,8 @@ int main(void)
                 TEST(test_context_settings_resolve_flag_then_environment_then_config),
                 TEST(test_context_refuses_a_relative_state_dir_and_a_missing_given_config),
                 TEST(test_context_knows_a_fixture_tree_is_not_the_running_kernel),
+                TEST(test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_is_not_the_running_kernel),
+                TEST(test_monitor_supported_names_the_path_that_is_not_the_kernels),
                 TEST(test_context_set_config_applies_a_later_config),
         };
 
