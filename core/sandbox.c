@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* The seccomp allow-lists of numapin-hook, numapin-nri and numapin-exporter, one
- * table per profile with the path that needs each call, and their installation
- * through libseccomp, compiled to BPF at build time. A call outside the list fails with EPERM: a hook killed by
- * SIGSYS half-way through its ledger or cgroup writes would leave more to mend
- * than one that fails, logs the caller's message and undoes its placement. The
- * filter also asks the kernel to log every refused call (the audit log names it). */
+ * table per profile with the path that needs each call, and their installation:
+ * libseccomp compiles them at build time (the hook's then rewritten as a bitmap,
+ * core/sandbox-compact.c). A call outside the list fails with EPERM: a hook
+ * killed by SIGSYS half-way through its ledger or cgroup writes would leave more
+ * to mend than one that fails, logs the caller's message and undoes its
+ * placement. The filter also asks the kernel to log every refused call (the
+ * audit log names it). */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,7 +22,7 @@
 #ifndef NP_SANDBOX_GENERATOR
 /* np_sandbox_filters[]: build() of each profile, compiled at build time by
  * build-aux/sandbox-gen.c (libseccomp takes some 400 us to compile one, a
- * quarter of the hook's run) */
+ * quarter of the hook's run); the hook's as a bitmap */
 #include "sandbox-filters.h"
 #endif
 
@@ -98,6 +100,44 @@ static const char *const sanitizer_calls[] = {
 
 /* clang-format on */
 
+/* The calls let through only with one argument's value. */
+static const struct arg_rule {
+        const char *call;
+        struct np_sandbox_rule rule;
+        bool nri_and_exporter_only;
+        bool not_with_monitor; /* the monitor's calls let it through at large */
+} arg_rules[] = {
+        /* kill(pid, 0) only: whether a container's process lives (reclaiming
+         * records); a refused call would answer EPERM, which reads as "alive" */
+        { .call = "kill", .rule = { SCMP_SYS(kill), 1, 0 } },
+        /* sockets: only AF_UNIX ones (syslog, the runtime's NRI socket); the
+         * metrics listener is made before the filter */
+        { .call = "socket", .rule = { SCMP_SYS(socket), 0, AF_UNIX } },
+        /* libmicrohttpd names its thread (glibc's pthread_setname_np: prctl PR_SET_NAME) */
+        { .call = "prctl",
+          .rule = { SCMP_SYS(prctl), 0, PR_SET_NAME },
+          .nri_and_exporter_only = true,
+          .not_with_monitor = true },
+};
+
+static bool rule_applies(const struct arg_rule *rule, enum np_sandbox_profile profile, bool monitor)
+{
+        if (rule->nri_and_exporter_only && profile != NP_SANDBOX_NRI && profile != NP_SANDBOX_EXPORTER)
+                return false;
+        return !(rule->not_with_monitor && monitor);
+}
+
+size_t np_sandbox_rules(enum np_sandbox_profile profile, bool monitor,
+                        struct np_sandbox_rule ret_rules[NP_SANDBOX_RULES_MAX])
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(arg_rules); i++)
+                if (rule_applies(&arg_rules[i], profile, monitor))
+                        ret_rules[n++] = arg_rules[i].rule;
+        return n;
+}
+
 const char *np_sandbox_profile_to_string(enum np_sandbox_profile profile)
 {
         switch (profile) {
@@ -158,26 +198,14 @@ static int build(enum np_sandbox_profile profile, bool monitor, struct np_diag *
         if (r == 0)
                 r = allow_all(ctx, sanitizer_calls, ARRAY_SIZE(sanitizer_calls), diag);
 #endif
-        /* kill(pid, 0) only: whether a container's process lives (reclaiming records);
-         * a refused call would answer EPERM, which reads as "alive" */
-        if (r == 0) {
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A1(SCMP_CMP_EQ, 0));
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(arg_rules); i++) {
+                const struct np_sandbox_rule *rule = &arg_rules[i].rule;
+
+                if (!rule_applies(&arg_rules[i], profile, monitor))
+                        continue;
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule->nr, 1, SCMP_CMP(rule->arg, SCMP_CMP_EQ, rule->value));
                 if (r < 0)
-                        np_diag_fail(diag, r, "seccomp: cannot allow kill: %s", strerror(-r));
-        }
-        /* libmicrohttpd names its thread (glibc's pthread_setname_np: prctl
-         * PR_SET_NAME); the monitor's holder may call prctl at large */
-        if (r == 0 && (profile == NP_SANDBOX_NRI || profile == NP_SANDBOX_EXPORTER) && !monitor) {
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
-                if (r < 0)
-                        np_diag_fail(diag, r, "seccomp: cannot allow prctl: %s", strerror(-r));
-        }
-        /* sockets: only AF_UNIX ones (syslog, the runtime's NRI socket); the
-         * metrics listener is made before the filter */
-        if (r == 0) {
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-                if (r < 0)
-                        np_diag_fail(diag, r, "seccomp: cannot allow socket: %s", strerror(-r));
+                        np_diag_fail(diag, r, "seccomp: cannot allow %s: %s", arg_rules[i].call, strerror(-r));
         }
         if (r < 0) {
                 seccomp_release(ctx);

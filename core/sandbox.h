@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -30,8 +31,22 @@ int np_sandbox_apply(enum np_sandbox_profile profile, bool monitor, struct np_di
 int np_sandbox_export(enum np_sandbox_profile profile, bool monitor, FILE *out, struct np_diag *diag);
 /* The filter as libseccomp compiles it now (struct sock_filter[], written to `fd`). */
 int np_sandbox_export_bpf(enum np_sandbox_profile profile, bool monitor, int fd, struct np_diag *diag);
-/* The program np_sandbox_apply() installs, compiled at build time. */
+/* The program np_sandbox_apply() installs, compiled at build time: libseccomp's
+ * program, for the hook rewritten as a bitmap with the same verdicts. */
 int np_sandbox_compiled(enum np_sandbox_profile profile, bool monitor, const void **ret_program, size_t *ret_size);
+
+/* A call let through only when one argument has one value (kill's signal 0,
+ * socket's AF_UNIX, ...); every other listed call goes through whatever its
+ * arguments. */
+struct np_sandbox_rule {
+        int nr;           /* the call's number */
+        unsigned int arg; /* 0-5 */
+        uint64_t value;
+};
+#define NP_SANDBOX_RULES_MAX 8
+/* The argument rules of `profile`'s filter; returns how many. */
+size_t np_sandbox_rules(enum np_sandbox_profile profile, bool monitor,
+                        struct np_sandbox_rule ret_rules[NP_SANDBOX_RULES_MAX]);
 
 /* build/sandbox/sandbox-filters.h's entries (build-aux/sandbox-gen.c) */
 struct np_sandbox_filter {
