@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "parse.h"
@@ -139,21 +140,24 @@ static void sysfs_dirs_close(struct sysfs_dirs *dirs)
         closep(&dirs->cpu_dir);
 }
 
+/* Opens the two folders by their whole paths (each verb reads node meminfo
+ * through them: no descriptor of the root to open and close); the root is
+ * looked at only to say which part is missing. */
 static int sysfs_dirs_open(const char *sysfs_root, struct np_diag *diag, struct sysfs_dirs *dirs)
 {
-        _cleanup_close_ int root_fd = -1;
-
         dirs->node_dir = dirs->cpu_dir = -1;
         snprintf(dirs->node_path, sizeof(dirs->node_path), "%s/devices/system/node", sysfs_root);
         snprintf(dirs->cpu_path, sizeof(dirs->cpu_path), "%s/devices/system/cpu", sysfs_root);
-        root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
-        dirs->node_dir = np_open_dir_at(root_fd, "devices/system/node");
-        if (dirs->node_dir < 0)
+        dirs->node_dir = np_open_dir_at(AT_FDCWD, dirs->node_path);
+        if (dirs->node_dir < 0) {
+                _cleanup_close_ int root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (root_fd < 0)
+                        return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
                 return np_diag_fail(diag, dirs->node_dir, "sysfs: %s: %s (a kernel without NUMA?)", dirs->node_path,
                                     strerror(-dirs->node_dir));
-        dirs->cpu_dir = np_open_dir_at(root_fd, "devices/system/cpu");
+        }
+        dirs->cpu_dir = np_open_dir_at(AT_FDCWD, dirs->cpu_path);
         if (dirs->cpu_dir < 0)
                 return np_diag_fail(diag, dirs->cpu_dir, "sysfs: %s: %s", dirs->cpu_path, strerror(-dirs->cpu_dir));
         return 0;
@@ -246,22 +250,22 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
  * index3, so that one is tried first. Cache data only refines the choice of
  * exclusive CPUs, so an unreadable or malformed cache file means "L3 unknown"
  * (-1), not an error, and leaves no diagnostic behind. *ret_index: the N. */
-static int cpu_l3(int cpu_dir, const char *where, unsigned int *ret_index)
+static int cpu_l3(int cpu_root, const char *where, unsigned int cpu, unsigned int *ret_index)
 {
         for (unsigned int i = 0; i < 16; i++) {
                 unsigned int index = i == 0 ? 3 : i - (i <= 3), level, id;
                 char path[64];
 
-                snprintf(path, sizeof(path), "cache/index%u/level", index);
-                if (read_u32(cpu_dir, path, where, NULL, &level) < 0) {
+                snprintf(path, sizeof(path), "cpu%u/cache/index%u/level", cpu, index);
+                if (read_u32(cpu_root, path, where, NULL, &level) < 0) {
                         if (index == 3)
                                 continue;
                         break;
                 }
                 if (level != 3)
                         continue;
-                snprintf(path, sizeof(path), "cache/index%u/id", index);
-                if (read_u32(cpu_dir, path, where, NULL, &id) == 0 && id <= INT32_MAX) {
+                snprintf(path, sizeof(path), "cpu%u/cache/index%u/id", cpu, index);
+                if (read_u32(cpu_root, path, where, NULL, &id) == 0 && id <= INT32_MAX) {
                         *ret_index = index;
                         return (int)id;
                 }
@@ -305,29 +309,39 @@ static unsigned int *shared_field(struct np_cpu *cpu, unsigned int k)
 
 /* Marks the CPUs of `list_path` above `id` among `all` as taking their values
  * from the CPU at `index`. A list that cannot be read only costs reads. */
-static void share_values(int cpu_dir, const char *list_path, unsigned int id, const struct np_cpulist *all,
+static void share_values(int cpu_root, const char *list_path, unsigned int id, const struct np_cpulist *all,
                          int16_t index, int16_t *from)
 {
         struct np_cpulist list;
 
-        if (read_list(cpu_dir, list_path, NP_CPULIST_MAX, "", NULL, &list) < 0)
+        if (read_list(cpu_root, list_path, NP_CPULIST_MAX, "", NULL, &list) < 0)
                 return;
         NP_CPULIST_FOREACH(other, &list)
                 if ((unsigned int)other > id && np_cpulist_test(all, (unsigned int)other) && from[other] < 0)
                         from[other] = index;
 }
 
-/* Fills cpus[index], the CPU `id` of `node`; cpus[0..index) are filled. */
+static bool cpu_folder(int cpu_root, unsigned int id)
+{
+        char name[32];
+
+        snprintf(name, sizeof(name), "cpu%u", id);
+        return faccessat(cpu_root, name, F_OK, 0) == 0;
+}
+
+/* Fills cpus[index], the CPU `id` of `node`; cpus[0..index) are filled. Its
+ * files are read by their path under the cpu folder ("cpuN/topology/core_id"),
+ * not through a descriptor of cpuN/: two calls fewer for each CPU read. A CPU
+ * without a folder reads as its own core, package and die (a flat machine). */
 static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char *cpu_path,
                     const struct np_cpulist *all, struct shared_values *shared, struct np_cpu *cpus, int16_t index,
                     struct np_diag *diag)
 {
-        _cleanup_close_ int cpu_dir = -1;
         struct np_cpu *cpu = &cpus[index];
         struct np_cpu *from[N_SHARES];
-        char name[32], path[64], where[PATH_MAX + 64];
+        char path[64];
         unsigned int l3_index = 0;
-        bool all_shared = true;
+        bool all_shared = true, looked = false;
         int r;
 
         *cpu = (struct np_cpu){ .id = id, .node = node, .core = id, .l3 = -1 };
@@ -346,24 +360,24 @@ static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char
                 cpu->l3 = from[SHARE_L3]->l3;
         if (all_shared)
                 return 0;
-        snprintf(name, sizeof(name), "cpu%u", id);
-        cpu_dir = np_open_dir_at(cpu_root, name);
-        if (cpu_dir < 0)
-                return 0; /* no per-CPU folder: a flat machine as far as we can tell */
-        snprintf(where, sizeof(where), "%s/%s", cpu_path, name);
         for (unsigned int k = 0; k < ARRAY_SIZE(shared_files); k++) {
                 if (from[k])
                         continue;
-                r = read_u32(cpu_dir, shared_files[k].value, where, diag, shared_field(cpu, k));
+                snprintf(path, sizeof(path), "cpu%u/%s", id, shared_files[k].value);
+                r = read_u32(cpu_root, path, cpu_path, diag, shared_field(cpu, k));
+                if (r == -ENOENT && !looked && !cpu_folder(cpu_root, id))
+                        return 0; /* no per-CPU folder: a flat machine as far as we can tell */
+                looked = true;
                 if (r < 0 && r != -ENOENT)
                         return r;
-                share_values(cpu_dir, shared_files[k].list, id, all, index, shared->from[k]);
+                snprintf(path, sizeof(path), "cpu%u/%s", id, shared_files[k].list);
+                share_values(cpu_root, path, id, all, index, shared->from[k]);
         }
         if (!from[SHARE_L3]) {
-                cpu->l3 = cpu_l3(cpu_dir, where, &l3_index);
+                cpu->l3 = cpu_l3(cpu_root, cpu_path, id, &l3_index);
                 if (cpu->l3 >= 0) {
-                        snprintf(path, sizeof(path), "cache/index%u/shared_cpu_list", l3_index);
-                        share_values(cpu_dir, path, id, all, index, shared->from[SHARE_L3]);
+                        snprintf(path, sizeof(path), "cpu%u/cache/index%u/shared_cpu_list", id, l3_index);
+                        share_values(cpu_root, path, id, all, index, shared->from[SHARE_L3]);
                 }
         }
         return 0;

@@ -564,6 +564,35 @@ static void test_topology_rejects_a_garbage_core_id(void **state)
         assert_load_fails_naming(*state, -EINVAL, path);
 }
 
+/* cpuN/ gone: the CPU is still loaded, its own core (as a flat machine's) */
+static void test_topology_a_cpu_without_its_folder_is_a_core_of_its_own(void **state)
+{
+        struct broken_tree *tree = *state;
+        _cleanup_topology_ struct np_topology *t = NULL;
+        char path[4096];
+
+        np_test_rmtree(np_test_path(path, sizeof(path), tree->root, "devices/system/cpu/cpu5"));
+        assert_int_equal(np_topology_load(tree->root, NULL, &t), 0);
+        assert_int_equal(t->n_cpus, 16);
+        assert_non_null(np_topology_cpu(t, 5));
+        assert_int_equal(np_topology_cpu(t, 5)->node, 1);
+        assert_int_equal(np_topology_cpu(t, 5)->core, 5);
+        for (unsigned int cpu = 0; cpu < 16; cpu++)
+                if (cpu != 5)
+                        assert_int_not_equal(np_topology_cpu(t, cpu)->core_index, np_topology_cpu(t, 5)->core_index);
+}
+
+/* cpuN a file where its folder should be: refused, naming it */
+static void test_topology_rejects_a_cpu_folder_that_is_a_file(void **state)
+{
+        struct broken_tree *tree = *state;
+        char path[4096];
+
+        np_test_rmtree(np_test_path(path, sizeof(path), tree->root, "devices/system/cpu/cpu5"));
+        np_test_write_file(path, "0\n");
+        assert_load_fails_naming(tree, -ENOTDIR, path);
+}
+
 int main(void)
 {
 #define BROKEN(test) cmocka_unit_test_setup_teardown(test, broken_tree_setup, broken_tree_teardown)
@@ -598,6 +627,8 @@ int main(void)
                 BROKEN(test_topology_rejects_a_cpu_listed_by_two_nodes),
                 BROKEN(test_topology_rejects_a_garbage_cpu_online_list),
                 BROKEN(test_topology_rejects_a_garbage_core_id),
+                BROKEN(test_topology_a_cpu_without_its_folder_is_a_core_of_its_own),
+                BROKEN(test_topology_rejects_a_cpu_folder_that_is_a_file),
         };
 #undef BROKEN
 
