@@ -569,6 +569,14 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                 return 0;
         }
 
+        if ((flags & NP_PLACE_HOLD) && !context->batch) {
+                /* the batch's verb_begin() takes the lock; this verb's finds it taken */
+                r = np_lifecycle_batch_begin(context, diag);
+                if (r < 0) {
+                        np_outcome_clear(outcome);
+                        return r;
+                }
+        }
         r = verb_begin(&verb, context, diag);
         if (r == 0 && outcome->request.policy == NP_POLICY_NONE && context->options.protect_unrecorded) {
                 protected_placement(&verb, &demand, &outcome->placement);
@@ -641,8 +649,10 @@ int np_lifecycle_place(struct np_context *context, const struct np_input *input,
                        struct np_diag *diag, struct np_outcome *outcome)
 {
         enum np_op_source source;
-        bool refused = false;
+        bool refused = false, batch = context->batch;
         int r = place(context, input, flags, diag, outcome, &refused);
+
+        outcome->held = !batch && context->batch; /* NP_PLACE_HOLD took the lock */
 
         /* a placement made, or one that failed: a kept one or a container left
          * alone is not a placement */
@@ -866,19 +876,6 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
                 return -EINVAL;
         context->batch = false;
         return verb_end(&verb, 0, diag, outcome);
-}
-
-int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_placement *ret_placement)
-{
-        const struct np_record *record;
-
-        if (!context->batch || !context->ledger)
-                return -EINVAL;
-        record = np_ledger_find(context->ledger, id);
-        if (!record)
-                return -ENOENT;
-        np_record_placement(record, ret_placement);
-        return 0;
 }
 
 int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus)

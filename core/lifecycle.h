@@ -67,6 +67,7 @@ struct np_outcome {
         bool shared_pool_known;
         struct np_cpulist shared_pool;
         unsigned int reclaimed; /* stale records of gone containers dropped on the way */
+        bool held;              /* NP_PLACE_HOLD: the lock is held, for np_lifecycle_batch_end() */
 };
 
 void np_outcome_clear(struct np_outcome *outcome);
@@ -82,6 +83,11 @@ int np_input_request(const struct np_context *context, const struct np_input *in
                      struct np_request *ret_request, struct np_demand *ret_demand);
 
 #define NP_PLACE_COMMIT (1u << 0) /* record the placement; without it, only decide (plan) */
+/* with NP_PLACE_COMMIT: a placement that took the ledger's lock keeps it, as
+ * np_lifecycle_batch_begin() would have (outcome->held says so, failed or not),
+ * for the front-end to write the container's cgroup before another process
+ * decides; the re-pins it causes come with np_lifecycle_batch_end() */
+#define NP_PLACE_HOLD (1u << 1)
 
 /* A container numapin does not place (no numapin annotation, or policy none;
  * never a pod sandbox) is, unless the config's `unannotated` is ignore,
@@ -139,8 +145,3 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
  * batch_end derives them once for all, in its outcome. */
 int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag);
 int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *outcome);
-/* Inside a batch: the CPUs and mems the container's record holds now, which
- * another process may have re-pinned since the container's placement (a front-end
- * that writes the container's cgroup itself writes these, before the batch ends);
- * -ENOENT when it has no record. */
-int np_lifecycle_recorded(struct np_context *context, const char *id, struct np_placement *ret_placement);

@@ -62,16 +62,37 @@ static int parse_options(int argc, char **argv, struct options *opts)
         return 0;
 }
 
+/* Writes the placement into the container's cgroup and config.json; a cgroup
+ * left as it was when config.json cannot be written. */
+static int apply(struct np_context *context, struct np_spec *spec, const struct np_outcome *outcome,
+                 struct np_diag *diag)
+{
+        const struct np_placement *p = &outcome->placement;
+        struct np_cgroup_saved saved = {};
+        int r;
+
+        r = np_cgroup_apply(context->cgroup_root, outcome->cgroup_layout, outcome->cgroup_path, &p->cpus,
+                            p->write_mems ? &p->mems : NULL, diag, &saved, NULL, 0);
+        if (r == 0) {
+                r = np_spec_write_cpuset(spec, p, diag);
+                if (r < 0)
+                        np_cgroup_revert(context->cgroup_root, outcome->cgroup_layout, outcome->cgroup_path, &saved);
+        }
+        np_cgroup_saved_clear(&saved);
+        return r;
+}
+
 /* createRuntime and prestart: core places the container, the hook applies it
- * to the cgroup and config.json; a failure there undoes the placement. */
+ * to the cgroup and config.json; a failure there undoes the placement. All of
+ * it under one hold of the ledger's lock (NP_PLACE_HOLD): no other run re-pins
+ * this container between its placement and the write of its cgroup, and the
+ * re-pins this placement causes are written once, as the hold ends. */
 static int place(struct np_context *context, const struct np_state *state, struct np_diag *diag)
 {
         _cleanup_spec_ struct np_spec *spec = NULL;
         struct np_outcome outcome = {};
-        struct np_cgroup_saved saved = {};
         struct np_input input = NP_INPUT_INIT;
-        struct np_placement applied, recorded;
-        const struct np_placement *p = &applied;
+        const struct np_placement *p = &outcome.placement;
         char cpus[NP_CPULIST_BRIEF], mems[NP_CPULIST_BRIEF];
         int r;
 
@@ -88,61 +109,42 @@ static int place(struct np_context *context, const struct np_state *state, struc
         input.memory_limit = spec->memory_limit;
         input.devices = spec->devices;
         input.n_devices = spec->n_devices;
-        r = np_lifecycle_place(context, &input, NP_PLACE_COMMIT, diag, &outcome);
-        if (r < 0)
-                return r;
-        if (outcome.kind == NP_OUTCOME_NONE) {
-                np_log_debug("container '%s': nothing to do (%s)", state->id, p->reason);
-                return 0;
-        }
-        if (outcome.warning[0])
-                np_log_warning("%s", outcome.warning);
+        r = np_lifecycle_place(context, &input, NP_PLACE_COMMIT | NP_PLACE_HOLD, diag, &outcome);
+        if (r == 0 && outcome.kind != NP_OUTCOME_NONE) {
+                if (outcome.warning[0])
+                        np_log_warning("%s", outcome.warning);
+                r = apply(context, spec, &outcome, diag);
+                if (r < 0) {
+                        /* here only: 17 KiB that a placement which succeeds never touches */
+                        struct np_outcome undone = {};
+                        struct np_diag abort_diag = {};
 
-        /* The container's cgroup is written under the ledger's lock, with the CPUs
-         * its record holds by then: a hook that took CPUs exclusively since this
-         * placement may have re-pinned this (shared) container, and this write must
-         * not land after that re-pin. */
-        applied = outcome.placement;
-        r = np_lifecycle_batch_begin(context, diag);
-        if (r == 0) {
+                        if (np_lifecycle_abort(context, state->id, &outcome, &abort_diag, &undone) < 0)
+                                np_log_warning("%s", abort_diag.message);
+                        np_outcome_clear(&undone);
+                }
+        }
+        if (outcome.held) {
                 struct np_outcome held = {};
                 struct np_diag end_diag = {};
 
-                if (np_lifecycle_recorded(context, state->id, &recorded) == 0) {
-                        applied.cpus = recorded.cpus;
-                        applied.mems = recorded.mems;
-                }
-                r = np_cgroup_apply(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path, &p->cpus,
-                                    p->write_mems ? &p->mems : NULL, diag, &saved, NULL, 0);
-                if (r == 0) {
-                        r = np_spec_write_cpuset(spec, p, diag);
-                        if (r < 0)
-                                np_cgroup_revert(context->cgroup_root, outcome.cgroup_layout, outcome.cgroup_path,
-                                                 &saved);
-                }
-                /* the lock goes, after any re-pin another run left pending */
+                /* the lock goes, after the re-pins this run and any run before it left */
                 if (np_lifecycle_batch_end(context, &end_diag, &held) < 0)
                         np_log_warning("%s", end_diag.message);
                 log_updates(&held);
                 np_outcome_clear(&held);
         }
-        np_cgroup_saved_clear(&saved);
         if (r < 0) {
-                /* here only: 17 KiB that a placement which succeeds never touches */
-                struct np_outcome undone = {};
-                struct np_diag abort_diag = {};
-
-                if (np_lifecycle_abort(context, state->id, &outcome, &abort_diag, &undone) < 0)
-                        np_log_warning("%s", abort_diag.message);
-                log_updates(&undone);
-                np_outcome_clear(&undone);
                 np_outcome_clear(&outcome);
                 return r;
         }
-
-        np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id, np_policy_to_string(p->policy),
-                    np_cpulist_brief(&p->cpus, cpus, sizeof(cpus)), np_cpulist_brief(&p->mems, mems, sizeof(mems)),
-                    p->write_mems ? "" : " (not written)", p->reason);
+        if (outcome.kind == NP_OUTCOME_NONE)
+                np_log_debug("container '%s': nothing to do (%s)", state->id, p->reason);
+        else
+                np_log_info("container '%s': policy %s, cpus %s, mems %s%s: %s", state->id,
+                            np_policy_to_string(p->policy), np_cpulist_brief(&p->cpus, cpus, sizeof(cpus)),
+                            np_cpulist_brief(&p->mems, mems, sizeof(mems)), p->write_mems ? "" : " (not written)",
+                            p->reason);
         log_updates(&outcome);
         np_outcome_clear(&outcome);
         return 0;

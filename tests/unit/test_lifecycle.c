@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -416,31 +417,90 @@ static void test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates(
         np_outcome_clear(&exclusive);
 }
 
-/* A hook writes its container's cgroup after the placement: by then another run
- * may have taken CPUs exclusively and re-pinned it, so it writes what the record
- * holds under the lock of a batch, not the placement it was handed. */
-static void test_lifecycle_recorded_gives_a_placement_as_re_pinned_since(void **state)
+/* Whether another process could take the ledger's lock now: a child opens the
+ * lock file itself and asks without waiting. */
+static bool lock_free(struct fixture *f)
+{
+        char path[PATH_MAX + 64];
+        int status;
+        pid_t pid;
+
+        snprintf(path, sizeof(path), "%s/lock", f->state);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int fd = open(path, O_RDWR | O_CLOEXEC);
+
+                _exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The hook writes its container's cgroup under the lock its placement took
+ * (NP_PLACE_HOLD): no other run decides in between, and the shared container
+ * the placement moves off its CPUs is re-pinned as the hold ends. */
+static void test_lifecycle_a_held_placement_keeps_the_lock_until_the_batch_ends(void **state)
 {
         struct fixture *f = *state;
         struct np_outcome shared = {}, exclusive = {}, end = {};
-        struct np_placement recorded;
+        _cleanup_free_ char *during = NULL, *after = NULL;
         struct np_diag diag = {};
+        const struct np_update *u;
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &shared, "s", "nodes.numapin.io/pod=0", NULL), 0);
-        assert_cpulist_equal(&shared.placement.cpus, "0-7,16-23");
-        assert_int_equal(
-                place(f, NP_PLACE_COMMIT, &exclusive, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL), 0);
-        assert_int_equal(np_lifecycle_recorded(f->context, "s", &recorded), -EINVAL); /* no lock held */
+        assert_false(shared.held);
+        assert_true(lock_free(f));
+        assert_int_equal(place(f, NP_PLACE_COMMIT | NP_PLACE_HOLD, &exclusive, "x", "nodes.numapin.io/pod=0",
+                               "cpus.numapin.io/pod=2", NULL),
+                         0);
+        assert_int_equal(exclusive.kind, NP_OUTCOME_PLACED);
+        assert_cpulist_equal(&exclusive.placement.cpus, "0,16");
+        assert_true(exclusive.held);
+        assert_false(lock_free(f));
+        assert_int_equal(exclusive.n_updates, 0);
+        during = cgroup_cpus(f, "s");
+        assert_string_equal(during, "0-31"); /* not re-pinned yet */
 
-        assert_int_equal(np_lifecycle_batch_begin(f->context, &diag), 0);
-        assert_int_equal(np_lifecycle_recorded(f->context, "s", &recorded), 0);
-        assert_cpulist_equal(&recorded.cpus, "1-7,17-23");
-        assert_cpulist_equal(&recorded.mems, "0");
-        assert_int_equal(np_lifecycle_recorded(f->context, "nobody", &recorded), -ENOENT);
         assert_int_equal(np_lifecycle_batch_end(f->context, &diag, &end), 0);
+        assert_true(lock_free(f));
+        u = update_for(&end, "s");
+        assert_non_null(u);
+        assert_cpulist_equal(&u->cpus, "1-7,17-23");
+        after = cgroup_cpus(f, "s");
+        assert_string_equal(after, "1-7,17-23");
+        assert_cpulist_equal(&find(f, "s")->cpus, "1-7,17-23");
         np_outcome_clear(&shared);
         np_outcome_clear(&exclusive);
         np_outcome_clear(&end);
+}
+
+/* A held placement that fails still holds the lock (outcome.held says so), for
+ * the caller's one np_lifecycle_batch_end(); one that never needed the ledger
+ * holds nothing. */
+static void test_lifecycle_a_held_placement_says_when_it_holds_the_lock(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {}, end = {};
+        struct np_diag diag = {};
+
+        /* 40 CPUs exclusively on a node of 16: refused inside the verb */
+        assert_true(place(f, NP_PLACE_COMMIT | NP_PLACE_HOLD, &outcome, "big", "nodes.numapin.io/pod=0",
+                          "cpus.numapin.io/pod=40", NULL) < 0);
+        assert_true(outcome.held);
+        assert_false(lock_free(f));
+        assert_int_equal(np_lifecycle_batch_end(f->context, &diag, &end), 0);
+        assert_true(lock_free(f));
+        assert_null(find(f, "big"));
+        np_outcome_clear(&end);
+
+        write_config(f, "{\"unannotated\": \"ignore\"}");
+        open_context(f, NP_SOURCE_HOOK);
+        assert_int_equal(place(f, NP_PLACE_COMMIT | NP_PLACE_HOLD, &outcome, "plain", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_NONE);
+        assert_false(outcome.held);
+        assert_int_equal(np_lifecycle_batch_end(f->context, &diag, &end), -EINVAL); /* no batch */
+        np_outcome_clear(&outcome);
 }
 
 static void test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_none(void **state)
@@ -1143,7 +1203,8 @@ int main(void)
                 TEST(test_lifecycle_protect_unrecorded_keeps_no_record),
                 TEST(test_lifecycle_plan_decides_without_recording),
                 TEST(test_lifecycle_exclusive_cpus_move_shared_containers_off_as_updates),
-                TEST(test_lifecycle_recorded_gives_a_placement_as_re_pinned_since),
+                TEST(test_lifecycle_a_held_placement_keeps_the_lock_until_the_batch_ends),
+                TEST(test_lifecycle_a_held_placement_says_when_it_holds_the_lock),
                 TEST(test_lifecycle_refuses_exclusive_cpus_that_leave_a_shared_container_none),
                 TEST(test_lifecycle_nri_plugin_leaves_its_own_containers_cgroups_to_the_runtime),
                 TEST(test_lifecycle_any_next_verb_repairs_a_repin_cut_short),
