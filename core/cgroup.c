@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 #include "fileio.h"
@@ -24,15 +25,15 @@ void np_cgroup_saved_clear(struct np_cgroup_saved *saved)
 
 int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layout *ret_layout)
 {
-        _cleanup_close_ int root_fd = -1;
         _cleanup_free_ char *controllers = NULL;
+        char path[PATH_MAX];
         struct stat st;
         int r;
 
-        root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return np_diag_fail(diag, -errno, "cgroup root %s: %s", root, strerror(errno));
-        r = np_read_file_at(root_fd, "cgroup.controllers", 4096, &controllers, NULL);
+        /* by whole paths: the root is looked at only to say it is missing */
+        if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.controllers", root) >= sizeof(path))
+                return np_diag_fail(diag, -ENAMETOOLONG, "cgroup root %s: too long a path", root);
+        r = np_read_file_at(AT_FDCWD, path, 4096, &controllers, NULL);
         if (r == 0) {
                 /* pure v2: cpuset must be among the root's controllers */
                 for (char *word = strtok(controllers, " \n"); word; word = strtok(NULL, " \n"))
@@ -43,10 +44,15 @@ int np_cgroup_detect(const char *root, struct np_diag *diag, enum np_cgroup_layo
                 return np_diag_fail(diag, -ENODEV,
                                     "cgroup root %s: the cpuset controller is not available on cgroup v2", root);
         }
-        if (fstatat(root_fd, "cpuset/cpuset.cpus", &st, 0) == 0) {
+        snprintf(path, sizeof(path), "%s/cpuset/cpuset.cpus", root);
+        if (stat(path, &st) == 0) {
                 *ret_layout = NP_CGROUP_LEGACY;
                 return 0;
         }
+        if (stat(root, &st) < 0)
+                return np_diag_fail(diag, -errno, "cgroup root %s: %s", root, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return np_diag_fail(diag, -ENOTDIR, "cgroup root %s: %s", root, strerror(ENOTDIR));
         return np_diag_fail(diag, -ENODEV,
                             "cgroup root %s: no cpuset controller (neither cgroup v2 nor a v1 cpuset hierarchy)", root);
 }
@@ -81,8 +87,8 @@ static int validate_path(const char *path, const char *what, struct np_diag *dia
 int np_cgroup_path_from_pid(const char *proc_root, int pid, enum np_cgroup_layout layout, struct np_diag *diag,
                             char *ret_path, size_t size)
 {
-        return np_cgroup_controller_path(proc_root, pid, layout == NP_CGROUP_UNIFIED ? NULL : "cpuset", diag,
-                                         ret_path, size);
+        return np_cgroup_controller_path(proc_root, pid, layout == NP_CGROUP_UNIFIED ? NULL : "cpuset", diag, ret_path,
+                                         size);
 }
 
 int np_cgroup_controller_path(const char *proc_root, int pid, const char *controller, struct np_diag *diag,
@@ -281,6 +287,14 @@ int np_cgroup_revert(const char *root, enum np_cgroup_layout layout, const char 
         return r;
 }
 
+/* The hierarchy's root: where v2 enables cpuset in the parents. */
+static int open_hierarchy(const char *hierarchy, struct np_diag *diag)
+{
+        int fd = open(hierarchy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? np_diag_fail(diag, -errno, "cgroup hierarchy %s: %s", hierarchy, strerror(errno)) : fd;
+}
+
 int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *path, const struct np_cpulist *cpus,
                     const struct np_cpulist *mems, struct np_diag *diag, struct np_cgroup_saved *ret_saved,
                     char *ret_dir, size_t dir_size)
@@ -298,13 +312,20 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         snprintf(hierarchy, sizeof(hierarchy), "%s%s", root, layout == NP_CGROUP_LEGACY ? "/cpuset" : "");
         if ((size_t)snprintf(dir, sizeof(dir), "%s%s", hierarchy, path) >= sizeof(dir))
                 return -ENAMETOOLONG;
-        root_fd = open(hierarchy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return np_diag_fail(diag, -errno, "cgroup hierarchy %s: %s", hierarchy, strerror(errno));
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dir_fd < 0)
-                return np_diag_fail(diag, -errno, "cgroup %s of the container: %s", dir, strerror(errno));
+        if (dir_fd < 0) {
+                int error = -errno;
+
+                r = open_hierarchy(hierarchy, diag); /* which folder is missing */
+                if (r < 0)
+                        return r;
+                close(r);
+                return np_diag_fail(diag, error, "cgroup %s of the container: %s", dir, strerror(-error));
+        }
         if (layout == NP_CGROUP_UNIFIED) {
+                root_fd = open_hierarchy(hierarchy, diag);
+                if (root_fd < 0)
+                        return root_fd;
                 r = enable_cpuset_in_parents(root_fd, path, hierarchy, diag);
                 if (r < 0)
                         return r;

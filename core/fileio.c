@@ -3,6 +3,7 @@
  * beside the target, then rename), every open O_CLOEXEC and relative to a
  * directory fd so tests can point them at fixture trees. A process killed
  * mid-replacement leaves the old file whole and at most a temporary name. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -290,13 +291,15 @@ int np_write_file_replace_discard_at(int dirfd, const char *name)
         return unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* O_NONBLOCK stays, as np_read_file_at()'s: a regular file (a cgroup's
+ * attribute is one) writes the same with it, and the fd never leaves. */
 int np_write_attribute_at(int dirfd, const char *path, const char *value)
 {
         _cleanup_close_ int fd = -1;
         size_t len = strlen(value);
         ssize_t n;
 
-        fd = np_open_regular_at(dirfd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW);
+        fd = open_regular(dirfd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW, true, NULL);
         if (fd < 0)
                 return fd;
         do
@@ -307,6 +310,42 @@ int np_write_attribute_at(int dirfd, const char *path, const char *value)
         if ((size_t)n != len)
                 return -EIO;
         return 0;
+}
+
+int np_dir_names_start(struct np_dir_names *names, int dirfd)
+{
+        names->fd = dirfd;
+        names->at = names->end = 0;
+        return lseek(dirfd, 0, SEEK_SET) < 0 ? -errno : 0;
+}
+
+const char *np_dir_names_next(struct np_dir_names *names, int *ret_error)
+{
+        *ret_error = 0;
+        for (;;) {
+                const struct dirent64 *entry;
+
+                if (names->at >= names->end) {
+                        ssize_t n = getdents64(names->fd, names->buf, sizeof(names->buf));
+
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                *ret_error = n < 0 ? -errno : 0;
+                                return NULL;
+                        }
+                        names->at = 0;
+                        names->end = (size_t)n;
+                }
+                entry = (const struct dirent64 *)(names->buf + names->at);
+                if (entry->d_reclen == 0 || entry->d_reclen > names->end - names->at) {
+                        *ret_error = -EIO; /* not what the kernel writes */
+                        return NULL;
+                }
+                names->at += entry->d_reclen;
+                if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0)
+                        return entry->d_name;
+        }
 }
 
 int np_open_dir_at(int dirfd, const char *path)

@@ -51,6 +51,19 @@ int np_write_attribute_at(int dirfd, const char *path, const char *value);
 /* Opens a directory (O_DIRECTORY|O_CLOEXEC|O_PATH not used: readable fd). */
 int np_open_dir_at(int dirfd, const char *path);
 
+/* The names in an open folder, from its start, read with getdents64(2) into
+ * the caller's buffer through the caller's fd: none of the dup(2), fstat(2) and
+ * fcntl(2) calls fdopendir(3) makes, and no allocation. "." and ".." are left
+ * out. */
+struct np_dir_names {
+        int fd;
+        size_t at, end;
+        _Alignas(8) char buf[4096];
+};
+int np_dir_names_start(struct np_dir_names *names, int dirfd);
+/* The next name; NULL at the end (*ret_error 0) or when getdents64 failed. */
+const char *np_dir_names_next(struct np_dir_names *names, int *ret_error);
+
 /* The text for a message when a read or write of `path` failed with `error`:
  * "not a regular file (a FIFO); expected a regular file" for the type check's
  * -EINVAL, strerror() otherwise. */

@@ -3,7 +3,6 @@
  * file and rename(), loaded and changed only under the state dir's lock, so
  * concurrent hooks never hand out an exclusive CPU twice. A record that cannot
  * be read stops placement (fail closed) with a message naming the file. */
-#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -696,9 +695,9 @@ static int compare_records(const void *a, const void *b)
 
 static int load_records(struct np_ledger *ledger, const char *state_dir, struct np_diag *diag)
 {
-        DIR *dir;
-        struct dirent *entry;
-        int fd, r = 0;
+        struct np_dir_names names;
+        const char *name;
+        int r = 0;
 
         ledger->loaded = true;
         r = load_cache(ledger);
@@ -714,34 +713,26 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
         ledger->cache_dirty = true;
         r = 0;
 
-        fd = dup(ledger->records_fd);
-        if (fd < 0)
-                return -errno;
-        dir = fdopendir(fd);
-        if (!dir) {
-                close(fd);
-                return -errno;
-        }
-        rewinddir(dir);
-        while ((entry = readdir(dir))) {
+        r = np_dir_names_start(&names, ledger->records_fd);
+        while (r == 0 && (name = np_dir_names_next(&names, &r))) {
                 char what[PATH_MAX + 64];
-                size_t len = strlen(entry->d_name);
+                size_t len = strlen(name);
                 _cleanup_free_ struct np_record *record = NULL;
 
                 /* under the lock every writer here holds: a temporary file is a killed one's */
-                if (ledger->exclusive && np_temporary_name(entry->d_name)) {
-                        if (unlinkat(ledger->records_fd, entry->d_name, 0) == 0)
+                if (ledger->exclusive && np_temporary_name(name)) {
+                        if (unlinkat(ledger->records_fd, name, 0) == 0)
                                 np_log_debug("removed %s/containers/%s, left by a process killed mid-write", state_dir,
-                                             entry->d_name);
+                                             name);
                         continue;
                 }
-                if (entry->d_name[0] == '.' || len <= 5 || strcmp(entry->d_name + len - 5, ".json") != 0)
+                if (name[0] == '.' || len <= 5 || strcmp(name + len - 5, ".json") != 0)
                         continue;
-                snprintf(what, sizeof(what), "ledger record %s/containers/%s", state_dir, entry->d_name);
+                snprintf(what, sizeof(what), "ledger record %s/containers/%s", state_dir, name);
                 record = malloc(sizeof(*record));
                 r = record && reserve_one(ledger) == 0 ? 0 : -ENOMEM;
                 if (r == 0)
-                        r = np_record_read(ledger->records_fd, entry->d_name, what, diag, record);
+                        r = np_record_read(ledger->records_fd, name, what, diag, record);
                 if (r < 0)
                         break;
                 ledger->records[ledger->n_records] = pack(record);
@@ -751,8 +742,9 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
                 }
                 ledger->n_records++;
         }
-        closedir(dir);
-        if (r < 0 && diag && diag->error == r)
+        if (r < 0 && diag && !diag->message[0])
+                np_diag_fail(diag, r, "ledger: cannot read the records in %s/containers: %s", state_dir, strerror(-r));
+        else if (r < 0 && diag && diag->error == r)
                 snprintf(diag->message + strlen(diag->message), sizeof(diag->message) - strlen(diag->message),
                          " (remove the record with 'numapinctl release ID')");
         if (r == 0 && ledger->n_records > 1)

@@ -128,13 +128,17 @@ int np_opstats_open(const char *state_dir, bool create, struct np_diag *diag, st
 {
         struct np_opstats_data *data = NULL;
         struct np_opstats *opstats;
+        char path[PATH_MAX];
         int dir_fd, r;
 
-        dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0)
-                return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
-        r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
+        /* by its whole path: the state dir is opened only to make the file */
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, NP_OPSTATS_FILE) >= sizeof(path))
+                return np_diag_fail(diag, -ENAMETOOLONG, "state dir %s: too long a path", state_dir);
+        r = map_file(AT_FDCWD, path, &data);
         if (create && (r == -ENOENT || r == -EINVAL)) {
+                dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dir_fd < 0)
+                        return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
                 /* one maker at a time (the state dir's own flock, which nothing else
                  * takes): a process that found the same damaged file must map the
                  * replacement made meanwhile, not rename its own over it, which
@@ -154,8 +158,8 @@ int np_opstats_open(const char *state_dir, bool create, struct np_diag *diag, st
                         if (r == 0)
                                 r = map_file(dir_fd, NP_OPSTATS_FILE, &data);
                 }
+                close(dir_fd);
         }
-        close(dir_fd);
         if (r < 0)
                 return np_diag_fail(diag, r, "%s/%s: %s", state_dir, NP_OPSTATS_FILE,
                                     r == -EINVAL ? "not a counters file of this build" : strerror(-r));

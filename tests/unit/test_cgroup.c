@@ -234,6 +234,7 @@ static void test_cgroup_apply_to_a_missing_cgroup_writes_nothing(void **state)
         struct tree *tree = *state;
         struct np_cgroup_saved saved = {};
         struct np_diag diag = {};
+        char path[4096];
 
         make_v2_tree(tree);
         assert_int_equal(apply(tree, NP_CGROUP_UNIFIED, "/a/b/gone", "0-3", "0", &diag, &saved, NULL), -ENOENT);
@@ -246,6 +247,12 @@ static void test_cgroup_apply_to_a_missing_cgroup_writes_nothing(void **state)
         assert_int_equal(apply(tree, NP_CGROUP_LEGACY, "/kubepods/pod1/gone", "0-3", "0", &diag, &saved, NULL),
                          -ENOENT);
         assert_non_null(strstr(diag.message, "cpuset/kubepods/pod1/gone"));
+
+        /* no cpuset hierarchy at all: the message names the hierarchy, not the container */
+        np_test_rmtree(np_test_path(path, sizeof(path), tree->root, "cpuset"));
+        assert_int_equal(apply(tree, NP_CGROUP_LEGACY, "/kubepods/pod1/ctr", "0-3", "0", &diag, &saved, NULL), -ENOENT);
+        assert_non_null(strstr(diag.message, "cgroup hierarchy"));
+        assert_null(strstr(diag.message, "pod1"));
 }
 
 static void test_cgroup_apply_refuses_paths_that_leave_the_hierarchy(void **state)

@@ -451,6 +451,51 @@ static void test_fileio_open_dir_at_opens_folders_only(void **state)
         assert_int_equal(np_open_dir_at(folder->fd, "missing"), -ENOENT);
 }
 
+/* 300 names of 40 characters: more than one getdents64 buffer holds */
+static void test_fileio_dir_names_lists_each_name_once_from_the_start(void **state)
+{
+        struct folder *folder = *state;
+        struct np_dir_names names;
+        bool seen[300] = {};
+        const char *name;
+        int error, dir, file;
+
+        for (unsigned int i = 0; i < ARRAY_SIZE(seen); i++) {
+                char entry[64];
+
+                snprintf(entry, sizeof(entry), "%03u-a-name-long-enough-to-fill-buffers", i);
+                put(folder, entry, "x");
+        }
+        dir = np_open_dir_at(folder->fd, ".");
+        assert_true(dir >= 0);
+        for (unsigned int pass = 0; pass < 2; pass++) { /* the second starts over */
+                unsigned int n = 0;
+
+                memset(seen, 0, sizeof(seen));
+                assert_int_equal(np_dir_names_start(&names, dir), 0);
+                while ((name = np_dir_names_next(&names, &error))) {
+                        unsigned int i = (unsigned int)atoi(name);
+
+                        assert_string_not_equal(name, ".");
+                        assert_string_not_equal(name, "..");
+                        assert_true(i < ARRAY_SIZE(seen));
+                        assert_false(seen[i]);
+                        seen[i] = true;
+                        n++;
+                }
+                assert_int_equal(error, 0);
+                assert_int_equal(n, ARRAY_SIZE(seen));
+        }
+        close(dir);
+
+        file = openat(folder->fd, "000-a-name-long-enough-to-fill-buffers", O_RDONLY | O_CLOEXEC);
+        assert_true(file >= 0);
+        assert_int_equal(np_dir_names_start(&names, file), 0);
+        assert_null(np_dir_names_next(&names, &error));
+        assert_int_equal(error, -ENOTDIR);
+        close(file);
+}
+
 int main(void)
 {
 #define WITH_FOLDER(test) cmocka_unit_test_setup_teardown(test, folder_setup, folder_teardown)
@@ -475,6 +520,7 @@ int main(void)
                 WITH_FOLDER(test_fileio_write_atomic_refuses_to_replace_a_symlink_or_a_folder),
                 WITH_FOLDER(test_fileio_write_attribute_writes_an_existing_file_only),
                 WITH_FOLDER(test_fileio_open_dir_at_opens_folders_only),
+                WITH_FOLDER(test_fileio_dir_names_lists_each_name_once_from_the_start),
         };
 #undef WITH_FOLDER
 
