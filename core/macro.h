@@ -14,6 +14,7 @@
 #define _unused_        __attribute__((unused))
 #define _printf_(a, b)  __attribute__((format(printf, a, b)))
 #define _warn_unused_   __attribute__((warn_unused_result))
+#define _noinline_      __attribute__((noinline))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))

@@ -82,6 +82,32 @@ static int apply(struct np_context *context, struct np_spec *spec, const struct 
         return r;
 }
 
+/* The two verbs after a held placement, each in a frame of its own (never
+ * inlined into main()'s): their 17 KiB outcomes then lie in stack the
+ * placement's calls have touched already, not in pages main()'s frame would
+ * fault in for them. */
+static _noinline_ void undo(struct np_context *context, const char *id, const struct np_outcome *placed)
+{
+        struct np_outcome undone = {};
+        struct np_diag diag = {};
+
+        if (np_lifecycle_abort(context, id, placed, &diag, &undone) < 0)
+                np_log_warning("%s", diag.message);
+        np_outcome_clear(&undone);
+}
+
+/* The lock goes, after the re-pins this run and any run before it left. */
+static _noinline_ void end_hold(struct np_context *context)
+{
+        struct np_outcome held = {};
+        struct np_diag diag = {};
+
+        if (np_lifecycle_batch_end(context, &diag, &held) < 0)
+                np_log_warning("%s", diag.message);
+        log_updates(&held);
+        np_outcome_clear(&held);
+}
+
 /* createRuntime and prestart: core places the container, the hook applies it
  * to the cgroup and config.json; a failure there undoes the placement. All of
  * it under one hold of the ledger's lock (NP_PLACE_HOLD): no other run re-pins
@@ -114,26 +140,11 @@ static int place(struct np_context *context, const struct np_state *state, struc
                 if (outcome.warning[0])
                         np_log_warning("%s", outcome.warning);
                 r = apply(context, spec, &outcome, diag);
-                if (r < 0) {
-                        /* here only: 17 KiB that a placement which succeeds never touches */
-                        struct np_outcome undone = {};
-                        struct np_diag abort_diag = {};
-
-                        if (np_lifecycle_abort(context, state->id, &outcome, &abort_diag, &undone) < 0)
-                                np_log_warning("%s", abort_diag.message);
-                        np_outcome_clear(&undone);
-                }
+                if (r < 0)
+                        undo(context, state->id, &outcome);
         }
-        if (outcome.held) {
-                struct np_outcome held = {};
-                struct np_diag end_diag = {};
-
-                /* the lock goes, after the re-pins this run and any run before it left */
-                if (np_lifecycle_batch_end(context, &end_diag, &held) < 0)
-                        np_log_warning("%s", end_diag.message);
-                log_updates(&held);
-                np_outcome_clear(&held);
-        }
+        if (outcome.held)
+                end_hold(context);
         if (r < 0) {
                 np_outcome_clear(&outcome);
                 return r;
