@@ -192,6 +192,17 @@ static int read_cache(const char *data, size_t size, const char *key, size_t key
                         return -EINVAL;
                 t->cpu_index[cpu->id] = (int16_t)c;
         }
+        {
+                /* each CPU is in its own node's list (above): as many bits in the lists
+                 * as CPUs means no list names a CPU without a record, which placement
+                 * would look up through cpu_index */
+                size_t listed = 0;
+
+                for (size_t i = 0; i < t->n_nodes; i++)
+                        listed += t->nodes[i].n_cpus;
+                if (listed != t->n_cpus)
+                        return -EINVAL;
+        }
         if (!(chunk = take(&p, end, sizeof(t->online_cpus))))
                 return -EINVAL;
         memcpy(&t->online_cpus, chunk, sizeof(t->online_cpus));

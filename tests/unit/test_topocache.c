@@ -156,6 +156,47 @@ static void test_topocache_ignores_a_damaged_cache(void **state)
         np_topology_free(fresh);
 }
 
+/* The cache rewritten with `word` (at its first occurrence after the header) set to `to`. */
+static void rewrite_word(const struct fixture *f, char *cache, size_t size, uint64_t word, uint64_t to)
+{
+        FILE *out;
+        size_t at;
+
+        for (at = 64; at + sizeof(word) <= size && memcmp(cache + at, &word, sizeof(word)) != 0; at++)
+                ;
+        assert_true(at + sizeof(word) <= size);
+        memcpy(cache + at, &to, sizeof(to));
+        out = fopen(f->cache, "w");
+        assert_non_null(out);
+        fwrite(cache, 1, size, out);
+        fclose(out);
+}
+
+/* Node 0's list (CPUs 0-7,16-23) naming a CPU more, one with no record (40) or
+ * node 1's (8): the cache is not trusted, and the topology read anew. */
+static void test_topocache_refuses_a_node_listing_a_cpu_it_does_not_hold(void **state)
+{
+        struct fixture *f = *state;
+        struct np_topology *t = NULL, *fresh = NULL;
+        const uint64_t node0 = 0xff00ffULL, extras[] = { 1ULL << 40, 1ULL << 8 };
+
+        assert_int_equal(np_topology_load(f->sysfs, NULL, &fresh), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(extras); i++) {
+                _cleanup_free_ char *cache = NULL;
+                size_t size;
+
+                unlink(f->cache);
+                assert_int_equal(np_topology_load_cached(f->sysfs, f->cache, NULL, &t), 0);
+                np_topology_free(t);
+                assert_int_equal(np_read_file_at(AT_FDCWD, f->cache, 1 << 24, &cache, &size), 0);
+                rewrite_word(f, cache, size, node0, node0 | extras[i]);
+                assert_int_equal(np_topology_load_cached(f->sysfs, f->cache, NULL, &t), 0);
+                assert_same_topology(fresh, t);
+                np_topology_free(t);
+        }
+        np_topology_free(fresh);
+}
+
 static void test_topocache_unwritable_cache_is_not_an_error(void **state)
 {
         struct fixture *f = *state;
@@ -176,6 +217,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_topocache_misses_after_cpu_hotplug, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_topocache_is_keyed_by_sysfs_root, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_topocache_ignores_a_damaged_cache, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_topocache_refuses_a_node_listing_a_cpu_it_does_not_hold, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_topocache_unwritable_cache_is_not_an_error, setup, teardown),
         };
 
