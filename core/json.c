@@ -10,13 +10,11 @@
 
 #define JSON_MAX_DEPTH 64
 
-int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
-                  struct json_object **ret_object)
+/* What any JSON input must be before its grammar is looked at: within the
+ * limit, not empty, UTF-8 without NUL bytes. */
+static int check_input(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag)
 {
-        _cleanup_json_ struct json_object *obj = NULL;
-        struct json_tokener *tok;
-        enum json_tokener_error jerr;
-        size_t end, bad;
+        size_t bad;
 
         if (size > limit)
                 return np_diag_fail(diag, -EFBIG, "%s: %zu bytes is larger than the limit of %zu bytes", what, size,
@@ -27,6 +25,21 @@ int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, 
         if (bad < size)
                 return np_diag_fail(diag, -EILSEQ, "%s: %s at byte offset %zu; expected UTF-8 JSON text", what,
                                     buf[bad] == '\0' ? "NUL byte" : "invalid UTF-8", bad);
+        return 0;
+}
+
+int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
+                  struct json_object **ret_object)
+{
+        _cleanup_json_ struct json_object *obj = NULL;
+        struct json_tokener *tok;
+        enum json_tokener_error jerr;
+        size_t end, bad;
+        int r;
+
+        r = check_input(buf, size, limit, what, diag);
+        if (r < 0)
+                return r;
 
         tok = json_tokener_new_ex(JSON_MAX_DEPTH);
         if (!tok)
@@ -52,8 +65,9 @@ int np_json_parse(const char *buf, size_t size, size_t limit, const char *what, 
          * agree on what a document is */
         if (np_jsontext_root(buf, size, &(struct np_json_span){}, &bad) < 0)
                 return np_diag_fail(diag, -EINVAL, "%s: invalid JSON at byte offset %zu: %s", what, bad,
-                                    bad < size && buf[bad] == '\'' ? "a single-quoted string; JSON strings are in double quotes"
-                                                      : "expected RFC 8259 JSON");
+                                    bad < size && buf[bad] == '\''
+                                            ? "a single-quoted string; JSON strings are in double quotes"
+                                            : "expected RFC 8259 JSON");
         *ret_object = TAKE_PTR(obj);
         return 0;
 }
@@ -76,6 +90,148 @@ static const char *type_name(enum json_type type)
         default:
                 return "null";
         }
+}
+
+int np_json_validate(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
+                     struct np_json_span *ret_root)
+{
+        size_t bad;
+        int r;
+
+        r = check_input(buf, size, limit, what, diag);
+        if (r < 0)
+                return r;
+        if (np_jsontext_root(buf, size, ret_root, &bad) == 0)
+                return 0;
+        if (bad >= size)
+                return np_diag_fail(diag, -EINVAL, "%s: truncated JSON: input ends at byte %zu inside a value", what,
+                                    size);
+        return np_diag_fail(diag, -EINVAL, "%s: invalid JSON at byte offset %zu: %s", what, bad,
+                            buf[bad] == '\'' ? "a single-quoted string; JSON strings are in double quotes"
+                                             : "expected RFC 8259 JSON");
+}
+
+/* The type json-c gives the value a span holds. */
+static enum json_type span_type(const char *text, struct np_json_span value)
+{
+        switch (text[value.start]) {
+        case '{':
+                return json_type_object;
+        case '[':
+                return json_type_array;
+        case '"':
+                return json_type_string;
+        case 't':
+        case 'f':
+                return json_type_boolean;
+        case 'n':
+                return json_type_null;
+        default:
+                for (size_t i = value.start + (text[value.start] == '-'); i < value.end; i++)
+                        if (text[i] < '0' || text[i] > '9')
+                                return json_type_double;
+                return json_type_int;
+        }
+}
+
+int np_jsontext_get(const char *text, struct np_json_span value, const char *key, enum json_type type, const char *what,
+                    struct np_diag *diag)
+{
+        enum json_type found;
+
+        if (value.end == 0 || (found = span_type(text, value)) == json_type_null)
+                return -ENOENT;
+        if (found != type)
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' is %s; expected %s", what, key, type_name(found),
+                                    type_name(type));
+        return 0;
+}
+
+int np_jsontext_get_string(const char *text, struct np_json_span value, const char *key, size_t max_len,
+                           const char *what, struct np_diag *diag, char **ret_value)
+{
+        _cleanup_free_ char *s = NULL;
+        size_t len;
+        int r;
+
+        r = np_jsontext_get(text, value, key, json_type_string, what, diag);
+        if (r < 0)
+                return r;
+        r = np_jsontext_string(text, value, &s, &len);
+        if (r < 0)
+                return r;
+        if (strlen(s) != len)
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' holds a NUL character; expected text", what, key);
+        if (np_utf8_find_invalid(s, len) < len) /* a lone surrogate escaped */
+                return np_diag_fail(diag, -EILSEQ, "%s: field '%s' is not valid UTF-8; expected text", what, key);
+        if (len > max_len)
+                return np_diag_fail(diag, -EINVAL, "%s: field '%s' is longer than %zu bytes", what, key, max_len);
+        *ret_value = TAKE_PTR(s);
+        return 0;
+}
+
+/* An integer span's sign and magnitude; -ERANGE beyond 2^64-1. */
+static int span_integer(const char *text, struct np_json_span value, bool *ret_negative, uint64_t *ret_magnitude)
+{
+        size_t i = value.start + (text[value.start] == '-');
+        uint64_t n = 0;
+
+        for (; i < value.end; i++) {
+                unsigned int digit = (unsigned int)(text[i] - '0');
+
+                if (n > (UINT64_MAX - digit) / 10)
+                        return -ERANGE;
+                n = n * 10 + digit;
+        }
+        *ret_negative = text[value.start] == '-' && n > 0;
+        *ret_magnitude = n;
+        return 0;
+}
+
+int np_jsontext_get_int64(const char *text, struct np_json_span value, const char *key, int64_t min, int64_t max,
+                          const char *what, struct np_diag *diag, int64_t *ret_value)
+{
+        uint64_t magnitude;
+        bool negative;
+        int64_t n = 0;
+        int r;
+
+        r = np_jsontext_get(text, value, key, json_type_int, what, diag);
+        if (r < 0)
+                return r;
+        r = span_integer(text, value, &negative, &magnitude);
+        if (r == 0 && !negative && magnitude > (uint64_t)INT64_MAX)
+                r = -ERANGE;
+        else if (r == 0 && negative && magnitude > (uint64_t)INT64_MAX + 1)
+                r = -ERANGE;
+        else if (r == 0)
+                n = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
+        if (r < 0 || n < min || n > max)
+                return np_diag_fail(diag, -ERANGE,
+                                    "%s: field '%s' is out of range; expected an integer from %lld to %lld", what, key,
+                                    (long long)min, (long long)max);
+        *ret_value = n;
+        return 0;
+}
+
+int np_jsontext_get_uint64(const char *text, struct np_json_span value, const char *key, const char *what,
+                           struct np_diag *diag, uint64_t *ret_value)
+{
+        uint64_t magnitude;
+        bool negative;
+        int r;
+
+        r = np_jsontext_get(text, value, key, json_type_int, what, diag);
+        if (r < 0)
+                return r;
+        r = span_integer(text, value, &negative, &magnitude);
+        if (r == 0 && negative)
+                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is negative; expected an unsigned integer", what,
+                                    key);
+        if (r < 0)
+                return np_diag_fail(diag, -ERANGE, "%s: field '%s' is beyond 2^64-1", what, key);
+        *ret_value = magnitude;
+        return 0;
 }
 
 int np_json_get(struct json_object *obj, const char *key, enum json_type type, const char *what, struct np_diag *diag,

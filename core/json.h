@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jsontext.h"
 #include "log.h"
 #include "macro.h"
 
@@ -43,6 +44,26 @@ int np_json_get_uint64(struct json_object *obj, const char *key, const char *wha
 /* A number field, integer or not, finite and in [min, max]. */
 int np_json_get_double(struct json_object *obj, const char *key, double min, double max, const char *what,
                        struct np_diag *diag, double *ret_value);
+
+/* The same checks on a document read as text only (jsontext.h), without a tree:
+ * the limit, UTF-8, the grammar with the offset of an error; *ret_root is the
+ * root value's span. For large documents of which a few fields are read
+ * (config.json): json-c's tree of one costs ten times the scan. */
+int np_json_validate(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
+                     struct np_json_span *ret_root);
+
+/* The look-ups above on a member's value span (from np_jsontext_members(); end 0
+ * when absent), with their types and messages: a number is an integer when it is
+ * digits with an optional minus. `key` names the field in messages. */
+int np_jsontext_get(const char *text, struct np_json_span value, const char *key, enum json_type type, const char *what,
+                    struct np_diag *diag);
+/* A string, decoded into a new buffer: valid UTF-8, no NUL, at most max_len bytes. */
+int np_jsontext_get_string(const char *text, struct np_json_span value, const char *key, size_t max_len,
+                           const char *what, struct np_diag *diag, char **ret_value);
+int np_jsontext_get_int64(const char *text, struct np_json_span value, const char *key, int64_t min, int64_t max,
+                          const char *what, struct np_diag *diag, int64_t *ret_value);
+int np_jsontext_get_uint64(const char *text, struct np_json_span value, const char *key, const char *what,
+                           struct np_diag *diag, uint64_t *ret_value);
 
 /* Serialises obj (pretty, no escaped slashes) into a new NUL-terminated buffer. */
 int np_json_to_string(struct json_object *obj, char **ret_text, size_t *ret_size);

@@ -189,8 +189,10 @@ int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_roo
         int r;
 
         r = scan_value(text, size, &pos, 0);
-        if (r == 0 && skip_ws(text, size, pos) != size)
+        if (r == 0 && skip_ws(text, size, pos) != size) {
+                pos = skip_ws(text, size, pos); /* where the trailing data starts */
                 r = -EINVAL;
+        }
         if (r < 0) {
                 if (ret_offset)
                         *ret_offset = pos;
@@ -200,6 +202,26 @@ int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_roo
         return 0;
 }
 
+/* Where the next member or element of the container span starts, after the one
+ * ending at `cursor` (0: the first): 1, 0 at the closing bracket, -EINVAL. */
+static int next_entry(const char *text, struct np_json_span container, char open, size_t cursor, size_t *ret_pos)
+{
+        size_t size = container.end, i;
+
+        if (!np_jsontext_is(text, container, open) || (cursor != 0 && (cursor <= container.start || cursor > size)))
+                return -EINVAL;
+        i = skip_ws(text, size, cursor == 0 ? container.start + 1 : cursor);
+        if (i < size && text[i] == (open == '{' ? '}' : ']'))
+                return 0;
+        if (cursor != 0) {
+                if (i >= size || text[i] != ',')
+                        return -EINVAL;
+                i = skip_ws(text, size, i + 1);
+        }
+        *ret_pos = i;
+        return 1;
+}
+
 int np_jsontext_next(const char *text, struct np_json_span object, size_t *cursor, struct np_json_span *ret_key,
                      struct np_json_span *ret_value)
 {
@@ -207,16 +229,9 @@ int np_jsontext_next(const char *text, struct np_json_span object, size_t *curso
         struct np_json_span key, value;
         int r;
 
-        if (!np_jsontext_is(text, object, '{') || (*cursor != 0 && (*cursor <= object.start || *cursor > size)))
-                return -EINVAL;
-        i = skip_ws(text, size, *cursor == 0 ? object.start + 1 : *cursor);
-        if (i < size && text[i] == '}')
-                return 0;
-        if (*cursor != 0) {
-                if (i >= size || text[i] != ',')
-                        return -EINVAL;
-                i = skip_ws(text, size, i + 1);
-        }
+        r = next_entry(text, object, '{', *cursor, &i);
+        if (r <= 0)
+                return r;
         key.start = i;
         r = scan_string(text, size, &i);
         if (r < 0)
@@ -236,6 +251,68 @@ int np_jsontext_next(const char *text, struct np_json_span object, size_t *curso
         return 1;
 }
 
+int np_jsontext_next_item(const char *text, struct np_json_span array, size_t *cursor, struct np_json_span *ret_value)
+{
+        size_t size = array.end, i;
+        struct np_json_span value;
+        int r;
+
+        r = next_entry(text, array, '[', *cursor, &i);
+        if (r <= 0)
+                return r;
+        value.start = i;
+        r = scan_value(text, size, &i, 1);
+        if (r < 0)
+                return r;
+        value.end = i;
+        *cursor = i;
+        *ret_value = value;
+        return 1;
+}
+
+/* Whether the key span holds exactly the bytes of `key` (most keys are told apart
+ * by their length, without decoding). */
+static int key_is(const char *text, struct np_json_span k, const char *key, size_t key_len)
+{
+        _cleanup_free_ char *name = NULL;
+        size_t len;
+        int r;
+
+        if (k.end - k.start - 2 < key_len)
+                return 0;
+        r = np_jsontext_string(text, k, &name, &len);
+        if (r < 0)
+                return r;
+        return len == key_len && memcmp(name, key, len) == 0;
+}
+
+int np_jsontext_members(const char *text, struct np_json_span object, const char *const *keys, size_t n,
+                        struct np_json_span *ret_values, size_t *ret_twice)
+{
+        struct np_json_span k, v;
+        size_t cursor = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                ret_values[i] = (struct np_json_span){};
+        while ((r = np_jsontext_next(text, object, &cursor, &k, &v)) > 0)
+                for (size_t i = 0; i < n; i++) {
+                        r = key_is(text, k, keys[i], strlen(keys[i]));
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                continue;
+                        if (ret_values[i].end) {
+                                if (ret_twice)
+                                        *ret_twice = i;
+                                return -EEXIST;
+                        }
+                        ret_values[i] = v;
+                        break;
+                }
+        return r;
+}
+
 int np_jsontext_member(const char *text, struct np_json_span object, const char *key, struct np_json_span *ret_value)
 {
         struct np_json_span k, v, found = {};
@@ -244,16 +321,10 @@ int np_jsontext_member(const char *text, struct np_json_span object, const char 
         int r;
 
         while ((r = np_jsontext_next(text, object, &cursor, &k, &v)) > 0) {
-                _cleanup_free_ char *name = NULL;
-                size_t len;
-
-                /* a key of other bytes cannot be equal: most keys are not decoded */
-                if (k.end - k.start - 2 < key_len)
-                        continue;
-                r = np_jsontext_string(text, k, &name, &len);
+                r = key_is(text, k, key, key_len);
                 if (r < 0)
                         return r;
-                if (len != key_len || memcmp(name, key, len) != 0)
+                if (r == 0)
                         continue;
                 if (seen)
                         return -EEXIST;

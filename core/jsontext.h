@@ -32,6 +32,16 @@ static inline bool np_jsontext_is(const char *text, struct np_json_span value, c
 int np_jsontext_next(const char *text, struct np_json_span object, size_t *cursor, struct np_json_span *ret_key,
                      struct np_json_span *ret_value);
 
+/* Steps through the elements of an array span, as np_jsontext_next() through an
+ * object's members. */
+int np_jsontext_next_item(const char *text, struct np_json_span array, size_t *cursor, struct np_json_span *ret_value);
+
+/* One pass over an object's members: ret_values[i] is the value of keys[i], a
+ * span with end 0 when absent. -EEXIST (*ret_twice = i, may be NULL) when keys[i]
+ * is there more than once, -EINVAL when `object` is not a well-formed object. */
+int np_jsontext_members(const char *text, struct np_json_span object, const char *const *keys, size_t n,
+                        struct np_json_span *ret_values, size_t *ret_twice);
+
 /* The value of member `key` (compared with the decoded key's exact bytes) in an
  * object span. -ENOENT when absent, -EEXIST when the key is there more than
  * once, -EINVAL when `object` is not an object. */

@@ -26,42 +26,68 @@ void np_spec_free(struct np_spec *spec)
         free(spec);
 }
 
+/* The values of `keys` in `object` (prefix: the object's path in messages, "" or
+ * "linux."), in one pass over its members; a key numapin reads there twice is
+ * refused: which one would the runtime take? */
+static int fields(const char *text, struct np_json_span object, const char *prefix, const char *const *keys, size_t n,
+                  struct np_diag *diag, struct np_json_span *ret_values)
+{
+        size_t twice = 0;
+        int r = np_jsontext_members(text, object, keys, n, ret_values, &twice);
+
+        if (r == -EEXIST)
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "config.json: key '%s%s' appears more than once; expected it once (numapin reads or rewrites it)",
+                        prefix, keys[twice]);
+        return r;
+}
+
 /* linux.devices: the character and block devices, for device affinity (FIFOs, 'p',
  * have no PCI function and are left out). */
-static int read_devices(struct np_spec *spec, struct json_object *linux_obj, struct np_diag *diag)
+static int read_devices(struct np_spec *spec, const char *text, struct np_json_span devices, struct np_diag *diag)
 {
-        struct json_object *devices;
-        size_t n;
+        struct np_json_span device;
+        size_t n = 0, cursor = 0;
         int r;
 
-        r = np_json_get(linux_obj, "devices", json_type_array, "config.json linux", diag, &devices);
+        r = np_jsontext_get(text, devices, "devices", json_type_array, "config.json linux", diag);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
-        n = json_object_array_length(devices);
+        while ((r = np_jsontext_next_item(text, devices, &cursor, &device)) > 0)
+                n++;
+        if (r < 0)
+                return r;
         if (n > NP_SPEC_DEVICES_MAX)
                 return np_diag_fail(diag, -E2BIG, "config.json linux.devices: %zu devices; expected at most %d", n,
                                     NP_SPEC_DEVICES_MAX);
         spec->devices = calloc(n ? n : 1, sizeof(*spec->devices));
         if (!spec->devices)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *device = json_object_array_get_idx(devices, i);
+        cursor = 0;
+        for (size_t i = 0; (r = np_jsontext_next_item(text, devices, &cursor, &device)) > 0; i++) {
+                static const char *const keys[] = { "path", "type", "major", "minor" };
+                struct np_json_span v[ARRAY_SIZE(keys)];
                 struct np_device *d = &spec->devices[spec->n_devices];
-                char what[64];
-                const char *path, *type;
+                _cleanup_free_ char *path = NULL, *type = NULL;
+                char what[64], prefix[64];
                 int64_t major, minor;
 
                 snprintf(what, sizeof(what), "config.json linux.devices[%zu]", i);
-                if (!json_object_is_type(device, json_type_object))
+                snprintf(prefix, sizeof(prefix), "linux.devices[%zu].", i);
+                if (!np_jsontext_is(text, device, '{'))
                         return np_diag_fail(diag, -EINVAL, "%s: expected an object with path, type, major and minor",
                                             what);
-                r = np_json_get_string(device, "path", PATH_MAX - 1, what, diag, &path);
+                r = fields(text, device, prefix, keys, ARRAY_SIZE(keys), diag, v);
+                if (r < 0)
+                        return r;
+                r = np_jsontext_get_string(text, v[0], "path", PATH_MAX - 1, what, diag, &path);
                 if (r == -ENOENT)
                         return np_diag_fail(diag, -EINVAL, "%s: field 'path' is missing", what);
                 if (r == 0)
-                        r = np_json_get_string(device, "type", 1, what, diag, &type);
+                        r = np_jsontext_get_string(text, v[1], "type", 1, what, diag, &type);
                 if (r == -ENOENT || (r == 0 && (type[0] == '\0' || !strchr("cbup", type[0]))))
                         return np_diag_fail(diag, -EINVAL, "%s: field 'type' is missing or not one of c, b, u or p",
                                             what);
@@ -69,65 +95,75 @@ static int read_devices(struct np_spec *spec, struct json_object *linux_obj, str
                         return r;
                 if (type[0] == 'p')
                         continue;
-                r = np_json_get_int64(device, "major", 0, UINT32_MAX, what, diag, &major);
+                r = np_jsontext_get_int64(text, v[2], "major", 0, UINT32_MAX, what, diag, &major);
                 if (r == 0)
-                        r = np_json_get_int64(device, "minor", 0, UINT32_MAX, what, diag, &minor);
+                        r = np_jsontext_get_int64(text, v[3], "minor", 0, UINT32_MAX, what, diag, &minor);
                 if (r == -ENOENT)
                         return np_diag_fail(diag, -EINVAL, "%s: fields 'major' and 'minor' are required for type %s",
                                             what, type);
                 if (r < 0)
                         return r;
-                d->path = strdup(path);
-                if (!d->path)
-                        return -ENOMEM;
+                d->path = TAKE_PTR(path);
                 d->type = type[0] == 'b' ? 'b' : 'c';
                 d->major = (uint32_t)major;
                 d->minor = (uint32_t)minor;
                 spec->n_devices++;
         }
-        return 0;
+        return r;
 }
 
-static int read_resources(struct np_spec *spec, struct json_object *linux_obj, struct np_diag *diag)
+/* linux.cgroupsPath and linux.resources: the cpu quota and period, the memory limit. */
+static int read_resources(struct np_spec *spec, const char *text, struct np_json_span cgroups_path,
+                          struct np_json_span resources, struct np_diag *diag)
 {
-        struct json_object *resources, *cpu, *memory;
+        static const char *const resource_keys[] = { "cpu", "memory" };
+        static const char *const cpu_keys[] = { "quota", "period" };
+        struct np_json_span resource[ARRAY_SIZE(resource_keys)], cpu[ARRAY_SIZE(cpu_keys)], limit_value;
         int64_t quota = -1, limit = -1;
         uint64_t period = NP_CPU_PERIOD_DEFAULT;
+        _cleanup_free_ char *path = NULL;
         struct np_demand demand;
-        const char *s;
         int r;
 
         spec->cpu_quota = quota;
         spec->cpu_period = period;
         spec->memory_limit = limit;
-        r = np_json_get_string(linux_obj, "cgroupsPath", PATH_MAX - 1, "config.json linux", diag, &s);
+        r = np_jsontext_get_string(text, cgroups_path, "cgroupsPath", PATH_MAX - 1, "config.json linux", diag, &path);
         if (r == 0)
-                strcpy(spec->cgroups_path, s);
+                strcpy(spec->cgroups_path, path);
         else if (r != -ENOENT)
                 return r;
 
-        r = np_json_get(linux_obj, "resources", json_type_object, "config.json linux", diag, &resources);
+        r = np_jsontext_get(text, resources, "resources", json_type_object, "config.json linux", diag);
         if (r == -ENOENT)
                 return 0;
+        if (r == 0)
+                r = fields(text, resources, "linux.resources.", resource_keys, ARRAY_SIZE(resource_keys), diag,
+                           resource);
         if (r < 0)
                 return r;
-        r = np_json_get(resources, "cpu", json_type_object, "config.json linux.resources", diag, &cpu);
+        r = np_jsontext_get(text, resource[0], "cpu", json_type_object, "config.json linux.resources", diag);
+        if (r == 0)
+                r = fields(text, resource[0], "linux.resources.cpu.", cpu_keys, ARRAY_SIZE(cpu_keys), diag, cpu);
         if (r == 0) {
-                r = np_json_get_int64(cpu, "quota", INT64_MIN, INT64_MAX, "config.json linux.resources.cpu", diag,
-                                      &quota);
+                r = np_jsontext_get_int64(text, cpu[0], "quota", INT64_MIN, INT64_MAX,
+                                          "config.json linux.resources.cpu", diag, &quota);
                 if (r < 0 && r != -ENOENT)
                         return r;
-                r = np_json_get_uint64(cpu, "period", "config.json linux.resources.cpu", diag, &period);
+                r = np_jsontext_get_uint64(text, cpu[1], "period", "config.json linux.resources.cpu", diag, &period);
                 if (r == -ENOENT)
                         period = NP_CPU_PERIOD_DEFAULT;
                 else if (r < 0)
                         return r;
         } else if (r != -ENOENT)
                 return r;
-        r = np_json_get(resources, "memory", json_type_object, "config.json linux.resources", diag, &memory);
+        r = np_jsontext_get(text, resource[1], "memory", json_type_object, "config.json linux.resources", diag);
+        if (r == 0)
+                r = fields(text, resource[1], "linux.resources.memory.", (const char *const[]){ "limit" }, 1, diag,
+                           &limit_value);
         if (r == 0) {
-                r = np_json_get_int64(memory, "limit", INT64_MIN, INT64_MAX, "config.json linux.resources.memory", diag,
-                                      &limit);
+                r = np_jsontext_get_int64(text, limit_value, "limit", INT64_MIN, INT64_MAX,
+                                          "config.json linux.resources.memory", diag, &limit);
                 if (r < 0 && r != -ENOENT)
                         return r;
         } else if (r != -ENOENT)
@@ -158,16 +194,13 @@ static int member(const char *text, struct np_json_span object, const char *key,
         return r;
 }
 
-/* Finds where the cpuset goes in text (validated by np_json_parse already). */
-static int find_site(const char *text, size_t size, struct np_diag *diag, struct np_spec_site *ret_site)
+/* Finds where the cpuset goes in text, below its root object (validated). */
+static int find_site(const char *text, struct np_json_span root, struct np_diag *diag, struct np_spec_site *ret_site)
 {
-        struct np_spec_site site = {};
+        struct np_spec_site site = { .object = root };
         struct np_json_span value;
         int r;
 
-        r = np_jsontext_root(text, size, &site.object, NULL);
-        if (r < 0)
-                return np_diag_fail(diag, r, "config.json: expected one JSON object");
         for (; site.depth < ARRAY_SIZE(cpuset_path); site.depth++) {
                 r = member(text, site.object, cpuset_path[site.depth], cpuset_path_names[site.depth], diag, &value);
                 if (r == -ENOENT)
@@ -201,10 +234,11 @@ static int find_site(const char *text, size_t size, struct np_diag *diag, struct
 
 int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec)
 {
+        static const char *const root_keys[] = { "ociVersion", "annotations", "linux" };
+        static const char *const linux_keys[] = { "cgroupsPath", "resources", "devices" };
+        struct np_json_span root, field[ARRAY_SIZE(root_keys)], linux_field[ARRAY_SIZE(linux_keys)];
         _cleanup_spec_ struct np_spec *spec = NULL;
-        _cleanup_json_ struct json_object *root = NULL;
-        struct json_object *linux_obj, *annotations;
-        const char *version;
+        _cleanup_free_ char *version = NULL;
         int r;
 
         if (bundle[0] != '/' || strlen(bundle) >= PATH_MAX)
@@ -229,43 +263,42 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                 return np_diag_fail(diag, r,
                                     "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",
                                     bundle, strerror(-r));
-        r = np_json_parse(spec->text, spec->size, NP_SPEC_LIMIT, "config.json", diag, &root);
+        /* read as text: a runtime's config.json is 10-30 KiB (mounts, env, a seccomp
+         * profile) of which numapin reads a few fields; no tree is built */
+        r = np_json_validate(spec->text, spec->size, NP_SPEC_LIMIT, "config.json", diag, &root);
         if (r < 0)
                 return r;
-        if (!json_object_is_type(root, json_type_object))
+        if (!np_jsontext_is(spec->text, root, '{'))
                 return np_diag_fail(diag, -EINVAL, "config.json: expected a JSON object");
-        r = np_json_get_string(root, "ociVersion", 64, "config.json", diag, &version);
+        r = fields(spec->text, root, "", root_keys, ARRAY_SIZE(root_keys), diag, field);
+        if (r < 0)
+                return r;
+        r = np_jsontext_get_string(spec->text, field[0], "ociVersion", 64, "config.json", diag, &version);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL, "config.json: field 'ociVersion' is missing");
         if (r < 0)
                 return r;
 
-        r = np_json_get(root, "annotations", json_type_object, "config.json", diag, &annotations);
-        if (r == 0) {
-                /* the keys with their exact bytes, from the text: json-c cuts a key at \u0000 */
-                struct np_json_span text_root, object;
-
-                r = np_jsontext_root(spec->text, spec->size, &text_root, NULL);
-                if (r == 0)
-                        r = member(spec->text, text_root, "annotations", "annotations", diag, &object);
-                if (r == 0)
-                        r = np_annotations_from_jsontext(spec->text, object, "config.json annotations", diag,
-                                                         &spec->annotations);
-        }
+        /* the keys with their exact bytes: json-c would cut a key at \u0000 */
+        r = np_jsontext_get(spec->text, field[1], "annotations", json_type_object, "config.json", diag);
+        if (r == 0)
+                r = np_annotations_from_jsontext(spec->text, field[1], "config.json annotations", diag,
+                                                 &spec->annotations);
         if (r < 0 && r != -ENOENT)
                 return r;
 
-        r = np_json_get(root, "linux", json_type_object, "config.json", diag, &linux_obj);
-        if (r == -ENOENT)
-                r = 0;
-        else if (r == 0) {
-                r = read_resources(spec, linux_obj, diag);
+        r = np_jsontext_get(spec->text, field[2], "linux", json_type_object, "config.json", diag);
+        if (r == 0)
+                r = fields(spec->text, field[2], "linux.", linux_keys, ARRAY_SIZE(linux_keys), diag, linux_field);
+        if (r == 0) {
+                r = read_resources(spec, spec->text, linux_field[0], linux_field[1], diag);
                 if (r == 0)
-                        r = read_devices(spec, linux_obj, diag);
-        }
+                        r = read_devices(spec, spec->text, linux_field[2], diag);
+        } else if (r == -ENOENT)
+                r = 0;
         if (r < 0)
                 return r;
-        r = find_site(spec->text, spec->size, diag, &spec->site);
+        r = find_site(spec->text, root, diag, &spec->site);
         if (r < 0)
                 return r;
         *ret_spec = TAKE_PTR(spec);
@@ -382,6 +415,7 @@ static int splice_cpuset(const struct np_spec *spec, const char *cpus, const cha
 int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag)
 {
         _cleanup_free_ char *text = NULL, *cpus = NULL, *mems = NULL;
+        struct np_json_span root;
         struct np_spec_site site;
         size_t size;
         int r;
@@ -392,7 +426,10 @@ int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placem
         r = splice_cpuset(spec, cpus, placement->write_mems ? mems : NULL, &text, &size);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot rewrite config.json: %s", spec->bundle, strerror(-r));
-        r = find_site(text, size, diag, &site); /* the spliced text is JSON again, or this is a bug */
+        /* the spliced text is JSON again, or this is a bug */
+        if (np_jsontext_root(text, size, &root, NULL) < 0 || !np_jsontext_is(text, root, '{'))
+                return np_diag_fail(diag, -EINVAL, "config.json: the rewrite is not one JSON object");
+        r = find_site(text, root, diag, &site);
         if (r < 0)
                 return r;
         r = np_write_file_replace_at(spec->bundle_fd, "config.json", text, size, 0644);

@@ -456,6 +456,139 @@ static void test_json_to_string_writes_parseable_text_with_newline(void **state)
         assert_true(json_object_get_uint64(value) == UINT64_MAX);
 }
 
+/* np_json_validate: the same refusals as np_json_parse, from the scan alone */
+static void test_json_validate_refuses_what_parse_refuses_with_the_offset(void **state)
+{
+        static const struct {
+                const char *text;
+                int error;
+                const char *needle;
+        } cases[] = {
+                { "", -EINVAL, "empty input" },
+                { "{\"a\": 1", -EINVAL, "truncated JSON" },
+                { "{\"a\": 1} {}", -EINVAL, "byte offset 9" },
+                { "{\"a\": tru}", -EINVAL, "byte offset 6" },
+                { "{'a': 1}", -EINVAL, "single-quoted" },
+                { "{\"a\": \"\xff\"}", -EILSEQ, "invalid UTF-8 at byte offset 7" },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct np_json_span root = {};
+                struct json_object *obj = NULL;
+                struct np_diag diag = {}, parse_diag = {};
+                size_t size = strlen(cases[i].text);
+
+                assert_int_equal(np_json_validate(cases[i].text, size, 4096, "test input", &diag, &root),
+                                 cases[i].error);
+                if (!strstr(diag.message, cases[i].needle) || !strstr(diag.message, "test input"))
+                        fail_msg("'%s': message '%s' lacks '%s'", cases[i].text, diag.message, cases[i].needle);
+                assert_true(np_json_parse(cases[i].text, size, 4096, "test input", &parse_diag, &obj) < 0);
+        }
+        {
+                struct np_json_span root;
+                struct np_diag diag = {};
+
+                assert_int_equal(np_json_validate("{\"a\": 1}", 8, 7, "test input", &diag, &root), -EFBIG);
+                assert_int_equal(np_json_validate(" {\"a\": 1}\n", 10, 4096, "test input", NULL, &root), 0);
+                assert_int_equal(root.start, 1);
+                assert_int_equal(root.end, 9);
+        }
+}
+
+/* The getters on spans give what the json-c getters give, for each value below
+ * as the field "k" of an object: the same result, value and message. */
+static void test_jsontext_getters_agree_with_the_json_c_getters(void **state)
+{
+        static const char *const values[] = {
+                "0",
+                "-0",
+                "7",
+                "-1",
+                "100",
+                "101",
+                "9223372036854775807",
+                "-9223372036854775808",
+                "9223372036854775808",
+                "18446744073709551615",
+                "1.5",
+                "1e3",
+                "-2.0",
+                "\"abc\"",
+                "\"abcd\"",
+                "\"a\\u0000b\"",
+                "\"\\u00e9\"",
+                "\"\"",
+                "true",
+                "null",
+                "[]",
+                "{}",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
+                char text[128];
+                _cleanup_json_ struct json_object *obj = NULL;
+                struct np_json_span root, value;
+                size_t size = (size_t)snprintf(text, sizeof(text), "{\"k\": %s}", values[i]);
+
+                assert_int_equal(np_json_parse(text, size, 4096, "doc", NULL, &obj), 0);
+                assert_int_equal(np_json_validate(text, size, 4096, "doc", NULL, &root), 0);
+                assert_int_equal(np_jsontext_members(text, root, (const char *const[]){ "k" }, 1, &value, NULL), 0);
+                for (int getter = 0; getter < 4; getter++) {
+                        struct np_diag a = {}, b = {};
+                        int64_t ia = 0, ib = 0;
+                        uint64_t ua = 0, ub = 0;
+                        const char *sa = NULL;
+                        _cleanup_free_ char *sb = NULL;
+                        int ra, rb;
+
+                        if (getter == 0) {
+                                ra = np_json_get_int64(obj, "k", INT64_MIN, INT64_MAX, "doc", &a, &ia);
+                                rb = np_jsontext_get_int64(text, value, "k", INT64_MIN, INT64_MAX, "doc", &b, &ib);
+                        } else if (getter == 1) {
+                                ra = np_json_get_int64(obj, "k", -1, 100, "doc", &a, &ia);
+                                rb = np_jsontext_get_int64(text, value, "k", -1, 100, "doc", &b, &ib);
+                        } else if (getter == 2) {
+                                ra = np_json_get_uint64(obj, "k", "doc", &a, &ua);
+                                rb = np_jsontext_get_uint64(text, value, "k", "doc", &b, &ub);
+                        } else {
+                                ra = np_json_get_string(obj, "k", 3, "doc", &a, &sa);
+                                rb = np_jsontext_get_string(text, value, "k", 3, "doc", &b, &sb);
+                        }
+                        if (ra != rb || strcmp(a.message, b.message) != 0 || ia != ib || ua != ub ||
+                            (ra == 0 && getter == 3 && strcmp(sa, sb) != 0))
+                                fail_msg("%s, getter %d: json-c %d '%s', text %d '%s'", values[i], getter, ra,
+                                         a.message, rb, b.message);
+                }
+        }
+}
+
+/* Where the text getters are stricter: a number json-c keeps as a double for
+ * its size, or one below INT64_MIN that json-c clamps to it, is out of range,
+ * and a lone surrogate is not text. */
+static void test_jsontext_getters_refuse_huge_integers_and_lone_surrogates(void **state)
+{
+        const char *text = "{\"big\": 18446744073709551616, \"s\": \"\\ud800\", \"absent\": null, "
+                           "\"low\": -9223372036854775809}";
+        static const char *const keys[] = { "big", "s", "absent", "missing", "low" };
+        struct np_json_span root, v[ARRAY_SIZE(keys)];
+        struct np_diag diag = {};
+        _cleanup_free_ char *s = NULL;
+        uint64_t u;
+        int64_t i;
+
+        assert_int_equal(np_json_validate(text, strlen(text), 4096, "doc", NULL, &root), 0);
+        assert_int_equal(np_jsontext_members(text, root, keys, ARRAY_SIZE(keys), v, NULL), 0);
+        assert_int_equal(np_jsontext_get_uint64(text, v[0], "big", "doc", &diag, &u), -ERANGE);
+        assert_non_null(strstr(diag.message, "doc: field 'big' is beyond 2^64-1"));
+        assert_int_equal(np_jsontext_get_int64(text, v[0], "big", 0, 10, "doc", &diag, &i), -ERANGE);
+        assert_int_equal(np_jsontext_get_string(text, v[1], "s", 10, "doc", &diag, &s), -EILSEQ);
+        assert_non_null(strstr(diag.message, "field 's' is not valid UTF-8"));
+        assert_int_equal(np_jsontext_get(text, v[2], "absent", json_type_string, "doc", NULL), -ENOENT);
+        assert_int_equal(np_jsontext_get(text, v[3], "missing", json_type_string, "doc", NULL), -ENOENT);
+        assert_int_equal(np_jsontext_get_int64(text, v[4], "low", INT64_MIN, INT64_MAX, "doc", &diag, &i), -ERANGE);
+        assert_non_null(strstr(diag.message, "field 'low' is out of range"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -490,6 +623,9 @@ int main(void)
                 cmocka_unit_test(test_json_get_double_accepts_integers_and_fractions_within_bounds),
                 cmocka_unit_test(test_json_get_double_rejects_strings_and_values_outside_range),
                 cmocka_unit_test(test_json_to_string_writes_parseable_text_with_newline),
+                cmocka_unit_test(test_json_validate_refuses_what_parse_refuses_with_the_offset),
+                cmocka_unit_test(test_jsontext_getters_agree_with_the_json_c_getters),
+                cmocka_unit_test(test_jsontext_getters_refuse_huge_integers_and_lone_surrogates),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

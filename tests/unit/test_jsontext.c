@@ -72,6 +72,9 @@ static void test_jsontext_root_refuses_what_is_not_one_json_value(void **state)
         assert_int_equal(root_of(deep + 1, NULL), 0); /* 64 deep */
         assert_int_equal(np_jsontext_root("[1, x]", 6, &(struct np_json_span){}, &offset), -EINVAL);
         assert_int_equal(offset, 4);
+        /* trailing data: where it starts */
+        assert_int_equal(np_jsontext_root("{}  [", 5, &(struct np_json_span){}, &offset), -EINVAL);
+        assert_int_equal(offset, 4);
 }
 
 static void test_jsontext_member_gives_the_value_span_by_exact_key(void **state)
@@ -137,6 +140,52 @@ static void test_jsontext_string_keeps_nul_bytes_pairs_and_lone_surrogates(void 
         assert_int_equal(np_jsontext_string(text, span, &bytes, &len), -EINVAL);
 }
 
+static void test_jsontext_next_item_steps_through_elements_in_order(void **state)
+{
+        static const char text[] = "[ 1 , {\"a\": [2, 3]},\"s\" ,[] ]";
+        static const char *const items[] = { "1", "{\"a\": [2, 3]}", "\"s\"", "[]" };
+        struct np_json_span root, value;
+        size_t cursor = 0, n = 0;
+        int r;
+
+        assert_int_equal(root_of(text, &root), 0);
+        while ((r = np_jsontext_next_item(text, root, &cursor, &value)) > 0) {
+                assert_true(n < 4);
+                assert_int_equal(value.end - value.start, strlen(items[n]));
+                assert_memory_equal(text + value.start, items[n], strlen(items[n]));
+                n++;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(n, 4);
+        cursor = 0;
+        assert_int_equal(root_of("[ ]", &root), 0);
+        assert_int_equal(np_jsontext_next_item("[ ]", root, &cursor, &value), 0);
+        assert_int_equal(root_of("{}", &root), 0);
+        assert_int_equal(np_jsontext_next_item("{}", root, &cursor, &value), -EINVAL);
+}
+
+/* Several keys in one pass: each value, absent ones with end 0, and the index of
+ * a key given twice (escaped or not). */
+static void test_jsontext_members_finds_several_keys_in_one_pass(void **state)
+{
+        static const char text[] = "{\"b\": 2, \"x\": {\"a\": 9}, \"a\": \"1\"}";
+        static const char twice[] = "{\"a\": 1, \"b\": 2, \"\\u0062\": 3}";
+        static const char *const keys[] = { "a", "b", "c" };
+        struct np_json_span root, v[3];
+        size_t which = 99;
+
+        assert_int_equal(root_of(text, &root), 0);
+        assert_int_equal(np_jsontext_members(text, root, keys, 3, v, NULL), 0);
+        assert_memory_equal(text + v[0].start, "\"1\"", 3);
+        assert_memory_equal(text + v[1].start, "2", 1);
+        assert_int_equal(v[2].end, 0);
+        assert_int_equal(root_of(twice, &root), 0);
+        assert_int_equal(np_jsontext_members(twice, root, keys, 3, v, &which), -EEXIST);
+        assert_int_equal(which, 1);
+        assert_int_equal(root_of("[1]", &root), 0);
+        assert_int_equal(np_jsontext_members("[1]", root, keys, 3, v, NULL), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -145,6 +194,8 @@ int main(void)
                 cmocka_unit_test(test_jsontext_member_gives_the_value_span_by_exact_key),
                 cmocka_unit_test(test_jsontext_member_reports_a_key_given_twice),
                 cmocka_unit_test(test_jsontext_next_steps_through_members_in_order),
+                cmocka_unit_test(test_jsontext_next_item_steps_through_elements_in_order),
+                cmocka_unit_test(test_jsontext_members_finds_several_keys_in_one_pass),
                 cmocka_unit_test(test_jsontext_string_keeps_nul_bytes_pairs_and_lone_surrogates),
         };
 

@@ -160,7 +160,8 @@ static struct np_demand spec_demand(const struct np_spec *spec)
 {
         struct np_demand demand = {};
 
-        assert_int_equal(np_demand_from_limits(spec->cpu_quota, spec->cpu_period, spec->memory_limit, NULL, &demand), 0);
+        assert_int_equal(np_demand_from_limits(spec->cpu_quota, spec->cpu_period, spec->memory_limit, NULL, &demand),
+                         0);
         return demand;
 }
 
@@ -266,11 +267,12 @@ static void test_spec_fields_of_the_wrong_type_are_refused_naming_them(void **st
 static void test_spec_load_reads_devices(void **state)
 {
         _cleanup_spec_ struct np_spec *spec = load_ok(
-                *state, "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": ["
-                        "{\"path\": \"/dev/nvidia0\", \"type\": \"c\", \"major\": 195, \"minor\": 0, \"fileMode\": 438},"
-                        "{\"path\": \"/dev/nvme0n1\", \"type\": \"b\", \"major\": 259, \"minor\": 0},"
-                        "{\"path\": \"/dev/fifo\", \"type\": \"p\"},"
-                        "{\"path\": \"/dev/infiniband/uverbs0\", \"type\": \"u\", \"major\": 231, \"minor\": 192}]}}");
+                *state,
+                "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": ["
+                "{\"path\": \"/dev/nvidia0\", \"type\": \"c\", \"major\": 195, \"minor\": 0, \"fileMode\": 438},"
+                "{\"path\": \"/dev/nvme0n1\", \"type\": \"b\", \"major\": 259, \"minor\": 0},"
+                "{\"path\": \"/dev/fifo\", \"type\": \"p\"},"
+                "{\"path\": \"/dev/infiniband/uverbs0\", \"type\": \"u\", \"major\": 231, \"minor\": 192}]}}");
 
         assert_int_equal(spec->n_devices, 3);
         assert_string_equal(spec->devices[0].path, "/dev/nvidia0");
@@ -294,18 +296,21 @@ static void test_spec_malformed_devices_are_refused_naming_them(void **state)
                           "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"type\": \"c\", \"major\": 1, "
                           "\"minor\": 3}]}}",
                           -EINVAL, "linux.devices[0]: field 'path' is missing");
-        assert_load_fails(*state,
-                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/x\", \"type\": \"x\", "
-                          "\"major\": 1, \"minor\": 3}]}}",
-                          -EINVAL, "linux.devices[0]: field 'type' is missing or not one of c, b, u or p");
-        assert_load_fails(*state,
-                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", "
-                          "\"major\": 1, \"minor\": 3}, {\"path\": \"/dev/x\", \"type\": \"b\", \"major\": 8}]}}",
-                          -EINVAL, "linux.devices[1]: fields 'major' and 'minor' are required for type b");
-        assert_load_fails(*state,
-                          "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", "
-                          "\"major\": 4294967296, \"minor\": 0}]}}",
-                          -ERANGE, "linux.devices[0]");
+        assert_load_fails(
+                *state,
+                "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/x\", \"type\": \"x\", "
+                "\"major\": 1, \"minor\": 3}]}}",
+                -EINVAL, "linux.devices[0]: field 'type' is missing or not one of c, b, u or p");
+        assert_load_fails(
+                *state,
+                "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/null\", \"type\": \"c\", "
+                "\"major\": 1, \"minor\": 3}, {\"path\": \"/dev/x\", \"type\": \"b\", \"major\": 8}]}}",
+                -EINVAL, "linux.devices[1]: fields 'major' and 'minor' are required for type b");
+        assert_load_fails(
+                *state,
+                "{\"ociVersion\": \"1.0.2\", \"linux\": {\"devices\": [{\"path\": \"/dev/x\", \"type\": \"c\", "
+                "\"major\": 4294967296, \"minor\": 0}]}}",
+                -ERANGE, "linux.devices[0]");
 }
 
 static void test_spec_period_zero_is_refused(void **state)
@@ -553,6 +558,60 @@ static void test_spec_write_cpuset_leaves_no_temporary_file_and_keeps_the_mode(v
         assert_int_equal(st.st_mode & 07777, 0600);
 }
 
+/* A config.json of the size runtimes write (env, mounts, a seccomp profile of
+ * 400 calls: over 10 KiB), with keys named as numapin's below other objects:
+ * the fields come from where the spec puts them, and nowhere else. */
+static void test_spec_load_reads_a_runtime_sized_spec(void **state)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_spec_ struct np_spec *spec = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&text, &size);
+
+        assert_non_null(out);
+        fputs("{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":[\"/pause\"],\"env\":[", out);
+        for (int i = 0; i < 200; i++)
+                fprintf(out, "%s\"VAR_%d=value-%d\"", i ? "," : "", i, i);
+        fputs("],\"linux\":{\"cgroupsPath\":\"/decoy\"}},\"mounts\":[", out);
+        for (int i = 0; i < 40; i++)
+                fprintf(out,
+                        "%s{\"destination\":\"/m%d\",\"type\":\"bind\",\"source\":\"/s%d\",\"options\":[\"rbind\"]}",
+                        i ? "," : "", i, i);
+        fputs("],\"annotations\":{\"cpus.numapin.io/pod\":\"2\",\"io.kubernetes.cri.sandbox-id\":\"abc\"},"
+              "\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[",
+              out);
+        for (int i = 0; i < 400; i++)
+                fprintf(out, "%s\"call_%d\"", i ? "," : "", i);
+        fputs("],\"action\":\"SCMP_ACT_ALLOW\"}]},\"devices\":[{\"path\":\"/dev/nvidia0\",\"type\":\"c\",\"major\":195,"
+              "\"minor\":0}],\"resources\":{\"cpu\":{\"shares\":2048,\"quota\":200000,\"period\":100000},"
+              "\"memory\":{\"limit\":536870912}},\"cgroupsPath\":\"/kubepods/pod1/ctr\"}}",
+              out);
+        assert_int_equal(fclose(out), 0);
+        assert_true(size > 10240);
+
+        spec = load_ok(*state, text);
+        assert_string_equal(spec->cgroups_path, "/kubepods/pod1/ctr");
+        assert_int_equal(spec->cpu_quota, 200000);
+        assert_int_equal(spec->cpu_period, 100000);
+        assert_int_equal(spec->memory_limit, 536870912);
+        assert_int_equal(spec->annotations.n, 2);
+        assert_int_equal(spec->n_devices, 1);
+        assert_string_equal(spec->devices[0].path, "/dev/nvidia0");
+}
+
+/* Keys read once, values that are not text, a spec of which no tree is built
+ * still refuses them: ociVersion twice, a lone surrogate in cgroupsPath. */
+static void test_spec_refuses_a_field_twice_and_a_path_that_is_not_text(void **state)
+{
+        assert_load_fails(*state, "{\"ociVersion\":\"1.0.2\",\"ociVersion\":\"1.2.0\"}", -EINVAL,
+                          "config.json: key 'ociVersion' appears more than once");
+        assert_load_fails(*state,
+                          "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\":{\"memory\":{\"limit\":1,\"limit\":2}}}}",
+                          -EINVAL, "key 'linux.resources.memory.limit' appears more than once");
+        assert_load_fails(*state, "{\"ociVersion\":\"1.0.2\",\"linux\":{\"cgroupsPath\":\"/a\\ud800\"}}", -EILSEQ,
+                          "linux: field 'cgroupsPath' is not valid UTF-8");
+}
+
 int main(void)
 {
 #define WITH_BUNDLE(test) cmocka_unit_test_setup_teardown(test, bundle_setup, bundle_teardown)
@@ -579,6 +638,8 @@ int main(void)
                 WITH_BUNDLE(test_spec_write_cpuset_replaces_a_null_object),
                 WITH_BUNDLE(test_spec_duplicate_keys_on_the_rewritten_path_are_refused_naming_them),
                 WITH_BUNDLE(test_spec_annotation_keys_keep_their_bytes),
+                WITH_BUNDLE(test_spec_load_reads_a_runtime_sized_spec),
+                WITH_BUNDLE(test_spec_refuses_a_field_twice_and_a_path_that_is_not_text),
         };
 #undef WITH_BUNDLE
 
