@@ -270,16 +270,18 @@ int np_jsontext_next_item(const char *text, struct np_json_span array, size_t *c
         return 1;
 }
 
-/* Whether the key span holds exactly the bytes of `key` (most keys are told apart
- * by their length, without decoding). */
+/* Whether the key span holds exactly the bytes of `key`: compared in place, and
+ * decoded only when it has escapes (which only make it longer than its bytes). */
 static int key_is(const char *text, struct np_json_span k, const char *key, size_t key_len)
 {
         _cleanup_free_ char *name = NULL;
-        size_t len;
+        size_t len, raw = k.end - k.start - 2;
         int r;
 
-        if (k.end - k.start - 2 < key_len)
+        if (raw < key_len)
                 return 0;
+        if (!memchr(text + k.start + 1, '\\', raw))
+                return raw == key_len && memcmp(text + k.start + 1, key, key_len) == 0;
         r = np_jsontext_string(text, k, &name, &len);
         if (r < 0)
                 return r;

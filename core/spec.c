@@ -114,7 +114,7 @@ static int read_devices(struct np_spec *spec, const char *text, struct np_json_s
 
 /* linux.cgroupsPath and linux.resources: the cpu quota and period, the memory limit. */
 static int read_resources(struct np_spec *spec, const char *text, struct np_json_span cgroups_path,
-                          struct np_json_span resources, struct np_diag *diag)
+                          struct np_json_span resources, struct np_diag *diag, struct np_json_span *ret_cpu)
 {
         static const char *const resource_keys[] = { "cpu", "memory" };
         static const char *const cpu_keys[] = { "quota", "period" };
@@ -142,6 +142,7 @@ static int read_resources(struct np_spec *spec, const char *text, struct np_json
                            resource);
         if (r < 0)
                 return r;
+        *ret_cpu = resource[0];
         r = np_jsontext_get(text, resource[0], "cpu", json_type_object, "config.json linux.resources", diag);
         if (r == 0)
                 r = fields(text, resource[0], "linux.resources.cpu.", cpu_keys, ARRAY_SIZE(cpu_keys), diag, cpu);
@@ -194,15 +195,25 @@ static int member(const char *text, struct np_json_span object, const char *key,
         return r;
 }
 
-/* Finds where the cpuset goes in text, below its root object (validated). */
-static int find_site(const char *text, struct np_json_span root, struct np_diag *diag, struct np_spec_site *ret_site)
+/* Finds where the cpuset goes in text, below its root object (validated).
+ * `known`: the values of linux, linux.resources and linux.resources.cpu as the
+ * load found them (end 0: absent; read only as far as objects lead), or NULL to
+ * look them up. */
+static int find_site(const char *text, struct np_json_span root, const struct np_json_span *known, struct np_diag *diag,
+                     struct np_spec_site *ret_site)
 {
+        static const char *const cpuset_keys[] = { "cpus", "mems" };
         struct np_spec_site site = { .object = root };
-        struct np_json_span value;
+        struct np_json_span value, cpuset[ARRAY_SIZE(cpuset_keys)];
         int r;
 
         for (; site.depth < ARRAY_SIZE(cpuset_path); site.depth++) {
-                r = member(text, site.object, cpuset_path[site.depth], cpuset_path_names[site.depth], diag, &value);
+                if (known) {
+                        value = known[site.depth];
+                        r = value.end ? 0 : -ENOENT;
+                } else
+                        r = member(text, site.object, cpuset_path[site.depth], cpuset_path_names[site.depth], diag,
+                                   &value);
                 if (r == -ENOENT)
                         break;
                 if (r < 0)
@@ -219,14 +230,14 @@ static int find_site(const char *text, struct np_json_span root, struct np_diag 
                 break;
         }
         if (site.depth == ARRAY_SIZE(cpuset_path)) {
-                r = member(text, site.object, "cpus", "linux.resources.cpu.cpus", diag, &site.cpus);
-                if (r < 0 && r != -ENOENT)
+                r = fields(text, site.object, "linux.resources.cpu.", cpuset_keys, ARRAY_SIZE(cpuset_keys), diag,
+                           cpuset);
+                if (r < 0)
                         return r;
-                site.has_cpus = r == 0;
-                r = member(text, site.object, "mems", "linux.resources.cpu.mems", diag, &site.mems);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-                site.has_mems = r == 0;
+                site.cpus = cpuset[0];
+                site.mems = cpuset[1];
+                site.has_cpus = cpuset[0].end != 0;
+                site.has_mems = cpuset[1].end != 0;
         }
         *ret_site = site;
         return 0;
@@ -236,7 +247,8 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
 {
         static const char *const root_keys[] = { "ociVersion", "annotations", "linux" };
         static const char *const linux_keys[] = { "cgroupsPath", "resources", "devices" };
-        struct np_json_span root, field[ARRAY_SIZE(root_keys)], linux_field[ARRAY_SIZE(linux_keys)];
+        struct np_json_span root, field[ARRAY_SIZE(root_keys)], linux_field[ARRAY_SIZE(linux_keys)] = {};
+        struct np_json_span cpu = {};
         _cleanup_spec_ struct np_spec *spec = NULL;
         _cleanup_free_ char *version = NULL;
         int r;
@@ -291,14 +303,16 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
         if (r == 0)
                 r = fields(spec->text, field[2], "linux.", linux_keys, ARRAY_SIZE(linux_keys), diag, linux_field);
         if (r == 0) {
-                r = read_resources(spec, spec->text, linux_field[0], linux_field[1], diag);
+                r = read_resources(spec, spec->text, linux_field[0], linux_field[1], diag, &cpu);
                 if (r == 0)
                         r = read_devices(spec, spec->text, linux_field[2], diag);
         } else if (r == -ENOENT)
                 r = 0;
         if (r < 0)
                 return r;
-        r = find_site(spec->text, root, diag, &spec->site);
+        /* the cpuset's site from the values found: no second walk of the document */
+        r = find_site(spec->text, root, (const struct np_json_span[]){ field[2], linux_field[1], cpu }, diag,
+                      &spec->site);
         if (r < 0)
                 return r;
         *ret_spec = TAKE_PTR(spec);
@@ -429,7 +443,7 @@ int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placem
         /* the spliced text is JSON again, or this is a bug */
         if (np_jsontext_root(text, size, &root, NULL) < 0 || !np_jsontext_is(text, root, '{'))
                 return np_diag_fail(diag, -EINVAL, "config.json: the rewrite is not one JSON object");
-        r = find_site(text, root, diag, &site);
+        r = find_site(text, root, NULL, diag, &site);
         if (r < 0)
                 return r;
         r = np_write_file_replace_at(spec->bundle_fd, "config.json", text, size, 0644);
