@@ -41,7 +41,9 @@ echo
 #    without, with no parsing or placement. createRuntime is timed; poststop runs
 #    untimed after each so every run places a fresh container. The hooks take
 #    turns, one run each, HOOK_RUNS rounds. Real sysfs, a fake v1 cgroup tree on
-#    tmpfs (a cgroup's files are in memory, as cgroupfs's are).
+#    tmpfs (a cgroup's files are in memory, as cgroupfs's are), the bundle's
+#    config.json of the size a runtime writes (runtime_spec below; numapin with
+#    the least one too).
 #    Measured with the state dir and bundle on tmpfs (where /run/numapin and
 #    containerd's bundles live in production) and on this disk's ext4 (podman's
 #    bundles). On tmpfs also with a real cgroup of this machine and the BPF
@@ -81,23 +83,55 @@ run_usage() {
         done
         echo
 }
+# runtime_spec: a config.json as containerd writes one for a pod's container, compact,
+# some 10 KiB: a pod's environment, its volumes' mounts, the masked paths and a seccomp
+# profile allowing 330 calls, with numapin's annotations and fields as in the small one
+runtime_spec() {
+        jq -nc '{
+          ociVersion: "1.1.0",
+          process: { user: { uid: 0, gid: 0 }, args: [ "/bin/sh", "-c", "exec /app/server --port 8080" ],
+            env: (([ range(0; 60) ] | map("SERVICE_\(.)_PORT=tcp://10.96.\(.).1:443"))
+              + [ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=web-0" ]),
+            cwd: "/", noNewPrivileges: true, oomScoreAdj: 1000,
+            capabilities: { bounding: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_KILL"],
+              effective: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_KILL"] } },
+          root: { path: "rootfs" },
+          mounts: ([ range(0; 20) ] | map({ destination: "/var/run/volumes/v\(.)", type: "bind",
+            source: "/var/lib/kubelet/pods/5f6e/volumes/kubernetes.io~configmap/v\(.)",
+            options: [ "rbind", "rprivate", "ro" ] })),
+          annotations: { "policy.numapin.io/pod": "bind", "cpus.numapin.io/pod": "1",
+            "io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "app",
+            "io.kubernetes.cri.sandbox-name": "web-0", "io.kubernetes.cri.sandbox-namespace": "default" },
+          linux: { cgroupsPath: "/ctr", resources: { memory: { limit: 268435456 }, cpu: { shares: 1024 } },
+            namespaces: ([ "pid", "ipc", "uts", "mount", "network" ] | map({ type: . })),
+            maskedPaths: [ "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+              "/proc/sched_debug", "/proc/scsi", "/sys/firmware" ],
+            readonlyPaths: [ "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" ],
+            seccomp: { defaultAction: "SCMP_ACT_ERRNO", architectures: [ "SCMP_ARCH_X86_64", "SCMP_ARCH_X86" ],
+              syscalls: [ { names: ([ range(0; 330) ] | map("syscall_\(.)")), action: "SCMP_ACT_ALLOW" } ] } }
+        }'
+}
 hook_bench() { # DIR LABEL SHORT-LABEL [CGROUP-DIR]
         local dir=$1 label=$2 short=$3 cg=${4:-$1/cg} cpus i kind
         mkdir -p "$cg/cpuset/ctr" "$dir/bundle" "$dir/go-bundle" "$dir/state"
         cpus=$(cat /sys/devices/system/cpu/online)
         echo "$cpus" > "$cg/cpuset/cpuset.cpus"
         for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : > "$cg/cpuset/ctr/$f"; done
-        cat > "$dir/bundle/config.json" <<JSON
+        runtime_spec > "$dir/bundle/config.json"
+        cp "$dir/bundle/config.json" "$dir/go-bundle/config.json"
+        # beside it, the least config.json numapin reads (the figure of earlier notes)
+        mkdir -p "$dir/small-bundle"
+        cat > "$dir/small-bundle/config.json" <<JSON
 {"ociVersion":"1.0.2-dev","process":{"args":["sh"]},"root":{"path":"rootfs"},
  "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"},
  "linux":{"cgroupsPath":"/ctr","resources":{"memory":{"limit":268435456}}}}
 JSON
-        cp "$dir/bundle/config.json" "$dir/go-bundle/config.json"
         cat > "$dir/state.json" <<JSON
 {"ociVersion":"1.0.2-dev","id":"bench","status":"creating","pid":999999,"bundle":"$dir/bundle",
  "annotations":{"policy.numapin.io/pod":"bind","cpus.numapin.io/pod":"1"}}
 JSON
         sed "s|\"bundle\":\"[^\"]*\"|\"bundle\":\"$dir/go-bundle\"|" "$dir/state.json" > "$dir/go-state.json"
+        sed "s|\"bundle\":\"[^\"]*\"|\"bundle\":\"$dir/small-bundle\"|" "$dir/state.json" > "$dir/small-state.json"
         local args=(--state-dir "$dir/state" --cgroup-root "$cg")
         # the same without its seccomp filter (core/sandbox.c): the filter's cost
         echo '{"seccomp": false}' > "$dir/no-seccomp.json"
@@ -105,7 +139,7 @@ JSON
         # the floor: numapin's filter and the system calls it cannot do without (floor-hook.c)
         mkdir -p "$dir/floor-state/containers"
         local floor_args=("$dir/floor-state" "$cg/cpuset/ctr" 0 0)
-        local kinds="trivial floor hook open"
+        local kinds="trivial floor hook open small"
         [ -n "$go_built" ] && kinds="$kinds go-trivial go-cpuset"
         local monitor_args=()
         if [ "$short" = tmpfs ] && monitor_bundle "$dir"; then
@@ -128,6 +162,8 @@ JSON
                                 --then "$ROOT/build/numapin-hook" "${args[@]}" poststop) ;;
                         open) t=$(one_run "$dir/state.json" -- "$ROOT/build/numapin-hook" "${open_args[@]}" \
                                 createRuntime --then "$ROOT/build/numapin-hook" "${open_args[@]}" poststop) ;;
+                        small) t=$(one_run "$dir/small-state.json" -- "$ROOT/build/numapin-hook" "${args[@]}" \
+                                createRuntime --then "$ROOT/build/numapin-hook" "${args[@]}" poststop) ;;
                         go-trivial) t=$(one_run "$dir/go-state.json" -- "$B/go-trivial-hook") ;;
                         go-cpuset) t=$(one_run "$dir/go-state.json" -- "$B/go-cpuset-hook" 0 0) ;;
                         monitor) t=$(one_run "$dir/monitor-state.json" -- "$ROOT/build/numapin-hook" \
@@ -141,9 +177,14 @@ JSON
         read -r hook_med hook_p99 < <(stats "$dir/samples" hook)
         read -r open_med open_p99 < <(stats "$dir/samples" open)
         read -r floor_med floor_p99 < <(stats "$dir/samples" floor)
-        echo "hook createRuntime, $HOOK_RUNS runs each, interleaved, state and bundle on $label:"
+        read -r small_med small_p99 < <(stats "$dir/samples" small)
+        echo "hook createRuntime, $HOOK_RUNS runs each, interleaved, state and bundle on $label;"
+        echo "  config.json as a runtime writes one ($(stat -c %s "$dir/bundle/config.json") bytes: mounts, environment," \
+                "a seccomp profile):"
         row "numapin-hook" "$hook_med" "$hook_p99"
         row "numapin-hook, seccomp false" "$open_med" "$open_p99" "   (filter: $(ratio "$hook_med" "$open_med")x median)"
+        row "numapin-hook, small config" "$small_med" "$small_p99" \
+                "   ($(stat -c %s "$dir/small-bundle/config.json") bytes: the figure of earlier notes)"
         row "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
         row "floor: calls it must make" "$floor_med" "$floor_p99" \
                 "   ($(ratio "$floor_med" "$trivial_med")x the trivial C hook)"
