@@ -52,38 +52,42 @@ static int32_t unicode_escape(const char *text, size_t size, size_t pos)
         return unit;
 }
 
-/* A string at text[*pos] (its opening quote); *pos ends after the closing quote. */
+/* A string at text[*pos] (its opening quote); *pos ends after the closing quote.
+ * The runs between escapes are found with memchr(3), most strings having none. */
 static int scan_string(const char *text, size_t size, size_t *pos)
 {
         size_t i = *pos;
 
         if (i >= size || text[i] != '"')
                 return -EINVAL;
-        for (i++; i < size; i++) {
-                unsigned char c = (unsigned char)text[i];
+        for (i++;;) {
+                const char *quote = memchr(text + i, '"', size - i);
+                size_t end = quote ? (size_t)(quote - text) : size;
+                const char *escape = memchr(text + i, '\\', end - i);
+                size_t stop = escape ? (size_t)(escape - text) : end;
 
-                if (c == '"') {
-                        *pos = i + 1;
-                        return 0;
-                }
                 /* RFC 8259 wants control characters escaped; json-c, which validates the
                  * documents first, takes them raw, and so does the scanner (never a NUL) */
-                if (c == '\0')
+                if (memchr(text + i, '\0', stop - i))
                         return -EINVAL;
-                if (c != '\\')
-                        continue;
+                if (!escape) {
+                        if (!quote)
+                                return -EINVAL;
+                        *pos = end + 1;
+                        return 0;
+                }
+                i = stop;
                 if (i + 1 >= size)
                         return -EINVAL;
                 if (text[i + 1] == 'u') {
                         if (unicode_escape(text, size, i) < 0)
                                 return -EINVAL;
-                        i += 5;
-                } else if (strchr("\"\\/bfnrt", text[i + 1]) && text[i + 1] != '\0')
-                        i++;
+                        i += 6;
+                } else if (text[i + 1] != '\0' && strchr("\"\\/bfnrt", text[i + 1]))
+                        i += 2;
                 else
                         return -EINVAL;
         }
-        return -EINVAL;
 }
 
 /* A number of any size (nothing is converted), in the forms json-c takes: RFC 8259's
