@@ -407,7 +407,10 @@ sc_monitor() {
         $rt delete -f $id >/dev/null 2>&1
         stats=$($CTL stats $id --json 2>&1)
         remote=$(echo "$stats" | jq -r '.containers[0].remote_percent')
-        if [ $st -eq 0 ] && [ "$(echo "$remote >= 99" | bc 2>/dev/null || awk "BEGIN{print ($remote >= 99)}")" = 1 ]; then
+        # the runtime's own pages count too: after createRuntime runc's init (Go) allocates
+        # 0.3-2.4 MiB in the container's cgroup on node 0 (crun's init 0.2 MiB) before the
+        # workload binds its 64 MiB to node 1, which is then 96-99.7% of the pages
+        if [ $st -eq 0 ] && [ "$(echo "$remote >= 95" | bc 2>/dev/null || awk "BEGIN{print ($remote >= 95)}")" = 1 ]; then
                 ok "$rt monitor: CPUs on node 0, memory bound to node 1: ${remote}% remote"
         else
                 notok "$rt monitor: CPUs on node 0, memory bound to node 1: ~100% remote" "status $st ($out): $(echo "$stats" | tr -d ' \n' | head -c 600)"
@@ -415,7 +418,7 @@ sc_monitor() {
         # the same two in the Prometheus exposition (both exited, within the grace period)
         out=$($CTL metrics 2>&1)
         remote=$(metrics_remote_percent "$out" np-remote-$rt)
-        if [ "$remote" -ge 99 ] 2>/dev/null; then
+        if [ "$remote" -ge 95 ] 2>/dev/null; then
                 ok "$rt metrics: CPUs on node 0, memory on node 1: ${remote}% of the pages remote in /metrics"
         else
                 notok "$rt metrics: CPUs on node 0, memory on node 1: ~100% remote in /metrics" \
