@@ -159,7 +159,7 @@ static int map_shape(int fd, unsigned int *ret_entries, unsigned int *ret_value_
  * entries start with the cgroup id. */
 static int check_layout(struct np_monitor *m)
 {
-        unsigned int stats_entries = 0, watched_size = 0, index_size = 0;
+        unsigned int stats_entries = 0, watched_size = 0, index_size = 0, pmu_entries = 0, pmu_size = 0;
         int r;
 
         r = map_shape(m->watched_fd, &m->slots, &watched_size);
@@ -181,8 +181,15 @@ static int check_layout(struct np_monitor *m)
                 if (r < 0 && r != -EINVAL)
                         return r;
         }
+        /* np_monitor_pmu() reads its value whole into this build's struct */
+        if (m->pmu_info_fd >= 0) {
+                r = map_shape(m->pmu_info_fd, &pmu_entries, &pmu_size);
+                if (r < 0)
+                        return r;
+        }
         m->foreign = m->index_fd < 0 || m->slot_stats_fd < 0 || m->cpu_node_fd < 0 || m->block_node_fd < 0 ||
-                     m->pmu_info_fd < 0 || watched_size != sizeof(struct np_bpf_index_entry) ||
+                     m->pmu_info_fd < 0 || pmu_size != sizeof(struct np_bpf_pmu_info) || pmu_entries < 1 ||
+                     watched_size != sizeof(struct np_bpf_index_entry) ||
                      index_size != sizeof(struct np_bpf_index_entry) || m->node_stride == 0 || stats_entries < m->slots;
         if (!m->foreign)
                 m->stats_size = NP_BPF_SLOT_STATS_SIZE(m->node_stride);

@@ -410,6 +410,62 @@ static void leave_older_layout_set(const char *pin_root, const char *name, uint6
         }
 }
 
+/* A set laid out as this build's but for pmu_info, whose value is `pmu_size`
+ * bytes. No programs: only its maps are read. */
+static void leave_set_with_pmu_info_of(const char *pin_root, const char *name, __u32 pmu_size, char *dir, size_t size)
+{
+        const struct {
+                const char *name;
+                enum bpf_map_type type;
+                __u32 key, value, entries;
+        } maps[] = {
+                { "slot_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, NP_BPF_SLOT_STATS_SIZE(2), 4 },
+                { "cpu_node", BPF_MAP_TYPE_ARRAY, 4, 4, 2 },
+                { "block_node", BPF_MAP_TYPE_ARRAY, 4, 4, 1 },
+                { "pmu_info", BPF_MAP_TYPE_ARRAY, 4, pmu_size, 1 },
+                { "watch_index", BPF_MAP_TYPE_ARRAY, 4, sizeof(struct np_bpf_index_entry), 8 },
+                { "watched", BPF_MAP_TYPE_HASH, 8, sizeof(struct np_bpf_index_entry), 4 },
+        };
+        char path[PATH_MAX + 64];
+
+        mkdir(pin_root, 0700);
+        np_test_path(dir, size, pin_root, name);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+                int fd = bpf_map_create(maps[i].type, maps[i].name, maps[i].key, maps[i].value, maps[i].entries, NULL);
+
+                if (fd < 0)
+                        fail_msg("bpf_map_create(%s): %s", maps[i].name, strerror(errno));
+                assert_int_equal(bpf_obj_pin(fd, np_test_path(path, sizeof(path), dir, maps[i].name)), 0);
+                close(fd);
+        }
+}
+
+/* pmu_info is read whole into this build's struct: a set whose value is larger
+ * is another build's, and its PMU information is not read. */
+static void test_monitor_open_takes_a_set_with_another_pmu_info_for_another_builds(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        char dir[PATH_MAX + 32];
+        struct np_monitor *monitor = NULL;
+        struct np_bpf_pmu_info info;
+        struct np_diag diag = {};
+
+        require_bpf();
+        leave_set_with_pmu_info_of(pin_root, "0000000000000005", sizeof(struct np_bpf_pmu_info), dir, sizeof(dir));
+        assert_int_equal(np_monitor_open_dir(dir, &diag, &monitor), 0);
+        hold_monitor(env, monitor);
+        assert_false(monitor->foreign);
+        assert_int_equal(np_monitor_pmu(monitor, &info), 0);
+
+        leave_set_with_pmu_info_of(pin_root, "0000000000000006", 2 * sizeof(struct np_bpf_pmu_info), dir, sizeof(dir));
+        assert_int_equal(np_monitor_open_dir(dir, &diag, &monitor), 0);
+        hold_monitor(env, monitor);
+        assert_true(monitor->foreign);
+        assert_int_equal(np_monitor_pmu(monitor, &info), -EPROTO);
+}
+
 static void test_monitor_load_unpins_an_older_layout_set_that_watches_nothing(void **state)
 {
         struct env *env = *state;
@@ -482,6 +538,7 @@ int main(void)
                 ONE_TEST(test_monitor_load_leaves_an_older_builds_set_that_still_watches_a_container),
                 ONE_TEST(test_monitor_load_unpins_an_older_layout_set_that_watches_nothing),
                 ONE_TEST(test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_with_its_last),
+                ONE_TEST(test_monitor_open_takes_a_set_with_another_pmu_info_for_another_builds),
         };
 
         return cmocka_run_group_tests(tests, load_suite_setup, suite_teardown);
