@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Parses the OCI state JSON (runc's "creating", crun's "created" with "root",
- * podman's pid-less poststop state) into struct np_state. */
+ * podman's pid-less poststop state) into struct np_state, read as text. */
 #include <errno.h>
 #include <string.h>
 
@@ -18,83 +18,89 @@ static const char *const known_statuses[] = { "creating", "created", "running", 
 
 int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np_state *ret_state)
 {
-        _cleanup_json_ struct json_object *root = NULL;
+        static const char *const keys[] = { "ociVersion", "id", "status", "pid", "bundle", "annotations" };
+        enum {
+                OCI_VERSION,
+                ID,
+                STATUS,
+                PID,
+                BUNDLE,
+                ANNOTATIONS
+        };
+        struct np_json_span root, field[ARRAY_SIZE(keys)];
+        _cleanup_free_ char *version = NULL, *id = NULL, *status = NULL, *bundle = NULL;
         struct np_state state = {};
-        struct json_object *annotations;
-        const char *s;
         char quoted[128];
+        size_t twice = 0;
         int64_t pid;
         bool known = false;
         int r;
 
-        r = np_json_parse(buf, size, NP_STATE_LIMIT, "state on stdin", diag, &root);
+        /* read as text, as config.json is: a few fields, no tree */
+        r = np_json_validate(buf, size, NP_STATE_LIMIT, "state on stdin", diag, &root);
         if (r < 0)
                 return r;
-        if (!json_object_is_type(root, json_type_object))
+        if (!np_jsontext_is(buf, root, '{'))
                 return np_diag_fail(diag, -EINVAL, "state on stdin: expected a JSON object");
+        r = np_jsontext_members(buf, root, keys, ARRAY_SIZE(keys), field, &twice);
+        if (r == -EEXIST)
+                return np_diag_fail(diag, -EINVAL, "state: field '%s' appears more than once; expected it once",
+                                    keys[twice]);
+        if (r < 0)
+                return np_diag_fail(diag, r, "state on stdin: expected a JSON object");
 
-        r = np_json_get_string(root, "ociVersion", 64, "state", diag, &s);
+        r = np_jsontext_get_string(buf, field[OCI_VERSION], "ociVersion", 64, "state", diag, &version);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL, "state: field 'ociVersion' is missing; expected the OCI state");
         if (r < 0)
                 return r;
 
-        r = np_json_get_string(root, "id", 4096, "state", diag, &s);
+        r = np_jsontext_get_string(buf, field[ID], "id", 4096, "state", diag, &id);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL, "state: field 'id' is missing; expected the container id");
         if (r < 0)
                 return r;
-        if (!np_id_valid(s))
+        if (!np_id_valid(id))
                 return np_diag_fail(
                         diag, -EINVAL,
                         "state: field 'id' '%s' is not a container id; expected 1-%d of A-Z a-z 0-9 _ + . - not starting with a dot",
-                        np_log_quote(quoted, sizeof(quoted), s), NP_ID_MAX);
-        strcpy(state.id, s);
+                        np_log_quote(quoted, sizeof(quoted), id), NP_ID_MAX);
+        strcpy(state.id, id);
 
-        r = np_json_get_string(root, "status", 32, "state", diag, &s);
+        r = np_jsontext_get_string(buf, field[STATUS], "status", 32, "state", diag, &status);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL, "state: field 'status' is missing");
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ARRAY_SIZE(known_statuses); i++)
-                known = known || strcmp(s, known_statuses[i]) == 0;
+                known = known || strcmp(status, known_statuses[i]) == 0;
         if (!known)
                 return np_diag_fail(
                         diag, -EINVAL,
                         "state: field 'status' '%s' is unknown; expected creating, created, running, stopped or paused",
-                        np_log_quote(quoted, sizeof(quoted), s));
-        strcpy(state.status, s);
+                        np_log_quote(quoted, sizeof(quoted), status));
+        strcpy(state.status, status);
 
-        r = np_json_get_int64(root, "pid", 0, INT32_MAX, "state", diag, &pid);
+        r = np_jsontext_get_int64(buf, field[PID], "pid", 0, INT32_MAX, "state", diag, &pid);
         if (r < 0 && r != -ENOENT)
                 return r;
         state.pid = r == 0 ? (int)pid : 0;
 
-        r = np_json_get_string(root, "bundle", PATH_MAX - 1, "state", diag, &s);
+        r = np_jsontext_get_string(buf, field[BUNDLE], "bundle", PATH_MAX - 1, "state", diag, &bundle);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL,
                                     "state: field 'bundle' is missing; expected the bundle's absolute path");
         if (r < 0)
                 return r;
-        if (s[0] != '/')
+        if (bundle[0] != '/')
                 return np_diag_fail(diag, -EINVAL, "state: field 'bundle' '%s' is not an absolute path",
-                                    np_log_quote(quoted, sizeof(quoted), s));
-        strcpy(state.bundle, s);
+                                    np_log_quote(quoted, sizeof(quoted), bundle));
+        strcpy(state.bundle, bundle);
 
-        r = np_json_get(root, "annotations", json_type_object, "state", diag, &annotations);
+        r = np_jsontext_get(buf, field[ANNOTATIONS], "annotations", json_type_object, "state", diag);
         if (r == 0) {
-                /* the keys with their exact bytes, from the text: json-c cuts a key at \u0000 */
-                struct np_json_span text_root, object;
-
-                r = np_jsontext_root(buf, size, &text_root, NULL);
-                if (r == 0)
-                        r = np_jsontext_member(buf, text_root, "annotations", &object);
-                if (r == -EEXIST)
-                        return np_diag_fail(diag, -EINVAL,
-                                            "state: field 'annotations' appears more than once; expected it once");
-                if (r < 0)
-                        return np_diag_fail(diag, r, "state on stdin: expected a JSON object");
-                r = np_annotations_from_jsontext(buf, object, "state annotations", diag, &state.annotations);
+                r = np_annotations_from_jsontext(buf, field[ANNOTATIONS], "state annotations", diag,
+                                                 &state.annotations);
                 if (r < 0)
                         return r;
                 state.has_annotations = true;

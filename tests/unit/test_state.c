@@ -319,6 +319,30 @@ static void test_state_parse_ignores_foreign_annotations_of_any_form(void **stat
         }
 }
 
+/* json-c would take the last of two; numapin reads the state as text and takes
+ * neither: a second bundle or id is somebody's attempt at a second answer. */
+static void test_state_parse_rejects_a_field_given_twice(void **state)
+{
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"/b\","
+                       "\"bundle\":\"/etc\"}",
+                       -EINVAL, "state: field 'bundle' appears more than once; expected it once");
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"id\":\"b\",\"status\":\"creating\",\"bundle\":\"/b\"}",
+                       -EINVAL, "state: field 'id' appears more than once");
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"bundle\":\"/b\","
+                       "\"annotations\":{},\"annotations\":{\"cpus.numapin.io/pod\":\"2\"}}",
+                       -EINVAL, "state: field 'annotations' appears more than once");
+}
+
+/* The text is checked whole before any field is read: a broken document names
+ * the offset where it breaks, even after the fields numapin reads. */
+static void test_state_parse_rejects_broken_json_after_the_fields(void **state)
+{
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"bundle\":\"/b\",\"x\":[1,}",
+                       -EINVAL, "state on stdin");
+        assert_refused("{\"ociVersion\":\"1.0.2\",\"id\":\"a\",\"status\":\"creating\",\"bundle\":\"/b\"} {}", -EINVAL,
+                       "state on stdin");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -342,6 +366,8 @@ int main(void)
                 cmocka_unit_test(test_state_parse_rejects_annotation_values_that_are_not_strings),
                 cmocka_unit_test(test_state_parse_keeps_the_exact_bytes_of_numapin_annotations),
                 cmocka_unit_test(test_state_parse_ignores_foreign_annotations_of_any_form),
+                cmocka_unit_test(test_state_parse_rejects_a_field_given_twice),
+                cmocka_unit_test(test_state_parse_rejects_broken_json_after_the_fields),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
