@@ -248,7 +248,8 @@ static int temporary_name(const char *name, bool single_writer, char *buf, size_
         return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
 }
 
-static int replace(int dirfd, const char *name, const void *data, size_t size, int mode, bool single_writer)
+static int replace(int dirfd, const char *name, const void *data, size_t size, int mode, bool single_writer,
+                   bool keep_mode)
 {
         char tmp[4096];
         struct stat st;
@@ -257,7 +258,7 @@ static int replace(int dirfd, const char *name, const void *data, size_t size, i
         r = temporary_name(name, single_writer, tmp, sizeof(tmp));
         if (r < 0)
                 return r;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (keep_mode && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISREG(st.st_mode))
                         return -EINVAL;
                 mode = (int)(st.st_mode & 07777);
@@ -273,12 +274,17 @@ static int replace(int dirfd, const char *name, const void *data, size_t size, i
 
 int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, int mode)
 {
-        return replace(dirfd, name, data, size, mode, false);
+        return replace(dirfd, name, data, size, mode, false, true);
 }
 
 int np_write_file_replace_at(int dirfd, const char *name, const void *data, size_t size, int mode)
 {
-        return replace(dirfd, name, data, size, mode, true);
+        return replace(dirfd, name, data, size, mode, true, true);
+}
+
+int np_write_file_own_at(int dirfd, const char *name, const void *data, size_t size, int mode)
+{
+        return replace(dirfd, name, data, size, mode, true, false);
 }
 
 int np_write_file_replace_discard_at(int dirfd, const char *name)

@@ -33,6 +33,10 @@ int np_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
  * config.json, which only the hook of that container writes): its temporary
  * name is fixed, so one left by a killed run is reused by the next. */
 int np_write_file_replace_at(int dirfd, const char *name, const void *data, size_t size, int mode);
+/* The same for a file only numapin writes (the ledger's records and cache): it
+ * gets `mode` whatever an older one had, which is not looked at (a call fewer
+ * for each record the NRI plugin and the hook write). */
+int np_write_file_own_at(int dirfd, const char *name, const void *data, size_t size, int mode);
 /* Removes the temporary file a killed np_write_file_replace_at() of `name` left,
  * for a writer that does not replace `name` this time (the next replacement
  * would have reused it). 0 also when there is none. */

@@ -516,10 +516,10 @@ static void write_cache(struct np_ledger *ledger)
         header.payload_size = size - sizeof(header);
         header.checksum = cache_checksum(data + sizeof(header), header.payload_size);
         memcpy(data, &header, sizeof(header));
-        r = np_write_file_replace_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
+        r = np_write_file_own_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
         /* something else in its place (a FIFO, a symlink): the cache is numapin's own name */
         if (r == -EINVAL && unlinkat(ledger->state_fd, CACHE_NAME, 0) == 0)
-                r = np_write_file_replace_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
+                r = np_write_file_own_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
         if (r < 0)
                 np_log_debug("ledger: cannot write %s/%s: %s", ledger->state_dir, CACHE_NAME, strerror(-r));
 }
@@ -1094,7 +1094,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
          * (no O_TMPFILE, link and unlink of a per-pid one); one a killed holder left is
          * reused by the next write or removed by the next exclusive open */
         bump_generation(ledger);
-        r = np_write_file_replace_at(ledger->records_fd, name, text, size, 0644);
+        r = np_write_file_own_at(ledger->records_fd, name, text, size, 0644);
         if (r < 0) {
                 ledger->cache_unsafe = true;
                 return r;

@@ -420,6 +420,36 @@ static void test_fileio_write_atomic_refuses_to_replace_a_symlink_or_a_folder(vo
         assert_int_equal(np_test_count_entries(folder->path), 4);
 }
 
+/* A file only numapin writes (a ledger record) gets the mode asked for: an old
+ * one's is not looked at. Whatever else took its name never leads the write
+ * elsewhere: a symlink is replaced, not followed, and a folder stays. */
+static void test_fileio_write_own_sets_the_mode_and_never_follows_the_name(void **state)
+{
+        struct folder *folder = *state;
+        struct stat st;
+
+        put(folder, "c1.json", "old\n");
+        assert_int_equal(fchmodat(folder->fd, "c1.json", 0600, 0), 0);
+        assert_int_equal(np_write_file_own_at(folder->fd, "c1.json", "{}\n", 3, 0644), 0);
+        assert_file(folder, "c1.json", "{}\n");
+        assert_int_equal(mode_of(folder, "c1.json"), 0644);
+
+        put(folder, "target", "precious\n");
+        assert_int_equal(symlinkat("target", folder->fd, "c2.json"), 0);
+        assert_int_equal(np_write_file_own_at(folder->fd, "c2.json", "{}\n", 3, 0644), 0);
+        assert_file(folder, "target", "precious\n");
+        assert_int_equal(fstatat(folder->fd, "c2.json", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_file(folder, "c2.json", "{}\n");
+
+        assert_int_equal(mkdirat(folder->fd, "c3.json", 0755), 0);
+        assert_true(np_write_file_own_at(folder->fd, "c3.json", "{}\n", 3, 0644) < 0);
+        assert_int_equal(fstatat(folder->fd, "c3.json", &st, 0), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        /* c1.json, target, c2.json, c3.json: no temporary file left */
+        assert_int_equal(np_test_count_entries(folder->path), 4);
+}
+
 static void test_fileio_write_attribute_writes_an_existing_file_only(void **state)
 {
         struct folder *folder = *state;
@@ -513,6 +543,7 @@ int main(void)
                 cmocka_unit_test(test_fileio_read_fd_refuses_a_pipe_beyond_the_limit),
                 WITH_FOLDER(test_fileio_write_atomic_creates_a_file_with_the_given_mode),
                 WITH_FOLDER(test_fileio_write_atomic_keeps_the_mode_of_an_existing_file),
+                WITH_FOLDER(test_fileio_write_own_sets_the_mode_and_never_follows_the_name),
                 WITH_FOLDER(test_fileio_write_atomic_leaves_no_temporary_file),
                 WITH_FOLDER(test_fileio_write_replace_reuses_the_temporary_name_a_killed_run_left),
                 cmocka_unit_test(test_fileio_temporary_name_knows_its_own_names_only),
