@@ -4,6 +4,7 @@
  * stdin, calls core, logs once, chooses the exit code. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,10 @@ int main(int argc, char **argv)
         size_t size;
         int r;
 
+        /* a hook lives for a millisecond: its heap grows in one step and is
+         * never given back (each growth is a brk() call, each trim another) */
+        mallopt(M_TOP_PAD, 512 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
         np_log_set_prefix("numapin-hook");
         np_log_set_syslog("");
         if (parse_options(argc, argv, &opts) < 0)
