@@ -52,7 +52,8 @@ static int32_t unicode_escape(const char *text, size_t size, size_t pos)
         return unit;
 }
 
-/* A string at text[*pos] (its opening quote); *pos ends after the closing quote.
+/* A string at text[*pos] (its opening quote); *pos ends after the closing quote, or on
+ * -EINVAL at the fault: the offending byte, or the end of a text that stops inside it.
  * The runs between escapes are found with memchr(3), most strings having none. */
 static int scan_string(const char *text, size_t size, size_t *pos)
 {
@@ -65,20 +66,26 @@ static int scan_string(const char *text, size_t size, size_t *pos)
                 size_t end = quote ? (size_t)(quote - text) : size;
                 const char *escape = memchr(text + i, '\\', end - i);
                 size_t stop = escape ? (size_t)(escape - text) : end;
+                const char *nul = memchr(text + i, '\0', stop - i);
 
                 /* RFC 8259 wants control characters escaped; json-c, which validates the
                  * documents first, takes them raw, and so does the scanner (never a NUL) */
-                if (memchr(text + i, '\0', stop - i))
+                if (nul) {
+                        *pos = (size_t)(nul - text);
+                        return -EINVAL;
+                }
+                *pos = stop;
+                if (stop >= size)
                         return -EINVAL;
                 if (!escape) {
-                        if (!quote)
-                                return -EINVAL;
                         *pos = end + 1;
                         return 0;
                 }
                 i = stop;
-                if (i + 1 >= size)
+                if (i + 1 >= size || (text[i + 1] == 'u' && size - i < 6)) {
+                        *pos = size;
                         return -EINVAL;
+                }
                 if (text[i + 1] == 'u') {
                         if (unicode_escape(text, size, i) < 0)
                                 return -EINVAL;
@@ -177,11 +184,11 @@ static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth
                 return scan_number(text, size, pos);
         default:
                 for (size_t i = 0; i < ARRAY_SIZE(literals); i++) {
-                        size_t len = strlen(literals[i]);
-                        if (size - *pos >= len && memcmp(text + *pos, literals[i], len) == 0) {
-                                *pos += len;
-                                return 0;
-                        }
+                        size_t len = strlen(literals[i]), left = size - *pos;
+                        if (memcmp(text + *pos, literals[i], MIN(len, left)) != 0)
+                                continue;
+                        *pos += MIN(len, left); /* at the end if the text stops inside it */
+                        return left >= len ? 0 : -EINVAL;
                 }
                 return -EINVAL;
         }

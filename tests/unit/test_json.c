@@ -466,6 +466,12 @@ static void test_json_validate_refuses_what_parse_refuses_with_the_offset(void *
         } cases[] = {
                 { "", -EINVAL, "empty input" },
                 { "{\"a\": 1", -EINVAL, "truncated JSON" },
+                { "{\"a\": 1, \"annot", -EINVAL, "truncated JSON" },
+                { "{\"a\": \"unterminated", -EINVAL, "truncated JSON" },
+                { "{\"a\": \"x\\", -EINVAL, "truncated JSON" },
+                { "{\"a\": \"\\u12", -EINVAL, "truncated JSON" },
+                { "{\"a\": fal", -EINVAL, "truncated JSON" },
+                { "{\"a\": \"\\q\"}", -EINVAL, "byte offset 7" },
                 { "{\"a\": 1} {}", -EINVAL, "byte offset 9" },
                 { "{\"a\": tru}", -EINVAL, "byte offset 6" },
                 { "{'a': 1}", -EINVAL, "single-quoted" },

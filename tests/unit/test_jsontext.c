@@ -72,6 +72,16 @@ static void test_jsontext_root_refuses_what_is_not_one_json_value(void **state)
         assert_int_equal(root_of(deep + 1, NULL), 0); /* 64 deep */
         assert_int_equal(np_jsontext_root("[1, x]", 6, &(struct np_json_span){}, &offset), -EINVAL);
         assert_int_equal(offset, 4);
+        /* a bad escape: at its backslash; a text that stops inside a string or a
+         * literal: at its end */
+        assert_int_equal(np_jsontext_root("[\"a\\qb\"]", 8, &(struct np_json_span){}, &offset), -EINVAL);
+        assert_int_equal(offset, 3);
+        assert_int_equal(np_jsontext_root("[\"ab", 4, &(struct np_json_span){}, &offset), -EINVAL);
+        assert_int_equal(offset, 4);
+        assert_int_equal(np_jsontext_root("[\"a\\u00", 7, &(struct np_json_span){}, &offset), -EINVAL);
+        assert_int_equal(offset, 7);
+        assert_int_equal(np_jsontext_root("[nu", 3, &(struct np_json_span){}, &offset), -EINVAL);
+        assert_int_equal(offset, 3);
         /* trailing data: where it starts */
         assert_int_equal(np_jsontext_root("{}  [", 5, &(struct np_json_span){}, &offset), -EINVAL);
         assert_int_equal(offset, 4);
