@@ -94,6 +94,12 @@ expect_status() {
         if [ "$2" -eq "$3" ]; then pass "$1"; else fail "$1" "exit status $3, expected $2"; fi
 }
 is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# free_port: a loopback TCP port the kernel has just found free (a random pick may be
+# an ephemeral port another test's connection holds)
+free_port() {
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 # skip_suite WHY: the script cannot run here (missing root, runtime or build): one
 # "skip - SUITE: WHY" line, and the script ends.
 skip_suite() {

@@ -43,10 +43,6 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
         BENCH_CPU="taskset -c 0" SCRAPER_CPU="taskset -c 1"
 fi
 
-free_port() {
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_scrapers PORT DIR: two scrapers back to back over keep-alive connections (each
 # counts whole 200 answers and others into DIR/scraper.N on SIGTERM) and 5 idle clients,
 # none holding the script's fd 3; SCRAPER_PIDS holds their pids. Returns once all three

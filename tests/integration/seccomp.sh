@@ -21,7 +21,6 @@ echo '{}' >"$NP_TMP/on-monitor.json"
 
 # seccomp_mode PID: the Seccomp line of /proc/PID/status (0 none, 2 filter)
 seccomp_mode() { awk '$1 == "Seccomp:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
-free_port() { echo $((20000 + RANDOM % 20000)); }
 # wait_for FILE PATTERN: up to 5 s for a line matching PATTERN in FILE
 wait_for() {
         local i

@@ -5,7 +5,6 @@
 #
 #   prom_require                 fails the suite (never skips) without prometheus, promtool,
 #                                curl or python3: a real Prometheus is what these suites test
-#   free_port                    a free loopback TCP port
 #   prom_start TARGET            Prometheus on a free port with a private TSDB under $NP_TMP,
 #                                scraping TARGET (HOST:PORT) as job numapin with honor_labels,
 #                                scrape and evaluation interval 1 s, examples/metrics/alerts.yml
@@ -39,10 +38,6 @@ prom_require() {
                         exit 1
                 fi
         done
-}
-
-free_port() {
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 alive() {

@@ -484,7 +484,7 @@ static void test_json_validate_refuses_what_parse_refuses_with_the_offset(void *
                 struct np_diag diag = {}, parse_diag = {};
                 size_t size = strlen(cases[i].text);
 
-                assert_int_equal(np_json_validate(cases[i].text, size, 4096, "test input", &diag, &root),
+                assert_int_equal(np_json_validate(cases[i].text, size, 4096, "test input", NULL, &diag, &root),
                                  cases[i].error);
                 if (!strstr(diag.message, cases[i].needle) || !strstr(diag.message, "test input"))
                         fail_msg("'%s': message '%s' lacks '%s'", cases[i].text, diag.message, cases[i].needle);
@@ -494,8 +494,8 @@ static void test_json_validate_refuses_what_parse_refuses_with_the_offset(void *
                 struct np_json_span root;
                 struct np_diag diag = {};
 
-                assert_int_equal(np_json_validate("{\"a\": 1}", 8, 7, "test input", &diag, &root), -EFBIG);
-                assert_int_equal(np_json_validate(" {\"a\": 1}\n", 10, 4096, "test input", NULL, &root), 0);
+                assert_int_equal(np_json_validate("{\"a\": 1}", 8, 7, "test input", NULL, &diag, &root), -EFBIG);
+                assert_int_equal(np_json_validate(" {\"a\": 1}\n", 10, 4096, "test input", NULL, NULL, &root), 0);
                 assert_int_equal(root.start, 1);
                 assert_int_equal(root.end, 9);
         }
@@ -537,7 +537,7 @@ static void test_jsontext_getters_agree_with_the_json_c_getters(void **state)
                 size_t size = (size_t)snprintf(text, sizeof(text), "{\"k\": %s}", values[i]);
 
                 assert_int_equal(np_json_parse(text, size, 4096, "doc", NULL, &obj), 0);
-                assert_int_equal(np_json_validate(text, size, 4096, "doc", NULL, &root), 0);
+                assert_int_equal(np_json_validate(text, size, 4096, "doc", NULL, NULL, &root), 0);
                 assert_int_equal(np_jsontext_members(text, root, (const char *const[]){ "k" }, 1, &value, NULL), 0);
                 for (int getter = 0; getter < 4; getter++) {
                         struct np_diag a = {}, b = {};
@@ -582,7 +582,7 @@ static void test_jsontext_getters_refuse_huge_integers_and_lone_surrogates(void 
         uint64_t u;
         int64_t i;
 
-        assert_int_equal(np_json_validate(text, strlen(text), 4096, "doc", NULL, &root), 0);
+        assert_int_equal(np_json_validate(text, strlen(text), 4096, "doc", NULL, NULL, &root), 0);
         assert_int_equal(np_jsontext_members(text, root, keys, ARRAY_SIZE(keys), v, NULL), 0);
         assert_int_equal(np_jsontext_get_uint64(text, v[0], "big", "doc", &diag, &u), -ERANGE);
         assert_non_null(strstr(diag.message, "doc: field 'big' is beyond 2^64-1"));

@@ -196,6 +196,126 @@ static void test_jsontext_members_finds_several_keys_in_one_pass(void **state)
         assert_int_equal(np_jsontext_members("[1]", root, keys, 3, v, NULL), -EINVAL);
 }
 
+/* The text of a span, for comparisons. */
+static char *span_text(const char *text, struct np_json_span span)
+{
+        return strndup(text + span.start, span.end - span.start);
+}
+
+static void assert_span(const char *text, struct np_json_span span, const char *expected)
+{
+        char *got = span.end ? span_text(text, span) : NULL;
+
+        if (!expected && got)
+                fail_msg("expected no value, found '%s'", got);
+        if (expected && (!got || strcmp(got, expected) != 0))
+                fail_msg("expected '%s', found '%s'", expected, got ? got : "(absent)");
+        free(got);
+}
+
+/* The values of several paths come out of the validating scan, found only
+ * through objects, by the keys' exact bytes (escapes resolved), whatever
+ * order or depth the members are at. */
+static void test_jsontext_root_find_gives_nested_values_in_one_scan(void **state)
+{
+        static const char text[] = "{\"process\": {\"env\": [\"a\", {\"linux\": 1}]},"
+                                   " \"l\\u0069nux\": {\"resources\": {\"memory\": {\"limit\": 5},"
+                                   " \"cpu\": {\"cpus\": \"0-3\", \"quota\": -1}}, \"devices\": []},"
+                                   " \"ociVersion\": \"1.1.0\", \"annotations\": null}";
+        static const char *const paths[] = {
+                "ociVersion",          "linux",         "linux.resources.cpu.cpus",     "linux.resources.cpu.mems",
+                "linux.devices",       "annotations",   "linux.resources.memory.limit", "process.env.linux",
+                "linux.resources.cpu", "nothing.below",
+        };
+        struct np_json_span root, v[sizeof(paths) / sizeof(paths[0])];
+        struct np_jsontext_find find = { paths, sizeof(paths) / sizeof(paths[0]), v, 0 };
+
+        assert_int_equal(np_jsontext_root_find(text, strlen(text), &find, &root, NULL), 0);
+        assert_int_equal(root.start, 0);
+        assert_int_equal(root.end, strlen(text));
+        assert_span(text, v[0], "\"1.1.0\"");
+        assert_int_equal(text[v[1].start], '{');
+        assert_span(text, v[2], "\"0-3\"");
+        assert_span(text, v[3], NULL);
+        assert_span(text, v[4], "[]");
+        assert_span(text, v[5], "null");
+        assert_span(text, v[6], "5");
+        assert_span(text, v[7], NULL); /* through an array: not a path */
+        assert_span(text, v[8], "{\"cpus\": \"0-3\", \"quota\": -1}");
+        assert_span(text, v[9], NULL);
+
+        /* what np_jsontext_member() finds walking down, the scan found too */
+        struct np_json_span linux_value, resources, cpu;
+        assert_int_equal(np_jsontext_member(text, root, "linux", &linux_value), 0);
+        assert_int_equal(np_jsontext_member(text, linux_value, "resources", &resources), 0);
+        assert_int_equal(np_jsontext_member(text, resources, "cpu", &cpu), 0);
+        assert_int_equal(cpu.start, v[8].start);
+        assert_int_equal(cpu.end, v[8].end);
+        assert_int_equal(linux_value.start, v[1].start);
+        assert_int_equal(linux_value.end, v[1].end);
+}
+
+/* A path's last key twice in its object stops the scan and names the path; a
+ * key twice that no path ends at is the document's business. */
+static void test_jsontext_root_find_reports_a_key_given_twice(void **state)
+{
+        static const char *const paths[] = { "a", "b.c" };
+        struct np_json_span root, v[2];
+        struct np_jsontext_find find = { paths, 2, v, 0 };
+        static const char twice_deep[] = "{\"a\": 1, \"b\": {\"c\": 1, \"d\": 2, \"c\": 3}}";
+        static const char twice_top[] = "{\"b\": {}, \"a\": 1, \"a\": 2}";
+        static const char twice_other[] = "{\"x\": 1, \"x\": 2, \"b\": {\"d\": 1, \"d\": 2}, \"a\": 0}";
+        /* two "b" objects each with a "c": the path's value would be ambiguous */
+        static const char twice_parent[] = "{\"b\": {\"c\": 1}, \"b\": {\"c\": 2}}";
+
+        assert_int_equal(np_jsontext_root_find(twice_deep, strlen(twice_deep), &find, &root, NULL), -EEXIST);
+        assert_int_equal(find.twice, 1);
+        assert_int_equal(np_jsontext_root_find(twice_top, strlen(twice_top), &find, &root, NULL), -EEXIST);
+        assert_int_equal(find.twice, 0);
+        assert_int_equal(np_jsontext_root_find(twice_other, strlen(twice_other), &find, &root, NULL), 0);
+        assert_span(twice_other, v[0], "0");
+        assert_span(twice_other, v[1], NULL);
+        assert_int_equal(np_jsontext_root_find(twice_parent, strlen(twice_parent), &find, &root, NULL), -EEXIST);
+        assert_int_equal(find.twice, 1);
+}
+
+/* Broken text is refused as np_jsontext_root() refuses it, at the same offset;
+ * a request the finder cannot hold is refused before any scan. */
+static void test_jsontext_root_find_refuses_what_root_refuses_and_too_many_paths(void **state)
+{
+        static const char *const paths[] = { "a", "a.b" };
+        static const char *const deep[] = { "a.b.c.d.e" };
+        static const char *const empty_key[] = { "a..b" };
+        static const char *many[NP_JSONTEXT_FIND_MAX + 1];
+        static const char *const bad[] = { "{\"a\": {\"b\": [1,]}}", "{\"a\": 1} x", "{\"a\"" };
+        struct np_json_span root, v[NP_JSONTEXT_FIND_MAX + 1];
+        struct np_jsontext_find find = { paths, 2, v, 0 };
+        size_t offset, expected;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(np_jsontext_root(bad[i], strlen(bad[i]), &root, &expected), -EINVAL);
+                assert_int_equal(np_jsontext_root_find(bad[i], strlen(bad[i]), &find, &root, &offset), -EINVAL);
+                assert_int_equal(offset, expected);
+        }
+        for (size_t i = 0; i < NP_JSONTEXT_FIND_MAX + 1; i++)
+                many[i] = "a";
+        find = (struct np_jsontext_find){ many, NP_JSONTEXT_FIND_MAX + 1, v, 0 };
+        assert_int_equal(np_jsontext_root_find("{}", 2, &find, &root, NULL), -E2BIG);
+        find = (struct np_jsontext_find){ deep, 1, v, 0 };
+        assert_int_equal(np_jsontext_root_find("{}", 2, &find, &root, NULL), -E2BIG);
+        find = (struct np_jsontext_find){ empty_key, 1, v, 0 };
+        assert_int_equal(np_jsontext_root_find("{}", 2, &find, &root, NULL), -E2BIG);
+        /* all 64 at once: the widest mask */
+        find = (struct np_jsontext_find){ many, NP_JSONTEXT_FIND_MAX, v, 0 };
+        assert_int_equal(np_jsontext_root_find("{\"b\": 1}", 8, &find, &root, NULL), 0);
+        assert_int_equal(v[NP_JSONTEXT_FIND_MAX - 1].end, 0);
+        assert_int_equal(np_jsontext_root_find("{\"a\": 1}", 8, &find, &root, NULL), 0);
+        for (size_t i = 0; i < NP_JSONTEXT_FIND_MAX; i++)
+                assert_span("{\"a\": 1}", v[i], "1");
+        assert_int_equal(np_jsontext_root_find("{\"a\": 1, \"a\": 2}", 16, &find, &root, NULL), -EEXIST);
+        assert_int_equal(find.twice, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -207,6 +327,9 @@ int main(void)
                 cmocka_unit_test(test_jsontext_next_item_steps_through_elements_in_order),
                 cmocka_unit_test(test_jsontext_members_finds_several_keys_in_one_pass),
                 cmocka_unit_test(test_jsontext_string_keeps_nul_bytes_pairs_and_lone_surrogates),
+                cmocka_unit_test(test_jsontext_root_find_gives_nested_values_in_one_scan),
+                cmocka_unit_test(test_jsontext_root_find_reports_a_key_given_twice),
+                cmocka_unit_test(test_jsontext_root_find_refuses_what_root_refuses_and_too_many_paths),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
