@@ -92,8 +92,8 @@ static const char *type_name(enum json_type type)
         }
 }
 
-int np_json_validate(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
-                     struct np_json_span *ret_root)
+int np_json_validate(const char *buf, size_t size, size_t limit, const char *what, struct np_jsontext_find *find,
+                     struct np_diag *diag, struct np_json_span *ret_root)
 {
         size_t bad;
         int r;
@@ -101,8 +101,14 @@ int np_json_validate(const char *buf, size_t size, size_t limit, const char *wha
         r = check_input(buf, size, limit, what, diag);
         if (r < 0)
                 return r;
-        if (np_jsontext_root(buf, size, ret_root, &bad) == 0)
+        r = find ? np_jsontext_root_find(buf, size, find, ret_root, &bad) : np_jsontext_root(buf, size, ret_root, &bad);
+        if (r == 0)
                 return 0;
+        if (r == -EEXIST)
+                return np_diag_fail(diag, r, "%s: key '%s' appears more than once; expected it once", what,
+                                    find->paths[find->twice]);
+        if (r != -EINVAL)
+                return np_diag_fail(diag, r, "%s: %s", what, strerror(-r));
         if (bad >= size)
                 return np_diag_fail(diag, -EINVAL, "%s: truncated JSON: input ends at byte %zu inside a value", what,
                                     size);

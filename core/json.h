@@ -48,9 +48,11 @@ int np_json_get_double(struct json_object *obj, const char *key, double min, dou
 /* The same checks on a document read as text only (jsontext.h), without a tree:
  * the limit, UTF-8, the grammar with the offset of an error; *ret_root is the
  * root value's span. For large documents of which a few fields are read
- * (config.json): json-c's tree of one costs ten times the scan. */
-int np_json_validate(const char *buf, size_t size, size_t limit, const char *what, struct np_diag *diag,
-                     struct np_json_span *ret_root);
+ * (config.json): json-c's tree of one costs ten times the scan. With `find`
+ * (may be NULL), the same scan finds the values of its paths; a path's last key
+ * given twice is -EEXIST, with a message the caller may replace. */
+int np_json_validate(const char *buf, size_t size, size_t limit, const char *what, struct np_jsontext_find *find,
+                     struct np_diag *diag, struct np_json_span *ret_root);
 
 /* The look-ups above on a member's value span (from np_jsontext_members(); end 0
  * when absent), with their types and messages: a number is an integer when it is

@@ -123,35 +123,96 @@ static int scan_number(const char *text, size_t size, size_t *pos)
         return 0;
 }
 
-static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth);
+/* What np_jsontext_root_find() looks for, split into keys once. */
+struct finder {
+        struct np_jsontext_find *find;
+        struct key {
+                const char *bytes;
+                size_t len;
+        } keys[NP_JSONTEXT_FIND_MAX][NP_JSONTEXT_FIND_DEPTH];
+        unsigned n_keys[NP_JSONTEXT_FIND_MAX];
+};
+
+static int key_is(const char *text, struct np_json_span k, const char *key, size_t key_len);
+static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth, struct finder *f, uint64_t paths);
+
+/* The paths of `paths` (bits of f's) that go through the member whose key is k
+ * (at `depth`) to a value deeper down, into *ret_below, and those that end
+ * there, into *ret_found. */
+static int follow(const char *text, struct np_json_span k, unsigned depth, const struct finder *f, uint64_t paths,
+                  uint64_t *ret_below, uint64_t *ret_found)
+{
+        *ret_below = *ret_found = 0;
+        for (unsigned i = 0; paths; i++, paths >>= 1) {
+                int r;
+
+                if (!(paths & 1))
+                        continue;
+                r = key_is(text, k, f->keys[i][depth].bytes, f->keys[i][depth].len);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                if (f->n_keys[i] == depth + 1)
+                        *ret_found |= UINT64_C(1) << i;
+                else
+                        *ret_below |= UINT64_C(1) << i;
+        }
+        return 0;
+}
 
 /* An object or array at text[*pos]: members or elements until the closing bracket.
  * *pos moves along, so that on -EINVAL it is where scanning stopped. */
-static int scan_container(const char *text, size_t size, size_t *pos, unsigned depth)
+static int scan_container(const char *text, size_t size, size_t *pos, unsigned depth, struct finder *f, uint64_t paths)
 {
         char close = text[*pos] == '{' ? '}' : ']';
         int r;
 
         if (depth >= MAX_DEPTH)
                 return -EINVAL;
+        if (close == ']')
+                paths = 0; /* paths lead through objects only */
         *pos = skip_ws(text, size, *pos + 1);
         if (*pos < size && text[*pos] == close) {
                 (*pos)++;
                 return 0;
         }
         for (;;) {
+                uint64_t below = 0, found = 0;
+                size_t start;
+
                 if (close == '}') {
+                        struct np_json_span k = { *pos, 0 };
+
                         r = scan_string(text, size, pos);
                         if (r < 0)
                                 return r;
+                        k.end = *pos;
+                        if (paths) {
+                                r = follow(text, k, depth, f, paths, &below, &found);
+                                if (r < 0)
+                                        return r;
+                        }
                         *pos = skip_ws(text, size, *pos);
                         if (*pos >= size || text[*pos] != ':')
                                 return -EINVAL;
                         *pos = skip_ws(text, size, *pos + 1);
                 }
-                r = scan_value(text, size, pos, depth + 1);
+                start = *pos;
+                r = scan_value(text, size, pos, depth + 1, f, below);
                 if (r < 0)
                         return r;
+                for (unsigned i = 0; found; i++, found >>= 1) {
+                        struct np_json_span *value = &f->find->values[i];
+
+                        if (!(found & 1))
+                                continue;
+                        if (value->end) {
+                                f->find->twice = i;
+                                return -EEXIST;
+                        }
+                        *value = (struct np_json_span){ start, *pos };
+                }
                 *pos = skip_ws(text, size, *pos);
                 if (*pos < size && text[*pos] == close) {
                         (*pos)++;
@@ -165,7 +226,7 @@ static int scan_container(const char *text, size_t size, size_t *pos, unsigned d
 
 /* One value at text[*pos] (no whitespace before it); *pos ends right after it. On
  * -EINVAL *pos is where scanning stopped. */
-static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth)
+static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth, struct finder *f, uint64_t paths)
 {
         static const char *const literals[] = { "true", "false", "null" };
 
@@ -174,7 +235,7 @@ static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth
         switch (text[*pos]) {
         case '{':
         case '[':
-                return scan_container(text, size, pos, depth);
+                return scan_container(text, size, pos, depth, f, paths);
         case '"':
                 return scan_string(text, size, pos);
         case '-':
@@ -194,12 +255,13 @@ static int scan_value(const char *text, size_t size, size_t *pos, unsigned depth
         }
 }
 
-int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_root, size_t *ret_offset)
+static int scan_root(const char *text, size_t size, struct finder *f, uint64_t paths, struct np_json_span *ret_root,
+                     size_t *ret_offset)
 {
         size_t start = skip_ws(text, size, 0), pos = start;
         int r;
 
-        r = scan_value(text, size, &pos, 0);
+        r = scan_value(text, size, &pos, 0, f, paths);
         if (r == 0 && skip_ws(text, size, pos) != size) {
                 pos = skip_ws(text, size, pos); /* where the trailing data starts */
                 r = -EINVAL;
@@ -211,6 +273,38 @@ int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_roo
         }
         *ret_root = (struct np_json_span){ start, pos };
         return 0;
+}
+
+int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_root, size_t *ret_offset)
+{
+        return scan_root(text, size, NULL, 0, ret_root, ret_offset);
+}
+
+int np_jsontext_root_find(const char *text, size_t size, struct np_jsontext_find *find, struct np_json_span *ret_root,
+                          size_t *ret_offset)
+{
+        struct finder f = { .find = find };
+
+        if (find->n > NP_JSONTEXT_FIND_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < find->n; i++) {
+                const char *key = find->paths[i];
+
+                for (;;) {
+                        const char *dot = strchr(key, '.');
+                        size_t len = dot ? (size_t)(dot - key) : strlen(key);
+
+                        if (f.n_keys[i] == NP_JSONTEXT_FIND_DEPTH || len == 0)
+                                return -E2BIG;
+                        f.keys[i][f.n_keys[i]++] = (struct key){ key, len };
+                        if (!dot)
+                                break;
+                        key = dot + 1;
+                }
+                find->values[i] = (struct np_json_span){};
+        }
+        return scan_root(text, size, &f, find->n == 64 ? UINT64_MAX : (UINT64_C(1) << find->n) - 1, ret_root,
+                         ret_offset);
 }
 
 /* Where the next member or element of the container span starts, after the one
@@ -252,7 +346,7 @@ int np_jsontext_next(const char *text, struct np_json_span object, size_t *curso
         if (i >= size || text[i] != ':')
                 return -EINVAL;
         value.start = i = skip_ws(text, size, i + 1);
-        r = scan_value(text, size, &i, 1);
+        r = scan_value(text, size, &i, 1, NULL, 0);
         if (r < 0)
                 return r;
         value.end = i;
@@ -272,7 +366,7 @@ int np_jsontext_next_item(const char *text, struct np_json_span array, size_t *c
         if (r <= 0)
                 return r;
         value.start = i;
-        r = scan_value(text, size, &i, 1);
+        r = scan_value(text, size, &i, 1, NULL, 0);
         if (r < 0)
                 return r;
         value.end = i;

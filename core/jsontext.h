@@ -21,6 +21,26 @@ struct np_json_span {
  * strings and laxer numbers (1., 00, NaN, Infinity); never a NUL byte. */
 int np_jsontext_root(const char *text, size_t size, struct np_json_span *ret_root, size_t *ret_offset);
 
+/* Values np_jsontext_root_find() picks up as it validates: paths[i] names keys
+ * from the root through objects, dot-separated ("linux.resources.cpu"; a key with
+ * a dot in it cannot be named), and values[i] is its value, end 0 when absent. */
+#define NP_JSONTEXT_FIND_MAX   64
+#define NP_JSONTEXT_FIND_DEPTH 4
+struct np_jsontext_find {
+        const char *const *paths;
+        size_t n;
+        struct np_json_span *values; /* n of them */
+        size_t twice;                /* on -EEXIST: the path whose last key is there twice */
+};
+
+/* np_jsontext_root() that also finds the values of `find` in the same scan: for a
+ * large document of which a few fields are read, one pass instead of one per
+ * object read. -EEXIST when the last key of a path is in its object twice (the
+ * scan stops there; find->twice names it), -E2BIG for more than
+ * NP_JSONTEXT_FIND_MAX paths or one deeper than NP_JSONTEXT_FIND_DEPTH keys. */
+int np_jsontext_root_find(const char *text, size_t size, struct np_jsontext_find *find, struct np_json_span *ret_root,
+                          size_t *ret_offset);
+
 static inline bool np_jsontext_is(const char *text, struct np_json_span value, char first)
 {
         return value.end > value.start && text[value.start] == first;

@@ -26,9 +26,61 @@ void np_spec_free(struct np_spec *spec)
         free(spec);
 }
 
-/* The values of `keys` in `object` (prefix: the object's path in messages, "" or
- * "linux."), in one pass over its members; a key numapin reads there twice is
- * refused: which one would the runtime take? */
+/* What numapin reads of config.json, found in the one scan that validates it: a
+ * key it reads given twice is refused (which one would the runtime take?). */
+static const char *const spec_paths[] = {
+        "ociVersion",
+        "annotations",
+        "linux",
+        "linux.cgroupsPath",
+        "linux.resources",
+        "linux.devices",
+        "linux.resources.cpu",
+        "linux.resources.memory",
+        "linux.resources.cpu.quota",
+        "linux.resources.cpu.period",
+        "linux.resources.cpu.cpus",
+        "linux.resources.cpu.mems",
+        "linux.resources.memory.limit",
+};
+enum spec_field {
+        OCI_VERSION,
+        ANNOTATIONS,
+        LINUX,
+        CGROUPS_PATH,
+        RESOURCES,
+        DEVICES,
+        CPU,
+        MEMORY,
+        CPU_QUOTA,
+        CPU_PERIOD,
+        CPU_CPUS,
+        CPU_MEMS,
+        MEMORY_LIMIT,
+        N_SPEC_FIELDS,
+};
+_Static_assert(ARRAY_SIZE(spec_paths) == N_SPEC_FIELDS, "a path for each field");
+
+static int validate(const char *text, size_t size, struct np_diag *diag, struct np_json_span *ret_root,
+                    struct np_json_span *ret_values)
+{
+        struct np_jsontext_find find = { spec_paths, N_SPEC_FIELDS, ret_values, 0 };
+        int r = np_json_validate(text, size, NP_SPEC_LIMIT, "config.json", &find, diag, ret_root);
+
+        if (r == -EEXIST)
+                return np_diag_fail(
+                        diag, -EINVAL,
+                        "config.json: key '%s' appears more than once; expected it once (numapin reads or rewrites it)",
+                        spec_paths[find.twice]);
+        if (r < 0)
+                return r;
+        if (!np_jsontext_is(text, *ret_root, '{'))
+                return np_diag_fail(diag, -EINVAL, "config.json: expected a JSON object");
+        return 0;
+}
+
+/* The values of `keys` in `object` (prefix: the object's path in messages), in
+ * one pass over its members; a key given twice is refused, as above. */
 static int fields(const char *text, struct np_json_span object, const char *prefix, const char *const *keys, size_t n,
                   struct np_diag *diag, struct np_json_span *ret_values)
 {
@@ -113,12 +165,8 @@ static int read_devices(struct np_spec *spec, const char *text, struct np_json_s
 }
 
 /* linux.cgroupsPath and linux.resources: the cpu quota and period, the memory limit. */
-static int read_resources(struct np_spec *spec, const char *text, struct np_json_span cgroups_path,
-                          struct np_json_span resources, struct np_diag *diag, struct np_json_span *ret_cpu)
+static int read_resources(struct np_spec *spec, const char *text, const struct np_json_span *v, struct np_diag *diag)
 {
-        static const char *const resource_keys[] = { "cpu", "memory" };
-        static const char *const cpu_keys[] = { "quota", "period" };
-        struct np_json_span resource[ARRAY_SIZE(resource_keys)], cpu[ARRAY_SIZE(cpu_keys)], limit_value;
         int64_t quota = -1, limit = -1;
         uint64_t period = NP_CPU_PERIOD_DEFAULT;
         _cleanup_free_ char *path = NULL;
@@ -128,42 +176,35 @@ static int read_resources(struct np_spec *spec, const char *text, struct np_json
         spec->cpu_quota = quota;
         spec->cpu_period = period;
         spec->memory_limit = limit;
-        r = np_jsontext_get_string(text, cgroups_path, "cgroupsPath", PATH_MAX - 1, "config.json linux", diag, &path);
+        r = np_jsontext_get_string(text, v[CGROUPS_PATH], "cgroupsPath", PATH_MAX - 1, "config.json linux", diag,
+                                   &path);
         if (r == 0)
                 strcpy(spec->cgroups_path, path);
         else if (r != -ENOENT)
                 return r;
 
-        r = np_jsontext_get(text, resources, "resources", json_type_object, "config.json linux", diag);
+        r = np_jsontext_get(text, v[RESOURCES], "resources", json_type_object, "config.json linux", diag);
         if (r == -ENOENT)
                 return 0;
-        if (r == 0)
-                r = fields(text, resources, "linux.resources.", resource_keys, ARRAY_SIZE(resource_keys), diag,
-                           resource);
         if (r < 0)
                 return r;
-        *ret_cpu = resource[0];
-        r = np_jsontext_get(text, resource[0], "cpu", json_type_object, "config.json linux.resources", diag);
-        if (r == 0)
-                r = fields(text, resource[0], "linux.resources.cpu.", cpu_keys, ARRAY_SIZE(cpu_keys), diag, cpu);
+        r = np_jsontext_get(text, v[CPU], "cpu", json_type_object, "config.json linux.resources", diag);
         if (r == 0) {
-                r = np_jsontext_get_int64(text, cpu[0], "quota", INT64_MIN, INT64_MAX,
+                r = np_jsontext_get_int64(text, v[CPU_QUOTA], "quota", INT64_MIN, INT64_MAX,
                                           "config.json linux.resources.cpu", diag, &quota);
                 if (r < 0 && r != -ENOENT)
                         return r;
-                r = np_jsontext_get_uint64(text, cpu[1], "period", "config.json linux.resources.cpu", diag, &period);
+                r = np_jsontext_get_uint64(text, v[CPU_PERIOD], "period", "config.json linux.resources.cpu", diag,
+                                           &period);
                 if (r == -ENOENT)
                         period = NP_CPU_PERIOD_DEFAULT;
                 else if (r < 0)
                         return r;
         } else if (r != -ENOENT)
                 return r;
-        r = np_jsontext_get(text, resource[1], "memory", json_type_object, "config.json linux.resources", diag);
-        if (r == 0)
-                r = fields(text, resource[1], "linux.resources.memory.", (const char *const[]){ "limit" }, 1, diag,
-                           &limit_value);
+        r = np_jsontext_get(text, v[MEMORY], "memory", json_type_object, "config.json linux.resources", diag);
         if (r == 0) {
-                r = np_jsontext_get_int64(text, limit_value, "limit", INT64_MIN, INT64_MAX,
+                r = np_jsontext_get_int64(text, v[MEMORY_LIMIT], "limit", INT64_MIN, INT64_MAX,
                                           "config.json linux.resources.memory", diag, &limit);
                 if (r < 0 && r != -ENOENT)
                         return r;
@@ -176,68 +217,39 @@ static int read_resources(struct np_spec *spec, const char *text, struct np_json
         return np_demand_from_limits(quota, period, limit, diag, &demand);
 }
 
-/* The path the rewrite edits, and the names of its keys for messages. */
+/* The path the rewrite edits: its keys, for the splice, and their values among
+ * the fields. */
 static const char *const cpuset_path[] = { "linux", "resources", "cpu" };
-static const char *const cpuset_path_names[] = { "linux", "linux.resources", "linux.resources.cpu" };
+static const enum spec_field cpuset_path_fields[] = { LINUX, RESOURCES, CPU };
 
-static int member(const char *text, struct np_json_span object, const char *key, const char *name, struct np_diag *diag,
-                  struct np_json_span *ret_value)
-{
-        int r = np_jsontext_member(text, object, key, ret_value);
-
-        if (r == -EEXIST)
-                return np_diag_fail(
-                        diag, -EINVAL,
-                        "config.json: key '%s' appears more than once; expected it once (numapin reads or rewrites it)",
-                        name);
-        if (r == -EINVAL)
-                return np_diag_fail(diag, r, "config.json: '%s' is not a JSON object", name);
-        return r;
-}
-
-/* Finds where the cpuset goes in text, below its root object (validated).
- * `known`: the values of linux, linux.resources and linux.resources.cpu as the
- * load found them (end 0: absent; read only as far as objects lead), or NULL to
- * look them up. */
-static int find_site(const char *text, struct np_json_span root, const struct np_json_span *known, struct np_diag *diag,
+/* Finds where the cpuset goes in text, below its root object, from the values
+ * validate() found (end 0: absent; found only as far as objects lead). */
+static int find_site(const char *text, struct np_json_span root, const struct np_json_span *v, struct np_diag *diag,
                      struct np_spec_site *ret_site)
 {
-        static const char *const cpuset_keys[] = { "cpus", "mems" };
         struct np_spec_site site = { .object = root };
-        struct np_json_span value, cpuset[ARRAY_SIZE(cpuset_keys)];
-        int r;
 
         for (; site.depth < ARRAY_SIZE(cpuset_path); site.depth++) {
-                if (known) {
-                        value = known[site.depth];
-                        r = value.end ? 0 : -ENOENT;
-                } else
-                        r = member(text, site.object, cpuset_path[site.depth], cpuset_path_names[site.depth], diag,
-                                   &value);
-                if (r == -ENOENT)
+                struct np_json_span value = v[cpuset_path_fields[site.depth]];
+
+                if (!value.end)
                         break;
-                if (r < 0)
-                        return r;
                 if (np_jsontext_is(text, value, '{')) {
                         site.object = value;
                         continue;
                 }
                 if (!np_jsontext_is(text, value, 'n')) /* json-c takes null for absent; other types are refused */
                         return np_diag_fail(diag, -EINVAL, "config.json: field '%s' is not an object",
-                                            cpuset_path_names[site.depth]);
+                                            spec_paths[cpuset_path_fields[site.depth]]);
                 site.null_next = true;
                 site.next = value;
                 break;
         }
         if (site.depth == ARRAY_SIZE(cpuset_path)) {
-                r = fields(text, site.object, "linux.resources.cpu.", cpuset_keys, ARRAY_SIZE(cpuset_keys), diag,
-                           cpuset);
-                if (r < 0)
-                        return r;
-                site.cpus = cpuset[0];
-                site.mems = cpuset[1];
-                site.has_cpus = cpuset[0].end != 0;
-                site.has_mems = cpuset[1].end != 0;
+                site.cpus = v[CPU_CPUS];
+                site.mems = v[CPU_MEMS];
+                site.has_cpus = site.cpus.end != 0;
+                site.has_mems = site.mems.end != 0;
         }
         *ret_site = site;
         return 0;
@@ -245,10 +257,7 @@ static int find_site(const char *text, struct np_json_span root, const struct np
 
 int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_spec)
 {
-        static const char *const root_keys[] = { "ociVersion", "annotations", "linux" };
-        static const char *const linux_keys[] = { "cgroupsPath", "resources", "devices" };
-        struct np_json_span root, field[ARRAY_SIZE(root_keys)], linux_field[ARRAY_SIZE(linux_keys)] = {};
-        struct np_json_span cpu = {};
+        struct np_json_span root, v[N_SPEC_FIELDS];
         _cleanup_spec_ struct np_spec *spec = NULL;
         _cleanup_free_ char *version = NULL;
         int r;
@@ -276,43 +285,35 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
                                     "bundle %s: cannot read config.json: %s; expected the OCI runtime spec there",
                                     bundle, strerror(-r));
         /* read as text: a runtime's config.json is 10-30 KiB (mounts, env, a seccomp
-         * profile) of which numapin reads a few fields; no tree is built */
-        r = np_json_validate(spec->text, spec->size, NP_SPEC_LIMIT, "config.json", diag, &root);
+         * profile) of which numapin reads a few fields; no tree is built, and the
+         * scan that validates it finds them */
+        r = validate(spec->text, spec->size, diag, &root, v);
         if (r < 0)
                 return r;
-        if (!np_jsontext_is(spec->text, root, '{'))
-                return np_diag_fail(diag, -EINVAL, "config.json: expected a JSON object");
-        r = fields(spec->text, root, "", root_keys, ARRAY_SIZE(root_keys), diag, field);
-        if (r < 0)
-                return r;
-        r = np_jsontext_get_string(spec->text, field[0], "ociVersion", 64, "config.json", diag, &version);
+        r = np_jsontext_get_string(spec->text, v[OCI_VERSION], "ociVersion", 64, "config.json", diag, &version);
         if (r == -ENOENT)
                 return np_diag_fail(diag, -EINVAL, "config.json: field 'ociVersion' is missing");
         if (r < 0)
                 return r;
 
         /* the keys with their exact bytes: json-c would cut a key at \u0000 */
-        r = np_jsontext_get(spec->text, field[1], "annotations", json_type_object, "config.json", diag);
+        r = np_jsontext_get(spec->text, v[ANNOTATIONS], "annotations", json_type_object, "config.json", diag);
         if (r == 0)
-                r = np_annotations_from_jsontext(spec->text, field[1], "config.json annotations", diag,
+                r = np_annotations_from_jsontext(spec->text, v[ANNOTATIONS], "config.json annotations", diag,
                                                  &spec->annotations);
         if (r < 0 && r != -ENOENT)
                 return r;
 
-        r = np_jsontext_get(spec->text, field[2], "linux", json_type_object, "config.json", diag);
-        if (r == 0)
-                r = fields(spec->text, field[2], "linux.", linux_keys, ARRAY_SIZE(linux_keys), diag, linux_field);
+        r = np_jsontext_get(spec->text, v[LINUX], "linux", json_type_object, "config.json", diag);
         if (r == 0) {
-                r = read_resources(spec, spec->text, linux_field[0], linux_field[1], diag, &cpu);
+                r = read_resources(spec, spec->text, v, diag);
                 if (r == 0)
-                        r = read_devices(spec, spec->text, linux_field[2], diag);
+                        r = read_devices(spec, spec->text, v[DEVICES], diag);
         } else if (r == -ENOENT)
                 r = 0;
         if (r < 0)
                 return r;
-        /* the cpuset's site from the values found: no second walk of the document */
-        r = find_site(spec->text, root, (const struct np_json_span[]){ field[2], linux_field[1], cpu }, diag,
-                      &spec->site);
+        r = find_site(spec->text, root, v, diag, &spec->site);
         if (r < 0)
                 return r;
         *ret_spec = TAKE_PTR(spec);
@@ -429,7 +430,7 @@ static int splice_cpuset(const struct np_spec *spec, const char *cpus, const cha
 int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag)
 {
         _cleanup_free_ char *text = NULL, *cpus = NULL, *mems = NULL;
-        struct np_json_span root;
+        struct np_json_span root, v[N_SPEC_FIELDS];
         struct np_spec_site site;
         size_t size;
         int r;
@@ -440,10 +441,11 @@ int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placem
         r = splice_cpuset(spec, cpus, placement->write_mems ? mems : NULL, &text, &size);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot rewrite config.json: %s", spec->bundle, strerror(-r));
-        /* the spliced text is JSON again, or this is a bug */
-        if (np_jsontext_root(text, size, &root, NULL) < 0 || !np_jsontext_is(text, root, '{'))
+        /* the spliced text is JSON again, or this is a bug; the scan that checks
+         * it finds the site for the next rewrite */
+        if (validate(text, size, diag, &root, v) < 0)
                 return np_diag_fail(diag, -EINVAL, "config.json: the rewrite is not one JSON object");
-        r = find_site(text, root, NULL, diag, &site);
+        r = find_site(text, root, v, diag, &site);
         if (r < 0)
                 return r;
         r = np_write_file_replace_at(spec->bundle_fd, "config.json", text, size, 0644);

@@ -28,26 +28,23 @@ int np_state_parse(const char *buf, size_t size, struct np_diag *diag, struct np
                 ANNOTATIONS
         };
         struct np_json_span root, field[ARRAY_SIZE(keys)];
+        struct np_jsontext_find find = { keys, ARRAY_SIZE(keys), field, 0 };
         _cleanup_free_ char *version = NULL, *id = NULL, *status = NULL, *bundle = NULL;
         struct np_state state = {};
         char quoted[128];
-        size_t twice = 0;
         int64_t pid;
         bool known = false;
         int r;
 
-        /* read as text, as config.json is: a few fields, no tree */
-        r = np_json_validate(buf, size, NP_STATE_LIMIT, "state on stdin", diag, &root);
+        /* read as text, as config.json is: the fields found in the validating scan */
+        r = np_json_validate(buf, size, NP_STATE_LIMIT, "state on stdin", &find, diag, &root);
+        if (r == -EEXIST)
+                return np_diag_fail(diag, -EINVAL, "state: field '%s' appears more than once; expected it once",
+                                    keys[find.twice]);
         if (r < 0)
                 return r;
         if (!np_jsontext_is(buf, root, '{'))
                 return np_diag_fail(diag, -EINVAL, "state on stdin: expected a JSON object");
-        r = np_jsontext_members(buf, root, keys, ARRAY_SIZE(keys), field, &twice);
-        if (r == -EEXIST)
-                return np_diag_fail(diag, -EINVAL, "state: field '%s' appears more than once; expected it once",
-                                    keys[twice]);
-        if (r < 0)
-                return np_diag_fail(diag, r, "state on stdin: expected a JSON object");
 
         r = np_jsontext_get_string(buf, field[OCI_VERSION], "ociVersion", 64, "state", diag, &version);
         if (r == -ENOENT)
