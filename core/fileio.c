@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,21 +19,56 @@
 /* what stat(2) says of every sysfs attribute but the binary ones */
 #define SYSFS_ATTRIBUTE_SIZE 4096
 
+/* One read(2) of at most `len` bytes, again after EINTR; a file opened without
+ * blocking (np_read_file_at) reads blocking from its first EAGAIN on. */
+static ssize_t read_some(int fd, char *buf, size_t len)
+{
+        for (;;) {
+                ssize_t n = read(fd, buf, len);
+                int flags;
+
+                if (n >= 0)
+                        return n;
+                if (errno == EINTR)
+                        continue;
+                if (errno == EAGAIN && (flags = fcntl(fd, F_GETFL)) >= 0 && (flags & O_NONBLOCK) &&
+                    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) >= 0)
+                        continue;
+                return -errno;
+        }
+}
+
 /* `file_size`: what fstat(2) said of a regular file, 0 when not known. The
  * read that would return 0 is left out where the size tells the end already:
  * all of a file's st_size read, or a sysfs attribute (st_size is the page
  * size, and its one show() comes whole with the first read at offset 0). A
- * file that grows meanwhile reads as it was at the fstat, a valid moment too. */
+ * file that grows meanwhile reads as it was at the fstat, a valid moment too;
+ * one larger than `limit` then is refused unread.
+ * The heap gets what the file holds and no more: a file of known size reads
+ * into a buffer of that size, anything else (an attribute, a pipe) first into
+ * one on the stack. A hook's run reads a dozen attributes of a few bytes, and
+ * a page of heap for each would cost a page fault each. */
 static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_t *ret_size)
 {
         _cleanup_free_ char *data = NULL;
-        size_t size = 0, capacity = 0;
+        char head[2048];
+        char *buf = head;
+        size_t size = 0, capacity = sizeof(head);
 
+        if (file_size > 0 && file_size != SYSFS_ATTRIBUTE_SIZE) {
+                if ((uint64_t)file_size > limit)
+                        return -EFBIG;
+                capacity = (size_t)file_size;
+                data = malloc(capacity + 1);
+                if (!data)
+                        return -ENOMEM;
+                buf = data;
+        }
         for (;;) {
                 ssize_t n;
 
                 if (size == capacity) {
-                        size_t next = capacity ? capacity * 2 : 4096;
+                        size_t next = capacity < 4096 ? 4096 : capacity * 2;
                         char *grown;
 
                         if (capacity > limit)
@@ -43,21 +80,14 @@ static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_
                         grown = realloc(data, next + 1);
                         if (!grown)
                                 return -ENOMEM;
-                        data = grown;
+                        if (buf == head)
+                                memcpy(grown, head, size);
+                        buf = data = grown;
                         capacity = next;
                 }
-                n = read(fd, data + size, capacity - size);
-                if (n < 0) {
-                        int flags;
-
-                        if (errno == EINTR)
-                                continue;
-                        /* opened without blocking (np_read_file_at): blocking from here on */
-                        if (errno == EAGAIN && (flags = fcntl(fd, F_GETFL)) >= 0 && (flags & O_NONBLOCK) &&
-                            fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) >= 0)
-                                continue;
-                        return -errno;
-                }
+                n = read_some(fd, buf + size, capacity - size);
+                if (n < 0)
+                        return (int)n;
                 if (n == 0)
                         break;
                 size += (size_t)n;
@@ -68,10 +98,11 @@ static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_
                                                   size < capacity && (off_t)size < file_size)))
                         break;
         }
-        if (!data) {
-                data = malloc(1);
+        if (buf == head) {
+                data = malloc(size + 1);
                 if (!data)
                         return -ENOMEM;
+                memcpy(data, head, size);
         }
         data[size] = '\0';
         *ret_data = TAKE_PTR(data);

@@ -302,6 +302,39 @@ static void test_fileio_read_fd_reads_a_pipe_larger_than_its_buffer(void **state
         assert_int_equal(strspn(data, "z"), 300000);
 }
 
+/* np_read_fd() reads into a buffer on the stack first and moves to the heap
+ * past it: every size around that edge comes back whole, through a pipe (size
+ * unknown) and from a file (size known) */
+static void test_fileio_read_fd_and_file_at_read_every_size_around_the_first_buffer(void **state)
+{
+        struct folder *folder = *state;
+        static const size_t sizes[] = { 1, 2047, 2048, 2049, 4095, 4096, 4097, 8193 };
+
+        for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+                _cleanup_free_ char *piped = NULL, *filed = NULL;
+                size_t piped_size = 0, filed_size = 0;
+                pid_t pid;
+                int fd = pipe_from_writer(sizes[i], &pid);
+
+                assert_int_equal(np_read_fd(fd, sizes[i], &piped, &piped_size), 0);
+                close(fd);
+                assert_int_equal(waitpid(pid, NULL, 0), pid);
+                assert_int_equal(piped_size, sizes[i]);
+                assert_int_equal(strspn(piped, "z"), sizes[i]);
+                assert_int_equal(piped[sizes[i]], '\0');
+
+                put_sized(folder, "sized", sizes[i]);
+                assert_int_equal(np_read_file_at(folder->fd, "sized", sizes[i], &filed, &filed_size), 0);
+                assert_int_equal(filed_size, sizes[i]);
+                assert_int_equal(strlen(filed), sizes[i]);
+                assert_int_equal(filed[sizes[i] - 1], 'a' + (sizes[i] - 1) % 26);
+                free(TAKE_PTR(filed));
+                /* one byte under the size is refused, whichever path read it */
+                assert_int_equal(np_read_file_at(folder->fd, "sized", sizes[i] - 1, &filed, NULL), -EFBIG);
+                assert_null(filed);
+        }
+}
+
 static void test_fileio_read_fd_refuses_a_pipe_beyond_the_limit(void **state)
 {
         char *data = NULL;
@@ -541,6 +574,7 @@ int main(void)
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_to_its_end),
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_larger_than_its_buffer),
                 cmocka_unit_test(test_fileio_read_fd_refuses_a_pipe_beyond_the_limit),
+                WITH_FOLDER(test_fileio_read_fd_and_file_at_read_every_size_around_the_first_buffer),
                 WITH_FOLDER(test_fileio_write_atomic_creates_a_file_with_the_given_mode),
                 WITH_FOLDER(test_fileio_write_atomic_keeps_the_mode_of_an_existing_file),
                 WITH_FOLDER(test_fileio_write_own_sets_the_mode_and_never_follows_the_name),
