@@ -383,19 +383,28 @@ static void replace_string(FILE *out, const char *text, struct np_json_span span
         *copied = span.end;
 }
 
-/* The new text: the original with the cpuset spliced in at spec->site. */
+/* The new text: the original with the cpuset spliced in at spec->site.
+ * It is written into one buffer as large as it can grow: the original, a line's
+ * indentation copied once (no longer than the original), the two lists and the
+ * keys and punctuation around them. Unbuffered, the stream writes straight into
+ * it: no stdio buffer and no doubling copies of a growing one, only the pages
+ * the text fills. */
 static int splice_cpuset(const struct np_spec *spec, const char *cpus, const char *mems, char **ret_text,
                          size_t *ret_size)
 {
         const struct np_spec_site *site = &spec->site;
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0, copied = 0;
+        size_t capacity = 2 * spec->size + strlen(cpus) + (mems ? strlen(mems) : 0) + 128;
+        _cleanup_free_ char *text = malloc(capacity);
+        size_t size, copied = 0;
         FILE *out;
         int r = 0;
 
-        out = open_memstream(&text, &size);
+        if (!text)
+                return -ENOMEM;
+        out = fmemopen(text, capacity, "w");
         if (!out)
                 return -ENOMEM;
+        setvbuf(out, NULL, _IONBF, 0);
         if (site->null_next) {
                 fwrite(spec->text, 1, site->next.start, out);
                 put_value(out, site->depth, cpus, mems);
@@ -418,10 +427,15 @@ static int splice_cpuset(const struct np_spec *spec, const char *cpus, const cha
         }
         if (r == 0)
                 fwrite(spec->text + copied, 1, spec->size - copied, out);
+        /* a text that outgrew its bound is a bug here, never a cut-short config.json */
+        size = (size_t)ftell(out);
+        if (r == 0 && (ferror(out) || size >= capacity))
+                r = -ENOBUFS;
         if (fclose(out) != 0 && r == 0)
-                r = -ENOMEM;
+                r = -ENOBUFS;
         if (r < 0)
                 return r;
+        text[size] = '\0';
         *ret_size = size;
         *ret_text = TAKE_PTR(text);
         return 0;
