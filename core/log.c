@@ -3,6 +3,8 @@
  * message is kept on one line: hostile bytes from annotations or JSON never reach
  * the terminal raw. */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -86,6 +88,18 @@ static size_t utf8_sequence_length(const unsigned char *s, size_t len)
         return need;
 }
 
+/* Whether the eight bytes at p are all ASCII but NUL: none has its high bit
+ * set, and none is zero ((w - 0x01...) & ~w has a byte's high bit set where
+ * the first zero byte is, and nowhere when there is none). */
+static bool ascii_word(const unsigned char *p)
+{
+        const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        uint64_t w;
+
+        memcpy(&w, p, sizeof(w));
+        return ((w | ((w - ones) & ~w)) & highs) == 0;
+}
+
 size_t np_utf8_find_invalid(const char *s, size_t len)
 {
         const unsigned char *p = (const unsigned char *)s;
@@ -93,6 +107,10 @@ size_t np_utf8_find_invalid(const char *s, size_t len)
         for (size_t i = 0; i < len;) {
                 size_t n;
 
+                if (len - i >= 8 && ascii_word(p + i)) { /* JSON is mostly ASCII: a word at a time */
+                        i += 8;
+                        continue;
+                }
                 if (p[i] - 1u < 0x7fu) { /* ASCII but NUL: most text, without the call */
                         i++;
                         continue;

@@ -214,6 +214,28 @@ static void test_utf8_find_invalid_returns_len_for_valid_text(void **state)
         assert_int_equal(np_utf8_find_invalid("", 0), 0);
 }
 
+/* The scan takes ASCII eight bytes at a time: a NUL, a stray continuation byte
+ * or a cut sequence is found at every offset of a word, and the ASCII bytes at
+ * the edges of "but NUL" (0x01, 0x7f) never stop it. */
+static void test_utf8_find_invalid_finds_a_bad_byte_at_every_offset_of_a_word(void **state)
+{
+        char text[41];
+
+        for (size_t k = 0; k < 40; k++) {
+                for (size_t i = 0; i < 40; i++)
+                        text[i] = (char)(i % 3 == 0 ? 0x01 : i % 3 == 1 ? 0x7f : 'a');
+                assert_int_equal(np_utf8_find_invalid(text, 40), 40);
+                text[k] = '\0';
+                assert_int_equal(np_utf8_find_invalid(text, 40), k);
+                text[k] = (char)0x80;
+                assert_int_equal(np_utf8_find_invalid(text, 40), k);
+                text[k] = (char)0xc3;
+                text[k + 1] = (char)0xa9; /* é, whole */
+                assert_int_equal(np_utf8_find_invalid(text, k + 2), k + 2);
+                assert_int_equal(np_utf8_find_invalid(text, k + 1), k); /* cut after its first byte */
+        }
+}
+
 static void test_utf8_find_invalid_reports_overlong_forms(void **state)
 {
         assert_int_equal(np_utf8_find_invalid("ab\xc0\x80", 4), 2);
@@ -351,6 +373,7 @@ int main(void)
                 cmocka_unit_test(test_diag_fail_escapes_invalid_utf8_and_escape_sequences),
                 cmocka_unit_test(test_diag_fail_cuts_overlong_message_within_buffer),
                 cmocka_unit_test(test_utf8_find_invalid_returns_len_for_valid_text),
+                cmocka_unit_test(test_utf8_find_invalid_finds_a_bad_byte_at_every_offset_of_a_word),
                 cmocka_unit_test(test_utf8_find_invalid_reports_overlong_forms),
                 cmocka_unit_test(test_utf8_find_invalid_reports_surrogates),
                 cmocka_unit_test(test_utf8_find_invalid_reports_truncated_sequences),
