@@ -308,17 +308,18 @@ static unsigned int *shared_field(struct np_cpu *cpu, unsigned int k)
 }
 
 /* Marks the CPUs of `list_path` above `id` among `all` as taking their values
- * from the CPU at `index`. A list that cannot be read only costs reads. */
-static void share_values(int cpu_root, const char *list_path, unsigned int id, const struct np_cpulist *all,
+ * from the CPU at `index`. A list that cannot be read only costs reads: false. */
+static bool share_values(int cpu_root, const char *list_path, unsigned int id, const struct np_cpulist *all,
                          int16_t index, int16_t *from)
 {
         struct np_cpulist list;
 
         if (read_list(cpu_root, list_path, NP_CPULIST_MAX, "", NULL, &list) < 0)
-                return;
+                return false;
         NP_CPULIST_FOREACH(other, &list)
                 if ((unsigned int)other > id && np_cpulist_test(all, (unsigned int)other) && from[other] < 0)
                         from[other] = index;
+        return true;
 }
 
 static bool cpu_folder(int cpu_root, unsigned int id)
@@ -339,7 +340,7 @@ static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char
 {
         struct np_cpu *cpu = &cpus[index];
         struct np_cpu *from[N_SHARES];
-        char path[64];
+        char path[64], list_path[64];
         unsigned int l3_index = 0;
         bool all_shared = true, looked = false;
         int r;
@@ -363,6 +364,12 @@ static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char
         for (unsigned int k = 0; k < ARRAY_SIZE(shared_files); k++) {
                 if (from[k])
                         continue;
+                /* a core is its SMT siblings, named by the first of them read (its
+                 * own id: cpu->core's default); its core_id is read only where the
+                 * list cannot be: half the files of a first start */
+                snprintf(list_path, sizeof(list_path), "cpu%u/%s", id, shared_files[k].list);
+                if (k == SHARE_CORE && share_values(cpu_root, list_path, id, all, index, shared->from[k]))
+                        continue;
                 snprintf(path, sizeof(path), "cpu%u/%s", id, shared_files[k].value);
                 r = read_u32(cpu_root, path, cpu_path, diag, shared_field(cpu, k));
                 if (r == -ENOENT && !looked && !cpu_folder(cpu_root, id))
@@ -370,8 +377,8 @@ static int load_cpu(int cpu_root, unsigned int id, unsigned int node, const char
                 looked = true;
                 if (r < 0 && r != -ENOENT)
                         return r;
-                snprintf(path, sizeof(path), "cpu%u/%s", id, shared_files[k].list);
-                share_values(cpu_root, path, id, all, index, shared->from[k]);
+                if (k != SHARE_CORE)
+                        share_values(cpu_root, list_path, id, all, index, shared->from[k]);
         }
         if (!from[SHARE_L3]) {
                 cpu->l3 = cpu_l3(cpu_root, cpu_path, id, &l3_index);

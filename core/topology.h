@@ -28,7 +28,8 @@ struct np_cpu {
         unsigned int node;       /* id of the node the CPU belongs to */
         unsigned int package;    /* physical_package_id */
         unsigned int die;        /* die_id, 0 where the kernel has none */
-        unsigned int core;       /* core_id, unique within a package and die */
+        unsigned int core;       /* the lowest id of its SMT siblings (thread_siblings_list),
+                                  * core_id where that list is missing */
         unsigned int core_index; /* dense index of the (package, die, core) triple */
         int l3;                  /* L3 cache instance id, -1 when unknown */
 };
