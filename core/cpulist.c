@@ -93,6 +93,48 @@ int np_cpulist_next(const struct np_cpulist *list, unsigned int from)
         return (int)(w * 64 + (size_t)__builtin_ctzll(word));
 }
 
+struct np_cpuwords np_cpulist_words(const struct np_cpulist *list)
+{
+        unsigned int first = 0, end = NP_CPULIST_WORDS;
+
+        while (first < end && !list->bits[first])
+                first++;
+        while (end > first && !list->bits[end - 1])
+                end--;
+        return (struct np_cpuwords){ .words = list->bits + first, .first = first, .n = end - first };
+}
+
+unsigned int np_cpuwords_count(struct np_cpuwords w)
+{
+        unsigned int n = 0;
+
+        for (unsigned int i = 0; i < w.n; i++)
+                n += np_popcount64(w.words[i]);
+        return n;
+}
+
+void np_cpulist_or_words(struct np_cpulist *dst, struct np_cpuwords src)
+{
+        for (unsigned int i = 0; i < src.n; i++)
+                dst->bits[src.first + i] |= src.words[i];
+}
+
+int np_cpuwords_next(struct np_cpuwords w, unsigned int from)
+{
+        unsigned int i = from / 64 < w.first ? 0 : from / 64 - w.first;
+        uint64_t word;
+
+        if (i >= w.n)
+                return -1;
+        word = w.words[i] & (from / 64 < w.first ? ~UINT64_C(0) : ~UINT64_C(0) << (from % 64));
+        while (!word) {
+                if (++i == w.n)
+                        return -1;
+                word = w.words[i];
+        }
+        return (int)((w.first + i) * 64 + (unsigned int)__builtin_ctzll(word));
+}
+
 /* Parses one id of an element; `end` is where the digits stop. */
 static int parse_id(const char *start, const char *end, unsigned int limit, unsigned int *ret_id)
 {

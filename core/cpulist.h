@@ -75,3 +75,21 @@ int np_cpulist_next(const struct np_cpulist *list, unsigned int from);
 
 #define NP_CPULIST_FOREACH(id, list)                                                                                   \
         for (int id = np_cpulist_next((list), 0); id >= 0; id = np_cpulist_next((list), (unsigned int)id + 1))
+
+/* A list's words from its first nonzero one to its last, the rest zero (n 0:
+ * the empty set): what a ledger record keeps, read without widening it to 8192
+ * bits. words[0] is the list's word `first`. */
+struct np_cpuwords {
+        const uint64_t *words;
+        unsigned int first, n;
+};
+
+/* The nonzero words of a list (pointing into it). */
+struct np_cpuwords np_cpulist_words(const struct np_cpulist *list);
+unsigned int np_cpuwords_count(struct np_cpuwords w);
+void np_cpulist_or_words(struct np_cpulist *dst, struct np_cpuwords src);
+/* The lowest id >= `from` in the words, or -1. */
+int np_cpuwords_next(struct np_cpuwords w, unsigned int from);
+
+#define NP_CPUWORDS_FOREACH(id, w)                                                                                     \
+        for (int id = np_cpuwords_next((w), 0); id >= 0; id = np_cpuwords_next((w), (unsigned int)id + 1))

@@ -202,13 +202,17 @@ static void unpack(const struct packed_record *packed, struct np_record *ret_rec
 }
 
 /* A packed record's share of the usage sum. */
+static struct np_cpuwords packed_words(const struct packed_record *packed, unsigned int which)
+{
+        return (struct np_cpuwords){ .words = packed->words + packed->lists[which].at,
+                                     .first = packed->lists[which].first,
+                                     .n = packed->lists[which].n };
+}
+
 static void usage_add_packed(struct np_usage *usage, const struct packed_record *packed)
 {
-        struct np_cpulist nodes, exclusive_cpus;
-
-        packed_list(packed, LIST_NODES, &nodes);
-        packed_list(packed, LIST_EXCLUSIVE, &exclusive_cpus);
-        np_usage_add(usage, packed->policy, &nodes, &exclusive_cpus, &packed->demand);
+        np_usage_add_words(usage, packed->policy, packed_words(packed, LIST_NODES),
+                           packed_words(packed, LIST_EXCLUSIVE), &packed->demand);
 }
 
 static void drop_all(struct np_ledger *ledger)

@@ -36,17 +36,23 @@ void np_usage_init(struct np_usage *usage)
 void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
                   const struct np_cpulist *exclusive_cpus, const struct np_demand *demand)
 {
-        unsigned int n_nodes = np_cpulist_count(nodes);
-        bool exclusive = !np_cpulist_empty(exclusive_cpus);
+        np_usage_add_words(usage, policy, np_cpulist_words(nodes), np_cpulist_words(exclusive_cpus), demand);
+}
+
+void np_usage_add_words(struct np_usage *usage, enum np_policy policy, struct np_cpuwords nodes,
+                        struct np_cpuwords exclusive_cpus, const struct np_demand *demand)
+{
+        unsigned int n_nodes = np_cpuwords_count(nodes);
+        bool exclusive = np_cpuwords_count(exclusive_cpus) > 0;
 
         usage->containers++;
-        np_cpulist_or(&usage->exclusive_cpus, exclusive_cpus);
+        np_cpulist_or_words(&usage->exclusive_cpus, exclusive_cpus);
         /* counted as leaves_shared_cpus() in core/ledger.c counts them */
         if (!exclusive && policy == NP_POLICY_NONE)
                 usage->shared_unbound++;
         if (n_nodes == 0)
                 return;
-        NP_CPULIST_FOREACH(id, nodes) {
+        NP_CPUWORDS_FOREACH(id, nodes) {
                 if (id >= NP_MAX_NODES)
                         break;
                 if (!exclusive)

@@ -32,6 +32,9 @@ void np_usage_init(struct np_usage *usage);
 /* Adds one placed container to the usage. */
 void np_usage_add(struct np_usage *usage, enum np_policy policy, const struct np_cpulist *nodes,
                   const struct np_cpulist *exclusive_cpus, const struct np_demand *demand);
+/* The same from the lists' words (a ledger record's, as it keeps them). */
+void np_usage_add_words(struct np_usage *usage, enum np_policy policy, struct np_cpuwords nodes,
+                        struct np_cpuwords exclusive_cpus, const struct np_demand *demand);
 
 /* Takes one placed container that holds no CPU exclusively out of the usage
  * (one holding some is taken out by summing the others again). */

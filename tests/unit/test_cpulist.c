@@ -535,6 +535,34 @@ static void test_cpulist_foreach_visits_ids_in_ascending_order(void **state)
         assert_int_equal(n, sizeof(expected) / sizeof(expected[0]));
 }
 
+/* A list's nonzero words (what a ledger record keeps) hold the same ids: counted,
+ * visited from any start and or-ed back into a list as the list itself. */
+static void test_cpulist_words_hold_the_same_ids_as_the_list(void **state)
+{
+        struct np_cpulist lists[] = { set_of(-1), set_of(0, -1), set_of(8191, -1), set_of(5, 63, 64, 8191, -1),
+                                      set_of(130, 131, 200, -1) };
+
+        for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+                struct np_cpuwords w = np_cpulist_words(&lists[l]);
+                struct np_cpulist back;
+                int visited = 0;
+
+                assert_int_equal(np_cpuwords_count(w), np_cpulist_count(&lists[l]));
+                assert_true(w.n == 0 || (w.words[0] && w.words[w.n - 1]));
+                for (unsigned int from = 0; from <= NP_CPULIST_MAX + 64; from++)
+                        assert_int_equal(np_cpuwords_next(w, from), np_cpulist_next(&lists[l], from));
+                assert_int_equal(np_cpuwords_next(w, UINT32_MAX), -1);
+                NP_CPUWORDS_FOREACH(id, w) {
+                        assert_true(np_cpulist_test(&lists[l], (unsigned int)id));
+                        visited++;
+                }
+                assert_int_equal(visited, np_cpulist_count(&lists[l]));
+                np_cpulist_zero(&back);
+                np_cpulist_or_words(&back, w);
+                assert_true(np_cpulist_equal(&back, &lists[l]));
+        }
+}
+
 static void test_cpulist_foreach_over_empty_set_visits_nothing(void **state)
 {
         struct np_cpulist list;
@@ -586,6 +614,7 @@ int main(void)
                 cmocka_unit_test(test_cpulist_next_finds_lowest_id_from_start),
                 cmocka_unit_test(test_cpulist_foreach_visits_ids_in_ascending_order),
                 cmocka_unit_test(test_cpulist_foreach_over_empty_set_visits_nothing),
+                cmocka_unit_test(test_cpulist_words_hold_the_same_ids_as_the_list),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
