@@ -207,6 +207,67 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task, bool btf)
         return BPF_CORE_READ(css, cgroup, kn, id);
 }
 
+/* --- the cgroup ids of tasks, cached per CPU (tp_btf programs) ----------------------
+ * A task's cgroup id is five dependent loads away (its css_set, the cgroup or its
+ * cpuset css, the cgroup, its kernfs node, the id): on mm_page_alloc, between events
+ * of which the kernel clears a page, finding it cost 46 ns an event (make bench).
+ * Each CPU keeps the ids it resolved last, by the object that stands for the cgroup
+ * while it lives: the cgroup (v2) or its cpuset css (v1), two loads from the task.
+ * Such an object is freed only after its cgroup is removed, and no cgroup can be
+ * created meanwhile (both hold cgroup_mutex): so the cgroup_rmdir programs bump
+ * cgroup_epoch, and an entry of an older epoch is stale. cgroup_epoch is 0, and
+ * nothing is cached, until user space has attached those programs. */
+#define KEY_CACHE_WAYS 8 /* a power of two */
+
+struct key_cache_entry {
+        __u64 object; /* the cgroup or its css, as a distance from the cache (below) */
+        __u64 epoch;
+        __u64 cgroup_id;
+};
+
+struct key_cache {
+        struct key_cache_entry ways[KEY_CACHE_WAYS];
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct key_cache);
+} key_cache SEC(".maps");
+
+__u64 cgroup_epoch = 0;
+
+/* The cgroup id of `task` (BTF-typed), from this CPU's cache when it can be. */
+static __always_inline __u64 cached_cgroup_id(struct task_struct *task)
+{
+        __u64 epoch = cgroup_epoch, object, id;
+        struct key_cache_entry *way;
+        struct key_cache *cache;
+        __u32 zero = 0;
+
+        cache = bpf_map_lookup_elem(&key_cache, &zero);
+        if (!cache || !epoch)
+                return task_cgroup_id(task, true);
+        /* The object's place as a number: the verifier lets a program shift or store a
+         * pointer only as the difference of two pointers, here the object's distance
+         * from this CPU's cache, which names the object as well (the cache is per CPU) */
+        if (!key_cgroup_v1)
+                object = (__u64)task->cgroups->dfl_cgrp - (__u64)cache;
+        else
+                object = (__u64)task->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id)] -
+                         (__u64)cache;
+        /* the objects are slab-allocated, at least 64 bytes apart */
+        way = &cache->ways[(object >> 6 ^ object >> 12) & (KEY_CACHE_WAYS - 1)];
+        if (way->object == object && way->epoch == epoch)
+                return way->cgroup_id;
+        id = task_cgroup_id(task, true);
+        way->object = object;
+        way->epoch = epoch;
+        way->cgroup_id = id;
+        return id;
+}
+
 /* The entry of a cgroup id, NULL when it is not watched. */
 static __always_inline struct np_bpf_index_entry *watch_of(__u64 id)
 {
@@ -223,10 +284,10 @@ static __always_inline struct np_bpf_index_entry *watch_of(__u64 id)
 /* The current task's cgroup id and its entry, NULL when it is not watched. */
 static __always_inline struct np_bpf_index_entry *current_watch(bool btf, __u64 *ret_id)
 {
-        if (!key_cgroup_v1)
+        if (btf)
+                *ret_id = cached_cgroup_id(bpf_get_current_task_btf());
+        else if (!key_cgroup_v1)
                 *ret_id = bpf_get_current_cgroup_id();
-        else if (btf)
-                *ret_id = task_cgroup_id(bpf_get_current_task_btf(), true);
         else
                 *ret_id = task_cgroup_id((struct task_struct *)bpf_get_current_task(), false);
         return watch_of(*ret_id);
@@ -290,7 +351,7 @@ static __always_inline void on_switch(struct task_struct *prev, __u32 prev_pid, 
         /* the current task is still prev: in tp_btf its cgroup comes straight off the
          * BTF-typed argument, without a helper call for the current task or its cgroup */
         if (btf) {
-                id = task_cgroup_id(prev, true);
+                id = cached_cgroup_id(prev);
                 e = watch_of(id);
         } else {
                 e = current_watch(false, &id);
@@ -413,7 +474,7 @@ static __always_inline void on_migrate(const struct np_bpf_index_entry *e, __u32
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(migrate_btf, struct task_struct *p, int dest_cpu)
 {
-        __u64 id = task_cgroup_id(p, true);
+        __u64 id = cached_cgroup_id(p);
         __u32 orig_cpu;
 
         if (bpf_core_field_exists(p->thread_info.cpu))
@@ -438,6 +499,27 @@ int migrate_classic(struct trace_event_raw_sched_migrate_task *ctx)
         e = watch_of(w->cgroup_id);
         if (e && e->slot == w->slot)
                 on_migrate(e, ctx->orig_cpu, ctx->dest_cpu);
+        return 0;
+}
+
+/* --- cgroups removed: the cached ids of older epochs are stale --------------------- */
+static __always_inline void on_rmdir(void)
+{
+        if (cgroup_epoch)
+                __sync_fetch_and_add(&cgroup_epoch, 1);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(rmdir_btf)
+{
+        on_rmdir();
+        return 0;
+}
+
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int rmdir_classic(void *ctx)
+{
+        on_rmdir();
         return 0;
 }
 

@@ -171,6 +171,12 @@ static const struct signal signals[] = {
                 .classic_prog = "migrate_pages_classic",
                 .pick_btf = migrate_pages_pick_btf,
         },
+        /* not a signal: it makes the tp_btf programs' cached cgroup ids stale */
+        {
+                .tracepoint = "cgroup_rmdir",
+                .btf_progs = { "rmdir_btf" },
+                .classic_prog = "rmdir_classic",
+        },
 };
 
 static void set_autoload(struct locality_bpf *skel, const char *prog, bool autoload)
@@ -416,6 +422,8 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
                         goto fail;
                 }
         }
+        /* cgroup_rmdir is attached: the programs may cache cgroup ids from now on */
+        skel->bss->cgroup_epoch = 1;
         /* the maps, `watched` last: a set with it is complete */
         for (size_t i = 0; i < ARRAY_SIZE(np_monitor_map_names); i++) {
                 char path[PATH_MAX + 64];

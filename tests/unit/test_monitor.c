@@ -15,10 +15,11 @@
 
 /* The names of the programs of bpf/locality.bpf.c (the kernel keeps their first
  * BPF_OBJ_NAME_LEN - 1 characters). */
-static const char *const program_names[] = { "switch_btf",           "switch_classic",     "page_alloc_btf",
-                                             "page_alloc_classic",   "migrate_btf",        "migrate_classic",
-                                             "migrate_pages_btf6",   "migrate_pages_btf7", "migrate_pages_btf8",
-                                             "migrate_pages_classic" };
+static const char *const program_names[] = {
+        "switch_btf",         "switch_classic",        "page_alloc_btf",     "page_alloc_classic",
+        "migrate_btf",        "migrate_classic",       "migrate_pages_btf6", "migrate_pages_btf7",
+        "migrate_pages_btf8", "migrate_pages_classic", "rmdir_btf",          "rmdir_classic"
+};
 
 static void assert_locality_equal(const struct np_locality *a, const struct np_locality *b, const char *what)
 {
@@ -387,7 +388,8 @@ static void test_monitor_concurrent_first_opens_leave_one_complete_attached_set(
                 if (strncmp(entry->d_name, "link_", 5) == 0)
                         links++;
         closedir(d);
-        assert_int_equal(links, 4); /* sched_switch, mm_page_alloc, sched_migrate_task, mm_migrate_pages */
+        /* sched_switch, mm_page_alloc, sched_migrate_task, mm_migrate_pages, cgroup_rmdir */
+        assert_int_equal(links, 5);
         cgroup = make_cgroup(env, "after-race", &id);
         watch(monitor, id, 0, "0");
         run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = -1 });
@@ -465,6 +467,83 @@ static void test_monitor_counts_a_cgroup_whose_index_entry_another_holds(void **
         assert_locality(&other, total_pages(&other) == 0);
 }
 
+/* cgroup_epoch of the set in `dir` (the .bss of its cgroup_rmdir program), which
+ * the programs' cached cgroup ids must match: 0 would mean nothing is cached. */
+static uint64_t cgroup_epoch_of(const char *dir)
+{
+        const char *const links[] = { "link_rmdir_btf", "link_rmdir_classic" };
+        struct bpf_link_info link = {};
+        struct bpf_prog_info prog = {};
+        __u32 link_len = sizeof(link), prog_len = sizeof(prog), map_ids[16], n_maps;
+        uint64_t epoch = UINT64_MAX;
+        int link_fd = -1, prog_fd;
+
+        for (size_t i = 0; i < ARRAY_SIZE(links) && link_fd < 0; i++) {
+                char path[PATH_MAX * 2];
+
+                snprintf(path, sizeof(path), "%s/%s", dir, links[i]);
+                link_fd = bpf_obj_get(path);
+        }
+        if (link_fd < 0)
+                fail_msg("no cgroup_rmdir link pinned in %s", dir);
+        assert_int_equal(bpf_obj_get_info_by_fd(link_fd, &link, &link_len), 0);
+        close(link_fd);
+        prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+        assert_true(prog_fd >= 0);
+        prog.nr_map_ids = ARRAY_SIZE(map_ids);
+        prog.map_ids = (__u64)(uintptr_t)map_ids;
+        assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &prog, &prog_len), 0);
+        close(prog_fd);
+        n_maps = MIN(prog.nr_map_ids, (__u32)ARRAY_SIZE(map_ids));
+        for (__u32 i = 0; i < n_maps; i++) {
+                struct bpf_map_info map = {};
+                __u32 map_len = sizeof(map);
+                int map_fd = bpf_map_get_fd_by_id(map_ids[i]);
+
+                assert_true(map_fd >= 0);
+                assert_int_equal(bpf_obj_get_info_by_fd(map_fd, &map, &map_len), 0);
+                if (strstr(map.name, ".bss"))
+                        assert_int_equal(bpf_map_lookup_elem(map_fd, &(__u32){ 0 }, &epoch), 0);
+                close(map_fd);
+        }
+        if (epoch == UINT64_MAX)
+                fail_msg("the cgroup_rmdir program of %s uses no .bss", dir);
+        return epoch;
+}
+
+/* The tp_btf programs cache cgroup ids per CPU by the cgroup's (v2) or its cpuset
+ * css's (v1) address, which a cgroup created after a removed one often reuses: each
+ * new cgroup's pages must still go to its own slot, not to a removed cgroup's. */
+static void test_monitor_counts_each_new_cgroup_where_removed_ones_were(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor;
+        struct np_locality l;
+        const char *cgroup;
+        uint64_t id;
+
+        require_bpf();
+        monitor = load_monitor(env, suite.host, 8);
+        for (uint32_t slot = 0; slot < 8; slot++) {
+                uint64_t epoch;
+                char what[64];
+
+                cgroup = make_cgroup(env, "reborn", &id);
+                watch(monitor, id, slot, "0");
+                run_child(env, cgroup, (struct phase){ .touch_bytes = 16 * MIB, .pin_cpu = -1 });
+                l = read_slot(monitor, slot);
+                snprintf(what, sizeof(what), "pages of the cgroup of round %u", slot);
+                assert_pages_near(&l, total_pages(&l), pages_of(16 * MIB), what);
+                assert_int_equal(np_monitor_unwatch(monitor, id), 0);
+                epoch = cgroup_epoch_of(monitor->dir);
+                assert_true(epoch >= 1);
+                remove_cgroup(cgroup);
+                /* the removal made every cached id stale */
+                assert_true(cgroup_epoch_of(monitor->dir) > epoch);
+                env->n_cgroups--; /* its slot of env is free again: the next round reuses it */
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -477,6 +556,7 @@ int main(void)
                 ONE_TEST(test_monitor_concurrent_first_opens_leave_one_complete_attached_set),
                 ONE_TEST(test_monitor_watch_reports_a_full_map_and_sweep_unwatches_dead_slots),
                 BOTH(test_monitor_counts_a_cgroup_whose_index_entry_another_holds),
+                BOTH(test_monitor_counts_each_new_cgroup_where_removed_ones_were),
         };
 
         return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
