@@ -248,6 +248,7 @@ int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag
                 if (r < 0)
                         return r;
                 context->ledger_exclusive = exclusive;
+                np_ledger_defer_writes(context->ledger, exclusive && context->options.defer_record_writes);
         }
         *ret_ledger = context->ledger;
         return 0;

@@ -44,6 +44,9 @@ struct np_context_options {
         uint64_t reclaim_interval_ns;
         /* containers numapin does not place are protected without a record */
         bool protect_unrecorded;
+        /* a verb's record file is written after the caller has its answer, at
+         * np_lifecycle_settle() (np_ledger_defer_writes) */
+        bool defer_record_writes;
 };
 
 /* The flags every front-end takes, for its getopt_long() table (which needs

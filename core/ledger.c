@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "fileio.h"
@@ -75,6 +76,13 @@ struct np_ledger {
         bool locked;
         uint64_t generation; /* bumped by every change, kept in the lock file */
         bool repin_pending;  /* kept in the lock file after the generation */
+        /* a put that answers first (np_ledger_defer_writes): the record's text is in the
+         * lock file, its file in containers/ is written at np_ledger_settle() */
+        bool defer;
+        char *intent; /* that text while its file is not written yet, NULL: none */
+        size_t intent_size;
+        char intent_name[NP_ID_MAX + 8];
+        uint64_t lock_intent_size, lock_intent_hash; /* what the lock file said at the lock */
         char state_dir[PATH_MAX];
         bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
         struct np_usage usage;
@@ -213,6 +221,14 @@ static void usage_add_packed(struct np_usage *usage, const struct packed_record 
 {
         np_usage_add_words(usage, packed->policy, packed_words(packed, LIST_NODES),
                            packed_words(packed, LIST_EXCLUSIVE), &packed->demand);
+}
+
+/* The record a deferred put left waiting is no longer this process's to write. */
+static void forget_intent(struct np_ledger *ledger)
+{
+        free(ledger->intent);
+        ledger->intent = NULL;
+        ledger->intent_size = 0;
 }
 
 static void drop_all(struct np_ledger *ledger)
@@ -486,8 +502,8 @@ static void write_cache(struct np_ledger *ledger)
                 ledger->cache_unsafe = ledger->cache_dirty = false;
                 return;
         }
-        if (!ledger->cache_dirty || !ledger->loaded)
-                return;
+        if (!ledger->cache_dirty || !ledger->loaded || ledger->intent)
+                return; /* a record waiting for its file: no file to check it by yet */
         /* a smaller ledger leaves the old cache behind: its generation is past. What a
          * process killed while writing one left goes: only a next cache reuses its name */
         if (ledger->n_records < CACHE_MIN_RECORDS) {
@@ -541,6 +557,7 @@ void np_ledger_close(struct np_ledger *ledger)
         if (ledger->records_fd >= 0)
                 close(ledger->records_fd);
         drop_all(ledger);
+        forget_intent(ledger);
         free(ledger);
 }
 
@@ -756,6 +773,54 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
         return r;
 }
 
+/* The lock file's words: the generation, the pending re-pin mark, then the
+ * record a deferred put left (its size, 0: none, and its hash), whose text
+ * follows. All of it is written by one pwritev(): a holder killed during it
+ * leaves a text that does not match its hash, which the next holder ignores
+ * (that holder never answered its caller). */
+struct lock_header {
+        uint64_t generation;
+        uint64_t repin_pending;
+        uint64_t intent_size;
+        uint64_t intent_hash;
+};
+
+#define INTENT_LIMIT (64 * 1024)
+
+/* FNV-1a: a torn write's check, not a defence against a forger (who could
+ * write the record file itself). */
+static uint64_t text_hash(const char *text, size_t size)
+{
+        uint64_t hash = 0xcbf29ce484222325ull;
+
+        for (size_t i = 0; i < size; i++)
+                hash = (hash ^ (unsigned char)text[i]) * 0x100000001b3ull;
+        return hash;
+}
+
+/* The next generation in the lock file, with `text` as the record waiting for
+ * its file (NULL: none, which also ends one that was waiting). */
+static int write_lock_header(struct np_ledger *ledger, const char *text, size_t size)
+{
+        struct lock_header header = { .generation = ledger->generation + 1,
+                                      .repin_pending = ledger->repin_pending,
+                                      .intent_size = text ? size : 0,
+                                      .intent_hash = text ? text_hash(text, size) : 0 };
+        struct iovec iov[2] = { { &header, sizeof(header) }, { (void *)text, text ? size : 0 } };
+        ssize_t n;
+
+        ledger->generation++;
+        ledger->cache_dirty = true;
+        n = text ? pwritev(ledger->lock_fd, iov, 2, 0) : pwrite(ledger->lock_fd, &header, sizeof(header), 0);
+        if (n != (ssize_t)(sizeof(header) + header.intent_size)) {
+                ledger->cache_unsafe = true;
+                return n < 0 ? -errno : -EIO;
+        }
+        return 0;
+}
+
+static int take_intent(struct np_ledger *ledger, struct np_diag *diag);
+
 /* Every change bumps a counter kept in the lock file, so that a process which
  * keeps the records loaded between changes (the NRI plugin) sees when another
  * one (the hook, numapinctl) has changed them. It is bumped before containers/
@@ -764,13 +829,10 @@ static int load_records(struct np_ledger *ledger, const char *state_dir, struct 
  * containers/ apart, and marks the cache unsafe. */
 static void bump_generation(struct np_ledger *ledger)
 {
-        ledger->generation++;
-        ledger->cache_dirty = true;
-        if (pwrite(ledger->lock_fd, &ledger->generation, sizeof(ledger->generation), 0) !=
-            (ssize_t)sizeof(ledger->generation)) {
-                np_log_debug("cannot record the ledger's generation: %s", strerror(errno));
-                ledger->cache_unsafe = true;
-        }
+        int r = write_lock_header(ledger, NULL, 0);
+
+        if (r < 0)
+                np_log_debug("cannot record the ledger's generation: %s", strerror(-r));
 }
 
 static uint64_t read_generation(int lock_fd)
@@ -784,16 +846,19 @@ static uint64_t read_generation(int lock_fd)
 
 /* The lock file's second word: nonzero from the first change of who holds CPUs
  * (or of a shared container's CPUs) until the re-pins it calls for are applied. */
-#define REPIN_PENDING_OFFSET ((off_t)sizeof(uint64_t))
+#define REPIN_PENDING_OFFSET ((off_t)offsetof(struct lock_header, repin_pending))
 
-/* Both words of the lock file in one read, as every lock of the ledger needs them. */
-static void read_lock_words(int lock_fd, uint64_t *ret_generation, bool *ret_repin_pending)
+/* The lock file's words in one read, as every lock of the ledger needs them
+ * (a file of an older numapin has two: no record waits). */
+static void read_lock_words(struct np_ledger *ledger, uint64_t *ret_generation)
 {
-        uint64_t words[2] = {};
-        ssize_t n = pread(lock_fd, words, sizeof(words), 0);
+        struct lock_header header = {};
+        ssize_t n = pread(ledger->lock_fd, &header, sizeof(header), 0);
 
-        *ret_generation = n >= (ssize_t)sizeof(words[0]) ? words[0] : 0;
-        *ret_repin_pending = n == (ssize_t)sizeof(words) && words[1] != 0;
+        *ret_generation = n >= (ssize_t)sizeof(header.generation) ? header.generation : 0;
+        ledger->repin_pending = n >= (ssize_t)offsetof(struct lock_header, intent_size) && header.repin_pending != 0;
+        ledger->lock_intent_size = n == (ssize_t)sizeof(header) ? header.intent_size : 0;
+        ledger->lock_intent_hash = header.intent_hash;
 }
 
 static int write_repin_pending(struct np_ledger *ledger, bool pending)
@@ -898,13 +963,15 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", state_dir,
                                             strerror(errno));
         ledger->locked = true;
-        read_lock_words(ledger->lock_fd, &ledger->generation, &ledger->repin_pending);
+        read_lock_words(ledger, &ledger->generation);
         snprintf(ledger->state_dir, sizeof(ledger->state_dir), "%s", state_dir);
         ledger->records_fd = openat(dir_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (ledger->records_fd < 0)
                 return np_diag_fail(diag, -errno, "state dir %s/containers: %s", state_dir, strerror(errno));
         ledger->state_fd = TAKE_FD(dir_fd);
         r = load_records(ledger, state_dir, diag);
+        if (r == 0)
+                r = take_intent(ledger, diag);
         if (r < 0)
                 return r;
         *ret_ledger = TAKE_PTR(ledger);
@@ -933,12 +1000,15 @@ int np_ledger_relock(struct np_ledger *ledger, struct np_diag *diag)
                         return np_diag_fail(diag, -errno, "state dir %s/lock: cannot lock: %s", ledger->state_dir,
                                             strerror(errno));
         ledger->locked = true;
-        read_lock_words(ledger->lock_fd, &generation, &ledger->repin_pending);
+        read_lock_words(ledger, &generation);
         if (generation == ledger->generation)
-                return 0;
+                return 0;      /* a record this process left waiting is still its to write */
+        forget_intent(ledger); /* the holder since wrote it */
         drop_all(ledger);
         ledger->generation = generation;
         r = load_records(ledger, ledger->state_dir, diag);
+        if (r == 0)
+                r = take_intent(ledger, diag);
         return r < 0 ? r : 1;
 }
 
@@ -1031,6 +1101,131 @@ static void drop_at(struct np_ledger *ledger, size_t index)
         ledger->n_records--;
 }
 
+/* The packed form of `record` in the records: in place of the one at `existing`
+ * (>= 0), or inserted in id order (room for it reserved). */
+static void keep(struct np_ledger *ledger, ssize_t existing, struct packed_record *packed,
+                 const struct np_record *record)
+{
+        size_t at;
+
+        if (existing >= 0) {
+                usage_forget(ledger, ledger->records[existing]);
+                free(ledger->records[existing]);
+                ledger->records[existing] = packed;
+        } else {
+                /* kept sorted by id: inserted in place */
+                at = insertion_point(ledger, record->id);
+                memmove(&ledger->records[at + 1], &ledger->records[at],
+                        (ledger->n_records - at) * sizeof(*ledger->records));
+                ledger->records[at] = packed;
+                ledger->n_records++;
+        }
+        if (ledger->usage_valid)
+                np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus, &record->demand);
+}
+
+/* Before a change of containers/: the file of the record a deferred put left
+ * waiting is written, or not at all when the change removes the file
+ * `removed` names (NULL: none). The lock file still holds the record until
+ * the change's own write of it. */
+static int write_intent_file(struct np_ledger *ledger, const char *removed)
+{
+        int r = 0;
+
+        if (!ledger->intent)
+                return 0;
+        if (!removed || strcmp(removed, ledger->intent_name) != 0)
+                r = np_write_file_own_at(ledger->records_fd, ledger->intent_name, ledger->intent, ledger->intent_size,
+                                         0644);
+        if (r < 0)
+                return r;
+        forget_intent(ledger);
+        return 0;
+}
+
+/* The record a holder of the lock left waiting in the lock file (a deferred
+ * put answered before its file was written), over what containers/ holds; the
+ * holder of the exclusive lock writes its file. A torn one is dropped. */
+static int take_intent(struct np_ledger *ledger, struct np_diag *diag)
+{
+        _cleanup_json_ struct json_object *obj = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ struct np_record *record = NULL;
+        struct packed_record *packed;
+        size_t size = ledger->lock_intent_size;
+        char what[PATH_MAX + 64];
+        ssize_t n, existing;
+        int r;
+
+        forget_intent(ledger);
+        if (size == 0)
+                return 0;
+        text = size <= INTENT_LIMIT ? malloc(size) : NULL;
+        record = malloc(sizeof(*record));
+        if (!record || (!text && size <= INTENT_LIMIT))
+                return -ENOMEM;
+        n = text ? pread(ledger->lock_fd, text, size, sizeof(struct lock_header)) : -1;
+        if (n != (ssize_t)size || text_hash(text, size) != ledger->lock_intent_hash) {
+                np_log_debug("ledger: %s/lock holds a torn record (a holder killed while writing it): dropped",
+                             ledger->state_dir);
+                if (ledger->exclusive)
+                        bump_generation(ledger);
+                return 0;
+        }
+        snprintf(what, sizeof(what), "ledger record waiting in %s/lock", ledger->state_dir);
+        r = np_json_parse(text, size, INTENT_LIMIT, what, diag, &obj);
+        if (r == 0)
+                r = record_from_json(obj, what, diag, record);
+        if (r < 0)
+                return r;
+        existing = index_of(ledger, record->id);
+        packed = pack(record);
+        if (!packed || (existing < 0 && reserve_one(ledger) < 0)) {
+                free(packed);
+                return -ENOMEM;
+        }
+        keep(ledger, existing, packed, record);
+        if (!ledger->exclusive)
+                return 0; /* the record counts; its file is the next writer's */
+        ledger->intent = TAKE_PTR(text);
+        ledger->intent_size = size;
+        snprintf(ledger->intent_name, sizeof(ledger->intent_name), "%s.json", record->id);
+        r = write_intent_file(ledger, NULL);
+        if (r < 0) {
+                np_log_debug("ledger: cannot write %s/containers/%s: %s", ledger->state_dir, ledger->intent_name,
+                             strerror(-r));
+                return 0; /* still waiting in the lock file, and in memory */
+        }
+        bump_generation(ledger);
+        return 0;
+}
+
+void np_ledger_defer_writes(struct np_ledger *ledger, bool defer)
+{
+        ledger->defer = defer;
+}
+
+bool np_ledger_unsettled(const struct np_ledger *ledger)
+{
+        return ledger->intent != NULL;
+}
+
+int np_ledger_settle(struct np_ledger *ledger)
+{
+        int r;
+
+        if (!ledger->intent)
+                return 0;
+        if (!ledger->exclusive || !ledger->locked)
+                return -EPERM;
+        r = write_intent_file(ledger, NULL);
+        if (r < 0)
+                return r;
+        /* the record is the same, its file new: a reader of the files looks again */
+        bump_generation(ledger);
+        return 0;
+}
+
 int np_ledger_remove(struct np_ledger *ledger, const char *id)
 {
         char name[NP_ID_MAX + 8];
@@ -1048,6 +1243,9 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
                         return r;
         }
         snprintf(name, sizeof(name), "%s.json", id);
+        r = write_intent_file(ledger, name);
+        if (r < 0)
+                return r;
         bump_generation(ledger);
         if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT) {
                 r = -errno;
@@ -1074,7 +1272,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         _cleanup_free_ struct packed_record *packed = NULL;
         char name[NP_ID_MAX + 8];
         ssize_t existing;
-        size_t size, at;
+        size_t size;
         int r;
 
         if (!ledger->exclusive || !ledger->locked)
@@ -1094,29 +1292,29 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
                         return r;
         }
         snprintf(name, sizeof(name), "%s.json", record->id);
-        /* one writer at a time, the holder of the exclusive lock: the fixed temporary name
-         * (no O_TMPFILE, link and unlink of a per-pid one); one a killed holder left is
-         * reused by the next write or removed by the next exclusive open */
-        bump_generation(ledger);
-        r = np_write_file_own_at(ledger->records_fd, name, text, size, 0644);
-        if (r < 0) {
-                ledger->cache_unsafe = true;
+        r = write_intent_file(ledger, NULL);
+        if (r < 0)
                 return r;
-        }
-        if (existing >= 0) {
-                usage_forget(ledger, ledger->records[existing]);
-                free(ledger->records[existing]);
-                ledger->records[existing] = TAKE_PTR(packed);
+        if (ledger->defer && size <= INTENT_LIMIT) {
+                /* answered once the lock file holds it: its file waits for np_ledger_settle() */
+                r = write_lock_header(ledger, text, size);
+                if (r < 0)
+                        return r;
+                ledger->intent = TAKE_PTR(text);
+                ledger->intent_size = size;
+                snprintf(ledger->intent_name, sizeof(ledger->intent_name), "%s", name);
         } else {
-                /* kept sorted by id: inserted in place */
-                at = insertion_point(ledger, record->id);
-                memmove(&ledger->records[at + 1], &ledger->records[at],
-                        (ledger->n_records - at) * sizeof(*ledger->records));
-                ledger->records[at] = TAKE_PTR(packed);
-                ledger->n_records++;
+                /* one writer at a time, the holder of the exclusive lock: the fixed temporary name
+                 * (no O_TMPFILE, link and unlink of a per-pid one); one a killed holder left is
+                 * reused by the next write or removed by the next exclusive open */
+                bump_generation(ledger);
+                r = np_write_file_own_at(ledger->records_fd, name, text, size, 0644);
+                if (r < 0) {
+                        ledger->cache_unsafe = true;
+                        return r;
+                }
         }
-        if (ledger->usage_valid)
-                np_usage_add(&ledger->usage, record->policy, &record->nodes, &record->exclusive_cpus, &record->demand);
+        keep(ledger, existing, TAKE_PTR(packed), record);
         return 0;
 }
 
@@ -1139,6 +1337,7 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
 {
         _cleanup_free_ struct np_record *gone = NULL;
         size_t n_gone = 0;
+        int r;
 
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
@@ -1158,10 +1357,12 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
                         unpack(ledger->records[i], &gone[n_gone]);
                 }
                 snprintf(name, sizeof(name), "%s.json", packed_id(ledger->records[i]));
+                r = write_intent_file(ledger, name);
+                if (r < 0)
+                        return r;
                 bump_generation(ledger);
                 if (unlinkat(ledger->records_fd, name, 0) < 0 && errno != ENOENT) {
-                        int r = -errno;
-
+                        r = -errno;
                         ledger->cache_unsafe = true;
                         return r;
                 }

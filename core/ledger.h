@@ -80,6 +80,19 @@ int np_ledger_cache_seal(void *image, size_t size);
 int np_ledger_put(struct np_ledger *ledger, const struct np_record *record);
 /* -ENOENT when there is no such record. */
 int np_ledger_remove(struct np_ledger *ledger, const char *id);
+/* For a process that answers its caller before the record's file is written
+ * (the NRI plugin, whose caller waits for its answer to create the container):
+ * each np_ledger_put() writes the record into the lock file, with the
+ * generation, in one write, and its file in containers/ waits until
+ * np_ledger_settle() or the next change. Until then every other process that
+ * takes the lock reads the record from there, and the next holder of the
+ * exclusive lock writes its file; a put removed before it is settled never
+ * gets one. */
+void np_ledger_defer_writes(struct np_ledger *ledger, bool defer);
+/* Whether a record this process put is still waiting for its file. */
+bool np_ledger_unsettled(const struct np_ledger *ledger);
+/* Writes that file (the lock held exclusively). */
+int np_ledger_settle(struct np_ledger *ledger);
 /* What the records hold, summed (a cache kept up to date as records come and go);
  * valid until the ledger next changes or is freed. */
 const struct np_usage *np_ledger_usage(const struct np_ledger *ledger);

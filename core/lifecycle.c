@@ -878,6 +878,30 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
         return verb_end(&verb, 0, diag, outcome);
 }
 
+bool np_lifecycle_unsettled(const struct np_context *context)
+{
+        return context->ledger && !context->batch && np_ledger_unsettled(context->ledger);
+}
+
+int np_lifecycle_settle(struct np_context *context, struct np_diag *diag)
+{
+        struct np_ledger *ledger;
+        int r;
+
+        if (!np_lifecycle_unsettled(context))
+                return 0;
+        r = np_context_ledger(context, true, diag, &ledger);
+        if (r >= 0) {
+                /* another holder since (r == 1) wrote the file itself */
+                r = np_ledger_settle(ledger);
+                if (r < 0)
+                        np_diag_fail(diag, r, "cannot write a ledger record in %s/containers: %s",
+                                     np_ledger_dir(ledger), strerror(-r));
+        }
+        np_context_unlock(context);
+        return r;
+}
+
 int np_lifecycle_shared_pool(struct np_context *context, struct np_diag *diag, struct np_cpulist *ret_cpus)
 {
         struct np_outcome outcome = {};

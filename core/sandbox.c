@@ -33,8 +33,8 @@ static const char *const base_calls[] = {
         /* memory: malloc, json-c, the metrics text's own mapping, opstats' shared counters */
         "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
         /* files: config, sysfs, cgroup, the state dir (ledger, records, caches) */
-        "openat", "open", "close", "close_range", "read", "pread64", "readv", "write", "pwrite64", "writev", "lseek",
-        "fstat", "newfstatat", "statx", "stat", "lstat", "fstatfs", "statfs", "getdents64", "fcntl", "ioctl",
+        "openat", "open", "close", "close_range", "read", "pread64", "readv", "write", "pwrite64", "writev", "pwritev",
+        "lseek", "fstat", "newfstatat", "statx", "stat", "lstat", "fstatfs", "statfs", "getdents64", "fcntl", "ioctl",
         "faccessat", "faccessat2", "access", "readlinkat", "readlink", "getcwd",
         /* the state dir: records written to a temporary name and renamed, locks, the topology cache */
         "flock", "ftruncate", "fallocate", "fsync", "fdatasync", "renameat", "renameat2", "rename", "unlinkat",

@@ -311,13 +311,20 @@ static int serve(int fd, const struct options *opts, struct nri_plugin *plugin)
         r = register_plugin(&wire, opts, &session);
         while (r == 0 && !stop_requested) {
                 struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int idle_after = nri_plugin_idle_after_ms(plugin), n;
 
-                if (poll(&pfd, 1, -1) < 0) {
+                n = poll(&pfd, 1, idle_after > 0 ? idle_after : -1);
+                if (n < 0) {
                         r = errno == EINTR ? 0 : -errno;
+                        continue;
+                }
+                if (n == 0) {
+                        nri_plugin_idle(plugin);
                         continue;
                 }
                 r = nri_wire_read(&wire, on_message, &session);
         }
+        nri_plugin_idle(plugin);
         if (wire.frames_dropped)
                 np_log_warning("dropped %llu frames for unknown connections",
                                (unsigned long long)wire.frames_dropped);

@@ -27,7 +27,8 @@ int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *
         o.source = NP_SOURCE_NRI;
         o.refresh_ns = NRI_REFRESH_NS;
         o.reclaim_interval_ns = NRI_RECLAIM_NS;
-        o.protect_unrecorded = true; /* the runtime lists them again at Synchronize */
+        o.protect_unrecorded = true;  /* the runtime lists them again at Synchronize */
+        o.defer_record_writes = true; /* the runtime waits for the answer, not for the file */
         r = np_context_open(&o, diag, &plugin->context);
         if (r < 0)
                 return r;
@@ -43,6 +44,23 @@ void nri_plugin_disconnected(struct nri_plugin *plugin)
         plugin->sync_parts = NULL;
         plugin->n_sync_parts = 0;
         plugin->sync_bytes = 0;
+}
+
+/* Long enough for a call the runtime makes right after (its next container's) not
+ * to queue behind the write, short against a container's start. */
+#define IDLE_AFTER_MS 1
+
+int nri_plugin_idle_after_ms(const struct nri_plugin *plugin)
+{
+        return plugin->context && np_lifecycle_unsettled(plugin->context) ? IDLE_AFTER_MS : 0;
+}
+
+void nri_plugin_idle(struct nri_plugin *plugin)
+{
+        struct np_diag diag = {};
+
+        if (plugin->context && np_lifecycle_settle(plugin->context, &diag) < 0)
+                np_log_warning("%s; the next call tries again", diag.message);
 }
 
 void nri_plugin_clear(struct nri_plugin *plugin)

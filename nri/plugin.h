@@ -68,3 +68,8 @@ void nri_plugin_disconnected(struct nri_plugin *plugin);
 void nri_plugin_handle(struct nri_plugin *plugin, const char *method, const uint8_t *payload, size_t len,
                        struct nri_reply *reply);
 void nri_reply_clear(struct nri_reply *reply);
+/* The ledger record files of calls answered, which wait until the runtime has
+ * its answer: 0 for none, else how many milliseconds of quiet on the socket
+ * to wait before nri_plugin_idle() writes them. */
+int nri_plugin_idle_after_ms(const struct nri_plugin *plugin);
+void nri_plugin_idle(struct nri_plugin *plugin);

@@ -11,25 +11,58 @@
 
 #include "harness.h"
 
-/* A field of the plugin's ledger record <state>/containers/<id>.json, "" when the
- * field is empty; -ENOENT without a record. A scan for `"field": value`, enough for
- * the ledger's one-field-per-line JSON (tests/integration/nri.sh reads it with jq). */
+/* The record the plugin answered for last may wait in <state>/lock for its file
+ * (README, "The ledger"): after the generation and the re-pin mark come its size
+ * (0: none) and hash, then its text. Its container id in `ret_id`, or false. */
+static bool waiting_record(const struct runtime *rt, char *text, size_t size, char *ret_id, size_t id_size)
+{
+        static const char id_key[] = "\"id\": \"";
+        char path[PATH_MAX + 16], *at, *end;
+        uint64_t header[4];
+        ssize_t got = -1;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/lock", rt->state_dir);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        if (pread(fd, header, sizeof(header), 0) == (ssize_t)sizeof(header) && header[2] > 0 && header[2] < size)
+                got = pread(fd, text, header[2], sizeof(header));
+        close(fd);
+        if (got <= 0 || got != (ssize_t)header[2])
+                return false;
+        text[got] = '\0';
+        at = strstr(text, id_key);
+        end = at ? strchr(at + strlen(id_key), '"') : NULL;
+        if (!end || (size_t)(end - at) >= id_size + strlen(id_key))
+                return false;
+        at += strlen(id_key);
+        snprintf(ret_id, id_size, "%.*s", (int)(end - at), at);
+        return true;
+}
+
+/* A field of the plugin's ledger record <state>/containers/<id>.json (or the one
+ * waiting for it), "" when the field is empty; -ENOENT without a record. A scan for
+ * `"field": value`, enough for the ledger's one-field-per-line JSON
+ * (tests/integration/nri.sh reads it with jq). */
 static int ledger_field(const struct runtime *rt, const char *id, const char *field, char *ret, size_t size)
 {
-        char path[PATH_MAX + 300], key[80], text[65536], *p;
+        char path[PATH_MAX + 300], key[80], text[65536], waiting[128], *p;
         size_t n = 0;
         ssize_t got;
         int fd;
 
-        snprintf(path, sizeof(path), "%s/containers/%s.json", rt->state_dir, id);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        got = read(fd, text, sizeof(text) - 1);
-        close(fd);
-        if (got < 0)
-                return -EIO;
-        text[got] = '\0';
+        if (!waiting_record(rt, text, sizeof(text), waiting, sizeof(waiting)) || strcmp(waiting, id) != 0) {
+                snprintf(path, sizeof(path), "%s/containers/%s.json", rt->state_dir, id);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                got = read(fd, text, sizeof(text) - 1);
+                close(fd);
+                if (got < 0)
+                        return -EIO;
+                text[got] = '\0';
+        }
         snprintf(key, sizeof(key), "\"%s\":", field);
         p = strstr(text, key);
         if (!p)
@@ -67,6 +100,17 @@ bool has_record(const struct runtime *rt, const char *id)
         return strcmp(record(rt, id, "id"), "(no record)") != 0;
 }
 
+/* 1 when the record waiting in the lock file has no file yet. */
+static unsigned int new_waiting_record(const struct runtime *rt)
+{
+        char text[65536], id[128], path[PATH_MAX + 300];
+
+        if (!waiting_record(rt, text, sizeof(text), id, sizeof(id)))
+                return 0;
+        snprintf(path, sizeof(path), "%s/containers/%s.json", rt->state_dir, id);
+        return access(path, F_OK) < 0 ? 1 : 0;
+}
+
 unsigned int count_records(const struct runtime *rt)
 {
         char path[PATH_MAX + 16];
@@ -84,7 +128,26 @@ unsigned int count_records(const struct runtime *rt)
                 n += len > 5 && strcmp(entry->d_name + len - 5, ".json") == 0;
         }
         closedir(dir);
-        return n;
+        return n + new_waiting_record(rt);
+}
+
+bool records_written(const struct runtime *rt, const char *const *ids, size_t n, unsigned int timeout_ms)
+{
+        char text[65536], waiting[128], path[PATH_MAX + 300];
+
+        for (unsigned int waited = 0;; waited += 10) {
+                size_t written = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        snprintf(path, sizeof(path), "%s/containers/%s.json", rt->state_dir, ids[i]);
+                        written += access(path, F_OK) == 0;
+                }
+                if (written == n && !waiting_record(rt, text, sizeof(text), waiting, sizeof(waiting)))
+                        return true;
+                if (waited >= timeout_ms)
+                        return false;
+                sleep_ms(10);
+        }
 }
 
 bool create_expect(struct runtime *rt, const char *line, const char *want_cpus, const char *want_mems, const char *name)

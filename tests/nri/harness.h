@@ -325,6 +325,9 @@ const char *runtime_event(struct runtime *rt, Nri__Event event, const struct spe
 const char *record(const struct runtime *rt, const char *id, const char *field);
 bool has_record(const struct runtime *rt, const char *id);
 unsigned int count_records(const struct runtime *rt);
+/* Whether each of `ids` has its file in <state>/containers and no record waits in
+ * <state>/lock for one, within `timeout_ms`. */
+bool records_written(const struct runtime *rt, const char *const *ids, size_t n, unsigned int timeout_ms);
 bool create_expect(struct runtime *rt, const char *line, const char *want_cpus, const char *want_mems,
                    const char *name);
 void expect_record(const struct runtime *rt, const char *id, const char *fields, const char *name);

@@ -368,6 +368,14 @@ void scenario_events(const struct options *o, enum profile profile)
                "an unannotated container: kept off c1's exclusive 0,16 (1-15,17-31), no mems, no record", "%s",
                reply_ok(&reply) ? outcome_text(&out) : describe(&reply));
         reply_clear(&reply);
+        {
+                /* answered first, each record's file follows once the socket is quiet */
+                static const char *const placed[] = { "c1", "c2", "c3", "c4" };
+
+                expect(records_written(&rt, placed, 4, 2000),
+                       "the records of c1-c4 are in containers/ within 2 s and none waits in the lock file", "%s",
+                       "a record's file is still missing, or one still waits");
+        }
 
         /* UpdateContainer: the cpuset stays numapin's */
         s = spec_of("c1 pod=p1 pod:policy.numapin.io/pod=bind pod:cpus.numapin.io/pod=2 cpus=0,16 mems=0");

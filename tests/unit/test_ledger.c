@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1089,6 +1090,179 @@ static void test_ledger_kept_ledger_writes_the_cache_only_after_reading(void **s
         assert_records_equal(np_ledger_find(kept, "k6"), &records[6]);
 }
 
+/* --- puts that answer first (the NRI plugin): the record waits in the lock file ----------- */
+
+static struct np_ledger *open_deferring(const struct state_dir *dir)
+{
+        struct np_ledger *ledger = open_ledger(dir, true);
+
+        np_ledger_defer_writes(ledger, true);
+        return ledger;
+}
+
+/* What <state>/lock says of a record waiting: its size, 0 for none. */
+static uint64_t waiting_size(const struct state_dir *dir)
+{
+        uint64_t words[4] = {};
+        char path[4096];
+        FILE *f = fopen(np_test_path(path, sizeof(path), dir->path, "lock"), "rb");
+
+        assert_non_null(f);
+        assert_int_equal(fread(words, sizeof(words[0]), 4, f), 4);
+        fclose(f);
+        return words[2];
+}
+
+static void assert_file_holds(const struct state_dir *dir, const struct np_record *record)
+{
+        struct np_record read = {};
+        struct np_diag diag = {};
+        char name[NP_ID_MAX + 8];
+        int fd = open(dir->records, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        snprintf(name, sizeof(name), "%s.json", record->id);
+        if (np_record_read(fd, name, name, &diag, &read) < 0)
+                fail_msg("%s", diag.message);
+        close(fd);
+        assert_records_equal(&read, record);
+}
+
+static void test_ledger_deferred_put_is_read_from_the_lock_file_until_settled(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *kept = open_deferring(dir);
+        struct np_record own = full_record("own");
+        struct np_diag diag = {};
+
+        put_ok(kept, &own);
+        np_ledger_unlock(kept);
+        assert_false(file_exists(dir->records, "own.json"));
+        assert_true(waiting_size(dir) > 0);
+        assert_true(np_ledger_unsettled(kept));
+        {
+                /* numapinctl, the exporter's reader: the record counts already */
+                _cleanup_ledger_ struct np_ledger *reader = open_ledger(dir, false);
+                assert_int_equal(np_ledger_count(reader), 1);
+                assert_records_equal(np_ledger_find(reader, "own"), &own);
+                assert_int_equal(np_ledger_settle(reader), 0); /* nothing of its own waits */
+        }
+        assert_false(file_exists(dir->records, "own.json"));
+
+        assert_int_equal(np_ledger_relock(kept, &diag), 0); /* its own change: kept */
+        assert_int_equal(np_ledger_settle(kept), 0);
+        np_ledger_unlock(kept);
+        assert_false(np_ledger_unsettled(kept));
+        assert_int_equal(waiting_size(dir), 0);
+        assert_file_holds(dir, &own);
+}
+
+static void test_ledger_deferred_put_of_a_killed_process_is_written_by_the_next_holder(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record own = full_record("own"), other = full_record("other");
+        int status;
+        pid_t pid;
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct np_ledger *ledger = NULL;
+                struct np_diag diag = {};
+
+                if (np_ledger_open(dir->path, true, &diag, &ledger) < 0)
+                        _exit(2);
+                np_ledger_defer_writes(ledger, true);
+                _exit(np_ledger_put(ledger, &own) < 0 ? 3 : 0); /* answered, then killed */
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_false(file_exists(dir->records, "own.json"));
+        {
+                _cleanup_ledger_ struct np_ledger *hook = open_ledger(dir, true);
+                assert_records_equal(np_ledger_find(hook, "own"), &own);
+                assert_false(np_ledger_unsettled(hook)); /* written at the open */
+                assert_file_holds(dir, &own);
+                assert_int_equal(waiting_size(dir), 0);
+                put_ok(hook, &other);
+        }
+        {
+                _cleanup_ledger_ struct np_ledger *again = open_ledger(dir, false);
+                assert_int_equal(np_ledger_count(again), 2);
+        }
+}
+
+static void test_ledger_next_change_writes_the_file_of_a_deferred_put(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *kept = open_deferring(dir);
+        struct np_record first = full_record("first"), second = shared_record("second", NP_POLICY_BIND, "0", 1000, GIB);
+
+        put_ok(kept, &first);
+        put_ok(kept, &second);
+        assert_file_holds(dir, &first);
+        assert_false(file_exists(dir->records, "second.json"));
+        assert_int_equal(np_ledger_remove(kept, "first"), 0);
+        assert_file_holds(dir, &second);
+        assert_false(file_exists(dir->records, "first.json"));
+        assert_false(np_ledger_unsettled(kept));
+}
+
+static void test_ledger_deferred_put_removed_before_settled_leaves_no_file(void **state)
+{
+        struct state_dir *dir = *state;
+        _cleanup_ledger_ struct np_ledger *kept = open_ledger(dir, true);
+        struct np_record old = shared_record("c", NP_POLICY_BIND, "0", 1000, GIB), fresh = full_record("fresh");
+        struct np_record replaced = full_record("c");
+
+        put_ok(kept, &old);
+        np_ledger_defer_writes(kept, true);
+        put_ok(kept, &fresh);
+        assert_int_equal(np_ledger_remove(kept, "fresh"), 0);
+        put_ok(kept, &replaced);
+        assert_file_holds(dir, &old); /* the replaced record waits */
+        assert_int_equal(np_ledger_remove(kept, "c"), 0);
+        assert_false(np_ledger_unsettled(kept));
+        assert_false(file_exists(dir->records, "fresh.json"));
+        assert_false(file_exists(dir->records, "c.json"));
+        assert_int_equal(waiting_size(dir), 0);
+        np_ledger_close(TAKE_PTR(kept));
+        {
+                _cleanup_ledger_ struct np_ledger *again = open_ledger(dir, false);
+                assert_int_equal(np_ledger_count(again), 0);
+        }
+}
+
+/* A holder killed while writing the lock file never answered: what it left goes. */
+static void test_ledger_torn_deferred_record_is_dropped(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record own = full_record("own");
+        char path[4096];
+        FILE *f;
+
+        {
+                _cleanup_ledger_ struct np_ledger *kept = open_deferring(dir);
+                put_ok(kept, &own);
+                /* closed unsettled: as if killed */
+        }
+        f = fopen(np_test_path(path, sizeof(path), dir->path, "lock"), "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 32 + 10, SEEK_SET), 0); /* inside the text, past the header */
+        assert_int_equal(fputc('#', f), '#');
+        fclose(f);
+        {
+                _cleanup_ledger_ struct np_ledger *reader = open_ledger(dir, false);
+                assert_int_equal(np_ledger_count(reader), 0);
+        }
+        {
+                _cleanup_ledger_ struct np_ledger *hook = open_ledger(dir, true);
+                assert_int_equal(np_ledger_count(hook), 0);
+        }
+        assert_int_equal(waiting_size(dir), 0);
+        assert_false(file_exists(dir->records, "own.json"));
+}
+
 int main(void)
 {
 #define WITH_DIR(test) cmocka_unit_test_setup_teardown(test, state_dir_setup, state_dir_teardown)
@@ -1122,6 +1296,11 @@ int main(void)
                 WITH_DIR(test_ledger_cache_is_not_trusted_after_a_change_outside_it),
                 WITH_DIR(test_ledger_damaged_cache_is_ignored_for_the_records),
                 WITH_DIR(test_ledger_kept_ledger_writes_the_cache_only_after_reading),
+                WITH_DIR(test_ledger_deferred_put_is_read_from_the_lock_file_until_settled),
+                WITH_DIR(test_ledger_deferred_put_of_a_killed_process_is_written_by_the_next_holder),
+                WITH_DIR(test_ledger_next_change_writes_the_file_of_a_deferred_put),
+                WITH_DIR(test_ledger_deferred_put_removed_before_settled_leaves_no_file),
+                WITH_DIR(test_ledger_torn_deferred_record_is_dropped),
         };
 #undef WITH_DIR
 
