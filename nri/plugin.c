@@ -52,15 +52,19 @@ void nri_plugin_disconnected(struct nri_plugin *plugin)
 
 int nri_plugin_idle_after_ms(const struct nri_plugin *plugin)
 {
-        return plugin->context && np_lifecycle_unsettled(plugin->context) ? IDLE_AFTER_MS : 0;
+        if (!plugin->context || plugin->idle_failed)
+                return 0;
+        return np_lifecycle_unsettled(plugin->context) ? IDLE_AFTER_MS : 0;
 }
 
 void nri_plugin_idle(struct nri_plugin *plugin)
 {
         struct np_diag diag = {};
 
-        if (plugin->context && np_lifecycle_settle(plugin->context, &diag) < 0)
+        if (plugin->context && np_lifecycle_settle(plugin->context, &diag) < 0) {
                 np_log_warning("%s; the next call tries again", diag.message);
+                plugin->idle_failed = true; /* not a retry every millisecond */
+        }
 }
 
 void nri_plugin_clear(struct nri_plugin *plugin)
@@ -1037,6 +1041,7 @@ void nri_plugin_handle(struct nri_plugin *plugin, const char *method, const uint
         uint64_t started = np_context_now_ns();
 
         *reply = (struct nri_reply){};
+        plugin->idle_failed = false;
         if (strcmp(method, "Configure") == 0)
                 handle_configure(plugin, payload, len, reply);
         else if (strcmp(method, "Synchronize") == 0)

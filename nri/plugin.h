@@ -45,6 +45,7 @@ struct nri_plugin {
         Nri__SynchronizeRequest **sync_parts; /* a paged Synchronize being collected */
         size_t n_sync_parts;
         size_t sync_bytes;
+        bool idle_failed; /* writing the waiting record failed: not again before the next call */
 };
 
 struct nri_reply {

@@ -708,6 +708,34 @@ static void test_plugin_refuses_bad_ids_and_unknown_methods(void **state)
         nri_reply_clear(&reply);
 }
 
+/* The record's file waits until the socket is quiet (nri_plugin_idle); a write
+ * that fails is not tried again every millisecond, only after the next call. */
+static void test_plugin_idle_writes_the_waiting_record_and_backs_off_after_a_failure(void **state)
+{
+        struct fixture *f = *state;
+        char records[4096], path[4096];
+        struct nri_reply reply;
+        struct stat st;
+
+        configure(f, NULL);
+        np_test_path(records, sizeof(records), f->state, "containers");
+        create_ok(f, "a", "cpus.numapin.io/pod=2", NULL, "0,16");
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 1);
+        assert_int_not_equal(stat(np_test_path(path, sizeof(path), records, "a.json"), &st), 0);
+        nri_plugin_idle(&f->plugin);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 0);
+
+        create_ok(f, "b", "cpus.numapin.io/pod=2", NULL, "8,24");
+        np_test_rmtree(records); /* no file can be made there any more */
+        nri_plugin_idle(&f->plugin);
+        assert_true(np_lifecycle_unsettled(f->plugin.context));
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 0);
+        nri_plugin_handle(&f->plugin, "Ping", NULL, 0, &reply);
+        nri_reply_clear(&reply);
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 1);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -727,6 +755,7 @@ int main(void)
                 TEST(test_plugin_synchronize_moves_an_adopted_shared_container_off_exclusive_cpus),
                 TEST(test_plugin_synchronize_places_anew_an_exclusive_container_found_on_held_cpus),
                 TEST(test_plugin_refuses_bad_ids_and_unknown_methods),
+                TEST(test_plugin_idle_writes_the_waiting_record_and_backs_off_after_a_failure),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
