@@ -528,6 +528,12 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         return 0;
 }
 
+/* np_policy_place()'s flags for a placement with np_lifecycle_place()'s */
+static unsigned int policy_flags(const struct np_context *context, unsigned int flags)
+{
+        return (context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0) | (flags & NP_PLACE_NO_REASON);
+}
+
 /* `ret_refused`: a failure is the request's (invalid, or it does not fit), not numapin's */
 static int place(struct np_context *context, const struct np_input *input, unsigned int flags, struct np_diag *diag,
                  struct np_outcome *outcome, bool *ret_refused)
@@ -591,8 +597,7 @@ static int place(struct np_context *context, const struct np_input *input, unsig
                 protected_placement(&verb, &demand, &outcome->placement);
         else if (r == 0) {
                 r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
-                                    &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
-                                    &outcome->placement);
+                                    &demand, policy_flags(context, flags), diag, &outcome->placement);
                 *ret_refused = r < 0 && r != -ENOMEM; /* the decision reads no file */
         }
         if (r == 1) {
@@ -780,8 +785,7 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                  * would hold those CPUs alone beside their holders. Placed anew,
                  * as at its creation; the caller moves it there. */
                 r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
-                                    &demand, context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag,
-                                    &outcome->placement);
+                                    &demand, policy_flags(context, 0), diag, &outcome->placement);
                 if (r == 0)
                         r = put_new(&verb, input, diag, outcome);
         } else if (r == 0 && outcome->request.policy == NP_POLICY_NONE) {

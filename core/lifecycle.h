@@ -88,6 +88,7 @@ int np_input_request(const struct np_context *context, const struct np_input *in
  * for the front-end to write the container's cgroup before another process
  * decides; the re-pins it causes come with np_lifecycle_batch_end() */
 #define NP_PLACE_HOLD (1u << 1)
+/* NP_PLACE_NO_REASON (policy.h): the caller reads no outcome->placement.reason */
 
 /* A container numapin does not place (no numapin annotation, or policy none;
  * never a pod sandbox) is, unless the config's `unannotated` is ignore,

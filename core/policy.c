@@ -525,12 +525,16 @@ static int choose_cpus(const struct np_topology *t, const struct np_config *conf
         return 0;
 }
 
+/* Adds to the reason; `placement` NULL: no one reads it (NP_PLACE_NO_REASON). */
 static void append_reason(struct np_placement *placement, const char *fmt, ...) _printf_(2, 3);
 static void append_reason(struct np_placement *placement, const char *fmt, ...)
 {
-        size_t used = strlen(placement->reason);
+        size_t used;
         va_list ap;
 
+        if (!placement)
+                return;
+        used = strlen(placement->reason);
         if (used >= sizeof(placement->reason) - 1)
                 return;
         va_start(ap, fmt);
@@ -636,6 +640,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
         _cleanup_free_ struct node_free *nf = NULL;
         _cleanup_free_ unsigned int *candidates = NULL, *cpu_nodes = NULL, *device_indices = NULL;
         struct np_placement placement = { .policy = request->policy, .demand = *demand };
+        struct np_placement *explained = flags & NP_PLACE_NO_REASON ? NULL : &placement;
         struct np_demand node_demand = *demand; /* what the nodes must hold: pod scope may ask more */
         struct np_cpulist cpu_node_ids = {};
         struct candidate_set chosen = {};
@@ -731,9 +736,9 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         return np_diag_fail(diag, -ENOSPC, "nodes %s cannot hold %s: %s", list, demand_text, free_text);
                 }
                 if (request->pod_nodes_fixed)
-                        append_reason(&placement, "pod scope: on the pod's nodes %s, which %s holds", list, pod);
+                        append_reason(explained, "pod scope: on the pod's nodes %s, which %s holds", list, pod);
                 else
-                        append_reason(&placement, "nodes %s as annotated", list);
+                        append_reason(explained, "nodes %s as annotated", list);
                 placement.nodes = *fixed;
         } else {
                 unsigned int first_k = request->node_count ? request->node_count : 1;
@@ -789,16 +794,17 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                 }
                 for (unsigned int i = 0; i < chosen.n; i++)
                         np_cpulist_set(&placement.nodes, nf[chosen.members[i]].id);
-                explain_auto(&placement, &rank, &chosen, request, &node_demand, needs_memory, &cpu_node_ids);
+                if (explained)
+                        explain_auto(&placement, &rank, &chosen, request, &node_demand, needs_memory, &cpu_node_ids);
                 if (rank.usage && rank.shared_refused > 0)
                         append_reason(
-                                &placement,
+                                explained,
                                 "; passed over nodes where its exclusive CPUs would take the last shared CPU of a shared container");
                 if (pod_first && request->pod_demand.cpu_millis == 0 && request->pod_demand.memory_bytes == 0)
                         append_reason(
-                                &placement,
+                                explained,
                                 "; pod scope: the pod's first container, nodes chosen for its own demand (the pod's is unknown)");
-                else if (pod_first) {
+                else if (pod_first && explained) {
                         uint64_t cpu_millis =
                                 request->exclusive_cpus > 0
                                         ? MAX((uint64_t)request->exclusive_cpus * 1000, request->pod_demand.cpu_millis)
@@ -807,16 +813,16 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
 
                         if (needs_memory && node_demand.memory_bytes > 0)
                                 format_bytes(node_demand.memory_bytes, memory, sizeof(memory));
-                        append_reason(&placement, "; pod scope: nodes chosen for the pod's demand (%.1f CPUs, %s)",
+                        append_reason(explained, "; pod scope: nodes chosen for the pod's demand (%.1f CPUs, %s)",
                                       (double)cpu_millis / 1000.0, memory);
                 }
         }
         if (request->device_note[0] && !request->device_affinity)
-                append_reason(&placement, "; devices ignored (devices.numapin.io ignore): %s", request->device_note);
+                append_reason(explained, "; devices ignored (devices.numapin.io ignore): %s", request->device_note);
         else if (request->device_note[0] && fixed)
-                append_reason(&placement, "; devices not considered, the nodes are given: %s", request->device_note);
+                append_reason(explained, "; devices not considered, the nodes are given: %s", request->device_note);
         else if (request->device_note[0] && rank.n_devices == 0)
-                append_reason(&placement, "; devices: %s", request->device_note);
+                append_reason(explained, "; devices: %s", request->device_note);
 
         r = choose_cpus(t, config, usage, request, nf, &chosen, &placement);
         if (r < 0 || np_cpulist_empty(&placement.cpus))
@@ -828,23 +834,24 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         diag, -ENOSPC,
                         "nodes %s have no CPU left for this container (memory-only, reserved or held exclusively); add a node with free CPUs",
                         list);
-        np_cpulist_brief(&placement.cpus, list, sizeof(list));
+        if (explained)
+                np_cpulist_brief(&placement.cpus, list, sizeof(list));
         if (request->exclusive_cpus > 0)
-                append_reason(&placement, "; exclusive CPU%s %s, whole cores first",
+                append_reason(explained, "; exclusive CPU%s %s, whole cores first",
                               request->exclusive_cpus == 1 ? "" : "s", list);
         else
-                append_reason(&placement, "; shared CPUs %s (not reserved, not held exclusively)", list);
+                append_reason(explained, "; shared CPUs %s (not reserved, not held exclusively)", list);
 
         if (request->policy == NP_POLICY_CPUS_ONLY) {
                 placement.mems = t->memory_nodes;
                 placement.write_mems = false;
-                append_reason(&placement, "; memory left alone (cpus-only)");
+                append_reason(explained, "; memory left alone (cpus-only)");
         } else {
                 /* a node with CPUs but no memory cannot be in cpuset.mems */
                 placement.mems = placement.nodes;
                 np_cpulist_and(&placement.mems, &t->memory_nodes);
                 if (request->memory_tier == NP_MEMORY_TIER_EXTENDED && fixed && !request->pod_nodes_fixed)
-                        append_reason(&placement,
+                        append_reason(explained,
                                       "; memory of the annotated nodes only (memory-tier extended is for auto)");
                 else if (request->memory_tier == NP_MEMORY_TIER_EXTENDED) {
                         struct np_cpulist added;
@@ -854,11 +861,11 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         np_cpulist_or(&placement.mems, &added);
                         np_cpulist_brief(&added, list, sizeof(list));
                         if (np_cpulist_empty(&added))
-                                append_reason(&placement,
+                                append_reason(explained,
                                               "; memory-tier extended: no memory-only node is nearest to these nodes");
                         else
                                 append_reason(
-                                        &placement,
+                                        explained,
                                         "; memory-tier extended: memory also on memory-only node%s %s, nearest to these nodes",
                                         np_cpulist_count(&added) == 1 ? "" : "s", list);
                 }

@@ -27,6 +27,10 @@ struct np_usage {
 /* The caller can give the container a memory policy (linux.memoryPolicy): the
  * NRI plugin can, the OCI hook cannot. */
 #define NP_PLACE_MEMORY_POLICY (1u << 0)
+/* No one reads the placement's reason (a front-end that logs it only at info):
+ * it is left empty, and the decision is the same. np_lifecycle_place() takes
+ * this flag too (its own flags keep clear of this bit). */
+#define NP_PLACE_NO_REASON (1u << 2)
 
 void np_usage_init(struct np_usage *usage);
 /* Adds one placed container to the usage. */

@@ -136,7 +136,10 @@ static int place(struct np_context *context, const struct np_state *state, struc
         input.memory_limit = spec->memory_limit;
         input.devices = spec->devices;
         input.n_devices = spec->n_devices;
-        r = np_lifecycle_place(context, &input, NP_PLACE_COMMIT | NP_PLACE_HOLD, diag, &outcome);
+        r = np_lifecycle_place(context, &input,
+                               NP_PLACE_COMMIT | NP_PLACE_HOLD |
+                                       (np_log_get_level() < NP_LOG_INFO ? NP_PLACE_NO_REASON : 0),
+                               diag, &outcome);
         if (r == 0 && outcome.kind != NP_OUTCOME_NONE) {
                 if (outcome.warning[0])
                         np_log_warning("%s", outcome.warning);

@@ -732,6 +732,8 @@ static void log_placement(const char *id, const struct np_placement *placement)
 {
         char cpus[NP_CPULIST_BUFSIZE], mems[NP_CPULIST_BUFSIZE];
 
+        if (np_log_get_level() < NP_LOG_INFO)
+                return; /* and the placement has no reason (NP_PLACE_NO_REASON) */
         np_cpulist_format(&placement->cpus, cpus, sizeof(cpus));
         np_cpulist_format(placement->write_mems ? &placement->mems : &placement->nodes, mems, sizeof(mems));
         np_log_info("container '%s': policy %s, cpus %s, %s %s: %s", id, np_policy_to_string(placement->policy), cpus,
@@ -762,7 +764,9 @@ static void create_container(struct nri_plugin *plugin, const Nri__PodSandbox *p
                 reply_fail(reply, NRI_STATUS_INTERNAL, "out of memory");
                 return;
         }
-        r = np_lifecycle_place(plugin->context, &in.input, NP_PLACE_COMMIT, &diag, &outcome);
+        r = np_lifecycle_place(plugin->context, &in.input,
+                               NP_PLACE_COMMIT | (np_log_get_level() < NP_LOG_INFO ? NP_PLACE_NO_REASON : 0), &diag,
+                               &outcome);
         container_input_clear(&in);
         if (r < 0)
                 goto fail;

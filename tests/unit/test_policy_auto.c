@@ -433,6 +433,40 @@ static void test_policy_extended_tier_adds_the_nearest_memory_only_nodes(void **
         scenario_free(s);
 }
 
+/* NP_PLACE_NO_REASON (the NRI plugin and the hook below log level info) skips only the
+ * reason: each kind of request lands where it lands with its reason, and a refusal
+ * still names why. */
+static void test_policy_no_reason_decides_the_same_without_the_text(void **state)
+{
+        struct scenario *s = scenario_new("memory-only-node");
+        struct np_request requests[] = {
+                auto_request(NP_POLICY_BIND, 0), auto_request(NP_POLICY_BIND, 2), auto_request(NP_POLICY_CPUS_ONLY, 1),
+                nodes_request("1", 0),           pod_request(2, ""),              pod_request(0, "0"),
+        };
+
+        requests[0].memory_tier = NP_MEMORY_TIER_EXTENDED;
+        requests[4].pod_demand = (struct np_demand){ .cpu_millis = 6000 };
+        for (size_t i = 0; i < ARRAY_SIZE(requests); i++) {
+                struct np_placement explained;
+
+                place_ok(s, &requests[i]);
+                explained = s->placement;
+                assert_true(explained.reason[0] != '\0');
+                assert_int_equal(place(s, &requests[i], NP_PLACE_NO_REASON), 0);
+                assert_string_equal(s->placement.reason, "");
+                assert_true(np_cpulist_equal(&s->placement.nodes, &explained.nodes));
+                assert_true(np_cpulist_equal(&s->placement.cpus, &explained.cpus));
+                assert_true(np_cpulist_equal(&s->placement.mems, &explained.mems));
+                assert_true(np_cpulist_equal(&s->placement.exclusive_cpus, &explained.exclusive_cpus));
+                assert_int_equal(s->placement.write_mems, explained.write_mems);
+                assert_int_equal(s->placement.policy, explained.policy);
+        }
+        requests[3] = nodes_request("1", 64);
+        assert_int_equal(place(s, &requests[3], NP_PLACE_NO_REASON), -ENOSPC);
+        assert_contains(s->diag.message, "nodes 1 cannot hold 64 exclusive CPUs");
+        scenario_free(s);
+}
+
 /* np_ledger_place() refuses an exclusive placement that takes the last shared CPU of a node
  * a shared container is bound to; auto goes elsewhere when it can. */
 static void test_policy_exclusive_request_avoids_taking_a_shared_containers_last_cpu(void **state)
@@ -514,6 +548,7 @@ int main(void)
                 cmocka_unit_test(test_policy_pods_first_container_chooses_nodes_for_the_pods_demand),
                 cmocka_unit_test(test_policy_auto_never_gives_a_memory_only_node_in_local_tier),
                 cmocka_unit_test(test_policy_extended_tier_adds_the_nearest_memory_only_nodes),
+                cmocka_unit_test(test_policy_no_reason_decides_the_same_without_the_text),
                 cmocka_unit_test(test_policy_exclusive_request_avoids_taking_a_shared_containers_last_cpu),
                 cmocka_unit_test(test_policy_exclusive_request_fills_the_node_of_a_shared_container_when_nothing_else_fits),
         };
