@@ -135,6 +135,7 @@ const struct np_cpulist *np_context_kubelet_assigned(const struct np_context *co
 
 static void drop_loaded(struct np_context *context)
 {
+        context->lingering = false;
         np_ledger_close(context->ledger);
         np_topology_free(context->topology);
         np_opstats_close(context->opstats);
@@ -239,11 +240,15 @@ int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag
                 np_ledger_close(context->ledger);
                 context->ledger = NULL;
         }
-        if (context->ledger) {
+        if (context->lingering) {
+                context->lingering = false; /* still locked, nothing changed since */
+        } else if (context->ledger) {
+                context->locked_ns = context->options.linger_lock ? np_context_now_ns() : 0;
                 r = np_ledger_relock(context->ledger, diag);
                 if (r < 0)
                         return r;
         } else {
+                context->locked_ns = context->options.linger_lock ? np_context_now_ns() : 0;
                 r = np_ledger_open(context->state_dir, exclusive, diag, &context->ledger);
                 if (r < 0)
                         return r;
@@ -256,6 +261,17 @@ int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag
 
 void np_context_unlock(struct np_context *context)
 {
+        if (context->options.linger_lock && context->ledger && context->ledger_exclusive && !context->batch &&
+            np_context_now_ns() - context->locked_ns < NP_LOCK_LINGER_NS) {
+                context->lingering = true;
+                return;
+        }
+        np_context_release(context);
+}
+
+void np_context_release(struct np_context *context)
+{
+        context->lingering = false;
         if (context->ledger)
                 np_ledger_unlock(context->ledger);
 }

@@ -47,7 +47,14 @@ struct np_context_options {
         /* a verb's record file is written after the caller has its answer, at
          * np_lifecycle_settle() (np_ledger_defer_writes) */
         bool defer_record_writes;
+        /* the exclusive lock is kept from one verb to the next until
+         * np_lifecycle_settle() (called when the caller's calls pause) or for
+         * NP_LOCK_LINGER_NS at most: a burst of calls locks and reads the ledger
+         * once, and no one else waits longer than that for it */
+        bool linger_lock;
 };
+
+#define NP_LOCK_LINGER_NS (UINT64_C(5) * 1000 * 1000)
 
 /* The flags every front-end takes, for its getopt_long() table (which needs
  * <getopt.h>): --config, --state-dir, --sysfs-root, --cgroup-root. */
@@ -93,6 +100,9 @@ struct np_context {
         struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
         struct np_opstats *opstats; /* NULL until first counted in */
         bool ledger_exclusive;
+        /* options.linger_lock: the lock is held between verbs, taken at locked_ns */
+        bool lingering;
+        uint64_t locked_ns;
         /* np_lifecycle_batch_begin() holds the lock across verbs */
         bool batch;
         bool batch_repin;
@@ -119,9 +129,11 @@ int np_context_topology(struct np_context *context, struct np_diag *diag, const 
 
 /* The ledger with its lock held: exclusive for a change (the state dir is
  * created), shared for reading (a missing state dir reads as empty). Kept
- * loaded; np_context_unlock() drops the lock until the next call. */
+ * loaded; np_context_unlock() drops the lock until the next call (with
+ * options.linger_lock it may keep it: np_context_release() drops it). */
 int np_context_ledger(struct np_context *context, bool exclusive, struct np_diag *diag, struct np_ledger **ret_ledger);
 void np_context_unlock(struct np_context *context);
+void np_context_release(struct np_context *context);
 
 /* kubelet's CPU manager state under the config's kubelet_root_dir, read again
  * when its file changed (looked at once every refresh_ns at most): with the static policy the CPUs it assigned join the

@@ -884,7 +884,7 @@ int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, str
 
 bool np_lifecycle_unsettled(const struct np_context *context)
 {
-        return context->ledger && !context->batch && np_ledger_unsettled(context->ledger);
+        return context->ledger && !context->batch && (context->lingering || np_ledger_unsettled(context->ledger));
 }
 
 int np_lifecycle_settle(struct np_context *context, struct np_diag *diag)
@@ -894,6 +894,10 @@ int np_lifecycle_settle(struct np_context *context, struct np_diag *diag)
 
         if (!np_lifecycle_unsettled(context))
                 return 0;
+        if (!np_ledger_unsettled(context->ledger)) {
+                np_context_release(context);
+                return 0;
+        }
         r = np_context_ledger(context, true, diag, &ledger);
         if (r >= 0) {
                 /* another holder since (r == 1) wrote the file itself */
@@ -902,7 +906,7 @@ int np_lifecycle_settle(struct np_context *context, struct np_diag *diag)
                         np_diag_fail(diag, r, "cannot write a ledger record in %s/containers: %s",
                                      np_ledger_dir(ledger), strerror(-r));
         }
-        np_context_unlock(context);
+        np_context_release(context);
         return r;
 }
 

@@ -147,9 +147,11 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
 int np_lifecycle_batch_begin(struct np_context *context, struct np_diag *diag);
 int np_lifecycle_batch_end(struct np_context *context, struct np_diag *diag, struct np_outcome *outcome);
 
-/* With the context's defer_record_writes: whether a verb's record still waits
- * for its file, and writing it, under the lock, once the caller has its
- * answer (a process killed before leaves it to the next holder of the lock).
+/* What a long-lived caller does when its calls pause. With the context's
+ * defer_record_writes: whether a verb's record still waits for its file, and
+ * writing it, under the lock, once the caller has its answer (a process killed
+ * before leaves it to the next holder of the lock); with linger_lock, whether
+ * the lock is still held, and dropping it (settle drops it, failed or not).
  * Nothing to do inside a batch or with nothing waiting. */
 bool np_lifecycle_unsettled(const struct np_context *context);
 int np_lifecycle_settle(struct np_context *context, struct np_diag *diag);

@@ -29,6 +29,7 @@ int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *
         o.reclaim_interval_ns = NRI_RECLAIM_NS;
         o.protect_unrecorded = true;  /* the runtime lists them again at Synchronize */
         o.defer_record_writes = true; /* the runtime waits for the answer, not for the file */
+        o.linger_lock = true;         /* a burst of calls locks once: released when they pause */
         r = np_context_open(&o, diag, &plugin->context);
         if (r < 0)
                 return r;
@@ -47,7 +48,8 @@ void nri_plugin_disconnected(struct nri_plugin *plugin)
 }
 
 /* Long enough for a call the runtime makes right after (its next container's) not
- * to queue behind the write, short against a container's start. */
+ * to queue behind the write, short against a container's start; also how long
+ * past a burst of calls a hook or numapinctl may wait for the ledger's lock. */
 #define IDLE_AFTER_MS 1
 
 int nri_plugin_idle_after_ms(const struct nri_plugin *plugin)

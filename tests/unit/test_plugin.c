@@ -9,8 +9,11 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../core/annotations.h"
 #include "../../core/lifecycle.h"
@@ -325,6 +328,7 @@ static void test_plugin_exclusive_cpus_update_nri_containers_and_write_hook_cgro
         assert_int_equal(mkdir(dir, 0755), 0);
         np_test_write_file(np_test_path(path, sizeof(path), dir, "cpuset.cpus"), "0-7,16-23");
         np_test_write_file(np_test_path(path, sizeof(path), dir, "cpuset.mems"), "0");
+        nri_plugin_idle(&f->plugin); /* the calls pause: the plugin lets go of the lock */
         assert_int_equal(np_context_open(&options, NULL, &hook), 0);
         assert_int_equal(np_annotations_add(&set, "nodes.numapin.io/pod", "0"), 0);
         input.id = "hooked";
@@ -736,6 +740,55 @@ static void test_plugin_idle_writes_the_waiting_record_and_backs_off_after_a_fai
         assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 1);
 }
 
+/* Whether another process (another open of the lock file) could take the ledger's lock now. */
+static bool ledger_lock_free(const struct fixture *f)
+{
+        char path[4096];
+        int fd = open(np_test_path(path, sizeof(path), f->state, "lock"), O_RDONLY | O_CLOEXEC);
+        bool lockable;
+
+        assert_true(fd >= 0);
+        lockable = flock(fd, LOCK_EX | LOCK_NB) == 0;
+        close(fd);
+        return lockable;
+}
+
+/* A burst of calls takes the ledger's lock once: the plugin keeps it between
+ * calls and lets go when they pause (nri_plugin_idle), or at the end of a call
+ * once it has held it for NP_LOCK_LINGER_NS, so that a hook waits no longer. */
+static void test_plugin_keeps_the_lock_through_a_burst_of_calls_and_lets_go_when_they_pause(void **state)
+{
+        struct fixture *f = *state;
+        struct nri_reply reply;
+
+        configure(f, NULL);
+        assert_false(ledger_lock_free(f));
+        create_ok(f, "a", "cpus.numapin.io/pod=2", NULL, "0,16");
+        create_ok(f, "b", "cpus.numapin.io/pod=2", NULL, "8,24");
+        assert_false(ledger_lock_free(f));
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 1);
+        nri_plugin_idle(&f->plugin);
+        assert_true(ledger_lock_free(f));
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 0);
+
+        /* a call that takes no lock leaves it free */
+        nri_plugin_handle(&f->plugin, "Ping", NULL, 0, &reply);
+        nri_reply_clear(&reply);
+        assert_true(ledger_lock_free(f));
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 0);
+
+        /* held that long, it goes at the end of the next call that needs it */
+        create_ok(f, "c", "cpus.numapin.io/pod=2", NULL, "1,17");
+        assert_false(ledger_lock_free(f));
+        assert_int_equal(usleep(NP_LOCK_LINGER_NS / 1000 + 1000), 0);
+        create_ok(f, "d", "cpus.numapin.io/pod=2", NULL, "9,25");
+        assert_true(ledger_lock_free(f));
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 1); /* d's file still waits */
+        nri_plugin_idle(&f->plugin);
+        assert_true(ledger_lock_free(f));
+        assert_int_equal(nri_plugin_idle_after_ms(&f->plugin), 0);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -756,6 +809,7 @@ int main(void)
                 TEST(test_plugin_synchronize_places_anew_an_exclusive_container_found_on_held_cpus),
                 TEST(test_plugin_refuses_bad_ids_and_unknown_methods),
                 TEST(test_plugin_idle_writes_the_waiting_record_and_backs_off_after_a_failure),
+                TEST(test_plugin_keeps_the_lock_through_a_burst_of_calls_and_lets_go_when_they_pause),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
