@@ -1643,15 +1643,28 @@ static void put_string(struct record_text *t, const char *s)
         put_bytes(t, "\"", 1);
 }
 
-/* `"key": ` on a line of its own, indented as json-c indents (two spaces a level) */
+/* `"key": ` on a line of its own, indented as json-c indents (two spaces a
+ * level), in one piece: the keys are numapin's own short names, with no byte
+ * to escape. */
 static void put_key(struct record_text *t, const char *key)
 {
-        static const char spaces[] = "        ";
+        char line[64];
+        size_t n = 0, len = strlen(key), indent = MIN(2 * t->depth, 8);
 
-        put_bytes(t, t->first ? "\n" : ",\n", t->first ? 1 : 2);
-        put_bytes(t, spaces, MIN(2 * t->depth, sizeof(spaces) - 1));
-        put_string(t, key);
-        put_bytes(t, ": ", 2);
+        if (len > sizeof(line) - indent - 6) { /* ",\n" indent '"' key '": ' */
+                t->failed = true;
+                return;
+        }
+        if (!t->first)
+                line[n++] = ',';
+        line[n++] = '\n';
+        memset(line + n, ' ', indent);
+        n += indent;
+        line[n++] = '"';
+        memcpy(line + n, key, len);
+        n += len;
+        memcpy(line + n, "\": ", 3);
+        put_bytes(t, line, n + 3);
         t->first = false;
 }
 
@@ -1704,8 +1717,14 @@ static void close_object(struct record_text *t)
 static int put_list_member(struct record_text *t, const char *key, const struct np_cpulist *list)
 {
         _cleanup_free_ char *text = NULL;
-        int r = np_cpulist_format_alloc(list, &text);
+        char small[256]; /* most lists: no allocation */
+        int r;
 
+        if (np_cpulist_format(list, small, sizeof(small)) == 0) {
+                put_string_member(t, key, small);
+                return 0;
+        }
+        r = np_cpulist_format_alloc(list, &text);
         if (r < 0)
                 return r;
         put_string_member(t, key, text);

@@ -323,7 +323,7 @@ static void test_ledger_put_leaves_no_temporary_file(void **state)
  * of record, strings that need escaping included. */
 static void test_ledger_record_text_is_json_c_text_of_the_record(void **state)
 {
-        struct np_record records[5];
+        struct np_record records[6];
         /* every byte json-c escapes, a slash it leaves, UTF-8 and DEL as they are */
         static const char hostile[] = "/sys/fs/cgroup/a\"b\\c\b\f\n\r\t\x01\x1f/\x7f\xc3\xa9";
 
@@ -345,6 +345,11 @@ static void test_ledger_record_text_is_json_c_text_of_the_record(void **state)
         records[4] = full_record("e");
         records[4].nodes = np_test_cpulist("0-1023");
         records[4].cpus = np_test_cpulist("0,2,4,6,8,8190-8191");
+        records[5] = full_record("f"); /* lists longer than the text's stack buffer */
+        np_cpulist_zero(&records[5].cpus);
+        for (unsigned int cpu = 0; cpu < 2048; cpu += 2)
+                np_cpulist_set(&records[5].cpus, cpu);
+        records[5].exclusive_cpus = records[5].cpus;
         for (size_t i = 0; i < ARRAY_SIZE(records); i++) {
                 _cleanup_json_ struct json_object *obj = NULL;
                 _cleanup_free_ char *expected = NULL, *text = NULL;
@@ -977,7 +982,7 @@ static void test_ledger_cache_is_not_trusted_after_a_change_outside_it(void **st
 static void test_ledger_damaged_cache_is_ignored_for_the_records(void **state)
 {
         struct state_dir *dir = *state;
-        struct np_record records[5];
+        struct np_record records[6];
         char path[4096];
         unsigned char *good;
         size_t size;
