@@ -316,6 +316,7 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
         r = find_site(spec->text, root, v, diag, &spec->site);
         if (r < 0)
                 return r;
+        spec->site_known = true;
         *ret_spec = TAKE_PTR(spec);
         return 0;
 }
@@ -444,30 +445,34 @@ static int splice_cpuset(const struct np_spec *spec, const char *cpus, const cha
 int np_spec_write_cpuset(struct np_spec *spec, const struct np_placement *placement, struct np_diag *diag)
 {
         _cleanup_free_ char *text = NULL, *cpus = NULL, *mems = NULL;
-        struct np_json_span root, v[N_SPEC_FIELDS];
-        struct np_spec_site site;
         size_t size;
         int r;
 
+        /* the text an earlier rewrite left is scanned for its site only now: a
+         * hook rewrites once, and the scan of a runtime's config.json is most of
+         * the rewrite's work */
+        if (!spec->site_known) {
+                struct np_json_span root, v[N_SPEC_FIELDS];
+
+                if (validate(spec->text, spec->size, diag, &root, v) < 0)
+                        return np_diag_fail(diag, -EINVAL, "config.json: the rewrite is not one JSON object");
+                r = find_site(spec->text, root, v, diag, &spec->site);
+                if (r < 0)
+                        return r;
+                spec->site_known = true;
+        }
         if (np_cpulist_format_alloc(&placement->cpus, &cpus) < 0 ||
             np_cpulist_format_alloc(&placement->mems, &mems) < 0)
                 return -ENOMEM;
         r = splice_cpuset(spec, cpus, placement->write_mems ? mems : NULL, &text, &size);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot rewrite config.json: %s", spec->bundle, strerror(-r));
-        /* the spliced text is JSON again, or this is a bug; the scan that checks
-         * it finds the site for the next rewrite */
-        if (validate(text, size, diag, &root, v) < 0)
-                return np_diag_fail(diag, -EINVAL, "config.json: the rewrite is not one JSON object");
-        r = find_site(text, root, v, diag, &site);
-        if (r < 0)
-                return r;
         r = np_write_file_replace_at(spec->bundle_fd, "config.json", text, size, 0644);
         if (r < 0)
                 return np_diag_fail(diag, r, "bundle %s: cannot replace config.json: %s", spec->bundle, strerror(-r));
         free(spec->text);
         spec->text = TAKE_PTR(text);
         spec->size = size;
-        spec->site = site;
+        spec->site_known = false;
         return 0;
 }

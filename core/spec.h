@@ -28,6 +28,7 @@ struct np_spec {
         char *text; /* config.json as read, kept for the rewrite */
         size_t size;
         struct np_spec_site site;
+        bool site_known; /* false after a rewrite: site is found again by the next one */
         int bundle_fd;
         char bundle[PATH_MAX];
         struct np_annotation_set annotations;

@@ -510,6 +510,31 @@ static void test_spec_write_cpuset_inserts_members_as_the_file_is_indented(void 
                 "{\"ociVersion\":\"1.0.2\", \"linux\": {\"resources\": {\"cpu\": {\"cpus\": \"0-3\", \"mems\": \"0\"}}}}");
 }
 
+/* A second rewrite of the same spec finds its site in the text the first one
+ * wrote (objects the first added, values it replaced), not in the original. */
+static void test_spec_write_cpuset_twice_rewrites_what_the_first_wrote(void **state)
+{
+        struct bundle *bundle = *state;
+        _cleanup_spec_ struct np_spec *spec = load_ok(bundle, "{\"ociVersion\":\"1.0.2\",\"linux\":{}}");
+        struct np_placement first = placement_of("0-3", "0", true), second = placement_of("8-15,24-31", "1", true);
+        struct np_placement third = placement_of("5", "0", false);
+        char *text;
+
+        write_cpuset_ok(spec, &first);
+        write_cpuset_ok(spec, &second);
+        text = np_test_read_file(bundle->config);
+        assert_non_null(text);
+        assert_string_equal(text, "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\": {\"cpu\": "
+                                  "{\"cpus\": \"8-15,24-31\", \"mems\": \"1\"}}}}");
+        free(text);
+        write_cpuset_ok(spec, &third);
+        text = np_test_read_file(bundle->config);
+        assert_non_null(text);
+        assert_string_equal(text, "{\"ociVersion\":\"1.0.2\",\"linux\":{\"resources\": {\"cpu\": "
+                                  "{\"cpus\": \"5\", \"mems\": \"1\"}}}}");
+        free(text);
+}
+
 /* json-c reads null as absent; the rewrite puts the object there */
 static void test_spec_write_cpuset_replaces_a_null_object(void **state)
 {
@@ -636,6 +661,7 @@ int main(void)
                 WITH_BUNDLE(test_spec_write_cpuset_leaves_mems_bytes_alone_when_memory_is_left_alone),
                 WITH_BUNDLE(test_spec_write_cpuset_inserts_members_as_the_file_is_indented),
                 WITH_BUNDLE(test_spec_write_cpuset_replaces_a_null_object),
+                WITH_BUNDLE(test_spec_write_cpuset_twice_rewrites_what_the_first_wrote),
                 WITH_BUNDLE(test_spec_duplicate_keys_on_the_rewritten_path_are_refused_naming_them),
                 WITH_BUNDLE(test_spec_annotation_keys_keep_their_bytes),
                 WITH_BUNDLE(test_spec_load_reads_a_runtime_sized_spec),
