@@ -147,7 +147,6 @@ static int read_cache(const char *data, size_t size, const char *key, size_t key
         if (!t)
                 return -ENOMEM;
         memset(t->node_index, 0xff, sizeof(t->node_index));
-        memset(t->cpu_index, 0xff, sizeof(t->cpu_index));
         t->nodes = calloc(header->n_nodes, sizeof(*t->nodes));
         t->cpus = calloc(header->n_cpus ? header->n_cpus : 1, sizeof(*t->cpus));
         if (!t->nodes || !t->cpus)
@@ -190,7 +189,6 @@ static int read_cache(const char *data, size_t size, const char *key, size_t key
                     cpu->core_index >= t->n_cores || (c > 0 && cpu->id <= t->cpus[c - 1].id) ||
                     !np_cpulist_test(&t->nodes[t->node_index[cpu->node]].cpus, cpu->id))
                         return -EINVAL;
-                t->cpu_index[cpu->id] = (int16_t)c;
         }
         {
                 /* each CPU is in its own node's list (above): as many bits in the lists
@@ -211,6 +209,8 @@ static int read_cache(const char *data, size_t size, const char *key, size_t key
         memcpy(&t->node_ids, chunk, sizeof(t->node_ids));
         if (np_cpulist_count(&t->node_ids) != t->n_nodes)
                 return -EINVAL;
+        if (np_topology_index_cpus(t) < 0)
+                return -ENOMEM;
         *ret_topology = TAKE_PTR(t);
         return 0;
 }

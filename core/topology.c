@@ -24,6 +24,7 @@ void np_topology_free(struct np_topology *topology)
                 free(topology->nodes[i].distances);
         free(topology->nodes);
         free(topology->cpus);
+        free(topology->cpu_index);
         free(topology);
 }
 
@@ -448,7 +449,6 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
         if (!t)
                 return -ENOMEM;
         memset(t->node_index, 0xff, sizeof(t->node_index));
-        memset(t->cpu_index, 0xff, sizeof(t->cpu_index));
 
         r = read_list(node_dir, "online", NP_MAX_NODES, node_path, diag, &t->node_ids);
         if (r < 0)
@@ -522,14 +522,29 @@ int np_topology_load(const char *sysfs_root, struct np_diag *diag, struct np_top
                                      diag);
                         if (r < 0)
                                 return r;
-                        t->cpu_index[id] = (int16_t)i;
                         i++;
                 }
         }
+        r = np_topology_index_cpus(t);
+        if (r < 0)
+                return r;
         r = index_cores(t);
         if (r < 0)
                 return r;
         *ret_topology = TAKE_PTR(t);
+        return 0;
+}
+
+int np_topology_index_cpus(struct np_topology *t)
+{
+        t->cpu_index_size = t->n_cpus ? t->cpus[t->n_cpus - 1].id + 1 : 0;
+        free(t->cpu_index);
+        t->cpu_index = malloc((t->cpu_index_size ? t->cpu_index_size : 1) * sizeof(*t->cpu_index));
+        if (!t->cpu_index)
+                return -ENOMEM;
+        memset(t->cpu_index, 0xff, t->cpu_index_size * sizeof(*t->cpu_index));
+        for (size_t i = 0; i < t->n_cpus; i++)
+                t->cpu_index[t->cpus[i].id] = (int16_t)i;
         return 0;
 }
 
@@ -554,7 +569,7 @@ const struct np_node *np_topology_node(const struct np_topology *topology, unsig
 
 const struct np_cpu *np_topology_cpu(const struct np_topology *topology, unsigned int cpu_id)
 {
-        if (cpu_id >= NP_CPULIST_MAX || topology->cpu_index[cpu_id] < 0)
+        if (cpu_id >= topology->cpu_index_size || topology->cpu_index[cpu_id] < 0)
                 return NULL;
         return &topology->cpus[topology->cpu_index[cpu_id]];
 }

@@ -42,10 +42,13 @@ struct np_topology {
         size_t n_cores;
         struct np_cpulist online_cpus;
         struct np_cpulist isolated_cpus;
-        struct np_cpulist node_ids;        /* online nodes */
-        struct np_cpulist memory_nodes;    /* nodes with memory */
-        int16_t node_index[NP_MAX_NODES];  /* node id -> index in nodes, -1 if absent */
-        int16_t cpu_index[NP_CPULIST_MAX]; /* CPU id -> index in cpus, -1 if absent */
+        struct np_cpulist node_ids;       /* online nodes */
+        struct np_cpulist memory_nodes;   /* nodes with memory */
+        int16_t node_index[NP_MAX_NODES]; /* node id -> index in nodes, -1 if absent */
+        /* CPU id -> index in cpus, -1 if absent: cpu_index_size entries, the
+         * highest id + 1 (sized by the machine: a hook's run touches every entry) */
+        int16_t *cpu_index;
+        size_t cpu_index_size;
 };
 
 /* Reads the topology below `sysfs_root` (standing for /sys). */
@@ -57,6 +60,9 @@ void np_topology_free(struct np_topology *topology);
 int np_topology_refresh(struct np_topology *topology, const char *sysfs_root, struct np_diag *diag);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_topology *, np_topology_free)
 #define _cleanup_topology_ _cleanup_(np_topology_freep)
+
+/* Makes cpu_index from cpus (at load, from sysfs or the cache). */
+int np_topology_index_cpus(struct np_topology *topology);
 
 /* Sets a node's n_cpus and CPU word range from its cpus (at load, from sysfs or the cache). */
 void np_node_count_cpus(struct np_node *node);

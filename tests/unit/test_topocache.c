@@ -59,7 +59,8 @@ static void assert_same_topology(const struct np_topology *a, const struct np_to
                 assert_memory_equal(a->nodes[i].distances, b->nodes[i].distances, a->n_nodes * sizeof(uint32_t));
         }
         assert_memory_equal(a->cpus, b->cpus, a->n_cpus * sizeof(*a->cpus));
-        assert_memory_equal(a->cpu_index, b->cpu_index, sizeof(a->cpu_index));
+        assert_int_equal(a->cpu_index_size, b->cpu_index_size);
+        assert_memory_equal(a->cpu_index, b->cpu_index, a->cpu_index_size * sizeof(*a->cpu_index));
 }
 
 static void test_topocache_hit_equals_a_fresh_read(void **state)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,12 @@ static void test_topology_offline_cpus_are_left_out(void **state)
         assert_int_equal(t->n_cores, 14);
         assert_null(np_topology_cpu(t, 3));
         assert_null(np_topology_cpu(t, 12));
+        /* ids past the highest online CPU, as far as a cpulist reaches and beyond */
+        assert_int_equal(t->cpu_index_size, 16);
+        assert_int_equal(np_topology_cpu(t, 15)->id, 15);
+        assert_null(np_topology_cpu(t, 16));
+        assert_null(np_topology_cpu(t, NP_CPULIST_MAX - 1));
+        assert_null(np_topology_cpu(t, UINT_MAX));
         assert_node(t, 0, "0-2,4-7", 16777216, 15099494);
         assert_node(t, 1, "8-11,13-15", 16777216, 15095398);
         assert_cpulist_equal(&t->isolated_cpus, "6-7");
