@@ -48,8 +48,11 @@ struct sched_entity {
         __u64 prev_sum_exec_runtime;
 } __attribute__((preserve_access_index));
 
+#define PF_EXITING 0x00000004 /* include/linux/sched.h: getting shut down */
+
 struct task_struct {
         struct thread_info thread_info;
+        unsigned int flags;
         struct sched_entity se;
         unsigned int cpu; /* before 5.16 the cpu was here */
         int pid;
@@ -215,8 +218,10 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *task, bool btf)
  * while it lives: the cgroup (v2) or its cpuset css (v1), two loads from the task.
  * Such an object is freed only after its cgroup is removed, and no cgroup can be
  * created meanwhile (both hold cgroup_mutex): so the cgroup_rmdir programs bump
- * cgroup_epoch, and an entry of an older epoch is stale. cgroup_epoch is 0, and
- * nothing is cached, until user space has attached those programs. */
+ * cgroup_epoch, and an entry of an older epoch is stale. An exiting task can still
+ * point at the object of a cgroup removed before the bump, so its id is not cached.
+ * cgroup_epoch is 0, and nothing is cached, until user space has attached those
+ * programs. */
 #define KEY_CACHE_WAYS 8 /* a power of two */
 
 struct key_cache_entry {
@@ -242,26 +247,36 @@ __u64 cgroup_epoch = 0;
 static __always_inline __u64 cached_cgroup_id(struct task_struct *task)
 {
         __u64 epoch = cgroup_epoch, object, id;
+        struct cgroup_subsys_state *css = NULL;
+        struct cgroup *cgroup = NULL;
         struct key_cache_entry *way;
         struct key_cache *cache;
+        struct css_set *cset;
         __u32 zero = 0;
 
         cache = bpf_map_lookup_elem(&key_cache, &zero);
         if (!cache || !epoch)
                 return task_cgroup_id(task, true);
-        /* The object's place as a number: the verifier lets a program shift or store a
+        /* The object and the id come from one read of the task's css_set: a task
+         * moved meanwhile must not leave one cgroup's object with another's id.
+         * The object's place as a number: the verifier lets a program shift or store a
          * pointer only as the difference of two pointers, here the object's distance
          * from this CPU's cache, which names the object as well (the cache is per CPU) */
-        if (!key_cgroup_v1)
-                object = (__u64)task->cgroups->dfl_cgrp - (__u64)cache;
-        else
-                object = (__u64)task->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id)] -
-                         (__u64)cache;
+        cset = task->cgroups;
+        if (!key_cgroup_v1) {
+                cgroup = cset->dfl_cgrp;
+                object = (__u64)cgroup - (__u64)cache;
+        } else {
+                css = cset->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id)];
+                object = (__u64)css - (__u64)cache;
+        }
         /* the objects are slab-allocated, at least 64 bytes apart */
         way = &cache->ways[(object >> 6 ^ object >> 12) & (KEY_CACHE_WAYS - 1)];
         if (way->object == object && way->epoch == epoch)
                 return way->cgroup_id;
-        id = task_cgroup_id(task, true);
+        id = !key_cgroup_v1 ? cgroup->kn->id : css->cgroup->kn->id;
+        if (task->flags & PF_EXITING)
+                return id;
         way->object = object;
         way->epoch = epoch;
         way->cgroup_id = id;
