@@ -171,11 +171,21 @@ static const struct signal signals[] = {
                 .classic_prog = "migrate_pages_classic",
                 .pick_btf = migrate_pages_pick_btf,
         },
-        /* not a signal: it makes the tp_btf programs' cached cgroup ids stale */
+        /* not signals: they make the cached cgroup ids and the running entries stale */
         {
                 .tracepoint = "cgroup_rmdir",
                 .btf_progs = { "rmdir_btf" },
                 .classic_prog = "rmdir_classic",
+        },
+        {
+                .tracepoint = "cgroup_attach_task",
+                .btf_progs = { "attach_btf" },
+                .classic_prog = "attach_classic",
+        },
+        {
+                .tracepoint = "cgroup_transfer_tasks",
+                .btf_progs = { "transfer_btf" },
+                .classic_prog = "transfer_classic",
         },
 };
 
@@ -422,8 +432,10 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
                         goto fail;
                 }
         }
-        /* cgroup_rmdir is attached: the programs may cache cgroup ids from now on */
+        /* cgroup_rmdir, cgroup_attach_task and cgroup_transfer_tasks are attached: the
+         * programs may cache cgroup ids and keep the running tasks' from now on */
         skel->bss->cgroup_epoch = 1;
+        skel->bss->running_epoch = 1;
         /* the maps, `watched` last: a set with it is complete */
         for (size_t i = 0; i < ARRAY_SIZE(np_monitor_map_names); i++) {
                 char path[PATH_MAX + 64];

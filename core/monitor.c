@@ -353,7 +353,7 @@ int np_monitor_remove(const char *dir)
 int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
                     unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor)
 {
-        char dir[PATH_MAX], watched[PATH_MAX + 16], attach[160] = "";
+        char dir[PATH_MAX], watched[PATH_MAX + 16], attach[NP_MONITOR_ATTACH_TEXT] = "";
         struct stat st;
         int r;
 

@@ -23,6 +23,9 @@ enum np_monitor_attach {
         NP_MONITOR_ATTACH_CLASSIC,
 };
 
+/* The room for the flavours a load attached, as text ("<tracepoint>=<flavour> ..."). */
+#define NP_MONITOR_ATTACH_TEXT 256
+
 struct np_monitor {
         char dir[PATH_MAX]; /* <pin root>/<object hash> */
         int watched_fd;
@@ -35,13 +38,13 @@ struct np_monitor {
          * and unwatched (np_monitor_count, np_monitor_unwatch), nothing else
          * (-EPROTO); np_monitor_open never gives one */
         bool foreign;
-        unsigned int slots;       /* containers it can watch */
-        unsigned int index_size;  /* entries of watch_index, a power of two (0: none, an older set) */
-        size_t index_entry_size;  /* the size of one */
-        unsigned int node_stride; /* node ids in a slot_stats value, 1 to NP_BPF_MAX_NODES */
-        size_t stats_size;        /* the size of a slot_stats value: NP_BPF_SLOT_STATS_SIZE(node_stride) */
-        unsigned int n_cpus;      /* possible CPUs: per-CPU values come in this many */
-        char attach[160];         /* e.g. "sched_switch=tp_btf mm_page_alloc=classic ..." */
+        unsigned int slots;                  /* containers it can watch */
+        unsigned int index_size;             /* entries of watch_index, a power of two (0: none, an older set) */
+        size_t index_entry_size;             /* the size of one */
+        unsigned int node_stride;            /* node ids in a slot_stats value, 1 to NP_BPF_MAX_NODES */
+        size_t stats_size;                   /* the size of a slot_stats value: NP_BPF_SLOT_STATS_SIZE(node_stride) */
+        unsigned int n_cpus;                 /* possible CPUs: per-CPU values come in this many */
+        char attach[NP_MONITOR_ATTACH_TEXT]; /* e.g. "sched_switch=tp_btf mm_page_alloc=tracepoint ..." */
 };
 
 /* The counters of one container, summed over the CPUs. */

@@ -82,6 +82,7 @@ struct phase {
         uint64_t touch_bytes; /* anonymous memory written page by page */
         int pin_cpu;          /* >= 0: runs on this CPU only, first */
         unsigned int flips;   /* moves between CPU 0 and CPU 1 */
+        const char *join;     /* non-NULL: the tasks file of a cgroup the child moves itself into, first */
 };
 
 struct child {
@@ -95,6 +96,7 @@ enum child_exit {
         CHILD_NO_GO = 20,
         CHILD_MMAP_FAILED,
         CHILD_AFFINITY_FAILED,
+        CHILD_JOIN_FAILED,
 };
 
 /* The initial states of VARIANT_TEST (a binary may use one flavour only). */
@@ -332,6 +334,9 @@ static inline enum child_exit run_phase(const struct phase *phase)
         const struct timespec nap = { .tv_nsec = 2 * 1000 * 1000 };
         long page = sysconf(_SC_PAGESIZE);
 
+        /* "0": the writer itself, moved while it runs */
+        if (phase->join && write_existing(phase->join, "0") < 0)
+                return CHILD_JOIN_FAILED;
         if (phase->pin_cpu >= 0 && set_cpu(phase->pin_cpu) < 0)
                 return CHILD_AFFINITY_FAILED;
         if (phase->flips) {
@@ -419,7 +424,8 @@ static inline void child_finish(struct env *env, struct child *child)
                 if (env->children[i] == child->pid)
                         env->children[i] = 0;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != CHILD_OK)
-                fail_msg("child %d ended with status 0x%x (20: no go, 21: mmap failed, 22: sched_setaffinity failed)",
+                fail_msg("child %d ended with status 0x%x (20: no go, 21: mmap failed, 22: sched_setaffinity failed, "
+                         "23: cannot join the cgroup)",
                          (int)child->pid, status);
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The locality monitor's pinned set (core/monitor.c) on the running kernel, both
  * flavours: pages a watched child touches are counted, nothing for unwatched cgroups or
- * after unwatch; the set outlives its loader and is reused, also by 8 loaders at once; a
- * full map, the sweep, and ids found in the overflow map. Needs root and BPF, else skipped. */
+ * after unwatch, a task's pages in the cgroup it moved into while running; the set
+ * outlives its loader and is reused, also by 8 loaders at once; a full map, the sweep,
+ * and ids found in the overflow map. Needs root and BPF, else skipped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +19,8 @@
 static const char *const program_names[] = {
         "switch_btf",         "switch_classic",        "page_alloc_btf",     "page_alloc_classic",
         "migrate_btf",        "migrate_classic",       "migrate_pages_btf6", "migrate_pages_btf7",
-        "migrate_pages_btf8", "migrate_pages_classic", "rmdir_btf",          "rmdir_classic"
+        "migrate_pages_btf8", "migrate_pages_classic", "rmdir_btf",          "rmdir_classic",
+        "attach_btf",         "attach_classic",        "transfer_btf",       "transfer_classic"
 };
 
 static void assert_locality_equal(const struct np_locality *a, const struct np_locality *b, const char *what)
@@ -388,8 +390,9 @@ static void test_monitor_concurrent_first_opens_leave_one_complete_attached_set(
                 if (strncmp(entry->d_name, "link_", 5) == 0)
                         links++;
         closedir(d);
-        /* sched_switch, mm_page_alloc, sched_migrate_task, mm_migrate_pages, cgroup_rmdir */
-        assert_int_equal(links, 5);
+        /* sched_switch, mm_page_alloc, sched_migrate_task, mm_migrate_pages, cgroup_rmdir,
+         * cgroup_attach_task, cgroup_transfer_tasks */
+        assert_int_equal(links, 7);
         cgroup = make_cgroup(env, "after-race", &id);
         watch(monitor, id, 0, "0");
         run_child(env, cgroup, (struct phase){ .touch_bytes = 64 * MIB, .pin_cpu = -1 });
@@ -544,6 +547,29 @@ static void test_monitor_counts_each_new_cgroup_where_removed_ones_were(void **s
         }
 }
 
+/* The tp_btf programs keep the cgroup id of each CPU's running task from its switch
+ * in: a task that moves itself into a watched cgroup and touches memory at once,
+ * before it is switched out, must have those pages counted in its new cgroup. */
+static void test_monitor_counts_the_pages_of_a_task_that_moved_itself_while_running(void **state)
+{
+        struct env *env = *state;
+        char join[PATH_MAX + 32];
+        struct np_monitor *monitor;
+        const char *before, *after;
+        uint64_t before_id, after_id;
+        struct np_locality l;
+
+        require_bpf();
+        monitor = load_monitor(env, suite.host, 8);
+        before = make_cgroup(env, "before", &before_id);
+        after = make_cgroup(env, "after", &after_id);
+        watch(monitor, after_id, 2, "0");
+        snprintf(join, sizeof(join), "%s/%s", after, suite.tasks_file);
+        run_child(env, before, (struct phase){ .join = join, .touch_bytes = 64 * MIB, .pin_cpu = -1 });
+        l = read_slot(monitor, 2);
+        assert_pages_near(&l, total_pages(&l), pages_of(64 * MIB), "pages touched right after the move");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -557,6 +583,7 @@ int main(void)
                 ONE_TEST(test_monitor_watch_reports_a_full_map_and_sweep_unwatches_dead_slots),
                 BOTH(test_monitor_counts_a_cgroup_whose_index_entry_another_holds),
                 BOTH(test_monitor_counts_each_new_cgroup_where_removed_ones_were),
+                BOTH(test_monitor_counts_the_pages_of_a_task_that_moved_itself_while_running),
         };
 
         return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
