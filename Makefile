@@ -133,6 +133,7 @@ $(BUILD)/obj/gen/%.pb-c.o: $(BUILD)/nri/%.pb-c.c $(BUILD)/nri/%.pb-c.h
 
 $(NRI_OBJ) $(BUILD)/obj/nri/numapin-nri.o $(UNIT_OBJ): $(PROTO_GEN_H) $(wildcard nri/*.h)
 $(UNIT_OBJ): $(wildcard tests/unit/*.h)
+$(BUILD)/obj/tests/unit/test_monitor.o: $(BUILD)/bpf/locality.skel.h
 
 # The BPF objects (CO-RE: no kernel headers needed), each embedded in user code
 # through a libbpf skeleton: <name>.bpf.c -> build/bpf/<name>.bpf.o ->

@@ -433,9 +433,10 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
                 }
         }
         /* cgroup_rmdir, cgroup_attach_task and cgroup_transfer_tasks are attached: the
-         * programs may cache cgroup ids and keep the running tasks' from now on */
+         * programs may cache cgroup ids from now on, and keep the running tasks' where
+         * the tp_btf sched_switch program, which sets the entries, is the one attached */
         skel->bss->cgroup_epoch = 1;
-        skel->bss->running_epoch = 1;
+        skel->bss->running_epoch = bpf_program__autoload(skel->progs.switch_btf) ? 1 : 0;
         /* the maps, `watched` last: a set with it is complete */
         for (size_t i = 0; i < ARRAY_SIZE(np_monitor_map_names); i++) {
                 char path[PATH_MAX + 64];

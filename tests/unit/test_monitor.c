@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 
+#include "locality.skel.h" /* struct locality_bpf__bss: the variables of the programs */
 #include "monitor_test.h"
 
 /* The names of the programs of bpf/locality.bpf.c (the kernel keeps their first
@@ -470,16 +471,18 @@ static void test_monitor_counts_a_cgroup_whose_index_entry_another_holds(void **
         assert_locality(&other, total_pages(&other) == 0);
 }
 
-/* cgroup_epoch of the set in `dir` (the .bss of its cgroup_rmdir program), which
- * the programs' cached cgroup ids must match: 0 would mean nothing is cached. */
-static uint64_t cgroup_epoch_of(const char *dir)
+/* The .bss of the set in `dir` (the variables of its cgroup_rmdir program):
+ * cgroup_epoch, which the programs' cached cgroup ids must match (0 would mean
+ * nothing is cached), and running_epoch, which their running entries must match. */
+static struct locality_bpf__bss bss_of(const char *dir)
 {
         const char *const links[] = { "link_rmdir_btf", "link_rmdir_classic" };
         struct bpf_link_info link = {};
         struct bpf_prog_info prog = {};
         __u32 link_len = sizeof(link), prog_len = sizeof(prog), map_ids[16], n_maps;
-        uint64_t epoch = UINT64_MAX;
+        struct locality_bpf__bss bss;
         int link_fd = -1, prog_fd;
+        bool found = false;
 
         for (size_t i = 0; i < ARRAY_SIZE(links) && link_fd < 0; i++) {
                 char path[PATH_MAX * 2];
@@ -505,13 +508,17 @@ static uint64_t cgroup_epoch_of(const char *dir)
 
                 assert_true(map_fd >= 0);
                 assert_int_equal(bpf_obj_get_info_by_fd(map_fd, &map, &map_len), 0);
-                if (strstr(map.name, ".bss"))
-                        assert_int_equal(bpf_map_lookup_elem(map_fd, &(__u32){ 0 }, &epoch), 0);
+                if (strstr(map.name, ".bss")) {
+                        /* the lookup copies the whole value: it must be the size of bss */
+                        assert_int_equal(map.value_size, sizeof(bss));
+                        assert_int_equal(bpf_map_lookup_elem(map_fd, &(__u32){ 0 }, &bss), 0);
+                        found = true;
+                }
                 close(map_fd);
         }
-        if (epoch == UINT64_MAX)
+        if (!found)
                 fail_msg("the cgroup_rmdir program of %s uses no .bss", dir);
-        return epoch;
+        return bss;
 }
 
 /* The tp_btf programs cache cgroup ids per CPU by the cgroup's (v2) or its cpuset
@@ -538,11 +545,11 @@ static void test_monitor_counts_each_new_cgroup_where_removed_ones_were(void **s
                 snprintf(what, sizeof(what), "pages of the cgroup of round %u", slot);
                 assert_pages_near(&l, total_pages(&l), pages_of(16 * MIB), what);
                 assert_int_equal(np_monitor_unwatch(monitor, id), 0);
-                epoch = cgroup_epoch_of(monitor->dir);
+                epoch = bss_of(monitor->dir).cgroup_epoch;
                 assert_true(epoch >= 1);
                 remove_cgroup(cgroup);
                 /* the removal made every cached id stale */
-                assert_true(cgroup_epoch_of(monitor->dir) > epoch);
+                assert_true(bss_of(monitor->dir).cgroup_epoch > epoch);
                 env->n_cgroups--; /* its slot of env is free again: the next round reuses it */
         }
 }
@@ -568,6 +575,11 @@ static void test_monitor_counts_the_pages_of_a_task_that_moved_itself_while_runn
         run_child(env, before, (struct phase){ .join = join, .touch_bytes = 64 * MIB, .pin_cpu = -1 });
         l = read_slot(monitor, 2);
         assert_pages_near(&l, total_pages(&l), pages_of(64 * MIB), "pages touched right after the move");
+        /* only the tp_btf sched_switch keeps the entries: the classic set leaves them off */
+        if (env->attach == NP_MONITOR_ATTACH_BTF)
+                assert_true(bss_of(monitor->dir).running_epoch > 1); /* the move bumped it */
+        else
+                assert_int_equal(bss_of(monitor->dir).running_epoch, 0);
 }
 
 int main(void)
