@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -363,7 +364,8 @@ const char *np_dir_names_next(struct np_dir_names *names, int *ret_error)
                 const struct dirent64 *entry;
 
                 if (names->at >= names->end) {
-                        ssize_t n = getdents64(names->fd, names->buf, sizeof(names->buf));
+                        /* the call itself: glibc's wrapper and musl's differ in name and type */
+                        ssize_t n = syscall(SYS_getdents64, names->fd, names->buf, sizeof(names->buf));
 
                         if (n < 0 && errno == EINTR)
                                 continue;

@@ -117,9 +117,10 @@ int np_monitor_pmu_start_holder(const char *dir, int events_fd, const struct np_
         if (pid > 0)
                 _exit(0);
         /* nothing of the hook's: above all not its locks (the ledger's, the loader's) */
+        /* the system call: musl has no close_range() wrapper */
         if (events_fd > 3)
-                close_range(3, (unsigned int)events_fd - 1, 0);
-        close_range((unsigned int)MAX(events_fd, 2) + 1, ~0U, 0);
+                syscall(SYS_close_range, 3U, (unsigned int)events_fd - 1, 0U);
+        syscall(SYS_close_range, (unsigned int)MAX(events_fd, 2) + 1, ~0U, 0U);
         prctl(PR_SET_NAME, "numapin-pmu");
         for (int fd = 0; fd < 3; fd++) {
                 int null = open("/dev/null", O_RDWR);

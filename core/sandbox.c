@@ -48,8 +48,8 @@ static const char *const base_calls[] = {
         "getrlimit", "sched_getaffinity", "sched_yield",
         /* glibc's qsort asks how much memory the machine has before it sorts a large array */
         "sysinfo",
-        /* signals, threads (glibc's locks and futexes), exit */
-        "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "tgkill", "futex",
+        /* signals, threads (glibc's locks and futexes), exit; musl's raise() is tkill */
+        "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "tgkill", "tkill", "futex",
         "set_robust_list", "rseq", "restart_syscall", "exit", "exit_group",
         /* syslog(3): connects to /dev/log and sends a datagram (the socket rule below) */
         "connect", "sendto", "sendmsg",
@@ -81,9 +81,10 @@ static const char *const exporter_calls[] = {
 /* The BPF locality monitor: loading (libbpf's probes and loads, the pinned set
  * under bpffs, which it mounts when missing, as tracefs for the classic
  * tracepoints), the PMU tier's perf events and the detached numapin-pmu holder
- * (fork twice, setsid, its name), reading the maps. */
+ * (fork twice, setsid, its name: glibc's fork() is clone, musl's the fork call),
+ * reading the maps. */
 static const char *const monitor_calls[] = {
-        "bpf",  "perf_event_open", "mount", "clone", "wait4", "setsid", "prctl", "memfd_create",
+        "bpf",  "perf_event_open", "mount", "clone", "fork", "wait4", "setsid", "prctl", "memfd_create",
         "getrusage",
 };
 

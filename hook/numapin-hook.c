@@ -196,9 +196,12 @@ int main(int argc, char **argv)
         int r;
 
         /* a hook lives for a millisecond: its heap grows in one step and is
-         * never given back (each growth is a brk() call, each trim another) */
+         * never given back (each growth is a brk() call, each trim another);
+         * glibc's malloc takes it so, musl's has no such setting */
+#ifdef M_TOP_PAD
         mallopt(M_TOP_PAD, 512 * 1024);
         mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
         np_log_set_prefix("numapin-hook");
         np_log_set_syslog("");
         if (parse_options(argc, argv, &opts) < 0)
