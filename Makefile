@@ -12,9 +12,9 @@ SHARED_BUILD := $(BUILD)
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
-NP_CFLAGS := -std=gnu11 -Ulinux -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
-	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
-	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+WARN_CFLAGS := -std=gnu11 -Ulinux -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	-fstack-protector-strong -fPIE
+NP_CFLAGS := $(WARN_CFLAGS) -D_FORTIFY_SOURCE=2 $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 NP_LDFLAGS := -pie -Wl,-z,relro,-z,now
 # json-c, libbpf (with libelf and zlib) and libseccomp are linked statically: the hook
 # runs once per container, and loading shared libraries is a tenth of its run time.
@@ -52,9 +52,28 @@ NP_LDFLAGS += $(SANITIZE_FLAGS)
 STATIC_LDFLAGS := -pie $(SANITIZE_FLAGS)
 endif
 
+# numapin-hook is built against musl, with its libraries built from Debian's
+# sources by build-aux/musl-deps.sh (which says why: glibc's start-up is a third
+# of a hook's run on a virtual machine). core/ is compiled a second time for it.
+# musl has no _FORTIFY_SOURCE; the glibc builds of the same code (numapinctl, the
+# unit tests, the sanitizer build) keep it. Not in the sanitizer build, whose
+# runtime needs glibc: there the hook is linked as the other binaries are.
+MUSL_CC ?= musl-gcc
+MUSL_DIR := $(SHARED_BUILD)/musl
+MUSL_STAMP := $(MUSL_DIR)/.done
+MUSL_LIBDIR := /usr/lib/$(subst -gnu,-musl,$(MULTIARCH))
+MUSL_CFLAGS := $(WARN_CFLAGS) -isystem $(MUSL_DIR)/kernel -isystem $(MUSL_DIR)/include \
+	-isystem $(MUSL_DIR)/include/json-c
+MUSL_LIB := $(BUILD)/libnumapin-musl.a
+# static-pie by hand: Debian's musl-gcc.specs links only dynamic or non-PIE static
+MUSL_LINK = $(CC) -static-pie -nostdlib -nostartfiles -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ \
+	$(MUSL_LIBDIR)/rcrt1.o $(MUSL_LIBDIR)/crti.o $$($(CC) -print-file-name=crtbeginS.o) $^ \
+	-L$(MUSL_DIR)/lib $(1) -L$(MUSL_LIBDIR) -lc $$($(CC) -print-libgcc-file-name) \
+	$$($(CC) -print-file-name=crtendS.o) $(MUSL_LIBDIR)/crtn.o
+
 # Debian packages: to build, to test (real runtimes), and for the demo.
 DEB_BUILD := gcc make pkg-config libjson-c-dev libcmocka-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
-	protobuf-c-compiler libprotobuf-c-dev curl xz-utils patch
+	protobuf-c-compiler libprotobuf-c-dev curl xz-utils bzip2 patch musl-tools cmake gperf
 DEB_TEST := runc podman busybox-static jq util-linux python3-jsonschema python3-grpcio python3-grpc-tools \
 	containernetworking-plugins prometheus prometheus-node-exporter curl libclang-rt-14-dev
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
@@ -85,7 +104,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(BUILD)/bench/bench_place $(BUILD)/bench/bench_exec $(BUILD)/bench/trivial-hook \
-	$(BUILD)/bench/floor-hook \
+	$(BUILD)/bench/trivial-hook-musl $(BUILD)/bench/floor-hook \
 	$(BUILD)/bench/bench_bpf $(BUILD)/bench/bench_metrics_fixture $(BUILD)/bench/bench_scrape \
 	$(BUILD)/bench/bench_sandbox
 NRI_HARNESS := $(BUILD)/tests/nri-harness
@@ -198,9 +217,31 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c)): $(wildcard hook/*.h)
 # Fully static as well: the hook runs once per container, and the dynamic loader
 # (ld.so.cache, libc.so.6, its relocations) was a third of its system calls and half
 # of its page faults beside a hook that only reads stdin.
+# Against musl (MUSL_CC above) but where sanitized.
+ifeq ($(SANITIZE),1)
 $(BUILD)/numapin-hook: $(BUILD)/obj/hook/numapin-hook.o $(BUILD)/obj/hook/updates.o $(LIB)
 	$(CC) $(STATIC_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null) \
 		-lbpf -lelf -lz -lseccomp
+else
+$(BUILD)/numapin-hook: $(BUILD)/musl-obj/hook/numapin-hook.o $(BUILD)/musl-obj/hook/updates.o $(MUSL_LIB)
+	$(call MUSL_LINK,-ljson-c -lbpf -lelf -lz -lseccomp)
+endif
+
+$(MUSL_STAMP): build-aux/musl-deps.sh
+	bash build-aux/musl-deps.sh $(MUSL_DIR)
+
+$(BUILD)/musl-obj/%.o: %.c $(wildcard core/*.h) bpf/locality.h | $(MUSL_STAMP)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(MUSL_CFLAGS) $(CFLAGS) -I$(BUILD)/bpf -I$(BUILD)/sandbox -c -o $@ $<
+
+$(BUILD)/musl-obj/core/monitor.o $(BUILD)/musl-obj/core/monitor-load.o: $(BUILD)/bpf/locality.skel.h
+$(BUILD)/musl-obj/core/monitor.o: $(BUILD)/bpf/locality.hash.h
+$(BUILD)/musl-obj/core/sandbox.o: $(BUILD)/sandbox/sandbox-filters.h
+$(patsubst %.c,$(BUILD)/musl-obj/%.o,$(wildcard hook/*.c)): $(wildcard hook/*.h)
+
+$(MUSL_LIB): $(patsubst %.c,$(BUILD)/musl-obj/%.o,$(filter-out core/metrics-http.c,$(CORE_SRC)))
+	@rm -f $@
+	ar rcs $@ $^
 
 $(BUILD)/numapinctl: $(BUILD)/obj/hook/numapinctl.o $(BUILD)/obj/hook/updates.o $(LIB)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -235,9 +276,15 @@ $(BUILD)/bench/bench_place $(BUILD)/bench/bench_sandbox: $(BUILD)/bench/%: $(BUI
 
 # The hook's floor (tests/bench/floor-hook.c): numapin's seccomp filter and system
 # calls, linked as numapin-hook is.
-$(BUILD)/bench/floor-hook: $(BUILD)/obj/tests/bench/floor-hook.o $(LIB)
+$(BUILD)/bench/floor-hook: $(BUILD)/musl-obj/tests/bench/floor-hook.o $(MUSL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(STATIC_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ -lseccomp
+	$(call MUSL_LINK,-lseccomp)
+
+# The trivial hook linked as numapin-hook is: the bench shows it beside the
+# baseline (a plain C hook, as `cc` builds it), what a C library alone changes.
+$(BUILD)/bench/trivial-hook-musl: $(BUILD)/musl-obj/tests/bench/trivial-hook.o
+	@mkdir -p $(dir $@)
+	$(call MUSL_LINK,)
 
 # The state a /metrics scrape reads: records, cgroups and the real monitor's maps.
 $(BUILD)/bench/bench_metrics_fixture: $(BUILD)/obj/tests/bench/bench_metrics_fixture.o $(LIB)

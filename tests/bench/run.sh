@@ -38,7 +38,10 @@ echo
 #    only reads stdin, one that rewrites config.json's cpuset as the least Go
 #    hook that pins a container does; and against its floor (floor-hook.c):
 #    numapin's seccomp filter and the system calls createRuntime cannot do
-#    without, with no parsing or placement. createRuntime is timed; poststop runs
+#    without, with no parsing or placement. numapin-hook and the floor are
+#    linked statically against musl (the Makefile says why); the trivial hook is
+#    built as `cc` builds a C program, and also as numapin-hook is, shown beside
+#    it (no goal) to set the C library's start-up apart. createRuntime is timed; poststop runs
 #    untimed after each so every run places a fresh container. The hooks take
 #    turns, one run each, HOOK_RUNS rounds. Real sysfs, a fake v1 cgroup tree on
 #    tmpfs (a cgroup's files are in memory, as cgroupfs's are), the bundle's
@@ -139,7 +142,7 @@ JSON
         # the floor: numapin's filter and the system calls it cannot do without (floor-hook.c)
         mkdir -p "$dir/floor-state/containers"
         local floor_args=("$dir/floor-state" "$cg/cpuset/ctr" 0 0)
-        local kinds="trivial floor hook open small"
+        local kinds="trivial trivial-musl floor hook open small"
         [ -n "$go_built" ] && kinds="$kinds go-trivial go-cpuset"
         local monitor_args=()
         if [ "$short" = tmpfs ] && monitor_bundle "$dir"; then
@@ -157,6 +160,7 @@ JSON
                 for kind in $kinds; do
                         case $kind in
                         trivial) t=$(one_run "$dir/state.json" -- "$B/trivial-hook") ;;
+                        trivial-musl) t=$(one_run "$dir/state.json" -- "$B/trivial-hook-musl") ;;
                         floor) t=$(one_run "$dir/state.json" -- "$B/floor-hook" "${floor_args[@]}") ;;
                         hook) t=$(one_run "$dir/state.json" -- "$ROOT/build/numapin-hook" "${args[@]}" createRuntime \
                                 --then "$ROOT/build/numapin-hook" "${args[@]}" poststop) ;;
@@ -177,6 +181,7 @@ JSON
         read -r hook_med hook_p99 < <(stats "$dir/samples" hook)
         read -r open_med open_p99 < <(stats "$dir/samples" open)
         read -r floor_med floor_p99 < <(stats "$dir/samples" floor)
+        read -r tmusl_med tmusl_p99 < <(stats "$dir/samples" trivial-musl)
         read -r small_med small_p99 < <(stats "$dir/samples" small)
         echo "hook createRuntime, $HOOK_RUNS runs each, interleaved, state and bundle on $label;"
         echo "  config.json as a runtime writes one ($(stat -c %s "$dir/bundle/config.json") bytes: mounts, environment," \
@@ -186,13 +191,15 @@ JSON
         row "numapin-hook, small config" "$small_med" "$small_p99" \
                 "   ($(stat -c %s "$dir/small-bundle/config.json") bytes: the figure of earlier notes)"
         row "baseline: trivial C hook" "$trivial_med" "$trivial_p99"
+        row "trivial C hook, musl static" "$tmusl_med" "$tmusl_p99" \
+                "   (linked as numapin-hook is: $(ratio "$tmusl_med" "$trivial_med")x the trivial C hook)"
         row "floor: calls it must make" "$floor_med" "$floor_p99" \
                 "   ($(ratio "$floor_med" "$trivial_med")x the trivial C hook)"
         echo "  ratio: median $(ratio "$hook_med" "$trivial_med")x, p99 $(ratio "$hook_p99" "$trivial_p99")x the trivial C hook" \
                 "(goal on tmpfs: within 1.3x); median $(ratio "$hook_med" "$floor_med")x the floor"
         # where the time goes: the same runs' page faults and CPU time (fork and exec included)
         local k faults trivial_faults cpu line="  per run (median): page faults / CPU time:"
-        for k in hook trivial floor go-trivial; do
+        for k in hook trivial trivial-musl floor go-trivial; do
                 [ "$k" = go-trivial ] && [ -z "$go_built" ] && continue
                 read -r faults cpu < <(run_usage "$dir/samples" "$k")
                 line+=" $k $faults / ${cpu} us;"
@@ -203,6 +210,10 @@ JSON
                         "$(ratio "$hook_med" "$trivial_med")x" "within 1.3x" "$(met_within "$(ratio "$hook_med" "$trivial_med")" 1.3)"
                 goal "hook createRuntime, tmpfs, p99" "$hook_p99 us" "$trivial_p99 us (trivial C hook)" \
                         "$(ratio "$hook_p99" "$trivial_p99")x" "within 1.3x" "$(met_within "$(ratio "$hook_p99" "$trivial_p99")" 1.3)"
+                # no goal: the same against a trivial hook with numapin-hook's C library and linking
+                goal "hook createRuntime, tmpfs, median, against a musl trivial hook" "$hook_med us" \
+                        "$tmusl_med us (trivial, musl static)" "$(ratio "$hook_med" "$tmusl_med")x" \
+                        "(none: the C library's start-up set apart)" "-"
                 # no goal: how much of the time is numapin's own work, beyond the filter and the calls
                 goal "hook createRuntime, tmpfs, median, against the floor" "$hook_med us" \
                         "$floor_med us (floor-hook)" "$(ratio "$hook_med" "$floor_med")x" "(none: shows numapin's own work)" "-"

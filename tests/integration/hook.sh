@@ -157,6 +157,26 @@ refused() {
         extra=()
 }
 
+# --- the binary: one file that runs on any host ------------------------------------
+# Built against musl and linked static-pie (the Makefile says why): no program
+# interpreter to find, no shared library, so it runs where runc runs it, even in a
+# root that holds nothing else. The sanitizer build links it dynamically.
+if [ -e "$NP_BUILD/sanitize" ]; then
+        skip "hook: runs in an empty root" "the sanitizer build links the hook dynamically"
+elif ! is_root; then
+        skip "hook: runs in an empty root" "chroot needs root"
+else
+        empty=$NP_TMP/empty-root
+        mkdir -p "$empty"
+        cp "$NP_HOOK" "$empty/numapin-hook"
+        out=$(chroot "$empty" /numapin-hook --help 2>&1)
+        expect_status "hook: --help in a root holding only the hook exits 0" 0 $?
+        expect_contains "hook: and prints its usage there" "usage: numapin-hook" "$out"
+        expect_eq "hook: no program interpreter in its program headers" "" \
+                "$(readelf -lW "$NP_HOOK" | grep -i 'interp')"
+        rm -rf "$empty"
+fi
+
 # --- placement on cgroup v1 ---------------------------------------------------------
 new_case
 write_spec '{"policy.numapin.io/pod": "bind", "cpus.numapin.io/pod": "2"}'
