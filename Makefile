@@ -217,13 +217,15 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hook/*.c)): $(wildcard hook/*.h)
 # Fully static as well: the hook runs once per container, and the dynamic loader
 # (ld.so.cache, libc.so.6, its relocations) was a third of its system calls and half
 # of its page faults beside a hook that only reads stdin.
-# Against musl (MUSL_CC above) but where sanitized.
+# Against musl (MUSL_CC above), with the hook's own allocator (hook/heap.c), but
+# where sanitized.
 ifeq ($(SANITIZE),1)
 $(BUILD)/numapin-hook: $(BUILD)/obj/hook/numapin-hook.o $(BUILD)/obj/hook/updates.o $(LIB)
 	$(CC) $(STATIC_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null) \
 		-lbpf -lelf -lz -lseccomp
 else
-$(BUILD)/numapin-hook: $(BUILD)/musl-obj/hook/numapin-hook.o $(BUILD)/musl-obj/hook/updates.o $(MUSL_LIB)
+$(BUILD)/numapin-hook: $(BUILD)/musl-obj/hook/numapin-hook.o $(BUILD)/musl-obj/hook/updates.o \
+		$(BUILD)/musl-obj/hook/heap.o $(BUILD)/musl-obj/hook/heap-libc.o $(MUSL_LIB)
 	$(call MUSL_LINK,-ljson-c -lbpf -lelf -lz -lseccomp)
 endif
 
@@ -266,6 +268,7 @@ $(BUILD)/tests/nri-harness: $(NRI_HARNESS_OBJ) $(PROTO_OBJ)
 $(NRI_HARNESS_OBJ): $(PROTO_GEN_H) $(wildcard tests/nri/*.h)
 
 # one rule for every unit test: a test takes from the libraries only what it calls
+$(BUILD)/tests/test_heap: $(BUILD)/obj/hook/heap.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(NRI_LIB) $(LIB) $(MHD_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -Wl,-Bstatic -lprotobuf-c -Wl,-Bdynamic $(CMOCKA_LIBS)
@@ -275,8 +278,9 @@ $(BUILD)/bench/bench_place $(BUILD)/bench/bench_sandbox: $(BUILD)/bench/%: $(BUI
 	$(CC) $(NP_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The hook's floor (tests/bench/floor-hook.c): numapin's seccomp filter and system
-# calls, linked as numapin-hook is.
-$(BUILD)/bench/floor-hook: $(BUILD)/musl-obj/tests/bench/floor-hook.o $(MUSL_LIB)
+# calls, linked as numapin-hook is (its allocator too).
+$(BUILD)/bench/floor-hook: $(BUILD)/musl-obj/tests/bench/floor-hook.o $(BUILD)/musl-obj/hook/heap.o \
+		$(BUILD)/musl-obj/hook/heap-libc.o $(MUSL_LIB)
 	@mkdir -p $(dir $@)
 	$(call MUSL_LINK,-lseccomp)
 
