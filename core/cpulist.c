@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cpulist.h"
-#include "parse.h"
 
 void np_cpulist_zero(struct np_cpulist *list)
 {
@@ -135,23 +134,25 @@ int np_cpuwords_next(struct np_cpuwords w, unsigned int from)
         return (int)((w.first + i) * 64 + (unsigned int)__builtin_ctzll(word));
 }
 
-/* Parses one id of an element; `end` is where the digits stop. */
+/* Parses one id of an element; `end` is where the digits stop. Decimal only,
+ * without a leading zero; only a long number is -ERANGE, not a long word. The
+ * digits are read here, not by np_parse_u32(): a first start reads 500 lists. */
 static int parse_id(const char *start, const char *end, unsigned int limit, unsigned int *ret_id)
 {
-        char digits[8];
-        uint32_t id;
         size_t len = (size_t)(end - start);
-        int r;
+        uint32_t id = 0;
 
-        if (len == 0 || (len > 1 && start[0] == '0') || strspn(start, "0123456789") < len)
-                return -EINVAL; /* only a long number is -ERANGE, not a long word */
-        if (len >= sizeof(digits))
+        if (len == 0 || (len > 1 && start[0] == '0'))
+                return -EINVAL;
+        for (const char *p = start; p < end; p++)
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+        if (len > 7) /* beyond any CPU or node id */
                 return -ERANGE;
-        memcpy(digits, start, len);
-        digits[len] = '\0';
-        r = np_parse_u32(digits, 0, limit - 1, &id);
-        if (r < 0)
-                return r;
+        for (const char *p = start; p < end; p++)
+                id = id * 10 + (uint32_t)(*p - '0');
+        if (id > limit - 1)
+                return -ERANGE;
         *ret_id = id;
         return 0;
 }

@@ -144,6 +144,33 @@ static void test_topology_names_a_core_by_its_first_thread_without_reading_core_
         np_test_rmtree(tmp);
 }
 
+/* core_index counts cores in the order of (package, die, core id), not of CPU
+ * ids: here core ids run backwards through each package's CPUs */
+static void test_topology_numbers_cores_in_package_and_core_id_order(void **state)
+{
+        char tmp[4096], root[4096], path[8192], file[64], id[16];
+        struct np_topology *t = NULL;
+
+        copy_2socket_smt(tmp, sizeof(tmp), root, sizeof(root));
+        for (unsigned int cpu = 0; cpu < 32; cpu++) {
+                snprintf(file, sizeof(file), "devices/system/cpu/cpu%u/topology/thread_siblings_list", cpu);
+                assert_int_equal(unlink(np_test_path(path, sizeof(path), root, file)), 0);
+                snprintf(file, sizeof(file), "devices/system/cpu/cpu%u/topology/core_id", cpu);
+                snprintf(id, sizeof(id), "%u\n", 7 - cpu % 8);
+                np_test_write_file(np_test_path(path, sizeof(path), root, file), id);
+        }
+        assert_int_equal(np_topology_load(root, NULL, &t), 0);
+        assert_int_equal(t->n_cores, 16);
+        for (unsigned int cpu = 0; cpu < 32; cpu++) {
+                unsigned int package = cpu % 16 / 8;
+
+                assert_int_equal(np_topology_cpu(t, cpu)->package, package);
+                assert_int_equal(np_topology_cpu(t, cpu)->core_index, package * 8 + 7 - cpu % 8);
+        }
+        np_topology_free(t);
+        np_test_rmtree(tmp);
+}
+
 static void test_topology_reads_a_cores_and_an_l3s_files_once_for_all_their_cpus(void **state)
 {
         char tmp[4096], root[4096], path[8192];
@@ -634,6 +661,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_topology_loads_the_single_node_host),
                 cmocka_unit_test(test_topology_2socket_smt_siblings_share_a_core),
+                cmocka_unit_test(test_topology_numbers_cores_in_package_and_core_id_order),
                 cmocka_unit_test(test_topology_reads_a_cores_and_an_l3s_files_once_for_all_their_cpus),
                 cmocka_unit_test(test_topology_names_a_core_by_its_first_thread_without_reading_core_id),
                 cmocka_unit_test(test_topology_a_sibling_list_naming_a_cpu_of_another_node_is_not_trusted),
