@@ -47,18 +47,13 @@ bool np_context_option(struct np_context_options *options, int option, const cha
         }
 }
 
-/* The monitor's own test of a running kernel: sysfs at the sysfs root, and a
- * kernel cgroup hierarchy (v2 at the root, or v1 cpuset below it). */
+/* The monitor's own test of a running kernel: sysfs at the sysfs root. The
+ * cgroup side is the container's own cgroup, which the caller asks about
+ * (np_monitor_cgroup_supported()): one statfs(2) instead of one more for the
+ * root and another for a v1 cpuset hierarchy below it. */
 static bool roots_are_the_kernels(const struct np_context *context)
 {
-        char cpuset[PATH_MAX + 8];
-
-        if (np_monitor_sysfs_supported(context->sysfs_root, NULL) < 0)
-                return false;
-        if (np_monitor_cgroup_supported(context->cgroup_root, NULL) == 0)
-                return true;
-        snprintf(cpuset, sizeof(cpuset), "%s/cpuset", context->cgroup_root);
-        return np_monitor_cgroup_supported(cpuset, NULL) == 0;
+        return np_monitor_sysfs_supported(context->sysfs_root, NULL) == 0;
 }
 
 static int resolve_settings(struct np_context *context, struct np_diag *diag)

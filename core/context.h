@@ -150,8 +150,9 @@ const struct np_cpulist *np_context_kubelet_assigned(const struct np_context *co
  * which the np_opstats functions take as "count nothing". */
 struct np_opstats *np_context_opstats(struct np_context *context);
 
-/* Whether the sysfs and cgroup roots are the running kernel's (not a fixture
- * tree): only then are there cgroup ids for the locality monitor to count. */
+/* Whether the sysfs root is the running kernel's (not a fixture tree): with a
+ * container cgroup that is a kernel one (np_monitor_cgroup_supported()), only
+ * then are there cgroup ids for the locality monitor to count. */
 bool np_context_real_kernel(struct np_context *context);
 
 /* CLOCK_MONOTONIC in nanoseconds, the clock of the intervals above. */

@@ -196,11 +196,46 @@ static int check_layout(struct np_monitor *m)
         return 0;
 }
 
-int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor)
+/* check_layout() of what open_set() opens to watch: the index and slot_stats,
+ * which must be as this build lays them out (the set is in this build's own
+ * directory). The slots are slot_stats' entries, as many as `watched` has. */
+static int check_watch_layout(struct np_monitor *m)
+{
+        unsigned int index_size = 0;
+        int r;
+
+        r = map_shape(m->index_fd, &m->index_size, &index_size);
+        if (r < 0)
+                return r;
+        if (m->index_size == 0 || (m->index_size & (m->index_size - 1)) ||
+            index_size != sizeof(struct np_bpf_index_entry))
+                return -EINVAL;
+        m->index_entry_size = index_size;
+        r = stats_layout(m->slot_stats_fd, &m->slots, &m->node_stride);
+        if (r < 0)
+                return r;
+        if (m->slots == 0)
+                return -EINVAL;
+        m->stats_size = NP_BPF_SLOT_STATS_SIZE(m->node_stride);
+        return 0;
+}
+
+/* Whether `name` is one of the maps that watching a container takes: its
+ * index entry and its counters. `watched`, the hash an index collision goes to,
+ * is opened when one happens (watched_map()). */
+static bool watch_map(const char *name)
+{
+        return strcmp(name, "watch_index") == 0 || strcmp(name, "slot_stats") == 0;
+}
+
+/* Opens the maps of the set in `dir`: all of them, or (`watch_only`, this
+ * build's own set, by np_monitor_open_to_watch()) those watch_map() names. Each map
+ * opened costs a BPF_OBJ_GET and a close, some 4 us on a hook's path. */
+static int open_set(const char *dir, bool watch_only, struct np_diag *diag, struct np_monitor **ret_monitor)
 {
         struct np_monitor *m = calloc(1, sizeof(*m));
         int *fds[ARRAY_SIZE(np_monitor_map_names)];
-        int n_cpus = libbpf_num_possible_cpus(), r;
+        int n_cpus = watch_only ? 0 : libbpf_num_possible_cpus(), r;
 
         if (!m)
                 return -ENOMEM;
@@ -215,25 +250,62 @@ int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor
         snprintf(m->dir, sizeof(m->dir), "%s", dir);
         for (size_t i = 0; i < ARRAY_SIZE(np_monitor_map_names); i++) {
                 char path[PATH_MAX + 32];
+                bool required = watch_only || fds[i] == &m->watched_fd;
 
+                if (watch_only && !watch_map(np_monitor_map_names[i]))
+                        continue;
                 snprintf(path, sizeof(path), "%s/%s", dir, np_monitor_map_names[i]);
                 *fds[i] = bpf_obj_get(path);
                 /* another build's set may lack a map of this build's, never `watched` */
-                if (*fds[i] < 0 && (errno != ENOENT || fds[i] == &m->watched_fd)) {
+                if (*fds[i] < 0 && (errno != ENOENT || required)) {
                         r = -errno;
                         np_monitor_close(m);
                         return np_diag_fail(diag, r, "monitor: cannot open the pinned map %s: %s", path, strerror(-r));
                 }
         }
-        r = n_cpus <= 0 ? -EIO : check_layout(m);
+        r = !watch_only && n_cpus <= 0 ? -EIO : watch_only ? check_watch_layout(m) : check_layout(m);
         if (r < 0) {
                 np_monitor_close(m);
+                if (r == -EINVAL && watch_only)
+                        return np_diag_fail(diag, -EPROTO,
+                                            "monitor: the pinned set in %s is not laid out as this build's", dir);
                 return np_diag_fail(diag, r, "monitor: cannot read the pinned maps in %s: %s", dir,
                                     r == -EINVAL ? "they are not a set's" : strerror(-r));
         }
         m->n_cpus = (unsigned int)n_cpus;
         *ret_monitor = m;
         return 0;
+}
+
+int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor)
+{
+        return open_set(dir, false, diag, ret_monitor);
+}
+
+/* The `watched` hash of `m`, opened now where `m` was opened without it, and
+ * checked as check_layout() does: its values are index entries. */
+static int watched_map(struct np_monitor *m)
+{
+        char path[PATH_MAX + 32];
+        unsigned int entries = 0, value_size = 0;
+        int fd, r;
+
+        if (m->watched_fd >= 0)
+                return m->watched_fd;
+        snprintf(path, sizeof(path), "%s/watched", m->dir);
+        fd = bpf_obj_get(path);
+        if (fd < 0)
+                return -errno;
+        r = map_shape(fd, &entries, &value_size);
+        if (r == 0 && value_size != sizeof(struct np_bpf_index_entry))
+                r = -EPROTO;
+        if (r < 0) {
+                close(fd);
+                errno = -r;
+                return r;
+        }
+        m->watched_fd = fd;
+        return fd;
 }
 
 /* --- the pin directory ---------------------------------------------------------------- */
@@ -350,8 +422,9 @@ int np_monitor_remove(const char *dir)
         return 0;
 }
 
-int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
-                    unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor)
+static int open_own(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                    unsigned int slots, bool load, bool watch_only, struct np_diag *diag,
+                    struct np_monitor **ret_monitor)
 {
         char dir[PATH_MAX], watched[PATH_MAX + 16], attach[NP_MONITOR_ATTACH_TEXT] = "";
         struct stat st;
@@ -389,7 +462,7 @@ int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct n
                         retire_idle_sets(pin_root, dir);
                 }
         }
-        r = np_monitor_open_dir(dir, diag, ret_monitor);
+        r = open_set(dir, watch_only, diag, ret_monitor);
         if (r < 0)
                 return r;
         if ((*ret_monitor)->foreign) {
@@ -402,11 +475,32 @@ int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct n
         return 0;
 }
 
+int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                    unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor)
+{
+        return open_own(sysfs_root, pin_root, topology, slots, load, false, diag, ret_monitor);
+}
+
+int np_monitor_open_to_watch(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                             unsigned int slots, struct np_diag *diag, struct np_monitor **ret_monitor)
+{
+        return open_own(sysfs_root, pin_root, topology, slots, true, true, diag, ret_monitor);
+}
+
 /* --- watching ------------------------------------------------------------------------ */
 
+/* The most possible CPUs a kernel has (NR_CPUS is at most 8192), and the most
+ * numapin reads a topology of. */
+#define MAX_POSSIBLE_CPUS NP_CPULIST_MAX
+
+/* Zeroes the per-CPU value `key` of `fd`. The kernel reads the value of each
+ * possible CPU from the buffer; where `n_cpus` is not known (0: a handle opened
+ * to watch, which spares the hook reading cpu/possible), the buffer is sized for
+ * MAX_POSSIBLE_CPUS: a fresh mapping, whose pages past the ones the kernel
+ * reads are never touched. */
 static int zero_percpu(int fd, __u32 key, size_t value_size, unsigned int n_cpus)
 {
-        _cleanup_free_ void *zeros = calloc(n_cpus, (value_size + 7) & ~(size_t)7);
+        _cleanup_free_ void *zeros = calloc(n_cpus ? n_cpus : MAX_POSSIBLE_CPUS, (value_size + 7) & ~(size_t)7);
 
         if (!zeros)
                 return -ENOMEM;
@@ -436,10 +530,13 @@ static int index_put(struct np_monitor *m, const struct np_bpf_index_entry *watc
 
                 e = *watch;
                 e.overflow = overflow;
-                if (overflow) /* it may have been in the hash before */
-                        bpf_map_delete_elem(m->watched_fd, &watch->cgroup_id);
+                if (overflow && (r = watched_map(m)) >= 0) /* it may have been in the hash before */
+                        bpf_map_delete_elem(r, &watch->cgroup_id);
         } else {
-                if (bpf_map_update_elem(m->watched_fd, &watch->cgroup_id, watch, BPF_ANY) < 0)
+                r = watched_map(m);
+                if (r < 0)
+                        return r;
+                if (bpf_map_update_elem(r, &watch->cgroup_id, watch, BPF_ANY) < 0)
                         return errno == E2BIG ? -ENOSPC : -errno;
                 e.overflow = 1;
         }
@@ -450,7 +547,7 @@ int np_monitor_lookup(const struct np_monitor *m, uint64_t cgroup_id, uint32_t *
 {
         struct np_bpf_index_entry e;
         __u32 index;
-        int r = m->foreign ? -EPROTO : index_get(m, cgroup_id, &index, &e);
+        int r = m->foreign ? -EPROTO : m->watched_fd < 0 ? -EBADF : index_get(m, cgroup_id, &index, &e);
 
         if (r < 0)
                 return r;
@@ -507,7 +604,7 @@ int np_monitor_unwatch(struct np_monitor *m, uint64_t cgroup_id)
                         return bpf_map_update_elem(m->index_fd, &index, entry, BPF_ANY) < 0 ? -errno : 0;
                 }
         }
-        if (bpf_map_delete_elem(m->watched_fd, &cgroup_id) < 0 && errno != ENOENT)
+        if (watched_map(m) < 0 || (bpf_map_delete_elem(m->watched_fd, &cgroup_id) < 0 && errno != ENOENT))
                 return -errno;
         return 0;
 }
@@ -530,6 +627,8 @@ int np_monitor_sweep(struct np_monitor *m, const bool *live, unsigned int n_live
                                 r = -errno;
                 }
         }
+        if (watched_map(m) < 0)
+                return -errno;
         while (bpf_map_get_next_key(m->watched_fd, prev, &next) == 0) {
                 struct np_bpf_index_entry e;
 
@@ -631,6 +730,8 @@ int np_monitor_count(const struct np_monitor *m, unsigned int *ret_count)
         unsigned int n = 0;
         int r;
 
+        if (m->watched_fd < 0)
+                return -EBADF; /* opened to watch */
         /* the index in batches (index_size entries: lookups one by one cost a
          * system call each), then the few that overflowed into the hash; of any
          * build's layout (an older one may have no index) */
@@ -670,6 +771,8 @@ int np_monitor_snapshot(const struct np_monitor *m, const uint32_t *slots, size_
 
         if (m->foreign)
                 return -EPROTO;
+        if (m->n_cpus == 0)
+                return -EBADF; /* opened to watch */
         sorted = malloc((n_slots + 1) * sizeof(*sorted));
         if (s.node_stride == 0 || s.node_stride > NP_BPF_MAX_NODES)
                 return -EINVAL;
@@ -727,10 +830,13 @@ void np_monitor_snapshot_slot(const struct np_monitor_snapshot *s, uint32_t slot
 int np_monitor_read(const struct np_monitor *m, uint32_t slot, struct np_locality *ret)
 {
         size_t value_size = (m->stats_size + 7) & ~(size_t)7;
-        _cleanup_free_ void *values = calloc(m->n_cpus, value_size);
+        _cleanup_free_ void *values = NULL;
 
         if (m->foreign)
                 return -EPROTO;
+        if (m->n_cpus == 0)
+                return -EBADF; /* opened to watch */
+        values = calloc(m->n_cpus, value_size);
         if (!values)
                 return -ENOMEM;
         if (slot >= m->slots)

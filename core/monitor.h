@@ -65,6 +65,13 @@ int np_monitor_dir(const char *pin_root, char *buf, size_t size);
  * np_topology_default_root()); both should describe the running kernel. */
 int np_monitor_open(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
                     unsigned int slots, bool load, struct np_diag *diag, struct np_monitor **ret_monitor);
+/* np_monitor_open() of only what np_monitor_watch(), np_monitor_unwatch() and
+ * np_monitor_sweep() take: the index and the counters; the overflow hash as a
+ * collision needs it. Readers (np_monitor_read, np_monitor_snapshot,
+ * np_monitor_count, np_monitor_lookup) refuse it: -EBADF. A hook attaching a
+ * container opens two maps, not six, and does not read cpu/possible. */
+int np_monitor_open_to_watch(const char *sysfs_root, const char *pin_root, const struct np_topology *topology,
+                             unsigned int slots, struct np_diag *diag, struct np_monitor **ret_monitor);
 /* Opens a pinned set by its directory (a record's), without loading: this
  * build's, or another build's as a `foreign` one. */
 int np_monitor_open_dir(const char *dir, struct np_diag *diag, struct np_monitor **ret_monitor);

@@ -23,7 +23,8 @@ int np_watch_attach(const char *sysfs_root, const struct np_config *config, cons
         int r;
 
         record->monitor = (struct np_record_monitor){};
-        r = np_monitor_open(sysfs_root, config->monitor_pin_dir, topology, config->monitor_slots, true, diag, &monitor);
+        r = np_monitor_open_to_watch(sysfs_root, config->monitor_pin_dir, topology, config->monitor_slots, diag,
+                                     &monitor);
         if (r < 0)
                 return r;
         r = np_monitor_cgroup_id(record->cgroup, &cgroup_id);

@@ -1131,21 +1131,26 @@ static void test_context_knows_a_fixture_tree_is_not_the_running_kernel(void **s
         np_context_free(context);
 }
 
-/* The kernel's /sys with a fixture cgroup root is not the running kernel either:
- * the monitor would find no cgroup ids there. */
-static void test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_is_not_the_running_kernel(void **state)
+/* The kernel's /sys with a fixture cgroup root: the container's cgroup is not a
+ * kernel one, so it is placed but not monitored (the monitor would find no
+ * cgroup id there), and the record says no monitor. */
+static void test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_does_not_monitor(void **state)
 {
         struct fixture *f = *state;
-        struct np_context_options options = { .config_path = f->config,
-                                              .sysfs_root = "/sys",
-                                              .cgroup_root = f->cgroup };
-        struct np_context *context = NULL;
+        struct np_outcome outcome = {};
+        const struct np_record *record;
 
         if (np_monitor_sysfs_supported("/sys", NULL) < 0)
                 skip();
-        assert_int_equal(np_context_open(&options, NULL, &context), 0);
-        assert_false(np_context_real_kernel(context));
-        np_context_free(context);
+        f->sysfs = "/sys";
+        open_context(f, NP_SOURCE_HOOK);
+        assert_true(np_context_real_kernel(f->context));
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "a", "cpus.numapin.io/pod=1", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_false(outcome.watched);
+        record = find(f, "a");
+        assert_non_null(record);
+        assert_false(record->monitor.on);
 }
 
 static void test_monitor_supported_names_the_path_that_is_not_the_kernels(void **state)
@@ -1225,7 +1230,7 @@ int main(void)
                 TEST(test_context_settings_resolve_flag_then_environment_then_config),
                 TEST(test_context_refuses_a_relative_state_dir_and_a_missing_given_config),
                 TEST(test_context_knows_a_fixture_tree_is_not_the_running_kernel),
-                TEST(test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_is_not_the_running_kernel),
+                TEST(test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_does_not_monitor),
                 TEST(test_monitor_supported_names_the_path_that_is_not_the_kernels),
                 TEST(test_context_set_config_applies_a_later_config),
         };

@@ -401,6 +401,56 @@ static void test_monitor_concurrent_first_opens_leave_one_complete_attached_set(
         assert_pages_near(&l, total_pages(&l), pages_of(64 * MIB), "pages counted after the concurrent loads");
 }
 
+/* --- what a hook attaches with ------------------------------------------------------------ */
+
+/* np_monitor_open_to_watch(), as np_watch_attach() opens the set: the index and
+ * the counters, the overflow hash when an id collides. What it watches is what a
+ * full handle reads, a reused slot starts from zero, and its readers refuse. */
+static void test_monitor_a_handle_opened_to_watch_watches_overflows_and_zeroes_the_slot(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        struct np_monitor *full = load_monitor_at(env, pin_root, suite.host, 2), *watcher = NULL;
+        size_t stride = (full->stats_size + 7) & ~(size_t)7;
+        void *dirty = calloc(full->n_cpus, stride);
+        struct np_locality l;
+        struct np_diag diag = {};
+        unsigned int count;
+        uint64_t first, step;
+        __u32 slot = 1;
+
+        assert_non_null(dirty);
+        for (unsigned int c = 0; c < full->n_cpus; c++)
+                ((struct np_bpf_slot_stats *)((char *)dirty + c * stride))->counters.migrations = 7;
+        assert_int_equal(bpf_map_update_elem(full->slot_stats_fd, &slot, dirty, BPF_ANY), 0);
+        free(dirty);
+        assert_int_equal(read_slot(full, 1).counters.migrations, 7ULL * full->n_cpus);
+
+        if (np_monitor_open_to_watch(SYSFS, pin_root, suite.host, 2, &diag, &watcher) < 0)
+                fail_msg("np_monitor_open_to_watch(%s): %s", pin_root, diag.message);
+        assert_int_equal(watcher->slots, 2);
+        assert_true(watcher->watched_fd < 0); /* not opened until an id collides */
+        assert_int_equal(np_monitor_count(watcher, &count), -EBADF);
+        make_cgroup(env, "watcher", &first);
+        step = watcher->index_size;
+        watch(watcher, first, 0, "0");
+        watch(watcher, first + step, 1, "0"); /* the same index entry: into the hash */
+        assert_true(watcher->watched_fd >= 0);
+
+        assert_int_equal(np_monitor_lookup(full, first, &slot), 0);
+        assert_int_equal(slot, 0);
+        assert_int_equal(np_monitor_lookup(full, first + step, &slot), 0);
+        assert_int_equal(slot, 1);
+        assert_int_equal(read_slot(full, 1).counters.migrations, 0);
+        assert_int_equal(watched_count(full), 2);
+
+        assert_int_equal(np_monitor_read(watcher, 0, &l), -EBADF); /* it knows no CPU count */
+        assert_int_equal(np_monitor_unwatch(watcher, first + step), 0);
+        assert_int_equal(np_monitor_lookup(full, first + step, &slot), -ENOENT);
+        assert_int_equal(watched_count(full), 1);
+        np_monitor_close(watcher);
+}
+
 /* --- a full map and the overflow map ------------------------------------------------------ */
 
 static void test_monitor_watch_reports_a_full_map_and_sweep_unwatches_dead_slots(void **state)
@@ -592,6 +642,7 @@ int main(void)
                 BOTH(test_monitor_pinned_set_keeps_counting_after_the_loading_process_exits),
                 BOTH(test_monitor_second_open_reuses_the_pinned_set_without_new_links),
                 ONE_TEST(test_monitor_concurrent_first_opens_leave_one_complete_attached_set),
+                ONE_TEST(test_monitor_a_handle_opened_to_watch_watches_overflows_and_zeroes_the_slot),
                 ONE_TEST(test_monitor_watch_reports_a_full_map_and_sweep_unwatches_dead_slots),
                 BOTH(test_monitor_counts_a_cgroup_whose_index_entry_another_holds),
                 BOTH(test_monitor_counts_each_new_cgroup_where_removed_ones_were),
