@@ -297,13 +297,27 @@ struct cache_header {
 
 #define CACHE_LAYOUT ((uint32_t)(sizeof(struct packed_record) << 16 | NP_CPULIST_WORDS))
 
+/* The file name of the record of `id` ("<id>.json"): a copy, not snprintf(),
+ * for a hook names every record's file when it checks the cache (some 1000
+ * instructions of printf a record). Ids longer than NP_ID_MAX are cut, as
+ * snprintf() would; valid ones never are. */
+#define RECORD_NAME_MAX (NP_ID_MAX + 8)
+static const char *record_name(char name[static RECORD_NAME_MAX], const char *id)
+{
+        size_t len = strnlen(id, NP_ID_MAX);
+
+        memcpy(name, id, len);
+        memcpy(name + len, ".json", sizeof(".json"));
+        return name;
+}
+
 /* The identity of a record's JSON file, as the cache keeps it. */
 static int file_identity(const struct np_ledger *ledger, const struct packed_record *packed, struct file_id *ret)
 {
-        char name[NP_ID_MAX + 8];
+        char name[RECORD_NAME_MAX];
         struct stat st;
 
-        snprintf(name, sizeof(name), "%s.json", packed_id(packed));
+        record_name(name, packed_id(packed));
         if (fstatat(ledger->records_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         ret->ino = st.st_ino;
@@ -1228,7 +1242,7 @@ int np_ledger_settle(struct np_ledger *ledger)
 
 int np_ledger_remove(struct np_ledger *ledger, const char *id)
 {
-        char name[NP_ID_MAX + 8];
+        char name[RECORD_NAME_MAX];
         ssize_t at;
         int r;
 
@@ -1242,7 +1256,7 @@ int np_ledger_remove(struct np_ledger *ledger, const char *id)
                 if (r < 0)
                         return r;
         }
-        snprintf(name, sizeof(name), "%s.json", id);
+        record_name(name, id);
         r = write_intent_file(ledger, name);
         if (r < 0)
                 return r;
@@ -1270,7 +1284,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
 {
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ struct packed_record *packed = NULL;
-        char name[NP_ID_MAX + 8];
+        char name[RECORD_NAME_MAX];
         ssize_t existing;
         size_t size;
         int r;
@@ -1291,7 +1305,7 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
                 if (r < 0)
                         return r;
         }
-        snprintf(name, sizeof(name), "%s.json", record->id);
+        record_name(name, record->id);
         r = write_intent_file(ledger, NULL);
         if (r < 0)
                 return r;
@@ -1342,7 +1356,7 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
         for (size_t i = 0; i < ledger->n_records;) {
-                char name[NP_ID_MAX + 8];
+                char name[RECORD_NAME_MAX];
                 struct np_record *grown;
 
                 if (!container_gone(ledger->records[i])) {
@@ -1356,7 +1370,7 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
                         gone = grown;
                         unpack(ledger->records[i], &gone[n_gone]);
                 }
-                snprintf(name, sizeof(name), "%s.json", packed_id(ledger->records[i]));
+                record_name(name, packed_id(ledger->records[i]));
                 r = write_intent_file(ledger, name);
                 if (r < 0)
                         return r;
