@@ -213,19 +213,28 @@ int np_cgroup_path_from_spec(const char *cgroups_path, const char *id, struct np
         return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
 }
 
-static int read_value(int dirfd, const char *name, char **ret_value)
+/* A cgroup file's value without its newline; `kernfs`: the directory is on a
+ * cgroup mount (np_dir_on_kernfs()), whose files are read in fewer calls. */
+static int read_value(int dirfd, bool kernfs, const char *name, char **ret_value)
 {
         size_t size;
-        int r = np_read_file_at(dirfd, name, 65536, ret_value, &size);
+        int r = kernfs ? np_read_kernfs_at(dirfd, name, 65536, ret_value, &size)
+                       : np_read_file_at(dirfd, name, 65536, ret_value, &size);
 
         if (r == 0 && size > 0 && (*ret_value)[size - 1] == '\n')
                 (*ret_value)[size - 1] = '\0';
         return r;
 }
 
+static int write_value(int dirfd, bool kernfs, const char *name, const char *value)
+{
+        return kernfs ? np_write_kernfs_at(dirfd, name, value) : np_write_attribute_at(dirfd, name, value);
+}
+
 /* On v2, turns on cpuset in the cgroup.subtree_control of every ancestor of
  * `path`, from the root down to the container's own parent. */
-static int enable_cpuset_in_parents(int root_fd, const char *path, const char *root, struct np_diag *diag)
+static int enable_cpuset_in_parents(int root_fd, bool kernfs, const char *path, const char *root,
+                                    struct np_diag *diag)
 {
         char parent[PATH_MAX] = ".";
         const char *p = path;
@@ -245,11 +254,11 @@ static int enable_cpuset_in_parents(int root_fd, const char *path, const char *r
                 fd = openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         return np_diag_fail(diag, -errno, "cgroup %s/%s: %s", root, parent, strerror(errno));
-                if (read_value(fd, "cgroup.subtree_control", &control) == 0)
+                if (read_value(fd, kernfs, "cgroup.subtree_control", &control) == 0)
                         for (char *w = strtok(control, " "); w; w = strtok(NULL, " "))
                                 enabled = enabled || strcmp(w, "cpuset") == 0;
                 if (!enabled) {
-                        r = np_write_attribute_at(fd, "cgroup.subtree_control", "+cpuset");
+                        r = write_value(fd, kernfs, "cgroup.subtree_control", "+cpuset");
                         if (r < 0)
                                 return np_diag_fail(diag, r,
                                                     "cgroup %s/%s: cannot enable cpuset in cgroup.subtree_control: %s",
@@ -304,6 +313,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         _cleanup_free_ char *cpus_text = NULL, *mems_text = NULL;
         char hierarchy[PATH_MAX], dir[PATH_MAX];
         const char *file;
+        bool kernfs;
         int r;
 
         r = validate_path(path, "cgroup path", diag);
@@ -322,11 +332,12 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 close(r);
                 return np_diag_fail(diag, error, "cgroup %s of the container: %s", dir, strerror(-error));
         }
+        kernfs = np_dir_on_kernfs(dir_fd);
         if (layout == NP_CGROUP_UNIFIED) {
                 root_fd = open_hierarchy(hierarchy, diag);
                 if (root_fd < 0)
                         return root_fd;
-                r = enable_cpuset_in_parents(root_fd, path, hierarchy, diag);
+                r = enable_cpuset_in_parents(root_fd, kernfs, path, hierarchy, diag);
                 if (r < 0)
                         return r;
         }
@@ -334,10 +345,10 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 return -ENOMEM;
 
         file = "cpuset.cpus";
-        r = read_value(dir_fd, file, &saved.cpus);
+        r = read_value(dir_fd, kernfs, file, &saved.cpus);
         if (r == 0 && mems) {
                 file = "cpuset.mems";
-                r = read_value(dir_fd, file, &saved.mems);
+                r = read_value(dir_fd, kernfs, file, &saved.mems);
         }
         if (r < 0) {
                 np_cgroup_saved_clear(&saved);
@@ -346,8 +357,8 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         }
 
         if (mems && layout == NP_CGROUP_LEGACY &&
-            read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
-                r = np_write_attribute_at(dir_fd, "cpuset.memory_migrate", "1");
+            read_value(dir_fd, kernfs, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
+                r = write_value(dir_fd, kernfs, "cpuset.memory_migrate", "1");
                 if (r < 0 && r != -ENOENT) {
                         np_cgroup_saved_clear(&saved);
                         return np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.memory_migrate: %s", dir,
@@ -355,7 +366,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 }
         }
         if (mems) {
-                r = np_write_attribute_at(dir_fd, "cpuset.mems", mems_text);
+                r = write_value(dir_fd, kernfs, "cpuset.mems", mems_text);
                 if (r < 0) {
                         np_cgroup_revert(root, layout, path, &saved);
                         np_cgroup_saved_clear(&saved);
@@ -363,7 +374,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                                             np_file_strerror_at(dir_fd, "cpuset.mems", r));
                 }
         }
-        r = np_write_attribute_at(dir_fd, "cpuset.cpus", cpus_text);
+        r = write_value(dir_fd, kernfs, "cpuset.cpus", cpus_text);
         if (r < 0) {
                 np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.cpus '%s': %s", dir, cpus_text,
                              np_file_strerror_at(dir_fd, "cpuset.cpus", r));
@@ -441,7 +452,7 @@ int np_cgroup_read_cpus(const char *dir, struct np_cpulist *ret_cpus)
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dir_fd < 0)
                 return -errno;
-        r = read_value(dir_fd, "cpuset.cpus", &text);
+        r = read_value(dir_fd, false, "cpuset.cpus", &text);
         if (r == 0)
                 r = np_cpulist_parse(text, NP_CPULIST_MAX, "cpuset.cpus", NULL, &cpus);
         if (r < 0)

@@ -11,14 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "fileio.h"
 #include "macro.h"
 
 /* what stat(2) says of every sysfs attribute but the binary ones */
 #define SYSFS_ATTRIBUTE_SIZE 4096
+/* read_fd()'s `file_size` for a kernfs attribute of unknown size (a cgroup's):
+ * kernfs fills a read from its seq_file as far as the attribute goes, so a read
+ * shorter than asked ends it */
+#define KERNFS_ATTRIBUTE ((off_t)-1)
 
 /* One read(2) of at most `len` bytes, again after EINTR; a file opened without
  * blocking (np_read_file_at) reads blocking from its first EAGAIN on. */
@@ -39,7 +46,8 @@ static ssize_t read_some(int fd, char *buf, size_t len)
         }
 }
 
-/* `file_size`: what fstat(2) said of a regular file, 0 when not known. The
+/* `file_size`: what fstat(2) said of a regular file, 0 when not known,
+ * KERNFS_ATTRIBUTE for a kernfs attribute (np_read_kernfs_at()). The
  * read that would return 0 is left out where the size tells the end already:
  * all of a file's st_size read, or a sysfs attribute (st_size is the page
  * size, and its one show() comes whole with the first read at offset 0). A
@@ -97,6 +105,8 @@ static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_
                 if (file_size > 0 &&
                     ((off_t)size == file_size || (file_size == SYSFS_ATTRIBUTE_SIZE && size == (size_t)n &&
                                                   size < capacity && (off_t)size < file_size)))
+                        break;
+                if (file_size == KERNFS_ATTRIBUTE && size < capacity)
                         break;
         }
         if (buf == head) {
@@ -167,6 +177,33 @@ int np_read_file_at(int dirfd, const char *path, size_t limit, char **ret_data, 
         if (fd < 0)
                 return fd;
         return read_fd(fd, limit, file_size, ret_data, ret_size);
+}
+
+bool np_dir_on_kernfs(int dirfd)
+{
+        struct statfs fs;
+
+        return fstatfs(dirfd, &fs) == 0 && ((unsigned long)fs.f_type == CGROUP_SUPER_MAGIC ||
+                                            (unsigned long)fs.f_type == CGROUP2_SUPER_MAGIC ||
+                                            (unsigned long)fs.f_type == SYSFS_MAGIC);
+}
+
+/* Opened as open_regular() opens a file, without its fstat(2): in a kernfs
+ * directory every file that is not a folder is an attribute. */
+static int open_kernfs(int dirfd, const char *path, int flags)
+{
+        int fd = openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+
+        return fd < 0 ? -errno : fd;
+}
+
+int np_read_kernfs_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
+{
+        _cleanup_close_ int fd = open_kernfs(dirfd, path, O_RDONLY);
+
+        if (fd < 0)
+                return fd;
+        return read_fd(fd, limit, KERNFS_ATTRIBUTE, ret_data, ret_size);
 }
 
 const char *np_file_strerror_at(int dirfd, const char *path, int error)
@@ -331,15 +368,12 @@ int np_write_file_replace_discard_at(int dirfd, const char *name)
 
 /* O_NONBLOCK stays, as np_read_file_at()'s: a regular file (a cgroup's
  * attribute is one) writes the same with it, and the fd never leaves. */
-int np_write_attribute_at(int dirfd, const char *path, const char *value)
+/* Writes `value` to the open attribute `fd` in one write(2). */
+static int write_attribute(int fd, const char *value)
 {
-        _cleanup_close_ int fd = -1;
         size_t len = strlen(value);
         ssize_t n;
 
-        fd = open_regular(dirfd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW, true, NULL);
-        if (fd < 0)
-                return fd;
         do
                 n = write(fd, value, len);
         while (n < 0 && errno == EINTR);
@@ -348,6 +382,20 @@ int np_write_attribute_at(int dirfd, const char *path, const char *value)
         if ((size_t)n != len)
                 return -EIO;
         return 0;
+}
+
+int np_write_attribute_at(int dirfd, const char *path, const char *value)
+{
+        _cleanup_close_ int fd = open_regular(dirfd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW, true, NULL);
+
+        return fd < 0 ? fd : write_attribute(fd, value);
+}
+
+int np_write_kernfs_at(int dirfd, const char *path, const char *value)
+{
+        _cleanup_close_ int fd = open_kernfs(dirfd, path, O_WRONLY | O_TRUNC);
+
+        return fd < 0 ? fd : write_attribute(fd, value);
 }
 
 int np_dir_names_start(struct np_dir_names *names, int dirfd)

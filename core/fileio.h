@@ -52,6 +52,17 @@ bool np_temporary_name(const char *name);
  * or a device is refused with -EINVAL instead of blocking, a symlink with -ELOOP. */
 int np_write_attribute_at(int dirfd, const char *path, const char *value);
 
+/* Whether the directory `dirfd` is on a kernfs mount: cgroupfs (v1 or v2) or
+ * sysfs, where every file that is not a folder is a kernel attribute (no FIFO,
+ * device or socket can be made there). */
+bool np_dir_on_kernfs(int dirfd);
+/* np_read_file_at() and np_write_attribute_at() of an attribute in a directory
+ * np_dir_on_kernfs() said yes of: without the fstat(2) that keeps other files
+ * out, and a read shorter than asked taken as the attribute's end (kernfs hands
+ * a show() out whole), so a cgroup file costs three system calls, not five. */
+int np_read_kernfs_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);
+int np_write_kernfs_at(int dirfd, const char *path, const char *value);
+
 /* Opens a directory (O_DIRECTORY|O_CLOEXEC|O_PATH not used: readable fd). */
 int np_open_dir_at(int dirfd, const char *path);
 

@@ -224,6 +224,54 @@ static void test_fileio_read_file_at_reads_proc_and_sysfs_attributes(void **stat
         }
 }
 
+/* np_dir_on_kernfs() tells a cgroup mount and sysfs from a folder of files; a
+ * real cgroup's attributes read and write through the kernfs calls as through
+ * the general ones. Needs root and a cpuset hierarchy (v2, or v1 on a hybrid
+ * host), else skipped. */
+static void test_fileio_kernfs_calls_read_and_write_a_real_cgroup(void **state)
+{
+        struct folder *folder = *state;
+        _cleanup_free_ char *general = NULL, *kernfs = NULL, *after = NULL;
+        _cleanup_close_ int sys_fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int hierarchy_fd = -1, cgroup_fd = -1;
+        const char *hierarchy =
+                access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpuset";
+        const char *effective =
+                strcmp(hierarchy, "/sys/fs/cgroup") == 0 ? "cpuset.cpus.effective" : "cpuset.effective_cpus";
+        char name[64], path[128];
+        size_t size = 0;
+
+        assert_false(np_dir_on_kernfs(folder->fd));
+        if (sys_fd >= 0)
+                assert_true(np_dir_on_kernfs(sys_fd));
+        hierarchy_fd = open(hierarchy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (geteuid() != 0 || hierarchy_fd < 0 || faccessat(hierarchy_fd, effective, F_OK, 0) < 0)
+                skip();
+        assert_true(np_dir_on_kernfs(hierarchy_fd));
+        snprintf(name, sizeof(name), "numapin-test-fileio-%d", (int)getpid());
+        assert_int_equal(mkdirat(hierarchy_fd, name, 0755), 0);
+        cgroup_fd = openat(hierarchy_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(cgroup_fd >= 0);
+        if (strcmp(hierarchy, "/sys/fs/cgroup/cpuset") == 0) { /* v1: a new cpuset is empty until given some */
+                _cleanup_free_ char *cpus = NULL, *mems = NULL;
+
+                assert_int_equal(np_read_kernfs_at(hierarchy_fd, "cpuset.cpus", 65536, &cpus, NULL), 0);
+                assert_int_equal(np_read_kernfs_at(hierarchy_fd, "cpuset.mems", 65536, &mems, NULL), 0);
+                assert_int_equal(np_write_kernfs_at(cgroup_fd, "cpuset.cpus", cpus), 0);
+                assert_int_equal(np_write_kernfs_at(cgroup_fd, "cpuset.mems", mems), 0);
+        }
+        assert_int_equal(np_read_file_at(cgroup_fd, effective, 65536, &general, NULL), 0);
+        assert_int_equal(np_read_kernfs_at(cgroup_fd, effective, 65536, &kernfs, &size), 0);
+        assert_string_equal(kernfs, general);
+        assert_int_equal(size, strlen(general));
+        assert_int_equal(np_write_kernfs_at(cgroup_fd, "cpuset.cpus", "0"), 0);
+        assert_int_equal(np_read_kernfs_at(cgroup_fd, "cpuset.cpus", 65536, &after, NULL), 0);
+        assert_string_equal(after, "0\n");
+        assert_int_equal(np_write_kernfs_at(cgroup_fd, "no-such-file", "0"), -ENOENT);
+        snprintf(path, sizeof(path), "%s/%s", hierarchy, name);
+        assert_int_equal(rmdir(path), 0);
+}
+
 static void test_fileio_write_attribute_refuses_a_fifo_without_blocking(void **state)
 {
         struct folder *folder = *state;
@@ -570,6 +618,7 @@ int main(void)
                 WITH_FOLDER(test_fileio_read_file_at_refuses_a_socket_a_device_and_a_folder),
                 WITH_FOLDER(test_fileio_read_file_at_follows_a_symlink_to_a_regular_file),
                 cmocka_unit_test(test_fileio_read_file_at_reads_proc_and_sysfs_attributes),
+                WITH_FOLDER(test_fileio_kernfs_calls_read_and_write_a_real_cgroup),
                 WITH_FOLDER(test_fileio_write_attribute_refuses_a_fifo_without_blocking),
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_to_its_end),
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_larger_than_its_buffer),
