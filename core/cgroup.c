@@ -213,19 +213,19 @@ int np_cgroup_path_from_spec(const char *cgroups_path, const char *id, struct np
         return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
 }
 
-/* A cgroup file's value without its newline; `kernfs`: the directory is on a
- * cgroup mount (np_dir_on_kernfs()), whose files are read in fewer calls. */
-static int read_value(int dirfd, bool kernfs, const char *name, char **ret_value)
+/* A cgroup file's value without its newline. */
+static int read_value(int dirfd, const char *name, char **ret_value)
 {
         size_t size;
-        int r = kernfs ? np_read_kernfs_at(dirfd, name, 65536, ret_value, &size)
-                       : np_read_file_at(dirfd, name, 65536, ret_value, &size);
+        int r = np_read_attribute_at(dirfd, name, 65536, ret_value, &size);
 
         if (r == 0 && size > 0 && (*ret_value)[size - 1] == '\n')
                 (*ret_value)[size - 1] = '\0';
         return r;
 }
 
+/* `kernfs`: the directory is on a cgroup mount (np_dir_on_kernfs()), where a
+ * file is written without the fstat(2) that keeps FIFOs out elsewhere. */
 static int write_value(int dirfd, bool kernfs, const char *name, const char *value)
 {
         return kernfs ? np_write_kernfs_at(dirfd, name, value) : np_write_attribute_at(dirfd, name, value);
@@ -254,7 +254,7 @@ static int enable_cpuset_in_parents(int root_fd, bool kernfs, const char *path, 
                 fd = openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         return np_diag_fail(diag, -errno, "cgroup %s/%s: %s", root, parent, strerror(errno));
-                if (read_value(fd, kernfs, "cgroup.subtree_control", &control) == 0)
+                if (read_value(fd, "cgroup.subtree_control", &control) == 0)
                         for (char *w = strtok(control, " "); w; w = strtok(NULL, " "))
                                 enabled = enabled || strcmp(w, "cpuset") == 0;
                 if (!enabled) {
@@ -345,10 +345,10 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                 return -ENOMEM;
 
         file = "cpuset.cpus";
-        r = read_value(dir_fd, kernfs, file, &saved.cpus);
+        r = read_value(dir_fd, file, &saved.cpus);
         if (r == 0 && mems) {
                 file = "cpuset.mems";
-                r = read_value(dir_fd, kernfs, file, &saved.mems);
+                r = read_value(dir_fd, file, &saved.mems);
         }
         if (r < 0) {
                 np_cgroup_saved_clear(&saved);
@@ -357,7 +357,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         }
 
         if (mems && layout == NP_CGROUP_LEGACY &&
-            read_value(dir_fd, kernfs, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
+            read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
                 r = write_value(dir_fd, kernfs, "cpuset.memory_migrate", "1");
                 if (r < 0 && r != -ENOENT) {
                         np_cgroup_saved_clear(&saved);
@@ -452,7 +452,7 @@ int np_cgroup_read_cpus(const char *dir, struct np_cpulist *ret_cpus)
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dir_fd < 0)
                 return -errno;
-        r = read_value(dir_fd, false, "cpuset.cpus", &text);
+        r = read_value(dir_fd, "cpuset.cpus", &text);
         if (r == 0)
                 r = np_cpulist_parse(text, NP_CPULIST_MAX, "cpuset.cpus", NULL, &cpus);
         if (r < 0)

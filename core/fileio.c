@@ -22,14 +22,16 @@
 
 /* what stat(2) says of every sysfs attribute but the binary ones */
 #define SYSFS_ATTRIBUTE_SIZE 4096
-/* read_fd()'s `file_size` for a kernfs attribute of unknown size (a cgroup's):
- * kernfs fills a read from its seq_file as far as the attribute goes, so a read
- * shorter than asked ends it */
-#define KERNFS_ATTRIBUTE ((off_t)-1)
+/* read_fd()'s `file_size` for an attribute read without fstat(2)
+ * (np_read_attribute_at()): a read shorter than asked ends it (kernfs fills a
+ * read as far as the attribute goes, a regular file up to its end), and EAGAIN
+ * is an error, never a wait */
+#define ATTRIBUTE_READ ((off_t)-1)
 
 /* One read(2) of at most `len` bytes, again after EINTR; a file opened without
- * blocking (np_read_file_at) reads blocking from its first EAGAIN on. */
-static ssize_t read_some(int fd, char *buf, size_t len)
+ * blocking (np_read_file_at) reads blocking from its first EAGAIN on, unless
+ * `may_block` is false. */
+static ssize_t read_some(int fd, char *buf, size_t len, bool may_block)
 {
         for (;;) {
                 ssize_t n = read(fd, buf, len);
@@ -39,7 +41,7 @@ static ssize_t read_some(int fd, char *buf, size_t len)
                         return n;
                 if (errno == EINTR)
                         continue;
-                if (errno == EAGAIN && (flags = fcntl(fd, F_GETFL)) >= 0 && (flags & O_NONBLOCK) &&
+                if (may_block && errno == EAGAIN && (flags = fcntl(fd, F_GETFL)) >= 0 && (flags & O_NONBLOCK) &&
                     fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) >= 0)
                         continue;
                 return -errno;
@@ -47,7 +49,7 @@ static ssize_t read_some(int fd, char *buf, size_t len)
 }
 
 /* `file_size`: what fstat(2) said of a regular file, 0 when not known,
- * KERNFS_ATTRIBUTE for a kernfs attribute (np_read_kernfs_at()). The
+ * ATTRIBUTE_READ for an attribute read without it. The
  * read that would return 0 is left out where the size tells the end already:
  * all of a file's st_size read, or a sysfs attribute (st_size is the page
  * size, and its one show() comes whole with the first read at offset 0). A
@@ -94,7 +96,7 @@ static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_
                         buf = data = grown;
                         capacity = next;
                 }
-                n = read_some(fd, buf + size, capacity - size);
+                n = read_some(fd, buf + size, capacity - size, file_size != ATTRIBUTE_READ);
                 if (n < 0)
                         return (int)n;
                 if (n == 0)
@@ -106,7 +108,7 @@ static int read_fd(int fd, size_t limit, off_t file_size, char **ret_data, size_
                     ((off_t)size == file_size || (file_size == SYSFS_ATTRIBUTE_SIZE && size == (size_t)n &&
                                                   size < capacity && (off_t)size < file_size)))
                         break;
-                if (file_size == KERNFS_ATTRIBUTE && size < capacity)
+                if (file_size == ATTRIBUTE_READ && size < capacity)
                         break;
         }
         if (buf == head) {
@@ -183,9 +185,9 @@ bool np_dir_on_kernfs(int dirfd)
 {
         struct statfs fs;
 
-        return fstatfs(dirfd, &fs) == 0 && ((unsigned long)fs.f_type == CGROUP_SUPER_MAGIC ||
-                                            (unsigned long)fs.f_type == CGROUP2_SUPER_MAGIC ||
-                                            (unsigned long)fs.f_type == SYSFS_MAGIC);
+        return fstatfs(dirfd, &fs) == 0 &&
+               ((unsigned long)fs.f_type == CGROUP_SUPER_MAGIC || (unsigned long)fs.f_type == CGROUP2_SUPER_MAGIC ||
+                (unsigned long)fs.f_type == SYSFS_MAGIC);
 }
 
 /* Opened as open_regular() opens a file, without its fstat(2): in a kernfs
@@ -197,13 +199,35 @@ static int open_kernfs(int dirfd, const char *path, int flags)
         return fd < 0 ? -errno : fd;
 }
 
-int np_read_kernfs_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
+/* An attribute without an fstat(2) first: a FIFO, a device or a folder reads as
+ * nothing, as an error or as more than `limit`, and only then is it looked at,
+ * to be refused as open_regular() refuses it. A FIFO that a writer feeds reads
+ * as a file holding what came first: nothing waits for it. */
+int np_read_attribute_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size)
 {
-        _cleanup_close_ int fd = open_kernfs(dirfd, path, O_RDONLY);
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t size = 0;
+        int r;
 
-        if (fd < 0)
-                return fd;
-        return read_fd(fd, limit, KERNFS_ATTRIBUTE, ret_data, ret_size);
+        fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                /* a socket fails open(2) itself */
+                if (r == -ENXIO && fstatat(dirfd, path, &st, 0) == 0 && !S_ISREG(st.st_mode))
+                        return -EINVAL;
+                return r;
+        }
+        r = read_fd(fd, limit, ATTRIBUTE_READ, &data, &size);
+        if ((r < 0 || size == 0) && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+                return -EINVAL;
+        if (r < 0)
+                return r;
+        *ret_data = TAKE_PTR(data);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
 }
 
 const char *np_file_strerror_at(int dirfd, const char *path, int error)

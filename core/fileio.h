@@ -56,12 +56,17 @@ int np_write_attribute_at(int dirfd, const char *path, const char *value);
  * sysfs, where every file that is not a folder is a kernel attribute (no FIFO,
  * device or socket can be made there). */
 bool np_dir_on_kernfs(int dirfd);
-/* np_read_file_at() and np_write_attribute_at() of an attribute in a directory
- * np_dir_on_kernfs() said yes of: without the fstat(2) that keeps other files
- * out, and a read shorter than asked taken as the attribute's end (kernfs hands
- * a show() out whole), so a cgroup file costs three system calls, not five. */
-int np_read_kernfs_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);
+/* np_write_attribute_at() of an attribute in a directory np_dir_on_kernfs()
+ * said yes of: without the fstat(2) that keeps other files out. */
 int np_write_kernfs_at(int dirfd, const char *path, const char *value);
+
+/* np_read_file_at() of a sysfs, cgroup or proc attribute, in three system calls
+ * (openat, read, close), not four: a read shorter than asked is taken as its
+ * end (kernfs hands an attribute out whole, a regular file reads short only at
+ * its end), never waiting, and the file is fstat()ed only when it read as
+ * nothing or failed, to refuse a FIFO, a device or a folder (-EINVAL) as
+ * np_read_file_at() does. A topology of 1024 CPUs is some 800 attributes. */
+int np_read_attribute_at(int dirfd, const char *path, size_t limit, char **ret_data, size_t *ret_size);
 
 /* Opens a directory (O_DIRECTORY|O_CLOEXEC|O_PATH not used: readable fd). */
 int np_open_dir_at(int dirfd, const char *path);

@@ -36,11 +36,11 @@ static int make_key(const char *sysfs_root, char **ret_key, size_t *ret_size)
         int r;
 
         snprintf(path, sizeof(path), "%s/devices/system/node/online", sysfs_root);
-        r = np_read_file_at(AT_FDCWD, path, 65536, &nodes, NULL);
+        r = np_read_attribute_at(AT_FDCWD, path, 65536, &nodes, NULL);
         if (r < 0)
                 return r;
         snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sysfs_root);
-        r = np_read_file_at(AT_FDCWD, path, 65536, &cpus, NULL);
+        r = np_read_attribute_at(AT_FDCWD, path, 65536, &cpus, NULL);
         if (r < 0)
                 return r;
         size = strlen(sysfs_root) + strlen(nodes) + strlen(cpus) + 3;

@@ -54,7 +54,7 @@ static const char *numbered_file(char path[static FILE_PATH_MAX], const char *di
 /* `where` is the path of dirfd, for messages. */
 static int read_attr(int dirfd, const char *path, const char *where, struct np_diag *diag, char **ret_text)
 {
-        int r = np_read_file_at(dirfd, path, ATTR_LIMIT, ret_text, NULL);
+        int r = np_read_attribute_at(dirfd, path, ATTR_LIMIT, ret_text, NULL);
         if (r < 0 && r != -ENOENT)
                 return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", where, path,
                                     np_file_strerror_at(dirfd, path, r));
@@ -141,7 +141,7 @@ static int read_meminfo(int node_dir, const char *node_path, struct np_diag *dia
         int r;
 
         numbered_file(path, "node", node->id, "meminfo");
-        r = np_read_file_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
+        r = np_read_attribute_at(node_dir, path, MEMINFO_LIMIT, &meminfo, NULL);
         if (r < 0)
                 return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path,
                                     np_file_strerror_at(node_dir, path, r));
@@ -236,7 +236,7 @@ static int load_node(int node_dir, unsigned int id, size_t n_nodes, const char *
                 return r;
 
         numbered_file(path, "node", id, "distance");
-        r = np_read_file_at(node_dir, path, ATTR_LIMIT, &distance, NULL);
+        r = np_read_attribute_at(node_dir, path, ATTR_LIMIT, &distance, NULL);
         if (r < 0)
                 return np_diag_fail(diag, r, "sysfs: cannot read %s/%s: %s", node_path, path,
                                     np_file_strerror_at(node_dir, path, r));

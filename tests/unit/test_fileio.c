@@ -224,6 +224,49 @@ static void test_fileio_read_file_at_reads_proc_and_sysfs_attributes(void **stat
         }
 }
 
+/* np_read_attribute_at() reads a file whole in one read where it can (beyond
+ * its first buffer too), keeps to the limit, and refuses a FIFO, a device and a
+ * folder as np_read_file_at() does, without waiting for any of them. */
+static void test_fileio_read_attribute_reads_files_and_refuses_the_rest_fast(void **state)
+{
+        struct folder *folder = *state;
+        double start = now_seconds();
+        char *text = NULL;
+        size_t size = 0;
+        int writer, reader;
+
+        put(folder, "online", "0-3\n");
+        assert_int_equal(np_read_attribute_at(folder->fd, "online", 64, &text, &size), 0);
+        assert_string_equal(text, "0-3\n");
+        assert_int_equal(size, 4);
+        free(text);
+        put(folder, "empty", "");
+        assert_int_equal(np_read_attribute_at(folder->fd, "empty", 64, &text, &size), 0);
+        assert_int_equal(size, 0);
+        free(text);
+        put_sized(folder, "meminfo", 10000);
+        assert_int_equal(np_read_attribute_at(folder->fd, "meminfo", 10000, &text, &size), 0);
+        assert_int_equal(size, 10000);
+        assert_int_equal(text[9999], 'a' + 9999 % 26);
+        free(text);
+        assert_int_equal(np_read_attribute_at(folder->fd, "meminfo", 9999, &text, &size), -EFBIG);
+        assert_int_equal(np_read_attribute_at(folder->fd, "missing", 64, &text, &size), -ENOENT);
+
+        assert_int_equal(mkfifoat(folder->fd, "fifo", 0644), 0);
+        assert_int_equal(np_read_attribute_at(folder->fd, "fifo", 64, &text, &size), -EINVAL);
+        /* a writer that wrote nothing yet: read(2) says EAGAIN, and nothing waits */
+        reader = openat(folder->fd, "fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        writer = openat(folder->fd, "fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        assert_true(reader >= 0 && writer >= 0);
+        assert_int_equal(np_read_attribute_at(folder->fd, "fifo", 64, &text, &size), -EINVAL);
+        close(writer);
+        close(reader);
+        assert_int_equal(np_read_attribute_at(AT_FDCWD, "/dev/zero", 4096, &text, &size), -EINVAL);
+        assert_int_equal(np_read_attribute_at(AT_FDCWD, "/dev/null", 4096, &text, &size), -EINVAL);
+        assert_int_equal(np_read_attribute_at(folder->fd, ".", 64, &text, &size), -EINVAL);
+        assert_true(now_seconds() - start < 1.0);
+}
+
 /* np_dir_on_kernfs() tells a cgroup mount and sysfs from a folder of files; a
  * real cgroup's attributes read and write through the kernfs calls as through
  * the general ones. Needs root and a cpuset hierarchy (v2, or v1 on a hybrid
@@ -255,17 +298,17 @@ static void test_fileio_kernfs_calls_read_and_write_a_real_cgroup(void **state)
         if (strcmp(hierarchy, "/sys/fs/cgroup/cpuset") == 0) { /* v1: a new cpuset is empty until given some */
                 _cleanup_free_ char *cpus = NULL, *mems = NULL;
 
-                assert_int_equal(np_read_kernfs_at(hierarchy_fd, "cpuset.cpus", 65536, &cpus, NULL), 0);
-                assert_int_equal(np_read_kernfs_at(hierarchy_fd, "cpuset.mems", 65536, &mems, NULL), 0);
+                assert_int_equal(np_read_attribute_at(hierarchy_fd, "cpuset.cpus", 65536, &cpus, NULL), 0);
+                assert_int_equal(np_read_attribute_at(hierarchy_fd, "cpuset.mems", 65536, &mems, NULL), 0);
                 assert_int_equal(np_write_kernfs_at(cgroup_fd, "cpuset.cpus", cpus), 0);
                 assert_int_equal(np_write_kernfs_at(cgroup_fd, "cpuset.mems", mems), 0);
         }
         assert_int_equal(np_read_file_at(cgroup_fd, effective, 65536, &general, NULL), 0);
-        assert_int_equal(np_read_kernfs_at(cgroup_fd, effective, 65536, &kernfs, &size), 0);
+        assert_int_equal(np_read_attribute_at(cgroup_fd, effective, 65536, &kernfs, &size), 0);
         assert_string_equal(kernfs, general);
         assert_int_equal(size, strlen(general));
         assert_int_equal(np_write_kernfs_at(cgroup_fd, "cpuset.cpus", "0"), 0);
-        assert_int_equal(np_read_kernfs_at(cgroup_fd, "cpuset.cpus", 65536, &after, NULL), 0);
+        assert_int_equal(np_read_attribute_at(cgroup_fd, "cpuset.cpus", 65536, &after, NULL), 0);
         assert_string_equal(after, "0\n");
         assert_int_equal(np_write_kernfs_at(cgroup_fd, "no-such-file", "0"), -ENOENT);
         snprintf(path, sizeof(path), "%s/%s", hierarchy, name);
@@ -618,6 +661,7 @@ int main(void)
                 WITH_FOLDER(test_fileio_read_file_at_refuses_a_socket_a_device_and_a_folder),
                 WITH_FOLDER(test_fileio_read_file_at_follows_a_symlink_to_a_regular_file),
                 cmocka_unit_test(test_fileio_read_file_at_reads_proc_and_sysfs_attributes),
+                WITH_FOLDER(test_fileio_read_attribute_reads_files_and_refuses_the_rest_fast),
                 WITH_FOLDER(test_fileio_kernfs_calls_read_and_write_a_real_cgroup),
                 WITH_FOLDER(test_fileio_write_attribute_refuses_a_fifo_without_blocking),
                 cmocka_unit_test(test_fileio_read_fd_reads_a_pipe_to_its_end),
