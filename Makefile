@@ -167,9 +167,12 @@ BPF_OBJ := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRC)))
 vpath %.bpf.c $(sort $(dir $(BPF_SRC)))
 .SECONDARY: $(BPF_OBJ)
 
+# The source's folder is mapped to "." in the object's BTF line info: the same
+# source gives the same object, hash and pin directory wherever it is checked
+# out, not a second set whose programs run beside the first.
 $(BUILD)/bpf/%.bpf.o: %.bpf.c
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -fdebug-prefix-map=$(CURDIR)=. \
 		-I/usr/include/$(MULTIARCH) -c -o $@.tmp $<
 	$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
