@@ -40,7 +40,9 @@ struct np_context_options {
          * a command that only looks writes nothing */
         bool uncached_topology;
         /* how often records of containers gone without a release are looked for
-         * (their pid and cgroup); 0: at every verb (a short-lived process) */
+         * (their pid and cgroup), by this process or another (ledger.cache says
+         * when they last were); 0: at every verb. A placement that finds too few
+         * CPUs looks at once. */
         uint64_t reclaim_interval_ns;
         /* containers numapin does not place are protected without a record */
         bool protect_unrecorded;
@@ -55,6 +57,10 @@ struct np_context_options {
 };
 
 #define NP_LOCK_LINGER_NS (UINT64_C(5) * 1000 * 1000)
+/* The reclaim_interval_ns of the hook and the NRI plugin: a record of a container
+ * gone without a release (a hook whose poststop never ran) keeps its CPUs up to
+ * this much longer, unless a placement needs them. */
+#define NP_RECLAIM_INTERVAL_NS (UINT64_C(10) * 1000 * 1000 * 1000)
 
 /* The flags every front-end takes, for its getopt_long() table (which needs
  * <getopt.h>): --config, --state-dir, --sysfs-root, --cgroup-root. */
@@ -96,7 +102,6 @@ struct np_context {
         bool memory_policy;
         struct np_topology *topology; /* NULL until np_context_topology() */
         uint64_t topology_read_ns;
-        uint64_t reclaimed_ns;    /* when gone containers were last looked for */
         struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
         struct np_opstats *opstats; /* NULL until first counted in */
         bool ledger_exclusive;

@@ -579,7 +579,8 @@ static int check_placed(const struct placed *p, struct np_doctor *doctor)
                                p->id, source, p->cgroup, p->pid, p->id);
                 else
                         clause(&line, NP_CHECK_WARNING,
-                               "container '%s' (%s): its cgroup %s is gone: stale, reclaimed at the next placement",
+                               "container '%s' (%s): its cgroup %s is gone: stale, reclaimed by the next placement or release "
+                               "once 10 s have passed since the last look, or at once by one that needs its CPUs",
                                p->id, source, p->cgroup);
                 return add_check(doctor, "ledger", &line) < 0 ? -ENOMEM : 1;
         }

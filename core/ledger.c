@@ -75,7 +75,10 @@ struct np_ledger {
         bool exclusive;
         bool locked;
         uint64_t generation; /* bumped by every change, kept in the lock file */
-        bool repin_pending;  /* kept in the lock file after the generation */
+        /* when these records were last looked at for gone containers (CLOCK_REALTIME,
+         * kept in ledger.cache; 0: unknown, as for records read from their JSON) */
+        uint64_t reclaimed_at_ns;
+        bool repin_pending; /* kept in the lock file after the generation */
         /* a put that answers first (np_ledger_defer_writes): the record's text is in the
          * lock file, its file in containers/ is written at np_ledger_settle() */
         bool defer;
@@ -239,6 +242,7 @@ static void drop_all(struct np_ledger *ledger)
         ledger->records = NULL;
         ledger->n_records = ledger->capacity = 0;
         ledger->usage_valid = false;
+        ledger->reclaimed_at_ns = 0;
 }
 
 /* Room for one more record pointer, the array growing by doubling. */
@@ -274,9 +278,11 @@ static int reserve_one(struct np_ledger *ledger)
  *  - its layout is this build's, its checksum matches, and every record passes
  *    bounds checks, with ids valid and in strictly ascending order.
  * Anything else and the JSON records are read, as without a cache, and the cache
- * is written anew. The JSON files stay the truth; the cache is only their copy. */
+ * is written anew. The JSON files stay the truth; the cache is only their copy.
+ * It also says when its records were last looked at for gone containers, so that
+ * a hook need not look again within the interval (np_ledger_reclaimed_within). */
 #define CACHE_NAME        "ledger.cache"
-#define CACHE_VERSION     1 /* bumped with struct packed_record */
+#define CACHE_VERSION     2 /* bumped with struct packed_record or the header */
 #define CACHE_MIN_RECORDS 4 /* fewer: their JSON costs less than writing the cache */
 #define CACHE_LIMIT       (64 * 1024 * 1024)
 
@@ -290,9 +296,10 @@ struct cache_header {
         uint64_t dir_dev, dir_ino, dir_size, dir_nlink;
         int64_t dir_mtime_sec, dir_mtime_nsec, dir_ctime_sec, dir_ctime_nsec;
         uint64_t n_records;
-        uint64_t payload_size; /* after the header: per record its size (a uint64_t), then
-                                * the record, padded to 8 bytes */
-        uint64_t checksum;     /* of the payload, 8 bytes at a time */
+        uint64_t reclaimed_at_ns; /* the records' last look for gone containers */
+        uint64_t payload_size;    /* after the header: per record its size (a uint64_t), then
+                                   * the record, padded to 8 bytes */
+        uint64_t checksum;        /* of reclaimed_at_ns and the payload, 8 bytes at a time */
 };
 
 #define CACHE_LAYOUT ((uint32_t)(sizeof(struct packed_record) << 16 | NP_CPULIST_WORDS))
@@ -339,10 +346,12 @@ static size_t packed_size(const struct packed_record *packed)
         return (size_t)(last - (const char *)packed) + strlen(last) + 1;
 }
 
-static uint64_t cache_checksum(const void *payload, size_t size)
+/* Of the payload and the header's reclaim time, the one header word that no
+ * check of the lock file or containers/ stands behind. */
+static uint64_t cache_checksum(uint64_t reclaimed_at_ns, const void *payload, size_t size)
 {
         const unsigned char *p = payload;
-        uint64_t h = 0xcbf29ce484222325ULL;
+        uint64_t h = (0xcbf29ce484222325ULL ^ reclaimed_at_ns) * 0x100000001b3ULL;
 
         for (size_t i = 0; i + 8 <= size; i += 8) {
                 uint64_t word;
@@ -446,8 +455,9 @@ static int load_cache(struct np_ledger *ledger)
         if (r < 0)
                 return r;
         if (!same_identity(&header, &now) ||
-            cache_checksum(data + sizeof(header), header.payload_size) != header.checksum)
+            cache_checksum(header.reclaimed_at_ns, data + sizeof(header), header.payload_size) != header.checksum)
                 return -ESTALE;
+        ledger->reclaimed_at_ns = header.reclaimed_at_ns;
         at = sizeof(header);
         for (uint64_t i = 0; i < header.n_records; i++) {
                 struct packed_record *packed;
@@ -486,7 +496,7 @@ int np_ledger_cache_seal(void *image, size_t size)
         if (size < sizeof(header))
                 return -EINVAL;
         memcpy(&header, image, sizeof(header));
-        header.checksum = cache_checksum((char *)image + sizeof(header), size - sizeof(header));
+        header.checksum = cache_checksum(header.reclaimed_at_ns, (char *)image + sizeof(header), size - sizeof(header));
         memcpy(image, &header, sizeof(header));
         return 0;
 }
@@ -502,7 +512,8 @@ static void write_cache(struct np_ledger *ledger)
         struct cache_header header = { .version = CACHE_VERSION,
                                        .layout = CACHE_LAYOUT,
                                        .generation = ledger->generation,
-                                       .n_records = ledger->n_records };
+                                       .n_records = ledger->n_records,
+                                       .reclaimed_at_ns = ledger->reclaimed_at_ns };
         size_t size = sizeof(header), at;
         int r;
 
@@ -548,7 +559,7 @@ static void write_cache(struct np_ledger *ledger)
                 at += sizeof(record_size) + pad8(record_size);
         }
         header.payload_size = size - sizeof(header);
-        header.checksum = cache_checksum(data + sizeof(header), header.payload_size);
+        header.checksum = cache_checksum(header.reclaimed_at_ns, data + sizeof(header), header.payload_size);
         memcpy(data, &header, sizeof(header));
         r = np_write_file_own_at(ledger->state_fd, CACHE_NAME, data, size, 0644);
         /* something else in its place (a FIFO, a symlink): the cache is numapin's own name */
@@ -1332,6 +1343,14 @@ int np_ledger_put(struct np_ledger *ledger, const struct np_record *record)
         return 0;
 }
 
+static uint64_t realtime_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static bool container_gone(const struct packed_record *packed)
 {
         const char *cgroup = packed_text(packed, TEXT_CGROUP);
@@ -1355,6 +1374,9 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
 
         if (!ledger->exclusive || !ledger->locked)
                 return -EPERM;
+        /* kept in the cache written at the unlock: the next process may skip a look */
+        ledger->reclaimed_at_ns = realtime_ns();
+        ledger->cache_dirty = true;
         for (size_t i = 0; i < ledger->n_records;) {
                 char name[RECORD_NAME_MAX];
                 struct np_record *grown;
@@ -1390,6 +1412,14 @@ int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, siz
         if (ret_n_gone)
                 *ret_n_gone = n_gone;
         return 0;
+}
+
+bool np_ledger_reclaimed_within(const struct np_ledger *ledger, uint64_t interval_ns)
+{
+        uint64_t now = realtime_ns();
+
+        /* a clock set back since: looked at again */
+        return ledger->reclaimed_at_ns && now >= ledger->reclaimed_at_ns && now - ledger->reclaimed_at_ns < interval_ns;
 }
 
 const struct np_cpulist *np_ledger_exclusive_cpus(const struct np_ledger *ledger)

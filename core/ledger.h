@@ -58,6 +58,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct np_ledger *, np_ledger_close)
  * directory no longer exists. Plan records (no pid, no cgroup) stay. The
  * dropped records are handed out (malloc'd, for their monitor), when asked. */
 int np_ledger_reclaim(struct np_ledger *ledger, struct np_record **ret_gone, size_t *ret_n_gone);
+/* Whether these records were looked at by np_ledger_reclaim() less than
+ * `interval_ns` ago, by this process or, through ledger.cache, by another one
+ * (records read from their JSON never were). */
+bool np_ledger_reclaimed_within(const struct np_ledger *ledger, uint64_t interval_ns);
 /* The ledger keeps its records packed (a few hundred bytes each); these two hand one
  * out unpacked in a slot of the ledger's: np_ledger_find()'s record lasts until the
  * next np_ledger_find(), np_ledger_next()'s until the next np_ledger_next(), either

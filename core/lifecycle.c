@@ -341,21 +341,21 @@ static int forget(struct verb *verb, const char *id, struct np_diag *diag, struc
 }
 
 /* Drops the records of containers that are gone, as a release would: their
- * monitor slots freed with the final counters kept. */
-static int reclaim(struct verb *verb, struct np_outcome *outcome)
+ * monitor slots freed with the final counters kept. The number dropped, or <0.
+ * Unless `force`d, records looked at less than the context's interval ago (by
+ * any process: ledger.cache keeps when) are not looked at again: each look is
+ * two system calls a record, and a record kept a little longer only holds its
+ * CPUs a little longer, as a placement short of CPUs looks at once. */
+static int reclaim(struct verb *verb, bool force, struct np_outcome *outcome)
 {
         _cleanup_free_ struct np_record *gone = NULL;
         struct np_context *context = verb->context;
-        uint64_t now = np_context_now_ns();
         size_t n_gone = 0;
         int r;
 
-        /* a resident process looks at most once an interval: each look is two
-         * system calls per record */
-        if (context->options.reclaim_interval_ns && context->reclaimed_ns &&
-            now - context->reclaimed_ns < context->options.reclaim_interval_ns)
+        if (!force && context->options.reclaim_interval_ns &&
+            np_ledger_reclaimed_within(verb->ledger, context->options.reclaim_interval_ns))
                 return 0;
-        context->reclaimed_ns = now;
         r = np_ledger_reclaim(verb->ledger, &gone, &n_gone);
         if (r < 0)
                 return r;
@@ -367,7 +367,7 @@ static int reclaim(struct verb *verb, struct np_outcome *outcome)
                         np_log_debug("%s", ignored.message);
         }
         outcome->reclaimed += (unsigned int)n_gone;
-        return 0;
+        return (int)n_gone;
 }
 
 /* --- the monitor --------------------------------------------------------------------- */
@@ -591,13 +591,21 @@ static int place(struct np_context *context, const struct np_input *input, unsig
         }
         if (r == 0 && input->locate_cgroup)
                 r = locate(context, input, false, diag, outcome, dir, sizeof(dir));
-        if (r == 0)
-                r = reclaim(&verb, outcome);
+        if (r == 0 && (r = reclaim(&verb, false, outcome)) > 0)
+                r = 0;
         if (r == 0 && outcome->request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
                 protected_placement(&verb, &demand, &outcome->placement);
         else if (r == 0) {
                 r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
                                     &demand, policy_flags(context, flags), diag, &outcome->placement);
+                /* refused: CPUs may be held by gone containers not looked for within the interval */
+                if (r < 0 && r != -ENOMEM && reclaim(&verb, true, outcome) > 0) {
+                        if (diag)
+                                *diag = (struct np_diag){};
+                        r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id,
+                                            &outcome->request, &demand, policy_flags(context, flags), diag,
+                                            &outcome->placement);
+                }
                 *ret_refused = r < 0 && r != -ENOMEM; /* the decision reads no file */
         }
         if (r == 1) {
@@ -842,8 +850,8 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         }
         if (r == 0 && (flags & NP_RELEASE_FORGET))
                 np_exited_remove(np_ledger_dir(verb.ledger), id);
-        if (r == 0)
-                r = reclaim(&verb, outcome);
+        if (r == 0 && (r = reclaim(&verb, false, outcome)) > 0)
+                r = 0;
         return verb_end(&verb, r, diag, outcome);
 }
 

@@ -37,7 +37,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
         };
         int c;
 
-        *opts = (struct options){ .context.source = NP_SOURCE_HOOK };
+        *opts = (struct options){ .context.source = NP_SOURCE_HOOK,
+                                  .context.reclaim_interval_ns = NP_RECLAIM_INTERVAL_NS };
         while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
                 if (np_context_option(&opts->context, c, optarg))
                         continue;

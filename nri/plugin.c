@@ -26,10 +26,10 @@ int nri_plugin_init(struct nri_plugin *plugin, const struct np_context_options *
         nri_arena_init(&plugin->scratch);
         o.source = NP_SOURCE_NRI;
         o.refresh_ns = NRI_REFRESH_NS;
-        o.reclaim_interval_ns = NRI_RECLAIM_NS;
-        o.protect_unrecorded = true;  /* the runtime lists them again at Synchronize */
-        o.defer_record_writes = true; /* the runtime waits for the answer, not for the file */
-        o.linger_lock = true;         /* a burst of calls locks once: released when they pause */
+        o.reclaim_interval_ns = NP_RECLAIM_INTERVAL_NS; /* the runtime reports its own removals */
+        o.protect_unrecorded = true;                    /* the runtime lists them again at Synchronize */
+        o.defer_record_writes = true;                   /* the runtime waits for the answer, not for the file */
+        o.linger_lock = true;                           /* a burst of calls locks once: released when they pause */
         r = np_context_open(&o, diag, &plugin->context);
         if (r < 0)
                 return r;

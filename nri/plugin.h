@@ -26,10 +26,6 @@
  * a burst of creations reads sysfs once (placed containers' memory limits are
  * counted from the ledger in between). */
 #define NRI_REFRESH_NS 1000000000ull
-/* Records of containers gone without a release (the hook's, whose poststop never
- * ran) are looked for at most this often: each look costs two system calls a
- * record, and the runtime reports its own containers' removal. */
-#define NRI_RECLAIM_NS 10000000000ull
 
 struct nri_plugin {
         struct np_context *context; /* the ledger stays loaded, locked only while a call is served */

@@ -172,7 +172,7 @@ expect_contains "ledger: the changed cpuset named with both values and what to d
         "warning  ledger   container 'changed' (hook): $CG/cpuset/changed/cpuset.cpus is 0-31 but its record says $changed_cpus: something else (kubelet's CPU manager, the runtime, a person) changed it; write the record's CPUs back into it, or recreate the container" \
         "$(line ledger)"
 expect_contains "ledger: the gone cgroup is stale" \
-        "warning  ledger   container 'gone' (nri): its cgroup $CG/cpuset/gone is gone: stale, reclaimed at the next placement" "$(line ledger)"
+        "warning  ledger   container 'gone' (nri): its cgroup $CG/cpuset/gone is gone: stale, reclaimed by the next placement or release once 10 s have passed since the last look, or at once by one that needs its CPUs" "$(line ledger)"
 not_named() { ! grep -q "'matching'" <<<"$(line ledger)" || why "$(line ledger)"; }
 check "ledger: the record whose cgroup matches is not named" not_named
 expect_contains "nri: ledger holds nri records but no status file: warning" \

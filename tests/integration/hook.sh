@@ -319,6 +319,36 @@ NUMAPIN_PROC_ROOT=$C/proc hook "$C/state.json" --config "$CONF" createRuntime
 expect_eq "v2 cgroup from /proc/PID/cgroup 0:: line: shared CPUs of node 0 written" "0 0-7,16-23 0" \
         "$status $(cat "$CG/kubepods/ctr2/cpuset.cpus") $(cat "$CG/kubepods/ctr2/cpuset.mems")"
 
+# cpu_count: how many CPUs the cpulist on stdin names ("0-2,5" is 4)
+cpu_count() { awk -F, '{ n = 0; for (i = 1; i <= NF; i++) { split($i, r, "-"); n += r[2] == "" ? 1 : r[2] - r[1] + 1 } print n }'; }
+# --- a container gone without its poststop ----------------------------------------------
+# its record holds its CPUs until a hook looks for gone containers: at most every 10 s
+# (the last look is kept in ledger.cache, four records or more), at once when a
+# placement needs the CPUs
+new_case
+write_spec '{"nodes.numapin.io/pod": "0"}'
+for id in s1 s2 s3; do
+        write_state "$id" "$B" 999999
+        hook "$C/state.json" --config "$CONF" createRuntime
+done
+mkdir -p "$CG/cpuset/gone"
+for f in cpuset.cpus cpuset.mems cpuset.memory_migrate; do : >"$CG/cpuset/gone/$f"; done
+write_spec '{"nodes.numapin.io/pod": "0", "cpus.numapin.io/pod": "6"}' /gone
+write_state gone "$B" 999997
+hook "$C/state.json" --config "$CONF" createRuntime
+expect_eq "gone container: placed on 6 CPUs of its own" "0 6" "$status $(record gone exclusive_cpus | cpu_count)"
+rm -r "$CG/cpuset/gone"
+write_spec '{"nodes.numapin.io/pod": "0"}'
+write_state s4 "$B" 999999
+hook "$C/state.json" --config "$CONF" createRuntime
+expect_eq "gone container: the next hook, within 10 s of the last look, keeps its record" "0 gone" \
+        "$status $(list_json | jq -r '[.containers[].id | select(. == "gone")] | join(" ")')"
+write_spec '{"nodes.numapin.io/pod": "0", "cpus.numapin.io/pod": "12"}'
+write_state x "$B" 999999
+hook "$C/state.json" --config "$CONF" createRuntime
+expect_eq "gone container: 12 of node 0's 16 CPUs are placed, its record reclaimed at once" "0 12 " \
+        "$status $(record x exclusive_cpus | cpu_count) $(list_json | jq -r '[.containers[].id | select(. == "gone")] | join(" ")')"
+
 # --- containers numapin does not place -------------------------------------------------
 # by default kept off exclusively held CPUs (unannotated: protect): recorded with policy
 # none, the CPUs no one holds exclusively, memory left alone

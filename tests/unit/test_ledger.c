@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../core/config.h"
+#include "../../core/context.h"
 #include "../../core/ledger.h"
 #include "../../core/policy.h"
 #include "helpers.h"
@@ -904,6 +905,51 @@ static void test_ledger_cache_holds_a_copy_of_the_records(void **state)
         assert_true(open_and_check(dir, false, records, 5));
 }
 
+/* A look for gone containers is kept in the cache: the next process knows the
+ * records were looked at, and when; records read from their JSON never were. */
+static void test_ledger_cache_says_when_its_records_were_last_reclaimed(void **state)
+{
+        struct state_dir *dir = *state;
+        struct np_record records[6];
+        struct np_ledger *ledger;
+        char path[PATH_MAX];
+        char *text;
+
+        put_records(dir, 6, records);
+        ledger = open_ledger(dir, true);
+        assert_false(np_ledger_reclaimed_within(ledger, NP_RECLAIM_INTERVAL_NS));
+        for (unsigned int i = 0; i < 6; i++) {
+                records[i].pid = getpid(); /* alive: kept */
+                put_ok(ledger, &records[i]);
+        }
+        assert_int_equal(np_ledger_reclaim(ledger, NULL, NULL), 0);
+        assert_true(np_ledger_reclaimed_within(ledger, NP_RECLAIM_INTERVAL_NS));
+        np_ledger_close(ledger);
+
+        /* another process: from the cache, looked at a moment ago, not 1 ns ago */
+        ledger = open_ledger(dir, true);
+        assert_true(np_ledger_read_from_cache(ledger));
+        assert_true(np_ledger_reclaimed_within(ledger, NP_RECLAIM_INTERVAL_NS));
+        assert_false(np_ledger_reclaimed_within(ledger, 1));
+        put_ok(ledger, &records[0]); /* a change carries the time on */
+        np_ledger_close(ledger);
+        ledger = open_ledger(dir, true);
+        assert_true(np_ledger_reclaimed_within(ledger, NP_RECLAIM_INTERVAL_NS));
+        np_ledger_close(ledger);
+
+        /* a record edited by hand: read from the JSON, never looked at */
+        next_tick();
+        np_test_path(path, sizeof(path), dir->records, "c1.json");
+        text = np_test_read_file(path);
+        assert_non_null(text);
+        np_test_write_file(path, text);
+        free(text);
+        ledger = open_ledger(dir, true);
+        assert_false(np_ledger_read_from_cache(ledger));
+        assert_false(np_ledger_reclaimed_within(ledger, NP_RECLAIM_INTERVAL_NS));
+        np_ledger_close(ledger);
+}
+
 /* A process killed while it wrote the cache leaves its temporary file; a later
  * writer of a ledger too small for a cache removes it (a larger one reuses it). */
 static void test_ledger_cache_temporary_file_of_a_killed_writer_goes(void **state)
@@ -1297,6 +1343,7 @@ int main(void)
                 WITH_DIR(test_ledger_place_reuses_a_record_and_places_around_the_others),
                 WITH_DIR(test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_cpu),
                 WITH_DIR(test_ledger_cache_holds_a_copy_of_the_records),
+                WITH_DIR(test_ledger_cache_says_when_its_records_were_last_reclaimed),
                 WITH_DIR(test_ledger_cache_temporary_file_of_a_killed_writer_goes),
                 WITH_DIR(test_ledger_cache_is_not_trusted_after_a_change_outside_it),
                 WITH_DIR(test_ledger_damaged_cache_is_ignored_for_the_records),

@@ -34,7 +34,9 @@ static void write_config(struct fixture *f, const char *text)
         np_test_write_file(f->config, text);
 }
 
-static void open_context(struct fixture *f, enum np_source source)
+/* A context as a process of `source` opens it, looking for gone containers at
+ * most every `reclaim_interval_ns` (0: at every verb). */
+static void open_context_reclaiming(struct fixture *f, enum np_source source, uint64_t reclaim_interval_ns)
 {
         struct np_context_options options = {
                 .config_path = f->config,
@@ -43,6 +45,7 @@ static void open_context(struct fixture *f, enum np_source source)
                 .cgroup_root = f->cgroup,
                 .proc_root = f->dir, /* no <pid>/cgroup there: the spec's path is used */
                 .source = source,
+                .reclaim_interval_ns = reclaim_interval_ns,
         };
         struct np_diag diag = {};
 
@@ -50,6 +53,11 @@ static void open_context(struct fixture *f, enum np_source source)
         f->context = NULL;
         if (np_context_open(&options, &diag, &f->context) < 0)
                 fail_msg("np_context_open: %s", diag.message);
+}
+
+static void open_context(struct fixture *f, enum np_source source)
+{
+        open_context_reclaiming(f, source, 0);
 }
 
 static int setup(void **state)
@@ -809,13 +817,26 @@ static void test_lifecycle_place_again_repins_what_an_interrupted_run_left(void 
         np_outcome_clear(&outcome);
 }
 
+/* `id`'s poststop never ran: its pid is dead and its cgroup removed. */
+static void make_gone(struct fixture *f, const char *id)
+{
+        struct np_ledger *ledger;
+        struct np_record record;
+        char dir[PATH_MAX + 16];
+
+        assert_int_equal(np_context_ledger(f->context, true, NULL, &ledger), 0);
+        record = *np_ledger_find(ledger, id);
+        record.pid = np_test_dead_pid();
+        assert_int_equal(np_ledger_put(ledger, &record), 0);
+        np_context_unlock(f->context);
+        snprintf(dir, sizeof(dir), "%s/cpuset/%s", f->cgroup, id);
+        np_test_rmtree(dir);
+}
+
 static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **state)
 {
         struct fixture *f = *state;
         struct np_outcome outcome = {};
-        struct np_ledger *ledger;
-        struct np_record record;
-        char dir[PATH_MAX + 16];
         const struct np_update *u;
 
         assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s", "nodes.numapin.io/pod=0", NULL), 0);
@@ -824,14 +845,7 @@ static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **s
                 place(f, NP_PLACE_COMMIT, &outcome, "gone", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=2", NULL),
                 0);
         np_outcome_clear(&outcome);
-        /* its poststop never ran: the pid is dead and the cgroup removed */
-        assert_int_equal(np_context_ledger(f->context, true, NULL, &ledger), 0);
-        record = *np_ledger_find(ledger, "gone");
-        record.pid = np_test_dead_pid();
-        assert_int_equal(np_ledger_put(ledger, &record), 0);
-        np_context_unlock(f->context);
-        snprintf(dir, sizeof(dir), "%s/cpuset/gone", f->cgroup);
-        np_test_rmtree(dir);
+        make_gone(f, "gone");
 
         /* the release of another container, unknown even, drops it and gives its CPUs back */
         assert_int_equal(np_lifecycle_release(f->context, "other", 0, NULL, &outcome), 0);
@@ -841,6 +855,58 @@ static void test_lifecycle_every_verb_reclaims_containers_that_are_gone(void **s
         u = update_for(&outcome, "s");
         assert_non_null(u);
         assert_cpulist_equal(&u->cpus, "0-7,16-23");
+        np_outcome_clear(&outcome);
+}
+
+/* The hook looks for gone containers at most every 10 s, across its processes:
+ * a stale record then keeps its CPUs, until a placement needs them. */
+static void test_lifecycle_a_hook_looks_for_gone_containers_once_an_interval_unless_short_of_cpus(void **state)
+{
+        struct fixture *f = *state;
+        struct np_outcome outcome = {};
+
+        /* each verb in a context of its own, as each hook is a process of its own
+         * (one that keeps its ledger between verbs, the NRI plugin, leaves no cache) */
+        for (unsigned int i = 0; i < 3; i++) {
+                char id[8];
+
+                snprintf(id, sizeof(id), "s%u", i);
+                open_context_reclaiming(f, NP_SOURCE_HOOK, NP_RECLAIM_INTERVAL_NS);
+                assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, id, "nodes.numapin.io/pod=0", NULL), 0);
+                np_outcome_clear(&outcome);
+        }
+        open_context_reclaiming(f, NP_SOURCE_HOOK, NP_RECLAIM_INTERVAL_NS);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "gone", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=6", NULL),
+                0);
+        np_outcome_clear(&outcome);
+        open_context_reclaiming(f, NP_SOURCE_HOOK, NP_RECLAIM_INTERVAL_NS);
+        make_gone(f, "gone");
+
+        /* the next hook, a new process, finds the last look a moment ago: the record stays */
+        open_context_reclaiming(f, NP_SOURCE_HOOK, NP_RECLAIM_INTERVAL_NS);
+        assert_int_equal(place(f, NP_PLACE_COMMIT, &outcome, "s3", "nodes.numapin.io/pod=0", NULL), 0);
+        assert_int_equal(outcome.reclaimed, 0);
+        assert_non_null(find(f, "gone"));
+        np_outcome_clear(&outcome);
+
+        /* 12 of node 0's 16 CPUs: only with the gone container's 6 back, at once */
+        open_context_reclaiming(f, NP_SOURCE_HOOK, NP_RECLAIM_INTERVAL_NS);
+        assert_int_equal(
+                place(f, NP_PLACE_COMMIT, &outcome, "x", "nodes.numapin.io/pod=0", "cpus.numapin.io/pod=12", NULL), 0);
+        assert_int_equal(outcome.kind, NP_OUTCOME_PLACED);
+        assert_int_equal(outcome.reclaimed, 1);
+        assert_null(find(f, "gone"));
+        assert_int_equal(np_cpulist_count(&find(f, "x")->exclusive_cpus), 12);
+        np_outcome_clear(&outcome);
+
+        /* a process that looks at every verb (numapinctl) drops a gone one at once */
+        open_context_reclaiming(f, NP_SOURCE_HOOK, NP_RECLAIM_INTERVAL_NS);
+        make_gone(f, "s0");
+        open_context_reclaiming(f, NP_SOURCE_HOOK, 0);
+        assert_int_equal(np_lifecycle_release(f->context, "other", 0, NULL, &outcome), 0);
+        assert_int_equal(outcome.reclaimed, 1);
+        assert_null(find(f, "s0"));
         np_outcome_clear(&outcome);
 }
 
@@ -1221,6 +1287,7 @@ int main(void)
                 TEST(test_lifecycle_abort_undoes_a_fresh_placement),
                 TEST(test_lifecycle_place_again_repins_what_an_interrupted_run_left),
                 TEST(test_lifecycle_every_verb_reclaims_containers_that_are_gone),
+                TEST(test_lifecycle_a_hook_looks_for_gone_containers_once_an_interval_unless_short_of_cpus),
                 TEST(test_lifecycle_container_annotations_win_over_the_pods_and_foreign_keys_are_ignored),
                 TEST(test_lifecycle_started_records_pid_and_cgroup_of_an_nri_container),
                 TEST(test_lifecycle_adopt_counts_a_container_from_its_cpuset),
