@@ -224,6 +224,15 @@ static int read_value(int dirfd, const char *name, char **ret_value)
         return r;
 }
 
+/* Whether a file's value, as read_value() gave it, is already `value`: the
+ * kernel's lists are in the canonical form np_cpulist_format() writes, so the
+ * write would change nothing (for cpuset.mems, migrate no page) and is left out:
+ * a second stage, or a node whose cgroup holds the placement already, writes none. */
+static bool holds_value(const char *saved, const char *value)
+{
+        return saved && strcmp(saved, value) == 0;
+}
+
 /* `kernfs`: the directory is on a cgroup mount (np_dir_on_kernfs()), where a
  * file is written without the fstat(2) that keeps FIFOs out elsewhere. */
 static int write_value(int dirfd, bool kernfs, const char *name, const char *value)
@@ -357,7 +366,8 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         }
 
         if (mems && layout == NP_CGROUP_LEGACY &&
-            read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0) {
+            read_value(dir_fd, "cpuset.memory_migrate", &saved.memory_migrate) == 0 &&
+            !holds_value(saved.memory_migrate, "1")) {
                 r = write_value(dir_fd, kernfs, "cpuset.memory_migrate", "1");
                 if (r < 0 && r != -ENOENT) {
                         np_cgroup_saved_clear(&saved);
@@ -365,7 +375,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                                             np_file_strerror_at(dir_fd, "cpuset.memory_migrate", r));
                 }
         }
-        if (mems) {
+        if (mems && !holds_value(saved.mems, mems_text)) {
                 r = write_value(dir_fd, kernfs, "cpuset.mems", mems_text);
                 if (r < 0) {
                         np_cgroup_revert(root, layout, path, &saved);
@@ -374,7 +384,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
                                             np_file_strerror_at(dir_fd, "cpuset.mems", r));
                 }
         }
-        r = write_value(dir_fd, kernfs, "cpuset.cpus", cpus_text);
+        r = holds_value(saved.cpus, cpus_text) ? 0 : write_value(dir_fd, kernfs, "cpuset.cpus", cpus_text);
         if (r < 0) {
                 np_diag_fail(diag, r, "cgroup %s: cannot write cpuset.cpus '%s': %s", dir, cpus_text,
                              np_file_strerror_at(dir_fd, "cpuset.cpus", r));

@@ -315,6 +315,38 @@ static void test_cgroup_apply_puts_mems_back_when_cpus_cannot_be_written(void **
         assert_null(saved.cpus);
 }
 
+/* A cgroup that holds the placement already (a second stage, a one-node machine)
+ * is not written: here each file is a symlink, which a read follows and a write
+ * refuses, so any write would fail the apply. A value that differs is written. */
+static void test_cgroup_apply_writes_only_the_values_that_differ(void **state)
+{
+        static const char *const files[] = { "cpuset.cpus", "cpuset.mems", "cpuset.memory_migrate" };
+        static const char *const held[] = { "0-1,16-17\n", "0\n", "1\n" };
+        struct tree *tree = *state;
+        struct np_cgroup_saved saved = {};
+        struct np_diag diag = {};
+        char path[4096], real[64], name[64];
+
+        make_v1_tree(tree);
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(real, sizeof(real), "cpuset/kubepods/pod1/ctr/real.%s", files[i]);
+                put(tree, real, held[i]);
+                snprintf(name, sizeof(name), "cpuset/kubepods/pod1/ctr/%s", files[i]);
+                np_test_path(path, sizeof(path), tree->root, name);
+                assert_int_equal(unlink(path), 0);
+                assert_int_equal(symlink(strrchr(real, '/') + 1, path), 0);
+        }
+        if (apply(tree, NP_CGROUP_LEGACY, "/kubepods/pod1/ctr", "0-1,16-17", "0", &diag, &saved, NULL) < 0)
+                fail_msg("apply: %s", diag.message);
+        assert_string_equal(saved.cpus, "0-1,16-17");
+        np_cgroup_saved_clear(&saved);
+
+        /* other CPUs: cpuset.cpus is written, and the symlink refuses it */
+        assert_int_equal(apply(tree, NP_CGROUP_LEGACY, "/kubepods/pod1/ctr", "2-3", "0", &diag, &saved, NULL), -ELOOP);
+        assert_non_null(strstr(diag.message, "cannot write cpuset.cpus '2-3'"));
+        assert_file(tree, "cpuset/kubepods/pod1/ctr/real.cpuset.cpus", "0-1,16-17\n");
+}
+
 static void test_cgroup_path_from_spec_accepts_plain_paths(void **state)
 {
         char path[PATH_MAX];
@@ -469,6 +501,7 @@ int main(void)
                 WITH_TREE(test_cgroup_apply_refuses_paths_that_leave_the_hierarchy),
                 WITH_TREE(test_cgroup_revert_restores_the_saved_values),
                 WITH_TREE(test_cgroup_apply_puts_mems_back_when_cpus_cannot_be_written),
+                WITH_TREE(test_cgroup_apply_writes_only_the_values_that_differ),
                 cmocka_unit_test(test_cgroup_path_from_spec_accepts_plain_paths),
                 cmocka_unit_test(test_cgroup_path_from_spec_expands_systemd_slices),
                 cmocka_unit_test(test_cgroup_path_from_spec_refuses_escapes_and_bad_forms),
