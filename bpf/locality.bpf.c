@@ -24,8 +24,13 @@ struct kernfs_node {
         __u64 id;
 } __attribute__((preserve_access_index));
 
+struct cgroup_root {
+        int hierarchy_id;
+} __attribute__((preserve_access_index));
+
 struct cgroup {
         struct kernfs_node *kn;
+        struct cgroup_root *root;
 } __attribute__((preserve_access_index));
 
 struct cgroup_subsys_state {
@@ -86,6 +91,11 @@ struct trace_event_raw_sched_migrate_task {
         int dest_cpu;
 } __attribute__((preserve_access_index));
 
+struct trace_event_raw_cgroup {
+        int root; /* the hierarchy id */
+        __u64 id;
+} __attribute__((preserve_access_index));
+
 struct trace_event_raw_mm_page_alloc {
         unsigned long pfn;
         unsigned int order;
@@ -98,6 +108,7 @@ struct trace_event_raw_mm_migrate_pages {
 
 /* --- set by user space before loading -------------------------------------------- */
 const volatile bool key_cgroup_v1 = false;    /* key: the v1 cpuset cgroup, not the v2 one */
+const volatile int key_hierarchy = -1;        /* the hierarchy id of the key's cgroups; -1: unknown */
 const volatile __u32 node_stride = 1;         /* node ids in a slot_stats value */
 const volatile __u32 page_node_shift = 0;     /* tp_btf: node = page->flags >> shift */
 const volatile __u32 block_pfn_shift = 15;    /* classic: memory block = pfn >> shift */
@@ -603,7 +614,7 @@ int migrate_classic(struct trace_event_raw_sched_migrate_task *ctx)
         return 0;
 }
 
-/* --- what makes the cached ids stale ------------------------------------------------
+/* --- what makes the cached ids stale, and a watched cgroup removed ------------------
  * A cgroup removed: the cached ids of older cgroup epochs. A task moved to another
  * cgroup (cgroup_attach_task, and cgroup_transfer_tasks of cgroup v1): the running
  * entries of older running epochs. Each tracepoint has a tp_btf and a classic program. */
@@ -611,6 +622,44 @@ static __always_inline void bump(__u64 *epoch)
 {
         if (*epoch)
                 __sync_fetch_and_add(epoch, 1);
+}
+
+/* A removed cgroup's id is never handed out again, so its key only keeps the set
+ * counted as watching a container: where its release never comes (a hook killed
+ * before the container's record was written, a state dir lost), the set would never
+ * be retired, and its programs would run at every event for ever. The key goes; its
+ * slot keeps the counters for the release, which reads them by slot. Ids are per
+ * hierarchy: only a removal in the keys' own one counts. */
+static __always_inline void forget_removed(int hierarchy, __u64 id)
+{
+        __u32 index = (__u32)(id & index_mask);
+        struct np_bpf_index_entry *e;
+
+        if (hierarchy != key_hierarchy || !id)
+                return;
+        e = bpf_map_lookup_elem(&watch_index, &index);
+        if (!e)
+                return;
+        if (e->cgroup_id == id)
+                e->cgroup_id = 0; /* the rest stays: `overflow` speaks for other ids */
+        else if (e->overflow)
+                bpf_map_delete_elem(&watched, &id);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(rmdir_btf, struct cgroup *cgroup)
+{
+        bump(&cgroup_epoch);
+        forget_removed(cgroup->root->hierarchy_id, cgroup->kn->id);
+        return 0;
+}
+
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int rmdir_classic(struct trace_event_raw_cgroup *ctx)
+{
+        bump(&cgroup_epoch);
+        forget_removed(ctx->root, ctx->id);
+        return 0;
 }
 
 #define BUMP_ON(tracepoint, name, epoch)                                                                               \
@@ -626,7 +675,6 @@ static __always_inline void bump(__u64 *epoch)
                 bump(&epoch);                                                                                          \
                 return 0;                                                                                              \
         }
-BUMP_ON(cgroup_rmdir, rmdir, cgroup_epoch)
 BUMP_ON(cgroup_attach_task, attach, running_epoch)
 BUMP_ON(cgroup_transfer_tasks, transfer, running_epoch)
 

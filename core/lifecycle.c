@@ -350,6 +350,7 @@ static int reclaim(struct verb *verb, bool force, struct np_outcome *outcome)
 {
         _cleanup_free_ struct np_record *gone = NULL;
         struct np_context *context = verb->context;
+        bool monitored = false;
         size_t n_gone = 0;
         int r;
 
@@ -365,7 +366,10 @@ static int reclaim(struct verb *verb, bool force, struct np_outcome *outcome)
                 /* a failure to keep counters of a container long gone is not this verb's */
                 if (np_watch_detach(np_ledger_dir(verb->ledger), &verb->context->config, &gone[i], &ignored) < 0)
                         np_log_debug("%s", ignored.message);
+                monitored |= gone[i].monitor.on;
         }
+        if (monitored)
+                np_watch_retire(&context->config, verb->ledger);
         outcome->reclaimed += (unsigned int)n_gone;
         return (int)n_gone;
 }
@@ -837,16 +841,18 @@ int np_lifecycle_release(struct np_context *context, const char *id, unsigned in
         r = valid_id(id, diag);
         if (r < 0)
                 return r;
-        if (!context->ledger && stat(context->state_dir, &st) < 0 && errno == ENOENT) {
+        if (!context->ledger && stat(context->state_dir, &st) < 0 && errno == ENOENT)
                 return 0; /* nothing was ever placed on this node */
-                return 0;
-        }
         r = verb_begin(&verb, context, diag);
         record = r == 0 ? np_ledger_find(verb.ledger, id) : NULL;
         if (record) {
+                bool monitored = record->monitor.on;
+
                 if (np_watch_detach(np_ledger_dir(verb.ledger), &context->config, record, &monitor_diag) < 0)
                         snprintf(outcome->warning, sizeof(outcome->warning), "%.1000s", monitor_diag.message);
                 r = forget(&verb, id, diag, outcome);
+                if (r == 0 && monitored)
+                        np_watch_retire(&context->config, verb.ledger);
         }
         if (r == 0 && (flags & NP_RELEASE_FORGET))
                 np_exited_remove(np_ledger_dir(verb.ledger), id);

@@ -28,6 +28,12 @@ int np_monitor_map_max_entries(int fd, unsigned int *ret_entries);
 int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_topology *topology, unsigned int slots,
                     char *attach, size_t attach_size, struct np_diag *diag);
 
+/* The id of the cgroup hierarchy the programs key on, from the text of
+ * /proc/self/cgroup ("<id>:<controllers>:<path>" lines, cut up in place): the v2
+ * one (no controllers listed) or the v1 one that lists cpuset. -1 when there is
+ * none: the programs then never take a removed cgroup's key themselves. */
+int np_monitor_key_hierarchy(char *text, bool v1);
+
 /* monitor-pmu.c: the two events of the PMU tier (local and remote DRAM fills). */
 struct np_monitor_pmu_events {
         struct perf_event_attr local;

@@ -171,7 +171,8 @@ static const struct signal signals[] = {
                 .classic_prog = "migrate_pages_classic",
                 .pick_btf = migrate_pages_pick_btf,
         },
-        /* not signals: they make the cached cgroup ids and the running entries stale */
+        /* not signals: they make the cached cgroup ids and the running entries stale, and
+         * cgroup_rmdir takes a removed cgroup's key */
         {
                 .tracepoint = "cgroup_rmdir",
                 .btf_progs = { "rmdir_btf" },
@@ -331,6 +332,42 @@ static int fill_tables(struct locality_bpf *skel, const struct np_topology *topo
         return 0;
 }
 
+int np_monitor_key_hierarchy(char *text, bool v1)
+{
+        char *line, *save = NULL;
+
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *controllers = strchr(line, ':'), *end, *name, *names_save = NULL;
+                long id;
+
+                if (!controllers || !(end = strchr(controllers + 1, ':')))
+                        continue;
+                *end = '\0';
+                controllers++;
+                errno = 0;
+                id = strtol(line, &end, 10);
+                if (errno || end == line || end != controllers - 1 || id < 0 || id > INT_MAX)
+                        continue;
+                if (!v1 && controllers[0] == '\0')
+                        return (int)id;
+                for (name = strtok_r(controllers, ",", &names_save); v1 && name;
+                     name = strtok_r(NULL, ",", &names_save))
+                        if (strcmp(name, "cpuset") == 0)
+                                return (int)id;
+        }
+        return -1;
+}
+
+/* This process's key hierarchy; -1 when /proc/self/cgroup cannot be read. */
+static int key_hierarchy(bool v1)
+{
+        _cleanup_free_ char *text = NULL;
+
+        if (np_read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &text, NULL) < 0)
+                return -1;
+        return np_monitor_key_hierarchy(text, v1);
+}
+
 /* libbpf's own messages are dropped: numapin reports one line of its own. */
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -379,6 +416,7 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
                         "monitor: NUMAPIN_BPF_ATTACH=btf, but the kernel lacks a tp_btf tracepoint or the page flags layout");
         }
         skel->rodata->key_cgroup_v1 = stat("/sys/fs/cgroup/cgroup.controllers", &st) < 0;
+        skel->rodata->key_hierarchy = key_hierarchy(skel->rodata->key_cgroup_v1);
         skel->rodata->pmu_enabled = np_monitor_pmu_probe(&pmu_events, &pmu_info);
         skel->rodata->node_stride = stride;
         skel->rodata->block_pfn_shift = block_shift;

@@ -355,14 +355,23 @@ static void unpin_all(const char *dir)
 }
 
 /* Whether `dir` holds a whole set: its `watched` map is pinned last at load and
- * unpinned first at removal. */
-static bool set_complete(const char *dir)
+ * unpinned first at removal. When it does, `ret_loaded` (if not NULL) is when. */
+static bool set_complete(const char *dir, struct timespec *ret_loaded)
 {
         char watched[PATH_MAX + 16];
         struct stat st;
 
         snprintf(watched, sizeof(watched), "%s/watched", dir);
-        return stat(watched, &st) == 0;
+        if (stat(watched, &st) < 0)
+                return false;
+        if (ret_loaded)
+                *ret_loaded = st.st_ctim;
+        return true;
+}
+
+static bool earlier(const struct timespec *a, const struct timespec *b)
+{
+        return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 /* A pin directory's name: the 16 hex digits of np_monitor_dir. */
@@ -373,13 +382,15 @@ static bool is_set_name(const char *name)
         return n == 16 && name[n] == '\0';
 }
 
-/* Unpins the other builds' sets under pin_root that watch no cgroup, as a new
- * build's set is loaded (the caller holds the pin root's lock): their programs
- * would otherwise go on running at every context switch and page allocation of
- * the machine until it reboots. A set that still watches containers stays until
- * np_watch_detach takes its last one; one without `watched`, left by a load or a
- * removal that was killed, goes. */
-static void retire_idle_sets(const char *pin_root, const char *own)
+/* Unpins the other builds' sets under pin_root that watch no cgroup (the caller
+ * holds the pin root's lock): their programs would otherwise go on running at
+ * every context switch and page allocation of the machine until it reboots. A set
+ * that still watches containers stays until np_watch_detach takes its last one;
+ * one without `watched`, left by a load or a removal that was killed, goes. Sets
+ * loaded after `before` (if not NULL), and those `in_use` (if not NULL) says
+ * records still name, stay too. */
+static void retire_idle_sets(const char *pin_root, const char *own, const struct timespec *before,
+                             bool (*in_use)(const char *dir, void *userdata), void *userdata)
 {
         DIR *d = opendir(pin_root);
         struct dirent *e;
@@ -388,6 +399,7 @@ static void retire_idle_sets(const char *pin_root, const char *own)
                 return;
         while ((e = readdir(d))) {
                 _cleanup_monitor_ struct np_monitor *other = NULL;
+                struct timespec loaded;
                 char dir[PATH_MAX];
                 unsigned int watched = 1;
                 int w;
@@ -397,12 +409,13 @@ static void retire_idle_sets(const char *pin_root, const char *own)
                 w = snprintf(dir, sizeof(dir), "%s/%s", pin_root, e->d_name);
                 if (w < 0 || (size_t)w >= sizeof(dir) || strcmp(dir, own) == 0)
                         continue;
-                if (!set_complete(dir)) {
+                if (!set_complete(dir, &loaded)) {
                         unpin_all(dir);
                         np_log_info("monitor: unpinned %s, a set whose load or removal was interrupted", dir);
                         continue;
                 }
-                if (np_monitor_open_dir(dir, NULL, &other) < 0)
+                if ((before && !earlier(&loaded, before)) || (in_use && in_use(dir, userdata)) ||
+                    np_monitor_open_dir(dir, NULL, &other) < 0)
                         continue;
                 if (np_monitor_count(other, &watched) == 0 && watched == 0) {
                         unpin_all(dir);
@@ -410,6 +423,49 @@ static void retire_idle_sets(const char *pin_root, const char *own)
                 }
         }
         closedir(d);
+}
+
+/* Takes the lock on pin_root that loaders take; the fd, or <0 (errno set). */
+static int lock_pin_root(const char *pin_root)
+{
+        int fd = open(pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -1;
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        close(fd);
+                        return -1;
+                }
+        return fd;
+}
+
+int np_monitor_retire(const char *pin_root, bool (*in_use)(const char *dir, void *userdata), void *userdata)
+{
+        _cleanup_close_ int lock_fd = -1;
+        struct timespec own_loaded;
+        char own[PATH_MAX];
+        bool others = false;
+        struct dirent *e;
+        DIR *d;
+
+        if (np_monitor_dir(pin_root, own, sizeof(own)) < 0)
+                return -ENAMETOOLONG;
+        d = opendir(pin_root);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        /* the common case, this build's set alone, costs a directory read */
+        while (!others && (e = readdir(d)))
+                others = is_set_name(e->d_name) && strcmp(e->d_name, NP_MONITOR_OBJECT_HASH) != 0;
+        closedir(d);
+        if (!others)
+                return 0;
+        lock_fd = lock_pin_root(pin_root);
+        if (lock_fd < 0)
+                return -errno;
+        if (set_complete(own, &own_loaded))
+                retire_idle_sets(pin_root, own, &own_loaded, in_use, userdata);
+        return 0;
 }
 
 int np_monitor_remove(const char *dir)
@@ -446,20 +502,16 @@ static int open_own(const char *sysfs_root, const char *pin_root, const struct n
                 if (r < 0)
                         return r;
                 /* one loader at a time; the others find its set complete */
-                lock_fd = open(pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                lock_fd = lock_pin_root(pin_root);
                 if (lock_fd < 0)
-                        return np_diag_fail(diag, -errno, "monitor: %s: %s", pin_root, strerror(errno));
-                while (flock(lock_fd, LOCK_EX) < 0)
-                        if (errno != EINTR)
-                                return np_diag_fail(diag, -errno, "monitor: cannot lock %s: %s", pin_root,
-                                                    strerror(errno));
+                        return np_diag_fail(diag, -errno, "monitor: cannot lock %s: %s", pin_root, strerror(errno));
                 if (stat(watched, &st) < 0) {
                         if (stat(dir, &st) == 0)
                                 unpin_all(dir); /* an interrupted load */
                         r = np_monitor_load(sysfs_root, dir, topology, slots, attach, sizeof(attach), diag);
                         if (r < 0)
                                 return r;
-                        retire_idle_sets(pin_root, dir);
+                        retire_idle_sets(pin_root, dir, NULL, NULL, NULL);
                 }
         }
         r = open_set(dir, watch_only, diag, ret_monitor);

@@ -113,6 +113,13 @@ void np_monitor_snapshot_slot(const struct np_monitor_snapshot *snapshot, uint32
 int np_monitor_count(const struct np_monitor *monitor, unsigned int *ret_count);
 /* Detaches and unpins a whole set (an older build's, once nothing uses it). */
 int np_monitor_remove(const char *dir);
+/* Unpins the sets under `pin_root` that other builds loaded before this build's,
+ * that watch no container any more (their keys go as their cgroups are removed,
+ * also where a release never came) and that `in_use` (if not NULL) does not say
+ * records still name; under the lock loaders take. A newer build's set stays: it
+ * may not watch its first container yet. Nothing when this build's set is not
+ * loaded, and only a directory read when it is the only one. */
+int np_monitor_retire(const char *pin_root, bool (*in_use)(const char *dir, void *userdata), void *userdata);
 
 /* Whether the monitor can count here, in two questions a caller asks once each:
  * whether `sysfs_root` (NULL: "/sys") is a sysfs mount, and whether `cgroup_dir`

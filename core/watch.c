@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Attaching a placed container to the locality monitor and detaching it: the
  * slot is the first one no record of the same pinned set holds; at exit the
- * final counters are kept under <state_dir>/exited/. */
+ * final counters are kept under <state_dir>/exited/, and other builds' sets that
+ * watch nothing any more are retired. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -102,8 +103,28 @@ int np_watch_detach(const char *state_dir, const struct np_config *config, const
                         np_diag_fail(diag, r, "monitor: cannot keep the final counters of container '%s': %s",
                                      record->id, strerror(-r));
         }
+        /* another build's set goes with its last container */
         if (np_monitor_dir(config->monitor_pin_dir, current, sizeof(current)) == 0 &&
             strcmp(current, record->monitor.dir) != 0 && np_monitor_count(monitor, &left) == 0 && left == 0)
                 np_monitor_remove(record->monitor.dir);
         return r;
+}
+
+/* Whether a record of the ledger `userdata` is watched in the set `dir`. */
+static bool set_in_use(const char *dir, void *userdata)
+{
+        const struct np_ledger *ledger = userdata;
+
+        for (const struct np_record *r = np_ledger_next(ledger, NULL); r; r = np_ledger_next(ledger, r))
+                if (r->monitor.on && strcmp(r->monitor.dir, dir) == 0)
+                        return true;
+        return false;
+}
+
+void np_watch_retire(const struct np_config *config, const struct np_ledger *ledger)
+{
+        int r = np_monitor_retire(config->monitor_pin_dir, set_in_use, (void *)ledger);
+
+        if (r < 0)
+                np_log_debug("monitor: cannot retire the idle sets of %s: %s", config->monitor_pin_dir, strerror(-r));
 }

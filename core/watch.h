@@ -21,3 +21,8 @@ void np_watch_unwatch(const struct np_record *record);
  * removes an older build's pinned set once it watches nothing. */
 int np_watch_detach(const char *state_dir, const struct np_config *config, const struct np_record *record,
                     struct np_diag *diag);
+/* After a release: unpins the other builds' sets under the config's pin root that
+ * watch no container any more and that no record of `ledger` names (a container
+ * whose release never came, its key gone with its cgroup, must not keep a set's
+ * programs running for ever). */
+void np_watch_retire(const struct np_config *config, const struct np_ledger *ledger);

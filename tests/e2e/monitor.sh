@@ -155,3 +155,30 @@ out=$(ctl stats '../x' 2>&1)
 st=$?
 malformed_refused() { [ $st -eq 2 ] && echo "$out" | grep -q "is not a container id" || why "status $st: $out"; }
 check "monitor: stats with a malformed id fails with the allowed form" malformed_refused
+
+# --- a container whose poststop never came, in an older build's set --------------------------
+# Its state dir is lost and it has no poststop: only the removal of its cgroup can end its
+# watch, and the next release of this build then unpins the older set that watches nothing.
+PIN=/sys/fs/bpf/numapin-e2e-orphan-$$
+at_exit "rm -rf '$PIN'"
+echo "{\"monitor_pin_dir\": \"$PIN\"}" >"$NP_TMP/orphan.json"
+CONF=$NP_TMP/orphan.json
+SD=$NP_TMP/orphan-state
+id=$(cid orphan)
+b=$(bundle orphan '{"nodes.numapin.io/pod": "0"}' "sleep 600")
+jq 'del(.hooks.poststop)' "$b/config.json" >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/orphan.out" 2>&1
+own=$(ls "$PIN")
+older=$PIN/0000000000000001
+mv "$PIN/$own" "$older" && rm -rf "$SD"
+id=$(cid after)
+b=$(bundle after '{"nodes.numapin.io/pod": "0"}' "sleep 600")
+at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
+runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/after.out" 2>&1
+expect_eq "monitor: an older set that still watches a running container stays at the next load" \
+        "0000000000000001 $own" "$(ls "$PIN" | tr '\n' ' ' | sed 's/ $//')"
+runc_ delete -f "$(cid orphan)" >/dev/null 2>&1
+runc_ delete -f "$id" >/dev/null 2>&1
+expect_eq "monitor: once its container's cgroup is gone, the next release unpins the older set" \
+        "$own" "$(ls "$PIN" | tr '\n' ' ' | sed 's/ $//')"

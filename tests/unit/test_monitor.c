@@ -604,6 +604,79 @@ static void test_monitor_counts_each_new_cgroup_where_removed_ones_were(void **s
         }
 }
 
+/* A container whose release never comes (its hook killed before its record was
+ * written, its state dir lost) must not keep its set counted as watching: the
+ * removal of its cgroup takes its key, in the index or in the hash, and leaves
+ * the other keys and its slot's counters, which a late release still reads. */
+static void test_monitor_takes_the_key_of_a_watched_cgroup_as_it_is_removed(void **state)
+{
+        struct env *env = *state;
+        struct np_monitor *monitor;
+        const char *indexed, *hashed;
+        uint64_t indexed_id, hashed_id, other_id;
+        struct np_locality l;
+        uint32_t slot = 0;
+
+        require_bpf();
+        monitor = load_monitor(env, suite.host, 8);
+        indexed = make_cgroup(env, "gone-indexed", &indexed_id);
+        hashed = make_cgroup(env, "gone-hashed", &hashed_id);
+        watch(monitor, indexed_id, 0, "0");
+        /* an id that holds the hashed cgroup's index entry sends it to the hash */
+        other_id = hashed_id + monitor->index_size;
+        watch(monitor, other_id, 5, "0");
+        watch(monitor, hashed_id, 1, "0");
+        assert_int_equal(watched_count(monitor), 3);
+        run_child(env, indexed, (struct phase){ .touch_bytes = 16 * MIB, .pin_cpu = -1 });
+
+        remove_cgroup(indexed);
+        remove_cgroup(hashed);
+        assert_int_equal(np_monitor_lookup(monitor, indexed_id, &slot), -ENOENT);
+        assert_int_equal(np_monitor_lookup(monitor, hashed_id, &slot), -ENOENT);
+        assert_int_equal(np_monitor_lookup(monitor, other_id, &slot), 0);
+        assert_int_equal(slot, 5);
+        assert_int_equal(watched_count(monitor), 1);
+        l = read_slot(monitor, 0);
+        assert_pages_near(&l, total_pages(&l), pages_of(16 * MIB), "pages of a cgroup removed since");
+        /* the release that comes late still unwatches and reads without an error */
+        assert_int_equal(np_monitor_unwatch(monitor, indexed_id), 0);
+        assert_int_equal(np_monitor_unwatch(monitor, hashed_id), 0);
+        assert_int_equal(watched_count(monitor), 1);
+}
+
+/* Cgroup ids are per hierarchy: the removal of a cgroup of another hierarchy (a
+ * named v1 one, mounted here) whose id is watched must leave that key. */
+static void test_monitor_keeps_a_key_whose_id_goes_in_another_hierarchy(void **state)
+{
+        struct env *env = *state;
+        char mount_dir[PATH_MAX], options[64], *child;
+        struct np_monitor *monitor;
+        uint64_t id;
+        uint32_t slot = 0;
+
+        require_bpf();
+        monitor = load_monitor(env, suite.host, 8);
+        snprintf(mount_dir, sizeof(mount_dir), "%.4000s/named-%d", suite.tmp, (int)env->attach);
+        assert_int_equal(mkdir(mount_dir, 0700), 0);
+        snprintf(options, sizeof(options), "none,name=numapin-test-%d", (int)getpid());
+        if (mount("numapin-test", mount_dir, "cgroup", 0, options) < 0) {
+                rmdir(mount_dir);
+                skip_because("cannot mount a named cgroup v1 hierarchy (%s): %s", options, strerror(errno));
+        }
+        snprintf(env->mount, sizeof(env->mount), "%s", mount_dir);
+        assert_true(env->n_cgroups < MAX_HELD);
+        child = env->cgroups[env->n_cgroups++];
+        snprintf(child, PATH_MAX, "%.4000s/child", mount_dir);
+        assert_int_equal(mkdir(child, 0755), 0);
+        assert_int_equal(np_monitor_cgroup_id(child, &id), 0);
+        watch(monitor, id, 2, "0");
+
+        remove_cgroup(child);
+        assert_int_equal(np_monitor_lookup(monitor, id, &slot), 0);
+        assert_int_equal(slot, 2);
+        assert_int_equal(watched_count(monitor), 1);
+}
+
 /* The tp_btf programs keep the cgroup id of each CPU's running task from its switch
  * in: a task that moves itself into a watched cgroup and touches memory at once,
  * before it is switched out, must have those pages counted in its new cgroup. */
@@ -647,6 +720,8 @@ int main(void)
                 BOTH(test_monitor_counts_a_cgroup_whose_index_entry_another_holds),
                 BOTH(test_monitor_counts_each_new_cgroup_where_removed_ones_were),
                 BOTH(test_monitor_counts_the_pages_of_a_task_that_moved_itself_while_running),
+                BOTH(test_monitor_takes_the_key_of_a_watched_cgroup_as_it_is_removed),
+                BOTH(test_monitor_keeps_a_key_whose_id_goes_in_another_hierarchy),
         };
 
         return cmocka_run_group_tests(tests, suite_setup, suite_teardown);

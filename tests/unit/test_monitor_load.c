@@ -17,6 +17,7 @@
 
 #include <linux/magic.h>
 
+#include "../../core/monitor-internal.h"
 #include "../../core/watch.h"
 #include "monitor_test.h"
 
@@ -278,6 +279,28 @@ static __u32 pinned_link_id(const char *dir)
         return id;
 }
 
+/* Fails unless the link `id` is gone within a second (the kernel may free an
+ * unpinned link after an RCU grace period). */
+static void link_gone(__u32 id)
+{
+        for (int i = 0; i < 100; i++) {
+                int fd = bpf_link_get_fd_by_id(id);
+
+                if (fd < 0 && errno == ENOENT)
+                        return;
+                if (fd >= 0)
+                        close(fd);
+                usleep(10000);
+        }
+        fail_msg("link %u is still attached a second after its set was unpinned", id);
+}
+
+/* An in_use callback of np_monitor_retire: records name the set `userdata`. */
+static bool names_dir_of(const char *dir, void *userdata)
+{
+        return strcmp(dir, userdata) == 0;
+}
+
 /* Loads a set into pin_root and renames its directory to `name`, as an older
  * build would have left it; watches cgroup 4242 in it first when `watching`. */
 static void leave_older_set(struct env *env, const char *pin_root, const char *name, bool watching, char *old_dir,
@@ -523,6 +546,94 @@ static void test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_
         assert_false(file_exists(old_dir)); /* the last one gone, the set goes */
 }
 
+/* Older builds' sets whose containers went without a release (their keys went
+ * with their cgroups) are retired after a release of this build, unless a record
+ * still names them; a set loaded after this build's stays, as it may not watch
+ * its first container yet. */
+static void test_monitor_retire_unpins_older_sets_whose_cgroups_went_without_a_release(void **state)
+{
+        struct env *env = *state;
+        const char *pin_root = new_pin_root(env);
+        char gone_dir[PATH_MAX + 32], named_dir[PATH_MAX + 32], newer_dir[PATH_MAX + 32], own_dir[PATH_MAX];
+        const char *gone_cgroup, *named_cgroup;
+        struct np_monitor *gone, *named;
+        uint64_t gone_id, named_id;
+        __u32 gone_link;
+
+        require_bpf();
+        gone_cgroup = make_cgroup(env, "retire-gone", &gone_id);
+        named_cgroup = make_cgroup(env, "retire-named", &named_id);
+        gone = load_monitor_at(env, pin_root, suite.host, 4);
+        watch(gone, gone_id, 0, "0");
+        assert_int_equal(np_monitor_dir(pin_root, own_dir, sizeof(own_dir)), 0);
+        np_test_path(gone_dir, sizeof(gone_dir), pin_root, "0000000000000007");
+        assert_int_equal(rename(own_dir, gone_dir), 0);
+        named = load_monitor_at(env, pin_root, suite.host, 4);
+        watch(named, named_id, 0, "0");
+        np_test_path(named_dir, sizeof(named_dir), pin_root, "0000000000000008");
+        assert_int_equal(rename(own_dir, named_dir), 0);
+        gone_link = pinned_link_id(gone_dir);
+        /* this build's set: both older ones still watch a cgroup, so they stay */
+        load_monitor_at(env, pin_root, suite.host, 4);
+        assert_true(file_exists(gone_dir));
+        assert_true(file_exists(named_dir));
+        leave_set_with_pmu_info_of(pin_root, "0000000000000009", sizeof(struct np_bpf_pmu_info), newer_dir,
+                                   sizeof(newer_dir));
+
+        assert_int_equal(np_monitor_retire(pin_root, names_dir_of, named_dir), 0);
+        assert_true(file_exists(gone_dir)); /* its cgroup is still there */
+        remove_cgroup(gone_cgroup);
+        remove_cgroup(named_cgroup);
+        assert_int_equal(np_monitor_retire(pin_root, names_dir_of, named_dir), 0);
+        assert_false(file_exists(gone_dir));
+        link_gone(gone_link);
+        assert_true(file_exists(named_dir));
+        assert_true(file_exists(newer_dir));
+        assert_true(file_exists(own_dir));
+        /* once no record names it, it goes too */
+        assert_int_equal(np_monitor_retire(pin_root, NULL, NULL), 0);
+        assert_false(file_exists(named_dir));
+        assert_true(file_exists(newer_dir));
+        assert_int_equal(np_test_count_entries(pin_root), 2);
+}
+
+/* The hierarchy the programs key on comes from /proc/self/cgroup: the v1 one that
+ * lists cpuset among its controllers, or the v2 one; lines of another form are
+ * passed over, and none found is -1 (no removal then takes a key). */
+static void test_monitor_key_hierarchy_is_read_from_proc_self_cgroup(void **state)
+{
+        const char hybrid[] = "12:pids:/user.slice\n"
+                              "5:cpu,cpuacct:/\n"
+                              "3:cpuset,memory:/\n"
+                              "1:name=systemd:/init.scope\n"
+                              "0::/init.scope\n";
+        const char *const refused[] = {
+                "",
+                "x:cpuset:/\n",
+                ":cpuset:/\n",
+                "-3:cpuset:/\n",
+                "99999999999:cpuset:/\n",
+                "3:cpusets:/\n",
+                "3cpuset:/\n",
+                "3:cpuset\n",
+                "3 :cpuset:/\n",
+        };
+        char text[256];
+
+        (void)state;
+        snprintf(text, sizeof(text), "%s", hybrid);
+        assert_int_equal(np_monitor_key_hierarchy(text, true), 3);
+        snprintf(text, sizeof(text), "%s", hybrid);
+        assert_int_equal(np_monitor_key_hierarchy(text, false), 0);
+        snprintf(text, sizeof(text), "12:pids:/\n7:cpuset:/\n");
+        assert_int_equal(np_monitor_key_hierarchy(text, false), -1); /* no v2 line */
+        for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+                snprintf(text, sizeof(text), "%s", refused[i]);
+                if (np_monitor_key_hierarchy(text, true) != -1)
+                        fail_msg("'%s' gave a hierarchy", refused[i]);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -539,6 +650,8 @@ int main(void)
                 ONE_TEST(test_monitor_load_unpins_an_older_layout_set_that_watches_nothing),
                 ONE_TEST(test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_with_its_last),
                 ONE_TEST(test_monitor_open_takes_a_set_with_another_pmu_info_for_another_builds),
+                ONE_TEST(test_monitor_retire_unpins_older_sets_whose_cgroups_went_without_a_release),
+                ONE_TEST(test_monitor_key_hierarchy_is_read_from_proc_self_cgroup),
         };
 
         return cmocka_run_group_tests(tests, load_suite_setup, suite_teardown);
