@@ -447,6 +447,30 @@ static const char *pinned_flavour(const char *dir)
                               : "no pinned programs";
 }
 
+/* A clause for another build's set still pinned (np_monitor_each_other_set). */
+static void other_set_clause(const char *dir, int watched, void *userdata)
+{
+        struct line *line = userdata;
+
+        if (watched > 0)
+                clause(line, NP_CHECK_OK,
+                       "another build's set %s still watches %d container%s, and is unpinned after the last one's "
+                       "release",
+                       dir, watched, watched == 1 ? "" : "s");
+        else if (watched == 0)
+                clause(line, NP_CHECK_WARNING,
+                       "another build's set %s watches no container, but its programs still run at every event: the "
+                       "next release of a monitored container unpins it (or rm -r %s)",
+                       dir, dir);
+        else if (watched == -ENOENT)
+                clause(line, NP_CHECK_WARNING,
+                       "%s is a set whose load or removal was cut short: the next load or release unpins it", dir);
+        else
+                clause(line, NP_CHECK_WARNING, "another build's set %s cannot be counted: %s%s", dir,
+                       strerror(-watched),
+                       watched == -EPERM || watched == -EACCES ? " (run numapinctl doctor as root)" : "");
+}
+
 static int check_bpf(struct np_context *context, const struct np_doctor_paths *paths, struct np_doctor *doctor,
                      struct np_monitor **ret_monitor, bool *ret_loaded)
 {
@@ -496,6 +520,7 @@ static int check_bpf(struct np_context *context, const struct np_doctor_paths *p
         if (stat(watched, &st) < 0 && errno == ENOENT) {
                 clause(&line, NP_CHECK_OK,
                        "the monitor is not loaded yet (%s): the first container placed with it loads it", dir);
+                np_monitor_each_other_set(pin_root, other_set_clause, &line);
                 return add_check(doctor, "bpf", &line);
         }
         *ret_loaded = true;
@@ -526,6 +551,7 @@ static int check_bpf(struct np_context *context, const struct np_doctor_paths *p
                                pinned_flavour(dir), used, monitor->slots, monitor->slots - used);
                 *ret_monitor = monitor;
         }
+        np_monitor_each_other_set(pin_root, other_set_clause, &line);
         return add_check(doctor, "bpf", &line);
 }
 

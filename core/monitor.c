@@ -468,6 +468,33 @@ int np_monitor_retire(const char *pin_root, bool (*in_use)(const char *dir, void
         return 0;
 }
 
+void np_monitor_each_other_set(const char *pin_root, void (*each)(const char *dir, int watched, void *userdata),
+                               void *userdata)
+{
+        DIR *d = opendir(pin_root);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                _cleanup_monitor_ struct np_monitor *other = NULL;
+                unsigned int watched = 0;
+                char dir[PATH_MAX];
+                int w, r;
+
+                if (!is_set_name(e->d_name) || strcmp(e->d_name, NP_MONITOR_OBJECT_HASH) == 0)
+                        continue;
+                w = snprintf(dir, sizeof(dir), "%s/%s", pin_root, e->d_name);
+                if (w < 0 || (size_t)w >= sizeof(dir))
+                        continue;
+                r = !set_complete(dir, NULL) ? -ENOENT : np_monitor_open_dir(dir, NULL, &other);
+                if (r == 0)
+                        r = np_monitor_count(other, &watched);
+                each(dir, r < 0 ? r : (int)MIN(watched, (unsigned int)INT_MAX), userdata);
+        }
+        closedir(d);
+}
+
 int np_monitor_remove(const char *dir)
 {
         struct stat st;

@@ -120,6 +120,11 @@ int np_monitor_remove(const char *dir);
  * may not watch its first container yet. Nothing when this build's set is not
  * loaded, and only a directory read when it is the only one. */
 int np_monitor_retire(const char *pin_root, bool (*in_use)(const char *dir, void *userdata), void *userdata);
+/* Calls `each` with every other build's set under `pin_root` and how many
+ * containers it watches (-ENOENT for a set whose load or removal was cut short,
+ * another -errno when it cannot be counted). */
+void np_monitor_each_other_set(const char *pin_root, void (*each)(const char *dir, int watched, void *userdata),
+                               void *userdata);
 
 /* Whether the monitor can count here, in two questions a caller asks once each:
  * whether `sysfs_root` (NULL: "/sys") is a sysfs mount, and whether `cgroup_dir`

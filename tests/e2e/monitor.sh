@@ -178,7 +178,16 @@ at_exit "runc --root '$RUNC_ROOT' delete -f '$id'"
 runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/after.out" 2>&1
 expect_eq "monitor: an older set that still watches a running container stays at the next load" \
         "0000000000000001 $own" "$(ls "$PIN" | tr '\n' ' ' | sed 's/ $//')"
+bpf_line() { ctl doctor 2>&1 | grep '^[a-z]* *bpf '; }
+expect_contains "monitor: doctor names the older set and the container it still watches" \
+        "ok       bpf      bpffs at" "$(bpf_line)"
+expect_contains "monitor: doctor says how many containers the older set watches" \
+        "another build's set $older still watches 1 container, and is unpinned after the last one's release" \
+        "$(bpf_line)"
 runc_ delete -f "$(cid orphan)" >/dev/null 2>&1
+expect_contains "monitor: once the container's cgroup is gone, doctor warns of the older set watching nothing" \
+        "another build's set $older watches no container, but its programs still run at every event" "$(bpf_line)"
 runc_ delete -f "$id" >/dev/null 2>&1
 expect_eq "monitor: once its container's cgroup is gone, the next release unpins the older set" \
         "$own" "$(ls "$PIN" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "monitor: doctor then names no other set" "" "$(bpf_line | grep -o "another build's set")"
