@@ -462,7 +462,7 @@ static void other_set_clause(const char *dir, int watched, void *userdata)
                        "another build's set %s watches no container, but its programs still run at every event: the "
                        "next release of a monitored container unpins it (or rm -r %s)",
                        dir, dir);
-        else if (watched == -ENOENT)
+        else if (watched == NP_SET_CUT_SHORT)
                 clause(line, NP_CHECK_WARNING,
                        "%s is a set whose load or removal was cut short: the next load or release unpins it", dir);
         else

@@ -382,15 +382,8 @@ static bool is_set_name(const char *name)
         return n == 16 && name[n] == '\0';
 }
 
-/* Unpins the other builds' sets under pin_root that watch no cgroup (the caller
- * holds the pin root's lock): their programs would otherwise go on running at
- * every context switch and page allocation of the machine until it reboots. A set
- * that still watches containers stays until np_watch_detach takes its last one;
- * one without `watched`, left by a load or a removal that was killed, goes. Sets
- * loaded after `before` (if not NULL), and those `in_use` (if not NULL) says
- * records still name, stay too. */
-static void retire_idle_sets(const char *pin_root, const char *own, const struct timespec *before,
-                             bool (*in_use)(const char *dir, void *userdata), void *userdata)
+/* Calls `fn` with the directory of every set under pin_root but this build's. */
+static void each_other_dir(const char *pin_root, void (*fn)(const char *dir, void *userdata), void *userdata)
 {
         DIR *d = opendir(pin_root);
         struct dirent *e;
@@ -398,31 +391,70 @@ static void retire_idle_sets(const char *pin_root, const char *own, const struct
         if (!d)
                 return;
         while ((e = readdir(d))) {
-                _cleanup_monitor_ struct np_monitor *other = NULL;
-                struct timespec loaded;
                 char dir[PATH_MAX];
-                unsigned int watched = 1;
                 int w;
 
-                if (!is_set_name(e->d_name))
+                if (!is_set_name(e->d_name) || strcmp(e->d_name, NP_MONITOR_OBJECT_HASH) == 0)
                         continue;
                 w = snprintf(dir, sizeof(dir), "%s/%s", pin_root, e->d_name);
-                if (w < 0 || (size_t)w >= sizeof(dir) || strcmp(dir, own) == 0)
-                        continue;
-                if (!set_complete(dir, &loaded)) {
-                        unpin_all(dir);
-                        np_log_info("monitor: unpinned %s, a set whose load or removal was interrupted", dir);
-                        continue;
-                }
-                if ((before && !earlier(&loaded, before)) || (in_use && in_use(dir, userdata)) ||
-                    np_monitor_open_dir(dir, NULL, &other) < 0)
-                        continue;
-                if (np_monitor_count(other, &watched) == 0 && watched == 0) {
-                        unpin_all(dir);
-                        np_log_info("monitor: unpinned %s, another build's set that watched no container", dir);
-                }
+                if (w >= 0 && (size_t)w < sizeof(dir))
+                        fn(dir, userdata);
         }
         closedir(d);
+}
+
+/* How many containers the set in `dir` watches, or -errno when it cannot be
+ * counted; NP_SET_CUT_SHORT for one without `watched`, whose load or removal was
+ * cut short. When it loaded goes into `ret_loaded` (if not NULL). */
+static int count_set(const char *dir, struct timespec *ret_loaded)
+{
+        _cleanup_monitor_ struct np_monitor *other = NULL;
+        unsigned int watched = 0;
+        int r;
+
+        if (!set_complete(dir, ret_loaded))
+                return NP_SET_CUT_SHORT;
+        r = np_monitor_open_dir(dir, NULL, &other);
+        if (r == 0)
+                r = np_monitor_count(other, &watched);
+        return r < 0 ? r : (int)MIN(watched, (unsigned int)INT_MAX);
+}
+
+struct retirement {
+        const struct timespec *before;
+        bool (*in_use)(const char *dir, void *userdata);
+        void *userdata;
+};
+
+static void retire_if_idle(const char *dir, void *userdata)
+{
+        const struct retirement *how = userdata;
+        struct timespec loaded;
+        int watched = count_set(dir, &loaded);
+
+        if (watched == NP_SET_CUT_SHORT) {
+                unpin_all(dir);
+                np_log_info("monitor: unpinned %s, a set whose load or removal was interrupted", dir);
+        } else if (watched == 0 && !(how->before && !earlier(&loaded, how->before)) &&
+                   !(how->in_use && how->in_use(dir, how->userdata))) {
+                unpin_all(dir);
+                np_log_info("monitor: unpinned %s, another build's set that watched no container", dir);
+        }
+}
+
+/* Unpins the other builds' sets under pin_root that watch no cgroup (the caller
+ * holds the pin root's lock): their programs would otherwise go on running at
+ * every context switch and page allocation of the machine until it reboots. A set
+ * that still watches containers stays until np_watch_detach takes its last one;
+ * one without `watched`, left by a load or a removal that was killed, goes. Sets
+ * loaded after `before` (if not NULL), and those `in_use` (if not NULL) says
+ * records still name, stay too. */
+static void retire_idle_sets(const char *pin_root, const struct timespec *before,
+                             bool (*in_use)(const char *dir, void *userdata), void *userdata)
+{
+        struct retirement how = { .before = before, .in_use = in_use, .userdata = userdata };
+
+        each_other_dir(pin_root, retire_if_idle, &how);
 }
 
 /* Takes the lock on pin_root that loaders take; the fd, or <0 (errno set). */
@@ -464,35 +496,28 @@ int np_monitor_retire(const char *pin_root, bool (*in_use)(const char *dir, void
         if (lock_fd < 0)
                 return -errno;
         if (set_complete(own, &own_loaded))
-                retire_idle_sets(pin_root, own, &own_loaded, in_use, userdata);
+                retire_idle_sets(pin_root, &own_loaded, in_use, userdata);
         return 0;
+}
+
+struct other_sets {
+        void (*each)(const char *dir, int watched, void *userdata);
+        void *userdata;
+};
+
+static void report_set(const char *dir, void *userdata)
+{
+        const struct other_sets *to = userdata;
+
+        to->each(dir, count_set(dir, NULL), to->userdata);
 }
 
 void np_monitor_each_other_set(const char *pin_root, void (*each)(const char *dir, int watched, void *userdata),
                                void *userdata)
 {
-        DIR *d = opendir(pin_root);
-        struct dirent *e;
+        struct other_sets to = { .each = each, .userdata = userdata };
 
-        if (!d)
-                return;
-        while ((e = readdir(d))) {
-                _cleanup_monitor_ struct np_monitor *other = NULL;
-                unsigned int watched = 0;
-                char dir[PATH_MAX];
-                int w, r;
-
-                if (!is_set_name(e->d_name) || strcmp(e->d_name, NP_MONITOR_OBJECT_HASH) == 0)
-                        continue;
-                w = snprintf(dir, sizeof(dir), "%s/%s", pin_root, e->d_name);
-                if (w < 0 || (size_t)w >= sizeof(dir))
-                        continue;
-                r = !set_complete(dir, NULL) ? -ENOENT : np_monitor_open_dir(dir, NULL, &other);
-                if (r == 0)
-                        r = np_monitor_count(other, &watched);
-                each(dir, r < 0 ? r : (int)MIN(watched, (unsigned int)INT_MAX), userdata);
-        }
-        closedir(d);
+        each_other_dir(pin_root, report_set, &to);
 }
 
 int np_monitor_remove(const char *dir)
@@ -538,7 +563,7 @@ static int open_own(const char *sysfs_root, const char *pin_root, const struct n
                         r = np_monitor_load(sysfs_root, dir, topology, slots, attach, sizeof(attach), diag);
                         if (r < 0)
                                 return r;
-                        retire_idle_sets(pin_root, dir, NULL, NULL, NULL);
+                        retire_idle_sets(pin_root, NULL, NULL, NULL);
                 }
         }
         r = open_set(dir, watch_only, diag, ret_monitor);

@@ -120,9 +120,11 @@ int np_monitor_remove(const char *dir);
  * may not watch its first container yet. Nothing when this build's set is not
  * loaded, and only a directory read when it is the only one. */
 int np_monitor_retire(const char *pin_root, bool (*in_use)(const char *dir, void *userdata), void *userdata);
+/* What np_monitor_each_other_set() gives for a set whose load or removal was cut short. */
+#define NP_SET_CUT_SHORT INT_MIN
 /* Calls `each` with every other build's set under `pin_root` and how many
- * containers it watches (-ENOENT for a set whose load or removal was cut short,
- * another -errno when it cannot be counted). */
+ * containers it watches (NP_SET_CUT_SHORT for a set whose load or removal was cut
+ * short, -errno when it cannot be counted). */
 void np_monitor_each_other_set(const char *pin_root, void (*each)(const char *dir, int watched, void *userdata),
                                void *userdata);
 
