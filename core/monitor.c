@@ -620,7 +620,10 @@ static int index_get(const struct np_monitor *m, uint64_t id, __u32 *ret_index, 
 }
 
 /* Watches `watch` (its cgroup id, slot and allowed nodes) in its index entry, or
- * in the hash when another id holds that. */
+ * in the hash when another id holds that. Should that other id's cgroup be removed
+ * between the read and the write of the entry, the write brings its key back (the
+ * programs' cgroup_rmdir took it meanwhile): a key of no cgroup, which the sweep
+ * at a full map takes. */
 static int index_put(struct np_monitor *m, const struct np_bpf_index_entry *watch)
 {
         struct np_bpf_index_entry e;
