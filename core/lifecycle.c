@@ -398,7 +398,8 @@ static void watch(struct verb *verb, const struct np_request *request, struct np
                              diag.message[0] ? diag.message : "sysfs or cgroup root is not the running kernel's");
                 return;
         }
-        np_exited_remove(np_ledger_dir(verb->ledger), record->id);
+        /* an exited container's kept figures under the same id stay while this one runs
+         * (its readers show the running one): its release replaces or removes them */
         if (np_watch_attach(context->sysfs_root, &context->config, verb->topology, verb->ledger, record, &diag) < 0) {
                 snprintf(outcome->warning, sizeof(outcome->warning),
                          "%.1000s; the container is placed but not monitored", diag.message);

@@ -103,6 +103,10 @@ int np_watch_detach(const char *state_dir, const struct np_config *config, const
                         np_diag_fail(diag, r, "monitor: cannot keep the final counters of container '%s': %s",
                                      record->id, strerror(-r));
         }
+        /* an earlier container of the same id may have left its figures, kept while
+         * this one ran: they are not this one's */
+        if (r < 0)
+                np_exited_remove(state_dir, record->id);
         /* another build's set goes with its last container */
         if (np_monitor_dir(config->monitor_pin_dir, current, sizeof(current)) == 0 &&
             strcmp(current, record->monitor.dir) != 0 && np_monitor_count(monitor, &left) == 0 && left == 0)

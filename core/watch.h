@@ -17,8 +17,9 @@ int np_watch_attach(const char *sysfs_root, const struct np_config *config, cons
                     const struct np_ledger *ledger, struct np_record *record, struct np_diag *diag);
 /* Stops counting for the record (when its placement is undone). */
 void np_watch_unwatch(const struct np_record *record);
-/* Stops counting, keeps the final counters in <state_dir>/exited/, and
- * removes an older build's pinned set once it watches nothing. */
+/* Stops counting, keeps the final counters in <state_dir>/exited/ (in place of
+ * those an earlier container of the same id left, which go when these cannot be
+ * kept), and removes an older build's pinned set once it watches nothing. */
 int np_watch_detach(const char *state_dir, const struct np_config *config, const struct np_record *record,
                     struct np_diag *diag);
 /* After a release: unpins the other builds' sets under the config's pin root that

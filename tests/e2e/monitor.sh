@@ -76,6 +76,24 @@ check "monitor: why the PMU tier counts nothing is a field of its own" pmu_reaso
 expect_contains "monitor: the text detail shows why the PMU tier counts nothing" \
         "DRAM accesses (PMU): unavailable ($reason)" "$(ctl stats "$id" 2>&1)"
 
+# --- the same id again (runc run NAME): the running container is shown, then its own figures
+b=$(bundle bind-again '{"nodes.numapin.io/pod": "0"}' "workload 32 hold")
+runc_ run -d --bundle "$b" "$id" </dev/null >"$NP_TMP/bind-again.out" 2>&1
+for _ in $(seq 50); do
+        [ "$(stats "$id" '.state')" = running ] && [ "$(stats "$id" '.nodes[0].pages_allocated')" -ge 8192 ] 2>/dev/null &&
+                break
+        sleep 0.2
+done
+again=$(stats "$id" '"\(.state) \(.nodes[0].pages_allocated)"')
+running_shown() { [ "${again%% *}" = running ] && within 5 8192 "${again#* }" || why "got '$again'"; }
+check "monitor: a container created again under an exited one's id shows its own running figures" running_shown
+runc_ kill "$id" KILL >/dev/null 2>&1
+for _ in $(seq 50); do [ "$(runc_ state "$id" 2>/dev/null | jq -r .status)" = stopped ] && break; sleep 0.1; done
+runc_ delete -f "$id" >/dev/null 2>&1
+again=$(stats "$id" '"\(.state) \(.nodes[0].pages_allocated)"')
+own_kept() { [ "${again%% *}" = exited ] && within 5 8192 "${again#* }" || why "got '$again' (the first run counted $pages)"; }
+check "monitor: its poststop keeps its own final counters in place of the earlier container's" own_kept
+
 # --- a running container --------------------------------------------------------------------
 id=$(cid run)
 b=$(bundle run '{"nodes.numapin.io/pod": "0"}' "workload 64 hold")

@@ -17,6 +17,7 @@
 
 #include <linux/magic.h>
 
+#include "../../core/locality.h"
 #include "../../core/monitor-internal.h"
 #include "../../core/watch.h"
 #include "monitor_test.h"
@@ -512,9 +513,11 @@ static void test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_
         char old_dir[PATH_MAX + 32];
         struct np_monitor *old = NULL;
         struct np_record record = { .id = "before-the-upgrade" };
+        char kept[PATH_MAX + 64];
         struct np_config config;
         struct np_diag diag = {};
         unsigned int watched = 0;
+        FILE *out;
 
         require_bpf();
         /* 4242 in its index entry, 4242 + 8 (the same entry) in the hash */
@@ -533,9 +536,18 @@ static void test_monitor_detach_unwatches_in_an_older_layout_set_and_removes_it_
         snprintf(config.monitor_pin_dir, sizeof(config.monitor_pin_dir), "%s", pin_root);
         record.monitor = (struct np_record_monitor){ .on = true, .slot = 0, .cgroup_id = 4242 };
         snprintf(record.monitor.dir, sizeof(record.monitor.dir), "%.255s", old_dir);
+        /* what an earlier container of the same id left, kept while this one ran */
+        snprintf(kept, sizeof(kept), "%s/%s", env->tmp, NP_EXITED_DIR);
+        assert_true(mkdir(kept, 0755) == 0 || errno == EEXIST);
+        snprintf(kept, sizeof(kept), "%s/%s/%s.json", env->tmp, NP_EXITED_DIR, record.id);
+        out = fopen(kept, "w");
+        assert_non_null(out);
+        fputs("{\"id\": \"before-the-upgrade\", \"state\": \"exited\"}\n", out);
+        fclose(out);
         diag = (struct np_diag){};
         assert_int_equal(np_watch_detach(env->tmp, &config, &record, &diag), -EPROTO);
         assert_non_null(strstr(diag.message, "its final counters are not kept"));
+        assert_false(file_exists(kept)); /* not this container's figures */
         assert_int_equal(np_monitor_count(old, &watched), 0);
         assert_int_equal(watched, 1);
         assert_true(file_exists(old_dir)); /* it still counts one */
