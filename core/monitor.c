@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -597,18 +598,43 @@ int np_monitor_open_to_watch(const char *sysfs_root, const char *pin_root, const
  * numapin reads a topology of. */
 #define MAX_POSSIBLE_CPUS NP_CPULIST_MAX
 
+/* The most a per-CPU value of slot_stats takes in a buffer for every CPU. */
+#define ZEROS_SIZE ((size_t)MAX_POSSIBLE_CPUS * ((sizeof(struct np_bpf_slot_stats) + 7) & ~(size_t)7))
+
+/* A read-only zero mapping of ZEROS_SIZE, mapped at the first call and kept for
+ * the process: the kernel reads only the pages of the values it copies (the zero
+ * page), and a watch spares a mapping and an unmapping. NULL when it cannot be
+ * mapped. */
+static const void *zeros(void)
+{
+        static void *region;
+        void *p = __atomic_load_n(&region, __ATOMIC_ACQUIRE), *none = NULL;
+
+        if (p)
+                return p;
+        p = mmap(NULL, ZEROS_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        if (!__atomic_compare_exchange_n(&region, &none, p, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                munmap(p, ZEROS_SIZE); /* another thread mapped it first */
+                return none;
+        }
+        return p;
+}
+
 /* Zeroes the per-CPU value `key` of `fd`. The kernel reads the value of each
  * possible CPU from the buffer; where `n_cpus` is not known (0: a handle opened
- * to watch, which spares the hook reading cpu/possible), the buffer is sized for
- * MAX_POSSIBLE_CPUS: a fresh mapping, whose pages past the ones the kernel
- * reads are never touched. */
+ * to watch, which spares the hook reading cpu/possible), the buffer holds
+ * MAX_POSSIBLE_CPUS values, of which the kernel reads those it has CPUs for. */
 static int zero_percpu(int fd, __u32 key, size_t value_size, unsigned int n_cpus)
 {
-        _cleanup_free_ void *zeros = calloc(n_cpus ? n_cpus : MAX_POSSIBLE_CPUS, (value_size + 7) & ~(size_t)7);
+        size_t size = (size_t)(n_cpus ? n_cpus : MAX_POSSIBLE_CPUS) * ((value_size + 7) & ~(size_t)7);
+        _cleanup_free_ void *allocated = NULL;
+        const void *buffer = size <= ZEROS_SIZE ? zeros() : NULL;
 
-        if (!zeros)
+        if (!buffer && !(buffer = allocated = calloc(1, size)))
                 return -ENOMEM;
-        return bpf_map_update_elem(fd, &key, zeros, BPF_ANY) < 0 ? -errno : 0;
+        return bpf_map_update_elem(fd, &key, buffer, BPF_ANY) < 0 ? -errno : 0;
 }
 
 /* --- the cgroup id -> slot index (watch_index, then the `watched` hash) ------------------ */
