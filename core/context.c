@@ -87,9 +87,13 @@ bool np_context_real_kernel(struct np_context *context)
 
 static void decide_with(struct np_context *context)
 {
-        context->decision_config = context->config;
-        if (strcmp(context->kubelet.cpu_policy, "static") == 0)
-                np_cpulist_or(&context->decision_config.reserved_cpus, &context->kubelet.assigned_cpus);
+        if (strcmp(context->kubelet.cpu_policy, "static") != 0) {
+                context->decision_config = &context->config;
+                return;
+        }
+        context->kubelet_config = context->config;
+        np_cpulist_or(&context->kubelet_config.reserved_cpus, &context->kubelet.assigned_cpus);
+        context->decision_config = &context->kubelet_config;
 }
 
 int np_context_refresh_kubelet(struct np_context *context, struct np_diag *diag)

@@ -85,11 +85,16 @@ bool np_context_option(struct np_context_options *options, int option, const cha
 struct np_context {
         struct np_context_options options;
         struct np_config config;
-        /* the config placement decides with: reserved_cpus also holds the CPUs
-         * kubelet's static CPU manager assigned (np_context_refresh_kubelet) */
-        struct np_config decision_config;
+        /* the config placement decides with: `config` itself, or where kubelet's
+         * static CPU manager assigned CPUs (np_context_refresh_kubelet),
+         * kubelet_config, its copy whose reserved_cpus also holds them. It points
+         * into this struct: a copy of the context is pointed again by
+         * np_context_set_config(). Not copied where nothing is assigned: a hook
+         * would fault in the three pages the copy writes. */
+        const struct np_config *decision_config;
+        struct np_config kubelet_config;
         struct np_kubelet kubelet;
-        struct stat kubelet_stat; /* of cpu_manager_state when last read; st_ino 0: not found */
+        struct stat kubelet_stat;    /* of cpu_manager_state when last read; st_ino 0: not found */
         uint64_t kubelet_checked_ns; /* when its file was last looked at; 0: look at the next verb */
         char config_path[PATH_MAX];
         bool config_required;
@@ -102,7 +107,7 @@ struct np_context {
         bool memory_policy;
         struct np_topology *topology; /* NULL until np_context_topology() */
         uint64_t topology_read_ns;
-        struct np_ledger *ledger; /* NULL until a verb needs it; kept, locked only during a verb */
+        struct np_ledger *ledger;   /* NULL until a verb needs it; kept, locked only during a verb */
         struct np_opstats *opstats; /* NULL until first counted in */
         bool ledger_exclusive;
         /* options.linger_lock: the lock is held between verbs, taken at locked_ns */

@@ -87,7 +87,8 @@ struct np_ledger {
         char intent_name[NP_ID_MAX + 8];
         uint64_t lock_intent_size, lock_intent_hash; /* what the lock file said at the lock */
         char state_dir[PATH_MAX];
-        bool usage_valid; /* `usage` sums the records (kept up to date as records are added) */
+        bool usage_valid;  /* `usage` sums the records (kept up to date as records are added) */
+        bool usage_summed; /* `usage` was written: not the zeros of the ledger's calloc() */
         struct np_usage usage;
         size_t n_records;
         size_t capacity;
@@ -1432,7 +1433,11 @@ const struct np_usage *np_ledger_usage(const struct np_ledger *ledger)
         struct np_ledger *cache = (struct np_ledger *)ledger; /* the sum is a cache, not a change */
 
         if (!ledger->usage_valid) {
-                np_usage_init(&cache->usage);
+                /* a first sum adds to the zeros the ledger was allocated with: 25 KiB
+                 * of zeros written over them would fault in all seven pages for a hook */
+                if (cache->usage_summed)
+                        np_usage_init(&cache->usage);
+                cache->usage_summed = true;
                 for (size_t i = 0; i < ledger->n_records; i++)
                         usage_add_packed(&cache->usage, ledger->records[i]);
                 cache->usage_valid = true;

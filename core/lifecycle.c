@@ -216,7 +216,7 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
 
                 if (!np_cpulist_empty(&rec->exclusive_cpus))
                         continue;
-                np_policy_shared_cpus(topology, &context->decision_config, exclusive, record_nodes(topology, rec),
+                np_policy_shared_cpus(topology, context->decision_config, exclusive, record_nodes(topology, rec),
                                       &shared);
                 if (np_cpulist_empty(&shared) ||
                     (np_cpulist_equal(&shared, &rec->cpus) && !cgroup_behind(rec, &shared, recover)))
@@ -226,7 +226,7 @@ static int repin(struct np_context *context, struct np_ledger *ledger, const str
         for (size_t i = 0; i < n_ids; i++) {
                 struct np_record record = *np_ledger_find(ledger, ids[i]);
 
-                np_policy_shared_cpus(topology, &context->decision_config, exclusive, record_nodes(topology, &record),
+                np_policy_shared_cpus(topology, context->decision_config, exclusive, record_nodes(topology, &record),
                                       &record.cpus);
                 r = np_cpulist_equal(&record.cpus, &np_ledger_find(ledger, ids[i])->cpus)
                             ? 0
@@ -316,7 +316,7 @@ static int verb_end(struct verb *verb, int r, struct np_diag *diag, struct np_ou
                     !np_cpulist_equal(np_ledger_exclusive_cpus(verb->ledger), &verb->exclusive_before))
                         r = apply_repins(verb, diag, outcome);
                 /* what protected containers may use once the verb is done */
-                np_policy_shared_cpus(verb->topology, &verb->context->decision_config,
+                np_policy_shared_cpus(verb->topology, verb->context->decision_config,
                                       np_ledger_exclusive_cpus(verb->ledger), &verb->topology->node_ids,
                                       &outcome->shared_pool);
                 outcome->shared_pool_known = true;
@@ -500,7 +500,7 @@ static void protected_placement(const struct verb *verb, const struct np_demand 
                                 struct np_placement *ret_placement)
 {
         *ret_placement = (struct np_placement){ .policy = NP_POLICY_NONE, .demand = *demand };
-        np_policy_shared_cpus(verb->topology, &verb->context->decision_config, np_ledger_exclusive_cpus(verb->ledger),
+        np_policy_shared_cpus(verb->topology, verb->context->decision_config, np_ledger_exclusive_cpus(verb->ledger),
                               &verb->topology->node_ids, &ret_placement->cpus);
         ret_placement->mems = verb->topology->memory_nodes;
         snprintf(ret_placement->reason, sizeof(ret_placement->reason),
@@ -525,7 +525,7 @@ static int plan(struct np_context *context, struct np_diag *diag, struct np_outc
         usage = np_ledger_usage(ledger); /* the loaded ledger's: kept until the next verb */
         np_ledger_pod_nodes(ledger, NULL, &outcome->request);
         np_context_unlock(context);
-        r = np_policy_place(topology, &context->decision_config, usage, &outcome->request, &demand,
+        r = np_policy_place(topology, context->decision_config, usage, &outcome->request, &demand,
                             context->memory_policy ? NP_PLACE_MEMORY_POLICY : 0, diag, &outcome->placement);
         if (r < 0)
                 return r;
@@ -601,13 +601,13 @@ static int place(struct np_context *context, const struct np_input *input, unsig
         if (r == 0 && outcome->request.policy == NP_POLICY_NONE && !np_ledger_find(verb.ledger, input->id))
                 protected_placement(&verb, &demand, &outcome->placement);
         else if (r == 0) {
-                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
+                r = np_ledger_place(verb.ledger, verb.topology, context->decision_config, input->id, &outcome->request,
                                     &demand, policy_flags(context, flags), diag, &outcome->placement);
                 /* refused: CPUs may be held by gone containers not looked for within the interval */
                 if (r < 0 && r != -ENOMEM && reclaim(&verb, true, outcome) > 0) {
                         if (diag)
                                 *diag = (struct np_diag){};
-                        r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id,
+                        r = np_ledger_place(verb.ledger, verb.topology, context->decision_config, input->id,
                                             &outcome->request, &demand, policy_flags(context, flags), diag,
                                             &outcome->placement);
                 }
@@ -797,7 +797,7 @@ int np_lifecycle_adopt(struct np_context *context, const struct np_input *input,
                  * plugin was away, on kubelet's shared pool): counted from it, it
                  * would hold those CPUs alone beside their holders. Placed anew,
                  * as at its creation; the caller moves it there. */
-                r = np_ledger_place(verb.ledger, verb.topology, &context->decision_config, input->id, &outcome->request,
+                r = np_ledger_place(verb.ledger, verb.topology, context->decision_config, input->id, &outcome->request,
                                     &demand, policy_flags(context, 0), diag, &outcome->placement);
                 if (r == 0)
                         r = put_new(&verb, input, diag, outcome);

@@ -382,8 +382,8 @@ static int entry_from_record(struct np_metrics *m, const struct np_record *rec, 
         np_usage_init(usage);
         np_usage_add(usage, rec->policy, &rec->nodes, &rec->exclusive_cpus, &rec->demand);
         NP_CPULIST_FOREACH(node, &rec->nodes)
-                if (node < NP_MAX_NODES && usage->memory_bytes[node])
-                        e->promised[e->n_promised++] = (struct promise){ node, usage->memory_bytes[node] };
+                if (node < NP_MAX_NODES && usage->nodes[node].memory_bytes)
+                        e->promised[e->n_promised++] = (struct promise){ node, usage->nodes[node].memory_bytes };
         return 0;
 }
 
@@ -760,7 +760,7 @@ static void node_families(struct scrape *s)
 {
         const struct np_topology *topo = s->topology;
         const struct np_context *context = s->m->context;
-        struct np_cpulist exclusive = {}, kubelet = context->decision_config.reserved_cpus;
+        struct np_cpulist exclusive = {}, kubelet = context->decision_config->reserved_cpus;
         _cleanup_free_ uint64_t *promised = calloc(NP_MAX_NODES, sizeof(*promised));
         struct text *t = s->t;
 

@@ -56,11 +56,11 @@ void np_usage_add_words(struct np_usage *usage, enum np_policy policy, struct np
                 if (id >= NP_MAX_NODES)
                         break;
                 if (!exclusive)
-                        usage->shared_cpu_millis[id] += demand->cpu_millis / n_nodes;
+                        usage->nodes[id].shared_cpu_millis += demand->cpu_millis / n_nodes;
                 if (!exclusive && policy != NP_POLICY_NONE)
-                        usage->shared_containers[id]++;
+                        usage->nodes[id].shared_containers++;
                 if (policy != NP_POLICY_CPUS_ONLY)
-                        usage->memory_bytes[id] += demand->memory_bytes / n_nodes;
+                        usage->nodes[id].memory_bytes += demand->memory_bytes / n_nodes;
         }
 }
 
@@ -78,11 +78,13 @@ void np_usage_remove_shared(struct np_usage *usage, enum np_policy policy, const
         NP_CPULIST_FOREACH(id, nodes) {
                 if (id >= NP_MAX_NODES)
                         break;
-                usage->shared_cpu_millis[id] -= MIN(usage->shared_cpu_millis[id], demand->cpu_millis / n_nodes);
-                if (policy != NP_POLICY_NONE && usage->shared_containers[id] > 0)
-                        usage->shared_containers[id]--;
+                usage->nodes[id].shared_cpu_millis -=
+                        MIN(usage->nodes[id].shared_cpu_millis, demand->cpu_millis / n_nodes);
+                if (policy != NP_POLICY_NONE && usage->nodes[id].shared_containers > 0)
+                        usage->nodes[id].shared_containers--;
                 if (policy != NP_POLICY_CPUS_ONLY)
-                        usage->memory_bytes[id] -= MIN(usage->memory_bytes[id], demand->memory_bytes / n_nodes);
+                        usage->nodes[id].memory_bytes -=
+                                MIN(usage->nodes[id].memory_bytes, demand->memory_bytes / n_nodes);
         }
 }
 
@@ -105,7 +107,7 @@ static int compute_free(const struct np_topology *t, const struct np_config *con
         for (size_t i = 0; i < t->n_nodes; i++) {
                 const struct np_node *node = &t->nodes[i];
                 uint64_t total = node->memory_total_kb * 1024, free_now = node->memory_free_kb * 1024;
-                uint64_t reserved = usage->memory_bytes[node->id];
+                uint64_t reserved = usage->nodes[node->id].memory_bytes;
                 uint64_t unreserved = total > reserved ? total - reserved : 0;
 
                 free_nodes[i].id = node->id;
@@ -123,13 +125,12 @@ static int compute_free(const struct np_topology *t, const struct np_config *con
 
                         free_bits = cpus[w] & ~config->reserved_cpus.bits[w] & ~usage->exclusive_cpus.bits[w];
                         free_nodes[i].exclusive_count += np_popcount64(free_bits);
-                        free_nodes[i].shared_count +=
-                                np_popcount64(free_bits & ~t->isolated_cpus.bits[w]);
+                        free_nodes[i].shared_count += np_popcount64(free_bits & ~t->isolated_cpus.bits[w]);
                 }
         }
         for (size_t i = 0; i < t->n_nodes; i++)
                 free_nodes[i].cpu_free_millis = (int64_t)free_nodes[i].shared_count * 1000 -
-                                                (int64_t)usage->shared_cpu_millis[free_nodes[i].id];
+                                                (int64_t)usage->nodes[free_nodes[i].id].shared_cpu_millis;
         *ret_free = free_nodes;
         return 0;
 }
@@ -203,7 +204,7 @@ static bool keeps_shared_cpus(const struct node_free *nf, const struct rank *ran
                 const struct node_free *a = &nf[set->members[i]];
                 unsigned int before = 0, take;
 
-                if (rank->usage->shared_containers[a->id] == 0)
+                if (rank->usage->nodes[a->id].shared_containers == 0)
                         continue;
                 for (unsigned int j = 0; j < set->n; j++) {
                         const struct node_free *b = &nf[set->members[j]];
@@ -775,7 +776,7 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
                         protect = usage->shared_unbound > 0;
                         for (unsigned int i = 0; i < n_candidates; i++) {
                                 rank.machine_shared_count += nf[candidates[i]].shared_count;
-                                protect = protect || usage->shared_containers[nf[candidates[i]].id] > 0;
+                                protect = protect || usage->nodes[nf[candidates[i]].id].shared_containers > 0;
                         }
                 }
                 for (int pass = protect ? 0 : 1; pass < 2 && !found; pass++) {
@@ -882,8 +883,8 @@ int np_policy_place(const struct np_topology *t, const struct np_config *config,
 }
 
 void np_policy_from_cpuset(const struct np_topology *topology, const struct np_request *request,
-                           const struct np_cpulist *cpus, const struct np_cpulist *mems,
-                           const struct np_demand *demand, struct np_placement *ret_placement)
+                           const struct np_cpulist *cpus, const struct np_cpulist *mems, const struct np_demand *demand,
+                           struct np_placement *ret_placement)
 {
         struct np_placement placement = { .policy = request->policy, .cpus = *cpus, .demand = *demand };
 

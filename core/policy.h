@@ -12,16 +12,23 @@
 #include "model.h"
 #include "topology.h"
 
-/* What the containers already placed hold, summed per node id. */
-struct np_usage {
-        struct np_cpulist exclusive_cpus;
-        uint64_t shared_cpu_millis[NP_MAX_NODES]; /* CPU demand of shared containers */
-        uint64_t memory_bytes[NP_MAX_NODES];      /* memory limits of bound containers */
+/* What the containers placed on one node id hold. */
+struct np_node_usage {
+        uint64_t shared_cpu_millis; /* CPU demand of shared containers */
+        uint64_t memory_bytes;      /* memory limits of bound containers */
         /* Containers that hold no CPU exclusively, which np_ledger_place() keeps a shared CPU
          * for: those bound to the node, and those of policy none (they may run on any node). */
-        unsigned int shared_containers[NP_MAX_NODES];
+        unsigned int shared_containers;
+};
+
+/* What the containers already placed hold, summed per node id: a node's sums
+ * side by side, so that a sum over a few nodes writes one page of the 25 KiB,
+ * not one page per sum (each a page fault in a hook's run). */
+struct np_usage {
         unsigned int shared_unbound;
         unsigned int containers;
+        struct np_cpulist exclusive_cpus;
+        struct np_node_usage nodes[NP_MAX_NODES];
 };
 
 /* The caller can give the container a memory policy (linux.memoryPolicy): the
@@ -55,8 +62,8 @@ void np_policy_shared_cpus(const struct np_topology *topology, const struct np_c
  * container created before numapin's NRI plugin connected): its nodes are
  * those its CPUs are on; `mems` NULL means every memory node. */
 void np_policy_from_cpuset(const struct np_topology *topology, const struct np_request *request,
-                           const struct np_cpulist *cpus, const struct np_cpulist *mems,
-                           const struct np_demand *demand, struct np_placement *ret_placement);
+                           const struct np_cpulist *cpus, const struct np_cpulist *mems, const struct np_demand *demand,
+                           struct np_placement *ret_placement);
 
 int np_policy_place(const struct np_topology *topology, const struct np_config *config, const struct np_usage *usage,
                     const struct np_request *request, const struct np_demand *demand, unsigned int flags,

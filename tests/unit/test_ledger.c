@@ -421,12 +421,12 @@ static void test_ledger_usage_sums_every_record(void **state)
         assert_int_equal(usage.containers, 4);
         assert_cpulist_equal(&usage.exclusive_cpus, "0-1,16-17");
         /* exclusive CPUs are not shared demand; a demand on two nodes is split */
-        assert_int_equal(usage.shared_cpu_millis[0], 1000 + 500);
-        assert_int_equal(usage.shared_cpu_millis[1], 1500 + 1000);
+        assert_int_equal(usage.nodes[0].shared_cpu_millis, 1000 + 500);
+        assert_int_equal(usage.nodes[1].shared_cpu_millis, 1500 + 1000);
         /* cpus-only containers hold no memory */
-        assert_int_equal(usage.memory_bytes[0], 1 * GIB + 2 * GIB);
-        assert_int_equal(usage.memory_bytes[1], 2 * GIB + 2 * GIB);
-        assert_int_equal(usage.memory_bytes[2], 0);
+        assert_int_equal(usage.nodes[0].memory_bytes, 1 * GIB + 2 * GIB);
+        assert_int_equal(usage.nodes[1].memory_bytes, 2 * GIB + 2 * GIB);
+        assert_int_equal(usage.nodes[2].memory_bytes, 0);
 }
 
 static void test_ledger_reclaim_drops_only_records_of_gone_containers(void **state)
@@ -818,7 +818,7 @@ static void test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_
         /* no CPU demand: node 0, with 4 MiB more free memory, would be the freer */
         put_ok(ledger, &shared);
         usage = *np_ledger_usage(ledger);
-        assert_int_equal(usage.shared_containers[0], 1);
+        assert_int_equal(usage.nodes[0].shared_containers, 1);
 
         if (np_ledger_place(ledger, topology, &config, "big", &request, &demand, 0, &diag, &placement) < 0)
                 fail_msg("refused: %s", diag.message);
@@ -835,7 +835,7 @@ static void test_ledger_place_keeps_exclusive_cpus_off_a_shared_containers_last_
         /* the count follows the record out */
         assert_int_equal(np_ledger_remove(ledger, "shared"), 0);
         usage = *np_ledger_usage(ledger);
-        assert_int_equal(usage.shared_containers[0], 0);
+        assert_int_equal(usage.nodes[0].shared_containers, 0);
 }
 
 /* --- ledger.cache: the packed copy of the records --------------------------------- */

@@ -1098,7 +1098,7 @@ static void test_lifecycle_kubelets_static_assignments_are_kept_out_and_left_to_
         np_test_write_file(path, "{\"policyName\":\"none\",\"defaultCpuSet\":\"\",\"checksum\":1}");
         assert_int_equal(np_context_refresh_kubelet(f->context, NULL), 1);
         assert_null(np_context_kubelet_assigned(f->context, "uid-k", "k"));
-        assert_false(np_cpulist_test(&f->context->decision_config.reserved_cpus, 8));
+        assert_false(np_cpulist_test(&f->context->decision_config->reserved_cpus, 8));
 }
 
 /* --- the context ------------------------------------------------------------------- */

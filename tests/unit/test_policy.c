@@ -295,7 +295,7 @@ static void test_policy_cpus_only_leaves_memory_alone(void **state)
 
         /* and it does not hold memory on the node */
         hold(s);
-        assert_int_equal(s->usage.memory_bytes[0], 0);
+        assert_int_equal(s->usage.nodes[0].memory_bytes, 0);
         scenario_free(s);
 }
 
@@ -423,8 +423,8 @@ static void test_policy_auto_spreads_shared_requests_by_free_cpu_capacity(void *
         place_ok(s, &request);
         assert_cpulist_equal(&s->placement.nodes, "1");
         hold(s);
-        assert_int_equal(s->usage.shared_cpu_millis[0], 1500);
-        assert_int_equal(s->usage.shared_cpu_millis[1], 1500);
+        assert_int_equal(s->usage.nodes[0].shared_cpu_millis, 1500);
+        assert_int_equal(s->usage.nodes[1].shared_cpu_millis, 1500);
 
         /* more CPU than the whole machine has */
         s->demand.cpu_millis = 33000;
@@ -538,16 +538,16 @@ static void test_policy_usage_add_splits_demand_over_the_nodes(void **state)
 
         np_usage_init(&usage);
         np_usage_add(&usage, NP_POLICY_BIND, &nodes, &none, &demand);
-        assert_int_equal(usage.shared_cpu_millis[1], 1500);
-        assert_int_equal(usage.shared_cpu_millis[3], 1500);
-        assert_int_equal(usage.memory_bytes[1], 2 * GIB);
-        assert_int_equal(usage.memory_bytes[3], 2 * GIB);
+        assert_int_equal(usage.nodes[1].shared_cpu_millis, 1500);
+        assert_int_equal(usage.nodes[3].shared_cpu_millis, 1500);
+        assert_int_equal(usage.nodes[1].memory_bytes, 2 * GIB);
+        assert_int_equal(usage.nodes[3].memory_bytes, 2 * GIB);
 
         /* an exclusive container holds CPUs, not shared capacity */
         nodes = np_test_cpulist("0");
         np_usage_add(&usage, NP_POLICY_BIND, &nodes, &exclusive, &demand);
-        assert_int_equal(usage.shared_cpu_millis[0], 0);
-        assert_int_equal(usage.memory_bytes[0], 4 * GIB);
+        assert_int_equal(usage.nodes[0].shared_cpu_millis, 0);
+        assert_int_equal(usage.nodes[0].memory_bytes, 4 * GIB);
         assert_cpulist_equal(&usage.exclusive_cpus, "4-5");
         assert_int_equal(usage.containers, 2);
 }
@@ -566,23 +566,23 @@ static void test_policy_usage_counts_shared_containers_per_node(void **state)
         np_usage_add(&usage, NP_POLICY_CPUS_ONLY, &node0, &none, &demand);
         np_usage_add(&usage, NP_POLICY_BIND, &node0, &exclusive, &demand);
         np_usage_add(&usage, NP_POLICY_NONE, &none, &none, &demand);
-        assert_int_equal(usage.shared_containers[0], 1);
-        assert_int_equal(usage.shared_containers[1], 1);
-        assert_int_equal(usage.shared_containers[2], 0);
-        assert_int_equal(usage.shared_containers[3], 1);
+        assert_int_equal(usage.nodes[0].shared_containers, 1);
+        assert_int_equal(usage.nodes[1].shared_containers, 1);
+        assert_int_equal(usage.nodes[2].shared_containers, 0);
+        assert_int_equal(usage.nodes[3].shared_containers, 1);
         assert_int_equal(usage.shared_unbound, 1);
 
         np_usage_remove_shared(&usage, NP_POLICY_BIND, &nodes, &demand);
         np_usage_remove_shared(&usage, NP_POLICY_NONE, &none, &demand);
-        assert_int_equal(usage.shared_containers[0], 1);
-        assert_int_equal(usage.shared_containers[1], 0);
-        assert_int_equal(usage.shared_containers[3], 0);
+        assert_int_equal(usage.nodes[0].shared_containers, 1);
+        assert_int_equal(usage.nodes[1].shared_containers, 0);
+        assert_int_equal(usage.nodes[3].shared_containers, 0);
         assert_int_equal(usage.shared_unbound, 0);
         np_usage_remove_shared(&usage, NP_POLICY_CPUS_ONLY, &node0, &demand);
-        assert_int_equal(usage.shared_containers[0], 0);
+        assert_int_equal(usage.nodes[0].shared_containers, 0);
         /* never below zero */
         np_usage_remove_shared(&usage, NP_POLICY_CPUS_ONLY, &node0, &demand);
-        assert_int_equal(usage.shared_containers[0], 0);
+        assert_int_equal(usage.nodes[0].shared_containers, 0);
         assert_int_equal(usage.containers, 0);
 }
 

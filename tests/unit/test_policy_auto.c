@@ -117,7 +117,7 @@ static void test_policy_equal_free_capacity_goes_to_the_lower_node_id(void **sta
 
         /* 8 GiB held on every node leaves each 8 GiB: nothing tells them apart */
         for (unsigned int node = 0; node < 4; node++)
-                s->usage.memory_bytes[node] = 8 * GIB;
+                s->usage.nodes[node].memory_bytes = 8 * GIB;
         place_ok(s, &request);
         assert_cpulist_equal(&s->placement.nodes, "0");
         request.strategy = NP_STRATEGY_PACK;
