@@ -12,9 +12,9 @@
 #include "topocache.h"
 
 /* flag, then environment, then the config's value (which holds the default
- * when the file does not set it), then the built-in default */
-static int resolve(char *buf, size_t size, const char *name, const char *flag, const char *env_name,
-                   const char *configured, const char *fallback, struct np_diag *diag)
+ * when the file does not set it), then the built-in default; a new string */
+static int resolve(char **ret, const char *name, const char *flag, const char *env_name, const char *configured,
+                   const char *fallback, struct np_diag *diag)
 {
         const char *env = env_name ? getenv(env_name) : NULL;
         const char *value = flag && *flag               ? flag
@@ -22,9 +22,10 @@ static int resolve(char *buf, size_t size, const char *name, const char *flag, c
                             : configured && *configured ? configured
                                                         : fallback;
 
-        if ((size_t)snprintf(buf, size, "%s", value) >= size)
-                return np_diag_fail(diag, -ENAMETOOLONG, "%s: longer than %zu bytes", name, size - 1);
-        return 0;
+        if (strlen(value) >= PATH_MAX)
+                return np_diag_fail(diag, -ENAMETOOLONG, "%s: longer than %d bytes", name, PATH_MAX - 1);
+        *ret = strdup(value);
+        return *ret ? 0 : -ENOMEM;
 }
 
 bool np_context_option(struct np_context_options *options, int option, const char *value)
@@ -56,26 +57,47 @@ static bool roots_are_the_kernels(const struct np_context *context)
         return np_monitor_sysfs_supported(context->sysfs_root, NULL) == 0;
 }
 
+/* The roots into `context`, each a new string: `context` may be a copy whose
+ * strings are another's, so the ones it holds are not freed (nor changed on
+ * failure). */
 static int resolve_settings(struct np_context *context, struct np_diag *diag)
 {
         const struct np_context_options *o = &context->options;
+        char *state_dir = NULL, *sysfs_root = NULL, *cgroup_root = NULL, *proc_root = NULL;
         int r;
 
-        r = resolve(context->state_dir, sizeof(context->state_dir), "state dir", o->state_dir, "NUMAPIN_STATE_DIR",
-                    context->config.state_dir, NP_STATE_DIR_DEFAULT, diag);
+        r = resolve(&state_dir, "state dir", o->state_dir, "NUMAPIN_STATE_DIR", context->config.state_dir,
+                    NP_STATE_DIR_DEFAULT, diag);
         if (r == 0)
-                r = resolve(context->sysfs_root, sizeof(context->sysfs_root), "sysfs root", o->sysfs_root,
-                            "NUMAPIN_SYSFS_ROOT", NULL, NP_SYSFS_ROOT_DEFAULT, diag);
+                r = resolve(&sysfs_root, "sysfs root", o->sysfs_root, "NUMAPIN_SYSFS_ROOT", NULL, NP_SYSFS_ROOT_DEFAULT,
+                            diag);
         if (r == 0)
-                r = resolve(context->cgroup_root, sizeof(context->cgroup_root), "cgroup root", o->cgroup_root,
-                            "NUMAPIN_CGROUP_ROOT", NULL, NP_CGROUP_ROOT_DEFAULT, diag);
+                r = resolve(&cgroup_root, "cgroup root", o->cgroup_root, "NUMAPIN_CGROUP_ROOT", NULL,
+                            NP_CGROUP_ROOT_DEFAULT, diag);
         if (r == 0)
-                r = resolve(context->proc_root, sizeof(context->proc_root), "proc root", o->proc_root,
-                            "NUMAPIN_PROC_ROOT", NULL, NP_PROC_ROOT_DEFAULT, diag);
-        if (r < 0)
+                r = resolve(&proc_root, "proc root", o->proc_root, "NUMAPIN_PROC_ROOT", NULL, NP_PROC_ROOT_DEFAULT,
+                            diag);
+        if (r < 0) {
+                free(state_dir);
+                free(sysfs_root);
+                free(cgroup_root);
+                free(proc_root);
                 return r;
+        }
+        context->state_dir = state_dir;
+        context->sysfs_root = sysfs_root;
+        context->cgroup_root = cgroup_root;
+        context->proc_root = proc_root;
         context->real_kernel = -1; /* looked at when first asked */
         return 0;
+}
+
+static void free_roots(struct np_context *context)
+{
+        free(context->state_dir);
+        free(context->sysfs_root);
+        free(context->cgroup_root);
+        free(context->proc_root);
 }
 
 bool np_context_real_kernel(struct np_context *context)
@@ -152,8 +174,9 @@ int np_context_open(const struct np_context_options *options, struct np_diag *di
                 return -ENOMEM;
         context->options = *options;
         context->config_required = options->config_path != NULL;
-        snprintf(context->config_path, sizeof(context->config_path), "%s",
-                 options->config_path ? options->config_path : NP_CONFIG_DEFAULT_PATH);
+        context->config_path = strdup(options->config_path ? options->config_path : NP_CONFIG_DEFAULT_PATH);
+        if (!context->config_path)
+                return -ENOMEM;
         /* the resolved strings outlive the caller's: the options keep only flags given */
         context->options.config_path = NULL;
         r = np_config_load(context->config_path, context->config_required, diag, &context->config);
@@ -173,6 +196,8 @@ void np_context_free(struct np_context *context)
                 return;
         drop_loaded(context);
         np_kubelet_clear(&context->kubelet);
+        free_roots(context);
+        free(context->config_path);
         free(context);
 }
 
@@ -188,6 +213,7 @@ int np_context_set_config(struct np_context *context, const char *text, size_t s
         if (r < 0)
                 return r;
         drop_loaded(context);
+        free_roots(context); /* the candidate holds new ones */
         candidate.ledger = NULL;
         candidate.topology = NULL;
         candidate.opstats = NULL;

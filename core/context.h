@@ -96,12 +96,15 @@ struct np_context {
         struct np_kubelet kubelet;
         struct stat kubelet_stat;    /* of cpu_manager_state when last read; st_ino 0: not found */
         uint64_t kubelet_checked_ns; /* when its file was last looked at; 0: look at the next verb */
-        char config_path[PATH_MAX];
+        /* the resolved paths, each its own allocation (shorter than PATH_MAX):
+         * five arrays of PATH_MAX held a short string each, five pages a
+         * hook's run faulted in */
+        char *config_path;
         bool config_required;
-        char state_dir[PATH_MAX];
-        char sysfs_root[PATH_MAX];
-        char cgroup_root[PATH_MAX];
-        char proc_root[PATH_MAX];
+        char *state_dir;
+        char *sysfs_root;
+        char *cgroup_root;
+        char *proc_root;
         int real_kernel; /* np_context_real_kernel()'s answer, -1 until asked */
         /* the caller can give a container a memory policy (linux.memoryPolicy) */
         bool memory_policy;

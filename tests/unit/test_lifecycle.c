@@ -1180,6 +1180,50 @@ static void test_context_refuses_a_relative_state_dir_and_a_missing_given_config
         assert_null(context);
 }
 
+/* Each root is at most PATH_MAX - 1 bytes, from any source; a later config whose
+ * root is refused leaves the context's roots as they were. */
+static void test_context_refuses_a_root_longer_than_path_max(void **state)
+{
+        struct fixture *f = *state;
+        struct np_context_options options = { .config_path = f->config };
+        struct np_context *context = NULL;
+        struct np_diag diag = {};
+        char before[PATH_MAX], *text = malloc(PATH_MAX + 64), *longest = malloc(PATH_MAX + 1);
+
+        assert_non_null(text);
+        assert_non_null(longest);
+        memset(longest, 'a', PATH_MAX);
+        longest[0] = '/';
+        longest[PATH_MAX] = '\0';
+        assert_int_equal(setenv("NUMAPIN_CGROUP_ROOT", longest, 1), 0);
+        assert_int_equal(np_context_open(&options, &diag, &context), -ENAMETOOLONG);
+        assert_null(context);
+        assert_string_equal(diag.message, "cgroup root: longer than 4095 bytes");
+        longest[PATH_MAX - 1] = '\0'; /* 4095 bytes: taken */
+        assert_int_equal(setenv("NUMAPIN_CGROUP_ROOT", longest, 1), 0);
+        assert_int_equal(np_context_open(&options, &diag, &context), 0);
+        assert_string_equal(context->cgroup_root, longest);
+        assert_int_equal(unsetenv("NUMAPIN_CGROUP_ROOT"), 0);
+
+        /* the environment is read again: a later config cannot be taken with it */
+        snprintf(before, sizeof(before), "%s", context->state_dir);
+        longest[PATH_MAX - 1] = 'a';
+        assert_int_equal(setenv("NUMAPIN_SYSFS_ROOT", longest, 1), 0);
+        snprintf(text, PATH_MAX + 64, "{\"state_dir\": \"%s/later\"}", f->dir);
+        assert_int_equal(np_context_set_config(context, text, strlen(text), "test", &diag), -ENAMETOOLONG);
+        assert_string_equal(diag.message, "sysfs root: longer than 4095 bytes");
+        assert_string_equal(context->state_dir, before);
+        assert_int_equal(strlen(context->cgroup_root), PATH_MAX - 1);
+        assert_int_equal(unsetenv("NUMAPIN_SYSFS_ROOT"), 0);
+        snprintf(text, PATH_MAX + 64, "{\"state_dir\": \"%s/later\"}", f->dir);
+        assert_int_equal(np_context_set_config(context, text, strlen(text), "test", &diag), 0);
+        assert_string_equal(context->state_dir + strlen(f->dir), "/later");
+        assert_string_equal(context->cgroup_root, NP_CGROUP_ROOT_DEFAULT);
+        np_context_free(TAKE_PTR(context));
+        free(text);
+        free(longest);
+}
+
 static void test_context_knows_a_fixture_tree_is_not_the_running_kernel(void **state)
 {
         struct fixture *f = *state;
@@ -1296,6 +1340,7 @@ int main(void)
                 TEST(test_lifecycle_kubelets_static_assignments_are_kept_out_and_left_to_kubelet),
                 TEST(test_context_settings_resolve_flag_then_environment_then_config),
                 TEST(test_context_refuses_a_relative_state_dir_and_a_missing_given_config),
+                TEST(test_context_refuses_a_root_longer_than_path_max),
                 TEST(test_context_knows_a_fixture_tree_is_not_the_running_kernel),
                 TEST(test_context_with_the_real_sysfs_but_a_fixture_cgroup_root_does_not_monitor),
                 TEST(test_monitor_supported_names_the_path_that_is_not_the_kernels),
