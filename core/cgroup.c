@@ -289,7 +289,7 @@ int np_cgroup_revert(const char *root, enum np_cgroup_layout layout, const char 
         int r = 0;
 
         snprintf(dir, sizeof(dir), "%s%s%s", root, layout == NP_CGROUP_LEGACY ? "/cpuset" : "", path);
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
         if (saved->cpus && saved->cpus[0])
@@ -308,7 +308,7 @@ int np_cgroup_revert(const char *root, enum np_cgroup_layout layout, const char 
 /* The hierarchy's root: where v2 enables cpuset in the parents. */
 static int open_hierarchy(const char *hierarchy, struct np_diag *diag)
 {
-        int fd = open(hierarchy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = openat(AT_FDCWD, hierarchy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         return fd < 0 ? np_diag_fail(diag, -errno, "cgroup hierarchy %s: %s", hierarchy, strerror(errno)) : fd;
 }
@@ -331,7 +331,7 @@ int np_cgroup_apply(const char *root, enum np_cgroup_layout layout, const char *
         snprintf(hierarchy, sizeof(hierarchy), "%s%s", root, layout == NP_CGROUP_LEGACY ? "/cpuset" : "");
         if ((size_t)snprintf(dir, sizeof(dir), "%s%s", hierarchy, path) >= sizeof(dir))
                 return -ENAMETOOLONG;
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        dir_fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dir_fd < 0) {
                 int error = -errno;
 
@@ -437,7 +437,7 @@ int np_cgroup_write_cpus(const char *dir, const struct np_cpulist *cpus, struct 
 
         if (dir[0] != '/')
                 return -ENOENT;
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        dir_fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dir_fd < 0)
                 return errno == ENOENT ? -ENOENT : np_diag_fail(diag, -errno, "cgroup %s: %s", dir, strerror(errno));
         r = np_cpulist_format_alloc(cpus, &text);
@@ -459,7 +459,7 @@ int np_cgroup_read_cpus(const char *dir, struct np_cpulist *ret_cpus)
 
         if (dir[0] != '/')
                 return -ENOENT;
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        dir_fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dir_fd < 0)
                 return -errno;
         r = read_value(dir_fd, "cpuset.cpus", &text);

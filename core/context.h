@@ -92,7 +92,6 @@ struct np_context {
          * np_context_set_config(). Not copied where nothing is assigned: a hook
          * would fault in the three pages the copy writes. */
         const struct np_config *decision_config;
-        struct np_config kubelet_config;
         struct np_kubelet kubelet;
         struct stat kubelet_stat;    /* of cpu_manager_state when last read; st_ino 0: not found */
         uint64_t kubelet_checked_ns; /* when its file was last looked at; 0: look at the next verb */
@@ -120,7 +119,10 @@ struct np_context {
         bool batch;
         bool batch_repin;
         bool batch_recover; /* a re-pin was pending when the batch took the lock */
+        /* the large members seldom written, last: a hook's run writes only the
+         * context's first pages (each page it writes is a page fault) */
         struct np_cpulist batch_exclusive_before;
+        struct np_config kubelet_config;
 };
 
 /* Reads the config and resolves every setting. `diag` names a bad config file. */

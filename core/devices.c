@@ -188,7 +188,7 @@ static int sysfs_numa_node(const char *sysfs_root, const char *start, struct np_
         char where[PATH_MAX + PATH_MAX];
         int r;
 
-        walk.fds[0] = open(sysfs_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        walk.fds[0] = openat(AT_FDCWD, sysfs_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (walk.fds[0] < 0)
                 return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
         r = sysfs_walk_resolve(&walk, sysfs_root, start, diag);
@@ -278,7 +278,7 @@ static int nvidia_numa_node(const char *sysfs_root, const char *proc_root, unsig
         struct np_diag first = {};
 
         snprintf(gpus_path, sizeof(gpus_path), "%s/driver/nvidia/gpus", proc_root);
-        proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc_fd = openat(AT_FDCWD, proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (proc_fd < 0)
                 return np_diag_fail(diag, -errno, "proc root '%s': %s", proc_root, strerror(errno));
         gpus_fd = np_open_dir_at(proc_fd, "driver/nvidia/gpus");

@@ -279,7 +279,7 @@ static void scan_hooks_dir(const char *dir, char *found, size_t size, size_t *n_
         struct dirent **entries = NULL;
         int n;
 
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return;
         n = scandir(dir, &entries, NULL, alphasort);
@@ -596,7 +596,7 @@ static int check_placed(const struct placed *p, struct np_doctor *doctor)
         const char *source = np_source_to_string(p->source);
         int r;
 
-        dir_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0 && errno == ENOENT) {
                 if (pid_alive(p->pid))
                         clause(&line, NP_CHECK_WARNING,

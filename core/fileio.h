@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Bounded reads and atomic replacement of files, through directory fds. */
+/* Bounded reads and atomic replacement of files, through directory fds.
+ * numapin opens with openat(2), at AT_FDCWD where it has no directory fd:
+ * musl's open() follows an O_CLOEXEC open with fcntl(F_SETFD), for kernels
+ * before 2.6.23, one more system call of the hook's each time. */
 #pragma once
 
 #include <stdbool.h>

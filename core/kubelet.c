@@ -222,7 +222,7 @@ int np_kubelet_load(const char *root_dir, struct np_diag *diag, struct np_kubele
         char what[PATH_MAX + 64];
         int r;
 
-        root_fd = open(root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        root_fd = openat(AT_FDCWD, root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0 && errno == ENOENT) {
                 *ret_kubelet = kubelet; /* nothing found, nothing allocated */
                 kubelet = (struct np_kubelet){};

@@ -918,7 +918,7 @@ uint64_t np_ledger_generation(const char *state_dir)
         int fd;
 
         snprintf(path, sizeof(path), "%s/lock", state_dir);
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return 0;
         generation = read_generation(fd);
@@ -948,12 +948,12 @@ int np_ledger_open(const char *state_dir, bool exclusive, struct np_diag *diag, 
 
         if (state_dir[0] != '/')
                 return np_diag_fail(diag, -EINVAL, "state dir '%s': expected an absolute path", state_dir);
-        dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0 && errno == ENOENT && exclusive) {
                 if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
                         return np_diag_fail(diag, -errno, "state dir %s: cannot create it: %s", state_dir,
                                             strerror(errno));
-                dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                dir_fd = openat(AT_FDCWD, state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
         if (dir_fd < 0 && errno == ENOENT && !exclusive)
                 return empty_ledger(state_dir, ret_ledger);

@@ -397,7 +397,7 @@ int np_monitor_load(const char *sysfs_root, const char *dir, const struct np_top
                                     NP_BPF_MAX_NODES - 1);
         if (n_cpus <= 0)
                 return np_diag_fail(diag, -EIO, "monitor: cannot count the possible CPUs");
-        sysfs_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        sysfs_fd = openat(AT_FDCWD, sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sysfs_fd < 0)
                 return np_diag_fail(diag, -errno, "monitor: sysfs root '%s': %s", sysfs_root, strerror(errno));
         r = read_memory_blocks(sysfs_fd, &block_shift, &blocks, &n_blocks);

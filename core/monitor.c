@@ -461,7 +461,7 @@ static void retire_idle_sets(const char *pin_root, const struct timespec *before
 /* Takes the lock on pin_root that loaders take; the fd, or <0 (errno set). */
 static int lock_pin_root(const char *pin_root)
 {
-        int fd = open(pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = openat(AT_FDCWD, pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0)
                 return -1;

@@ -44,11 +44,11 @@ int np_nri_status_save(const char *state_dir, const struct np_nri_status *status
         if (r < 0)
                 return r;
 
-        dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0 && errno == ENOENT) {
                 if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
                         return -errno;
-                dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                dir_fd = openat(AT_FDCWD, state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
         if (dir_fd < 0)
                 return -errno;
@@ -116,7 +116,7 @@ int np_nri_status_load(const char *state_dir, struct np_diag *diag, struct np_nr
         int r;
 
         snprintf(what, sizeof(what), "NRI plugin status %s/%s", state_dir, NP_NRI_STATUS_FILE);
-        dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0 && errno == ENOENT)
                 return -ENOENT;
         if (dir_fd < 0)

@@ -136,7 +136,7 @@ int np_opstats_open(const char *state_dir, bool create, struct np_diag *diag, st
                 return np_diag_fail(diag, -ENAMETOOLONG, "state dir %s: too long a path", state_dir);
         r = map_file(AT_FDCWD, path, &data);
         if (create && (r == -ENOENT || r == -EINVAL)) {
-                dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                dir_fd = openat(AT_FDCWD, state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dir_fd < 0)
                         return np_diag_fail(diag, -errno, "state dir %s: %s", state_dir, strerror(errno));
                 /* one maker at a time (the state dir's own flock, which nothing else

@@ -267,7 +267,7 @@ int np_spec_load(const char *bundle, struct np_diag *diag, struct np_spec **ret_
         spec = calloc(1, sizeof(*spec));
         if (!spec)
                 return -ENOMEM;
-        spec->bundle_fd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        spec->bundle_fd = openat(AT_FDCWD, bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (spec->bundle_fd < 0)
                 return np_diag_fail(diag, -errno, "bundle %s: %s; expected the container's bundle directory", bundle,
                                     strerror(errno));

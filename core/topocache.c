@@ -107,7 +107,7 @@ static int write_cache(const struct np_topology *t, const char *cache_path, cons
         name_copy = strdup(cache_path);
         if (!dir_copy || !name_copy)
                 return -ENOMEM;
-        dir_fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd = openat(AT_FDCWD, dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;
         return np_write_file_atomic_at(dir_fd, basename(name_copy), buf, used, 0644);

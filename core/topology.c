@@ -177,7 +177,7 @@ static int sysfs_dirs_open(const char *sysfs_root, struct np_diag *diag, struct 
         snprintf(dirs->cpu_path, sizeof(dirs->cpu_path), "%s/devices/system/cpu", sysfs_root);
         dirs->node_dir = np_open_dir_at(AT_FDCWD, dirs->node_path);
         if (dirs->node_dir < 0) {
-                _cleanup_close_ int root_fd = open(sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int root_fd = openat(AT_FDCWD, sysfs_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
                 if (root_fd < 0)
                         return np_diag_fail(diag, -errno, "sysfs root '%s': %s", sysfs_root, strerror(errno));
