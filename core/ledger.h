@@ -21,9 +21,8 @@ struct np_record {
         struct np_cpulist exclusive_cpus;
         bool write_mems;
         struct np_demand demand;
-        char cgroup[PATH_MAX]; /* the cpuset cgroup directory applied to, "" for a plan record */
-        int pid;               /* the container's init at creation, 0 if unknown */
-        int64_t created;       /* seconds since the epoch */
+        int pid;         /* the container's init at creation, 0 if unknown */
+        int64_t created; /* seconds since the epoch */
         enum np_source source;
         struct np_names names;         /* its namespace, pod and name in Kubernetes, for metrics */
         char pod_scope[NP_ID_MAX + 1]; /* placed with scope pod: its pod sandbox's id; "" otherwise */
@@ -33,6 +32,9 @@ struct np_record {
                 uint64_t cgroup_id; /* the key in the watched map */
                 char dir[256];      /* the pinned set it is counted in */
         } monitor;
+        /* the cpuset cgroup directory applied to, "" for a plan record; last: the
+         * members after a 4 KiB array would lie in a page of their own */
+        char cgroup[PATH_MAX];
 };
 
 /* The records loaded, and the lock held for them (opaque: read through the
